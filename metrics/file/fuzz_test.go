@@ -1,0 +1,67 @@
+package file
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+)
+
+// checkParse asserts the contract of Parse on arbitrary input: it returns
+// either a one-line *ParseError or series that obey Parse's invariants.
+func checkParse(t *testing.T, name string, data []byte) {
+	series, err := Parse(name, bytes.NewReader(data))
+	if err != nil {
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			t.Fatalf("error %v (%T) is not a *ParseError", err, err)
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, name) || strings.ContainsAny(msg, "\n\r") {
+			t.Fatalf("error %q does not start with the file name or spans lines", msg)
+		}
+		return
+	}
+	if len(series) == 0 {
+		t.Fatal("success without series")
+	}
+	seen := map[string]bool{}
+	for _, s := range series {
+		if s.Signal == "" || seen[s.Signal] {
+			t.Fatalf("empty or repeated signal %q", s.Signal)
+		}
+		seen[s.Signal] = true
+		if len(s.Values) == 0 {
+			t.Fatalf("signal %q has no values", s.Signal)
+		}
+		if len(s.Times) != 0 && len(s.Times) != len(s.Values) {
+			t.Fatalf("signal %q has %d times for %d values", s.Signal, len(s.Times), len(s.Values))
+		}
+		for i, v := range s.Values {
+			if math.IsInf(v, 0) {
+				t.Fatalf("signal %q value %d is %v", s.Signal, i, v)
+			}
+		}
+		for i := 1; i < len(s.Times); i++ {
+			if s.Times[i].Before(s.Times[i-1]) {
+				t.Fatalf("signal %q times go backwards at %d", s.Signal, i)
+			}
+		}
+	}
+}
+
+func FuzzParseCSV(f *testing.F) {
+	f.Add([]byte("signal,value\na,1\nb,\na,NaN\n"))
+	f.Add([]byte("timestamp,signal,value\n2025-06-03T14:00:00Z,a,1\n1748959210.5,a,2\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkParse(t, "f.csv", data)
+	})
+}
+
+func FuzzParseJSON(f *testing.F) {
+	f.Add([]byte(`{"a": [1, null, 2.5], "b": [0]}`))
+	f.Add([]byte(`{"a": []}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkParse(t, "f.json", data)
+	})
+}
