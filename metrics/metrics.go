@@ -1,0 +1,70 @@
+// Package metrics defines where Verdict's numbers come from: the Series a
+// source returns, the scope and window a query is asked for, and the Source
+// interface that Prometheus, Loki and series files implement.
+//
+// The package knows nothing of statistics. A Source answers "what did this
+// query return for this scope over this window"; deciding whether the answer
+// is healthy is the judge's business.
+package metrics
+
+import (
+	"context"
+	"time"
+)
+
+// Series is one named sequence of observations.
+//
+// Values holds the observations in time order. Times is either nil (series
+// files without timestamps) or has the same length as Values. NaN in Values
+// marks a missing observation; the judge decides what to do with it.
+type Series struct {
+	// Signal is the name of the signal the series belongs to.
+	Signal string
+	// Labels are the series' labels as the source reported them (empty for files).
+	Labels map[string]string
+	// Times are the observation times, or nil.
+	Times []time.Time
+	// Values are the observations.
+	Values []float64
+}
+
+// Scope is the set of template variables that tell a query which deployment
+// to look at, for example {"track": "canary", "namespace": "shop"}.
+type Scope map[string]string
+
+// Window is the time range a query covers, with the resolution to ask for.
+type Window struct {
+	Start time.Time
+	End   time.Time
+	// Step is the resolution of a range query; zero lets the source choose.
+	Step time.Duration
+}
+
+// Query is what a signal asks of a source.
+type Query struct {
+	// Signal names the signal, for error messages and for Series.Signal.
+	Signal string
+	// Expr is the query template (PromQL, LogQL, or a signal name for files).
+	Expr string
+	// Aggregate says how to combine several series returned for one scope:
+	// "" (several series are an error), "sum", "mean", "max" or "min".
+	Aggregate string
+}
+
+// Result is a source's answer to one query for one scope.
+type Result struct {
+	// Series are the series returned, one per distinct label set.
+	Series []Series
+	// Warnings are non-fatal remarks from the source, carried into the report.
+	Warnings []string
+}
+
+// Source fetches series. Implementations are safe for concurrent use.
+//
+// Fetch renders q.Expr for scope and window, runs it, and returns what came
+// back. An empty Result with a nil error means the query matched nothing.
+// Errors name the query and say what happened (timeout, HTTP status, bad
+// query); they are wrapped so callers can inspect them with errors.As.
+type Source interface {
+	Fetch(ctx context.Context, q Query, scope Scope, w Window) (Result, error)
+}
