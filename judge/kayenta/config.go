@@ -201,3 +201,18 @@ func javaString(v any) string {
 	}
 	return fmt.Sprint(v)
 }
+
+// LookupNumber reads a number at path with upstream getAsDoubleWithDefault
+// semantics: absent (or null) gives def, any JSON number is accepted, any
+// other type is an error.
+func LookupNumber(doc any, def float64, path ...string) (float64, error) {
+	v, ok := Lookup(doc, path...)
+	if !ok || v == nil {
+		return def, nil
+	}
+	f, isNum := toFloat(v)
+	if !isNum {
+		return def, fmt.Errorf("%s must be a number, got %s", strings.Join(path, "."), describeJSON(v))
+	}
+	return f, nil
+}
