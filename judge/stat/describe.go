@@ -1,0 +1,154 @@
+package stat
+
+import (
+	"math"
+	"slices"
+)
+
+// Summary holds descriptive statistics of one sample. The JSON names are part
+// of Verdict's public report format.
+type Summary struct {
+	Count  int     `json:"count"`
+	Mean   float64 `json:"mean"`
+	Median float64 `json:"median"`
+	// StdDev is the sample standard deviation (divisor n-1); 0 when Count < 2.
+	StdDev float64 `json:"stddev"`
+	Min    float64 `json:"min"`
+	Max    float64 `json:"max"`
+	P90    float64 `json:"p90"`
+	P95    float64 `json:"p95"`
+	P99    float64 `json:"p99"`
+}
+
+// Describe returns the descriptive statistics of values, which must not
+// contain NaN. Percentiles (median, P90, P95, P99) are R's type 7. An empty
+// sample gives the zero Summary (Count 0). values is not modified.
+func Describe(values []float64) Summary {
+	n := len(values)
+	if n == 0 {
+		return Summary{}
+	}
+	sorted := slices.Clone(values)
+	slices.Sort(sorted)
+	mean := Mean(values)
+	return Summary{
+		Count:  n,
+		Mean:   mean,
+		Median: Percentile(sorted, 0.5),
+		StdDev: stdDev(values, mean),
+		Min:    sorted[0],
+		Max:    sorted[n-1],
+		P90:    Percentile(sorted, 0.9),
+		P95:    Percentile(sorted, 0.95),
+		P99:    Percentile(sorted, 0.99),
+	}
+}
+
+// Mean returns the arithmetic mean of values (NaN when empty). Like R's mean
+// it refines the first quotient with a second pass over the residuals; a sum
+// that overflows is recomputed from scaled terms, so finite inputs give a
+// finite mean.
+func Mean(values []float64) float64 {
+	n := float64(len(values))
+	if len(values) == 0 {
+		return math.NaN()
+	}
+	var s float64
+	for _, v := range values {
+		s += v
+	}
+	m := s / n
+	if math.IsInf(m, 0) {
+		s = 0
+		for _, v := range values {
+			s += v / n
+		}
+		return s
+	}
+	if !math.IsInf(s, 0) && !math.IsNaN(s) {
+		var t float64
+		for _, v := range values {
+			t += v - m
+		}
+		m += t / n
+	}
+	return m
+}
+
+// stdDev is the sample standard deviation around mean, with the deviations
+// scaled by a power of two (exact) so that squares of huge values do not
+// overflow.
+func stdDev(values []float64, mean float64) float64 {
+	if len(values) < 2 {
+		return 0
+	}
+	var maxAbs float64
+	for _, v := range values {
+		maxAbs = math.Max(maxAbs, math.Abs(v-mean))
+	}
+	if maxAbs == 0 || math.IsInf(maxAbs, 0) || math.IsNaN(maxAbs) {
+		if maxAbs == 0 {
+			return 0
+		}
+		return math.NaN()
+	}
+	_, e := math.Frexp(maxAbs)
+	var ss float64
+	for _, v := range values {
+		d := math.Ldexp(v-mean, -e)
+		ss += d * d
+	}
+	return math.Ldexp(math.Sqrt(ss/float64(len(values)-1)), e)
+}
+
+// Percentile returns the p-quantile of sorted, which must be sorted ascending
+// and free of NaN, by R's quantile type 7 (see the package doc), computed with
+// R's arithmetic: h = 1+(n-1)p, result (1-(h-lo))·x[lo] + (h-lo)·x[hi]
+// (1-based), or x[lo] when x[hi] equals it. p is clamped to [0, 1]; an empty
+// sample or a NaN p gives NaN.
+func Percentile(sorted []float64, p float64) float64 {
+	n := len(sorted)
+	if n == 0 || math.IsNaN(p) {
+		return math.NaN()
+	}
+	p = math.Max(0, math.Min(1, p))
+	index := 1 + float64(n-1)*p
+	lo := math.Floor(index)
+	hi := math.Ceil(index)
+	qs := sorted[int(lo)-1]
+	xh := sorted[int(hi)-1]
+	if index > lo && xh != qs {
+		h := index - lo
+		qs = (1-h)*qs + h*xh
+	}
+	return qs
+}
+
+// IQRFences returns Tukey's fences Q1 - factor·IQR and Q3 + factor·IQR of
+// sorted (ascending, no NaN), with R type-7 quartiles. An empty sample gives
+// NaN, NaN.
+func IQRFences(sorted []float64, factor float64) (lower, upper float64) {
+	q1 := Percentile(sorted, 0.25)
+	q3 := Percentile(sorted, 0.75)
+	iqr := q3 - q1
+	return q1 - factor*iqr, q3 + factor*iqr
+}
+
+// RemoveOutliers returns the values inside the IQR fences (IQRFences with
+// factor) of values, keeping their order: values below the lower fence or
+// above the upper fence are dropped, values on a fence are kept. values must
+// not contain NaN; it is not modified. The result is a new slice (empty, not
+// nil, for an empty input).
+func RemoveOutliers(values []float64, factor float64) []float64 {
+	sorted := slices.Clone(values)
+	slices.Sort(sorted)
+	lower, upper := IQRFences(sorted, factor)
+	out := make([]float64, 0, len(values))
+	for _, v := range values {
+		if v < lower || v > upper {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}

@@ -1,0 +1,80 @@
+package stat
+
+import (
+	"encoding/binary"
+	"math"
+	"testing"
+)
+
+// decodeSamples turns fuzz bytes into two samples. The first byte picks the
+// size of x; each following byte is a value on a coarse grid (many ties) unless
+// mode asks for raw float64 bit patterns (any finite value).
+func decodeSamples(data []byte, raw bool) (x, y []float64) {
+	if len(data) < 3 {
+		return nil, nil
+	}
+	split := int(data[0])
+	data = data[1:]
+	var vals []float64
+	if raw {
+		for len(data) >= 8 {
+			v := math.Float64frombits(binary.LittleEndian.Uint64(data))
+			data = data[8:]
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				continue
+			}
+			vals = append(vals, v)
+		}
+	} else {
+		for _, b := range data {
+			vals = append(vals, float64(int8(b))/4)
+		}
+	}
+	if len(vals) < 2 {
+		return nil, nil
+	}
+	k := 1 + split%(len(vals)-1)
+	return vals[:k], vals[k:]
+}
+
+func FuzzMannWhitney(f *testing.F) {
+	f.Add([]byte{3, 1, 2, 3, 4, 5, 6, 7}, false, uint8(95))
+	f.Add([]byte{1, 0, 0, 0, 0}, false, uint8(50))
+	f.Add([]byte{2, 0x80, 0x7f, 0, 0, 1, 1}, false, uint8(99))
+	f.Fuzz(func(t *testing.T, data []byte, raw bool, confPct uint8) {
+		x, y := decodeSamples(data, raw)
+		if len(x) == 0 || len(y) == 0 {
+			return
+		}
+		mw, err := NewMannWhitney(x, y)
+		if err != nil {
+			t.Fatalf("NewMannWhitney(%v, %v): %v", x, y, err)
+		}
+		for _, p := range []float64{mw.PValue(), mw.PValueGreater(), mw.PValueLess()} {
+			if !math.IsNaN(p) && (p < 0 || p > 1) {
+				t.Fatalf("p-value %v outside [0, 1] for %v, %v", p, x, y)
+			}
+		}
+		est := mw.Estimate()
+		conf := float64(confPct) / 100
+		lo, hi, err := mw.Interval(conf)
+		lower, errL := mw.LowerBound(conf)
+		upper, errU := mw.UpperBound(conf)
+		if conf <= 0 || conf >= 1 {
+			if err == nil || errL == nil || errU == nil {
+				t.Fatalf("conf %v accepted", conf)
+			}
+			return
+		}
+		if err != nil || errL != nil || errU != nil {
+			return // all tied: reported as an error, as R does
+		}
+		if !math.IsNaN(est) && !(lo <= est && est <= hi) {
+			t.Fatalf("interval [%v, %v] at %v does not contain the estimate %v for %v, %v", lo, hi, conf, est, x, y)
+		}
+		// Below 50% a one-sided bound may pass the estimate (R agrees).
+		if conf >= 0.5 && !math.IsNaN(est) && !(lower <= est && est <= upper) {
+			t.Fatalf("one-sided bounds %v, %v at %v do not bracket the estimate %v for %v, %v", lower, upper, conf, est, x, y)
+		}
+	})
+}
