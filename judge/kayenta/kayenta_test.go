@@ -483,3 +483,70 @@ func TestJudgeOddInputsDoNotPanic(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateExecutionRequest(t *testing.T) {
+	th := &Thresholds{Pass: 95, Marginal: 75}
+	scopes := map[string]ScopePair{"default": {}}
+	withScope := CanaryConfig{Metrics: []MetricConfig{metricCfg("cpu", nil)}}
+	noScope := CanaryConfig{Metrics: []MetricConfig{{Name: "cpu"}}}
+	tests := []struct {
+		name string
+		cfg  CanaryConfig
+		req  ExecutionRequest
+		want string // "" = valid
+	}{
+		{"valid", withScope, ExecutionRequest{Scopes: scopes, Thresholds: th}, ""},
+		{"no metrics", CanaryConfig{}, ExecutionRequest{Scopes: scopes, Thresholds: th}, "at least one metric"},
+		{"no scopes", withScope, ExecutionRequest{Thresholds: th}, "no scopes were provided"},
+		{"missing scope", withScope, ExecutionRequest{Scopes: map[string]ScopePair{"other": {}}, Thresholds: th}, "not provided in the execution request: [default]"},
+		{"no thresholds", withScope, ExecutionRequest{Scopes: scopes}, "must contain thresholds"},
+		{"metric without scope", noScope, ExecutionRequest{Scopes: scopes, Thresholds: th}, "Canary scope for metric named 'cpu' is null."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := ValidateExecutionRequest(tt.cfg, tt.req)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCanaryDuration(t *testing.T) {
+	sc := func(start, end string) CanaryScope { return CanaryScope{Start: start, End: end} }
+	same := ExecutionRequest{Scopes: map[string]ScopePair{"default": {
+		ControlScope:    sc("2024-01-01T00:00:00Z", "2024-01-01T01:30:00Z"),
+		ExperimentScope: sc("2024-01-01T00:00:00Z", "2024-01-01T01:30:00Z")}}}
+	if got := CanaryDuration(same); got != "PT1H30M" {
+		t.Errorf("CanaryDuration = %q, want PT1H30M", got)
+	}
+	differ := ExecutionRequest{Scopes: map[string]ScopePair{"default": {
+		ControlScope:    sc("2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z"),
+		ExperimentScope: sc("2024-01-01T00:00:00Z", "2024-01-01T02:00:00Z")}}}
+	if got := CanaryDuration(differ); got != "" {
+		t.Errorf("CanaryDuration of differing scopes = %q, want \"\"", got)
+	}
+	for d, want := range map[time.Duration]string{0: "PT0S", time.Hour: "PT1H", 90 * time.Second: "PT1M30S", 500 * time.Millisecond: "PT0.5S"} {
+		if got := ISODuration(d); got != want {
+			t.Errorf("ISODuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestConfigJSONDefaults(t *testing.T) {
+	b, err := json.Marshal(CanaryConfig{Name: "c", Metrics: []MetricConfig{{Name: "m", Query: QueryConfig{Type: "prometheus"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"groups":[]`, `"groupWeights":{}`, `"query":{"type":"prometheus"}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+}

@@ -252,3 +252,27 @@ type Score struct {
 	Classification       string `json:"classification"`
 	ClassificationReason string `json:"classificationReason"`
 }
+
+// MarshalJSON writes absent lists and maps that Kayenta requires as empty
+// ones (metrics, groupWeights) so that Kayenta clients can read the document.
+func (c CanaryConfig) MarshalJSON() ([]byte, error) {
+	type plain CanaryConfig
+	p := plain(c)
+	if p.Metrics == nil {
+		p.Metrics = []MetricConfig{}
+	}
+	if p.Classifier.GroupWeights == nil {
+		p.Classifier.GroupWeights = map[string]float64{}
+	}
+	return json.Marshal(p)
+}
+
+// MarshalJSON writes an absent groups list as [].
+func (m MetricConfig) MarshalJSON() ([]byte, error) {
+	type plain MetricConfig
+	p := plain(m)
+	if p.Groups == nil {
+		p.Groups = []string{}
+	}
+	return json.Marshal(p)
+}

@@ -27,7 +27,7 @@ const IntervalFailedMessage = "Canary score is not above the marginal score thre
 // StartTime is scopes[0].startTimeIso, or now when absent.
 func (r AnalysisRequest) StartTime(now time.Time) (time.Time, error) {
 	if len(r.Scopes) == 0 {
-		return time.Time{}, errors.New("canary analysis request must contain at least one scope")
+		return time.Time{}, errNoScopes
 	}
 	if r.Scopes[0].StartTimeIso == "" {
 		return now, nil
@@ -42,7 +42,7 @@ func (r AnalysisRequest) StartTime(now time.Time) (time.Time, error) {
 // EndTime is scopes[0].endTimeIso; ok is false when absent.
 func (r AnalysisRequest) EndTime() (t time.Time, ok bool, err error) {
 	if len(r.Scopes) == 0 {
-		return time.Time{}, false, errors.New("canary analysis request must contain at least one scope")
+		return time.Time{}, false, errNoScopes
 	}
 	if r.Scopes[0].EndTimeIso == "" {
 		return time.Time{}, false, nil
