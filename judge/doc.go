@@ -1,0 +1,50 @@
+// Package judge decides, for one signal, whether the canary is healthy
+// compared with the baseline: it cleans both samples, runs the signal's test
+// and returns a Classification (pass, high, low, nodata, error) with the
+// test's figures and a reason a person can act on.
+//
+// The package is pure: no I/O, no clock, no globals. It knows nothing of
+// where the numbers came from; package metrics fetches them and package
+// scoring turns many results into a verdict.
+//
+// # Preprocessing
+//
+// NaN points are removed (nan: remove, the default) or counted as zero
+// (nan: zero, for counters whose gaps mean "nothing happened"). With
+// outliers: remove, points beyond the Tukey fences Q1 − 3·IQR and
+// Q3 + 3·IQR (R type-7 quartiles) are dropped, each side with its own
+// fences: fences taken from the baseline would cut a real regression out of
+// the canary. Infinite values are refused (Error), never silently used.
+// Fewer than minSamples points (default 10) on either side after cleaning
+// give nodata; with mustHaveData the signal counts as failed instead.
+//
+// # Tests
+//
+// mann-whitney (the default) compares the two distributions by rank. It
+// reports the two-sided p-value, the Hodges–Lehmann estimate of the shift
+// canary − baseline and its confidence interval, equal to R's
+// wilcox.test(canary, baseline, conf.int = TRUE, correct = TRUE) (package
+// judge/stat). The canary is high when the whole interval lies above zero and
+// the estimate exceeds allowedChange × |baseline median|; low symmetrically.
+// A significant change in the harmless direction is reported, and passes.
+// Beyond criticalChange the signal fails the whole canary.
+//
+// rate compares event counts (errors, 5xx per interval) as Poisson rates
+// with the exact conditional test and a quasi-Poisson dispersion factor.
+// Rank tests are the wrong tool for such counts: when most intervals are
+// zero on both sides the shift estimate is zero and its interval collapses,
+// so a canary that starts to fail against a zero-error baseline would pass
+// (Kayenta's known weakness). The rate test conditions on the total number
+// of events, so a zero baseline is no free pass.
+//
+// threshold checks one statistic of the canary (mean, median, p90, p95,
+// p99, max) against absolute bounds min and max: for signals whose healthy
+// range is known regardless of the baseline, like an error ratio.
+//
+// # Reasons
+//
+// Every result carries a one-line reason naming the signal, the size of the
+// change relative to the baseline, its interval and the bound it was held
+// to, e.g. "p99_latency_ms rose 23% (95% CI +15% .. +31%); allowed +10%",
+// and a Gate naming the rule that decided.
+package judge

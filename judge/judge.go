@@ -1,0 +1,310 @@
+package judge
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/verdict-aca/verdict/judge/stat"
+)
+
+// Classification is the judge's answer for one signal.
+type Classification string
+
+// The classifications of a signal.
+const (
+	Pass   Classification = "pass"   // no harmful change beyond what is allowed
+	High   Classification = "high"   // the canary is higher, harmfully
+	Low    Classification = "low"    // the canary is lower, harmfully
+	NoData Classification = "nodata" // too few points to judge
+	Error  Classification = "error"  // the data could not be judged (bad values, source failure)
+)
+
+// Gate names the rule that decided a classification, so a reader can tell
+// "no significant change" from "a real change, but within the allowed one".
+type Gate string
+
+// The gates a decision can come from.
+const (
+	GateMinSamples     Gate = "minSamples"     // too few points: nodata
+	GateMustHaveData   Gate = "mustHaveData"   // too few points, and data was required: failure
+	GateIdentical      Gate = "identical"      // both sides one and the same constant
+	GateInterval       Gate = "interval"       // the interval contains no change: pass
+	GateAllowedChange  Gate = "allowedChange"  // significant; compared with the allowed change
+	GateCriticalChange Gate = "criticalChange" // significant and beyond the critical change
+	GateDirection      Gate = "direction"      // significant, in the harmless direction: pass
+	GateThreshold      Gate = "threshold"      // threshold test bound
+	GateInvalid        Gate = "invalid"        // the data cannot be judged
+)
+
+// Options are the judgement settings shared by all signals of an analysis.
+type Options struct {
+	// Confidence is the confidence level of the reported two-sided interval
+	// (default 0.95). The decision uses the same interval.
+	Confidence float64
+}
+
+// DefaultConfidence is the confidence level used when Options.Confidence is 0.
+const DefaultConfidence = 0.95
+
+// Result is the judgement of one signal. Its JSON form is part of the
+// verdict/report/v1 contract.
+type Result struct {
+	Name           string         `json:"name"`
+	Group          string         `json:"group"`
+	Classification Classification `json:"classification"`
+	// Critical copies the signal's critical flag.
+	Critical bool `json:"critical"`
+	// CriticalFailure is true when this signal alone fails the canary.
+	CriticalFailure bool `json:"criticalFailure"`
+	// Failed is true when the signal counts as a failure in scoring: high,
+	// low, or nodata with mustHaveData.
+	Failed bool `json:"failed"`
+	// Gate is the rule that decided the classification.
+	Gate   Gate   `json:"gate"`
+	Reason string `json:"reason"`
+	// Baseline and Canary describe the points the test used (after cleaning).
+	Baseline stat.Summary `json:"baseline"`
+	Canary   stat.Summary `json:"canary"`
+	// Test holds the test's figures; nil when no test ran.
+	Test *TestResult `json:"test"`
+}
+
+// TestResult holds the figures of the test that judged a signal. Fields
+// that do not apply to a method are omitted; undefined values are null.
+type TestResult struct {
+	Method Method `json:"method"`
+	// PValue is the two-sided p-value of "no change".
+	PValue *float64 `json:"pValue,omitempty"`
+	// Estimate is the estimated change canary − baseline (Hodges–Lehmann
+	// shift for mann-whitney, rate difference per point for rate) or the
+	// canary statistic for threshold.
+	Estimate *float64 `json:"estimate"`
+	// CILow and CIHigh bound Estimate's two-sided interval at Confidence.
+	CILow      *float64 `json:"ciLow,omitempty"`
+	CIHigh     *float64 `json:"ciHigh,omitempty"`
+	Confidence float64  `json:"confidence,omitempty"`
+	// RelativeShift is Estimate relative to the baseline median (or the rate
+	// ratio − 1); null when the baseline is zero.
+	RelativeShift *float64 `json:"relativeShift"`
+	// Allowed and CriticalAllowed are the relative changes the decision compared against.
+	Allowed         *float64 `json:"allowed,omitempty"`
+	CriticalAllowed *float64 `json:"criticalAllowed,omitempty"`
+	// DecisionBound is the interval end, on the harmful side, that the
+	// decision compared with the allowed change (relative, like RelativeShift).
+	DecisionBound *float64 `json:"decisionBound,omitempty"`
+
+	// Rate test figures: events per point and their ratio with its interval.
+	BaselineRate *float64 `json:"baselineRate,omitempty"`
+	CanaryRate   *float64 `json:"canaryRate,omitempty"`
+	RateRatio    *float64 `json:"rateRatio,omitempty"`
+	RatioLow     *float64 `json:"ratioLow,omitempty"`
+	RatioHigh    *float64 `json:"ratioHigh,omitempty"`
+
+	// Threshold test figures.
+	Statistic Statistic `json:"statistic,omitempty"`
+	Min       *float64  `json:"min,omitempty"`
+	Max       *float64  `json:"max,omitempty"`
+}
+
+// Judge classifies one signal: the canary's points against the baseline's.
+// It is a pure function of its inputs and never panics on data: values it
+// cannot judge (±Inf, negative counts) give an Error result with a reason.
+func Judge(spec Spec, baseline, canary []float64, opts Options) Result {
+	spec = spec.WithDefaults()
+	if opts.Confidence == 0 {
+		opts.Confidence = DefaultConfidence
+	}
+	r := Result{Name: spec.Name, Group: spec.Group, Critical: spec.Critical}
+
+	for _, side := range []struct {
+		name   string
+		values []float64
+	}{{"baseline", baseline}, {"canary", canary}} {
+		if i := slices.IndexFunc(side.values, func(v float64) bool { return math.IsInf(v, 0) }); i >= 0 {
+			return r.invalid(fmt.Sprintf("%s: %s point %d is %v; infinite values cannot be judged", spec.Name, side.name, i+1, side.values[i]))
+		}
+	}
+	b := clean(baseline, spec)
+	c := clean(canary, spec)
+	r.Baseline, r.Canary = stat.Describe(b), stat.Describe(c)
+
+	if len(b) < spec.MinSamples || len(c) < spec.MinSamples {
+		return r.noData(spec, len(b), len(c))
+	}
+	switch spec.Test {
+	case Threshold:
+		return judgeThreshold(r, spec, c)
+	case Rate:
+		return judgeRate(r, spec, b, c, opts)
+	default:
+		return judgeShift(r, spec, b, c, opts)
+	}
+}
+
+// clean applies the NaN and outlier policies to one side, returning a new slice.
+func clean(values []float64, spec Spec) []float64 {
+	out := make([]float64, 0, len(values))
+	for _, v := range values {
+		if math.IsNaN(v) {
+			if spec.NaN != NaNZero {
+				continue
+			}
+			v = 0
+		}
+		out = append(out, v)
+	}
+	if spec.Outliers == OutliersRemove && len(out) > 0 {
+		out = stat.RemoveOutliers(out, OutlierFactor)
+	}
+	return out
+}
+
+func (r Result) invalid(reason string) Result {
+	r.Classification, r.Gate, r.Reason = Error, GateInvalid, reason
+	return r
+}
+
+func (r Result) noData(spec Spec, nb, nc int) Result {
+	r.Classification, r.Gate = NoData, GateMinSamples
+	r.Reason = fmt.Sprintf("%s has too little data: %d baseline and %d canary points, %d needed on each side", spec.Name, nb, nc, spec.MinSamples)
+	if spec.MustHaveData {
+		r.Gate, r.Failed = GateMustHaveData, true
+		r.CriticalFailure = spec.Critical
+		r.Reason += "; data is required for this signal, so it counts as a failure"
+	}
+	return r
+}
+
+// harmful reports whether a change upwards (up) or downwards is harmful.
+func (d Direction) harmful(up bool) bool {
+	return d == Either || (up && d == Increase) || (!up && d == Decrease)
+}
+
+// judgeShift applies the Mann-Whitney rule: the canary is high when the
+// whole interval of the shift lies above zero and the estimate exceeds the
+// allowed change (relative to the baseline median); low symmetrically.
+func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
+	mw, err := stat.NewMannWhitney(c, b)
+	if err != nil {
+		return r.invalid(fmt.Sprintf("%s: %v", spec.Name, err))
+	}
+	bConst, cConst := r.Baseline.Min == r.Baseline.Max, r.Canary.Min == r.Canary.Max
+	if bConst && cConst && r.Baseline.Min == r.Canary.Min {
+		r.Classification, r.Gate = Pass, GateIdentical
+		r.Reason = fmt.Sprintf("%s is the constant %g on both sides", spec.Name, r.Baseline.Min)
+		return r
+	}
+	est := mw.Estimate()
+	lo, hi, err := mw.Interval(opts.Confidence)
+	if err != nil {
+		if !bConst || !cConst {
+			return r.invalid(fmt.Sprintf("%s: %v", spec.Name, err))
+		}
+		// Two different constants: every pairwise difference is the same
+		// number, so the shift is known exactly (R refuses the interval, and
+		// Kayenta adds random noise; a fixed rule is reproducible).
+		est = r.Canary.Min - r.Baseline.Min
+		lo, hi = est, est
+	}
+	scale := math.Abs(r.Baseline.Median)
+	t := &TestResult{
+		Method:     MannWhitney,
+		PValue:     ptr(mw.PValue()),
+		Estimate:   ptr(est),
+		CILow:      ptr(lo),
+		CIHigh:     ptr(hi),
+		Confidence: opts.Confidence,
+		Allowed:    ptr(float64(spec.AllowedChange)),
+	}
+	if spec.CriticalChange != nil {
+		t.CriticalAllowed = ptr(float64(*spec.CriticalChange))
+	}
+	if scale > 0 {
+		t.RelativeShift = ptr(est / scale)
+	}
+	r.Test = t
+	d := shiftDescriber{name: spec.Name, scale: scale, confidence: opts.Confidence}
+
+	up := lo > 0
+	if !up && !(hi < 0) {
+		r.Classification, r.Gate = Pass, GateInterval
+		r.Reason = d.noChange(est, lo, hi)
+		return r
+	}
+	bound := lo
+	if !up {
+		bound = hi
+	}
+	if scale > 0 {
+		t.DecisionBound = ptr(bound / scale)
+	}
+	if !spec.Direction.harmful(up) {
+		r.Classification, r.Gate = Pass, GateDirection
+		r.Reason = d.change(est, lo, hi) + fmt.Sprintf("; a %s is harmless for this signal", riseOrFall(up))
+		return r
+	}
+	allowed := float64(spec.AllowedChange) * scale
+	if math.Abs(est) <= allowed {
+		r.Classification, r.Gate = Pass, GateAllowedChange
+		r.Reason = d.change(est, lo, hi) + ", within the allowed " + signedPercent(float64(spec.AllowedChange), up)
+		return r
+	}
+	r.Classification, r.Gate, r.Failed = High, GateAllowedChange, true
+	if !up {
+		r.Classification = Low
+	}
+	r.Reason = d.change(est, lo, hi) + allowedText(spec.AllowedChange, up)
+	if spec.CriticalChange != nil && math.Abs(est) > float64(*spec.CriticalChange)*scale {
+		r.Gate, r.CriticalFailure = GateCriticalChange, true
+		r.Reason += ", critical beyond " + signedPercent(float64(*spec.CriticalChange), up)
+	}
+	if spec.Critical {
+		r.CriticalFailure = true
+	}
+	return r
+}
+
+// judgeThreshold checks a statistic of the canary against fixed bounds.
+func judgeThreshold(r Result, spec Spec, c []float64) Result {
+	v := canaryStatistic(r.Canary, spec.Statistic)
+	r.Test = &TestResult{Method: Threshold, Estimate: ptr(v), Statistic: spec.Statistic, Min: spec.Min, Max: spec.Max}
+	r.Gate = GateThreshold
+	switch {
+	case spec.Max != nil && v > *spec.Max:
+		r.Classification, r.Failed = High, true
+		r.Reason = fmt.Sprintf("%s canary %s %s is above the maximum %s", spec.Name, spec.Statistic, formatValue(v), formatValue(*spec.Max))
+	case spec.Min != nil && v < *spec.Min:
+		r.Classification, r.Failed = Low, true
+		r.Reason = fmt.Sprintf("%s canary %s %s is below the minimum %s", spec.Name, spec.Statistic, formatValue(v), formatValue(*spec.Min))
+	default:
+		r.Classification = Pass
+		r.Reason = fmt.Sprintf("%s canary %s %s is within %s", spec.Name, spec.Statistic, formatValue(v), boundsText(spec.Min, spec.Max))
+	}
+	r.CriticalFailure = r.Failed && spec.Critical
+	return r
+}
+
+func canaryStatistic(s stat.Summary, which Statistic) float64 {
+	switch which {
+	case StatMedian:
+		return s.Median
+	case StatP90:
+		return s.P90
+	case StatP95:
+		return s.P95
+	case StatP99:
+		return s.P99
+	case StatMax:
+		return s.Max
+	default:
+		return s.Mean
+	}
+}
+
+func ptr(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}

@@ -1,0 +1,229 @@
+package judge
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Direction says which change of a signal is harmful.
+type Direction string
+
+// The directions a signal can be judged in.
+const (
+	Increase Direction = "increase" // a rise is bad (latency, errors)
+	Decrease Direction = "decrease" // a fall is bad (throughput, hit ratio)
+	Either   Direction = "either"   // any change is bad
+)
+
+// UnmarshalText accepts increase, decrease or either.
+func (d *Direction) UnmarshalText(text []byte) error {
+	switch v := Direction(text); v {
+	case Increase, Decrease, Either:
+		*d = v
+		return nil
+	}
+	return fmt.Errorf("%q is not a direction (want increase, decrease or either)", text)
+}
+
+// Method names the test that judges a signal.
+type Method string
+
+// The tests a signal can be judged with.
+const (
+	MannWhitney Method = "mann-whitney" // distributions compared by rank (default)
+	Threshold   Method = "threshold"    // a statistic of the canary against fixed bounds
+	Rate        Method = "rate"         // event counts compared as Poisson rates
+)
+
+// UnmarshalText accepts mann-whitney, threshold or rate.
+func (m *Method) UnmarshalText(text []byte) error {
+	switch v := Method(text); v {
+	case MannWhitney, Threshold, Rate:
+		*m = v
+		return nil
+	}
+	return fmt.Errorf("%q is not a test (want mann-whitney, threshold or rate)", text)
+}
+
+// NaNPolicy says what preprocessing does with NaN observations.
+type NaNPolicy string
+
+// The NaN policies.
+const (
+	NaNRemove NaNPolicy = "remove" // drop NaN points (default)
+	NaNZero   NaNPolicy = "zero"   // count a NaN point as 0 (for counters with gaps)
+)
+
+// UnmarshalText accepts remove or zero.
+func (p *NaNPolicy) UnmarshalText(text []byte) error {
+	switch v := NaNPolicy(text); v {
+	case NaNRemove, NaNZero:
+		*p = v
+		return nil
+	}
+	return fmt.Errorf("%q is not a NaN policy (want remove or zero)", text)
+}
+
+// OutlierPolicy says whether preprocessing removes outliers.
+type OutlierPolicy string
+
+// The outlier policies.
+const (
+	OutliersKeep   OutlierPolicy = "keep"   // default
+	OutliersRemove OutlierPolicy = "remove" // drop points beyond the IQR fences (factor 3)
+)
+
+// UnmarshalText accepts keep or remove.
+func (p *OutlierPolicy) UnmarshalText(text []byte) error {
+	switch v := OutlierPolicy(text); v {
+	case OutliersKeep, OutliersRemove:
+		*p = v
+		return nil
+	}
+	return fmt.Errorf("%q is not an outlier policy (want keep or remove)", text)
+}
+
+// Statistic names the statistic a threshold test reads from the canary.
+type Statistic string
+
+// The statistics a threshold test can use.
+const (
+	StatMean   Statistic = "mean"
+	StatMedian Statistic = "median"
+	StatP90    Statistic = "p90"
+	StatP95    Statistic = "p95"
+	StatP99    Statistic = "p99"
+	StatMax    Statistic = "max"
+)
+
+// UnmarshalText accepts mean, median, p90, p95, p99 or max.
+func (s *Statistic) UnmarshalText(text []byte) error {
+	switch v := Statistic(text); v {
+	case StatMean, StatMedian, StatP90, StatP95, StatP99, StatMax:
+		*s = v
+		return nil
+	}
+	return fmt.Errorf("%q is not a statistic (want mean, median, p90, p95, p99 or max)", text)
+}
+
+// Fraction is a relative amount such as an allowed change. It is written
+// either as a percentage string ("10%") or as a fraction (0.10).
+type Fraction float64
+
+// UnmarshalText parses "10%", "2.5%" or "0.1". Negative values are refused.
+func (f *Fraction) UnmarshalText(text []byte) error {
+	s := strings.TrimSpace(string(text))
+	scale := 1.0
+	if pct, ok := strings.CutSuffix(s, "%"); ok {
+		s, scale = strings.TrimSpace(pct), 0.01
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return fmt.Errorf("%q is not a percentage (\"10%%\") or a fraction (0.10)", text)
+	}
+	if v < 0 {
+		return fmt.Errorf("%q is negative; give the size of the change", text)
+	}
+	*f = Fraction(v * scale)
+	return nil
+}
+
+// String formats the fraction as a percentage.
+func (f Fraction) String() string { return formatPercent(float64(f)) }
+
+// Spec is the part of a signal's configuration that the judge reads.
+// The zero value of each field is replaced by its default in WithDefaults.
+type Spec struct {
+	// Name is the signal's name, used in reasons.
+	Name string `yaml:"name"`
+	// Group is the scoring group; the judge only copies it into the result.
+	Group string `yaml:"group"`
+	// Direction says which change is harmful (default Either).
+	Direction Direction `yaml:"direction"`
+	// AllowedChange is the relative shift, against the baseline median (or
+	// baseline rate for the rate test), tolerated before the signal fails.
+	AllowedChange Fraction `yaml:"allowedChange"`
+	// CriticalChange, when set, is the relative shift beyond which the whole
+	// canary fails. Nil means no such bound.
+	CriticalChange *Fraction `yaml:"criticalChange"`
+	// Critical makes any failure of this signal fail the canary.
+	Critical bool `yaml:"critical"`
+	// MustHaveData makes missing data a failure of the signal instead of nodata.
+	MustHaveData bool `yaml:"mustHaveData"`
+	// MinSamples is the number of points each side needs after cleaning
+	// (default 10); fewer gives nodata.
+	MinSamples int `yaml:"minSamples"`
+	// NaN is the NaN policy (default remove).
+	NaN NaNPolicy `yaml:"nan"`
+	// Outliers is the outlier policy (default keep).
+	Outliers OutlierPolicy `yaml:"outliers"`
+	// Test is the method (default mann-whitney).
+	Test Method `yaml:"test"`
+	// Statistic is the canary statistic a threshold test checks (default mean).
+	Statistic Statistic `yaml:"statistic"`
+	// Min and Max bound the canary statistic of a threshold test.
+	Min *float64 `yaml:"min"`
+	Max *float64 `yaml:"max"`
+}
+
+// DefaultMinSamples is the number of points per side below which a signal has no data.
+const DefaultMinSamples = 10
+
+// OutlierFactor is the IQR multiple beyond which a point is an outlier.
+const OutlierFactor = 3.0
+
+// WithDefaults returns s with every unset field given its default.
+func (s Spec) WithDefaults() Spec {
+	if s.Direction == "" {
+		s.Direction = Either
+	}
+	if s.MinSamples == 0 {
+		s.MinSamples = DefaultMinSamples
+	}
+	if s.NaN == "" {
+		s.NaN = NaNRemove
+	}
+	if s.Outliers == "" {
+		s.Outliers = OutliersKeep
+	}
+	if s.Test == "" {
+		s.Test = MannWhitney
+	}
+	if s.Test == Threshold && s.Statistic == "" {
+		s.Statistic = StatMean
+	}
+	return s
+}
+
+// Check reports the first inconsistency in s (after defaults) as an error
+// naming the offending field. It does not look at data.
+func (s Spec) Check() error {
+	switch {
+	case s.Name == "":
+		return fmt.Errorf("name: a signal needs a name")
+	case s.MinSamples < 2:
+		return fmt.Errorf("minSamples: %d is too small; at least 2 points per side are needed", s.MinSamples)
+	case s.CriticalChange != nil && *s.CriticalChange < s.AllowedChange:
+		return fmt.Errorf("criticalChange: %s is below allowedChange %s", s.CriticalChange, s.AllowedChange)
+	}
+	if s.Test == Threshold {
+		if s.Min == nil && s.Max == nil {
+			return fmt.Errorf("test: a threshold test needs min, max or both")
+		}
+		if s.Min != nil && s.Max != nil && *s.Min > *s.Max {
+			return fmt.Errorf("min: %g is above max %g", *s.Min, *s.Max)
+		}
+	} else {
+		switch {
+		case s.Min != nil:
+			return fmt.Errorf("min: only a threshold test takes min (this signal's test is %s)", s.Test)
+		case s.Max != nil:
+			return fmt.Errorf("max: only a threshold test takes max (this signal's test is %s)", s.Test)
+		case s.Statistic != "":
+			return fmt.Errorf("statistic: only a threshold test takes a statistic (this signal's test is %s)", s.Test)
+		}
+	}
+	return nil
+}
