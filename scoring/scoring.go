@@ -1,0 +1,251 @@
+// Package scoring turns the classifications of many signals into one
+// verdict: pass, marginal, fail or none.
+//
+// The rules, in order:
+//
+//  1. A critical failure (a critical signal that failed, or a signal beyond
+//     its criticalChange) fails the canary with score 0.
+//  2. No data is never a pass: when any critical signal, or half or more of
+//     all signals, has no data or could not be judged (nodata, error), the
+//     verdict is none and there is no score. A signal with mustHaveData that
+//     has no data is a failure, not missing data.
+//  3. Otherwise each group scores 100 × passes / judged signals; groups with
+//     no judged signal are left out and the remaining weights renormalised;
+//     the score is the weighted mean of the group scores.
+//  4. score ≥ pass threshold → pass; score ≥ marginal → marginal; else fail.
+//     Boundaries are inclusive.
+//
+// The package is pure: a function of its inputs.
+package scoring
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/verdict-aca/verdict/judge"
+)
+
+// Verdict is the answer for a whole canary.
+type Verdict string
+
+// The verdicts.
+const (
+	Pass     Verdict = "pass"
+	Marginal Verdict = "marginal"
+	Fail     Verdict = "fail"
+	None     Verdict = "none" // no verdict: too little data, or a source down
+)
+
+// Thresholds are the score boundaries, inclusive, on a 0..100 scale.
+type Thresholds struct {
+	Pass     float64 `yaml:"pass" json:"pass"`
+	Marginal float64 `yaml:"marginal" json:"marginal"`
+}
+
+// DefaultThresholds are used when a config gives none: pass at 95, marginal at 75.
+func DefaultThresholds() Thresholds { return Thresholds{Pass: 95, Marginal: 75} }
+
+// Check reports thresholds outside 0 ≤ marginal ≤ pass ≤ 100.
+func (t Thresholds) Check() error {
+	switch {
+	case t.Pass < 0 || t.Pass > 100:
+		return fmt.Errorf("pass: %g is outside 0..100", t.Pass)
+	case t.Marginal < 0 || t.Marginal > 100:
+		return fmt.Errorf("marginal: %g is outside 0..100", t.Marginal)
+	case t.Marginal > t.Pass:
+		return fmt.Errorf("marginal: %g is above the pass threshold %g", t.Marginal, t.Pass)
+	}
+	return nil
+}
+
+// Group is a named set of signals with a weight in the overall score.
+type Group struct {
+	Name   string  `yaml:"name" json:"name"`
+	Weight float64 `yaml:"weight" json:"weight"`
+}
+
+// DefaultGroup is the group of signals that name none.
+const DefaultGroup = "default"
+
+// Spec is the scoring part of a config.
+type Spec struct {
+	Thresholds Thresholds
+	// Groups lists the groups with their weights. A group that results name
+	// but Groups omits gets weight 1 when Groups is empty, and is an error
+	// otherwise (the config validation prevents it).
+	Groups []Group
+}
+
+// GroupScore is the outcome of one group.
+type GroupScore struct {
+	Name   string  `json:"name"`
+	Weight float64 `json:"weight"`
+	// Score is 100 × passes / judged; nil when no signal of the group was judged.
+	Score *float64 `json:"score"`
+	// Signals are the names of the group's signals.
+	Signals []string `json:"signals"`
+}
+
+// Outcome is the scored verdict.
+type Outcome struct {
+	Verdict Verdict
+	// Score is nil when the verdict is none.
+	Score  *float64
+	Reason string
+	Groups []GroupScore
+}
+
+// Score scores the results of one analysis.
+func Score(spec Spec, results []judge.Result) Outcome {
+	out := Outcome{Groups: groupResults(spec.Groups, results)}
+
+	var critical, failed, missing, missingCritical []string
+	for _, r := range results {
+		switch {
+		case r.CriticalFailure:
+			critical = append(critical, r.Name)
+		case r.Failed:
+			failed = append(failed, r.Name)
+		}
+		if !r.Failed && (r.Classification == judge.NoData || r.Classification == judge.Error) {
+			missing = append(missing, r.Name)
+			if r.Critical {
+				missingCritical = append(missingCritical, r.Name)
+			}
+		}
+	}
+
+	switch {
+	case len(results) == 0:
+		out.Verdict, out.Reason = None, "no verdict: the analysis judged no signals"
+		return out
+	case len(critical) > 0:
+		out.Verdict, out.Score = Fail, new(float64)
+		out.Reason = fmt.Sprintf("fail: critical %s %s failed: %s", plural(len(critical), "signal", "signals"), names(critical), reasonOf(results, critical[0]))
+		return out
+	case len(missingCritical) > 0:
+		out.Verdict = None
+		out.Reason = fmt.Sprintf("no verdict: critical %s %s had no usable data (%s)", plural(len(missingCritical), "signal", "signals"), names(missingCritical), reasonOf(results, missingCritical[0]))
+		return out
+	case 2*len(missing) >= len(results):
+		out.Verdict = None
+		out.Reason = fmt.Sprintf("no verdict: %d of %d signals had no usable data (%s)", len(missing), len(results), names(missing))
+		return out
+	}
+
+	var sum, weights float64
+	for _, g := range out.Groups {
+		if g.Score == nil || g.Weight <= 0 {
+			continue
+		}
+		sum += g.Weight * *g.Score
+		weights += g.Weight
+	}
+	if weights == 0 {
+		out.Verdict, out.Reason = None, "no verdict: no group with a positive weight had a judged signal"
+		return out
+	}
+	score := sum / weights
+	out.Score = &score
+	t := spec.Thresholds
+	switch {
+	case score >= t.Pass:
+		out.Verdict = Pass
+		out.Reason = fmt.Sprintf("pass: score %s meets the pass threshold %s", formatScore(score), formatScore(t.Pass))
+	case score >= t.Marginal:
+		out.Verdict = Marginal
+		out.Reason = fmt.Sprintf("marginal: score %s is below the pass threshold %s but meets the marginal threshold %s", formatScore(score), formatScore(t.Pass), formatScore(t.Marginal))
+	default:
+		out.Verdict = Fail
+		out.Reason = fmt.Sprintf("fail: score %s is below the marginal threshold %s", formatScore(score), formatScore(t.Marginal))
+	}
+	switch {
+	case len(failed) == 1:
+		out.Reason += "; " + reasonOf(results, failed[0])
+	case len(failed) > 1:
+		out.Reason += fmt.Sprintf("; %d signals failed: %s", len(failed), names(failed))
+	default:
+		out.Reason += fmt.Sprintf("; all %d judged signals passed", len(results)-len(missing))
+	}
+	if len(missing) > 0 {
+		out.Reason += fmt.Sprintf("; no data for %s", names(missing))
+	}
+	return out
+}
+
+// groupResults scores each group, in the order of spec groups, then groups
+// that only results name.
+func groupResults(spec []Group, results []judge.Result) []GroupScore {
+	index := map[string]int{}
+	var groups []GroupScore
+	add := func(name string, weight float64) int {
+		if i, ok := index[name]; ok {
+			return i
+		}
+		index[name] = len(groups)
+		groups = append(groups, GroupScore{Name: name, Weight: weight, Signals: []string{}})
+		return len(groups) - 1
+	}
+	for _, g := range spec {
+		add(g.Name, g.Weight)
+	}
+	passes := make([]int, 0, len(spec))
+	judged := make([]int, 0, len(spec))
+	for _, r := range results {
+		name := r.Group
+		if name == "" {
+			name = DefaultGroup
+		}
+		i := add(name, 1)
+		for len(passes) <= i {
+			passes, judged = append(passes, 0), append(judged, 0)
+		}
+		g := &groups[i]
+		g.Signals = append(g.Signals, r.Name)
+		switch {
+		case r.Failed:
+			judged[i]++
+		case r.Classification == judge.Pass:
+			judged[i]++
+			passes[i]++
+		}
+	}
+	for i := range groups {
+		if i < len(judged) && judged[i] > 0 {
+			s := 100 * float64(passes[i]) / float64(judged[i])
+			groups[i].Score = &s
+		}
+	}
+	return groups
+}
+
+func reasonOf(results []judge.Result, name string) string {
+	for _, r := range results {
+		if r.Name == name {
+			return r.Reason
+		}
+	}
+	return ""
+}
+
+func names(list []string) string {
+	const most = 5
+	if len(list) > most {
+		return strings.Join(list[:most], ", ") + fmt.Sprintf(" and %d more", len(list)-most)
+	}
+	return strings.Join(list, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// formatScore prints a score with at most two decimals.
+func formatScore(s float64) string {
+	r := math.Round(s*100) / 100
+	return fmt.Sprintf("%g", r)
+}
