@@ -1,0 +1,294 @@
+package analysis
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/scoring"
+)
+
+// Judge names the classifier and scorer a config selects.
+type Judge string
+
+// The judges.
+const (
+	JudgeVerdict Judge = "verdict" // the default: Mann-Whitney, rate and threshold tests
+	JudgeKayenta Judge = "kayenta" // NetflixACAJudge-v1.0 compatible
+)
+
+// UnmarshalText accepts verdict or kayenta.
+func (j *Judge) UnmarshalText(text []byte) error {
+	switch v := Judge(text); v {
+	case JudgeVerdict, JudgeKayenta:
+		*j = v
+		return nil
+	}
+	return fmt.Errorf("%q is not a judge (want verdict or kayenta)", text)
+}
+
+// Duration is a time span written as Go ("1m30s") or Prometheus ("5m", "1d") does.
+type Duration time.Duration
+
+// UnmarshalText parses a Go or Prometheus duration.
+func (d *Duration) UnmarshalText(text []byte) error {
+	if v, err := time.ParseDuration(string(text)); err == nil && v >= 0 {
+		*d = Duration(v)
+		return nil
+	}
+	v, err := model.ParseDuration(string(text))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as 10s, 5m or 1h", text)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Config is a canary analysis configuration: the signals to judge and how
+// to score them. It composes the parts other packages own: judge.Spec per
+// signal, scoring thresholds and groups, and the metric sources.
+type Config struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	// Judge selects the classifier and scorer (default verdict).
+	Judge Judge `yaml:"judge"`
+	// Confidence is the confidence level of the shift intervals (default 0.95).
+	Confidence float64             `yaml:"confidence"`
+	Thresholds *scoring.Thresholds `yaml:"thresholds"`
+	// Groups are the scoring groups in file order; empty means every
+	// signal's group (or "default") weighs 1.
+	Groups  []scoring.Group `yaml:"groups,keyed"`
+	Signals []Signal        `yaml:"signals"`
+	Sources Sources         `yaml:"sources"`
+
+	file  string
+	lines map[string]int
+}
+
+// Signal is one signal of a config: what to judge, and where to get it.
+type Signal struct {
+	judge.Spec `yaml:",inline"`
+	// Source is prometheus, loki or file (default: file for offline
+	// judging, prometheus when a query is given).
+	Source string `yaml:"source"`
+	// Query is the query template, rendered per scope.
+	Query string `yaml:"query"`
+	// Aggregate combines several series returned for one scope: sum, mean, max or min.
+	Aggregate string `yaml:"aggregate"`
+}
+
+// Sources configures the metric sources once for all signals.
+type Sources struct {
+	Prometheus *PrometheusSource `yaml:"prometheus"`
+	Loki       *LokiSource       `yaml:"loki"`
+}
+
+// PrometheusSource is the connection to a Prometheus-compatible server.
+type PrometheusSource struct {
+	URL             string   `yaml:"url"`
+	Timeout         Duration `yaml:"timeout"`
+	BearerTokenFile string   `yaml:"bearerTokenFile"`
+}
+
+// LokiSource is the connection to Loki, for LogQL queries and verdict events.
+type LokiSource struct {
+	URL     string   `yaml:"url"`
+	Tenant  string   `yaml:"tenant"`
+	PushURL string   `yaml:"pushURL"`
+	Timeout Duration `yaml:"timeout"`
+}
+
+// File is the name the config was read from, for messages.
+func (c *Config) File() string { return c.file }
+
+// ThresholdsOrDefault returns the configured thresholds or the defaults.
+func (c *Config) ThresholdsOrDefault() scoring.Thresholds {
+	if c.Thresholds == nil {
+		return scoring.DefaultThresholds()
+	}
+	return *c.Thresholds
+}
+
+// ScoringSpec is the scoring part of the config.
+func (c *Config) ScoringSpec() scoring.Spec {
+	return scoring.Spec{Thresholds: c.ThresholdsOrDefault(), Groups: c.Groups}
+}
+
+// LoadConfig reads and validates a config file (YAML or JSON).
+func LoadConfig(ctx context.Context, path string) (*Config, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &ConfigError{File: path, Err: errors.New("the config file does not exist")}
+		}
+		return nil, &ConfigError{File: path, Err: err}
+	}
+	return ParseConfig(filepath.Base(path), data)
+}
+
+// ParseConfig parses and validates a config. name labels error messages.
+// YAML and JSON are both accepted (JSON is read as YAML, so lines are kept).
+func ParseConfig(name string, data []byte) (*Config, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &ConfigError{File: name, Err: errors.New("the config is empty")}
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, syntaxError(name, err)
+	}
+	c := &Config{file: name, lines: map[string]int{}}
+	d := &decoder{file: name, lines: c.lines}
+	if err := d.decode(&root, reflect.ValueOf(c).Elem(), ""); err != nil {
+		return nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// validate fills defaults and checks the config as a whole.
+func (c *Config) validate() error {
+	if c.Judge == "" {
+		c.Judge = JudgeVerdict
+	}
+	if c.Confidence == 0 {
+		c.Confidence = judge.DefaultConfidence
+	} else if c.Confidence <= 0 || c.Confidence >= 1 {
+		return c.fieldError("confidence", fmt.Errorf("%g is not between 0 and 1 (for example 0.95)", c.Confidence))
+	}
+	if c.Thresholds != nil {
+		if err := c.Thresholds.Check(); err != nil {
+			return c.fieldError("thresholds", err)
+		}
+	}
+	for _, g := range c.Groups {
+		if g.Weight < 0 {
+			return c.fieldError("groups."+g.Name, fmt.Errorf("weight %g is negative", g.Weight))
+		}
+	}
+	if len(c.Groups) > 0 && !slices.ContainsFunc(c.Groups, func(g scoring.Group) bool { return g.Weight > 0 }) {
+		return c.fieldError("groups", errors.New("every group has weight 0; give at least one a positive weight"))
+	}
+	if len(c.Signals) == 0 {
+		return c.fieldError("signals", errors.New("the config has no signals"))
+	}
+	seen := map[string]int{}
+	for i := range c.Signals {
+		s := &c.Signals[i]
+		path := fmt.Sprintf("signals[%d]", i)
+		s.Spec = s.Spec.WithDefaults()
+		if err := s.Spec.Check(); err != nil {
+			return c.signalError(path, err)
+		}
+		if j, dup := seen[s.Name]; dup {
+			return c.fieldError(path+".name", fmt.Errorf("signal %q is already defined by signals[%d]", s.Name, j))
+		}
+		seen[s.Name] = i
+		if s.Group == "" {
+			s.Group = scoring.DefaultGroup
+		}
+		if len(c.Groups) > 0 && !slices.ContainsFunc(c.Groups, func(g scoring.Group) bool { return g.Name == s.Group }) {
+			return c.fieldError(path+".group", fmt.Errorf("group %q is not among the config's groups (%s)", s.Group, groupNames(c.Groups)))
+		}
+		switch s.Source {
+		case "":
+			if s.Query != "" {
+				s.Source = "prometheus"
+			}
+		case "prometheus", "loki", "file":
+		default:
+			return c.fieldError(path+".source", fmt.Errorf("%q is not a source (want prometheus, loki or file)", s.Source))
+		}
+		if (s.Source == "prometheus" || s.Source == "loki") && s.Query == "" {
+			return c.fieldError(path+".query", fmt.Errorf("signal %q reads from %s but has no query", s.Name, s.Source))
+		}
+		switch s.Aggregate {
+		case "", "sum", "mean", "max", "min":
+		default:
+			return c.fieldError(path+".aggregate", fmt.Errorf("%q is not an aggregation (want sum, mean, max or min)", s.Aggregate))
+		}
+	}
+	return nil
+}
+
+// signalError attributes a judge.Spec check error to its field when the
+// message starts with the field's name ("minSamples: ...").
+func (c *Config) signalError(path string, err error) error {
+	msg := err.Error()
+	for i := range len(msg) {
+		if msg[i] == ':' {
+			field := msg[:i]
+			if _, ok := c.lines[path+"."+field]; ok || field == "name" || field == "test" {
+				return c.fieldError(path+"."+field, errors.New(msg[i+2:]))
+			}
+			break
+		}
+		if msg[i] == ' ' {
+			break
+		}
+	}
+	return c.fieldError(path, err)
+}
+
+// fieldError makes a ConfigError at the line where field (or its nearest
+// recorded parent) was written.
+func (c *Config) fieldError(field string, err error) error {
+	line := 0
+	for p := field; p != ""; p = parent(p) {
+		if l, ok := c.lines[p]; ok {
+			line = l
+			break
+		}
+	}
+	return &ConfigError{File: c.file, Line: line, Field: field, Err: err}
+}
+
+// parent strips the last path element: "signals[1].min" → "signals[1]" → "signals".
+func parent(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '.' || p[i] == '[' {
+			return p[:i]
+		}
+	}
+	return ""
+}
+
+func groupNames(groups []scoring.Group) string {
+	var b bytes.Buffer
+	for i, g := range groups {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(g.Name)
+	}
+	return b.String()
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// syntaxError turns the YAML parser's "yaml: line 3: ..." into a ConfigError.
+func syntaxError(name string, err error) error {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &ConfigError{File: name, Line: line, Err: fmt.Errorf("not valid YAML or JSON: %s", m[2])}
+	}
+	return &ConfigError{File: name, Err: fmt.Errorf("not valid YAML or JSON: %s", strings.TrimPrefix(err.Error(), "yaml: "))}
+}

@@ -1,0 +1,10 @@
+// Package analysis runs one canary analysis: it reads and validates a
+// config, gets each signal's baseline and canary series, judges every signal
+// (package judge), scores the results (package scoring) and returns a Report.
+//
+// Config parsing is strict, because a typo in a canary config silently
+// changes what is judged: unknown and duplicate keys are errors, scalars must
+// parse as their field's type, and every error names the file, the line and
+// the field path (signals[2].allowedChange). JSON configs are read with the
+// YAML parser, so they get line numbers too.
+package analysis

@@ -1,0 +1,44 @@
+package analysis
+
+import (
+	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/scoring"
+)
+
+// ReportSchema identifies the JSON form of Report.
+const ReportSchema = "verdict/report/v1"
+
+// Report is the outcome of one analysis: the verdict, its score and reason,
+// and every signal's judgement. Its JSON form is the verdict/report/v1
+// contract shared by the CLI, the API and stored analyses.
+type Report struct {
+	Schema     string               `json:"schema"`
+	Name       string               `json:"name"`
+	Judge      Judge                `json:"judge"`
+	Verdict    scoring.Verdict      `json:"verdict"`
+	Score      *float64             `json:"score"`
+	Reason     string               `json:"reason"`
+	Thresholds scoring.Thresholds   `json:"thresholds"`
+	Groups     []scoring.GroupScore `json:"groups"`
+	Signals    []judge.Result       `json:"signals"`
+	// Warnings are remarks from the sources or the run that do not change
+	// the verdict but may limit trust in it.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// newReport assembles a report from judged signals.
+func newReport(c *Config, results []judge.Result, warnings []string) *Report {
+	outcome := scoring.Score(c.ScoringSpec(), results)
+	return &Report{
+		Schema:     ReportSchema,
+		Name:       c.Name,
+		Judge:      c.Judge,
+		Verdict:    outcome.Verdict,
+		Score:      outcome.Score,
+		Reason:     outcome.Reason,
+		Thresholds: c.ThresholdsOrDefault(),
+		Groups:     outcome.Groups,
+		Signals:    results,
+		Warnings:   warnings,
+	}
+}
