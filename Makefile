@@ -1,0 +1,48 @@
+# Verdict: the two commands a fresh machine needs are `make demo` and `make test`.
+
+GO        ?= go
+BIN       := bin/verdict
+VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+SCENARIOS := $(sort $(dir $(wildcard fixtures/*/expect.yaml)))
+
+.PHONY: all build demo test test-short lint bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/verdict
+
+# demo judges every fixture scenario offline (files only, no server) and
+# prints its table and verdict. A scenario's exit code is its verdict, so
+# non-zero codes are expected here; the target fails only on errors (64, 65, 70).
+demo: build
+	@for dir in $(SCENARIOS); do \
+		echo "=== $$dir"; \
+		./$(BIN) judge --config $$dir/config.yaml --baseline $$dir/baseline.csv --canary $$dir/canary.csv; \
+		code=$$?; echo "(exit code $$code)"; echo; \
+		if [ $$code -ge 64 ]; then exit $$code; fi; \
+	done
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	gofmt -l . | (! grep .)
+	$(GO) vet ./...
+	staticcheck ./...
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...
+
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=30s ./analysis
+	$(GO) test -run='^$$' -fuzz=FuzzParseCSV -fuzztime=30s ./metrics/file
+	$(GO) test -run='^$$' -fuzz=FuzzParseJSON -fuzztime=30s ./metrics/file
+
+clean:
+	rm -rf bin

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/metrics/file"
+	"github.com/verdict-aca/verdict/report"
+)
+
+func newJudgeCommand() *cobra.Command {
+	var configPath, baselinePath, canaryPath, format, output string
+	cmd := &cobra.Command{
+		Use:   "judge --config FILE --baseline FILE --canary FILE",
+		Short: "Judge a canary from series files (CSV or JSON)",
+		Long: "Judge a canary offline: every signal of the config is read from the baseline and canary series files,\n" +
+			"judged, and scored. The exit code carries the verdict (0 pass, 1 fail, 2 marginal, 3 none).",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "config", "baseline", "canary"); err != nil {
+				return err
+			}
+			f, err := report.ParseFormat(format)
+			if err != nil {
+				return usageError{fmt.Errorf("--format: %w", err)}
+			}
+			ctx := cmd.Context()
+			cfg, err := analysis.LoadConfig(ctx, configPath)
+			if err != nil {
+				return err
+			}
+			baseline, err := file.Load(ctx, baselinePath)
+			if err != nil {
+				return err
+			}
+			canary, err := file.Load(ctx, canaryPath)
+			if err != nil {
+				return err
+			}
+			rep, err := analysis.JudgeSeries(cfg,
+				analysis.SeriesSet{Origin: filepath.Base(baselinePath), Series: baseline},
+				analysis.SeriesSet{Origin: filepath.Base(canaryPath), Series: canary})
+			if err != nil {
+				return err
+			}
+			if err := writeReport(cmd, rep, f, output); err != nil {
+				return err
+			}
+			return verdictExit{verdictCode(rep.Verdict)}
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&configPath, "config", "", "config file (YAML or JSON)")
+	fl.StringVar(&baselinePath, "baseline", "", "baseline series file (.csv or .json)")
+	fl.StringVar(&canaryPath, "canary", "", "canary series file (.csv or .json)")
+	fl.StringVar(&format, "format", "table", fmt.Sprintf("output format %v", report.Formats))
+	fl.StringVar(&output, "output", "", "write the report to this file instead of standard output")
+	return cmd
+}
+
+// writeReport renders the report to standard output or, atomically, to a file.
+func writeReport(cmd *cobra.Command, rep *analysis.Report, f report.Format, output string) error {
+	var buf bytes.Buffer
+	if err := report.Write(&buf, rep, f); err != nil {
+		return err
+	}
+	if output == "" {
+		_, err := cmd.OutOrStdout().Write(buf.Bytes())
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(output), ".verdict-report-*")
+	if err != nil {
+		return fmt.Errorf("writing the report to %s: %w", output, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing the report to %s: %w", output, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing the report to %s: %w", output, err)
+	}
+	if err := os.Rename(tmp.Name(), output); err != nil {
+		return fmt.Errorf("writing the report to %s: %w", output, err)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s (report written to %s)\n", rep.Name, rep.Verdict, output)
+	return nil
+}
+
+func newValidateCommand() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "validate --config FILE",
+		Short: "Check a config: parse it, validate every field, and say what it judges",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := requireFlags(cmd, "config"); err != nil {
+				return err
+			}
+			cfg, err := analysis.LoadConfig(cmd.Context(), configPath)
+			if err != nil {
+				return err
+			}
+			groups := map[string]bool{}
+			for _, s := range cfg.Signals {
+				groups[s.Group] = true
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d signals in %d groups, judge %s, confidence %g\n",
+				configPath, len(cfg.Signals), len(groups), cfg.Judge, cfg.Confidence)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "config file (YAML or JSON)")
+	return cmd
+}

@@ -1,0 +1,171 @@
+// Command verdict is the Verdict canary judge: it compares a canary's
+// metrics with its baseline's and answers pass, marginal, fail or none.
+//
+// This file holds the CLI wiring only; the work is done by the packages.
+// Exit codes: 0 pass, 1 fail, 2 marginal, 3 none, 64 usage error,
+// 65 invalid config or data, 70 internal error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/metrics/file"
+	"github.com/verdict-aca/verdict/scoring"
+)
+
+// Exit codes.
+const (
+	exitPass     = 0
+	exitFail     = 1
+	exitMarginal = 2
+	exitNone     = 3
+	exitUsage    = 64
+	exitData     = 65
+	exitInternal = 70
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError marks a mistake in the command line itself.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// verdictExit carries the exit code of a finished analysis.
+type verdictExit struct{ code int }
+
+func (verdictExit) Error() string { return "" }
+
+// run executes the command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdout)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitPass
+	}
+	var done verdictExit
+	if errors.As(err, &done) {
+		return done.code
+	}
+	code := exitCode(err)
+	fmt.Fprintf(stderr, "verdict: %s\n", sentence(err))
+	if code == exitUsage {
+		fmt.Fprintln(stderr, "Run 'verdict --help' for usage.")
+	}
+	return code
+}
+
+// exitCode maps an error to the exit code the design gives it.
+func exitCode(err error) int {
+	var (
+		usage   usageError
+		config  *analysis.ConfigError
+		data    *analysis.DataError
+		parse   *file.ParseError
+		pathErr *os.PathError
+	)
+	switch {
+	case errors.As(err, &usage):
+		return exitUsage
+	case errors.As(err, &config), errors.As(err, &data), errors.As(err, &parse), errors.As(err, &pathErr):
+		return exitData
+	}
+	return exitInternal
+}
+
+// sentence makes one line of an error: no trailing newline, no stack.
+func sentence(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func newRootCommand(stdout io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "verdict",
+		Short:         "Verdict judges canaries: is the canary as healthy as the baseline?",
+		Long:          "Verdict compares a canary's metrics with its baseline's, signal by signal, and answers pass, marginal, fail or none, with a report that says why.\n\nExit codes: 0 pass, 1 fail, 2 marginal, 3 none (no verdict), 64 usage error, 65 invalid config or data, 70 internal error.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newJudgeCommand(), newValidateCommand(), newVersionCommand(stdout))
+	root.Args = wrapArgs(cobra.NoArgs)
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := cmd.Help(); err != nil {
+			return err
+		}
+		return usageError{fmt.Errorf("a command is needed")}
+	}
+	for _, c := range root.Commands() {
+		c.Args = wrapArgs(c.Args)
+	}
+	return root
+}
+
+// wrapArgs turns positional-argument errors into usage errors.
+func wrapArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	if check == nil {
+		check = cobra.NoArgs
+	}
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+// requireFlags reports the first of names that was not given.
+func requireFlags(cmd *cobra.Command, names ...string) error {
+	for _, n := range names {
+		if !cmd.Flags().Changed(n) {
+			return usageError{fmt.Errorf("%s needs --%s", cmd.CommandPath(), n)}
+		}
+	}
+	return nil
+}
+
+func newVersionCommand(stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print Verdict's version",
+		RunE: func(*cobra.Command, []string) error {
+			_, err := fmt.Fprintf(stdout, "verdict %s\n", version)
+			return err
+		},
+	}
+}
+
+// verdictCode is the exit code of a verdict.
+func verdictCode(v scoring.Verdict) int {
+	switch v {
+	case scoring.Pass:
+		return exitPass
+	case scoring.Fail:
+		return exitFail
+	case scoring.Marginal:
+		return exitMarginal
+	}
+	return exitNone
+}

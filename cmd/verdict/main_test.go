@@ -1,0 +1,176 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// invoke runs the CLI in-process and returns its exit code and output.
+func invoke(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// write creates a file in dir and returns its path.
+func write(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// series writes n points per signal into a CSV file, value(i) for point i.
+func series(t *testing.T, dir, name string, n int, signals map[string]func(i int) string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("signal,value\n")
+	for sig, value := range signals {
+		for i := range n {
+			b.WriteString(sig + "," + value(i) + "\n")
+		}
+	}
+	return write(t, dir, name, b.String())
+}
+
+const twoSignals = `name: shop
+signals:
+  - name: latency
+    direction: increase
+    allowedChange: 10%
+  - name: errors
+    test: rate
+    direction: increase
+`
+
+func flat(v string) func(int) string { return func(int) string { return v } }
+
+func TestJudgeExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	cfg := write(t, dir, "shop.yaml", twoSignals)
+	num := func(base, step int) func(int) string {
+		return func(i int) string { return jsonNumber(float64(base + (i*step)%17)) }
+	}
+	base := series(t, dir, "base.csv", 60, map[string]func(int) string{"latency": num(100, 7), "errors": flat("0")})
+	same := series(t, dir, "same.csv", 60, map[string]func(int) string{"latency": num(100, 5), "errors": flat("0")})
+	slow := series(t, dir, "slow.csv", 60, map[string]func(int) string{"latency": num(160, 7), "errors": flat("0")})
+	short := series(t, dir, "short.csv", 4, map[string]func(int) string{"latency": num(100, 7), "errors": flat("0")})
+
+	tests := []struct {
+		name    string
+		canary  string
+		code    int
+		verdict string
+	}{
+		{"healthy canary passes", same, 0, "pass"},
+		{"slow canary fails", slow, 1, "fail"},
+		{"too little data is no verdict", short, 3, "none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := invoke(t, "judge", "--config", cfg, "--baseline", base, "--canary", tt.canary, "--format", "json")
+			if code != tt.code {
+				t.Fatalf("exit code %d, want %d; stderr: %s", code, tt.code, errOut)
+			}
+			var rep struct {
+				Schema, Verdict string
+				Signals         []struct{ Name, Classification string }
+			}
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatalf("output is not JSON: %v\n%s", err, out)
+			}
+			if rep.Schema != "verdict/report/v1" || rep.Verdict != tt.verdict || len(rep.Signals) != 2 {
+				t.Errorf("report %+v, want verdict %s with 2 signals", rep, tt.verdict)
+			}
+		})
+	}
+
+	t.Run("table and output file", func(t *testing.T) {
+		out := filepath.Join(dir, "report.txt")
+		code, stdout, _ := invoke(t, "judge", "--config", cfg, "--baseline", base, "--canary", slow, "--output", out)
+		if code != 1 || stdout != "" {
+			t.Fatalf("exit %d, stdout %q", code, stdout)
+		}
+		text, err := os.ReadFile(out)
+		if err != nil || !strings.Contains(string(text), "shop: ✘ FAIL") || !strings.Contains(string(text), "latency rose") {
+			t.Errorf("report file: %v\n%s", err, text)
+		}
+	})
+}
+
+func jsonNumber(v float64) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestBadInput checks that every kind of bad input ends in one clear
+// sentence on stderr and the exit code of its class, never a panic.
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	cfg := write(t, dir, "shop.yaml", twoSignals)
+	good := func(i int) string { return jsonNumber(float64(100 + i%9)) }
+	base := series(t, dir, "base.csv", 30, map[string]func(int) string{"latency": good, "errors": flat("0")})
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // fragment of the one-line message
+	}{
+		{"malformed YAML", []string{"--config", write(t, dir, "bad.yaml", "signals: [\n"), "--baseline", base, "--canary", base}, 65, "bad.yaml line"},
+		{"unknown key", []string{"--config", write(t, dir, "typo.yaml", "signals:\n  - name: latency\n    critcal: true\n"), "--baseline", base, "--canary", base}, 65, `typo.yaml line 3: signals[0]: unknown key "critcal"; did you mean "critical"?`},
+		{"missing config", []string{"--config", filepath.Join(dir, "nope.yaml"), "--baseline", base, "--canary", base}, 65, "nope.yaml: the config file does not exist"},
+		{"missing series file", []string{"--config", cfg, "--baseline", filepath.Join(dir, "nope.csv"), "--canary", base}, 65, "nope.csv"},
+		{"non-numeric value", []string{"--config", cfg, "--baseline", base, "--canary", write(t, dir, "abc.csv", "signal,value\nlatency,12\nlatency,abc\nerrors,0\n")}, 65, "abc.csv line 3"},
+		{"infinite value", []string{"--config", cfg, "--baseline", base, "--canary", write(t, dir, "inf.csv", "signal,value\nlatency,+Inf\nerrors,0\n")}, 65, "inf.csv line 2"},
+		{"empty series", []string{"--config", cfg, "--baseline", base, "--canary", write(t, dir, "empty.json", `{"latency": [], "errors": [0]}`)}, 65, "empty.json"},
+		{"signal in data, not in config", []string{"--config", cfg, "--baseline", base, "--canary", write(t, dir, "extra.csv", "signal,value\nlatency,1\nerrors,0\ncpu,3\n")}, 65, `extra.csv: signal "cpu" is not in the config shop.yaml`},
+		{"signal in config, not in data", []string{"--config", cfg, "--baseline", base, "--canary", write(t, dir, "less.csv", "signal,value\nlatency,1\n")}, 65, `less.csv: no series for signal "errors" of the config shop.yaml`},
+		{"unknown extension", []string{"--config", cfg, "--baseline", base, "--canary", write(t, dir, "data.txt", "x")}, 65, "data.txt"},
+		{"missing flag", []string{"--config", cfg, "--baseline", base}, 64, "verdict judge needs --canary"},
+		{"unknown flag", []string{"--config", cfg, "--bogus"}, 64, "unknown flag: --bogus"},
+		{"bad format", []string{"--config", cfg, "--baseline", base, "--canary", base, "--format", "xml"}, 64, `--format: "xml" is not an output format`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := invoke(t, append([]string{"judge"}, tt.args...)...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d; stderr: %s", code, tt.code, stderr)
+			}
+			first, _, _ := strings.Cut(stderr, "\n")
+			if !strings.HasPrefix(first, "verdict: ") || !strings.Contains(first, tt.want) {
+				t.Errorf("stderr %q, want one line containing %q", stderr, tt.want)
+			}
+			if stdout != "" {
+				t.Errorf("bad input wrote a report: %q", stdout)
+			}
+		})
+	}
+}
+
+func TestValidateAndVersion(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := invoke(t, "validate", "--config", write(t, dir, "shop.yaml", twoSignals))
+	if code != 0 || !strings.Contains(out, "2 signals in 1 groups") {
+		t.Errorf("validate: exit %d, out %q, err %q", code, out, errOut)
+	}
+	code, _, errOut = invoke(t, "validate", "--config", write(t, dir, "bad.yaml", "signals:\n  - name: a\n    test: ttest\n"))
+	if code != 65 || !strings.Contains(errOut, `bad.yaml line 3: signals[0].test: "ttest" is not a test`) {
+		t.Errorf("validate bad: exit %d, err %q", code, errOut)
+	}
+	code, out, _ = invoke(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "verdict ") {
+		t.Errorf("version: exit %d, out %q", code, out)
+	}
+	code, _, errOut = invoke(t, "frobnicate")
+	if code != 64 {
+		t.Errorf("unknown command: exit %d, err %q", code, errOut)
+	}
+}
