@@ -38,7 +38,7 @@ func sample() *analysis.Report {
 				Reason: "p99_latency_ms rose 31% (95% CI +26% .. +36%); allowed +10%, critical beyond +25%", Baseline: base, Canary: slow,
 				Test: &judge.TestResult{Method: judge.MannWhitney, PValue: f(1e-12), Estimate: f(37.4), CILow: f(31.3), CIHigh: f(43.4), Confidence: 0.95, RelativeShift: f(0.3104), Allowed: f(0.1), CriticalAllowed: f(0.25), DecisionBound: f(0.2598)}},
 			{Name: "errors", Group: "errors", Classification: judge.Pass, Gate: judge.GateInterval, Critical: true,
-				Reason: "errors rate went from 0.01 to 0.01389 per interval (+38.9%, 95% CI ratio 0.5 .. 3.9); not a significant change",
+				Reason:   "errors rate went from 0.01 to 0.01389 per interval (+38.9%, 95% CI ratio 0.5 .. 3.9); not a significant change",
 				Baseline: stat.Summary{Count: 360, Mean: 0.01, Max: 1, P99: 1}, Canary: stat.Summary{Count: 360, Mean: 0.01389, Max: 1, P99: 1},
 				Test: &judge.TestResult{Method: judge.Rate, PValue: f(0.74), Estimate: f(0.00389), Confidence: 0.95, RelativeShift: f(0.389), BaselineRate: f(0.01), CanaryRate: f(0.01389), RateRatio: f(1.389), RatioLow: f(0.5), RatioHigh: f(3.9)}},
 			{Name: "error_ratio", Group: "errors", Classification: judge.Pass, Gate: judge.GateThreshold,
