@@ -33,9 +33,13 @@ func (s SeriesSet) values() map[string][]float64 {
 }
 
 // JudgeSeries judges a canary offline: the config's signals, read from the
-// baseline's and the canary's series. Every config signal must be present on
-// both sides and every series must belong to a config signal; otherwise the
-// input is wrong and the error (a *DataError) says which signal and file.
+// baseline's and the canary's series.
+//
+// A series whose signal the config does not name, or a config signal found
+// in neither side, is a mistake in the input (a typo, the wrong files): the
+// error is a *DataError naming the signal and the files. A signal present on
+// one side only is data that is really missing (the canary stopped exporting
+// it): it is judged with no points on the other side, so it has no data.
 func JudgeSeries(c *Config, baseline, canary SeriesSet) (*Report, error) {
 	b, cn := baseline.values(), canary.values()
 	known := make(map[string]bool, len(c.Signals))
@@ -50,13 +54,10 @@ func JudgeSeries(c *Config, baseline, canary SeriesSet) (*Report, error) {
 		}
 	}
 	for _, s := range c.Signals {
-		for _, side := range []struct {
-			set    SeriesSet
-			values map[string][]float64
-		}{{baseline, b}, {canary, cn}} {
-			if _, ok := side.values[s.Name]; !ok {
-				return nil, &DataError{Origin: side.set.Origin, Msg: fmt.Sprintf("no series for signal %q of the config %s", s.Name, c.file)}
-			}
+		_, inBaseline := b[s.Name]
+		_, inCanary := cn[s.Name]
+		if !inBaseline && !inCanary {
+			return nil, &DataError{Origin: baseline.Origin + " and " + canary.Origin, Msg: fmt.Sprintf("no series for signal %q of the config %s", s.Name, c.file)}
 		}
 	}
 	if c.Judge == JudgeKayenta {
@@ -66,6 +67,14 @@ func JudgeSeries(c *Config, baseline, canary SeriesSet) (*Report, error) {
 	results := make([]judge.Result, len(c.Signals))
 	for i, s := range c.Signals {
 		results[i] = judge.Judge(s.Spec, b[s.Name], cn[s.Name], opts)
+		for _, side := range []struct {
+			origin string
+			values map[string][]float64
+		}{{baseline.Origin, b}, {canary.Origin, cn}} {
+			if _, ok := side.values[s.Name]; !ok {
+				results[i].Reason += fmt.Sprintf(" (%s has no series for it)", side.origin)
+			}
+		}
 	}
 	return newReport(c, results, nil), nil
 }

@@ -132,7 +132,7 @@ func TestBadInput(t *testing.T) {
 		{"infinite value", []string{"--config", cfg, "--baseline", base, "--canary", write(t, dir, "inf.csv", "signal,value\nlatency,+Inf\nerrors,0\n")}, 65, "inf.csv line 2"},
 		{"empty series", []string{"--config", cfg, "--baseline", base, "--canary", write(t, dir, "empty.json", `{"latency": [], "errors": [0]}`)}, 65, "empty.json"},
 		{"signal in data, not in config", []string{"--config", cfg, "--baseline", base, "--canary", write(t, dir, "extra.csv", "signal,value\nlatency,1\nerrors,0\ncpu,3\n")}, 65, `extra.csv: signal "cpu" is not in the config shop.yaml`},
-		{"signal in config, not in data", []string{"--config", cfg, "--baseline", base, "--canary", write(t, dir, "less.csv", "signal,value\nlatency,1\n")}, 65, `less.csv: no series for signal "errors" of the config shop.yaml`},
+		{"signal in config, in neither file", []string{"--config", write(t, dir, "more.yaml", twoSignals+"  - name: cpu\n"), "--baseline", base, "--canary", base}, 65, `base.csv and base.csv: no series for signal "cpu" of the config more.yaml`},
 		{"unknown extension", []string{"--config", cfg, "--baseline", base, "--canary", write(t, dir, "data.txt", "x")}, 65, "data.txt"},
 		{"missing flag", []string{"--config", cfg, "--baseline", base}, 64, "verdict judge needs --canary"},
 		{"unknown flag", []string{"--config", cfg, "--bogus"}, 64, "unknown flag: --bogus"},
