@@ -1,0 +1,177 @@
+// Package promtest starts a real Prometheus for integration tests.
+//
+// Start writes the series a test gives as OpenMetrics text into TSDB blocks
+// with `promtool tsdb create-blocks-from openmetrics`, starts `prometheus`
+// on a free 127.0.0.1 port over that data directory (retention 100y, so
+// historic timestamps stay queryable; no scrape targets), waits for
+// /-/ready and stops the process by its PID when the test ends. It never
+// uses a Prometheus that is already running (such as a system service on
+// :9090).
+//
+// When the prometheus or promtool binary is missing the test is skipped,
+// except when the environment variable CI is "true": then it fails, so that
+// CI never passes by skipping.
+package promtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Server is a running Prometheus.
+type Server struct {
+	// URL is the server's base URL, http://127.0.0.1:PORT.
+	URL string
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  *bytes.Buffer
+}
+
+// Binaries returns the paths of prometheus and promtool, or skips tb
+// (fails it when CI=true) when either is missing.
+func Binaries(tb testing.TB) (prometheus, promtool string) {
+	tb.Helper()
+	var missing []string
+	prometheus, err := exec.LookPath("prometheus")
+	if err != nil {
+		missing = append(missing, "prometheus")
+	}
+	promtool, err = exec.LookPath("promtool")
+	if err != nil {
+		missing = append(missing, "promtool")
+	}
+	if len(missing) > 0 {
+		msg := fmt.Sprintf("integration test needs %v on PATH (Debian package prometheus)", missing)
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(msg)
+		}
+		tb.Skip(msg)
+	}
+	return prometheus, promtool
+}
+
+// Start writes openMetrics (OpenMetrics text: timestamps in seconds, ending
+// with "# EOF") into a fresh data directory and starts Prometheus over it.
+// The server is stopped when tb ends; Stop stops it earlier.
+func Start(tb testing.TB, openMetrics string) *Server {
+	tb.Helper()
+	prom, tool := Binaries(tb)
+	dir := tb.TempDir()
+	data := filepath.Join(dir, "data")
+	input := filepath.Join(dir, "series.om")
+	if err := os.WriteFile(input, []byte(openMetrics), 0o600); err != nil {
+		tb.Fatalf("promtest: %v", err)
+	}
+	if openMetrics != "" {
+		out, err := exec.Command(tool, "tsdb", "create-blocks-from", "openmetrics", input, data).CombinedOutput()
+		if err != nil {
+			tb.Fatalf("promtest: promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
+		}
+	}
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1m\n"), 0o600); err != nil {
+		tb.Fatalf("promtest: %v", err)
+	}
+
+	// A free port can be taken by someone else between probing and
+	// binding; try a few.
+	var lastErr error
+	for range 3 {
+		s, err := start(prom, cfg, data)
+		if err == nil {
+			tb.Cleanup(s.Stop)
+			return s
+		}
+		lastErr = err
+	}
+	tb.Fatalf("promtest: %v", lastErr)
+	return nil
+}
+
+func start(prom, cfg, data string) (*Server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	s := &Server{URL: "http://" + addr, done: make(chan struct{}), log: &bytes.Buffer{}}
+	s.cmd = exec.Command(prom,
+		"--config.file="+cfg,
+		"--storage.tsdb.path="+data,
+		"--storage.tsdb.retention.time=100y",
+		"--web.listen-address="+addr,
+		"--log.level=warn",
+	)
+	s.cmd.Stdout = s.log
+	s.cmd.Stderr = s.log
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start prometheus: %w", err)
+	}
+	go func() {
+		_ = s.cmd.Wait()
+		close(s.done)
+	}()
+	if err := s.waitReady(60 * time.Second); err != nil {
+		s.Stop()
+		return nil, fmt.Errorf("%w\nprometheus log:\n%s", err, s.log.String())
+	}
+	return s, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func (s *Server) waitReady(limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	client := &http.Client{Timeout: time.Second}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-s.done:
+			return errors.New("prometheus exited before it was ready")
+		case <-ctx.Done():
+			return fmt.Errorf("prometheus not ready at %s after %s", s.URL, limit)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Stop kills the process (by its PID) and waits for it to exit. It may be
+// called more than once.
+func (s *Server) Stop() {
+	select {
+	case <-s.done:
+		return
+	default:
+	}
+	_ = s.cmd.Process.Kill()
+	<-s.done
+}
