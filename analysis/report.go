@@ -24,6 +24,11 @@ type Report struct {
 	// Warnings are remarks from the sources or the run that do not change
 	// the verdict but may limit trust in it.
 	Warnings []string `json:"warnings,omitempty"`
+	// Scopes and Window say what a live analysis compared; nil offline.
+	Scopes *Scopes `json:"scopes,omitempty"`
+	Window *Window `json:"window,omitempty"`
+	// Intervals lists every judgement of a multi-interval analysis, in order.
+	Intervals []IntervalResult `json:"intervals,omitempty"`
 }
 
 // newReport assembles a report from judged signals.

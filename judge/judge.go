@@ -35,6 +35,7 @@ const (
 	GateDirection      Gate = "direction"      // significant, in the harmless direction: pass
 	GateThreshold      Gate = "threshold"      // threshold test bound
 	GateInvalid        Gate = "invalid"        // the data cannot be judged
+	GateSource         Gate = "source"         // the data could not be fetched
 )
 
 // Options are the judgement settings shared by all signals of an analysis.
@@ -158,6 +159,13 @@ func clean(values []float64, spec Spec) []float64 {
 		out = stat.RemoveOutliers(out, OutlierFactor)
 	}
 	return out
+}
+
+// Unavailable is the result of a signal whose data could not be fetched
+// (a source down, a bad query): classification error, with the reason given.
+func Unavailable(spec Spec, reason string) Result {
+	return Result{Name: spec.Name, Group: spec.Group, Critical: spec.Critical,
+		Classification: Error, Gate: GateSource, Reason: spec.Name + ": " + reason}
 }
 
 func (r Result) invalid(reason string) Result {

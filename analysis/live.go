@@ -1,0 +1,313 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/query"
+)
+
+// Scopes names the two deployments an analysis compares: the template
+// variables that make each signal's query select the baseline or the canary.
+type Scopes struct {
+	Baseline metrics.Scope `json:"baseline"`
+	Canary   metrics.Scope `json:"canary"`
+}
+
+// Window is the time range a report covers, in its JSON form.
+type Window struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Step is the query resolution, as a Go duration string ("10s").
+	Step string `json:"step,omitempty"`
+}
+
+// LiveRequest asks for one judgement of a canary on live data.
+type LiveRequest struct {
+	Scopes Scopes
+	Window metrics.Window
+	// Parallelism bounds the queries in flight (default DefaultParallelism).
+	Parallelism int
+}
+
+// DefaultParallelism is the number of queries an analysis runs at once.
+const DefaultParallelism = 8
+
+// SourceSet maps a source name (prometheus, loki) to the source that serves it.
+type SourceSet map[string]metrics.Source
+
+// CheckLive reports what stops the config from running live for scopes
+// with these variables: a signal without a query, a source that is not
+// configured, or a template variable that neither scope defines. It queries
+// nothing.
+func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
+	keys := scopeKeys(scopes)
+	for i, s := range c.Signals {
+		path := fmt.Sprintf("signals[%d]", i)
+		if s.Source == "" || s.Source == "file" || s.Query == "" {
+			return c.fieldError(path+".query", fmt.Errorf("signal %q has no query, so it can only be judged from files", s.Name))
+		}
+		if _, ok := sources[s.Source]; !ok {
+			return c.fieldError(path+".source", fmt.Errorf("signal %q reads from %s, but no %s source is configured (sources.%s.url, --%s-url or VERDICT_%s_URL)",
+				s.Name, s.Source, s.Source, s.Source, s.Source, upper(s.Source)))
+		}
+		if err := query.Validate(s.Query, keys); err != nil {
+			return c.fieldError(path+".query", err)
+		}
+	}
+	return nil
+}
+
+// scopeKeys lists the variables both scopes define: a query must render for each.
+func scopeKeys(scopes Scopes) []string {
+	var keys []string
+	for k := range scopes.Baseline {
+		if _, ok := scopes.Canary[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func upper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// fetched is one side's answer for one signal.
+type fetched struct {
+	values   []float64
+	times    []time.Time
+	err      error
+	warnings []string
+	series   int
+}
+
+// Run judges a canary once on live data: it queries every signal for the
+// baseline and the canary over the window (at most req.Parallelism queries
+// at a time), judges and scores them.
+//
+// A query that fails gives its signal the classification error with a
+// reason naming the query and what happened; a query that returns nothing
+// gives nodata. Neither is ever a pass: by the scoring rules enough of them
+// make the verdict none. Run itself fails only for a config that cannot run
+// live (see CheckLive) or a cancelled context.
+func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*Report, error) {
+	if err := c.CheckLive(sources, req.Scopes); err != nil {
+		return nil, err
+	}
+	limit := req.Parallelism
+	if limit <= 0 {
+		limit = DefaultParallelism
+	}
+	baseline := make([]fetched, len(c.Signals))
+	canary := make([]fetched, len(c.Signals))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for i, s := range c.Signals {
+		q := metrics.Query{Signal: s.Name, Expr: s.Query, Aggregate: s.Aggregate}
+		src := sources[s.Source]
+		for _, side := range []struct {
+			scope metrics.Scope
+			out   *fetched
+		}{{req.Scopes.Baseline, &baseline[i]}, {req.Scopes.Canary, &canary[i]}} {
+			g.Go(func() error {
+				*side.out = fetch(gctx, src, q, side.scope, req.Window)
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("analysis %s: %w", c.Name, err)
+	}
+
+	opts := judge.Options{Confidence: c.Confidence}
+	results := make([]judge.Result, len(c.Signals))
+	var warnings []string
+	for i, s := range c.Signals {
+		b, cn := baseline[i], canary[i]
+		for _, w := range b.warnings {
+			warnings = append(warnings, fmt.Sprintf("%s (baseline): %s", s.Name, w))
+		}
+		for _, w := range cn.warnings {
+			warnings = append(warnings, fmt.Sprintf("%s (canary): %s", s.Name, w))
+		}
+		switch {
+		case b.err != nil:
+			results[i] = judge.Unavailable(s.Spec, "baseline query failed: "+b.err.Error())
+		case cn.err != nil:
+			results[i] = judge.Unavailable(s.Spec, "canary query failed: "+cn.err.Error())
+		default:
+			results[i] = judge.Judge(s.Spec, b.values, cn.values, opts)
+			for _, side := range []struct {
+				name string
+				f    fetched
+			}{{"baseline", b}, {"canary", cn}} {
+				if side.f.series == 0 {
+					results[i].Reason += fmt.Sprintf(" (the %s query returned no series for %s)", side.name, query.FormatScope(scopeOf(req.Scopes, side.name)))
+				}
+			}
+		}
+	}
+	if c.Judge == JudgeKayenta {
+		return nil, fmt.Errorf("%s: judge: kayenta is not available for live analyses yet", c.file)
+	}
+	rep := newReport(c, results, warnings)
+	rep.Scopes = &req.Scopes
+	rep.Window = &Window{Start: req.Window.Start.UTC(), End: req.Window.End.UTC()}
+	if req.Window.Step > 0 {
+		rep.Window.Step = req.Window.Step.String()
+	}
+	return rep, nil
+}
+
+func scopeOf(s Scopes, side string) metrics.Scope {
+	if side == "baseline" {
+		return s.Baseline
+	}
+	return s.Canary
+}
+
+// fetch runs one query and flattens its answer into one side's values.
+func fetch(ctx context.Context, src metrics.Source, q metrics.Query, scope metrics.Scope, w metrics.Window) fetched {
+	res, err := src.Fetch(ctx, q, maps.Clone(scope), w)
+	if err != nil {
+		return fetched{err: err}
+	}
+	f := fetched{warnings: res.Warnings, series: len(res.Series)}
+	if len(res.Series) > 1 {
+		f.err = fmt.Errorf("signal %s: the source returned %d series where one was expected", q.Signal, len(res.Series))
+		return f
+	}
+	for _, s := range res.Series {
+		f.values = append(f.values, s.Values...)
+		f.times = append(f.times, s.Times...)
+	}
+	return f
+}
+
+// IntervalRequest asks for a multi-interval analysis: the canary is judged
+// at the end of every interval of its lifetime, on a window that grows from
+// the start (or, with Lookback, slides), and the run stops at the first fail.
+type IntervalRequest struct {
+	LiveRequest
+	// Lifetime is how long the canary runs from Window.Start; Window.End is ignored.
+	Lifetime time.Duration
+	// Interval is the time between judgements (default: Lifetime, one judgement).
+	Interval time.Duration
+	// Lookback, when set, judges only the last Lookback of each window.
+	Lookback time.Duration
+	// Clock tells the time and waits; nil uses the real clock.
+	Clock Clock
+	// Progress, when set, is called after each interval is judged.
+	Progress func(done, total int, r IntervalResult)
+}
+
+// Clock is the time source of a multi-interval run, replaceable in tests.
+type Clock interface {
+	Now() time.Time
+	// SleepUntil waits until t or until ctx is done.
+	SleepUntil(ctx context.Context, t time.Time) error
+}
+
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) SleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// IntervalResult is the outcome of one interval of a multi-interval run.
+type IntervalResult struct {
+	Index   int       `json:"index"`
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+	Verdict string    `json:"verdict"`
+	Score   *float64  `json:"score"`
+	Reason  string    `json:"reason"`
+}
+
+// RunIntervals judges the canary at the end of each interval, waiting for
+// windows that end in the future, and stops early at the first fail. The
+// returned report is the last interval's, with every interval listed in
+// Report.Intervals; its verdict is the run's verdict.
+func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req IntervalRequest) (*Report, error) {
+	if req.Lifetime <= 0 {
+		return nil, errors.New("a multi-interval analysis needs a lifetime")
+	}
+	interval := req.Interval
+	if interval <= 0 || interval > req.Lifetime {
+		interval = req.Lifetime
+	}
+	if req.Lookback < 0 {
+		return nil, errors.New("the lookback cannot be negative")
+	}
+	clock := req.Clock
+	if clock == nil {
+		clock = realClock{}
+	}
+	total := int(req.Lifetime / interval)
+	start := req.Window.Start
+	var last *Report
+	var intervals []IntervalResult
+	for i := 1; i <= total; i++ {
+		end := start.Add(time.Duration(i) * interval)
+		if err := clock.SleepUntil(ctx, end); err != nil {
+			return nil, fmt.Errorf("analysis %s interval %d of %d: %w", c.Name, i, total, err)
+		}
+		w := req.Window
+		w.Start, w.End = start, end
+		if req.Lookback > 0 && end.Add(-req.Lookback).After(start) {
+			w.Start = end.Add(-req.Lookback)
+		}
+		one := req.LiveRequest
+		one.Window = w
+		rep, err := Run(ctx, c, sources, one)
+		if err != nil {
+			return nil, err
+		}
+		ir := IntervalResult{Index: i, Start: w.Start.UTC(), End: w.End.UTC(), Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason}
+		intervals = append(intervals, ir)
+		last = rep
+		if req.Progress != nil {
+			req.Progress(i, total, ir)
+		}
+		if rep.Verdict == "fail" {
+			if i < total {
+				last.Reason += fmt.Sprintf(" (stopped early after interval %d of %d)", i, total)
+			}
+			break
+		}
+	}
+	last.Intervals = intervals
+	return last, nil
+}

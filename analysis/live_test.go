@@ -1,0 +1,207 @@
+package analysis
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/query"
+	"github.com/verdict-aca/verdict/scoring"
+)
+
+// fakeSource answers from a function of (signal, track, window) and records the windows asked.
+type fakeSource struct {
+	mu      sync.Mutex
+	answer  func(signal, track string, w metrics.Window) (metrics.Result, error)
+	windows []metrics.Window
+}
+
+func (f *fakeSource) Fetch(_ context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
+	f.mu.Lock()
+	f.windows = append(f.windows, w)
+	f.mu.Unlock()
+	return f.answer(q.Signal, scope["track"], w)
+}
+
+// wave is a deterministic series of n points around level with some spread.
+func wave(n int, level float64) metrics.Series {
+	s := metrics.Series{Values: make([]float64, n)}
+	for i := range s.Values {
+		s.Values[i] = level * (1 + 0.1*math.Sin(float64(i)*1.7) + 0.05*math.Cos(float64(i)*0.31))
+	}
+	return s
+}
+
+const liveConfig = `name: shop
+signals:
+  - name: latency
+    query: 'avg(latency{track="{{.track}}"})'
+    direction: increase
+    allowedChange: 10%
+  - name: cpu
+    query: 'avg(cpu{track="{{.track}}"})'
+`
+
+var scopes = Scopes{Baseline: metrics.Scope{"track": "baseline"}, Canary: metrics.Scope{"track": "canary"}}
+
+func liveWindow() metrics.Window {
+	start := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	return metrics.Window{Start: start, End: start.Add(time.Hour), Step: 10 * time.Second}
+}
+
+func TestRunLive(t *testing.T) {
+	cfg, err := ParseConfig("shop.yaml", []byte(liveConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := &query.Error{Signal: "latency", Query: "avg(...)", Kind: query.KindUnavailable, Err: errors.New("HTTP 503: service unavailable")}
+	tests := []struct {
+		name    string
+		answer  func(signal, track string, w metrics.Window) (metrics.Result, error)
+		verdict scoring.Verdict
+		latency judge.Classification
+		reason  string
+	}{
+		{"healthy", func(string, string, metrics.Window) (metrics.Result, error) {
+			return metrics.Result{Series: []metrics.Series{wave(360, 100)}}, nil
+		}, scoring.Pass, judge.Pass, ""},
+		{"slow canary", func(sig, track string, _ metrics.Window) (metrics.Result, error) {
+			level := 100.0
+			if sig == "latency" && track == "canary" {
+				level = 150
+			}
+			return metrics.Result{Series: []metrics.Series{wave(360, level)}}, nil
+		}, scoring.Fail, judge.High, "latency rose"},
+		{"source down is never a pass", func(sig, track string, _ metrics.Window) (metrics.Result, error) {
+			if sig == "latency" && track == "canary" {
+				return metrics.Result{}, down
+			}
+			return metrics.Result{Series: []metrics.Series{wave(360, 100)}}, nil
+		}, scoring.None, judge.Error, "canary query failed: signal latency: HTTP 503"},
+		{"empty result is nodata", func(sig, track string, _ metrics.Window) (metrics.Result, error) {
+			if sig == "latency" && track == "baseline" {
+				return metrics.Result{}, nil
+			}
+			return metrics.Result{Series: []metrics.Series{wave(360, 100)}}, nil
+		}, scoring.None, judge.NoData, "the baseline query returned no series for track=baseline"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &fakeSource{answer: tt.answer}
+			rep, err := Run(context.Background(), cfg, SourceSet{"prometheus": src}, LiveRequest{Scopes: scopes, Window: liveWindow()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lat := rep.Signals[0]
+			if rep.Verdict != tt.verdict || lat.Classification != tt.latency {
+				t.Errorf("verdict %s, latency %s (%s); want %s, %s", rep.Verdict, lat.Classification, lat.Reason, tt.verdict, tt.latency)
+			}
+			if !strings.Contains(lat.Reason, tt.reason) {
+				t.Errorf("latency reason %q lacks %q", lat.Reason, tt.reason)
+			}
+			if len(src.windows) != 4 || rep.Window == nil || rep.Scopes == nil {
+				t.Errorf("%d queries, window %v, scopes %v; want 4 queries and both recorded", len(src.windows), rep.Window, rep.Scopes)
+			}
+		})
+	}
+}
+
+func TestCheckLive(t *testing.T) {
+	cfg, err := ParseConfig("shop.yaml", []byte(liveConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := SourceSet{"prometheus": &fakeSource{}}
+	if err := cfg.CheckLive(src, Scopes{Baseline: metrics.Scope{"app": "a"}, Canary: metrics.Scope{"app": "b"}}); err == nil || !strings.Contains(err.Error(), "signals[0].query") {
+		t.Errorf("a scope without track: got %v, want an error naming signals[0].query", err)
+	}
+	if err := cfg.CheckLive(SourceSet{}, scopes); err == nil || !strings.Contains(err.Error(), "no prometheus source is configured") {
+		t.Errorf("no source: got %v", err)
+	}
+	offline, _ := ParseConfig("f.yaml", []byte("signals: [{name: a}]\n"))
+	if err := offline.CheckLive(src, scopes); err == nil || !strings.Contains(err.Error(), "can only be judged from files") {
+		t.Errorf("no query: got %v", err)
+	}
+}
+
+// fakeClock starts at now and jumps forward when asked to sleep.
+type fakeClock struct{ now time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.now }
+func (c *fakeClock) SleepUntil(_ context.Context, t time.Time) error {
+	if t.After(c.now) {
+		c.now = t
+	}
+	return nil
+}
+
+func TestRunIntervals(t *testing.T) {
+	cfg, err := ParseConfig("shop.yaml", []byte(liveConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := liveWindow().Start
+	// The canary degrades 32 minutes in: the third 15-minute interval sees it.
+	degrading := func(sig, track string, w metrics.Window) (metrics.Result, error) {
+		n := int(w.End.Sub(w.Start) / (10 * time.Second))
+		s := wave(n, 100)
+		if sig == "latency" && track == "canary" {
+			for i := range s.Values {
+				if w.Start.Add(time.Duration(i) * 10 * time.Second).After(start.Add(32 * time.Minute)) {
+					s.Values[i] *= 2
+				}
+			}
+		}
+		return metrics.Result{Series: []metrics.Series{s}}, nil
+	}
+	t.Run("sliding windows stop at the first fail", func(t *testing.T) {
+		src := &fakeSource{answer: degrading}
+		clock := &fakeClock{now: start}
+		var progress []int
+		req := IntervalRequest{LiveRequest: LiveRequest{Scopes: scopes, Window: liveWindow()}, Lifetime: time.Hour, Interval: 15 * time.Minute, Lookback: 15 * time.Minute, Clock: clock,
+			Progress: func(done, total int, _ IntervalResult) { progress = append(progress, done*10+total) }}
+		rep, err := RunIntervals(context.Background(), cfg, SourceSet{"prometheus": src}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != scoring.Fail || len(rep.Intervals) != 3 || !strings.Contains(rep.Reason, "stopped early after interval 3 of 4") {
+			t.Fatalf("verdict %s after %d intervals (%s); want fail at interval 3 of 4", rep.Verdict, len(rep.Intervals), rep.Reason)
+		}
+		if rep.Intervals[0].Verdict != "pass" || rep.Intervals[1].Verdict != "pass" {
+			t.Errorf("intervals %+v: want the first two to pass", rep.Intervals)
+		}
+		if w := rep.Intervals[2]; !w.Start.Equal(start.Add(30*time.Minute)) || !w.End.Equal(start.Add(45*time.Minute)) {
+			t.Errorf("third window %v .. %v, want 12:30 .. 12:45", w.Start, w.End)
+		}
+		if !clock.now.Equal(start.Add(45 * time.Minute)) {
+			t.Errorf("clock at %v: the run should have waited for the end of each interval", clock.now)
+		}
+		if len(progress) != 3 || progress[2] != 34 {
+			t.Errorf("progress calls %v", progress)
+		}
+	})
+	t.Run("growing windows", func(t *testing.T) {
+		src := &fakeSource{answer: func(string, string, metrics.Window) (metrics.Result, error) {
+			return metrics.Result{Series: []metrics.Series{wave(100, 100)}}, nil
+		}}
+		req := IntervalRequest{LiveRequest: LiveRequest{Scopes: scopes, Window: liveWindow()}, Lifetime: time.Hour, Interval: 20 * time.Minute, Clock: &fakeClock{now: start.Add(24 * time.Hour)}}
+		rep, err := RunIntervals(context.Background(), cfg, SourceSet{"prometheus": src}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != scoring.Pass || len(rep.Intervals) != 3 {
+			t.Fatalf("verdict %s with %d intervals", rep.Verdict, len(rep.Intervals))
+		}
+		for i, w := range rep.Intervals {
+			if !w.Start.Equal(start) || !w.End.Equal(start.Add(time.Duration(i+1)*20*time.Minute)) {
+				t.Errorf("interval %d: %v .. %v, want a window growing from the start", i+1, w.Start, w.End)
+			}
+		}
+	})
+}
