@@ -36,6 +36,13 @@ const (
 	GateThreshold      Gate = "threshold"      // threshold test bound
 	GateInvalid        Gate = "invalid"        // the data cannot be judged
 	GateSource         Gate = "source"         // the data could not be fetched
+
+	// Gates of the Kayenta-compatible judge (judge: kayenta).
+	GateMissingData        Gate = "missingData"        // a side has no points after NaN handling
+	GateIdenticalData      Gate = "identicalData"      // both sides hold the same values: pass
+	GateToleranceBand      Gate = "toleranceBand"      // the interval is compared with ±25% of the estimate
+	GateEffectSize         Gate = "effectSize"         // the interval cleared the band; the effect size did not
+	GateCriticalEffectSize Gate = "criticalEffectSize" // a critical signal's effect size reached its critical bound
 )
 
 // Options are the judgement settings shared by all signals of an analysis.
@@ -106,6 +113,26 @@ type TestResult struct {
 	Statistic Statistic `json:"statistic,omitempty"`
 	Min       *float64  `json:"min,omitempty"`
 	Max       *float64  `json:"max,omitempty"`
+
+	// Kayenta judge figures (judge: kayenta): Band is the margin the
+	// interval had to clear (0.25 × |estimate|, in the signal's units), and
+	// EffectSize the effect size its gates compared.
+	Band       *float64    `json:"band,omitempty"`
+	EffectSize *EffectSize `json:"effectSize,omitempty"`
+}
+
+// EffectSize is the effect size a Kayenta-compatible judgement compared
+// with its allowed and critical bounds.
+type EffectSize struct {
+	// Measure is meanRatio (canary mean / baseline mean) or cles (the
+	// probability that a canary point exceeds a baseline point).
+	Measure string `json:"measure"`
+	// Value is null when undefined (a mean ratio with a zero mean).
+	Value *float64 `json:"value"`
+	// Allowed and Critical are the bounds on the harmful side the decision
+	// compared Value with, when it did.
+	Allowed  *float64 `json:"allowed,omitempty"`
+	Critical *float64 `json:"critical,omitempty"`
 }
 
 // Judge classifies one signal: the canary's points against the baseline's.
