@@ -99,9 +99,28 @@ type Sources struct {
 
 // PrometheusSource is the connection to a Prometheus-compatible server.
 type PrometheusSource struct {
-	URL             string   `yaml:"url"`
-	Timeout         Duration `yaml:"timeout"`
-	BearerTokenFile string   `yaml:"bearerTokenFile"`
+	URL     string   `yaml:"url"`
+	Timeout Duration `yaml:"timeout"`
+	// Retries is how often a timed-out or unavailable query is retried (default 2; -1 never).
+	Retries         int        `yaml:"retries"`
+	BearerTokenFile string     `yaml:"bearerTokenFile"`
+	BasicAuth       *BasicAuth `yaml:"basicAuth"`
+	TLS             *TLS       `yaml:"tls"`
+}
+
+// BasicAuth is a user name and a file holding the password.
+type BasicAuth struct {
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"passwordFile"`
+}
+
+// TLS configures the client side of TLS connections to a source.
+type TLS struct {
+	CAFile             string `yaml:"caFile"`
+	CertFile           string `yaml:"certFile"`
+	KeyFile            string `yaml:"keyFile"`
+	ServerName         string `yaml:"serverName"`
+	InsecureSkipVerify bool   `yaml:"insecureSkipVerify"`
 }
 
 // LokiSource is the connection to Loki, for LogQL queries and verdict events.
@@ -110,6 +129,10 @@ type LokiSource struct {
 	Tenant  string   `yaml:"tenant"`
 	PushURL string   `yaml:"pushURL"`
 	Timeout Duration `yaml:"timeout"`
+	// Retries is how often a rate-limited or unavailable query is retried (default 2; -1 never).
+	Retries         int    `yaml:"retries"`
+	BearerTokenFile string `yaml:"bearerTokenFile"`
+	TLS             *TLS   `yaml:"tls"`
 }
 
 // File is the name the config was read from, for messages.

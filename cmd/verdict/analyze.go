@@ -1,0 +1,218 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/report"
+)
+
+type analyzeFlags struct {
+	config, baselineScope, canaryScope string
+	start, end                         string
+	lookback, step, lifetime, interval time.Duration
+	format, output                     string
+	prometheusURL, lokiURL             string
+	parallelism                        int
+}
+
+func newAnalyzeCommand() *cobra.Command {
+	var f analyzeFlags
+	cmd := &cobra.Command{
+		Use:   "analyze --config FILE --baseline-scope K=V[,K=V] --canary-scope K=V[,K=V] (--start T --end T | --lookback DUR)",
+		Short: "Judge a canary on live data from Prometheus or Loki",
+		Long: "Judge a canary on live data: every signal's query is rendered for the baseline and the canary scope,\n" +
+			"run over the window, judged and scored. With --lifetime and --interval the canary is judged at the end\n" +
+			"of every interval (waiting for windows that end in the future) and the run stops at the first fail.\n" +
+			"Times are RFC 3339, unix seconds or \"now\". The exit code carries the verdict (0 pass, 1 fail, 2 marginal, 3 none).",
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAnalyze(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.config, "config", "", "config file (YAML or JSON)")
+	fl.StringVar(&f.baselineScope, "baseline-scope", "", "template variables selecting the baseline, e.g. track=baseline,namespace=shop")
+	fl.StringVar(&f.canaryScope, "canary-scope", "", "template variables selecting the canary, e.g. track=canary,namespace=shop")
+	fl.StringVar(&f.start, "start", "", "start of the window (or of the canary's lifetime)")
+	fl.StringVar(&f.end, "end", "", "end of the window")
+	fl.DurationVar(&f.lookback, "lookback", 0, "judge the last DUR (instead of --start/--end); with --lifetime, the window of each interval")
+	fl.DurationVar(&f.step, "step", 0, "query resolution (default: the source's choice)")
+	fl.DurationVar(&f.lifetime, "lifetime", 0, "judge repeatedly over this lifetime, from --start (default now)")
+	fl.DurationVar(&f.interval, "interval", 0, "with --lifetime: time between judgements (default: the lifetime)")
+	fl.StringVar(&f.format, "format", "table", fmt.Sprintf("output format %v", report.Formats))
+	fl.StringVar(&f.output, "output", "", "write the report to this file instead of standard output")
+	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then the config)")
+	fl.StringVar(&f.lokiURL, "loki-url", "", "Loki URL (default $VERDICT_LOKI_URL, then the config)")
+	fl.IntVar(&f.parallelism, "parallelism", analysis.DefaultParallelism, "queries in flight at once")
+	return cmd
+}
+
+func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
+	if err := requireFlags(cmd, "config", "baseline-scope", "canary-scope"); err != nil {
+		return err
+	}
+	format, err := report.ParseFormat(f.format)
+	if err != nil {
+		return usageError{fmt.Errorf("--format: %w", err)}
+	}
+	scopes, err := parseScopes(f.baselineScope, f.canaryScope)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	window, err := analysisWindow(f, now)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	cfg, err := analysis.LoadConfig(ctx, f.config)
+	if err != nil {
+		return err
+	}
+	overrides := analysis.SourceOverrides{PrometheusURL: firstOf(f.prometheusURL, os.Getenv("VERDICT_PROMETHEUS_URL")), LokiURL: firstOf(f.lokiURL, os.Getenv("VERDICT_LOKI_URL"))}
+	sources, err := analysis.OpenSources(cfg, overrides)
+	if err != nil {
+		return err
+	}
+	live := analysis.LiveRequest{Scopes: scopes, Window: window, Parallelism: f.parallelism}
+
+	var rep *analysis.Report
+	if f.lifetime > 0 {
+		progress := func(done, total int, r analysis.IntervalResult) {}
+		if isTerminal(cmd.ErrOrStderr()) {
+			progress = func(done, total int, r analysis.IntervalResult) {
+				score := "none"
+				if r.Score != nil {
+					score = strconv.FormatFloat(*r.Score, 'g', 4, 64)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "interval %d/%d (%s .. %s): %s, score %s\n", done, total, r.Start.Format(time.TimeOnly), r.End.Format(time.TimeOnly), r.Verdict, score)
+			}
+		}
+		rep, err = analysis.RunIntervals(ctx, cfg, sources, analysis.IntervalRequest{
+			LiveRequest: live, Lifetime: f.lifetime, Interval: f.interval, Lookback: f.lookback, Progress: progress})
+	} else {
+		rep, err = analysis.Run(ctx, cfg, sources, live)
+	}
+	if err != nil {
+		return err
+	}
+	if err := writeReport(cmd, rep, format, f.output); err != nil {
+		return err
+	}
+	return verdictExit{verdictCode(rep.Verdict)}
+}
+
+// analysisWindow works out the window (or, with --lifetime, its start) from the flags.
+func analysisWindow(f analyzeFlags, now time.Time) (metrics.Window, error) {
+	w := metrics.Window{Step: f.step}
+	if f.step < 0 || f.lookback < 0 || f.lifetime < 0 || f.interval < 0 {
+		return w, usageError{errors.New("durations cannot be negative")}
+	}
+	if f.interval > 0 && f.lifetime == 0 {
+		return w, usageError{errors.New("--interval goes with --lifetime")}
+	}
+	if f.lifetime > 0 {
+		if f.end != "" {
+			return w, usageError{errors.New("--end does not go with --lifetime (the lifetime sets the end)")}
+		}
+		w.Start = now
+		if f.start != "" {
+			t, err := parseTime("--start", f.start, now)
+			if err != nil {
+				return w, err
+			}
+			w.Start = t
+		}
+		w.End = w.Start.Add(f.lifetime)
+		return w, nil
+	}
+	switch {
+	case f.lookback > 0 && (f.start != "" || f.end != ""):
+		return w, usageError{errors.New("give either --lookback or --start and --end, not both")}
+	case f.lookback > 0:
+		w.Start, w.End = now.Add(-f.lookback), now
+		return w, nil
+	case f.start == "" || f.end == "":
+		return w, usageError{errors.New("the window needs --start and --end, or --lookback")}
+	}
+	var err error
+	if w.Start, err = parseTime("--start", f.start, now); err != nil {
+		return w, err
+	}
+	if w.End, err = parseTime("--end", f.end, now); err != nil {
+		return w, err
+	}
+	if !w.End.After(w.Start) {
+		return w, usageError{fmt.Errorf("--end %s is not after --start %s", f.end, f.start)}
+	}
+	return w, nil
+}
+
+// parseTime reads RFC 3339, unix seconds (possibly fractional) or "now".
+func parseTime(flag, s string, now time.Time) (time.Time, error) {
+	if s == "now" {
+		return now, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if secs, err := strconv.ParseFloat(s, 64); err == nil && secs >= 0 && secs < 1e11 {
+		whole := int64(secs)
+		return time.Unix(whole, int64((secs-float64(whole))*1e9)).UTC(), nil
+	}
+	return time.Time{}, usageError{fmt.Errorf("%s %q is not a time (RFC 3339, unix seconds or now)", flag, s)}
+}
+
+// parseScopes reads K=V[,K=V] lists for both sides.
+func parseScopes(baseline, canary string) (analysis.Scopes, error) {
+	b, err := parseScope("--baseline-scope", baseline)
+	if err != nil {
+		return analysis.Scopes{}, err
+	}
+	c, err := parseScope("--canary-scope", canary)
+	if err != nil {
+		return analysis.Scopes{}, err
+	}
+	return analysis.Scopes{Baseline: b, Canary: c}, nil
+}
+
+func parseScope(flag, s string) (metrics.Scope, error) {
+	scope := metrics.Scope{}
+	for _, pair := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(pair, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, usageError{fmt.Errorf("%s: %q is not KEY=VALUE", flag, pair)}
+		}
+		if _, dup := scope[k]; dup {
+			return nil, usageError{fmt.Errorf("%s: %s is given twice", flag, k)}
+		}
+		scope[k] = v
+	}
+	return scope, nil
+}
+
+func firstOf(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// isTerminal reports whether w is a character device such as a terminal.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
