@@ -29,7 +29,7 @@ func TestDifferenceMatchesSortedDifferences(t *testing.T) {
 		x, y []float64
 	}{
 		{"1x1", []float64{2}, []float64{5}},
-		{"signed zeros", []float64{-0.0, 0, 1}, []float64{0, math.Copysign(0, -1)}},
+		{"signed zeros", []float64{math.Copysign(0, -1), 0, 1}, []float64{0, math.Copysign(0, -1)}},
 		{"ties", []float64{1, 1, 2, 2, 2, 3}, []float64{2, 2, 1, 5}},
 		{"negative", []float64{-5, -3.5, -1e-9}, []float64{-2, -7, 1e-9, 4}},
 		{"huge", []float64{1e308, -1e308, 5}, []float64{-1e308, 1e308}},
@@ -241,5 +241,58 @@ func TestWilcoxCounts(t *testing.T) {
 		if c[0] != 1 || (m*n > 1 && c[1] != 1) {
 			t.Errorf("wilcoxCounts(%d, %d) tails %v", m, n, c[:2])
 		}
+	}
+}
+
+func TestOrderedBits(t *testing.T) {
+	vals := []float64{math.Inf(-1), -math.MaxFloat64, -1, -5e-324, 0, 5e-324, 1, math.MaxFloat64, math.Inf(1)}
+	for i, v := range vals {
+		if got := fromOrderedBits(orderedBits(v)); got != v || math.Signbit(got) != math.Signbit(v) {
+			t.Errorf("round trip of %v gave %v", v, got)
+		}
+		if i > 0 && orderedBits(vals[i-1]) >= orderedBits(v) {
+			t.Errorf("order of %v and %v not kept", vals[i-1], v)
+		}
+	}
+	if orderedBits(math.Copysign(0, -1)) != orderedBits(0) {
+		t.Error("-0 and +0 must share a code")
+	}
+	if orderedBits(0)-orderedBits(-5e-324) != 1 || orderedBits(5e-324)-orderedBits(0) != 1 {
+		t.Error("codes around zero are not consecutive")
+	}
+}
+
+// TestDifferenceLargeSamples exercises the bracketing probes (grid guesses,
+// interpolation, halving) on samples large enough to use them, continuous and
+// heavily tied, against the fully sorted differences.
+func TestDifferenceLargeSamples(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	gen := map[string]func() float64{
+		"lognormal": func() float64 { return math.Exp(r.NormFloat64()) },
+		"rounded":   func() float64 { return math.Round(math.Exp(r.NormFloat64()) * 10) },
+		"zeros":     func() float64 { return float64(r.IntN(20) / 18) },
+		"wide":      func() float64 { return r.NormFloat64() * math.Pow(10, float64(r.IntN(40)-20)) },
+	}
+	for name, g := range gen {
+		t.Run(name, func(t *testing.T) {
+			x, y := make([]float64, 300), make([]float64, 170)
+			for i := range x {
+				x[i] = g()
+			}
+			for i := range y {
+				y[i] = g()
+			}
+			mw, err := NewMannWhitney(x, y)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := bruteDiffs(x, y)
+			n := int64(len(want))
+			for _, k := range []int64{1, 2, 17, n / 40, n / 10, n/2 - 1, n / 2, n/2 + 1, n - n/40, n - 3, n} {
+				if got := mw.Difference(k); got != want[k-1] {
+					t.Errorf("Difference(%d) = %v, want %v", k, got, want[k-1])
+				}
+			}
+		})
 	}
 }
