@@ -1,0 +1,310 @@
+// Package prometheus is the metrics.Source for Prometheus (and servers
+// that speak its HTTP API: Thanos, Mimir, VictoriaMetrics), built on
+// client_golang's api/prometheus/v1 range queries.
+//
+// Decisions:
+//   - Every query is a range query over the window at the window's step. A
+//     zero step means 60s (one point per minute, close to typical scrape
+//     intervals, so points are not mostly repeats), widened when needed to
+//     stay under Prometheus' 11,000 points per series.
+//   - Each attempt has its own deadline (Config.Timeout, default 10s), which
+//     is also sent as the query's timeout parameter so Prometheus stops
+//     evaluating when the client stops waiting. Timeouts, network errors
+//     and HTTP 5xx/429 are retried with exponential backoff (query.Backoff);
+//     bad_data, execution errors and other 4xx are never retried.
+//   - Errors are *query.Error: the signal, the rendered query, a Kind that
+//     tells "source down" (KindTimeout, KindUnavailable) from "bad query"
+//     (KindBadQuery) and what happened ("timeout after 10s", "HTTP 503: ...",
+//     "bad_data: parse error ...").
+//   - Values are kept as Prometheus wrote them: "NaN" is NaN, "+Inf"/"-Inf"
+//     are ±Inf (the judge decides what to do with them).
+//   - Several series for one scope follow query.Combine: an error naming the
+//     labels that differ, or point-wise aggregation when Query.Aggregate is set.
+//   - Warnings and infos from Prometheus are carried into Result.Warnings
+//     (infos prefixed "info: ").
+package prometheus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/config"
+	"github.com/prometheus/common/model"
+
+	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/query"
+)
+
+// DefaultStep is the step used when a window has none.
+const DefaultStep = 60 * time.Second
+
+// DefaultTimeout is the per-attempt timeout used when Config.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
+// maxPoints is Prometheus' limit of points per series in a range query.
+const maxPoints = 11000
+
+// Config says how to reach a Prometheus.
+type Config struct {
+	// URL is the server's base URL, e.g. http://127.0.0.1:9090 (a path
+	// prefix such as /prometheus is kept).
+	URL string
+	// Timeout bounds each attempt; zero means DefaultTimeout.
+	Timeout time.Duration
+	// Retries is how many times a timed-out or unavailable query is tried
+	// again: 0 means the default (2), negative means never.
+	Retries int
+	// RetryWait is the wait before the first retry, doubling after each;
+	// zero means 200ms.
+	RetryWait time.Duration
+	// HTTP holds authentication and TLS: HTTP.BearerToken or
+	// HTTP.BearerTokenFile, HTTP.BasicAuth, HTTP.Authorization,
+	// HTTP.TLSConfig (CA, client certificate, server name), proxy and
+	// extra headers, with the meaning they have in Prometheus' own configs.
+	HTTP config.HTTPClientConfig
+}
+
+// Source runs range queries against one Prometheus. It is safe for
+// concurrent use.
+type Source struct {
+	api     v1.API
+	timeout time.Duration
+	backoff query.Backoff
+}
+
+var _ metrics.Source = (*Source)(nil)
+
+// New checks cfg and builds a Source. It does not contact the server.
+func New(cfg Config) (*Source, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("prometheus url %q: want http(s)://host[:port][/path]", cfg.URL)
+	}
+	if err := cfg.HTTP.Validate(); err != nil {
+		return nil, fmt.Errorf("prometheus http settings: %w", err)
+	}
+	hc, err := config.NewClientFromConfig(cfg.HTTP, "verdict")
+	if err != nil {
+		return nil, fmt.Errorf("prometheus http client: %w", err)
+	}
+	client, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus client: %w", err)
+	}
+	s := &Source{api: v1.NewAPI(client), timeout: cfg.Timeout, backoff: query.DefaultBackoff()}
+	if s.timeout <= 0 {
+		s.timeout = DefaultTimeout
+	}
+	switch {
+	case cfg.Retries < 0:
+		s.backoff.Retries = 0
+	case cfg.Retries > 0:
+		s.backoff.Retries = cfg.Retries
+	}
+	if cfg.RetryWait > 0 {
+		s.backoff.Initial = cfg.RetryWait
+	}
+	return s, nil
+}
+
+// Step returns the step a window is queried at: w.Step, or DefaultStep
+// widened to keep the window under 11,000 points.
+func Step(w metrics.Window) time.Duration {
+	if w.Step > 0 {
+		return w.Step
+	}
+	step := DefaultStep
+	if span := w.End.Sub(w.Start); span/step > maxPoints {
+		step = (span/maxPoints + time.Second).Truncate(time.Second)
+	}
+	return step
+}
+
+// Fetch renders q.Expr for scope and window and runs it as a range query.
+func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
+	w.Step = Step(w)
+	rendered, err := query.Render(q.Expr, scope, w)
+	if err != nil {
+		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
+	}
+	if !w.End.After(w.Start) {
+		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery,
+			Err: fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))}
+	}
+	var (
+		value    model.Value
+		warnings []string
+	)
+	err = s.backoff.Do(ctx, func(ctx context.Context) error {
+		actx, cancel := context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+		v, warns, infos, err := s.api.QueryRange(actx, rendered, v1.Range{Start: w.Start, End: w.End, Step: w.Step}, v1.WithTimeout(s.timeout))
+		if err != nil {
+			return &query.Error{Signal: q.Signal, Query: rendered, Kind: s.kind(ctx, err), Err: s.describe(ctx, err)}
+		}
+		value = v
+		warnings = append([]string(nil), warns...)
+		for _, info := range infos {
+			warnings = append(warnings, "info: "+info)
+		}
+		return nil
+	})
+	if err != nil {
+		return metrics.Result{}, err
+	}
+	series, err := convert(q, rendered, value)
+	if err != nil {
+		return metrics.Result{}, err
+	}
+	series, err = query.Combine(q, rendered, scope, series)
+	if err != nil {
+		return metrics.Result{}, err
+	}
+	return metrics.Result{Series: series, Warnings: warnings}, nil
+}
+
+// kind classifies an error from QueryRange. ctx is the caller's context
+// (not the attempt's).
+func (s *Source) kind(ctx context.Context, err error) query.Kind {
+	if ctx.Err() != nil {
+		return query.KindCanceled
+	}
+	var apiErr *v1.Error
+	if errors.As(err, &apiErr) {
+		switch apiErr.Type {
+		case v1.ErrBadData, v1.ErrExec:
+			return query.KindBadQuery
+		case v1.ErrTimeout:
+			return query.KindTimeout
+		case v1.ErrServer:
+			if body, ok := apiBody(apiErr.Detail); ok && body.ErrorType == string(v1.ErrTimeout) {
+				return query.KindTimeout
+			}
+			return query.KindUnavailable
+		case v1.ErrCanceled:
+			return query.KindUnavailable
+		case v1.ErrClient:
+			if statusCode(apiErr.Msg) == 429 {
+				return query.KindRateLimited
+			}
+			return query.KindRejected
+		case v1.ErrBadResponse:
+			return query.KindBadResponse
+		}
+		return query.KindInternal
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return query.KindTimeout
+	}
+	// Connection refused, reset, DNS: the server is not there.
+	return query.KindUnavailable
+}
+
+// describe says what happened in words an operator can act on.
+func (s *Source) describe(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("gave up: %w", ctx.Err())
+	}
+	var apiErr *v1.Error
+	if errors.As(err, &apiErr) {
+		switch apiErr.Type {
+		case v1.ErrServer, v1.ErrClient:
+			msg := fmt.Sprintf("HTTP %d", statusCode(apiErr.Msg))
+			if body, ok := apiBody(apiErr.Detail); ok {
+				msg += ": " + body.ErrorType + ": " + firstLine(body.Error)
+			} else if d := firstLine(apiErr.Detail); d != "" {
+				msg += ": " + d
+			}
+			return errors.New(msg)
+		case v1.ErrTimeout:
+			return fmt.Errorf("prometheus timed out evaluating the query (timeout %s): %w", s.timeout, err)
+		}
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("timeout after %s: %w", s.timeout, err)
+	}
+	return fmt.Errorf("prometheus unreachable: %w", err)
+}
+
+// apiResponse is Prometheus' error body, which client_golang leaves
+// unparsed for statuses other than 400 and 422 (a query timeout is a 503).
+type apiResponse struct {
+	Status    string `json:"status"`
+	ErrorType string `json:"errorType"`
+	Error     string `json:"error"`
+}
+
+func apiBody(detail string) (apiResponse, bool) {
+	var r apiResponse
+	if err := json.Unmarshal([]byte(detail), &r); err != nil || r.Status != "error" || r.ErrorType == "" {
+		return apiResponse{}, false
+	}
+	return r, true
+}
+
+// statusCode reads the status from client_golang's "server error: 503".
+func statusCode(msg string) int {
+	var code int
+	if i := strings.LastIndexByte(msg, ' '); i >= 0 {
+		_, _ = fmt.Sscanf(msg[i+1:], "%d", &code)
+	}
+	return code
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	const limit = 200
+	if len(s) > limit {
+		s = s[:limit] + "…"
+	}
+	return s
+}
+
+// convert turns a range-query answer into series.
+func convert(q metrics.Query, rendered string, v model.Value) ([]metrics.Series, error) {
+	if v == nil {
+		return nil, nil
+	}
+	m, ok := v.(model.Matrix)
+	if !ok {
+		return nil, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadResponse,
+			Err: fmt.Errorf("range query answered a %s, want a matrix", v.Type())}
+	}
+	out := make([]metrics.Series, 0, len(m))
+	for _, ss := range m {
+		if len(ss.Values) == 0 && len(ss.Histograms) > 0 {
+			return nil, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery,
+				Err: errors.New("query returned native histograms; reduce them to numbers, e.g. with histogram_quantile()")}
+		}
+		s := metrics.Series{
+			Signal: q.Signal,
+			Labels: make(map[string]string, len(ss.Metric)),
+			Times:  make([]time.Time, len(ss.Values)),
+			Values: make([]float64, len(ss.Values)),
+		}
+		for k, v := range ss.Metric {
+			s.Labels[string(k)] = string(v)
+		}
+		for i, p := range ss.Values {
+			s.Times[i] = p.Timestamp.Time().UTC()
+			s.Values[i] = float64(p.Value)
+			if math.IsNaN(s.Values[i]) {
+				s.Values[i] = math.NaN() // one canonical NaN
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

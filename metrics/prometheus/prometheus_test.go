@@ -1,0 +1,263 @@
+package prometheus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/config"
+
+	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/query"
+)
+
+var window = metrics.Window{
+	Start: time.Unix(1704067200, 0),
+	End:   time.Unix(1704067200+3600, 0),
+	Step:  10 * time.Second,
+}
+
+// fake answers range queries with canned responses and counts requests.
+type fake struct {
+	calls   atomic.Int32
+	handler func(w http.ResponseWriter, r *http.Request, call int)
+}
+
+func (f *fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := int(f.calls.Add(1))
+	f.handler(w, r, n)
+}
+
+func newSource(t *testing.T, h func(w http.ResponseWriter, r *http.Request, call int), cfg Config) (*Source, *fake) {
+	t.Helper()
+	f := &fake{handler: h}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	cfg.URL = srv.URL
+	if cfg.RetryWait == 0 {
+		cfg.RetryWait = time.Millisecond
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, f
+}
+
+func writeJSON(w http.ResponseWriter, code int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	fmt.Fprint(w, body)
+}
+
+const matrixBody = `{"status":"success","data":{"resultType":"matrix","result":[
+ {"metric":{"__name__":"lat","track":"canary"},"values":[[1704067200,"1.5"],[1704067210,"NaN"],[1704067220,"+Inf"],[1704067230,"-Inf"]]}
+]},"warnings":["too many samples, results may be partial"],"infos":["metric might not be a counter"]}`
+
+func TestFetchParsesMatrix(t *testing.T) {
+	var form map[string][]string
+	s, _ := newSource(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		if r.URL.Path != "/api/v1/query_range" {
+			http.NotFound(w, r)
+			return
+		}
+		_ = r.ParseForm()
+		form = r.Form
+		writeJSON(w, 200, matrixBody)
+	}, Config{Timeout: 7 * time.Second})
+	res, err := s.Fetch(context.Background(), metrics.Query{Signal: "lat", Expr: `lat{track="{{.track}}"}`}, metrics.Scope{"track": "canary"}, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantForm := map[string]string{"query": `lat{track="canary"}`, "start": "1704067200", "end": "1704070800", "step": "10", "timeout": "7s"}
+	for k, v := range wantForm {
+		if got := strings.Join(form[k], ","); got != v {
+			t.Errorf("request %s = %q, want %q", k, got, v)
+		}
+	}
+	if len(res.Series) != 1 {
+		t.Fatalf("got %d series", len(res.Series))
+	}
+	sr := res.Series[0]
+	if sr.Signal != "lat" || sr.Labels["track"] != "canary" || sr.Labels["__name__"] != "lat" {
+		t.Errorf("signal %q labels %v", sr.Signal, sr.Labels)
+	}
+	if len(sr.Values) != 4 || sr.Values[0] != 1.5 || !math.IsNaN(sr.Values[1]) || !math.IsInf(sr.Values[2], 1) || !math.IsInf(sr.Values[3], -1) {
+		t.Errorf("values %v, want [1.5 NaN +Inf -Inf]", sr.Values)
+	}
+	if !sr.Times[1].Equal(time.Unix(1704067210, 0)) {
+		t.Errorf("times %v", sr.Times)
+	}
+	want := []string{"too many samples, results may be partial", "info: metric might not be a counter"}
+	if fmt.Sprint(res.Warnings) != fmt.Sprint(want) {
+		t.Errorf("warnings %q, want %q", res.Warnings, want)
+	}
+}
+
+func TestFetchErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		code      int
+		body      string
+		sleep     time.Duration
+		wantKind  query.Kind
+		wantCalls int32
+		wantMsg   string
+	}{
+		{"bad_data", 400, `{"status":"error","errorType":"bad_data","error":"1:5: parse error: unexpected \"}\""}`, 0, query.KindBadQuery, 1, "bad_data: 1:5: parse error"},
+		{"execution", 422, `{"status":"error","errorType":"execution","error":"many-to-many matching not allowed"}`, 0, query.KindBadQuery, 1, "many-to-many"},
+		{"query timeout", 503, `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`, 0, query.KindTimeout, 3, "HTTP 503: timeout: query timed out in expression evaluation"},
+		{"HTTP 503", 503, "upstream connect error", 0, query.KindUnavailable, 3, "HTTP 503: upstream connect error"},
+		{"HTTP 502", 502, "<html>bad gateway</html>", 0, query.KindUnavailable, 3, "HTTP 502"},
+		{"HTTP 429", 429, "slow down", 0, query.KindRateLimited, 3, "HTTP 429"},
+		{"HTTP 401", 401, "unauthorized", 0, query.KindRejected, 1, "HTTP 401: unauthorized"},
+		{"HTTP 404", 404, "404 page not found", 0, query.KindRejected, 1, "HTTP 404"},
+		{"not JSON", 200, "hello", 0, query.KindBadResponse, 1, "bad_response"},
+		{"vector result", 200, `{"status":"success","data":{"resultType":"vector","result":[]}}`, 0, query.KindBadResponse, 1, "want a matrix"},
+		{"client timeout", 200, matrixBody, 300 * time.Millisecond, query.KindTimeout, 3, "timeout after 50ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, f := newSource(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				if tt.sleep > 0 {
+					select {
+					case <-time.After(tt.sleep):
+					case <-r.Context().Done():
+						return
+					}
+				}
+				writeJSON(w, tt.code, tt.body)
+			}, Config{Timeout: 50 * time.Millisecond})
+			q := metrics.Query{Signal: "errors", Expr: `up{track="{{.track}}"}`}
+			_, err := s.Fetch(context.Background(), q, metrics.Scope{"track": "canary"}, window)
+			var qe *query.Error
+			if !errors.As(err, &qe) {
+				t.Fatalf("err = %v, want *query.Error", err)
+			}
+			if qe.Kind != tt.wantKind {
+				t.Errorf("kind %v, want %v (%v)", qe.Kind, tt.wantKind, err)
+			}
+			if got := f.calls.Load(); got != tt.wantCalls {
+				t.Errorf("%d requests, want %d", got, tt.wantCalls)
+			}
+			if qe.Signal != "errors" || qe.Query != `up{track="canary"}` {
+				t.Errorf("error names signal %q query %q", qe.Signal, qe.Query)
+			}
+			for _, want := range []string{tt.wantMsg, "signal errors", `up{track="canary"}`} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%q does not contain %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestFetchRetriesThenSucceeds(t *testing.T) {
+	s, f := newSource(t, func(w http.ResponseWriter, r *http.Request, call int) {
+		if call < 3 {
+			writeJSON(w, 503, "busy")
+			return
+		}
+		writeJSON(w, 200, matrixBody)
+	}, Config{})
+	res, err := s.Fetch(context.Background(), metrics.Query{Signal: "lat", Expr: "lat"}, nil, window)
+	if err != nil || len(res.Series) != 1 || f.calls.Load() != 3 {
+		t.Fatalf("err %v, %d series, %d calls", err, len(res.Series), f.calls.Load())
+	}
+}
+
+func TestFetchRetriesSetting(t *testing.T) {
+	for _, tt := range []struct {
+		retries int
+		want    int32
+	}{{-1, 1}, {0, 3}, {4, 5}} {
+		s, f := newSource(t, func(w http.ResponseWriter, r *http.Request, _ int) { writeJSON(w, 500, "boom") }, Config{Retries: tt.retries})
+		_, err := s.Fetch(context.Background(), metrics.Query{Signal: "x", Expr: "x"}, nil, window)
+		if err == nil || f.calls.Load() != tt.want {
+			t.Errorf("Retries %d: %d calls, want %d (err %v)", tt.retries, f.calls.Load(), tt.want, err)
+		}
+	}
+}
+
+func TestFetchRefusesBadTemplateWithoutQuerying(t *testing.T) {
+	s, f := newSource(t, func(w http.ResponseWriter, r *http.Request, _ int) { writeJSON(w, 200, matrixBody) }, Config{})
+	for _, expr := range []string{`up{track={{.track}}}`, `up{track="{{.nope}}"}`} {
+		_, err := s.Fetch(context.Background(), metrics.Query{Signal: "x", Expr: expr}, metrics.Scope{"track": "canary"}, window)
+		var qe *query.Error
+		if !errors.As(err, &qe) || qe.Kind != query.KindBadQuery || qe.Query != expr {
+			t.Errorf("%s: err = %v, want KindBadQuery naming the template", expr, err)
+		}
+	}
+	if f.calls.Load() != 0 {
+		t.Fatalf("%d requests for invalid templates", f.calls.Load())
+	}
+}
+
+func TestFetchCallerCancel(t *testing.T) {
+	s, _ := newSource(t, func(w http.ResponseWriter, r *http.Request, _ int) { writeJSON(w, 503, "busy") }, Config{RetryWait: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := s.Fetch(ctx, metrics.Query{Signal: "x", Expr: "x"}, nil, window)
+	if time.Since(start) > 5*time.Second {
+		t.Fatal("Fetch did not stop when the caller's context ended")
+	}
+	var qe *query.Error
+	if !errors.As(err, &qe) || !qe.Kind.SourceDown() {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestNewChecksConfig(t *testing.T) {
+	for _, cfg := range []Config{
+		{URL: ""},
+		{URL: "127.0.0.1:9090"},
+		{URL: "ftp://x"},
+		{URL: "http://x", HTTP: config.HTTPClientConfig{BearerToken: "a", BearerTokenFile: "b"}},
+	} {
+		if _, err := New(cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
+		}
+	}
+}
+
+func TestFetchSendsBearerToken(t *testing.T) {
+	var auth string
+	s, _ := newSource(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		auth = r.Header.Get("Authorization")
+		writeJSON(w, 200, matrixBody)
+	}, Config{HTTP: config.HTTPClientConfig{BearerToken: "s3cret"}})
+	if _, err := s.Fetch(context.Background(), metrics.Query{Signal: "x", Expr: "x"}, nil, window); err != nil {
+		t.Fatal(err)
+	}
+	if auth != "Bearer s3cret" {
+		t.Fatalf("Authorization %q", auth)
+	}
+}
+
+func TestStep(t *testing.T) {
+	h := time.Hour
+	for _, tt := range []struct {
+		w    metrics.Window
+		want time.Duration
+	}{
+		{metrics.Window{Start: window.Start, End: window.Start.Add(h), Step: 15 * time.Second}, 15 * time.Second},
+		{metrics.Window{Start: window.Start, End: window.Start.Add(h)}, time.Minute},
+		{metrics.Window{Start: window.Start, End: window.Start.Add(365 * 24 * h)}, 2867 * time.Second},
+	} {
+		got := Step(tt.w)
+		if got != tt.want {
+			t.Errorf("Step(%v) = %v, want %v", tt.w.End.Sub(tt.w.Start), got, tt.want)
+		}
+		if pts := tt.w.End.Sub(tt.w.Start) / got; pts > maxPoints {
+			t.Errorf("%v at %v is %d points", tt.w.End.Sub(tt.w.Start), got, pts)
+		}
+	}
+}
