@@ -170,6 +170,12 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 		return nil, fmt.Errorf("%s: judge: kayenta is not available for live analyses yet", c.file)
 	}
 	rep := newReport(c, results, warnings)
+	rep.Series = make([]SignalSeries, len(c.Signals))
+	for i, s := range c.Signals {
+		rep.Series[i] = SignalSeries{Name: s.Name,
+			Baseline: metrics.Series{Signal: s.Name, Values: baseline[i].values, Times: baseline[i].times},
+			Canary:   metrics.Series{Signal: s.Name, Values: canary[i].values, Times: canary[i].times}}
+	}
 	rep.Scopes = &req.Scopes
 	rep.Window = &Window{Start: req.Window.Start.UTC(), End: req.Window.End.UTC()}
 	if req.Window.Step > 0 {

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/scoring"
 )
 
@@ -29,6 +30,48 @@ type Report struct {
 	Window *Window `json:"window,omitempty"`
 	// Intervals lists every judgement of a multi-interval analysis, in order.
 	Intervals []IntervalResult `json:"intervals,omitempty"`
+	// Series holds the raw points each signal was judged on, in config
+	// order, for plots. It is not part of the JSON report.
+	Series []SignalSeries `json:"-"`
+}
+
+// SignalSeries is the raw data of one signal: the baseline's and the
+// canary's points as fetched or read, before cleaning. Times are nil when
+// the source had none.
+type SignalSeries struct {
+	Name     string
+	Baseline metrics.Series
+	Canary   metrics.Series
+}
+
+// collectSeries gathers each config signal's points from both sides,
+// concatenating series of the same signal in order.
+func collectSeries(c *Config, baseline, canary []metrics.Series) []SignalSeries {
+	out := make([]SignalSeries, len(c.Signals))
+	index := make(map[string]int, len(c.Signals))
+	for i, s := range c.Signals {
+		out[i].Name = s.Name
+		out[i].Baseline.Signal, out[i].Canary.Signal = s.Name, s.Name
+		index[s.Name] = i
+	}
+	add := func(dst *metrics.Series, src metrics.Series) {
+		dst.Values = append(dst.Values, src.Values...)
+		dst.Times = append(dst.Times, src.Times...)
+		if dst.Labels == nil {
+			dst.Labels = src.Labels
+		}
+	}
+	for _, s := range baseline {
+		if i, ok := index[s.Signal]; ok {
+			add(&out[i].Baseline, s)
+		}
+	}
+	for _, s := range canary {
+		if i, ok := index[s.Signal]; ok {
+			add(&out[i].Canary, s)
+		}
+	}
+	return out
 }
 
 // newReport assembles a report from judged signals.
