@@ -25,7 +25,7 @@ func latencySample(r *rand.Rand, n int, shift float64) []float64 {
 // estimate and after the interval (runtime.ReadMemStats), input samples
 // included.
 func BenchmarkMannWhitney(b *testing.B) {
-	for _, n := range []int{1e3, 1e4, 1e5, 1e6} {
+	for _, n := range []int{1e3, 1e4, 2e4, 1e5, 1e6} {
 		b.Run(fmt.Sprintf("n=%.0e", float64(n)), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(7, uint64(n)))
 			x := latencySample(r, n, 0.01)

@@ -66,15 +66,21 @@
 //     (mean of the two middle order statistics), in both cases.
 //
 // Order statistics are selected without materialising the nx·ny
-// differences: with both samples sorted, the number of differences <= v is
-// counted in O(nx+ny) with two pointers (the matrix x[i]-y[j] is sorted along
-// rows and columns; Johnson & Mizoguchi 1978, "Selecting the Kth element in
+// differences. With both samples sorted the matrix x[i]-y[j] is sorted along
+// rows and columns (Johnson & Mizoguchi 1978, "Selecting the Kth element in
 // X+Y and X1+X2+...+Xm", SIAM J. Comput. 7; Monahan 1984, "Fast computation
-// of the Hodges–Lehmann location estimator", ACM TOMS 10), and the k-th
-// smallest is found by bisection over the order-preserving integer image of
-// float64, which ends on an actual difference after at most 64 counts. Time is
-// O((nx+ny)·log(nx+ny)) for sorting plus O(64·(nx+ny)) per order statistic;
-// memory is the two sorted copies.
+// of the Hodges–Lehmann location estimator", ACM TOMS 10), so the number of
+// differences <= v is counted in O(nx+ny) with two pointers. The k-th smallest
+// is bracketed by such counts — seeded from a 64×64 grid of sample quantiles,
+// then narrowed by interpolating the count and, when that stalls, by halving
+// the bracket (alternately by value and by the order-preserving integer image
+// of float64, so at most 128 counts in the worst case); each end is snapped to
+// the nearest actual difference, so a bracket holding one distinct value is
+// done. Once at most nx+ny differences remain inside they are listed and the
+// answer selected directly (quickselect). Time is O((nx+ny)·log(nx+ny)) for
+// sorting plus typically 5–20 counts of O(nx+ny) per order statistic; memory
+// is the two sorted copies plus at most nx+ny candidates. The result is exact:
+// the same float64 that sorting all differences would give.
 //
 // # Where this differs from R
 //
