@@ -89,6 +89,8 @@ type Signal struct {
 	Query string `yaml:"query"`
 	// Aggregate combines several series returned for one scope: sum, mean, max or min.
 	Aggregate string `yaml:"aggregate"`
+	// Kayenta holds settings only the Kayenta judge reads (judge: kayenta).
+	Kayenta *KayentaSignal `yaml:"kayenta"`
 }
 
 // Sources configures the metric sources once for all signals.
@@ -212,6 +214,9 @@ func (c *Config) validate() error {
 	}
 	if len(c.Signals) == 0 {
 		return c.fieldError("signals", errors.New("the config has no signals"))
+	}
+	if err := c.validateKayenta(); err != nil {
+		return err
 	}
 	seen := map[string]int{}
 	for i := range c.Signals {

@@ -61,7 +61,12 @@ func JudgeSeries(c *Config, baseline, canary SeriesSet) (*Report, error) {
 		}
 	}
 	if c.Judge == JudgeKayenta {
-		return nil, fmt.Errorf("%s: judge: kayenta is not available in this build yet", c.file)
+		rep, _, err := JudgeKayentaValues(c, b, cn)
+		if err != nil {
+			return nil, err
+		}
+		noteMissingSeries(rep, baseline, canary, b, cn)
+		return rep, nil
 	}
 	opts := judge.Options{Confidence: c.Confidence}
 	results := make([]judge.Result, len(c.Signals))
