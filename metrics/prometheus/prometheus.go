@@ -43,14 +43,8 @@ import (
 	"github.com/verdict-aca/verdict/metrics/query"
 )
 
-// DefaultStep is the step used when a window has none.
-const DefaultStep = 60 * time.Second
-
 // DefaultTimeout is the per-attempt timeout used when Config.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
-
-// maxPoints is Prometheus' limit of points per series in a range query.
-const maxPoints = 11000
 
 // Config says how to reach a Prometheus.
 type Config struct {
@@ -99,38 +93,16 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client: %w", err)
 	}
-	s := &Source{api: v1.NewAPI(client), timeout: cfg.Timeout, backoff: query.DefaultBackoff()}
+	s := &Source{api: v1.NewAPI(client), timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
-	}
-	switch {
-	case cfg.Retries < 0:
-		s.backoff.Retries = 0
-	case cfg.Retries > 0:
-		s.backoff.Retries = cfg.Retries
-	}
-	if cfg.RetryWait > 0 {
-		s.backoff.Initial = cfg.RetryWait
 	}
 	return s, nil
 }
 
-// Step returns the step a window is queried at: w.Step, or DefaultStep
-// widened to keep the window under 11,000 points.
-func Step(w metrics.Window) time.Duration {
-	if w.Step > 0 {
-		return w.Step
-	}
-	step := DefaultStep
-	if span := w.End.Sub(w.Start); span/step > maxPoints {
-		step = (span/maxPoints + time.Second).Truncate(time.Second)
-	}
-	return step
-}
-
 // Fetch renders q.Expr for scope and window and runs it as a range query.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
-	w.Step = Step(w)
+	w.Step = query.Step(w)
 	rendered, err := query.Render(q.Expr, scope, w)
 	if err != nil {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}

@@ -241,23 +241,3 @@ func TestFetchSendsBearerToken(t *testing.T) {
 		t.Fatalf("Authorization %q", auth)
 	}
 }
-
-func TestStep(t *testing.T) {
-	h := time.Hour
-	for _, tt := range []struct {
-		w    metrics.Window
-		want time.Duration
-	}{
-		{metrics.Window{Start: window.Start, End: window.Start.Add(h), Step: 15 * time.Second}, 15 * time.Second},
-		{metrics.Window{Start: window.Start, End: window.Start.Add(h)}, time.Minute},
-		{metrics.Window{Start: window.Start, End: window.Start.Add(365 * 24 * h)}, 2867 * time.Second},
-	} {
-		got := Step(tt.w)
-		if got != tt.want {
-			t.Errorf("Step(%v) = %v, want %v", tt.w.End.Sub(tt.w.Start), got, tt.want)
-		}
-		if pts := tt.w.End.Sub(tt.w.Start) / got; pts > maxPoints {
-			t.Errorf("%v at %v is %d points", tt.w.End.Sub(tt.w.Start), got, pts)
-		}
-	}
-}

@@ -61,3 +61,20 @@ func (b Backoff) Do(ctx context.Context, attempt func(ctx context.Context) error
 		}
 	}
 }
+
+// BackoffFor maps the sources' config convention to a Backoff: retries 0
+// means the default number, negative means none; wait 0 means the default
+// first wait.
+func BackoffFor(retries int, wait time.Duration) Backoff {
+	b := DefaultBackoff()
+	switch {
+	case retries < 0:
+		b.Retries = 0
+	case retries > 0:
+		b.Retries = retries
+	}
+	if wait > 0 {
+		b.Initial = wait
+	}
+	return b
+}
