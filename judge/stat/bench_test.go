@@ -52,3 +52,25 @@ func BenchmarkMannWhitney(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMannWhitneyExact measures the exact case at its largest size
+// (49 + 49, no ties): counting the null distribution dominates.
+func BenchmarkMannWhitneyExact(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 49))
+	x, y := make([]float64, 49), make([]float64, 49)
+	for i := range x {
+		x[i], y[i] = r.NormFloat64()+0.3, r.NormFloat64()
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		mw, err := NewMannWhitney(x, y)
+		if err != nil || !mw.Exact() {
+			b.Fatal("not exact", err)
+		}
+		_ = mw.PValue()
+		_ = mw.Estimate()
+		if _, _, err := mw.Interval(0.95); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

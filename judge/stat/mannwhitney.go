@@ -158,7 +158,7 @@ func (t *MannWhitney) W() float64 { return t.w }
 // no ties.
 func (t *MannWhitney) Exact() bool { return t.exact }
 
-// NX and NY return the sample sizes.
+// NX returns the size of the canary sample x.
 func (t *MannWhitney) NX() int { return len(t.x) }
 
 // NY returns the size of the baseline sample y.
