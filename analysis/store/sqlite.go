@@ -1,0 +1,387 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
+)
+
+// migrations are the schema versions in order; migrations[i] brings the
+// schema from version i to i+1. Never edit a released step: append one.
+var migrations = []string{
+	`CREATE TABLE configs (
+		name       TEXT PRIMARY KEY,
+		data       BLOB NOT NULL,
+		version    INTEGER NOT NULL,
+		updated_at INTEGER NOT NULL
+	);
+	CREATE TABLE analyses (
+		id          TEXT PRIMARY KEY,
+		config_name TEXT NOT NULL DEFAULT '',
+		config      BLOB NOT NULL,
+		request     BLOB NOT NULL,
+		origin      TEXT NOT NULL DEFAULT '',
+		status      TEXT NOT NULL,
+		done        INTEGER NOT NULL DEFAULT 0,
+		total       INTEGER NOT NULL DEFAULT 0,
+		intervals   BLOB,
+		verdict     TEXT NOT NULL DEFAULT '',
+		score       REAL,
+		error       TEXT NOT NULL DEFAULT '',
+		report      BLOB,
+		series      BLOB,
+		created_at  INTEGER NOT NULL,
+		updated_at  INTEGER NOT NULL,
+		finished_at INTEGER
+	);
+	CREATE INDEX analyses_created ON analyses (created_at DESC);
+	CREATE INDEX analyses_config ON analyses (config_name, created_at DESC);
+	CREATE INDEX analyses_status ON analyses (status);`,
+}
+
+// SQLite is the Store on a SQLite file (modernc.org/sqlite, WAL mode, 5 s
+// busy timeout).
+type SQLite struct {
+	db  *sql.DB
+	now func() time.Time
+}
+
+var _ Store = (*SQLite)(nil)
+
+// OpenSQLite opens (creating when needed) the database file at path and
+// brings its schema up to date in one transaction.
+func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
+	if path == "" {
+		return nil, errors.New("the SQLite store needs a file path (sqlite:PATH)")
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(5000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open the store %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(4)
+	s := &SQLite{db: db, now: time.Now}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open the store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// migrate applies the missing migrations in one transaction.
+func (s *SQLite) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("schema_version: %w", err)
+	}
+	var version int
+	err = tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+			return fmt.Errorf("schema_version: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("schema_version: %w", err)
+	}
+	if version > len(migrations) {
+		return fmt.Errorf("the database has schema version %d, newer than this build knows (%d)", version, len(migrations))
+	}
+	for i := version; i < len(migrations); i++ {
+		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
+		return fmt.Errorf("schema_version: %w", err)
+	}
+	return tx.Commit()
+}
+
+// SchemaVersion is the schema version the database is at.
+func (s *SQLite) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := s.db.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+	return v, err
+}
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// PutConfig implements Store.
+func (s *SQLite) PutConfig(ctx context.Context, name string, data []byte) (Config, error) {
+	now := s.now()
+	var version int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO configs (name, data, version, updated_at) VALUES (?, ?, 1, ?)
+		ON CONFLICT (name) DO UPDATE SET data = excluded.data, version = configs.version + 1, updated_at = excluded.updated_at
+		RETURNING version`, name, data, nanos(now)).Scan(&version)
+	if err != nil {
+		return Config{}, fmt.Errorf("store config %s: %w", name, err)
+	}
+	return Config{Name: name, Data: data, Version: version, UpdatedAt: fromNanos(nanos(now))}, nil
+}
+
+// GetConfig implements Store.
+func (s *SQLite) GetConfig(ctx context.Context, name string) (Config, error) {
+	c := Config{Name: name}
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT data, version, updated_at FROM configs WHERE name = ?`, name).Scan(&c.Data, &c.Version, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Config{}, fmt.Errorf("config %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("read config %s: %w", name, err)
+	}
+	c.UpdatedAt = fromNanos(at)
+	return c, nil
+}
+
+// DeleteConfig implements Store.
+func (s *SQLite) DeleteConfig(ctx context.Context, name string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM configs WHERE name = ?`, name)
+	if err != nil {
+		return fmt.Errorf("delete config %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("config %s: %w", name, ErrNotFound)
+	}
+	return nil
+}
+
+// ListConfigs implements Store.
+func (s *SQLite) ListConfigs(ctx context.Context) ([]Config, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, data, version, updated_at FROM configs ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list configs: %w", err)
+	}
+	defer rows.Close()
+	var out []Config
+	for rows.Next() {
+		var c Config
+		var at int64
+		if err := rows.Scan(&c.Name, &c.Data, &c.Version, &at); err != nil {
+			return nil, fmt.Errorf("list configs: %w", err)
+		}
+		c.UpdatedAt = fromNanos(at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list configs: %w", err)
+	}
+	return out, nil
+}
+
+// CreateAnalysis implements Store.
+func (s *SQLite) CreateAnalysis(ctx context.Context, a *Analysis) error {
+	if a.ID == "" {
+		return errors.New("create analysis: no id")
+	}
+	if a.Status == "" {
+		a.Status = Queued
+	}
+	now := fromNanos(nanos(s.now()))
+	a.CreatedAt, a.UpdatedAt = now, now
+	if a.Request == nil {
+		a.Request = []byte("{}")
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, nanos(now), nanos(now))
+	if err != nil {
+		if strings.Contains(err.Error(), "UNIQUE") {
+			return fmt.Errorf("analysis %s: %w", a.ID, ErrConflict)
+		}
+		return fmt.Errorf("create analysis %s: %w", a.ID, err)
+	}
+	return nil
+}
+
+const live = `status IN ('queued', 'running')`
+
+// UpdateAnalysis implements Store.
+func (s *SQLite) UpdateAnalysis(ctx context.Context, id string, status Status, p Progress, intervals []byte) error {
+	if status.Terminal() {
+		return fmt.Errorf("update analysis %s: %s is terminal; use FinishAnalysis", id, status)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE analyses SET status = ?, done = ?, total = ?, intervals = COALESCE(?, intervals), updated_at = ?
+		WHERE id = ? AND `+live, string(status), p.Done, p.Total, intervals, nanos(s.now()), id)
+	if err != nil {
+		return fmt.Errorf("update analysis %s: %w", id, err)
+	}
+	return s.changed(ctx, res, id)
+}
+
+// changed turns "no row updated" into ErrNotFound or ErrConflict.
+func (s *SQLite) changed(ctx context.Context, res sql.Result, id string) error {
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return err
+	}
+	var status string
+	err := s.db.QueryRowContext(ctx, `SELECT status FROM analyses WHERE id = ?`, id).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("analysis %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("analysis %s: %w", id, err)
+	}
+	return fmt.Errorf("analysis %s is already %s: %w", id, status, ErrConflict)
+}
+
+// FinishAnalysis implements Store.
+func (s *SQLite) FinishAnalysis(ctx context.Context, id string, o Outcome) error {
+	if !o.Status.Terminal() {
+		return fmt.Errorf("finish analysis %s: %q is not a terminal status", id, o.Status)
+	}
+	now := nanos(s.now())
+	res, err := s.db.ExecContext(ctx, `UPDATE analyses SET status = ?, verdict = ?, score = ?, error = ?, report = ?, series = ?, updated_at = ?, finished_at = ?
+		WHERE id = ? AND `+live, string(o.Status), o.Verdict, o.Score, o.Error, o.Report, o.Series, now, now, id)
+	if err != nil {
+		return fmt.Errorf("finish analysis %s: %w", id, err)
+	}
+	return s.changed(ctx, res, id)
+}
+
+// CancelAnalysis implements Store.
+func (s *SQLite) CancelAnalysis(ctx context.Context, id, reason string) error {
+	return s.FinishAnalysis(ctx, id, Outcome{Status: Cancelled, Error: reason})
+}
+
+const analysisColumns = `id, config_name, origin, status, done, total, intervals, verdict, score, error, created_at, updated_at, finished_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanAnalysis(row scanner, extra ...any) (Analysis, error) {
+	var a Analysis
+	var status string
+	var score sql.NullFloat64
+	var created, updated int64
+	var finished sql.NullInt64
+	dest := append([]any{&a.ID, &a.ConfigName, &a.Origin, &status, &a.Progress.Done, &a.Progress.Total, &a.Intervals, &a.Verdict, &score, &a.Error, &created, &updated, &finished}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		return Analysis{}, err
+	}
+	a.Status = Status(status)
+	if score.Valid {
+		v := score.Float64
+		a.Score = &v
+	}
+	a.CreatedAt, a.UpdatedAt = fromNanos(created), fromNanos(updated)
+	if finished.Valid {
+		a.FinishedAt = fromNanos(finished.Int64)
+	}
+	return a, nil
+}
+
+// GetAnalysis implements Store.
+func (s *SQLite) GetAnalysis(ctx context.Context, id string) (Analysis, error) {
+	var cfg, req, rep, series []byte
+	a, err := scanAnalysis(s.db.QueryRowContext(ctx, `SELECT `+analysisColumns+`, config, request, report, series FROM analyses WHERE id = ?`, id), &cfg, &req, &rep, &series)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Analysis{}, fmt.Errorf("analysis %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Analysis{}, fmt.Errorf("read analysis %s: %w", id, err)
+	}
+	a.Config, a.Request, a.Report, a.Series = cfg, req, rep, series
+	return a, nil
+}
+
+// ListAnalyses implements Store.
+func (s *SQLite) ListAnalyses(ctx context.Context, f Filter) ([]Analysis, error) {
+	var where []string
+	var args []any
+	if f.Config != "" {
+		where, args = append(where, "config_name = ?"), append(args, f.Config)
+	}
+	if f.Verdict != "" {
+		where, args = append(where, "verdict = ?"), append(args, f.Verdict)
+	}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, string(f.Status))
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "created_at >= ?"), append(args, nanos(f.Since))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	q := `SELECT ` + analysisColumns + ` FROM analyses`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY created_at DESC, id LIMIT ?"
+	args = append(args, limit)
+	return s.list(ctx, q, args...)
+}
+
+func (s *SQLite) list(ctx context.Context, q string, args ...any) ([]Analysis, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list analyses: %w", err)
+	}
+	defer rows.Close()
+	var out []Analysis
+	for rows.Next() {
+		a, err := scanAnalysis(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list analyses: %w", err)
+		}
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list analyses: %w", err)
+	}
+	return out, nil
+}
+
+// Unfinished implements Store.
+func (s *SQLite) Unfinished(ctx context.Context) ([]Analysis, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+analysisColumns+`, config, request FROM analyses WHERE `+live+` ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list unfinished analyses: %w", err)
+	}
+	defer rows.Close()
+	var out []Analysis
+	for rows.Next() {
+		var cfg, req []byte
+		a, err := scanAnalysis(rows, &cfg, &req)
+		if err != nil {
+			return nil, fmt.Errorf("list unfinished analyses: %w", err)
+		}
+		a.Config, a.Request = cfg, req
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list unfinished analyses: %w", err)
+	}
+	return out, nil
+}
+
+// Ping implements Store: a query, so a locked or vanished file shows.
+func (s *SQLite) Ping(ctx context.Context) error {
+	var v int
+	if err := s.db.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
+// Close implements Store.
+func (s *SQLite) Close() error { return s.db.Close() }

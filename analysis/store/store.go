@@ -1,0 +1,189 @@
+// Package store keeps what `verdict serve` must not forget: the configs
+// posted to it and every analysis it runs, from the moment it is accepted
+// to its report.
+//
+// Decisions:
+//   - An analysis is created (status queued) before any work starts, so a
+//     crash never loses it; Unfinished lists the ones a restarted server
+//     must resume or mark interrupted. Terminal states (finished, failed,
+//     cancelled, interrupted) are final: Finish and Cancel on a terminal
+//     analysis return ErrConflict, so a late worker cannot overwrite a
+//     cancellation and a cancellation cannot rewrite a verdict.
+//   - Configs are stored as the text the user sent (YAML or JSON) with a
+//     version that grows by one on every write, so callers can cache the
+//     parsed form and detect staleness.
+//   - Reports and series are opaque JSON documents to the store; it indexes
+//     only what lists filter on (config, verdict, status, creation time).
+//   - The interface uses only plain values and context-aware calls, so a
+//     PostgreSQL implementation can follow the SQLite one. Open picks the
+//     implementation from a DSN: "sqlite:PATH" (the default) or
+//     "postgres://..." (not available in this build: a clear error).
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Errors callers test with errors.Is.
+var (
+	// ErrNotFound is a config or analysis that does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is a state change that is no longer possible, such as
+	// cancelling a finished analysis.
+	ErrConflict = errors.New("conflict")
+)
+
+// Status is where an analysis is in its life.
+type Status string
+
+// The statuses. Queued and Running are live; the others are terminal.
+const (
+	Queued      Status = "queued"
+	Running     Status = "running"
+	Finished    Status = "finished"    // a report with a verdict
+	Failed      Status = "failed"      // could not run (bad config for the scopes, internal error)
+	Cancelled   Status = "cancelled"   // stopped on request
+	Interrupted Status = "interrupted" // the server stopped while it ran, and it could not be resumed
+)
+
+// Terminal reports whether s is a final status.
+func (s Status) Terminal() bool {
+	switch s {
+	case Finished, Failed, Cancelled, Interrupted:
+		return true
+	}
+	return false
+}
+
+// ParseStatus checks a status name.
+func ParseStatus(s string) (Status, error) {
+	switch st := Status(s); st {
+	case Queued, Running, Finished, Failed, Cancelled, Interrupted:
+		return st, nil
+	}
+	return "", fmt.Errorf("%q is not a status (want queued, running, finished, failed, cancelled or interrupted)", s)
+}
+
+// Config is a stored config.
+type Config struct {
+	Name string
+	// Data is the config text as written (YAML or JSON).
+	Data []byte
+	// Version starts at 1 and grows by one on every write of the name.
+	Version   int64
+	UpdatedAt time.Time
+}
+
+// Progress counts the judgements of a (multi-interval) analysis.
+type Progress struct {
+	Done  int `json:"done"`
+	Total int `json:"total"`
+}
+
+// Analysis is a stored analysis.
+type Analysis struct {
+	ID string
+	// ConfigName is the stored config it ran (empty for an inline config).
+	ConfigName string
+	// Config is the config text the analysis runs, kept so that it can be
+	// resumed after a restart even if the stored config changed.
+	Config []byte
+	// Request is the caller's request as JSON (scopes, window, lifetime).
+	Request []byte
+	// Origin says who asked: api, schedule, kayenta, argo, flagger.
+	Origin   string
+	Status   Status
+	Progress Progress
+	// Intervals is the JSON array of interval results so far.
+	Intervals []byte
+	// Verdict and Score are set when the analysis finished.
+	Verdict string
+	Score   *float64
+	// Error says why an analysis failed or was interrupted.
+	Error string
+	// Report is the verdict/report/v1 JSON; Series the raw points as JSON.
+	// List leaves both empty.
+	Report []byte
+	Series []byte
+
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Outcome is how an analysis ended.
+type Outcome struct {
+	Status  Status
+	Verdict string
+	Score   *float64
+	Error   string
+	Report  []byte
+	Series  []byte
+}
+
+// Filter selects analyses for List. Zero fields do not filter.
+type Filter struct {
+	Config  string
+	Verdict string
+	Status  Status
+	// Since keeps analyses created at or after it.
+	Since time.Time
+	// Limit bounds the answer (default 100, at most 1000).
+	Limit int
+}
+
+// Store persists configs and analyses. Implementations are safe for
+// concurrent use.
+type Store interface {
+	// PutConfig stores data under name, creating it or bumping its version.
+	PutConfig(ctx context.Context, name string, data []byte) (Config, error)
+	GetConfig(ctx context.Context, name string) (Config, error)
+	DeleteConfig(ctx context.Context, name string) error
+	// ListConfigs lists every config, by name.
+	ListConfigs(ctx context.Context) ([]Config, error)
+
+	// CreateAnalysis stores a new analysis; a.ID must be set and unique,
+	// a.Status is queued when empty. CreatedAt/UpdatedAt are set.
+	CreateAnalysis(ctx context.Context, a *Analysis) error
+	// UpdateAnalysis records status, progress and intervals of a live
+	// analysis. It returns ErrConflict when the analysis is already terminal.
+	UpdateAnalysis(ctx context.Context, id string, status Status, p Progress, intervals []byte) error
+	// FinishAnalysis records how an analysis ended (o.Status must be
+	// terminal). ErrConflict when it already ended.
+	FinishAnalysis(ctx context.Context, id string, o Outcome) error
+	// CancelAnalysis marks a live analysis cancelled. ErrConflict when it
+	// already ended.
+	CancelAnalysis(ctx context.Context, id, reason string) error
+	GetAnalysis(ctx context.Context, id string) (Analysis, error)
+	// ListAnalyses lists analyses newest first, without reports and series.
+	ListAnalyses(ctx context.Context, f Filter) ([]Analysis, error)
+	// Unfinished lists queued and running analyses, oldest first, with
+	// their configs and requests.
+	Unfinished(ctx context.Context) ([]Analysis, error)
+
+	// Ping checks the store is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// DefaultDSN is where the store lives unless --db says otherwise: a file
+// in the working directory.
+const DefaultDSN = "sqlite:verdict.db"
+
+// Open opens the store a DSN names: "sqlite:PATH" or a bare path ending in
+// .db for SQLite; "postgres://..." or "postgresql://..." for PostgreSQL.
+func Open(ctx context.Context, dsn string) (Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return nil, errors.New("the PostgreSQL store is not available in this build; use --db sqlite:PATH")
+	case strings.HasSuffix(dsn, ".db"), strings.HasSuffix(dsn, ".sqlite"):
+		return OpenSQLite(ctx, dsn)
+	}
+	return nil, fmt.Errorf("%q is not a store (want sqlite:PATH or postgres://...)", dsn)
+}
