@@ -1,6 +1,7 @@
 // Package report renders an analysis.Report for people and programs: a
-// terminal table, the verdict/report/v1 JSON document, and (as they are
-// added) Markdown and HTML.
+// terminal table, the verdict/report/v1 JSON document, Markdown for
+// pull-request comments and chat, and a self-contained HTML page with plots
+// (package report/htmlreport, which the service also uses directly).
 //
 // Renderers only format: every figure and sentence comes from the report,
 // so each form tells the same story.
@@ -12,6 +13,7 @@ import (
 	"io"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/report/htmlreport"
 )
 
 // Format names an output form.
@@ -19,12 +21,14 @@ type Format string
 
 // The output forms.
 const (
-	Table Format = "table"
-	JSON  Format = "json"
+	Table    Format = "table"
+	JSON     Format = "json"
+	Markdown Format = "markdown"
+	HTML     Format = "html"
 )
 
 // Formats lists the forms Write accepts, for help texts and errors.
-var Formats = []Format{Table, JSON}
+var Formats = []Format{Table, JSON, Markdown, HTML}
 
 // ParseFormat checks a --format value.
 func ParseFormat(s string) (Format, error) {
@@ -43,6 +47,10 @@ func Write(w io.Writer, r *analysis.Report, f Format) error {
 		return WriteJSON(w, r)
 	case Table:
 		return WriteTable(w, r)
+	case Markdown:
+		return WriteMarkdown(w, r)
+	case HTML:
+		return WriteHTML(w, r)
 	}
 	return fmt.Errorf("%q is not an output format (want %v)", f, Formats)
 }
@@ -55,4 +63,10 @@ func WriteJSON(w io.Writer, r *analysis.Report) error {
 		return fmt.Errorf("writing the JSON report: %w", err)
 	}
 	return nil
+}
+
+// WriteHTML writes r as one self-contained HTML page with plots; see
+// htmlreport.WritePage for the service's variant with navigation and refresh.
+func WriteHTML(w io.Writer, r *analysis.Report) error {
+	return htmlreport.Write(w, r)
 }

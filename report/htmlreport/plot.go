@@ -1,0 +1,542 @@
+package htmlreport
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image/color"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/metrics"
+)
+
+// Plot limits that keep a 50-signal page small (see the package doc).
+const (
+	// maxLinePoints bounds the points drawn per line of a time plot; longer
+	// series are reduced to per-bucket min/max envelopes.
+	maxLinePoints = 500
+	// maxECDFSteps bounds the steps drawn per ECDF.
+	maxECDFSteps = 200
+)
+
+// Plot kinds, used as the class of each inlined <svg>.
+const (
+	classSeries       = "plot plot-series"
+	classDistribution = "plot plot-distribution"
+	classIntervals    = "plot plot-intervals"
+)
+
+// Colours: blue and orange stay apart for the common colour-vision
+// deficiencies, and the canary is also dashed so that the plots read in
+// grey print.
+var (
+	colorBaseline = color.RGBA{R: 0x1f, G: 0x5f, B: 0xa8, A: 0xff}
+	colorCanary   = color.RGBA{R: 0xd0, G: 0x62, B: 0x0a, A: 0xff}
+	colorBand     = color.RGBA{R: 0x1f, G: 0x5f, B: 0xa8, A: 0x30}
+	colorLimit    = color.RGBA{R: 0xb0, G: 0x10, B: 0x10, A: 0xff}
+	colorGrey     = color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff}
+	colorPass     = color.RGBA{R: 0x1b, G: 0x7a, B: 0x3a, A: 0xff}
+	colorMarginal = color.RGBA{R: 0xa8, G: 0x6a, B: 0x00, A: 0xff}
+)
+
+var canaryDashes = []vg.Length{vg.Points(4), vg.Points(2)}
+
+const (
+	plotWidth  = 4.6 * vg.Inch
+	plotHeight = 2.5 * vg.Inch
+)
+
+func sans(size vg.Length) font.Font {
+	f := font.From(plot.DefaultFont, size)
+	f.Variant = "Sans"
+	return f
+}
+
+// newPlot returns a plot with small sans-serif text.
+func newPlot(title, xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font = sans(10)
+	p.X.Label.Text, p.Y.Label.Text = xLabel, yLabel
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = sans(8)
+		a.Tick.Label.Font = sans(7.5)
+	}
+	p.Legend.TextStyle.Font = sans(8)
+	p.Legend.Top = true
+	p.Legend.ThumbnailWidth = vg.Points(18)
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+// svgOpen matches the prelude and the fixed-size <svg> start tag that
+// vgsvg writes, so the tag can be replaced by a scalable one.
+var svgOpen = regexp.MustCompile(`(?s)^.*?<svg width="[^"]*" height="[^"]*"\s+viewBox="([^"]*)"`)
+
+// render draws p as an inline <svg> element with the given class and
+// accessible label, scaled by the page's CSS (viewBox, no fixed size).
+func render(p *plot.Plot, class, label string) (string, error) {
+	c := vgsvg.New(plotWidth, plotHeight)
+	p.Draw(draw.New(c))
+	var b bytes.Buffer
+	if _, err := c.WriteTo(&b); err != nil {
+		return "", fmt.Errorf("drawing the %s plot: %w", class, err)
+	}
+	out := b.Bytes()
+	m := svgOpen.FindSubmatchIndex(out)
+	if m == nil {
+		return "", fmt.Errorf("drawing the %s plot: unexpected SVG prelude", class)
+	}
+	head := fmt.Sprintf(`<svg class="%s" role="img" aria-label="%s" viewBox="%s" preserveAspectRatio="xMidYMid meet"`,
+		class, escapeAttr(label), out[m[2]:m[3]])
+	return compact(head + string(out[m[1]:])), nil
+}
+
+var (
+	// fontStyle is the font description vgsvg repeats on every <text>; the
+	// page's CSS sets the family once instead (vgsvg names the Liberation
+	// faces it measured text with, which readers rarely have).
+	fontStyle = regexp.MustCompile(`font-family:[^;"]*;font-variant:[^;"]*;font-weight:normal;font-style:normal;`)
+	// coordinate matches the numbers of path data and text positions.
+	coordinate = regexp.MustCompile(`-?\d+\.\d+`)
+	pathData   = regexp.MustCompile(`(?: d| x| y)="[^"]*"`)
+)
+
+// compact shrinks vgsvg's output about by half without visible change:
+// coordinates are rounded to 0.1 pt (a fraction of a screen pixel at the
+// page's plot width) and the repeated font description is dropped.
+func compact(svg string) string {
+	svg = fontStyle.ReplaceAllString(svg, "")
+	svg = strings.ReplaceAll(svg, "\n\tstyle=\"font-size", " style=\"font-size")
+	return pathData.ReplaceAllStringFunc(svg, func(attr string) string {
+		return coordinate.ReplaceAllStringFunc(attr, func(num string) string {
+			v, err := strconv.ParseFloat(num, 64)
+			if err != nil {
+				return num
+			}
+			r := strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
+			if r == "-0" {
+				return "0"
+			}
+			return r
+		})
+	})
+}
+
+// xAxis describes how a signal's points are placed horizontally.
+type xAxis struct {
+	times bool // x is unix seconds; otherwise the point index
+}
+
+// hasTimes reports whether s carries one time per value.
+func hasTimes(s metrics.Series) bool {
+	return len(s.Values) > 0 && len(s.Times) == len(s.Values)
+}
+
+// points turns a series into plottable (x, y) pairs, dropping NaN and
+// infinite values (a line cannot draw them).
+func points(s metrics.Series, ax xAxis) plotter.XYs {
+	out := make(plotter.XYs, 0, len(s.Values))
+	for i, v := range s.Values {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		x := float64(i)
+		if ax.times {
+			x = float64(s.Times[i].UnixNano()) / 1e9
+		}
+		out = append(out, plotter.XY{X: x, Y: v})
+	}
+	return out
+}
+
+// envelope reduces xys (ordered by x) to at most limit points: the points
+// are cut into limit/2 buckets of consecutive points and each bucket
+// keeps its minimum and maximum, in x order. Spikes survive; the line
+// looks like the original at plot resolution.
+func envelope(xys plotter.XYs, limit int) plotter.XYs {
+	if limit < 2 {
+		limit = 2
+	}
+	if len(xys) <= limit {
+		return xys
+	}
+	buckets := limit / 2
+	out := make(plotter.XYs, 0, 2*buckets)
+	for b := range buckets {
+		lo, hi := b*len(xys)/buckets, (b+1)*len(xys)/buckets
+		bucket := xys[lo:hi]
+		minI, maxI := 0, 0
+		for i, p := range bucket {
+			if p.Y < bucket[minI].Y {
+				minI = i
+			}
+			if p.Y > bucket[maxI].Y {
+				maxI = i
+			}
+		}
+		first, second := bucket[minI], bucket[maxI]
+		if maxI < minI {
+			first, second = second, first
+		}
+		out = append(out, first)
+		if minI != maxI {
+			out = append(out, second)
+		}
+	}
+	return out
+}
+
+// ecdf returns the steps of the empirical distribution function of the
+// finite values, at most limit of them: with more distinct points it
+// keeps the values at limit evenly spaced probabilities (type-1
+// quantiles), so each kept step is exact and the curve stays within
+// 1/limit of the true ECDF vertically.
+func ecdf(values []float64, limit int) plotter.XYs {
+	v := make([]float64, 0, len(values))
+	for _, x := range values {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return nil
+	}
+	slices.Sort(v)
+	n := len(v)
+	var out plotter.XYs
+	add := func(i int) { // step at v[i] up to the share of points ≤ v[i]
+		j := i
+		for j+1 < n && v[j+1] == v[i] {
+			j++
+		}
+		p := plotter.XY{X: v[i], Y: float64(j+1) / float64(n)}
+		if k := len(out); k > 0 && out[k-1].X == p.X {
+			out[k-1] = p
+			return
+		}
+		out = append(out, p)
+	}
+	if n <= limit {
+		for i := range n {
+			add(i)
+		}
+	} else {
+		for k := 1; k <= limit; k++ {
+			add(int(math.Ceil(float64(k)*float64(n)/float64(limit))) - 1)
+		}
+	}
+	// Start the curve at 0 at the smallest value.
+	return append(plotter.XYs{{X: v[0], Y: 0}}, out...)
+}
+
+func line(xys plotter.XYs, c color.Color, dashed bool, step plotter.StepKind) (*plotter.Line, error) {
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil, err
+	}
+	l.Color = c
+	l.Width = vg.Points(1.1)
+	l.StepStyle = step
+	if dashed {
+		l.Dashes = canaryDashes
+	}
+	return l, nil
+}
+
+// vline is a vertical line at x across [y0, y1].
+func vline(x, y0, y1 float64, c color.Color, dashes []vg.Length) (*plotter.Line, error) {
+	l, err := plotter.NewLine(plotter.XYs{{X: x, Y: y0}, {X: x, Y: y1}})
+	if err != nil {
+		return nil, err
+	}
+	l.Color, l.Width, l.Dashes = c, vg.Points(1.2), dashes
+	return l, nil
+}
+
+// hline is a horizontal line at y across [x0, x1].
+func hline(y, x0, x1 float64, c color.Color, dashes []vg.Length) (*plotter.Line, error) {
+	l, err := plotter.NewLine(plotter.XYs{{X: x0, Y: y}, {X: x1, Y: y}})
+	if err != nil {
+		return nil, err
+	}
+	l.Color, l.Width, l.Dashes = c, vg.Points(1), dashes
+	return l, nil
+}
+
+var errNoPoints = errors.New("no points to plot")
+
+// seriesPlot draws the baseline and the canary over time on one axis, or
+// over the point index when either side has no times.
+func seriesPlot(name string, s analysis.SignalSeries) (string, error) {
+	ax := xAxis{times: hasTimes(s.Baseline) && hasTimes(s.Canary)}
+	b := envelope(points(s.Baseline, ax), maxLinePoints)
+	c := envelope(points(s.Canary, ax), maxLinePoints)
+	if len(b) == 0 && len(c) == 0 {
+		return "", errNoPoints
+	}
+	xLabel := "point index"
+	if ax.times {
+		xLabel = "time (UTC)"
+	}
+	p := newPlot("", xLabel, name)
+	if ax.times {
+		p.X.Tick.Marker = plot.TimeTicks{Format: timeFormat(s), Time: func(t float64) time.Time {
+			sec, frac := math.Modf(t)
+			return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+		}}
+	}
+	p.Legend.Left = false
+	for _, side := range []struct {
+		label  string
+		xys    plotter.XYs
+		color  color.Color
+		dashed bool
+	}{{"baseline", b, colorBaseline, false}, {"canary", c, colorCanary, true}} {
+		if len(side.xys) == 0 {
+			continue
+		}
+		l, err := line(side.xys, side.color, side.dashed, plotter.NoStep)
+		if err != nil {
+			return "", fmt.Errorf("plotting %s: %w", name, err)
+		}
+		p.Add(l)
+		p.Legend.Add(side.label, l)
+	}
+	// Leave room above the data for the legend.
+	_, _, ymin, ymax := dataRange(b, c)
+	p.Y.Min, p.Y.Max = padRange(ymin, ymax, 0.05, 0.28)
+	return render(p, classSeries, name+": baseline and canary over "+xLabel)
+}
+
+// timeFormat picks a tick format for the series' time span.
+func timeFormat(s analysis.SignalSeries) string {
+	first, last := s.Baseline.Times[0], s.Baseline.Times[len(s.Baseline.Times)-1]
+	if last.Sub(first) > 36*time.Hour {
+		return "01-02 15:04"
+	}
+	return "15:04"
+}
+
+func dataRange(sets ...plotter.XYs) (xmin, xmax, ymin, ymax float64) {
+	xmin, ymin = math.Inf(1), math.Inf(1)
+	xmax, ymax = math.Inf(-1), math.Inf(-1)
+	for _, s := range sets {
+		for _, p := range s {
+			xmin, xmax = math.Min(xmin, p.X), math.Max(xmax, p.X)
+			ymin, ymax = math.Min(ymin, p.Y), math.Max(ymax, p.Y)
+		}
+	}
+	return xmin, xmax, ymin, ymax
+}
+
+// padRange widens [lo, hi] by the given shares of its width below and
+// above; a zero-width range becomes a unit-wide one.
+func padRange(lo, hi, below, above float64) (float64, float64) {
+	w := hi - lo
+	if w <= 0 || math.IsNaN(w) || math.IsInf(w, 0) {
+		w = math.Max(math.Abs(lo), 1)
+		if math.IsInf(w, 0) || math.IsNaN(w) {
+			return 0, 1
+		}
+	}
+	return lo - below*w, hi + above*w
+}
+
+// distributionPlot draws both sides' ECDFs with the baseline and canary
+// medians and, for a shift test, the baseline median moved by the
+// estimated shift with its interval as a band (where the canary's median
+// is expected to lie) and the allowed change as a limit line. For a
+// threshold test it draws the configured bounds.
+func distributionPlot(name string, s analysis.SignalSeries, r judge.Result) (string, error) {
+	b := ecdf(s.Baseline.Values, maxECDFSteps)
+	c := ecdf(s.Canary.Values, maxECDFSteps)
+	if len(b) == 0 && len(c) == 0 {
+		return "", errNoPoints
+	}
+	p := newPlot("", name, "share of points ≤ x")
+	// An ECDF rises from bottom left to top right: bottom right stays empty.
+	p.Legend.Left, p.Legend.Top = false, false
+	p.Legend.XOffs, p.Legend.YOffs = -vg.Points(4), vg.Points(4)
+	xmin, xmax, _, _ := dataRange(b, c)
+
+	t := r.Test
+	var marks []plot.Plotter
+	var legend []struct {
+		label string
+		thumb plot.Thumbnailer
+	}
+	addLegend := func(label string, th plot.Thumbnailer) {
+		legend = append(legend, struct {
+			label string
+			thumb plot.Thumbnailer
+		}{label, th})
+	}
+	if t != nil && t.Method == judge.MannWhitney && t.Estimate != nil && r.Baseline.Count > 0 {
+		m := r.Baseline.Median
+		var bandLegend plot.Thumbnailer
+		if t.CILow != nil && t.CIHigh != nil && !math.IsNaN(*t.CILow) && !math.IsNaN(*t.CIHigh) {
+			lo, hi := m+*t.CILow, m+*t.CIHigh
+			band, err := plotter.NewPolygon(plotter.XYs{{X: lo, Y: 0}, {X: hi, Y: 0}, {X: hi, Y: 1}, {X: lo, Y: 1}})
+			if err == nil {
+				band.Color = colorBand
+				band.LineStyle.Width = 0
+				marks = append(marks, band)
+				bandLegend = band
+				xmin, xmax = math.Min(xmin, lo), math.Max(xmax, hi)
+			}
+		}
+		if l, err := vline(m+*t.Estimate, 0, 1, colorCanary, nil); err == nil {
+			marks = append(marks, l)
+			addLegend("baseline median + shift", l)
+			xmin, xmax = math.Min(xmin, m+*t.Estimate), math.Max(xmax, m+*t.Estimate)
+		}
+		if bandLegend != nil {
+			addLegend(fmt.Sprintf("… its %s interval", confidenceText(t.Confidence)), bandLegend)
+		}
+		if t.Allowed != nil && m != 0 {
+			for _, limit := range allowedLimits(m, *t.Allowed, r) {
+				if l, err := vline(limit, 0, 1, colorLimit, []vg.Length{vg.Points(1.5), vg.Points(1.5)}); err == nil {
+					marks = append(marks, l)
+					if !slices.ContainsFunc(legend, func(e struct {
+						label string
+						thumb plot.Thumbnailer
+					}) bool {
+						return e.label == "allowed change"
+					}) {
+						addLegend("allowed change", l)
+					}
+				}
+			}
+		}
+		if l, err := vline(m, 0, 1, colorBaseline, []vg.Length{vg.Points(1), vg.Points(2)}); err == nil {
+			marks = append(marks, l)
+			addLegend("baseline median", l)
+		}
+	}
+	if t != nil && t.Method == judge.Threshold {
+		for _, bound := range []*float64{t.Min, t.Max} {
+			if bound == nil || math.IsNaN(*bound) {
+				continue
+			}
+			if l, err := vline(*bound, 0, 1, colorLimit, []vg.Length{vg.Points(1.5), vg.Points(1.5)}); err == nil {
+				marks = append(marks, l)
+				addLegend("bound", l)
+				xmin, xmax = math.Min(xmin, *bound), math.Max(xmax, *bound)
+			}
+		}
+	}
+	for _, m := range marks {
+		p.Add(m)
+	}
+	for _, side := range []struct {
+		label  string
+		xys    plotter.XYs
+		color  color.Color
+		dashed bool
+	}{{"baseline", b, colorBaseline, false}, {"canary", c, colorCanary, true}} {
+		if len(side.xys) == 0 {
+			continue
+		}
+		l, err := line(side.xys, side.color, side.dashed, plotter.PostStep)
+		if err != nil {
+			return "", fmt.Errorf("plotting %s: %w", name, err)
+		}
+		p.Add(l)
+		p.Legend.Add(side.label, l)
+	}
+	for _, e := range legend {
+		p.Legend.Add(e.label, e.thumb)
+	}
+	p.X.Min, p.X.Max = padRange(xmin, xmax, 0.02, 0.02)
+	p.Y.Min, p.Y.Max = 0, 1
+	return render(p, classDistribution, name+": distributions of baseline and canary")
+}
+
+// allowedLimits are the values the canary's median may reach before the
+// allowed change is exceeded, on the harmful side(s).
+func allowedLimits(median, allowed float64, r judge.Result) []float64 {
+	up, down := median+allowed*math.Abs(median), median-allowed*math.Abs(median)
+	switch {
+	case r.Test.DecisionBound != nil && *r.Test.DecisionBound < 0:
+		return []float64{down}
+	case r.Test.DecisionBound != nil && *r.Test.DecisionBound > 0:
+		return []float64{up}
+	}
+	return []float64{down, up}
+}
+
+func confidenceText(c float64) string {
+	if c <= 0 {
+		return ""
+	}
+	return trimFloat(100*c) + "%"
+}
+
+// intervalsPlot draws the score of every interval of a multi-interval
+// analysis over time, with the pass and marginal thresholds.
+func intervalsPlot(r *analysis.Report) (string, error) {
+	var xys plotter.XYs
+	var x0, x1 float64
+	for i, iv := range r.Intervals {
+		x := float64(iv.End.UnixNano()) / 1e9
+		if i == 0 {
+			x0 = float64(iv.Start.UnixNano()) / 1e9
+		}
+		x1 = x
+		if iv.Score != nil && !math.IsNaN(*iv.Score) {
+			xys = append(xys, plotter.XY{X: x, Y: *iv.Score})
+		}
+	}
+	if len(r.Intervals) == 0 {
+		return "", errNoPoints
+	}
+	p := newPlot("", "end of interval (UTC)", "score")
+	p.X.Tick.Marker = plot.TimeTicks{Format: "15:04", Time: func(t float64) time.Time {
+		sec, frac := math.Modf(t)
+		return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	}}
+	p.Legend.Left = true
+	if x1 <= x0 {
+		x0, x1 = x1-60, x1+60
+	}
+	for _, th := range []struct {
+		label string
+		value float64
+		color color.Color
+	}{{"pass ≥ " + trimFloat(r.Thresholds.Pass), r.Thresholds.Pass, colorPass}, {"marginal ≥ " + trimFloat(r.Thresholds.Marginal), r.Thresholds.Marginal, colorMarginal}} {
+		l, err := hline(th.value, x0, x1, th.color, []vg.Length{vg.Points(4), vg.Points(2)})
+		if err != nil {
+			return "", fmt.Errorf("plotting the intervals: %w", err)
+		}
+		p.Add(l)
+		p.Legend.Add(th.label, l)
+	}
+	if len(xys) > 0 {
+		l, s, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return "", fmt.Errorf("plotting the intervals: %w", err)
+		}
+		l.Color, s.Color = colorGrey, color.Black
+		s.Radius = vg.Points(2.5)
+		p.Add(l, s)
+		p.Legend.Add("score", l, s)
+	}
+	p.Y.Min, p.Y.Max = -5, 130 // room above 100 for the legend
+	p.X.Min, p.X.Max = x0, x1
+	return render(p, classIntervals, "score of each interval with the thresholds")
+}

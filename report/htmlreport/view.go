@@ -1,0 +1,475 @@
+package htmlreport
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"html"
+	"html/template"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/scoring"
+)
+
+// page is what the template renders: every text already formatted.
+type page struct {
+	Title       string
+	BackLink    string
+	AutoRefresh int
+	Generated   string
+
+	Name, Verdict, VerdictWord, Mark string
+	Score, Pass, Marginal, Reason    string
+	Judge                            string
+	Scopes                           []labelled
+	Window                           string
+	Warnings                         []string
+	Intervals                        []intervalView
+	IntervalsPlot                    template.HTML
+	Groups                           []groupView
+	Counts                           []labelled
+	Signals                          []signalView
+}
+
+type labelled struct{ Label, Value string }
+
+type intervalView struct {
+	Index                     int
+	Start, End, Verdict, Mark string
+	Score, Reason             string
+}
+
+type groupView struct {
+	Name, Weight, Score, Mark string
+	Signals                   []string
+}
+
+type signalView struct {
+	Name, Group, Classification, Mark, Word string
+	Anchor                                  string
+	Critical, CriticalFailure, Failed       bool
+	Reason, Gate, GateName                  string
+	Change                                  string
+	Stats                                   []statRow
+	Test                                    []labelled
+	Plots                                   []template.HTML
+	PlotNote                                string
+}
+
+type statRow struct{ Name, Baseline, Canary, Change string }
+
+// severity orders signals: critical failures, failures, no data or
+// errors, then passes.
+func severity(r judge.Result) int {
+	switch {
+	case r.CriticalFailure:
+		return 0
+	case r.Failed:
+		return 1
+	case r.Classification == judge.NoData || r.Classification == judge.Error:
+		return 2
+	case r.Classification == judge.High || r.Classification == judge.Low:
+		return 1
+	}
+	return 3
+}
+
+func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, error) {
+	name := r.Name
+	if name == "" {
+		name = "canary"
+	}
+	p := &page{
+		Title:       cmp.Or(opts.Title, name+": "+strings.ToUpper(string(r.Verdict))+" — Verdict report"),
+		BackLink:    opts.BackLink,
+		Name:        name,
+		Verdict:     string(r.Verdict),
+		VerdictWord: strings.ToUpper(string(r.Verdict)),
+		Mark:        verdictMark(r.Verdict),
+		Score:       scoreText(r.Score),
+		Pass:        number(r.Thresholds.Pass),
+		Marginal:    number(r.Thresholds.Marginal),
+		Reason:      r.Reason,
+		Judge:       string(r.Judge),
+		Warnings:    r.Warnings,
+	}
+	if opts.AutoRefresh > 0 {
+		p.AutoRefresh = int(math.Ceil(opts.AutoRefresh.Seconds()))
+	}
+	if !opts.Generated.IsZero() {
+		p.Generated = opts.Generated.UTC().Format(time.RFC3339)
+	}
+	if r.Scopes != nil {
+		p.Scopes = []labelled{{"baseline", scopeText(r.Scopes.Baseline)}, {"canary", scopeText(r.Scopes.Canary)}}
+	}
+	if r.Window != nil {
+		p.Window = r.Window.Start.UTC().Format(time.RFC3339) + " .. " + r.Window.End.UTC().Format(time.RFC3339)
+		if d := r.Window.End.Sub(r.Window.Start); d > 0 {
+			p.Window += " (" + d.String() + ")"
+		}
+		if r.Window.Step != "" {
+			p.Window += ", step " + r.Window.Step
+		}
+	}
+	for _, iv := range r.Intervals {
+		p.Intervals = append(p.Intervals, intervalView{
+			Index: iv.Index, Start: iv.Start.UTC().Format(time.RFC3339), End: iv.End.UTC().Format(time.RFC3339),
+			Verdict: iv.Verdict, Mark: verdictMark(scoring.Verdict(iv.Verdict)), Score: scoreText(iv.Score), Reason: iv.Reason,
+		})
+	}
+	if withPlots && len(r.Intervals) > 0 {
+		svg, err := intervalsPlot(r)
+		if err != nil && !errors.Is(err, errNoPoints) {
+			return nil, err
+		}
+		p.IntervalsPlot = template.HTML(svg)
+	}
+	for _, g := range r.Groups {
+		mark := "?"
+		if g.Score != nil {
+			switch {
+			case *g.Score >= 100:
+				mark = "✔"
+			default:
+				mark = "✘"
+			}
+		}
+		p.Groups = append(p.Groups, groupView{Name: g.Name, Weight: number(g.Weight), Score: scoreText(g.Score), Mark: mark, Signals: g.Signals})
+	}
+
+	series := make(map[string]analysis.SignalSeries, len(r.Series))
+	for _, s := range r.Series {
+		series[s.Name] = s
+	}
+	signals := slices.Clone(r.Signals)
+	sort.SliceStable(signals, func(i, j int) bool { return severity(signals[i]) < severity(signals[j]) })
+	var failed, noData, passed int
+	for i, s := range signals {
+		v := signalView{
+			Name: s.Name, Group: s.Group, Classification: string(s.Classification),
+			Mark: resultMark(s), Word: resultWord(s), Anchor: fmt.Sprintf("signal-%d", i+1),
+			Critical: s.Critical, CriticalFailure: s.CriticalFailure, Failed: s.Failed,
+			Reason: s.Reason, Gate: gateText(s), GateName: string(s.Gate),
+			Change: changeText(s),
+			Stats:  statRows(s), Test: testRows(s),
+		}
+		switch severity(s) {
+		case 0, 1:
+			failed++
+		case 2:
+			noData++
+		default:
+			passed++
+		}
+		if withPlots {
+			sr, ok := series[s.Name]
+			if !ok {
+				v.PlotNote = "No raw points were kept for this signal, so there is nothing to plot."
+			} else {
+				for _, draw := range []func() (string, error){
+					func() (string, error) { return seriesPlot(s.Name, sr) },
+					func() (string, error) { return distributionPlot(s.Name, sr, s) },
+				} {
+					svg, err := draw()
+					if errors.Is(err, errNoPoints) {
+						v.PlotNote = "Neither side has a finite point to plot."
+						break
+					}
+					if err != nil {
+						return nil, err
+					}
+					v.Plots = append(v.Plots, template.HTML(svg))
+				}
+			}
+		}
+		p.Signals = append(p.Signals, v)
+	}
+	p.Counts = []labelled{{"failed", strconv.Itoa(failed)}, {"no data or error", strconv.Itoa(noData)}, {"passed", strconv.Itoa(passed)}}
+	return p, nil
+}
+
+func scopeText(s metrics.Scope) string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + s[k]
+	}
+	return strings.Join(parts, ", ")
+}
+
+// resultWord is the classification for a reader.
+func resultWord(s judge.Result) string {
+	w := map[judge.Classification]string{
+		judge.Pass: "pass", judge.High: "too high", judge.Low: "too low", judge.NoData: "no data", judge.Error: "error",
+	}[s.Classification]
+	if w == "" {
+		w = string(s.Classification)
+	}
+	switch {
+	case s.CriticalFailure:
+		w += " — critical failure, fails the canary"
+	case s.Failed && s.Classification == judge.NoData:
+		w += " — counted as a failure"
+	case s.Critical:
+		w += " (critical signal)"
+	}
+	return w
+}
+
+// gateText says in words which rule decided the classification.
+func gateText(s judge.Result) string {
+	switch s.Gate {
+	case judge.GateMinSamples:
+		return "Too few points after cleaning on at least one side, so the signal was not judged (no data)."
+	case judge.GateMustHaveData:
+		return "Too few points, and this signal must have data: the missing data counts as a failure."
+	case judge.GateIdentical:
+		return "Both sides hold one and the same constant value: nothing changed."
+	case judge.GateInterval:
+		if s.Test != nil && s.Test.Method == judge.Rate {
+			return "The interval of the rate ratio includes 1: no significant change, so it passes."
+		}
+		return "The confidence interval of the shift includes zero: no significant change, so it passes."
+	case judge.GateAllowedChange:
+		if s.Failed {
+			return "The change is significant and its interval lies beyond the allowed change: it fails."
+		}
+		return "The change is significant but stays within the allowed change: it passes."
+	case judge.GateCriticalChange:
+		return "The change is significant and beyond the critical change: the whole canary fails."
+	case judge.GateDirection:
+		return "The change is significant but in the harmless direction: it passes."
+	case judge.GateThreshold:
+		if s.Failed {
+			return "The canary's statistic is outside the configured bounds: it fails."
+		}
+		return "The canary's statistic is within the configured bounds: it passes."
+	case judge.GateInvalid:
+		return "The data cannot be judged (for example infinite or negative counts)."
+	case judge.GateSource:
+		return "The data could not be fetched from the source."
+	case judge.GateMissingData:
+		return "A side has no points after NaN handling (Kayenta judge)."
+	case judge.GateIdenticalData:
+		return "Both sides hold the same values (Kayenta judge): it passes."
+	case judge.GateToleranceBand:
+		return "The interval was compared with the tolerance band of ±25% of the estimate (Kayenta judge)."
+	case judge.GateEffectSize:
+		return "The interval cleared the tolerance band; the effect size decided (Kayenta judge)."
+	case judge.GateCriticalEffectSize:
+		return "A critical signal's effect size reached its critical bound (Kayenta judge): the canary fails."
+	case "":
+		return ""
+	}
+	return "Decided by the " + string(s.Gate) + " rule."
+}
+
+// changeText is the one-figure change shown next to the signal's name.
+func changeText(s judge.Result) string {
+	t := s.Test
+	if t == nil {
+		return ""
+	}
+	if t.Method == judge.Threshold {
+		return string(t.Statistic) + " " + optional(t.Estimate)
+	}
+	if t.RelativeShift != nil {
+		return relative(t.RelativeShift)
+	}
+	return optional(t.Estimate)
+}
+
+func statRows(s judge.Result) []statRow {
+	if s.Baseline.Count == 0 && s.Canary.Count == 0 {
+		return nil
+	}
+	b, c := s.Baseline, s.Canary
+	rows := []struct {
+		name string
+		b, c float64
+	}{
+		{"mean", b.Mean, c.Mean}, {"median", b.Median, c.Median},
+		{"p90", b.P90, c.P90}, {"p95", b.P95, c.P95}, {"p99", b.P99, c.P99},
+		{"stddev", b.StdDev, c.StdDev}, {"min", b.Min, c.Min}, {"max", b.Max, c.Max},
+	}
+	out := []statRow{{"count", strconv.Itoa(b.Count), strconv.Itoa(c.Count), ""}}
+	for _, r := range rows {
+		row := statRow{Name: r.name, Baseline: "—", Canary: "—"}
+		if b.Count > 0 {
+			row.Baseline = number(r.b)
+		}
+		if c.Count > 0 {
+			row.Canary = number(r.c)
+		}
+		if b.Count > 0 && c.Count > 0 && r.b != 0 && r.name != "stddev" {
+			row.Change = relative(ptr((r.c - r.b) / math.Abs(r.b)))
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func testRows(s judge.Result) []labelled {
+	t := s.Test
+	if t == nil {
+		return nil
+	}
+	var rows []labelled
+	add := func(label, value string) { rows = append(rows, labelled{label, value}) }
+	conf := confidenceText(t.Confidence)
+	add("test", string(t.Method))
+	if t.PValue != nil {
+		add("p-value (two-sided)", pValue(*t.PValue))
+	}
+	switch t.Method {
+	case judge.Threshold:
+		add("canary "+string(t.Statistic), optional(t.Estimate))
+		add("allowed range", boundsRange(t.Min, t.Max))
+	case judge.Rate:
+		add("baseline rate", optional(t.BaselineRate)+" per point")
+		add("canary rate", optional(t.CanaryRate)+" per point")
+		add("rate difference", optional(t.Estimate)+" per point")
+		if t.RateRatio != nil {
+			add("rate ratio", number(*t.RateRatio))
+		}
+		if t.RatioLow != nil {
+			add(conf+" interval of the ratio", number(*t.RatioLow)+" .. "+ratioHigh(t.RatioHigh))
+		}
+		add("relative change", relative(t.RelativeShift))
+	default:
+		add("shift estimate (Hodges–Lehmann)", optional(t.Estimate))
+		if t.CILow != nil && t.CIHigh != nil {
+			add(conf+" interval of the shift", number(*t.CILow)+" .. "+number(*t.CIHigh))
+			if m := s.Baseline.Median; m != 0 && t.RelativeShift != nil {
+				add(conf+" interval, relative", relative(ptr(*t.CILow/math.Abs(m)))+" .. "+relative(ptr(*t.CIHigh/math.Abs(m))))
+			}
+		}
+		add("relative shift (vs baseline median)", relative(t.RelativeShift))
+	}
+	if t.Allowed != nil {
+		add("allowed change", signed(*t.Allowed))
+	}
+	if t.CriticalAllowed != nil {
+		add("critical change", signed(*t.CriticalAllowed))
+	}
+	if t.DecisionBound != nil {
+		add("decision bound (harmful side)", relative(t.DecisionBound))
+	}
+	if t.Band != nil {
+		add("tolerance band", number(*t.Band))
+	}
+	if e := t.EffectSize; e != nil {
+		v := optional(e.Value)
+		if e.Allowed != nil {
+			v += ", allowed " + number(*e.Allowed)
+		}
+		if e.Critical != nil {
+			v += ", critical " + number(*e.Critical)
+		}
+		add("effect size ("+e.Measure+")", v)
+	}
+	return rows
+}
+
+// signed prints a relative bound as ±x%.
+func signed(v float64) string {
+	return "±" + strconv.FormatFloat(100*math.Abs(v), 'f', -1, 64) + "%"
+}
+
+func verdictMark(v scoring.Verdict) string {
+	switch v {
+	case scoring.Pass:
+		return "✔"
+	case scoring.Fail:
+		return "✘"
+	case scoring.Marginal:
+		return "!"
+	}
+	return "?"
+}
+
+// resultMark marks a signal: ✔ passed, ✘ failed, ! critical failure, ? no data or error.
+func resultMark(s judge.Result) string {
+	switch {
+	case s.CriticalFailure:
+		return "!"
+	case s.Failed:
+		return "✘"
+	case s.Classification == judge.Pass:
+		return "✔"
+	}
+	return "?"
+}
+
+func scoreText(s *float64) string {
+	if s == nil {
+		return "none"
+	}
+	return number(*s)
+}
+
+func optional(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	return number(*v)
+}
+
+func relative(v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	p := 100 * *v
+	s := strconv.FormatFloat(p, 'f', 1, 64) + "%"
+	if p >= 0 {
+		s = "+" + s
+	}
+	return s
+}
+
+func ratioHigh(v *float64) string {
+	if v == nil {
+		return "∞"
+	}
+	return number(*v)
+}
+
+func boundsRange(lo, hi *float64) string {
+	l, h := "-∞", "+∞"
+	if lo != nil {
+		l = number(*lo)
+	}
+	if hi != nil {
+		h = number(*hi)
+	}
+	return "[" + l + ", " + h + "]"
+}
+
+// number prints a value with up to four significant digits, like the
+// terminal table.
+func number(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
+
+func trimFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+func pValue(p float64) string {
+	if p < 0.0001 {
+		return "<0.0001"
+	}
+	return strconv.FormatFloat(p, 'f', 4, 64)
+}
+
+func ptr(v float64) *float64 { return &v }
+
+func escapeAttr(s string) string { return html.EscapeString(s) }

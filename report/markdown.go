@@ -1,0 +1,139 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/judge"
+)
+
+// WriteMarkdown writes r as a compact GitHub-flavoured Markdown summary for
+// pull-request comments and chat: the verdict line with its mark, the
+// reason, the terminal table's signal table, the reasons of the signals
+// that need attention as a list, and the passing signals' reasons folded
+// in a <details> block. Text in cells is escaped so that a reason cannot
+// break the table or inject markup.
+func WriteMarkdown(w io.Writer, r *analysis.Report) error {
+	name := r.Name
+	if name == "" {
+		name = "canary"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "### %s %s: **%s** (score %s; pass ≥ %s, marginal ≥ %s)\n\n",
+		markdownVerdictMark(r), mdText(name), strings.ToUpper(string(r.Verdict)), scoreText(r.Score),
+		number(r.Thresholds.Pass), number(r.Thresholds.Marginal))
+	fmt.Fprintf(&b, "%s\n\n", mdText(r.Reason))
+
+	if r.Scopes != nil {
+		fmt.Fprintf(&b, "Baseline `%s` vs canary `%s`", scopeCode(r.Scopes.Baseline), scopeCode(r.Scopes.Canary))
+		if r.Window != nil {
+			fmt.Fprintf(&b, ", %s .. %s", r.Window.Start.UTC().Format("2006-01-02 15:04:05Z"), r.Window.End.UTC().Format("2006-01-02 15:04:05Z"))
+		}
+		b.WriteString(".\n\n")
+	}
+	for _, warning := range r.Warnings {
+		fmt.Fprintf(&b, "> ! %s\n", mdText(warning))
+	}
+	if len(r.Warnings) > 0 {
+		b.WriteString("\n")
+	}
+
+	b.WriteString("| Signal | Group | Result | Baseline median | Canary median | Change | Interval | p-value |\n")
+	b.WriteString("|---|---|---|--:|--:|--:|--:|--:|\n")
+	for _, s := range r.Signals {
+		row := signalRow(s)
+		for i := range row {
+			row[i] = mdCell(row[i])
+		}
+		row[0] = "`" + strings.ReplaceAll(s.Name, "`", "'") + "`"
+		if s.Failed || s.CriticalFailure {
+			row[0] = "**" + row[0] + "**"
+		}
+		fmt.Fprintf(&b, "| %s |\n", strings.Join(row, " | "))
+	}
+
+	if len(r.Groups) > 0 {
+		b.WriteString("\nGroups: ")
+		for i, g := range r.Groups {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s %s (weight %s)", mdText(g.Name), scoreText(g.Score), number(g.Weight))
+		}
+		b.WriteString("\n")
+	}
+
+	var attention, passing []judge.Result
+	for _, s := range r.Signals {
+		if s.Classification == judge.Pass && !s.Failed {
+			passing = append(passing, s)
+		} else {
+			attention = append(attention, s)
+		}
+	}
+	if len(attention) > 0 {
+		b.WriteString("\n**Needs attention**\n\n")
+		for _, s := range attention {
+			fmt.Fprintf(&b, "- %s **%s** (%s): %s\n", resultMark(s), mdText(s.Name), mdText(string(s.Classification)), mdText(s.Reason))
+		}
+	}
+	if len(passing) > 0 {
+		fmt.Fprintf(&b, "\n<details><summary>%d passing signal%s</summary>\n\n", len(passing), plural(len(passing)))
+		for _, s := range passing {
+			fmt.Fprintf(&b, "- %s %s: %s\n", resultMark(s), mdText(s.Name), mdText(s.Reason))
+		}
+		b.WriteString("\n</details>\n")
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing the Markdown report: %w", err)
+	}
+	return nil
+}
+
+// markdownVerdictMark is the table's verdict mark, except that a marginal
+// verdict shows "!" (a warning), which reads better than "~" in a heading.
+func markdownVerdictMark(r *analysis.Report) string {
+	if r.Verdict == "marginal" {
+		return "!"
+	}
+	return verdictMark(r.Verdict)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// mdEscaper escapes the characters that start Markdown or HTML markup
+// inside running text. Underscores are left alone: signal names are full
+// of them, and GitHub-flavoured Markdown does not emphasise inside words.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "[", `\[`, "]", `\]`,
+	"<", "&lt;", ">", "&gt;", "&", "&amp;", "|", `\|`, "#", `\#`,
+	"\r\n", " ", "\n", " ", "\r", " ",
+)
+
+// mdText makes s safe as inline Markdown text on one line.
+func mdText(s string) string { return mdEscaper.Replace(s) }
+
+// mdCell makes s safe inside a table cell.
+func mdCell(s string) string { return mdText(s) }
+
+// scopeCode prints a scope for an inline code span (backticks removed).
+func scopeCode(s map[string]string) string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + s[k]
+	}
+	return strings.ReplaceAll(strings.Join(parts, ","), "`", "'")
+}
