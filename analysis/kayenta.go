@@ -76,7 +76,7 @@ func (c *Config) validateKayenta() error {
 		return nil
 	}
 	if _, set := c.lines["confidence"]; set && c.Confidence != kayenta.ConfidenceLevel {
-		return c.fieldError("confidence", fmt.Errorf("Kayenta's judge uses a fixed confidence of 0.98; remove confidence (or set 0.98)"))
+		return c.fieldError("confidence", errors.New("the Kayenta judge uses a fixed confidence of 0.98; remove confidence (or set 0.98)"))
 	}
 	c.Confidence = kayenta.ConfidenceLevel
 	var total float64
