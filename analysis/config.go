@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/robfig/cron/v3"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/verdict-aca/verdict/judge"
@@ -74,6 +75,8 @@ type Config struct {
 	Groups  []scoring.Group `yaml:"groups,keyed"`
 	Signals []Signal        `yaml:"signals"`
 	Sources Sources         `yaml:"sources"`
+	// Schedules re-score the canary periodically under `verdict serve`.
+	Schedules []Schedule `yaml:"schedules"`
 
 	file  string
 	lines map[string]int
@@ -215,6 +218,9 @@ func (c *Config) validate() error {
 	if len(c.Signals) == 0 {
 		return c.fieldError("signals", errors.New("the config has no signals"))
 	}
+	if err := c.validateSchedules(); err != nil {
+		return err
+	}
 	if err := c.validateKayenta(); err != nil {
 		return err
 	}
@@ -319,4 +325,67 @@ func syntaxError(name string, err error) error {
 		return &ConfigError{File: name, Line: line, Err: fmt.Errorf("not valid YAML or JSON: %s", m[2])}
 	}
 	return &ConfigError{File: name, Err: fmt.Errorf("not valid YAML or JSON: %s", strings.TrimPrefix(err.Error(), "yaml: "))}
+}
+
+// Schedule is a periodic live analysis that `verdict serve` runs: at every
+// firing of Cron (standard 5-field syntax or a descriptor such as @every 5m)
+// it judges the last Lookback for the two scopes and stores the analysis.
+type Schedule struct {
+	Cron          string     `yaml:"cron"`
+	BaselineScope []ScopeVar `yaml:"baselineScope,keyed"`
+	CanaryScope   []ScopeVar `yaml:"canaryScope,keyed"`
+	// Lookback is the window judged at each firing (default 10m).
+	Lookback Duration `yaml:"lookback"`
+	// Step is the query resolution (default: the source's choice).
+	Step Duration `yaml:"step"`
+}
+
+// ScopeVar is one template variable of a schedule's scope, written as a
+// mapping entry (track: canary).
+type ScopeVar struct {
+	Name  string `yaml:"name"`
+	Value string
+}
+
+// UnmarshalText reads the variable's value.
+func (v *ScopeVar) UnmarshalText(text []byte) error {
+	v.Value = string(text)
+	return nil
+}
+
+// DefaultScheduleLookback is a schedule's window when it sets no lookback.
+const DefaultScheduleLookback = Duration(10 * time.Minute)
+
+// ScopeOf returns vars as a map of template variables.
+func ScopeOf(vars []ScopeVar) map[string]string {
+	out := make(map[string]string, len(vars))
+	for _, v := range vars {
+		out[v.Name] = v.Value
+	}
+	return out
+}
+
+// validateSchedules checks every schedule's cron spec and scopes and fills
+// the default lookback.
+func (c *Config) validateSchedules() error {
+	for i := range c.Schedules {
+		s := &c.Schedules[i]
+		path := fmt.Sprintf("schedules[%d]", i)
+		if s.Cron == "" {
+			return c.fieldError(path+".cron", errors.New("missing (for example \"*/5 * * * *\" or \"@every 5m\")"))
+		}
+		if _, err := cron.ParseStandard(s.Cron); err != nil {
+			return c.fieldError(path+".cron", fmt.Errorf("%q is not a cron schedule: %v", s.Cron, err))
+		}
+		if len(s.BaselineScope) == 0 {
+			return c.fieldError(path+".baselineScope", errors.New("missing (template variables such as {track: baseline})"))
+		}
+		if len(s.CanaryScope) == 0 {
+			return c.fieldError(path+".canaryScope", errors.New("missing (template variables such as {track: canary})"))
+		}
+		if s.Lookback == 0 {
+			s.Lookback = DefaultScheduleLookback
+		}
+	}
+	return nil
 }
