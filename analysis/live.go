@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -13,6 +14,7 @@ import (
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/query"
+	"github.com/verdict-aca/verdict/scoring"
 )
 
 // Scopes names the two deployments an analysis compares: the template
@@ -138,17 +140,45 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 		return nil, fmt.Errorf("analysis %s: %w", c.Name, err)
 	}
 
-	opts := judge.Options{Confidence: c.Confidence}
-	results := make([]judge.Result, len(c.Signals))
 	var warnings []string
 	for i, s := range c.Signals {
-		b, cn := baseline[i], canary[i]
-		for _, w := range b.warnings {
+		for _, w := range baseline[i].warnings {
 			warnings = append(warnings, fmt.Sprintf("%s (baseline): %s", s.Name, w))
 		}
-		for _, w := range cn.warnings {
+		for _, w := range canary[i].warnings {
 			warnings = append(warnings, fmt.Sprintf("%s (canary): %s", s.Name, w))
 		}
+	}
+	var rep *Report
+	if c.Judge == JudgeKayenta {
+		var err error
+		if rep, err = judgeKayentaLive(c, baseline, canary, warnings); err != nil {
+			return nil, err
+		}
+	} else {
+		rep = newReport(c, judgeLive(c, baseline, canary, req.Scopes), warnings)
+	}
+	rep.Series = make([]SignalSeries, len(c.Signals))
+	for i, s := range c.Signals {
+		rep.Series[i] = SignalSeries{Name: s.Name,
+			Baseline: metrics.Series{Signal: s.Name, Values: baseline[i].values, Times: baseline[i].times},
+			Canary:   metrics.Series{Signal: s.Name, Values: canary[i].values, Times: canary[i].times}}
+	}
+	rep.Scopes = &req.Scopes
+	rep.Window = &Window{Start: req.Window.Start.UTC(), End: req.Window.End.UTC()}
+	if req.Window.Step > 0 {
+		rep.Window.Step = req.Window.Step.String()
+	}
+	return rep, nil
+}
+
+// judgeLive judges each signal on what its queries returned; a failed
+// query makes its signal an error, never a pass.
+func judgeLive(c *Config, baseline, canary []fetched, scopes Scopes) []judge.Result {
+	opts := judge.Options{Confidence: c.Confidence}
+	results := make([]judge.Result, len(c.Signals))
+	for i, s := range c.Signals {
+		b, cn := baseline[i], canary[i]
 		switch {
 		case b.err != nil:
 			results[i] = judge.Unavailable(s.Spec, "baseline query failed: "+b.err.Error())
@@ -161,25 +191,47 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 				f    fetched
 			}{{"baseline", b}, {"canary", cn}} {
 				if side.f.series == 0 {
-					results[i].Reason += fmt.Sprintf(" (the %s query returned no series for %s)", side.name, query.FormatScope(scopeOf(req.Scopes, side.name)))
+					results[i].Reason += fmt.Sprintf(" (the %s query returned no series for %s)", side.name, query.FormatScope(scopeOf(scopes, side.name)))
 				}
 			}
 		}
 	}
-	if c.Judge == JudgeKayenta {
-		return nil, fmt.Errorf("%s: judge: kayenta is not available for live analyses yet", c.file)
-	}
-	rep := newReport(c, results, warnings)
-	rep.Series = make([]SignalSeries, len(c.Signals))
+	return results
+}
+
+// judgeKayentaLive runs the Kayenta-compatible judge on fetched data.
+// Kayenta fails a whole run when a query fails; here the run gets no
+// verdict instead, and each failed signal says what happened.
+func judgeKayentaLive(c *Config, baseline, canary []fetched, warnings []string) (*Report, error) {
+	b := make(map[string][]float64, len(c.Signals))
+	cn := make(map[string][]float64, len(c.Signals))
+	var failed []string
 	for i, s := range c.Signals {
-		rep.Series[i] = SignalSeries{Name: s.Name,
-			Baseline: metrics.Series{Signal: s.Name, Values: baseline[i].values, Times: baseline[i].times},
-			Canary:   metrics.Series{Signal: s.Name, Values: canary[i].values, Times: canary[i].times}}
+		b[s.Name], cn[s.Name] = baseline[i].values, canary[i].values
+		if baseline[i].err != nil || canary[i].err != nil {
+			failed = append(failed, s.Name)
+		}
 	}
-	rep.Scopes = &req.Scopes
-	rep.Window = &Window{Start: req.Window.Start.UTC(), End: req.Window.End.UTC()}
-	if req.Window.Step > 0 {
-		rep.Window.Step = req.Window.Step.String()
+	rep, jr, err := JudgeKayentaValues(c, b, cn)
+	if err != nil {
+		return nil, err
+	}
+	rep.Kayenta = jr
+	rep.Warnings = append(rep.Warnings, warnings...)
+	for i, s := range c.Signals {
+		for _, side := range []struct {
+			name string
+			err  error
+		}{{"baseline", baseline[i].err}, {"canary", canary[i].err}} {
+			if side.err != nil && i < len(rep.Signals) {
+				rep.Signals[i] = judge.Unavailable(s.Spec, side.name+" query failed: "+side.err.Error())
+				break
+			}
+		}
+	}
+	if len(failed) > 0 {
+		rep.Verdict, rep.Score = scoring.None, nil
+		rep.Reason = fmt.Sprintf("no verdict: the queries of %d signals failed (%s)", len(failed), strings.Join(failed, ", "))
 	}
 	return rep, nil
 }

@@ -205,3 +205,43 @@ func TestRunIntervals(t *testing.T) {
 		}
 	})
 }
+
+func TestRunLiveKayenta(t *testing.T) {
+	const config = `name: shop
+judge: kayenta
+confidence: 0.98
+signals:
+  - name: latency
+    query: 'avg(latency{track="{{.track}}"})'
+    direction: increase
+  - name: cpu
+    query: 'avg(cpu{track="{{.track}}"})'
+`
+	cfg, err := ParseConfig("shop.yaml", []byte(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthy := func(string, string, metrics.Window) (metrics.Result, error) {
+		return metrics.Result{Series: []metrics.Series{wave(360, 100)}}, nil
+	}
+	rep, err := Run(context.Background(), cfg, SourceSet{"prometheus": &fakeSource{answer: healthy}}, LiveRequest{Scopes: scopes, Window: liveWindow()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Judge != JudgeKayenta || rep.Verdict != scoring.Pass || rep.Kayenta == nil {
+		t.Fatalf("judge %s verdict %s kayenta result %v; want a kayenta pass with its judgeResult", rep.Judge, rep.Verdict, rep.Kayenta)
+	}
+	down := func(sig, track string, w metrics.Window) (metrics.Result, error) {
+		if sig == "cpu" && track == "canary" {
+			return metrics.Result{}, &query.Error{Signal: sig, Query: "avg(cpu)", Kind: query.KindTimeout, Err: errors.New("timeout after 10s")}
+		}
+		return healthy(sig, track, w)
+	}
+	rep, err = Run(context.Background(), cfg, SourceSet{"prometheus": &fakeSource{answer: down}}, LiveRequest{Scopes: scopes, Window: liveWindow()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != scoring.None || rep.Score != nil || rep.Signals[1].Classification != judge.Error || !strings.Contains(rep.Signals[1].Reason, "timeout after 10s") {
+		t.Errorf("a failed query in kayenta mode: verdict %s, cpu %s (%s); want none and an error naming the timeout", rep.Verdict, rep.Signals[1].Classification, rep.Signals[1].Reason)
+	}
+}

@@ -61,11 +61,13 @@ func JudgeSeries(c *Config, baseline, canary SeriesSet) (*Report, error) {
 		}
 	}
 	if c.Judge == JudgeKayenta {
-		rep, _, err := JudgeKayentaValues(c, b, cn)
+		rep, jr, err := JudgeKayentaValues(c, b, cn)
 		if err != nil {
 			return nil, err
 		}
+		rep.Kayenta = jr
 		noteMissingSeries(rep, baseline, canary, b, cn)
+		rep.Series = collectSeries(c, baseline.Series, canary.Series)
 		return rep, nil
 	}
 	opts := judge.Options{Confidence: c.Confidence}
@@ -81,5 +83,7 @@ func JudgeSeries(c *Config, baseline, canary SeriesSet) (*Report, error) {
 			}
 		}
 	}
-	return newReport(c, results, nil), nil
+	rep := newReport(c, results, nil)
+	rep.Series = collectSeries(c, baseline.Series, canary.Series)
+	return rep, nil
 }

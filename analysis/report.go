@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/judge/kayenta"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/scoring"
 )
@@ -33,6 +34,9 @@ type Report struct {
 	// Series holds the raw points each signal was judged on, in config
 	// order, for plots. It is not part of the JSON report.
 	Series []SignalSeries `json:"-"`
+	// Kayenta is Kayenta's own judgeResult document when the config's judge
+	// is kayenta, for the Kayenta-compatible endpoints. Not in the JSON report.
+	Kayenta *kayenta.JudgeResult `json:"-"`
 }
 
 // SignalSeries is the raw data of one signal: the baseline's and the
