@@ -46,7 +46,7 @@ const (
 var (
 	colorBaseline = color.RGBA{R: 0x1f, G: 0x5f, B: 0xa8, A: 0xff}
 	colorCanary   = color.RGBA{R: 0xd0, G: 0x62, B: 0x0a, A: 0xff}
-	colorBand     = color.RGBA{R: 0x1f, G: 0x5f, B: 0xa8, A: 0x30}
+	colorBand     = color.NRGBA{R: 0x1f, G: 0x5f, B: 0xa8, A: 0x40}
 	colorLimit    = color.RGBA{R: 0xb0, G: 0x10, B: 0x10, A: 0xff}
 	colorGrey     = color.RGBA{R: 0x55, G: 0x55, B: 0x55, A: 0xff}
 	colorPass     = color.RGBA{R: 0x1b, G: 0x7a, B: 0x3a, A: 0xff}
@@ -103,7 +103,13 @@ func render(p *plot.Plot, class, label string) (string, error) {
 	}
 	head := fmt.Sprintf(`<svg class="%s" role="img" aria-label="%s" viewBox="%s" preserveAspectRatio="xMidYMid meet"`,
 		class, escapeAttr(label), out[m[2]:m[3]])
-	return compact(head + string(out[m[1]:])), nil
+	svg := compact(head + string(out[m[1]:]))
+	// vgsvg leaves its outer transform group open; close every group so the
+	// element is well-formed XML as well as HTML.
+	if open := strings.Count(svg, "<g ") + strings.Count(svg, "<g>") - strings.Count(svg, "</g>"); open > 0 {
+		svg = strings.Replace(svg, "</svg>", strings.Repeat("</g>", open)+"</svg>", 1)
+	}
+	return svg, nil
 }
 
 var (
@@ -295,10 +301,7 @@ func seriesPlot(name string, s analysis.SignalSeries) (string, error) {
 	}
 	p := newPlot("", xLabel, name)
 	if ax.times {
-		p.X.Tick.Marker = plot.TimeTicks{Format: timeFormat(s), Time: func(t float64) time.Time {
-			sec, frac := math.Modf(t)
-			return time.Unix(int64(sec), int64(frac*1e9)).UTC()
-		}}
+		p.X.Tick.Marker = timeTicks{}
 	}
 	p.Legend.Left = false
 	for _, side := range []struct {
@@ -323,13 +326,46 @@ func seriesPlot(name string, s analysis.SignalSeries) (string, error) {
 	return render(p, classSeries, name+": baseline and canary over "+xLabel)
 }
 
-// timeFormat picks a tick format for the series' time span.
-func timeFormat(s analysis.SignalSeries) string {
-	first, last := s.Baseline.Times[0], s.Baseline.Times[len(s.Baseline.Times)-1]
-	if last.Sub(first) > 36*time.Hour {
-		return "01-02 15:04"
+// timeTicks marks a unix-seconds axis at round clock times (every 1, 2,
+// 5, 10, 15 or 30 seconds or minutes, or 1, 2, 3, 6 or 12 hours, or days),
+// about five labelled ticks, in UTC.
+type timeTicks struct{}
+
+var tickSteps = []time.Duration{
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute,
+	time.Hour, 2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour,
+}
+
+// Ticks implements plot.Ticker.
+func (timeTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return nil
 	}
-	return "15:04"
+	span := time.Duration((hi - lo) * 1e9)
+	step := tickSteps[len(tickSteps)-1]
+	for _, s := range tickSteps {
+		if span/s <= 6 {
+			step = s
+			break
+		}
+	}
+	for span/step > 6 { // spans of weeks: whole days
+		step *= 2
+	}
+	format := "15:04"
+	switch {
+	case step < time.Minute:
+		format = "15:04:05"
+	case span > 36*time.Hour:
+		format = "01-02 15:04"
+	}
+	sec := step.Seconds()
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/sec) * sec; v <= hi; v += sec {
+		ticks = append(ticks, plot.Tick{Value: v, Label: time.Unix(int64(v), 0).UTC().Format(format)})
+	}
+	return ticks
 }
 
 func dataRange(sets ...plotter.XYs) (xmin, xmax, ymin, ymax float64) {
@@ -506,10 +542,7 @@ func intervalsPlot(r *analysis.Report) (string, error) {
 		return "", errNoPoints
 	}
 	p := newPlot("", "end of interval (UTC)", "score")
-	p.X.Tick.Marker = plot.TimeTicks{Format: "15:04", Time: func(t float64) time.Time {
-		sec, frac := math.Modf(t)
-		return time.Unix(int64(sec), int64(frac*1e9)).UTC()
-	}}
+	p.X.Tick.Marker = timeTicks{}
 	p.Legend.Left = true
 	if x1 <= x0 {
 		x0, x1 = x1-60, x1+60
