@@ -24,10 +24,37 @@
 // reports the two-sided p-value, the Hodges–Lehmann estimate of the shift
 // canary − baseline and its confidence interval, equal to R's
 // wilcox.test(canary, baseline, conf.int = TRUE, correct = TRUE) (package
-// judge/stat). The canary is high when the whole interval lies above zero and
-// the estimate exceeds allowedChange × |baseline median|; low symmetrically.
-// A significant change in the harmless direction is reported, and passes.
-// Beyond criticalChange the signal fails the whole canary.
+// judge/stat). The canary is high when the one-sided p-value of a rise is at
+// most the decision level and the estimate exceeds allowedChange × |baseline
+// median|; low symmetrically. A significant change in the harmless direction
+// is reported, and passes. Beyond criticalChange the signal fails the whole
+// canary.
+//
+// # The decision
+//
+// The verdict-quality harness (package quality, docs/quality.md) measured
+// false alarms and missed regressions and set these rules:
+//
+//   - Level: a one-sided p-value, on the side the canary moved, compared
+//     with half of 1 − confidence (DecisionLevel; 0.025 by default). For one
+//     signal of independent points this is exactly "the reported two-sided
+//     interval excludes zero"; TestResult.DecisionPValue, DecisionLevel and
+//     DecisionBound (the one-sided bound at that level) show it.
+//   - Autocorrelation: rank tests assume independent points, and serially
+//     correlated series (AR(1) φ = 0.9: 30% of A/A signals failed) make them
+//     anti-conservative. The decision divides the normal deviate of the
+//     p-value by √f, f = (1+ρ)/(1−ρ) from the lag-1 autocorrelation ρ of the
+//     paired rank differences (VarianceInflation), so shared trends and load
+//     spikes do not count. The reported p-value and interval stay R-equal.
+//   - Many signals: scoring applies Holm's step-down across a canary's
+//     tested signals (AdjustFamily), so an unchanged canary fails any signal
+//     with probability at most the level, whatever the number of signals.
+//   - Critical failures (a critical signal, or beyond criticalChange) need
+//     p ≤ CriticalLevelFactor × level (0.005 by default); weaker evidence
+//     is an ordinary failure.
+//   - Repeated looks: with Options.Look and Looks (sequential analyses) the
+//     level is spent across looks by an O'Brien–Fleming-type function, so
+//     the chance that an A/A run fails at any look stays below the level.
 //
 // rate compares event counts (errors, 5xx per interval) as Poisson rates
 // with the exact conditional test and a quasi-Poisson dispersion factor.

@@ -48,8 +48,13 @@ const (
 // Options are the judgement settings shared by all signals of an analysis.
 type Options struct {
 	// Confidence is the confidence level of the reported two-sided interval
-	// (default 0.95). The decision uses the same interval.
+	// (default 0.95). The decision compares a one-sided p-value with half of
+	// 1 − Confidence (see DecisionLevel).
 	Confidence float64
+	// Look and Looks number the judgements of a multi-interval run that
+	// looks at the same canary repeatedly (look 1 of Looks, ...). Zero means
+	// a single judgement.
+	Look, Looks int
 }
 
 // DefaultConfidence is the confidence level used when Options.Confidence is 0.
@@ -98,9 +103,24 @@ type TestResult struct {
 	// Allowed and CriticalAllowed are the relative changes the decision compared against.
 	Allowed         *float64 `json:"allowed,omitempty"`
 	CriticalAllowed *float64 `json:"criticalAllowed,omitempty"`
-	// DecisionBound is the interval end, on the harmful side, that the
-	// decision compared with the allowed change (relative, like RelativeShift).
+	// DecisionBound is the one-sided bound, on the side the canary moved,
+	// at the decision's level (after the autocorrelation correction, before
+	// the correction across signals), relative like RelativeShift: the
+	// change is significant when it lies beyond zero.
 	DecisionBound *float64 `json:"decisionBound,omitempty"`
+	// DecisionPValue is the one-sided p-value of "no change" against a change
+	// on the side the canary moved, after the autocorrelation correction;
+	// DecisionLevel the level it is compared with (DecisionLevel); and
+	// AdjustedPValue the p-value after Holm's correction across the canary's
+	// signals (set by AdjustFamily, which scoring applies).
+	DecisionPValue *float64 `json:"decisionPValue,omitempty"`
+	DecisionLevel  float64  `json:"decisionLevel,omitempty"`
+	AdjustedPValue *float64 `json:"adjustedPValue,omitempty"`
+	// Autocorrelation is the lag-1 rank autocorrelation the decision
+	// corrected for, and VarianceInflation the factor it applied to the
+	// variance of the statistic (see VarianceInflation).
+	Autocorrelation   *float64 `json:"autocorrelation,omitempty"`
+	VarianceInflation float64  `json:"varianceInflation,omitempty"`
 
 	// Rate test figures: events per point and their ratio with its interval.
 	BaselineRate *float64 `json:"baselineRate,omitempty"`
@@ -217,8 +237,10 @@ func (d Direction) harmful(up bool) bool {
 }
 
 // judgeShift applies the Mann-Whitney rule: the canary is high when the
-// whole interval of the shift lies above zero and the estimate exceeds the
-// allowed change (relative to the baseline median); low symmetrically.
+// one-sided p-value of a rise, corrected for autocorrelation, is at most the
+// decision level and the estimate exceeds the allowed change (relative to
+// the baseline median); low symmetrically. For one signal of independent
+// points this is "the two-sided interval at Confidence lies above zero".
 func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
 	mw, err := stat.NewMannWhitney(c, b)
 	if err != nil {
@@ -232,6 +254,10 @@ func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
 	}
 	est := mw.Estimate()
 	lo, hi, err := mw.Interval(opts.Confidence)
+	level := DecisionLevel(opts)
+	inflation, rho := VarianceInflation(b, c)
+	pUp, pDown := inflateP(mw.PValueGreater(), inflation), inflateP(mw.PValueLess(), inflation)
+	known := false
 	if err != nil {
 		if !bConst || !cConst {
 			return r.invalid(fmt.Sprintf("%s: %v", spec.Name, err))
@@ -241,16 +267,26 @@ func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
 		// Kayenta adds random noise; a fixed rule is reproducible).
 		est = r.Canary.Min - r.Baseline.Min
 		lo, hi = est, est
+		known = true
+		pUp, pDown = 1, 1
+		if est > 0 {
+			pUp = 0
+		} else {
+			pDown = 0
+		}
 	}
 	scale := math.Abs(r.Baseline.Median)
 	t := &TestResult{
-		Method:     MannWhitney,
-		PValue:     ptr(mw.PValue()),
-		Estimate:   ptr(est),
-		CILow:      ptr(lo),
-		CIHigh:     ptr(hi),
-		Confidence: opts.Confidence,
-		Allowed:    ptr(float64(spec.AllowedChange)),
+		Method:            MannWhitney,
+		PValue:            ptr(mw.PValue()),
+		Estimate:          ptr(est),
+		CILow:             ptr(lo),
+		CIHigh:            ptr(hi),
+		Confidence:        opts.Confidence,
+		Allowed:           ptr(float64(spec.AllowedChange)),
+		DecisionLevel:     level,
+		Autocorrelation:   ptr(rho),
+		VarianceInflation: inflation,
 	}
 	if spec.CriticalChange != nil {
 		t.CriticalAllowed = ptr(float64(*spec.CriticalChange))
@@ -261,15 +297,29 @@ func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
 	r.Test = t
 	d := shiftDescriber{name: spec.Name, scale: scale, confidence: opts.Confidence}
 
-	up := lo > 0
-	if !up && !(hi < 0) {
+	// The side the canary moved: the harmful one when only one is harmful
+	// and the data point that way, else the side with the smaller p-value.
+	up := pUp <= pDown
+	pSide := math.Min(pUp, pDown)
+	t.DecisionPValue = ptr(pSide)
+	if pSide > level {
 		r.Classification, r.Gate = Pass, GateInterval
 		r.Reason = d.noChange(est, lo, hi)
 		return r
 	}
-	bound := lo
-	if !up {
-		bound = hi
+	bound := est
+	if !known {
+		// The one-sided bound at the decision's level, corrected for
+		// autocorrelation (the uncorrected bound at the stricter level).
+		conf := 1 - levelUnderInflation(level, inflation)
+		if up {
+			bound, err = mw.LowerBound(conf)
+		} else {
+			bound, err = mw.UpperBound(conf)
+		}
+		if err != nil {
+			bound = math.NaN()
+		}
 	}
 	if scale > 0 {
 		t.DecisionBound = ptr(bound / scale)
@@ -290,12 +340,19 @@ func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
 		r.Classification = Low
 	}
 	r.Reason = d.change(est, lo, hi) + allowedText(spec.AllowedChange, up)
+	if inflation > 1.5 {
+		r.Reason += fmt.Sprintf(" (significant after correcting for autocorrelation %.2f)", rho)
+	}
+	strong := pSide <= CriticalLevelFactor*level
 	if spec.CriticalChange != nil && math.Abs(est) > float64(*spec.CriticalChange)*scale {
-		r.Gate, r.CriticalFailure = GateCriticalChange, true
+		r.Gate, r.CriticalFailure = GateCriticalChange, strong
 		r.Reason += ", critical beyond " + signedPercent(float64(*spec.CriticalChange), up)
 	}
 	if spec.Critical {
-		r.CriticalFailure = true
+		r.CriticalFailure = strong
+	}
+	if (spec.Critical || r.Gate == GateCriticalChange) && !strong {
+		r.Reason += fmt.Sprintf("; the evidence (p = %s) falls short of the p ≤ %s needed for a critical failure, so it counts as an ordinary failure", formatP(pSide), formatP(CriticalLevelFactor*level))
 	}
 	return r
 }

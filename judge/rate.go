@@ -76,16 +76,24 @@ func judgeRate(r Result, spec Spec, b, c []float64, opts Options) Result {
 	} else {
 		describe += fmt.Sprintf(" (%d vs %d events, %g%% CI ratio above %s)", int(kb), int(kc), 100*opts.Confidence, formatValue(ratioLow))
 	}
-	up := ratioLow > 1
-	if !up && !(ratioHigh < 1) {
+	// The decision: the one-sided exact p-value on the side the canary
+	// moved, at DecisionLevel (for one signal, the two-sided interval above
+	// excludes 1 exactly when it is significant).
+	level := DecisionLevel(opts)
+	pUp, pDown := binomialUpper(ec, total, m/(n+m)), binomialLower(ec, total, m/(n+m))
+	up := pUp <= pDown
+	pSide := math.Min(pUp, pDown)
+	t.DecisionLevel, t.DecisionPValue = level, ptr(pSide)
+	if pSide > level {
 		r.Classification, r.Gate = Pass, GateInterval
 		r.Reason = describe + "; not a significant change"
 		return r
 	}
+	oneLow, oneHigh := clopperPearson(ec, total, 2*level)
 	if up {
-		t.DecisionBound = ptr(ratioLow - 1)
+		t.DecisionBound = ptr(toRatio(oneLow) - 1)
 	} else {
-		t.DecisionBound = ptr(ratioHigh - 1)
+		t.DecisionBound = ptr(toRatio(oneHigh) - 1)
 	}
 	if !spec.Direction.harmful(up) {
 		r.Classification, r.Gate = Pass, GateDirection
@@ -103,14 +111,35 @@ func judgeRate(r Result, spec Spec, b, c []float64, opts Options) Result {
 		r.Classification = Low
 	}
 	r.Reason = describe + allowedText(spec.AllowedChange, up)
+	strong := pSide <= CriticalLevelFactor*level
 	if spec.CriticalChange != nil && change > float64(*spec.CriticalChange) {
-		r.Gate, r.CriticalFailure = GateCriticalChange, true
+		r.Gate, r.CriticalFailure = GateCriticalChange, strong
 		r.Reason += ", critical beyond " + signedPercent(float64(*spec.CriticalChange), up)
 	}
 	if spec.Critical {
-		r.CriticalFailure = true
+		r.CriticalFailure = strong
+	}
+	if (spec.Critical || r.Gate == GateCriticalChange) && !strong {
+		r.Reason += fmt.Sprintf("; the evidence (p = %s) falls short of the p ≤ %s needed for a critical failure, so it counts as an ordinary failure", formatP(pSide), formatP(CriticalLevelFactor*level))
 	}
 	return r
+}
+
+// binomialUpper is P(X ≥ x) for X ~ Binomial(total, p), via the regularized
+// incomplete beta function (non-integer, dispersion-scaled counts allowed).
+func binomialUpper(x, total, p float64) float64 {
+	if x <= 0 {
+		return 1
+	}
+	return mathext.RegIncBeta(x, total-x+1, p)
+}
+
+// binomialLower is P(X ≤ x) for X ~ Binomial(total, p).
+func binomialLower(x, total, p float64) float64 {
+	if x >= total {
+		return 1
+	}
+	return 1 - mathext.RegIncBeta(x+1, total-x, p)
 }
 
 // countEvents sums the rounded counts, refusing negative ones.

@@ -3,6 +3,17 @@
 //
 // The rules, in order:
 //
+//  0. Control across signals: judge.AdjustFamily applies Holm's step-down
+//     procedure to the decision p-values of the canary's tested signals
+//     (mann-whitney and rate), in place, before anything is counted. A
+//     signal significant on its own but not after adjustment passes (gate
+//     multiplicity), and a critical failure needs its adjusted p-value at
+//     most judge.CriticalLevelFactor × the level. So an unchanged canary is
+//     judged anything but pass with probability at most the decision level
+//     (2.5% at confidence 0.95), however many signals it has, and fail far
+//     less often (that needs a critical failure or enough failed signals to
+//     bring the score below the marginal threshold). The harness in package
+//     quality measures these rates (docs/quality.md).
 //  1. A critical failure (a critical signal that failed, or a signal beyond
 //     its criticalChange) fails the canary with score 0.
 //  2. No data is never a pass: when any critical signal, or half or more of
@@ -96,8 +107,11 @@ type Outcome struct {
 	Groups []GroupScore
 }
 
-// Score scores the results of one analysis.
+// Score scores the results of one analysis. It first applies
+// judge.AdjustFamily to results in place, so that the caller's results
+// (shown in reports) and the verdict agree; applying it again is harmless.
 func Score(spec Spec, results []judge.Result) Outcome {
+	judge.AdjustFamily(results)
 	out := Outcome{Groups: groupResults(spec.Groups, results)}
 
 	var critical, failed, missing, missingCritical []string

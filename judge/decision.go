@@ -1,0 +1,220 @@
+package judge
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+)
+
+// CriticalLevelFactor makes a critical failure (a critical signal, or a
+// change beyond criticalChange) need stronger evidence than an ordinary
+// failure: its decision p-value must be at most CriticalLevelFactor × the
+// decision level (0.005 at the default confidence 0.95). A signal whose
+// evidence is between the two levels is an ordinary failure.
+const CriticalLevelFactor = 0.2
+
+// MaxAutocorrelation caps the lag-1 autocorrelation used by the
+// effective-sample-size correction (variance inflation at most 39).
+const MaxAutocorrelation = 0.95
+
+// GateMultiplicity is the gate of a signal that was significant on its own
+// but not after Holm's correction across the canary's signals: pass.
+const GateMultiplicity Gate = "multiplicity"
+
+// DecisionLevel is the one-sided level the decision compares the harmful
+// side's p-value with, before any correction across signals: half of
+// 1 − confidence (so that, for one signal, "significant" means the reported
+// two-sided interval excludes zero), and, for look k of a multi-interval run
+// of K looks, the share of that level an O'Brien–Fleming-type spending
+// function (Lan & DeMets 1983) gives to look k, with information fraction
+// k/K: α(t) = 2 − 2Φ(z₁₋α/₂ / √t), spent as α(k/K) − α((k−1)/K). The shares
+// add up to the level, so by the union bound the chance that any look of an
+// A/A run fails stays below it, whatever the correlation between looks.
+func DecisionLevel(opts Options) float64 {
+	conf := opts.Confidence
+	if conf == 0 {
+		conf = DefaultConfidence
+	}
+	alpha := (1 - conf) / 2
+	if opts.Looks <= 1 || opts.Look < 1 || opts.Look > opts.Looks {
+		return alpha
+	}
+	spent := func(t float64) float64 {
+		if t <= 0 {
+			return 0
+		}
+		z := qnorm(1 - alpha/2)
+		return 2 * pnorm(z/math.Sqrt(t), false)
+	}
+	k, n := float64(opts.Look), float64(opts.Looks)
+	return (spent(k/n) - spent((k-1)/n)) * alpha / spent(1)
+}
+
+// inflateP turns a one-sided p-value into the p-value of the same statistic
+// whose variance is multiplied by f ≥ 1: the normal deviate is divided by √f.
+func inflateP(p, f float64) float64 {
+	if f <= 1 || math.IsNaN(p) || p >= 0.5 {
+		return p
+	}
+	return pnorm(qnorm(1-p)/math.Sqrt(f), false)
+}
+
+// levelUnderInflation is the level at which the uncorrected statistic's
+// one-sided bound equals the corrected bound at level: Φ̄(√f · z₁₋level).
+func levelUnderInflation(level, f float64) float64 {
+	if f <= 1 {
+		return level
+	}
+	return pnorm(math.Sqrt(f)*qnorm(1-level), false)
+}
+
+// VarianceInflation estimates how much serial correlation inflates the
+// variance of the rank-sum statistic: 1 for independent points. Ranks are
+// taken in the pooled sample; with equal lengths (points taken at the same
+// times), ρ is the lag-1 autocorrelation of the paired rank differences, so a
+// trend or spikes shared by baseline and canary cancel out and only each
+// side's own correlation counts; otherwise ρ is each side's lag-1 rank
+// autocorrelation and the inflations are weighted as in the variance of W,
+// (n·f_canary + m·f_baseline)/(n+m). Each f is the AR(1) factor (1+ρ)/(1−ρ)
+// with ρ clamped to [0, MaxAutocorrelation]. It returns the factor and ρ.
+func VarianceInflation(baseline, canary []float64) (f, rho float64) {
+	nb, nc := len(baseline), len(canary)
+	if nb < 3 || nc < 3 {
+		return 1, 0
+	}
+	ranks := pooledRanks(baseline, canary)
+	rb, rc := ranks[:nb], ranks[nb:]
+	factor := func(r float64) float64 {
+		r = math.Min(math.Max(r, 0), MaxAutocorrelation)
+		return (1 + r) / (1 - r)
+	}
+	if nb == nc {
+		d := make([]float64, nb)
+		for i := range d {
+			d[i] = rc[i] - rb[i]
+		}
+		rho = lag1(d)
+		return factor(rho), math.Max(rho, 0)
+	}
+	ob, oc := lag1(rb), lag1(rc)
+	f = (float64(nc)*factor(oc) + float64(nb)*factor(ob)) / float64(nb+nc)
+	rho = (float64(nc)*math.Max(oc, 0) + float64(nb)*math.Max(ob, 0)) / float64(nb+nc)
+	return f, rho
+}
+
+// lag1 is the lag-1 sample autocorrelation (0 for a constant series).
+func lag1(v []float64) float64 {
+	var mean float64
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	var num, den float64
+	for i, x := range v {
+		d := x - mean
+		den += d * d
+		if i > 0 {
+			num += d * (v[i-1] - mean)
+		}
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
+}
+
+// pooledRanks returns the average-tie ranks of the concatenation a, b, in that order.
+func pooledRanks(a, b []float64) []float64 {
+	all := slices.Concat(a, b)
+	idx := make([]int, len(all))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(i, j int) bool { return all[idx[i]] < all[idx[j]] })
+	ranks := make([]float64, len(all))
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && all[idx[j+1]] == all[idx[i]] {
+			j++
+		}
+		r := float64(i+j)/2 + 1
+		for k := i; k <= j; k++ {
+			ranks[idx[k]] = r
+		}
+		i = j + 1
+	}
+	return ranks
+}
+
+// AdjustFamily applies Holm's step-down procedure (Holm 1979) across the
+// signals of one canary, in place, so that the chance that any unchanged
+// signal fails stays below the decision level however many signals the
+// canary has. Each result with a DecisionPValue (mann-whitney and rate tests
+// that ran) takes part: with m of them, sorted by p/level ascending, the
+// i-th (from 0) is significant while p ≤ level/(m−i) for it and every one
+// before it. Its Holm-adjusted p-value is stored in AdjustedPValue. A
+// failure that is not significant after adjustment becomes a pass (gate
+// multiplicity); a critical failure needs the adjusted p-value at most
+// CriticalLevelFactor × level, else it is an ordinary failure. Results
+// without a decision p-value (threshold tests, nodata, errors, Kayenta
+// results) are left alone. Applying it twice gives the same results.
+func AdjustFamily(results []Result) {
+	type entry struct {
+		i        int
+		p, level float64
+	}
+	var es []entry
+	for i, r := range results {
+		if r.Test == nil || r.Test.DecisionPValue == nil || r.Test.DecisionLevel <= 0 {
+			continue
+		}
+		es = append(es, entry{i, *r.Test.DecisionPValue, r.Test.DecisionLevel})
+	}
+	m := len(es)
+	if m == 0 {
+		return
+	}
+	sort.SliceStable(es, func(a, b int) bool { return es[a].p/es[a].level < es[b].p/es[b].level })
+	running := 0.0 // running maximum of the adjusted p / level ratio
+	for k, e := range es {
+		ratio := math.Min(1/e.level, float64(m-k)*e.p/e.level)
+		running = math.Max(running, ratio)
+		r := &results[e.i]
+		t := *r.Test // never write through a pointer the caller may share
+		t.AdjustedPValue = ptr(running * e.level)
+		r.Test = &t
+		if m == 1 {
+			continue
+		}
+		adjusted := running * e.level
+		if r.Failed && adjusted > e.level {
+			r.Classification, r.Gate, r.Failed, r.CriticalFailure = Pass, GateMultiplicity, false, false
+			r.Reason += fmt.Sprintf("; but not significant across the canary's %d tested signals (Holm-adjusted p = %s > %s), so it passes", m, formatP(adjusted), formatP(e.level))
+			continue
+		}
+		if r.CriticalFailure && adjusted > CriticalLevelFactor*e.level {
+			r.CriticalFailure = false
+			r.Reason += fmt.Sprintf("; the evidence (Holm-adjusted p = %s) falls short of the p ≤ %s needed for a critical failure, so it counts as an ordinary failure", formatP(adjusted), formatP(CriticalLevelFactor*e.level))
+		}
+	}
+}
+
+// formatP prints a p-value or level with two significant digits.
+func formatP(p float64) string {
+	if p < 1e-4 {
+		return fmt.Sprintf("%.1e", p)
+	}
+	return fmt.Sprintf("%.2g", p)
+}
+
+// pnorm is the standard normal distribution function, lower or upper tail.
+func pnorm(z float64, lower bool) float64 {
+	if !lower {
+		z = -z
+	}
+	return 0.5 * math.Erfc(-z/math.Sqrt2)
+}
+
+// qnorm is the standard normal quantile function for p in (0, 1).
+func qnorm(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }
