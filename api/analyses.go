@@ -1,0 +1,628 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/metrics"
+)
+
+// analysisRequest is the body of POST /api/v1/analyses.
+type analysisRequest struct {
+	ConfigName    string             `json:"configName"`
+	Config        json.RawMessage    `json:"config"`
+	BaselineScope metrics.Scope      `json:"baselineScope"`
+	CanaryScope   metrics.Scope      `json:"canaryScope"`
+	Start         string             `json:"start"`
+	End           string             `json:"end"`
+	Lookback      *analysis.Duration `json:"lookback"`
+	Step          *analysis.Duration `json:"step"`
+	Lifetime      *analysis.Duration `json:"lifetime"`
+	Interval      *analysis.Duration `json:"interval"`
+}
+
+// Plan is a live analysis with its window resolved to absolute times, as
+// stored with the analysis so that a restart runs exactly the same
+// judgement.
+type Plan struct {
+	Scopes analysis.Scopes `json:"scopes"`
+	Start  time.Time       `json:"start"`
+	// End is the window's end; for a multi-interval run, start + lifetime.
+	End      time.Time     `json:"end"`
+	Step     time.Duration `json:"step,omitempty"`
+	Lifetime time.Duration `json:"lifetime,omitempty"`
+	Interval time.Duration `json:"interval,omitempty"`
+	Lookback time.Duration `json:"lookback,omitempty"`
+	// Thresholds, when set, replace the config's (Kayenta requests carry them).
+	Thresholds *struct {
+		Pass     float64 `json:"pass"`
+		Marginal float64 `json:"marginal"`
+	} `json:"thresholds,omitempty"`
+	// Kayenta is the original Kayenta execution request, echoed in its status.
+	Kayenta json.RawMessage `json:"kayenta,omitempty"`
+	// KayentaConfigID is the configId a Kayenta request named.
+	KayentaConfigID string `json:"kayentaConfigId,omitempty"`
+}
+
+func dur(d *analysis.Duration) time.Duration {
+	if d == nil {
+		return 0
+	}
+	return time.Duration(*d)
+}
+
+// plan resolves a request's window at now.
+func (req analysisRequest) plan(now time.Time) (Plan, error) {
+	p := Plan{Scopes: analysis.Scopes{Baseline: req.BaselineScope, Canary: req.CanaryScope},
+		Step: dur(req.Step), Lifetime: dur(req.Lifetime), Interval: dur(req.Interval), Lookback: dur(req.Lookback)}
+	if len(p.Scopes.Baseline) == 0 {
+		return p, errors.New("baselineScope: missing (template variables such as {\"track\": \"baseline\"})")
+	}
+	if len(p.Scopes.Canary) == 0 {
+		return p, errors.New("canaryScope: missing (template variables such as {\"track\": \"canary\"})")
+	}
+	parse := func(field, v string) (time.Time, error) {
+		if v == "now" {
+			return now, nil
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			return t, fmt.Errorf("%s: %q is not an RFC 3339 time", field, v)
+		}
+		return t, nil
+	}
+	var err error
+	if p.Interval > 0 && p.Lifetime == 0 {
+		return p, errors.New("interval: goes with lifetime")
+	}
+	if p.Lifetime > 0 {
+		if req.End != "" {
+			return p, errors.New("end: does not go with lifetime (the lifetime sets the end)")
+		}
+		p.Start = now
+		if req.Start != "" {
+			if p.Start, err = parse("start", req.Start); err != nil {
+				return p, err
+			}
+		}
+		p.End = p.Start.Add(p.Lifetime)
+		return p, nil
+	}
+	switch {
+	case p.Lookback > 0 && (req.Start != "" || req.End != ""):
+		return p, errors.New("lookback: give either lookback or start and end, not both")
+	case p.Lookback > 0:
+		p.Start, p.End = now.Add(-p.Lookback), now
+		p.Lookback = 0
+		return p, nil
+	case req.Start == "":
+		return p, errors.New("start: missing (give start and end, or lookback, or lifetime)")
+	case req.End == "":
+		return p, errors.New("end: missing (give start and end, or lookback, or lifetime)")
+	}
+	if p.Start, err = parse("start", req.Start); err != nil {
+		return p, err
+	}
+	if p.End, err = parse("end", req.End); err != nil {
+		return p, err
+	}
+	if !p.End.After(p.Start) {
+		return p, errors.New("end: not after start")
+	}
+	return p, nil
+}
+
+// withThresholds returns cfg with the plan's thresholds, if any.
+func (p Plan) config(cfg *analysis.Config) *analysis.Config {
+	if p.Thresholds == nil {
+		return cfg
+	}
+	c := *cfg
+	t := c.ThresholdsOrDefault()
+	t.Pass, t.Marginal = p.Thresholds.Pass, p.Thresholds.Marginal
+	c.Thresholds = &t
+	return &c
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, the form Kayenta clients expect
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// prepared is a live analysis ready to be stored and run.
+type prepared struct {
+	configName string
+	configText []byte
+	cfg        *analysis.Config
+	plan       Plan
+	origin     string
+}
+
+// prepare checks that cfg can run live for the plan's scopes, so that a
+// mistake is a 400 now rather than a failed analysis later.
+func (s *Server) prepare(cfg *analysis.Config, configName string, text []byte, p Plan, origin string) (prepared, analysis.SourceSet, error) {
+	if p.Thresholds != nil {
+		if p.Thresholds.Marginal > p.Thresholds.Pass || p.Thresholds.Pass > 100 || p.Thresholds.Marginal < 0 {
+			return prepared{}, nil, fmt.Errorf("thresholds: marginal %g and pass %g must satisfy 0 <= marginal <= pass <= 100", p.Thresholds.Marginal, p.Thresholds.Pass)
+		}
+	}
+	sources, err := s.opt.OpenSources(cfg, s.opt.Sources)
+	if err != nil {
+		return prepared{}, nil, err
+	}
+	if err := cfg.CheckLive(sources, p.Scopes); err != nil {
+		return prepared{}, nil, err
+	}
+	return prepared{configName: configName, configText: text, cfg: p.config(cfg), plan: p, origin: origin}, sources, nil
+}
+
+// configText returns the text to store with an analysis: the stored
+// config's or the inline one.
+func (s *Server) configText(ctx context.Context, name string, inline json.RawMessage) ([]byte, error) {
+	if name == "" {
+		return inline, nil
+	}
+	rec, err := s.store.GetConfig(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return rec.Data, nil
+}
+
+// record stores a new analysis (before anything runs).
+func (s *Server) record(ctx context.Context, p prepared, status store.Status) (string, error) {
+	reqJSON, err := json.Marshal(p.plan)
+	if err != nil {
+		return "", fmt.Errorf("encode the plan: %w", err)
+	}
+	a := &store.Analysis{ID: newID(), ConfigName: p.configName, Config: p.configText, Request: reqJSON, Origin: p.origin, Status: status}
+	if p.plan.Lifetime > 0 {
+		interval := p.plan.Interval
+		if interval <= 0 || interval > p.plan.Lifetime {
+			interval = p.plan.Lifetime
+		}
+		a.Progress.Total = int(p.plan.Lifetime / interval)
+	} else {
+		a.Progress.Total = 1
+	}
+	if err := s.store.CreateAnalysis(ctx, a); err != nil {
+		return "", err
+	}
+	return a.ID, nil
+}
+
+func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
+	var req analysisRequest
+	if !s.readBody(w, r, &req) {
+		return
+	}
+	p, err := req.plan(s.now())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	cfg, status, err := s.requestConfig(r, req.Config, req.ConfigName)
+	if err != nil {
+		writeError(w, status, err.Error())
+		return
+	}
+	text, err := s.configText(r.Context(), req.ConfigName, req.Config)
+	if err != nil {
+		writeError(w, statusOf(err), err.Error())
+		return
+	}
+	prep, sources, err := s.prepare(cfg, req.ConfigName, text, p, "api")
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	id, err := s.record(r.Context(), prep, store.Queued)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	s.startBackground(id, prep, sources)
+	w.Header().Set("Location", "/api/v1/analyses/"+id)
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": string(store.Queued), "url": s.baseURL(r) + "/api/v1/analyses/" + id})
+}
+
+// Submit stores and starts a live analysis of a stored config, as the
+// scheduler does; it returns the analysis id.
+func (s *Server) Submit(ctx context.Context, configName string, p Plan, origin string, wait bool) (string, *analysis.Report, error) {
+	cfg, err := s.loadConfig(ctx, configName)
+	if err != nil {
+		return "", nil, err
+	}
+	text, err := s.configText(ctx, configName, nil)
+	if err != nil {
+		return "", nil, err
+	}
+	prep, sources, err := s.prepare(cfg, configName, text, p, origin)
+	if err != nil {
+		return "", nil, err
+	}
+	if !wait {
+		id, err := s.record(ctx, prep, store.Queued)
+		if err != nil {
+			return "", nil, err
+		}
+		s.startBackground(id, prep, sources)
+		return id, nil, nil
+	}
+	id, err := s.record(ctx, prep, store.Running)
+	if err != nil {
+		return "", nil, err
+	}
+	rep, err := s.execute(ctx, id, prep, sources)
+	return id, rep, err
+}
+
+// startBackground runs an analysis in the worker pool.
+func (s *Server) startBackground(id string, p prepared, sources analysis.SourceSet) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.mu.Lock()
+	s.running[id] = cancel
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer func() {
+			s.mu.Lock()
+			delete(s.running, id)
+			s.mu.Unlock()
+			cancel()
+		}()
+		select {
+		case s.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-s.sem }()
+		_, _ = s.execute(ctx, id, p, sources)
+	}()
+}
+
+// execute runs a stored analysis and records its end. When ctx ends
+// because the server is shutting down, the analysis is left running in the
+// store for the next start to resume.
+func (s *Server) execute(ctx context.Context, id string, p prepared, sources analysis.SourceSet) (rep *analysis.Report, err error) {
+	start := time.Now()
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("analysis %s panicked: %v", id, v)
+			s.log.Error("analysis panicked", "id", id, "panic", v)
+			s.finish(id, store.Outcome{Status: store.Failed, Error: "internal error while running the analysis"})
+		}
+	}()
+	if err := s.store.UpdateAnalysis(ctx, id, store.Running, store.Progress{Total: p.progressTotal()}, nil); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, err // cancelled before it started
+		}
+		s.log.Error("mark analysis running", "id", id, "err", err)
+	}
+	sources = s.metrics.instrument(sources)
+	live := analysis.LiveRequest{Scopes: p.plan.Scopes, Window: metrics.Window{Start: p.plan.Start, End: p.plan.End, Step: p.plan.Step}}
+	if p.plan.Lifetime > 0 {
+		var intervals []analysis.IntervalResult
+		rep, err = analysis.RunIntervals(ctx, p.cfg, sources, analysis.IntervalRequest{
+			LiveRequest: live, Lifetime: p.plan.Lifetime, Interval: p.plan.Interval, Lookback: p.plan.Lookback, Clock: s.opt.Clock,
+			Progress: func(done, total int, r analysis.IntervalResult) {
+				intervals = append(intervals, r)
+				js, _ := json.Marshal(intervals)
+				if err := s.store.UpdateAnalysis(ctx, id, store.Running, store.Progress{Done: done, Total: total}, js); err != nil && !errors.Is(err, store.ErrConflict) {
+					s.log.Error("record analysis progress", "id", id, "err", err)
+				}
+			}})
+	} else {
+		rep, err = analysis.Run(ctx, p.cfg, sources, live)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			if s.ctx.Err() != nil {
+				s.log.Info("analysis left for the next start to resume", "id", id)
+			}
+			return nil, err
+		}
+		s.metrics.ObserveAnalysis(p.origin, p.configName, nil, time.Since(start))
+		s.finish(id, store.Outcome{Status: store.Failed, Error: err.Error()})
+		return nil, err
+	}
+	s.metrics.ObserveAnalysis(p.origin, p.configName, rep, time.Since(start))
+	out, err := outcome(rep)
+	if err != nil {
+		s.log.Error("encode the report", "id", id, "err", err)
+		s.finish(id, store.Outcome{Status: store.Failed, Error: "internal error while storing the report"})
+		return nil, err
+	}
+	s.finish(id, out)
+	return rep, nil
+}
+
+func (p prepared) progressTotal() int {
+	if p.plan.Lifetime <= 0 {
+		return 1
+	}
+	interval := p.plan.Interval
+	if interval <= 0 || interval > p.plan.Lifetime {
+		interval = p.plan.Lifetime
+	}
+	return int(p.plan.Lifetime / interval)
+}
+
+// finish records an outcome; a conflict (cancelled meanwhile) is expected.
+func (s *Server) finish(id string, o store.Outcome) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.store.FinishAnalysis(ctx, id, o); err != nil && !errors.Is(err, store.ErrConflict) {
+		s.log.Error("record analysis outcome", "id", id, "err", err)
+	}
+}
+
+func outcome(rep *analysis.Report) (store.Outcome, error) {
+	var buf bytes.Buffer
+	if err := writeReport(&buf, rep); err != nil {
+		return store.Outcome{}, err
+	}
+	series, err := encodeSeries(rep.Series)
+	if err != nil {
+		return store.Outcome{}, err
+	}
+	return store.Outcome{Status: store.Finished, Verdict: string(rep.Verdict), Score: rep.Score, Report: buf.Bytes(), Series: series}, nil
+}
+
+// encodeSeries writes raw series as JSON: times in unix milliseconds,
+// NaN as null.
+func encodeSeries(list []analysis.SignalSeries) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	side := func(name string, s metrics.Series) {
+		b.WriteString(`"` + name + `":{"times":[`)
+		for i, t := range s.Times {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(strconv.FormatInt(t.UnixMilli(), 10))
+		}
+		b.WriteString(`],"values":[`)
+		for i, v := range s.Values {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				b.WriteString("null")
+			} else {
+				b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+			}
+		}
+		b.WriteString("]}")
+	}
+	for i, s := range list {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		name, err := json.Marshal(s.Name)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(`{"name":` + string(name) + ",")
+		side("baseline", s.Baseline)
+		b.WriteByte(',')
+		side("canary", s.Canary)
+		b.WriteByte('}')
+	}
+	b.WriteByte(']')
+	return b.Bytes(), nil
+}
+
+// analysisView is an analysis in API answers.
+type analysisView struct {
+	ID         string          `json:"id"`
+	ConfigName string          `json:"configName,omitempty"`
+	Origin     string          `json:"origin"`
+	Status     store.Status    `json:"status"`
+	Progress   store.Progress  `json:"progress"`
+	Verdict    string          `json:"verdict,omitempty"`
+	Score      *float64        `json:"score,omitempty"`
+	Error      string          `json:"error,omitempty"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	UpdatedAt  time.Time       `json:"updatedAt"`
+	FinishedAt *time.Time      `json:"finishedAt,omitempty"`
+	Request    json.RawMessage `json:"request,omitempty"`
+	Intervals  json.RawMessage `json:"intervals,omitempty"`
+	Report     json.RawMessage `json:"report,omitempty"`
+	URL        string          `json:"url,omitempty"`
+}
+
+func view(a store.Analysis, full bool, base string) analysisView {
+	v := analysisView{ID: a.ID, ConfigName: a.ConfigName, Origin: a.Origin, Status: a.Status, Progress: a.Progress,
+		Verdict: a.Verdict, Score: a.Score, Error: a.Error, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
+		URL: base + "/api/v1/analyses/" + a.ID}
+	if !a.FinishedAt.IsZero() {
+		t := a.FinishedAt
+		v.FinishedAt = &t
+	}
+	if len(a.Intervals) > 0 {
+		v.Intervals = a.Intervals
+	}
+	if full {
+		if len(a.Request) > 0 {
+			v.Request = a.Request
+		}
+		if len(a.Report) > 0 {
+			v.Report = a.Report
+		}
+	}
+	return v
+}
+
+func (s *Server) getAnalysis(w http.ResponseWriter, r *http.Request) {
+	a, err := s.store.GetAnalysis(r.Context(), r.PathValue("id"))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("no analysis with id %q", r.PathValue("id")))
+			return
+		}
+		s.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view(a, true, s.baseURL(r)))
+}
+
+// filterOf reads the list filters of a query string.
+func filterOf(r *http.Request) (store.Filter, error) {
+	q := r.URL.Query()
+	f := store.Filter{Config: q.Get("config"), Verdict: q.Get("verdict")}
+	switch f.Verdict {
+	case "", "pass", "marginal", "fail", "none":
+	default:
+		return f, fmt.Errorf("verdict: %q is not a verdict (want pass, marginal, fail or none)", f.Verdict)
+	}
+	if v := q.Get("status"); v != "" {
+		st, err := store.ParseStatus(v)
+		if err != nil {
+			return f, fmt.Errorf("status: %w", err)
+		}
+		f.Status = st
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 || n > 1000 {
+			return f, fmt.Errorf("limit: %q is not a number from 1 to 1000", v)
+		}
+		f.Limit = n
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			var d analysis.Duration
+			if derr := d.UnmarshalText([]byte(v)); derr != nil {
+				return f, fmt.Errorf("since: %q is neither an RFC 3339 time nor a duration such as 24h", v)
+			}
+			t = time.Now().Add(-time.Duration(d))
+		}
+		f.Since = t
+	}
+	return f, nil
+}
+
+func (s *Server) listAnalyses(w http.ResponseWriter, r *http.Request) {
+	f, err := filterOf(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	list, err := s.store.ListAnalyses(r.Context(), f)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	base := s.baseURL(r)
+	out := make([]analysisView, 0, len(list))
+	for _, a := range list {
+		out = append(out, view(a, false, base))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"analyses": out})
+}
+
+func (s *Server) cancelAnalysis(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.store.CancelAnalysis(r.Context(), id, "cancelled by request"); err != nil {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			writeError(w, http.StatusNotFound, fmt.Sprintf("no analysis with id %q", id))
+		case errors.Is(err, store.ErrConflict):
+			writeError(w, http.StatusConflict, err.Error())
+		default:
+			s.internalError(w, r, err)
+		}
+		return
+	}
+	s.mu.Lock()
+	if cancel, ok := s.running[id]; ok {
+		cancel()
+	}
+	s.mu.Unlock()
+	a, err := s.store.GetAnalysis(r.Context(), id)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, view(a, false, s.baseURL(r)))
+}
+
+// Resume handles the analyses a previous process left unfinished: each is
+// run again when its config still parses, its origin waits for it in the
+// background and its window started within ResumeWithin; the others are
+// marked interrupted with the reason. It returns how many of each.
+func (s *Server) Resume(ctx context.Context) (resumed, interrupted int, err error) {
+	list, err := s.store.Unfinished(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	now := s.now()
+	for _, a := range list {
+		reason := s.resumable(a, now)
+		if reason == "" {
+			var p Plan
+			_ = json.Unmarshal(a.Request, &p)
+			cfg, _ := analysis.ParseConfig(firstNonEmpty(a.ConfigName, "config"), a.Config)
+			prep, sources, perr := s.prepare(cfg, a.ConfigName, a.Config, p, a.Origin)
+			if perr == nil {
+				s.log.Info("resuming analysis", "id", a.ID, "config", a.ConfigName)
+				s.startBackground(a.ID, prep, sources)
+				resumed++
+				continue
+			}
+			reason = "it cannot run any more: " + perr.Error()
+		}
+		s.log.Warn("analysis interrupted", "id", a.ID, "reason", reason)
+		if err := s.store.FinishAnalysis(ctx, a.ID, store.Outcome{Status: store.Interrupted, Error: "the server stopped while the analysis ran; " + reason}); err != nil && !errors.Is(err, store.ErrConflict) {
+			return resumed, interrupted, err
+		}
+		interrupted++
+	}
+	return resumed, interrupted, nil
+}
+
+// resumable says why an unfinished analysis cannot be resumed ("" if it can).
+func (s *Server) resumable(a store.Analysis, now time.Time) string {
+	switch a.Origin {
+	case "argo", "flagger":
+		return "its caller waited synchronously and has gone (the controller asks again)"
+	}
+	var p Plan
+	if err := json.Unmarshal(a.Request, &p); err != nil {
+		return "its request could not be read"
+	}
+	if now.Sub(p.Start) > s.opt.ResumeWithin {
+		return fmt.Sprintf("its window started %s ago, beyond the resume horizon of %s", now.Sub(p.Start).Round(time.Second), s.opt.ResumeWithin)
+	}
+	if _, err := analysis.ParseConfig(firstNonEmpty(a.ConfigName, "config"), a.Config); err != nil {
+		return "its config no longer parses: " + err.Error()
+	}
+	return ""
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}

@@ -1,0 +1,365 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/verdict-aca/verdict/analysis/store"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// testServer is a Server over a fresh SQLite file behind a real HTTP listener.
+type testServer struct {
+	*Server
+	URL   string
+	store *store.SQLite
+}
+
+func newTestServer(t *testing.T, opt Options) *testServer {
+	t.Helper()
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "verdict.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.Store = st
+	if opt.Logger == nil {
+		opt.Logger = quiet
+	}
+	srv, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+		st.Close()
+	})
+	return &testServer{Server: srv, URL: hs.URL, store: st}
+}
+
+// call sends a request and decodes a JSON answer into out (when not nil).
+func (ts *testServer) call(t *testing.T, method, path, token string, body any, out any) (int, string) {
+	t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		js, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(js)
+	}
+	req, err := http.NewRequest(method, ts.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, path, err, data)
+		}
+	}
+	return resp.StatusCode, string(data)
+}
+
+const offlineConfig = `name: offline
+thresholds: {pass: 95, marginal: 75}
+signals:
+  - name: latency
+    direction: increase
+    allowedChange: 10%
+  - name: errors
+    test: threshold
+    statistic: mean
+    max: 0.05
+`
+
+// series makes n points around level with a deterministic wiggle.
+func series(n int, level, wiggle float64) []float64 {
+	out := make([]float64, n)
+	state := uint32(12345)
+	for i := range out {
+		state = state*1664525 + 1013904223
+		out[i] = level + wiggle*(float64(state>>8)/float64(1<<24)-0.5)
+	}
+	return out
+}
+
+func TestJudgeEndpoint(t *testing.T) {
+	ts := newTestServer(t, Options{Limits: Limits{MaxPoints: 1000, MaxBody: 1 << 20}})
+	if code, body := ts.call(t, "PUT", "/api/v1/configs/offline", "", offlineConfig, nil); code != 200 {
+		t.Fatalf("PUT config: %d %s", code, body)
+	}
+	healthy := map[string]any{"latency": series(100, 100, 10), "errors": series(100, 0.01, 0.001)}
+	slow := map[string]any{"latency": series(100, 150, 10), "errors": series(100, 0.01, 0.001)}
+	inline := json.RawMessage(mustJSON(t, map[string]any{"name": "inline", "signals": []map[string]any{{"name": "latency", "direction": "increase", "allowedChange": "10%"}, {"name": "errors"}}}))
+
+	for _, tc := range []struct {
+		name        string
+		body        any
+		wantCode    int
+		wantVerdict string
+		wantError   string
+	}{
+		{"stored config, same data passes", map[string]any{"configName": "offline", "baseline": healthy, "canary": healthy}, 200, "pass", ""},
+		{"stored config, slower canary fails", map[string]any{"configName": "offline", "baseline": healthy, "canary": slow}, 200, "fail", ""},
+		{"inline config", map[string]any{"config": inline, "baseline": healthy, "canary": slow}, 200, "fail", ""},
+		{"null points are NaN", `{"configName":"offline","baseline":{"latency":[1,2,null,3],"errors":[0]},"canary":{"latency":[1,2,3,null],"errors":[0]}}`, 200, "none", ""},
+		{"not JSON", `{"configName":`, 400, "", "not valid JSON"},
+		{"no config", map[string]any{"baseline": healthy, "canary": healthy}, 400, "", "config: missing"},
+		{"both configs", map[string]any{"config": inline, "configName": "offline", "baseline": healthy, "canary": healthy}, 400, "", "give one, not both"},
+		{"unknown config", map[string]any{"configName": "nope", "baseline": healthy, "canary": healthy}, 404, "", `no config named "nope"`},
+		{"invalid inline config names the field", `{"config":{"name":"x","signals":[{"name":"a","allowedChange":"lots"}]},"baseline":{"a":[1]},"canary":{"a":[1]}}`, 400, "", "signals[0].allowedChange"},
+		{"unknown signal", `{"configName":"offline","baseline":{"latency":[1],"errors":[1],"cpu":[1]},"canary":{"latency":[1],"errors":[1]}}`, 400, "", `signal "cpu" is not in the config`},
+		{"missing canary", `{"configName":"offline","baseline":{"latency":[1]}}`, 400, "", "canary: missing"},
+		{"a string among numbers", `{"configName":"offline","baseline":{"latency":[1,"x"]},"canary":{}}`, 400, "", "baseline.latency[1]: want a number or null"},
+		{"too many points", map[string]any{"configName": "offline", "baseline": map[string]any{"latency": series(1001, 1, 1)}, "canary": healthy}, 413, "", "baseline.latency: more than 1000 points"},
+		{"body too large", map[string]any{"configName": "offline", "baseline": map[string]any{"a": strings.Repeat("x", 1<<20)}, "canary": healthy}, 413, "", "larger than the limit"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got struct {
+				Schema  string `json:"schema"`
+				Verdict string `json:"verdict"`
+				Error   string `json:"error"`
+			}
+			code, body := ts.call(t, "POST", "/api/v1/judge", "", tc.body, &got)
+			if code != tc.wantCode {
+				t.Fatalf("status %d, want %d: %s", code, tc.wantCode, body)
+			}
+			if tc.wantVerdict != "" && (got.Verdict != tc.wantVerdict || got.Schema != "verdict/report/v1") {
+				t.Errorf("verdict %q schema %q, want %q: %s", got.Verdict, got.Schema, tc.wantVerdict, body)
+			}
+			if tc.wantError != "" && !strings.Contains(got.Error, tc.wantError) {
+				t.Errorf("error %q, want it to contain %q", got.Error, tc.wantError)
+			}
+		})
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestRouting(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	for _, tc := range []struct {
+		method, path string
+		want         int
+		allow        string
+	}{
+		{"GET", "/api/v1/judge", 405, "POST"},
+		{"POST", "/api/v1/configs/x", 405, "GET, PUT, DELETE"},
+		{"GET", "/api/v1/nothing", 404, ""},
+		{"GET", "/healthz", 200, ""},
+		{"GET", "/readyz", 200, ""},
+	} {
+		var e errorBody
+		code, body := ts.call(t, tc.method, tc.path, "", nil, &e)
+		if code != tc.want {
+			t.Errorf("%s %s: %d, want %d: %s", tc.method, tc.path, code, tc.want, body)
+		}
+		if code >= 400 && e.Error == "" {
+			t.Errorf("%s %s: no JSON error: %s", tc.method, tc.path, body)
+		}
+		if tc.allow != "" && !strings.Contains(e.Error, tc.allow) {
+			t.Errorf("%s %s: error %q does not list %s", tc.method, tc.path, e.Error, tc.allow)
+		}
+	}
+}
+
+func TestReadyzStoreDown(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	ts.store.Close()
+	var e errorBody
+	if code, _ := ts.call(t, "GET", "/readyz", "", nil, &e); code != 503 || e.Error == "" {
+		t.Errorf("readyz with a closed store: %d %q, want 503", code, e.Error)
+	}
+	if code, _ := ts.call(t, "GET", "/healthz", "", nil, nil); code != 200 {
+		t.Errorf("healthz: %d, want 200 (the process is alive)", code)
+	}
+}
+
+func TestConfigsEndpoints(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	steps := []struct {
+		name, method, path string
+		body               any
+		want               int
+		check              func(t *testing.T, body string)
+	}{
+		{"create", "PUT", "/api/v1/configs/offline", offlineConfig, 200, func(t *testing.T, b string) { wantContains(t, b, `"version":1`) }},
+		{"update", "PUT", "/api/v1/configs/offline", offlineConfig + "description: v2\n", 200, func(t *testing.T, b string) { wantContains(t, b, `"version":2`) }},
+		{"invalid config names file, line and field", "PUT", "/api/v1/configs/bad", "signals:\n  - name: a\n    direction: up\n", 400,
+			func(t *testing.T, b string) { wantContains(t, b, `bad line 3: signals[0].direction`) }},
+		{"name mismatch", "PUT", "/api/v1/configs/other", offlineConfig, 400, func(t *testing.T, b string) { wantContains(t, b, `name: the config says \"offline\"`) }},
+		{"bad name", "PUT", "/api/v1/configs/..x", offlineConfig, 400, nil},
+		{"get", "GET", "/api/v1/configs/offline", nil, 200, func(t *testing.T, b string) { wantContains(t, b, `description: v2`) }},
+		{"get missing", "GET", "/api/v1/configs/nope", nil, 404, nil},
+		{"list", "GET", "/api/v1/configs", nil, 200, func(t *testing.T, b string) { wantContains(t, b, `"name":"offline"`) }},
+		{"delete", "DELETE", "/api/v1/configs/offline", nil, 204, nil},
+		{"delete again", "DELETE", "/api/v1/configs/offline", nil, 404, nil},
+		{"judge after delete", "POST", "/api/v1/judge", `{"configName":"offline","baseline":{},"canary":{}}`, 404, nil},
+	}
+	for _, st := range steps {
+		code, body := ts.call(t, st.method, st.path, "", st.body, nil)
+		if code != st.want {
+			t.Errorf("%s: %d, want %d: %s", st.name, code, st.want, body)
+			continue
+		}
+		if st.check != nil {
+			st.check(t, body)
+		}
+	}
+}
+
+func wantContains(t *testing.T, body, sub string) {
+	t.Helper()
+	if !strings.Contains(body, sub) {
+		t.Errorf("answer %s does not contain %s", body, sub)
+	}
+}
+
+func TestAuth(t *testing.T) {
+	const readTok, writeTok = "read-token-0123456789", "write-token-0123456789"
+	tokens, err := ParseTokens("test", "# roles\nread "+readTok+"\nwrite:"+writeTok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newTestServer(t, Options{Tokens: tokens})
+	for _, tc := range []struct {
+		name, method, path, token string
+		body                      any
+		want                      int
+	}{
+		{"health is open", "GET", "/healthz", "", nil, 200},
+		{"ready is open", "GET", "/readyz", "", nil, 200},
+		{"no token", "GET", "/api/v1/configs", "", nil, 401},
+		{"wrong token", "GET", "/api/v1/configs", "read-token-0123456788", nil, 401},
+		{"read token reads", "GET", "/api/v1/configs", readTok, nil, 200},
+		{"read token reads metrics", "GET", "/metrics", readTok, nil, 200},
+		{"metrics need a token", "GET", "/metrics", "", nil, 401},
+		{"read token cannot write", "PUT", "/api/v1/configs/offline", readTok, offlineConfig, 403},
+		{"read token cannot judge", "POST", "/api/v1/judge", readTok, `{}`, 403},
+		{"write token writes", "PUT", "/api/v1/configs/offline", writeTok, offlineConfig, 200},
+		{"write token reads", "GET", "/api/v1/configs/offline", writeTok, nil, 200},
+		{"write token judges", "POST", "/api/v1/judge", writeTok, `{"configName":"offline","baseline":{"latency":[1,2,3],"errors":[0]},"canary":{"latency":[1,2,3],"errors":[0]}}`, 200},
+	} {
+		code, body := ts.call(t, tc.method, tc.path, tc.token, tc.body, nil)
+		if code != tc.want {
+			t.Errorf("%s: %d, want %d: %s", tc.name, code, tc.want, body)
+		}
+	}
+}
+
+func TestParseTokens(t *testing.T) {
+	for _, tc := range []struct{ in, wantErr string }{
+		{"read aaaaaaaaaaaaaaaa\nwrite bbbbbbbbbbbbbbbb", ""},
+		{"read:aaaaaaaaaaaaaaaa,write:bbbbbbbbbbbbbbbb", ""},
+		{"admin aaaaaaaaaaaaaaaa", `"admin" is not a role`},
+		{"read short", "shorter than 16"},
+		{"# nothing\n", "has no tokens"},
+		{"read a b", "want \"ROLE TOKEN\""},
+	} {
+		_, err := ParseTokens("t", tc.in)
+		if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("ParseTokens(%q) = %v, want %q", tc.in, err, tc.wantErr)
+		}
+	}
+}
+
+func TestAnalysesErrors(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	if code, body := ts.call(t, "PUT", "/api/v1/configs/offline", "", offlineConfig, nil); code != 200 {
+		t.Fatal(body)
+	}
+	scopes := `"baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"}`
+	for _, tc := range []struct {
+		name, method, path string
+		body               any
+		want               int
+		wantErr            string
+	}{
+		{"no baseline scope", "POST", "/api/v1/analyses", `{"configName":"offline","lookback":"5m"}`, 400, "baselineScope: missing"},
+		{"lookback and start", "POST", "/api/v1/analyses", `{"configName":"offline",` + scopes + `,"lookback":"5m","start":"2024-01-01T00:00:00Z"}`, 400, "lookback: give either"},
+		{"bad time", "POST", "/api/v1/analyses", `{"configName":"offline",` + scopes + `,"start":"yesterday","end":"now"}`, 400, `start: "yesterday" is not an RFC 3339 time`},
+		{"bad duration", "POST", "/api/v1/analyses", `{"configName":"offline",` + scopes + `,"lookback":"soon"}`, 400, "soon"},
+		{"interval without lifetime", "POST", "/api/v1/analyses", `{"configName":"offline",` + scopes + `,"interval":"1m","lookback":"5m"}`, 400, "interval: goes with lifetime"},
+		{"config cannot run live", "POST", "/api/v1/analyses", `{"configName":"offline",` + scopes + `,"lookback":"5m"}`, 400, "can only be judged from files"},
+		{"unknown config", "POST", "/api/v1/analyses", `{"configName":"nope",` + scopes + `,"lookback":"5m"}`, 404, "nope"},
+		{"unknown analysis", "GET", "/api/v1/analyses/nope", nil, 404, "nope"},
+		{"cancel unknown", "POST", "/api/v1/analyses/nope/cancel", nil, 404, "nope"},
+		{"bad verdict filter", "GET", "/api/v1/analyses?verdict=ok", nil, 400, "verdict:"},
+		{"bad status filter", "GET", "/api/v1/analyses?status=done", nil, 400, "status:"},
+		{"bad limit", "GET", "/api/v1/analyses?limit=0", nil, 400, "limit:"},
+		{"empty list", "GET", "/api/v1/analyses?config=offline", nil, 200, ""},
+		{"kayenta without thresholds", "POST", "/canary/offline", `{"scopes":{"default":{"controlScope":{"scope":"b","start":"2024-01-01T00:00:00Z","end":"2024-01-01T01:00:00Z","step":60},"experimentScope":{"scope":"c","start":"2024-01-01T00:00:00Z","end":"2024-01-01T01:00:00Z","step":60}}}}`, 400, "Execution request must contain thresholds"},
+		{"kayenta unknown config", "POST", "/canary/nope", `{}`, 404, "nope"},
+		{"kayenta unknown execution", "GET", "/canary/nope", nil, 404, "nope"},
+		{"kayenta ad hoc", "POST", "/canary", `{"canaryConfig":{"name":"x","metrics":[]},"executionRequest":{}}`, 501, "not supported yet"},
+		{"argo without scopes", "GET", "/api/v1/argo/offline", nil, 400, "baseline: missing"},
+		{"argo bad lookback", "GET", "/api/v1/argo/offline?baseline=track%3Db&canary=track%3Dc&lookback=-1m", nil, 400, "lookback:"},
+		{"flagger without name", "POST", "/api/v1/flagger/offline", `{"namespace":"shop"}`, 400, "name: missing"},
+		{"flagger unknown config", "POST", "/api/v1/flagger/nope", `{"name":"podinfo","namespace":"shop"}`, 404, "nope"},
+	} {
+		var e errorBody
+		code, body := ts.call(t, tc.method, tc.path, "", tc.body, &e)
+		if code != tc.want || !strings.Contains(e.Error, tc.wantErr) {
+			t.Errorf("%s: %d %q, want %d with %q (%s)", tc.name, code, e.Error, tc.want, tc.wantErr, body)
+		}
+	}
+}
+
+func TestMetricsPrivateRegistry(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	ts.call(t, "POST", "/api/v1/judge", "", `{}`, nil)
+	_, body := ts.call(t, "GET", "/metrics", "", nil, nil)
+	wantContains(t, body, `verdict_judge_requests_total{code="400",endpoint="judge"} 1`)
+	families, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if strings.HasPrefix(f.GetName(), "verdict_") {
+			t.Errorf("%s is on the global registry", f.GetName())
+		}
+	}
+	// A second server has its own counters.
+	ts2 := newTestServer(t, Options{})
+	_, body2 := ts2.call(t, "GET", "/metrics", "", nil, nil)
+	if strings.Contains(body2, `verdict_judge_requests_total{code="400"`) {
+		t.Errorf("a second server sees the first one's requests:\n%s", body2)
+	}
+}

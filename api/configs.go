@@ -1,0 +1,258 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/store"
+)
+
+// configCache keeps parsed stored configs by name and version. This
+// process is the only writer of its store, so an entry is replaced on
+// every PUT and dropped on DELETE; a miss reads the store.
+type configCache struct {
+	mu     sync.RWMutex
+	byName map[string]cachedConfig
+}
+
+type cachedConfig struct {
+	version int64
+	cfg     *analysis.Config
+}
+
+func newConfigCache() *configCache { return &configCache{byName: map[string]cachedConfig{}} }
+
+func (c *configCache) get(name string) (*analysis.Config, bool) {
+	c.mu.RLock()
+	e, ok := c.byName[name]
+	c.mu.RUnlock()
+	return e.cfg, ok
+}
+
+func (c *configCache) put(name string, version int64, cfg *analysis.Config) {
+	c.mu.Lock()
+	if e, ok := c.byName[name]; !ok || e.version <= version {
+		c.byName[name] = cachedConfig{version: version, cfg: cfg}
+	}
+	c.mu.Unlock()
+}
+
+func (c *configCache) drop(name string) {
+	c.mu.Lock()
+	delete(c.byName, name)
+	c.mu.Unlock()
+}
+
+// configName is what a stored config may be called (it appears in URLs
+// and metric labels).
+var configName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+func checkName(name string) error {
+	if !configName.MatchString(name) {
+		return fmt.Errorf("name: %q is not a config name (letters, digits, '.', '_', '-'; at most 128)", name)
+	}
+	return nil
+}
+
+// storedConfig returns the parsed stored config name.
+func (s *Server) storedConfig(r *http.Request, name string) (*analysis.Config, error) {
+	if cfg, ok := s.configs.get(name); ok {
+		return cfg, nil
+	}
+	return s.loadConfig(r.Context(), name)
+}
+
+func (s *Server) loadConfig(ctx context.Context, name string) (*analysis.Config, error) {
+	rec, err := s.store.GetConfig(ctx, name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, notFoundError{fmt.Sprintf("configName: no config named %q", name)}
+		}
+		return nil, err
+	}
+	cfg, err := analysis.ParseConfig(name, rec.Data)
+	if err != nil {
+		return nil, fmt.Errorf("the stored config %s no longer parses: %w", name, err)
+	}
+	s.configs.put(name, rec.Version, cfg)
+	return cfg, nil
+}
+
+// statusOf maps store and config errors to HTTP statuses.
+func statusOf(err error) int {
+	var ce *analysis.ConfigError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict
+	case errors.As(err, &ce):
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// configInfo describes a stored config in answers.
+type configInfo struct {
+	Name      string    `json:"name"`
+	Version   int64     `json:"version"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Signals   int       `json:"signals,omitempty"`
+	Config    string    `json:"config,omitempty"`
+}
+
+func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := checkName(name); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.opt.Limits.MaxBody))
+	if err != nil {
+		s.badJSON(w, err)
+		return
+	}
+	cfg, err := analysis.ParseConfig(name, data)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if cfg.Name != "" && cfg.Name != name {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("name: the config says %q but is stored as %q; make them equal or leave name out", cfg.Name, name))
+		return
+	}
+	if cfg.Name == "" {
+		cfg.Name = name
+	}
+	rec, err := s.store.PutConfig(r.Context(), name, data)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	s.configs.put(name, rec.Version, cfg)
+	writeJSON(w, http.StatusOK, configInfo{Name: name, Version: rec.Version, UpdatedAt: rec.UpdatedAt, Signals: len(cfg.Signals)})
+}
+
+func (s *Server) getConfig(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	rec, err := s.store.GetConfig(r.Context(), name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("no config named %q", name))
+			return
+		}
+		s.internalError(w, r, err)
+		return
+	}
+	if strings.Contains(r.Header.Get("Accept"), "yaml") {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(rec.Data)
+		return
+	}
+	writeJSON(w, http.StatusOK, configInfo{Name: rec.Name, Version: rec.Version, UpdatedAt: rec.UpdatedAt, Config: string(rec.Data)})
+}
+
+func (s *Server) deleteConfig(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := s.store.DeleteConfig(r.Context(), name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("no config named %q", name))
+			return
+		}
+		s.internalError(w, r, err)
+		return
+	}
+	s.configs.drop(name)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listConfigs(w http.ResponseWriter, r *http.Request) {
+	list, err := s.store.ListConfigs(r.Context())
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	out := make([]configInfo, 0, len(list))
+	for _, c := range list {
+		out = append(out, configInfo{Name: c.Name, Version: c.Version, UpdatedAt: c.UpdatedAt})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"configs": out})
+}
+
+// LoadConfigDir stores every *.yaml, *.yml and *.json config of dir under
+// its config name (or file name without extension), validating each; the
+// first invalid file stops the load with its ConfigError.
+func (s *Server) LoadConfigDir(ctx context.Context, dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read the config directory: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		ext := filepath.Ext(e.Name())
+		if e.IsDir() || (ext != ".yaml" && ext != ".yml" && ext != ".json") {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		cfg, err := analysis.ParseConfig(e.Name(), data)
+		if err != nil {
+			return nil, err
+		}
+		name := cfg.Name
+		if name == "" {
+			name = strings.TrimSuffix(e.Name(), ext)
+		}
+		if err := checkName(name); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		rec, err := s.store.PutConfig(ctx, name, data)
+		if err != nil {
+			return nil, err
+		}
+		s.configs.put(name, rec.Version, cfg)
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// Configs lists the stored configs, parsed (for the scheduler). A stored
+// config that no longer parses is logged and left out.
+func (s *Server) Configs(ctx context.Context) ([]*analysis.Config, error) {
+	list, err := s.store.ListConfigs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*analysis.Config
+	for _, rec := range list {
+		cfg, err := analysis.ParseConfig(rec.Name, rec.Data)
+		if err != nil {
+			s.log.Error("stored config does not parse", "config", rec.Name, "err", err)
+			continue
+		}
+		if cfg.Name == "" {
+			cfg.Name = rec.Name
+		}
+		out = append(out, cfg)
+	}
+	return out, nil
+}
+
+// notFoundError is a missing config or analysis, with its message.
+type notFoundError struct{ msg string }
+
+func (e notFoundError) Error() string        { return e.msg }
+func (e notFoundError) Is(target error) bool { return target == store.ErrNotFound }

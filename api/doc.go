@@ -1,0 +1,30 @@
+// Package api is Verdict's HTTP service (`verdict serve`): the synchronous
+// judge API, stored configs and analyses, the integrations rollout
+// controllers call (Argo Rollouts' web provider, Flagger webhooks, Kayenta's
+// /canary endpoints), the service's own /metrics, and health checks.
+//
+// Decisions:
+//   - Routing is the standard library's (Go 1.22+ method patterns); errors
+//     are {"error": "..."} with the status that fits: 400 names the field,
+//     401/403 auth, 404, 405, 409 a state conflict, 413 a body or series
+//     over the limits, 500 a generic message (the detail is logged, never
+//     sent).
+//   - POST /api/v1/judge is the hot path: nothing is stored, stored configs
+//     are parsed once and cached by version, inline configs are cached by
+//     the hash of their text, and series are decoded by a small hand-written
+//     number-array parser. Every verdict answers 200.
+//   - Live analyses (POST /api/v1/analyses, schedules, Kayenta executions)
+//     are stored before they start, then run in a bounded worker pool. The
+//     Argo and Flagger endpoints judge synchronously but still store the
+//     analysis, so the reportURL they answer can be opened later.
+//   - A restart resumes every unfinished analysis whose window started
+//     within ResumeWithin and whose config still parses; the others are
+//     marked interrupted with a reason. An analysis is never lost and never
+//     turned into a pass by a crash.
+//   - Auth is optional bearer tokens with two roles: read (GET) and write
+//     (mutations and judging; write implies read). Tokens are compared in
+//     constant time over their SHA-256 digests. /healthz and /readyz are
+//     always open.
+//   - /metrics serves a private registry owned by the Server, never the
+//     global one (the Loki push client registers there).
+package api

@@ -1,0 +1,204 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/metrics"
+)
+
+// verdictAnswer is what the Argo and Flagger endpoints answer.
+type verdictAnswer struct {
+	ID        string   `json:"id"`
+	Verdict   string   `json:"verdict"`
+	Score     *float64 `json:"score"`
+	Reason    string   `json:"reason"`
+	ReportURL string   `json:"reportURL"`
+}
+
+// parseScopeParam reads K=V[,K=V] (the CLI's --baseline-scope form).
+func parseScopeParam(field, s string) (metrics.Scope, error) {
+	if s == "" {
+		return nil, fmt.Errorf("%s: missing (K=V[,K=V], e.g. track=baseline)", field)
+	}
+	scope := metrics.Scope{}
+	for _, pair := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(pair, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("%s: %q is not KEY=VALUE", field, pair)
+		}
+		if _, dup := scope[k]; dup {
+			return nil, fmt.Errorf("%s: %s is given twice", field, k)
+		}
+		scope[k] = v
+	}
+	return scope, nil
+}
+
+func parseDurationParam(field, v string, def time.Duration) (time.Duration, error) {
+	if v == "" {
+		return def, nil
+	}
+	var d analysis.Duration
+	if err := d.UnmarshalText([]byte(v)); err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s: %q is not a positive duration such as 5m", field, v)
+	}
+	return time.Duration(d), nil
+}
+
+// judgeNow judges a stored config over the trailing window synchronously,
+// storing the analysis; status is the HTTP status to answer on error.
+func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes analysis.Scopes, lookback, step time.Duration) (verdictAnswer, int, error) {
+	cfg, err := s.storedConfig(r, configName)
+	if err != nil {
+		return verdictAnswer{}, statusOf(err), err
+	}
+	text, err := s.configText(r.Context(), configName, nil)
+	if err != nil {
+		return verdictAnswer{}, statusOf(err), err
+	}
+	now := s.now()
+	p := Plan{Scopes: scopes, Start: now.Add(-lookback), End: now, Step: step}
+	prep, sources, err := s.prepare(cfg, configName, text, p, origin)
+	if err != nil {
+		return verdictAnswer{}, http.StatusBadRequest, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opt.SyncTimeout)
+	defer cancel()
+	id, err := s.record(ctx, prep, "running")
+	if err != nil {
+		return verdictAnswer{}, http.StatusInternalServerError, err
+	}
+	rep, err := s.execute(ctx, id, prep, sources)
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			s.finishTimeout(id)
+			return verdictAnswer{ID: id}, http.StatusGatewayTimeout, fmt.Errorf("the judgement took longer than %s", s.opt.SyncTimeout)
+		}
+		return verdictAnswer{ID: id}, http.StatusInternalServerError, err
+	}
+	return verdictAnswer{ID: id, Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason,
+		ReportURL: s.baseURL(r) + "/analyses/" + id}, http.StatusOK, nil
+}
+
+func (s *Server) finishTimeout(id string) {
+	s.finish(id, outcomeFailed("the judgement did not finish within the synchronous time limit"))
+}
+
+// argo answers Argo Rollouts' web metric provider:
+// GET /api/v1/argo/{configName}?baseline=K=V,..&canary=K=V,..&lookback=5m[&step=30s].
+// Every verdict answers 200; the AnalysisTemplate reads {$.verdict}.
+func (s *Server) argo(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	b, err := parseScopeParam("baseline", q.Get("baseline"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	c, err := parseScopeParam("canary", q.Get("canary"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	lookback, err := parseDurationParam("lookback", q.Get("lookback"), 5*time.Minute)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	step, err := parseDurationParam("step", q.Get("step"), 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "argo", analysis.Scopes{Baseline: b, Canary: c}, lookback, step)
+	if err != nil {
+		s.integrationError(w, r, status, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, ans)
+}
+
+func (s *Server) integrationError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if status >= 500 && status != http.StatusGatewayTimeout {
+		s.internalError(w, r, err)
+		return
+	}
+	writeError(w, status, err.Error())
+}
+
+// flaggerPayload is what Flagger posts to a webhook.
+type flaggerPayload struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	Phase     string            `json:"phase"`
+	Checksum  string            `json:"checksum"`
+	Metadata  map[string]string `json:"metadata"`
+}
+
+// flaggerScopes builds the scopes of a Flagger canary: by default
+// {namespace, app: NAME-primary} against {namespace, app: NAME} (Flagger's
+// primary and canary workloads); metadata keys "baseline.K" and "canary.K"
+// add or replace variables.
+func flaggerScopes(p flaggerPayload) analysis.Scopes {
+	b := metrics.Scope{"namespace": p.Namespace, "app": p.Name + "-primary", "name": p.Name}
+	c := metrics.Scope{"namespace": p.Namespace, "app": p.Name, "name": p.Name}
+	for k, v := range p.Metadata {
+		switch {
+		case strings.HasPrefix(k, "baseline."):
+			b[strings.TrimPrefix(k, "baseline.")] = v
+		case strings.HasPrefix(k, "canary."):
+			c[strings.TrimPrefix(k, "canary.")] = v
+		}
+	}
+	return analysis.Scopes{Baseline: b, Canary: c}
+}
+
+// flagger answers a Flagger webhook (pre-rollout or rollout):
+// 200 on pass, 412 on fail or marginal, 503 when there is no verdict.
+func (s *Server) flagger(w http.ResponseWriter, r *http.Request) {
+	var p flaggerPayload
+	if !s.readBody(w, r, &p) {
+		return
+	}
+	switch {
+	case p.Name == "":
+		writeError(w, http.StatusBadRequest, "name: missing (Flagger sends the canary's name)")
+		return
+	case p.Namespace == "":
+		writeError(w, http.StatusBadRequest, "namespace: missing (Flagger sends the canary's namespace)")
+		return
+	}
+	lookback, err := parseDurationParam("metadata.lookback", p.Metadata["lookback"], 5*time.Minute)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	step, err := parseDurationParam("metadata.step", p.Metadata["step"], 0)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "flagger", flaggerScopes(p), lookback, step)
+	if err != nil {
+		s.integrationError(w, r, status, err)
+		return
+	}
+	switch ans.Verdict {
+	case "pass":
+		status = http.StatusOK
+	case "none":
+		status = http.StatusServiceUnavailable
+	default:
+		status = http.StatusPreconditionFailed
+	}
+	writeJSON(w, status, ans)
+}
+
+func outcomeFailed(msg string) store.Outcome { return store.Outcome{Status: store.Failed, Error: msg} }

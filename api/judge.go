@@ -1,0 +1,322 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/report"
+)
+
+// judgeRequest is the body of POST /api/v1/judge.
+type judgeRequest struct {
+	Config     json.RawMessage `json:"config"`
+	ConfigName string          `json:"configName"`
+	Baseline   seriesMap       `json:"baseline"`
+	Canary     seriesMap       `json:"canary"`
+}
+
+// seriesMap is {"signal": [numbers]}; null is NaN.
+type seriesMap struct {
+	side   string
+	limits Limits
+	series []metrics.Series
+	set    bool
+}
+
+// limitError is a request over a series limit (answered 413).
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string { return e.msg }
+
+// UnmarshalJSON parses the object with a hand-written scanner: the hot
+// path would otherwise spend most of its time in reflection.
+func (m *seriesMap) UnmarshalJSON(b []byte) error {
+	m.set = true
+	p := numParser{b: b}
+	p.space()
+	if p.peek() == 'n' {
+		return p.literal("null")
+	}
+	if !p.eat('{') {
+		return fmt.Errorf("%s: want an object mapping signals to arrays of numbers", m.side)
+	}
+	p.space()
+	if p.eat('}') {
+		return nil
+	}
+	for {
+		p.space()
+		name, err := p.str()
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.side, err)
+		}
+		p.space()
+		if !p.eat(':') {
+			return fmt.Errorf("%s: want ':' after %q", m.side, name)
+		}
+		field := m.side + "." + name
+		values, err := p.numbers(field, m.limits.MaxPoints)
+		if err != nil {
+			return err
+		}
+		if len(m.series) >= m.limits.MaxSignals {
+			return &limitError{fmt.Sprintf("%s: more than %d signals", m.side, m.limits.MaxSignals)}
+		}
+		m.series = append(m.series, metrics.Series{Signal: name, Values: values})
+		p.space()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat('}') {
+			return nil
+		}
+		return fmt.Errorf("%s: want ',' or '}' after %q", m.side, name)
+	}
+}
+
+type numParser struct {
+	b []byte
+	i int
+}
+
+func (p *numParser) peek() byte {
+	if p.i < len(p.b) {
+		return p.b[p.i]
+	}
+	return 0
+}
+
+func (p *numParser) eat(c byte) bool {
+	if p.peek() == c {
+		p.i++
+		return true
+	}
+	return false
+}
+
+func (p *numParser) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *numParser) literal(s string) error {
+	if !bytes.HasPrefix(p.b[p.i:], []byte(s)) {
+		return fmt.Errorf("unexpected %q", p.b[p.i:min(p.i+10, len(p.b))])
+	}
+	p.i += len(s)
+	return nil
+}
+
+// str reads a JSON string (escapes decoded by encoding/json when present).
+func (p *numParser) str() (string, error) {
+	if !p.eat('"') {
+		return "", errors.New("want a signal name in quotes")
+	}
+	start := p.i
+	escaped := false
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case '\\':
+			escaped = true
+			p.i += 2
+			continue
+		case '"':
+			raw := p.b[start:p.i]
+			p.i++
+			if !escaped {
+				return string(raw), nil
+			}
+			var s string
+			if err := json.Unmarshal(p.b[start-1:p.i], &s); err != nil {
+				return "", fmt.Errorf("bad signal name: %w", err)
+			}
+			return s, nil
+		}
+		p.i++
+	}
+	return "", errors.New("unterminated signal name")
+}
+
+// numbers reads [n, n, null, ...] for field, at most limit values.
+func (p *numParser) numbers(field string, limit int) ([]float64, error) {
+	p.space()
+	if !p.eat('[') {
+		return nil, fmt.Errorf("%s: want an array of numbers", field)
+	}
+	values := make([]float64, 0, 64)
+	p.space()
+	if p.eat(']') {
+		return values, nil
+	}
+	for {
+		p.space()
+		if len(values) >= limit {
+			return nil, &limitError{fmt.Sprintf("%s: more than %d points", field, limit)}
+		}
+		if p.peek() == 'n' {
+			if err := p.literal("null"); err != nil {
+				return nil, fmt.Errorf("%s[%d]: want a number or null", field, len(values))
+			}
+			values = append(values, math.NaN())
+		} else {
+			start := p.i
+			for p.i < len(p.b) {
+				c := p.b[p.i]
+				if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+					p.i++
+					continue
+				}
+				break
+			}
+			v, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
+			if err != nil || start == p.i {
+				return nil, fmt.Errorf("%s[%d]: want a number or null", field, len(values))
+			}
+			values = append(values, v)
+		}
+		p.space()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat(']') {
+			return values, nil
+		}
+		return nil, fmt.Errorf("%s[%d]: want ',' or ']'", field, len(values)-1)
+	}
+}
+
+// bufPool recycles request and response buffers of the hot path.
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.opt.Limits.MaxBody)); err != nil {
+		s.badJSON(w, err)
+		return
+	}
+	req := judgeRequest{
+		Baseline: seriesMap{side: "baseline", limits: s.opt.Limits},
+		Canary:   seriesMap{side: "canary", limits: s.opt.Limits},
+	}
+	if err := json.Unmarshal(buf.Bytes(), &req); err != nil {
+		s.badJSON(w, err)
+		return
+	}
+	cfg, status, err := s.requestConfig(r, req.Config, req.ConfigName)
+	if err != nil {
+		writeError(w, status, err.Error())
+		return
+	}
+	switch {
+	case !req.Baseline.set:
+		writeError(w, http.StatusBadRequest, "baseline: missing (an object mapping each signal to its numbers)")
+		return
+	case !req.Canary.set:
+		writeError(w, http.StatusBadRequest, "canary: missing (an object mapping each signal to its numbers)")
+		return
+	}
+	rep, err := analysis.JudgeSeries(cfg,
+		analysis.SeriesSet{Origin: "baseline", Series: req.Baseline.series},
+		analysis.SeriesSet{Origin: "canary", Series: req.Canary.series})
+	if err != nil {
+		var de *analysis.DataError
+		if errors.As(err, &de) {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		s.internalError(w, r, err)
+		return
+	}
+	out := bufPool.Get().(*bytes.Buffer)
+	out.Reset()
+	defer bufPool.Put(out)
+	if err := json.NewEncoder(out).Encode(rep); err != nil {
+		s.internalError(w, r, fmt.Errorf("encode the report: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(out.Bytes())
+}
+
+// requestConfig resolves a request's config: inline (cached by the hash of
+// its text) or stored by name. It returns the status to answer on error.
+func (s *Server) requestConfig(r *http.Request, inline json.RawMessage, name string) (*analysis.Config, int, error) {
+	hasInline := len(inline) > 0 && !bytes.Equal(bytes.TrimSpace(inline), []byte("null"))
+	switch {
+	case hasInline && name != "":
+		return nil, http.StatusBadRequest, errors.New("config and configName: give one, not both")
+	case hasInline:
+		cfg, err := s.inline.get(inline)
+		if err != nil {
+			return nil, http.StatusBadRequest, err
+		}
+		return cfg, 0, nil
+	case name != "":
+		cfg, err := s.storedConfig(r, name)
+		if err != nil {
+			return nil, statusOf(err), err
+		}
+		return cfg, 0, nil
+	}
+	return nil, http.StatusBadRequest, errors.New("config: missing (give config, an inline config, or configName, a stored one)")
+}
+
+// inlineCache keeps parsed inline configs by the SHA-256 of their text.
+type inlineCache struct {
+	mu   sync.Mutex
+	max  int
+	byID map[[sha256.Size]byte]*analysis.Config
+}
+
+func newInlineCache(max int) *inlineCache {
+	return &inlineCache{max: max, byID: map[[sha256.Size]byte]*analysis.Config{}}
+}
+
+func (c *inlineCache) get(raw []byte) (*analysis.Config, error) {
+	key := sha256.Sum256(raw)
+	c.mu.Lock()
+	cfg, ok := c.byID[key]
+	c.mu.Unlock()
+	if ok {
+		return cfg, nil
+	}
+	cfg, err := analysis.ParseConfig("config", raw)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.byID) >= c.max {
+		for k := range c.byID { // drop an arbitrary entry
+			delete(c.byID, k)
+			break
+		}
+	}
+	c.byID[key] = cfg
+	c.mu.Unlock()
+	return cfg, nil
+}
+
+// writeReport writes a report as JSON (used by the non-hot paths).
+func writeReport(w io.Writer, rep *analysis.Report) error {
+	return report.WriteJSON(w, rep)
+}

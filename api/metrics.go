@@ -1,0 +1,136 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/query"
+)
+
+// Metrics are the service's own metrics, on a private registry.
+type Metrics struct {
+	reg              *prometheus.Registry
+	analyses         *prometheus.CounterVec
+	analysisDuration *prometheus.HistogramVec
+	queryDuration    *prometheus.HistogramVec
+	sourceErrors     *prometheus.CounterVec
+	requests         *prometheus.CounterVec
+	requestDuration  *prometheus.HistogramVec
+	lastScore        *prometheus.GaugeVec
+	scheduleRuns     *prometheus.CounterVec
+}
+
+// NewMetrics registers the service's metrics on a new private registry.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		analyses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "verdict_analyses_total", Help: "Finished analyses by verdict (none when there was no verdict) and origin.",
+		}, []string{"verdict", "origin"}),
+		analysisDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "verdict_analysis_duration_seconds", Help: "Time to run one live analysis (all its intervals).",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+		}, []string{"origin"}),
+		queryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "verdict_query_duration_seconds", Help: "Time of one source query.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"source"}),
+		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "verdict_source_errors_total", Help: "Failed source queries by source and kind (timeout, unavailable, bad query, ...).",
+		}, []string{"source", "kind"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "verdict_judge_requests_total", Help: "Judge API and integration requests by endpoint and HTTP status.",
+		}, []string{"endpoint", "code"}),
+		requestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "verdict_judge_request_duration_seconds", Help: "Judge API and integration request latency.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"endpoint"}),
+		lastScore: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "verdict_last_score", Help: "Score of the last finished live analysis per config and canary scope (NaN when there was no verdict).",
+		}, []string{"config", "scope"}),
+		scheduleRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "verdict_schedule_runs_total", Help: "Scheduled runs by config and outcome (ran, skipped, panicked).",
+		}, []string{"config", "outcome"}),
+	}
+	m.reg.MustRegister(m.analyses, m.analysisDuration, m.queryDuration, m.sourceErrors, m.requests, m.requestDuration, m.lastScore, m.scheduleRuns,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry is the private registry, for tests and embedding.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+func (m *Metrics) observeRequest(endpoint string, status int, d time.Duration) {
+	m.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
+	m.requestDuration.WithLabelValues(endpoint).Observe(d.Seconds())
+}
+
+// ObserveAnalysis records a finished live analysis.
+func (m *Metrics) ObserveAnalysis(origin, config string, rep *analysis.Report, d time.Duration) {
+	m.analysisDuration.WithLabelValues(origin).Observe(d.Seconds())
+	if rep == nil {
+		m.analyses.WithLabelValues("none", origin).Inc()
+		return
+	}
+	m.analyses.WithLabelValues(string(rep.Verdict), origin).Inc()
+	scope := ""
+	if rep.Scopes != nil {
+		scope = query.FormatScope(rep.Scopes.Canary)
+	}
+	score := math.NaN()
+	if rep.Score != nil {
+		score = *rep.Score
+	}
+	m.lastScore.WithLabelValues(config, scope).Set(score)
+}
+
+// ScheduleRun counts a scheduled firing: ran, skipped or panicked.
+func (m *Metrics) ScheduleRun(config, outcome string) {
+	m.scheduleRuns.WithLabelValues(config, outcome).Inc()
+}
+
+// instrument wraps every source so its queries are timed and its errors
+// counted by kind.
+func (m *Metrics) instrument(set analysis.SourceSet) analysis.SourceSet {
+	out := make(analysis.SourceSet, len(set))
+	for name, src := range set {
+		out[name] = &instrumented{Source: src, name: name, m: m}
+	}
+	return out
+}
+
+type instrumented struct {
+	metrics.Source
+	name string
+	m    *Metrics
+}
+
+func (i *instrumented) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
+	start := time.Now()
+	res, err := i.Source.Fetch(ctx, q, scope, w)
+	i.m.queryDuration.WithLabelValues(i.name).Observe(time.Since(start).Seconds())
+	if err != nil {
+		kind := query.KindInternal.String()
+		var qe *query.Error
+		if errors.As(err, &qe) {
+			kind = qe.Kind.String()
+		}
+		i.m.sourceErrors.WithLabelValues(i.name, kind).Inc()
+	}
+	return res, err
+}

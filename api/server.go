@@ -1,0 +1,301 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/store"
+)
+
+// Limits bound what one request may ask for.
+type Limits struct {
+	// MaxBody is the largest request body in bytes (default 8 MiB).
+	MaxBody int64
+	// MaxPoints is the most points one signal may carry on one side (default 100,000).
+	MaxPoints int
+	// MaxSignals is the most signals one side may carry (default 1,000).
+	MaxSignals int
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBody <= 0 {
+		l.MaxBody = 8 << 20
+	}
+	if l.MaxPoints <= 0 {
+		l.MaxPoints = 100_000
+	}
+	if l.MaxSignals <= 0 {
+		l.MaxSignals = 1_000
+	}
+	return l
+}
+
+// Options configure a Server.
+type Options struct {
+	Store store.Store
+	// Sources says where live analyses get their data beyond their configs.
+	Sources analysis.SourceOverrides
+	// OpenSources builds a config's sources; nil uses analysis.OpenSources.
+	OpenSources func(*analysis.Config, analysis.SourceOverrides) (analysis.SourceSet, error)
+	// Tokens enables bearer-token auth when not empty.
+	Tokens *Tokens
+	Limits Limits
+	// Workers bounds the live analyses running at once (default 4).
+	Workers int
+	// SyncTimeout bounds a synchronous live judgement (Argo, Flagger;
+	// default 8 s, under Argo's 10 s default).
+	SyncTimeout time.Duration
+	// ResumeWithin is how old an unfinished analysis' window may be for a
+	// restart to resume it (default 24 h); older ones are interrupted.
+	ResumeWithin time.Duration
+	// ExternalURL is the base of the URLs the API answers (reportURL);
+	// empty uses the request's host.
+	ExternalURL string
+	Logger      *slog.Logger
+	// Now tells the time; nil uses time.Now.
+	Now func() time.Time
+	// Clock is given to multi-interval runs; nil uses the real clock.
+	Clock analysis.Clock
+}
+
+// Server is the HTTP service. Create it with New, serve Handler, and call
+// Close when done.
+type Server struct {
+	opt     Options
+	log     *slog.Logger
+	store   store.Store
+	metrics *Metrics
+	configs *configCache
+	inline  *inlineCache
+	mux     *http.ServeMux
+	now     func() time.Time
+
+	// ctx is cancelled by Close; background analyses run under it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	sem    chan struct{}
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc
+}
+
+// New builds a Server over opt.Store.
+func New(opt Options) (*Server, error) {
+	if opt.Store == nil {
+		return nil, errors.New("api: no store")
+	}
+	opt.Limits = opt.Limits.withDefaults()
+	if opt.Workers <= 0 {
+		opt.Workers = 4
+	}
+	if opt.SyncTimeout <= 0 {
+		opt.SyncTimeout = 8 * time.Second
+	}
+	if opt.ResumeWithin <= 0 {
+		opt.ResumeWithin = 24 * time.Hour
+	}
+	if opt.OpenSources == nil {
+		opt.OpenSources = analysis.OpenSources
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		opt:     opt,
+		log:     opt.Logger,
+		store:   opt.Store,
+		metrics: NewMetrics(),
+		configs: newConfigCache(),
+		inline:  newInlineCache(256),
+		now:     opt.Now,
+		ctx:     ctx,
+		cancel:  cancel,
+		sem:     make(chan struct{}, opt.Workers),
+		running: map[string]context.CancelFunc{},
+	}
+	s.routes()
+	return s, nil
+}
+
+// Metrics returns the server's metrics, for the scheduler to update.
+func (s *Server) Metrics() *Metrics { return s.metrics }
+
+// Handler is the service's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Close stops background analyses and waits for them. They stay queued or
+// running in the store, so the next start resumes them.
+func (s *Server) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	s.mux = m
+	read, write := s.auth(roleRead), s.auth(roleWrite)
+
+	m.HandleFunc("GET /healthz", s.healthz)
+	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /metrics", read(s.metrics.Handler()))
+
+	m.Handle("POST /api/v1/judge", write(s.counted("judge", s.judge)))
+
+	m.Handle("GET /api/v1/configs", read(http.HandlerFunc(s.listConfigs)))
+	m.Handle("GET /api/v1/configs/{name}", read(http.HandlerFunc(s.getConfig)))
+	m.Handle("PUT /api/v1/configs/{name}", write(http.HandlerFunc(s.putConfig)))
+	m.Handle("DELETE /api/v1/configs/{name}", write(http.HandlerFunc(s.deleteConfig)))
+
+	m.Handle("POST /api/v1/analyses", write(http.HandlerFunc(s.createAnalysis)))
+	m.Handle("GET /api/v1/analyses", read(http.HandlerFunc(s.listAnalyses)))
+	m.Handle("GET /api/v1/analyses/{id}", read(http.HandlerFunc(s.getAnalysis)))
+	m.Handle("POST /api/v1/analyses/{id}/cancel", write(http.HandlerFunc(s.cancelAnalysis)))
+
+	m.Handle("GET /api/v1/argo/{configName}", write(s.counted("argo", s.argo)))
+	m.Handle("POST /api/v1/flagger/{configName}", write(s.counted("flagger", s.flagger)))
+
+	m.Handle("POST /canary/{configId}", write(s.counted("kayenta", s.kayentaStart)))
+	m.Handle("POST /canary", write(s.counted("kayenta", s.kayentaAdhoc)))
+	m.Handle("GET /canary/{id}", read(http.HandlerFunc(s.kayentaStatus)))
+
+	s.pages(m, read)
+
+	// Anything else is a JSON 404 (the mux answers 405 itself for a known
+	// path with another method, with an Allow header).
+	m.HandleFunc("/", s.notFound)
+}
+
+// notFound answers what no route matched: 405 with Allow when the path
+// exists for other methods, else 404 (both as JSON errors).
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
+		if method == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = method
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allowed = append(allowed, method)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
+		return
+	}
+	writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Error("readiness check failed", "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the store is not reachable")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// counted counts requests of an integration endpoint by status and times them.
+func (s *Server) counted(endpoint string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h(rec, r)
+		s.metrics.observeRequest(endpoint, rec.status, time.Since(start))
+	})
+}
+
+// errorBody is every error answer.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v)
+}
+
+// internalError logs the detail and answers a generic 500.
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal error; the server log has the details")
+}
+
+// readBody reads a JSON body under the size limit into v. It answers the
+// error itself and returns false when the body is too large or invalid.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, s.opt.Limits.MaxBody)
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		s.badJSON(w, err)
+		return false
+	}
+	return true
+}
+
+// badJSON answers a JSON decoding error: 413 for a body over the limit,
+// else 400 naming the field when known.
+func (s *Server) badJSON(w http.ResponseWriter, err error) {
+	var tooBig *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	var limit *limitError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than the limit of %d bytes", tooBig.Limit))
+	case errors.As(err, &limit):
+		writeError(w, http.StatusRequestEntityTooLarge, limit.Error())
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: want %s, not a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value))
+	default:
+		writeError(w, http.StatusBadRequest, "the request body is not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+	}
+}
+
+// baseURL is the URL prefix for links in answers.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.opt.ExternalURL != "" {
+		return strings.TrimRight(s.opt.ExternalURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/schedule"
+	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/api"
+)
+
+type serveFlags struct {
+	listen, db, configDir, tokensFile string
+	prometheusURL, lokiURL            string
+	externalURL                       string
+	workers                           int
+	shutdownTimeout, resumeWithin     time.Duration
+}
+
+func newServeCommand() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve [--listen 127.0.0.1:8080] [--db sqlite:PATH | postgres://...] [--config-dir DIR]",
+		Short: "Run the judge API, stored analyses and scheduled re-scoring",
+		Long: "Run Verdict as a service: the judge API (POST /api/v1/judge), stored configs and analyses, the Argo Rollouts,\n" +
+			"Flagger and Kayenta-compatible endpoints, cron schedules from the configs, /metrics, /healthz and /readyz.\n" +
+			"Listening beyond loopback needs bearer tokens (--tokens-file or VERDICT_TOKENS, lines \"ROLE TOKEN\", role read or write).\n" +
+			"SIGTERM drains requests and stops the schedules; unfinished analyses resume at the next start.",
+		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fl.StringVar(&f.db, "db", store.DefaultDSN, "store: sqlite:PATH or postgres://...")
+	fl.StringVar(&f.configDir, "config-dir", "", "load every *.yaml, *.yml and *.json config of this directory at start")
+	fl.StringVar(&f.tokensFile, "tokens-file", "", "bearer tokens, one \"ROLE TOKEN\" a line (default $VERDICT_TOKENS)")
+	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then each config)")
+	fl.StringVar(&f.lokiURL, "loki-url", "", "Loki URL (default $VERDICT_LOKI_URL, then each config)")
+	fl.StringVar(&f.externalURL, "external-url", "", "base URL of links in answers (default: the request's host)")
+	fl.IntVar(&f.workers, "workers", 4, "live analyses running at once")
+	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long SIGTERM waits for requests in flight")
+	fl.DurationVar(&f.resumeWithin, "resume-within", 24*time.Hour, "resume unfinished analyses whose window started within this; older ones are marked interrupted")
+	return cmd
+}
+
+// loopback reports whether a listen address only accepts local connections.
+func loopback(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, err
+	}
+	if host == "localhost" {
+		return true, nil
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), nil
+}
+
+func loadTokens(f serveFlags) (*api.Tokens, error) {
+	if f.tokensFile != "" {
+		t, err := api.LoadTokens(f.tokensFile)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return t, nil
+	}
+	if env := os.Getenv("VERDICT_TOKENS"); env != "" {
+		t, err := api.ParseTokens("VERDICT_TOKENS", env)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		return t, nil
+	}
+	return nil, nil
+}
+
+func runServe(cmd *cobra.Command, f serveFlags) error {
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+	tokens, err := loadTokens(f)
+	if err != nil {
+		return err
+	}
+	local, err := loopback(f.listen)
+	if err != nil {
+		return usageError{fmt.Errorf("--listen %q is not HOST:PORT", f.listen)}
+	}
+	if !local && tokens.Len() == 0 {
+		return usageError{fmt.Errorf("--listen %s accepts connections from other hosts, but no bearer tokens are configured; give --tokens-file or VERDICT_TOKENS, or listen on 127.0.0.1", f.listen)}
+	}
+	if f.workers <= 0 || f.shutdownTimeout <= 0 || f.resumeWithin <= 0 {
+		return usageError{errors.New("--workers, --shutdown-timeout and --resume-within must be positive")}
+	}
+	ctx := cmd.Context()
+	st, err := store.Open(ctx, f.db)
+	if err != nil {
+		return usageError{fmt.Errorf("--db: %w", err)}
+	}
+	defer st.Close()
+
+	srv, err := api.New(api.Options{
+		Store:        st,
+		Sources:      analysis.SourceOverrides{PrometheusURL: firstOf(f.prometheusURL, os.Getenv("VERDICT_PROMETHEUS_URL")), LokiURL: firstOf(f.lokiURL, os.Getenv("VERDICT_LOKI_URL"))},
+		Tokens:       tokens,
+		Workers:      f.workers,
+		ResumeWithin: f.resumeWithin,
+		ExternalURL:  f.externalURL,
+		Logger:       log,
+	})
+	if err != nil {
+		return err
+	}
+	if f.configDir != "" {
+		names, err := srv.LoadConfigDir(ctx, f.configDir)
+		if err != nil {
+			return err
+		}
+		log.Info("configs loaded", "dir", f.configDir, "configs", names)
+	}
+	resumed, interrupted, err := srv.Resume(ctx)
+	if err != nil {
+		return fmt.Errorf("resume unfinished analyses: %w", err)
+	}
+	log.Info("unfinished analyses", "resumed", resumed, "interrupted", interrupted)
+
+	configs, err := srv.Configs(ctx)
+	if err != nil {
+		return err
+	}
+	sched, err := schedule.New(configs, schedule.Hooks{
+		Run: func(ctx context.Context, j schedule.Job) error {
+			now := time.Now()
+			p := api.Plan{
+				Scopes: analysis.Scopes{Baseline: analysis.ScopeOf(j.Schedule.BaselineScope), Canary: analysis.ScopeOf(j.Schedule.CanaryScope)},
+				Start:  now.Add(-time.Duration(j.Schedule.Lookback)), End: now, Step: time.Duration(j.Schedule.Step),
+			}
+			id, rep, err := srv.Submit(ctx, j.Config, p, "schedule", true)
+			if err != nil {
+				return err
+			}
+			log.Info("scheduled analysis", "config", j.Config, "id", id, "verdict", rep.Verdict)
+			return nil
+		},
+		Outcome: func(j schedule.Job, outcome string) { srv.Metrics().ScheduleRun(j.Config, outcome) },
+	}, log)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return usageError{fmt.Errorf("--listen: %w", err)}
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	sched.Start()
+	log.Info("verdict serve listening", "addr", ln.Addr().String(), "auth", tokens.Len() > 0, "schedules", sched.Len())
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		srv.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests", "deadline", f.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	shutdownErr := hs.Shutdown(sctx)
+	if err := sched.Stop(sctx); err != nil {
+		log.Warn("stopping the scheduler", "err", err)
+	}
+	srv.Close()
+	if shutdownErr != nil {
+		return fmt.Errorf("shutdown: %w", shutdownErr)
+	}
+	log.Info("stopped")
+	return nil
+}
