@@ -109,17 +109,38 @@ func plural(n int) string {
 	return "s"
 }
 
-// mdEscaper escapes the characters that start Markdown or HTML markup
-// inside running text. Underscores are left alone: signal names are full
-// of them, and GitHub-flavoured Markdown does not emphasise inside words.
+// mdEscaper escapes the characters that start Markdown markup inside
+// running text. Underscores are left alone: signal names are full of them,
+// and GitHub-flavoured Markdown does not emphasise inside words.
 var mdEscaper = strings.NewReplacer(
-	`\`, `\\`, "`", "\\`", "*", `\*`, "[", `\[`, "]", `\]`,
-	"<", "&lt;", ">", "&gt;", "&", "&amp;", "|", `\|`, "#", `\#`,
+	`\`, `\\`, "`", "\\`", "*", `\*`, "[", `\[`, "]", `\]`, "|", `\|`, "#", `\#`,
 	"\r\n", " ", "\n", " ", "\r", " ",
 )
 
-// mdText makes s safe as inline Markdown text on one line.
-func mdText(s string) string { return mdEscaper.Replace(s) }
+// mdText makes s safe as inline Markdown text on one line. "<" and "&" are
+// escaped only where they could start a tag or an entity, so that figures
+// like "<0.0001" stay readable in the raw text.
+func mdText(s string) string {
+	s = mdEscaper.Replace(s)
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		next := byte(0)
+		if i+1 < len(s) {
+			next = s[i+1]
+		}
+		isLetter := next >= 'a' && next <= 'z' || next >= 'A' && next <= 'Z'
+		switch {
+		case c == '<' && (isLetter || next == '/' || next == '!' || next == '?'):
+			b.WriteString("&lt;")
+		case c == '&' && (isLetter || next == '#'):
+			b.WriteString("&amp;")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
 
 // mdCell makes s safe inside a table cell.
 func mdCell(s string) string { return mdText(s) }
