@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/verdict-aca/verdict/analysis"
@@ -84,14 +85,26 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 
 	var rep *analysis.Report
 	if f.lifetime > 0 {
+		// A progress bar on a terminal; nothing when stderr is a file or pipe.
 		progress := func(done, total int, r analysis.IntervalResult) {}
 		if isTerminal(cmd.ErrOrStderr()) {
+			intervals := 1
+			if f.interval > 0 && f.interval < f.lifetime {
+				intervals = int(f.lifetime / f.interval)
+			}
+			bar := progressbar.NewOptions(intervals, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
+				progressbar.OptionSetDescription("waiting for interval 1"), progressbar.OptionShowCount(),
+				progressbar.OptionSetElapsedTime(true), progressbar.OptionSetPredictTime(false),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(cmd.ErrOrStderr()) }))
+			defer func() { _ = bar.Exit() }()
 			progress = func(done, total int, r analysis.IntervalResult) {
 				score := "none"
 				if r.Score != nil {
 					score = strconv.FormatFloat(*r.Score, 'g', 4, 64)
 				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "interval %d/%d (%s .. %s): %s, score %s\n", done, total, r.Start.Format(time.TimeOnly), r.End.Format(time.TimeOnly), r.Verdict, score)
+				bar.ChangeMax(total)
+				bar.Describe(fmt.Sprintf("interval %d/%d (%s .. %s): %s, score %s", done, total, r.Start.Format(time.TimeOnly), r.End.Format(time.TimeOnly), r.Verdict, score))
+				_ = bar.Set(done)
 			}
 		}
 		rep, err = analysis.RunIntervals(ctx, cfg, sources, analysis.IntervalRequest{
