@@ -94,9 +94,11 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 			}
 			bar := progressbar.NewOptions(intervals, progressbar.OptionSetWriter(cmd.ErrOrStderr()),
 				progressbar.OptionSetDescription("waiting for interval 1"), progressbar.OptionShowCount(),
-				progressbar.OptionSetElapsedTime(true), progressbar.OptionSetPredictTime(false),
-				progressbar.OptionOnCompletion(func() { fmt.Fprintln(cmd.ErrOrStderr()) }))
-			defer func() { _ = bar.Exit() }()
+				progressbar.OptionSetElapsedTime(true), progressbar.OptionSetPredictTime(false))
+			defer func() {
+				_ = bar.Exit()
+				fmt.Fprintln(cmd.ErrOrStderr()) // end the bar's line before the report
+			}()
 			progress = func(done, total int, r analysis.IntervalResult) {
 				score := "none"
 				if r.Score != nil {
