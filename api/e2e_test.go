@@ -1,0 +1,322 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/internal/promtest"
+)
+
+// e2eStart is the start of the test data (2024-01-01T00:00:00Z); an hour of
+// points every 15 s follows.
+var e2eStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// openMetrics writes the test dataset: for each track, a latency gauge
+// (baseline ≈ 100 ms, canary ≈ 130 ms: a clear regression) and an
+// error-ratio gauge drawn from the same distribution on both tracks
+// (healthy). The wiggle is a fixed LCG, so the data is the same every run.
+func openMetrics(start time.Time, points int) string {
+	var b strings.Builder
+	state := uint32(7)
+	noise := func() float64 {
+		state = state*1664525 + 1013904223
+		return float64(state>>8)/float64(1<<24) - 0.5
+	}
+	level := map[string]float64{"baseline": 100, "canary": 130}
+	b.WriteString("# TYPE app_latency_ms gauge\n")
+	for _, track := range []string{"baseline", "canary"} {
+		for i := range points {
+			fmt.Fprintf(&b, "app_latency_ms{track=%q} %.3f %d\n", track, level[track]+20*noise(), start.Unix()+int64(15*i))
+		}
+	}
+	b.WriteString("# TYPE app_error_ratio gauge\n")
+	for _, track := range []string{"baseline", "canary"} {
+		for i := range points {
+			fmt.Fprintf(&b, "app_error_ratio{track=%q} %.5f %d\n", track, 0.01+0.004*noise(), start.Unix()+int64(15*i))
+		}
+	}
+	b.WriteString("# EOF\n")
+	return b.String()
+}
+
+const liveRegress = `name: regress
+thresholds: {pass: 95, marginal: 75}
+signals:
+  - name: latency
+    query: 'app_latency_ms{track="{{.track}}"}'
+    direction: increase
+    allowedChange: 10%
+  - name: errors
+    query: 'app_error_ratio{track="{{.track}}"}'
+    direction: increase
+    allowedChange: 20%
+`
+
+const liveHealthy = `name: healthy
+signals:
+  - name: errors
+    query: 'app_error_ratio{track="{{.track}}"}'
+    direction: increase
+    allowedChange: 20%
+`
+
+// jsonPath evaluates the simple JSONPath forms an AnalysisTemplate uses,
+// "{$.a.b}", the way Argo's web provider does: a string result is used
+// as is, anything else as its JSON text.
+func jsonPath(t *testing.T, doc []byte, path string) string {
+	t.Helper()
+	p := strings.TrimSuffix(strings.TrimPrefix(path, "{$."), "}")
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range strings.Split(p, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%s: %q is not an object", path, key)
+		}
+		v = m[key]
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	js, _ := json.Marshal(v)
+	return string(js)
+}
+
+func liveServer(t *testing.T) *testServer {
+	t.Helper()
+	prom := promtest.Start(t, openMetrics(e2eStart, 241))
+	// "Now" is 50 minutes into the data, so trailing windows have data.
+	now := e2eStart.Add(50 * time.Minute)
+	ts := newTestServer(t, Options{Sources: sourceOverrides(prom.URL), Now: func() time.Time { return now }})
+	for name, cfg := range map[string]string{"regress": liveRegress, "healthy": liveHealthy} {
+		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, "", cfg, nil); code != 200 {
+			t.Fatalf("PUT %s: %d %s", name, code, body)
+		}
+	}
+	return ts
+}
+
+func TestArgoWebProvider(t *testing.T) {
+	ts := liveServer(t)
+	for _, tc := range []struct {
+		config, canary, want string
+		// condition is what the documented AnalysisTemplate concludes.
+		condition string
+	}{
+		{"regress", "track=canary", "fail", "Failed"},
+		{"healthy", "track=canary", "pass", "Successful"},
+		{"healthy", "track=gone", "none", "Inconclusive"},
+	} {
+		q := url.Values{"baseline": {"track=baseline"}, "canary": {tc.canary}, "lookback": {"30m"}, "step": {"15s"}}
+		code, body := ts.call(t, "GET", "/api/v1/argo/"+tc.config+"?"+q.Encode(), "", nil, nil)
+		if code != 200 {
+			t.Fatalf("%s: %d %s", tc.config, code, body)
+		}
+		result := jsonPath(t, []byte(body), "{$.verdict}")
+		phase := "Inconclusive"
+		switch {
+		case result == "pass": // successCondition: result == "pass"
+			phase = "Successful"
+		case result == "fail": // failureCondition: result == "fail"
+			phase = "Failed"
+		}
+		if result != tc.want || phase != tc.condition {
+			t.Errorf("%s canary %s: verdict %q (%s), want %q (%s): %s", tc.config, tc.canary, result, phase, tc.want, tc.condition, body)
+		}
+		if u := jsonPath(t, []byte(body), "{$.reportURL}"); !strings.Contains(u, "/analyses/") {
+			t.Errorf("reportURL %q", u)
+		}
+	}
+	// Every Argo judgement is stored.
+	var list struct {
+		Analyses []analysisView `json:"analyses"`
+	}
+	ts.call(t, "GET", "/api/v1/analyses?config=regress&verdict=fail", "", nil, &list)
+	if len(list.Analyses) != 1 || list.Analyses[0].Origin != "argo" || list.Analyses[0].Status != "finished" {
+		t.Errorf("stored argo analyses = %+v", list.Analyses)
+	}
+}
+
+func TestFlaggerWebhook(t *testing.T) {
+	ts := liveServer(t)
+	for _, tc := range []struct {
+		name, config string
+		metadata     map[string]string
+		want         int
+		verdict      string
+	}{
+		{"regression halts", "regress", map[string]string{"baseline.track": "baseline", "canary.track": "canary", "lookback": "30m", "step": "15s"}, 412, "fail"},
+		{"healthy proceeds", "healthy", map[string]string{"baseline.track": "baseline", "canary.track": "canary", "lookback": "30m", "step": "15s"}, 200, "pass"},
+		{"no data is not a pass", "healthy", map[string]string{"baseline.track": "baseline", "canary.track": "gone", "lookback": "30m"}, 503, "none"},
+	} {
+		payload := map[string]any{"name": "podinfo", "namespace": "test", "phase": "Progressing", "checksum": "abc", "metadata": tc.metadata}
+		var ans verdictAnswer
+		code, body := ts.call(t, "POST", "/api/v1/flagger/"+tc.config, "", payload, &ans)
+		if code != tc.want || ans.Verdict != tc.verdict || ans.Reason == "" {
+			t.Errorf("%s: %d %q, want %d %q: %s", tc.name, code, ans.Verdict, tc.want, tc.verdict, body)
+		}
+	}
+}
+
+func TestKayentaStartAndPoll(t *testing.T) {
+	ts := liveServer(t)
+	scope := func(s string) map[string]any {
+		return map[string]any{"scope": s, "location": "eu", "start": "2024-01-01T00:10:00Z", "end": "2024-01-01T00:50:00Z", "step": 15,
+			"extendedScopeParams": map[string]string{"track": s}}
+	}
+	req := map[string]any{
+		"scopes":     map[string]any{"default": map[string]any{"controlScope": scope("baseline"), "experimentScope": scope("canary")}},
+		"thresholds": map[string]float64{"pass": 95, "marginal": 75},
+	}
+	for _, tc := range []struct {
+		config    string
+		wantScore float64
+		wantClass string
+	}{
+		{"healthy", 100, "Pass"},
+		{"regress", 50, "Fail"},
+	} {
+		var started struct {
+			ID string `json:"canaryExecutionId"`
+		}
+		code, body := ts.call(t, "POST", "/canary/"+tc.config+"?application=shop", "", req, &started)
+		if code != 200 || started.ID == "" {
+			t.Fatalf("start: %d %s", code, body)
+		}
+		var raw string
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var st struct {
+				Complete bool `json:"complete"`
+			}
+			_, raw = ts.call(t, "GET", "/canary/"+started.ID, "", nil, &st)
+			if st.Complete || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		// Read the document the way Argo's kayenta provider does.
+		var doc struct {
+			Complete bool   `json:"complete"`
+			Status   string `json:"status"`
+			Result   struct {
+				JudgeResult struct {
+					Score struct {
+						Score          float64 `json:"score"`
+						Classification string  `json:"classification"`
+					} `json:"score"`
+					Results []struct {
+						Name           string `json:"name"`
+						Classification string `json:"classification"`
+					} `json:"results"`
+					GroupScores []struct {
+						Name string `json:"name"`
+					} `json:"groupScores"`
+				} `json:"judgeResult"`
+				CanaryDuration string `json:"canaryDuration"`
+			} `json:"result"`
+			Application string `json:"application"`
+		}
+		if err := json.Unmarshal([]byte(raw), &doc); err != nil {
+			t.Fatal(err)
+		}
+		s := doc.Result.JudgeResult.Score
+		if !doc.Complete || doc.Status != "succeeded" || math.Abs(s.Score-tc.wantScore) > 1e-9 || s.Classification != tc.wantClass {
+			t.Errorf("%s: complete %v status %q score %v %q, want %v %q:\n%s", tc.config, doc.Complete, doc.Status, s.Score, s.Classification, tc.wantScore, tc.wantClass, raw)
+		}
+		if doc.Result.CanaryDuration != "PT40M" || doc.Application != "shop" || len(doc.Result.JudgeResult.Results) == 0 {
+			t.Errorf("%s: duration %q application %q results %d", tc.config, doc.Result.CanaryDuration, doc.Application, len(doc.Result.JudgeResult.Results))
+		}
+	}
+}
+
+func TestAnalysesLive(t *testing.T) {
+	ts := liveServer(t)
+	post := func(body string) string {
+		t.Helper()
+		var got struct {
+			ID string `json:"id"`
+		}
+		code, raw := ts.call(t, "POST", "/api/v1/analyses", "", body, &got)
+		if code != 202 || got.ID == "" {
+			t.Fatalf("POST analyses: %d %s", code, raw)
+		}
+		return got.ID
+	}
+	wait := func(id string) analysisView {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var v analysisView
+			ts.call(t, "GET", "/api/v1/analyses/"+id, "", nil, &v)
+			if v.Status.Terminal() || time.Now().After(deadline) {
+				return v
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	scopes := `"baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"}`
+	one := post(`{"configName":"regress",` + scopes + `,"start":"2024-01-01T00:00:00Z","end":"2024-01-01T00:40:00Z","step":"15s"}`)
+	multi := post(`{"configName":"healthy",` + scopes + `,"start":"2024-01-01T00:00:00Z","lifetime":"45m","interval":"15m","step":"15s"}`)
+
+	v := wait(one)
+	var rep struct {
+		Verdict string `json:"verdict"`
+		Window  struct {
+			Start time.Time `json:"start"`
+		} `json:"window"`
+	}
+	if err := json.Unmarshal(v.Report, &rep); err != nil {
+		t.Fatalf("report: %v (%+v)", err, v)
+	}
+	if v.Status != "finished" || v.Verdict != "fail" || rep.Verdict != "fail" || !rep.Window.Start.Equal(e2eStart) || v.Progress.Done != 0 && v.Progress.Total != 1 {
+		t.Errorf("single analysis = %+v, report verdict %q", v, rep.Verdict)
+	}
+	m := wait(multi)
+	var intervals []struct {
+		Index   int    `json:"index"`
+		Verdict string `json:"verdict"`
+	}
+	if err := json.Unmarshal(m.Intervals, &intervals); err != nil {
+		t.Fatalf("intervals: %v (%+v)", err, m)
+	}
+	if m.Status != "finished" || m.Verdict != "pass" || m.Progress.Done != 3 || m.Progress.Total != 3 || len(intervals) != 3 {
+		t.Errorf("multi-interval analysis = %+v", m)
+	}
+
+	code, body := ts.call(t, "POST", "/api/v1/analyses/"+one+"/cancel", "", nil, nil)
+	if code != 409 {
+		t.Errorf("cancelling a finished analysis: %d %s, want 409", code, body)
+	}
+	var list struct {
+		Analyses []analysisView `json:"analyses"`
+	}
+	ts.call(t, "GET", "/api/v1/analyses?status=finished&limit=1", "", nil, &list)
+	if len(list.Analyses) != 1 {
+		t.Errorf("limit=1 gave %d analyses", len(list.Analyses))
+	}
+
+	_, metrics := ts.call(t, "GET", "/metrics", "", nil, nil)
+	for _, want := range []string{
+		`verdict_analyses_total{origin="api",verdict="fail"} 1`,
+		`verdict_analyses_total{origin="api",verdict="pass"} 1`,
+		`verdict_last_score{config="healthy",scope="track=canary"} 100`,
+		`verdict_query_duration_seconds_count{source="prometheus"}`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+func sourceOverrides(promURL string) analysis.SourceOverrides {
+	return analysis.SourceOverrides{PrometheusURL: promURL}
+}
