@@ -1,11 +1,11 @@
 package analysis
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/prometheus/common/config"
 
+	"github.com/verdict-aca/verdict/metrics/loki"
 	"github.com/verdict-aca/verdict/metrics/prometheus"
 )
 
@@ -73,12 +73,26 @@ func httpClientConfig(bearerTokenFile string, basic *BasicAuth, tls *TLS) config
 
 // openLoki adds the Loki source when a URL is known.
 func openLoki(c *Config, o SourceOverrides, set SourceSet) error {
-	url := o.LokiURL
-	if url == "" && c.Sources.Loki != nil {
-		url = c.Sources.Loki.URL
+	cfg := LokiSource{}
+	if c.Sources.Loki != nil {
+		cfg = *c.Sources.Loki
 	}
-	if url == "" {
+	if o.LokiURL != "" {
+		cfg.URL = o.LokiURL
+	}
+	if cfg.URL == "" {
 		return nil
 	}
-	return c.fieldError("sources.loki", fmt.Errorf("the Loki source is not available in this build yet"))
+	src, err := loki.New(loki.Config{
+		URL:     cfg.URL,
+		Tenant:  cfg.Tenant,
+		Timeout: time.Duration(cfg.Timeout),
+		Retries: cfg.Retries,
+		HTTP:    httpClientConfig(cfg.BearerTokenFile, nil, cfg.TLS),
+	})
+	if err != nil {
+		return c.fieldError("sources.loki", err)
+	}
+	set["loki"] = src
+	return nil
 }
