@@ -97,6 +97,7 @@ func TestAnalyzePrometheus(t *testing.T) {
 					t.Fatalf("report has %d signals, want %d", len(rep.Signals), len(want.Signals))
 				}
 				for _, s := range rep.Signals {
+					t.Logf("%s: %s", s.Name, s.Reason)
 					if s.Classification != want.Signals[s.Name] {
 						t.Errorf("signal %s: %s, want %s (%s)", s.Name, s.Classification, want.Signals[s.Name], s.Reason)
 					}
