@@ -3,7 +3,6 @@ package htmlreport
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -305,6 +304,6 @@ func measureLoad(t *testing.T, ctx context.Context, url string, size int) {
 	}
 	slices.Sort(loads)
 	slices.Sort(dcls)
-	t.Log(fmt.Sprintf("50-signal page: %d bytes; navigation start → load event end: median %.0f ms (min %.0f, max %.0f) over %d loads; DOMContentLoaded median %.0f ms",
-		size, loads[len(loads)/2], loads[0], loads[len(loads)-1], len(loads), dcls[len(dcls)/2]))
+	t.Logf("50-signal page: %d bytes; navigation start → load event end: median %.0f ms (min %.0f, max %.0f) over %d loads; DOMContentLoaded median %.0f ms",
+		size, loads[len(loads)/2], loads[0], loads[len(loads)-1], len(loads), dcls[len(dcls)/2])
 }
