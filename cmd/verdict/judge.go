@@ -77,6 +77,10 @@ func writeReport(cmd *cobra.Command, rep *analysis.Report, f report.Format, outp
 		return fmt.Errorf("writing the report to %s: %w", output, err)
 	}
 	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("writing the report to %s: %w", output, err)
+	}
 	if _, err := tmp.Write(buf.Bytes()); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing the report to %s: %w", output, err)
