@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"sort"
+
+	"gonum.org/v1/gonum/mathext"
 )
 
 // CriticalLevelFactor makes a critical failure (a critical signal, or a
@@ -44,7 +46,7 @@ func DecisionLevel(opts Options) float64 {
 		if t <= 0 {
 			return 0
 		}
-		z := qnorm(1 - alpha/2)
+		z := upperQuantile(alpha / 2)
 		return 2 * pnorm(z/math.Sqrt(t), false)
 	}
 	k, n := float64(opts.Look), float64(opts.Looks)
@@ -57,7 +59,45 @@ func inflateP(p, f float64) float64 {
 	if f <= 1 || math.IsNaN(p) || p >= 0.5 {
 		return p
 	}
-	return pnorm(qnorm(1-p)/math.Sqrt(f), false)
+	return pnorm(upperQuantile(p)/math.Sqrt(f), false)
+}
+
+// inflatePT is inflateP with a Student t reference on df degrees of freedom
+// instead of the normal: with few effective points the estimated inflation
+// is itself uncertain, which fattens the tails of the corrected statistic.
+func inflatePT(p, f, df float64) float64 {
+	if f <= 1 || math.IsNaN(p) || p >= 0.5 {
+		return p
+	}
+	t := upperQuantile(p) / math.Sqrt(f)
+	df = math.Max(df, 1)
+	return 0.5 * mathext.RegIncBeta(df/2, 0.5, df/(df+t*t))
+}
+
+// upperQuantile is the standard normal z with upper tail p. Below 1e-8 it
+// refines z with Newton steps on log Φ̄(z) = log p, since 1 − p (and so
+// math.Erfinv and math.Erfcinv) loses the digits of a tiny p.
+func upperQuantile(p float64) float64 {
+	if p >= 1e-8 {
+		return -math.Sqrt2 * math.Erfinv(2*p-1)
+	}
+	if p <= 0 {
+		return math.Inf(1)
+	}
+	z := math.Sqrt(-2 * math.Log(p))
+	for range 50 {
+		tail := pnorm(z, false)
+		if tail <= 0 {
+			break
+		}
+		density := math.Exp(-z*z/2) / math.Sqrt(2*math.Pi)
+		step := (math.Log(tail) - math.Log(p)) * tail / density
+		z += step
+		if math.Abs(step) < 1e-12*z {
+			break
+		}
+	}
+	return z
 }
 
 // levelUnderInflation is the level at which the uncorrected statistic's
@@ -66,18 +106,22 @@ func levelUnderInflation(level, f float64) float64 {
 	if f <= 1 {
 		return level
 	}
-	return pnorm(math.Sqrt(f)*qnorm(1-level), false)
+	return pnorm(math.Sqrt(f)*upperQuantile(level), false)
 }
 
 // VarianceInflation estimates how much serial correlation inflates the
-// variance of the rank-sum statistic: 1 for independent points. Ranks are
-// taken in the pooled sample; with equal lengths (points taken at the same
-// times), ρ is the lag-1 autocorrelation of the paired rank differences, so a
-// trend or spikes shared by baseline and canary cancel out and only each
-// side's own correlation counts; otherwise ρ is each side's lag-1 rank
-// autocorrelation and the inflations are weighted as in the variance of W,
-// (n·f_canary + m·f_baseline)/(n+m). Each f is the AR(1) factor (1+ρ)/(1−ρ)
-// with ρ clamped to [0, MaxAutocorrelation]. It returns the factor and ρ.
+// variance of the rank-sum statistic: 1 for independent points. Under "no
+// change" the canary is the same process as the baseline, so the baseline
+// alone tells how correlated the process is: ρ is the lag-1 autocorrelation
+// of the baseline's ranks (in the pooled sample). Reading the canary would
+// mistake a regression that starts inside the window (a step) for
+// correlation. A trend or spikes shared by both sides would also look like
+// correlation in the baseline; with equal lengths (points taken at the same
+// times), ρ is therefore at most the lag-1 autocorrelation of the paired
+// rank differences, in which shared movements cancel. The factor is the
+// AR(1) variance inflation of a mean, (1+ρ)/(1−ρ), with ρ corrected for its
+// small-sample bias when clearly positive and clamped to
+// [0, MaxAutocorrelation]. It returns the factor and ρ.
 func VarianceInflation(baseline, canary []float64) (f, rho float64) {
 	nb, nc := len(baseline), len(canary)
 	if nb < 3 || nc < 3 {
@@ -85,22 +129,27 @@ func VarianceInflation(baseline, canary []float64) (f, rho float64) {
 	}
 	ranks := pooledRanks(baseline, canary)
 	rb, rc := ranks[:nb], ranks[nb:]
-	factor := func(r float64) float64 {
-		r = math.Min(math.Max(r, 0), MaxAutocorrelation)
-		return (1 + r) / (1 - r)
-	}
+	rho = debias(lag1(rb), nb)
 	if nb == nc {
 		d := make([]float64, nb)
 		for i := range d {
 			d[i] = rc[i] - rb[i]
 		}
-		rho = lag1(d)
-		return factor(rho), math.Max(rho, 0)
+		rho = math.Min(rho, debias(lag1(d), nb))
 	}
-	ob, oc := lag1(rb), lag1(rc)
-	f = (float64(nc)*factor(oc) + float64(nb)*factor(ob)) / float64(nb+nc)
-	rho = (float64(nc)*math.Max(oc, 0) + float64(nb)*math.Max(ob, 0)) / float64(nb+nc)
-	return f, rho
+	rho = math.Min(math.Max(rho, 0), MaxAutocorrelation)
+	return (1 + rho) / (1 - rho), rho
+}
+
+// debias corrects a lag-1 autocorrelation estimated from n points for its
+// downward bias, (1+4ρ)/n for an AR(1) series with unknown mean (Kendall
+// 1954), when it is clearly positive (above 2/√n); otherwise it returns it
+// unchanged, so that independent series keep their power.
+func debias(rho float64, n int) float64 {
+	if rho <= 2/math.Sqrt(float64(n)) {
+		return rho
+	}
+	return rho + (1+4*rho)/float64(n)
 }
 
 // lag1 is the lag-1 sample autocorrelation (0 for a constant series).
@@ -215,6 +264,3 @@ func pnorm(z float64, lower bool) float64 {
 	}
 	return 0.5 * math.Erfc(-z/math.Sqrt2)
 }
-
-// qnorm is the standard normal quantile function for p in (0, 1).
-func qnorm(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }

@@ -57,6 +57,8 @@ func TestInflateP(t *testing.T) {
 		{0.025, 4, 0.16354750384557},
 		{0.7, 4, 0.7}, // the other side: unchanged
 		{0.3, 0.5, 0.3},
+		// A tiny p-value stays positive: R, pnorm(qnorm(1e-28, lower.tail = FALSE)/4, lower.tail = FALSE).
+		{1e-28, 16, 0.00284999773875686},
 	}
 	for _, tt := range tests {
 		if got := inflateP(tt.p, tt.f); math.Abs(got-tt.want) > 1e-12 {
@@ -73,6 +75,18 @@ func ar1(rng *rand.Rand, n int, phi float64) []float64 {
 			x = phi*x + math.Sqrt(1-phi*phi)*rng.NormFloat64()
 		}
 		out[i] = 100 * math.Exp(0.3*x)
+	}
+	return out
+}
+
+// step doubles the second half of v: a regression that starts mid-window.
+func step(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i := range v {
+		out[i] = v[i]
+		if i >= len(v)/2 {
+			out[i] *= 2
+		}
 	}
 	return out
 }
@@ -99,6 +113,7 @@ func TestVarianceInflation(t *testing.T) {
 		{"AR(1) 0.5, unequal lengths", ar1(rng, 2000, 0.5), ar1(rng, 1500, 0.5), 0.42, 0.55},
 		{"shared trend cancels", trend(ar1(rng, 2000, 0)), trend(ar1(rng, 2000, 0)), 0, 0.06},
 		{"too short", []float64{1, 2}, []float64{3, 4}, 0, 0},
+		{"a step inside the canary window is not correlation", ar1(rng, 2000, 0), step(ar1(rng, 2000, 0)), 0, 0.06},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -256,7 +256,8 @@ func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
 	lo, hi, err := mw.Interval(opts.Confidence)
 	level := DecisionLevel(opts)
 	inflation, rho := VarianceInflation(b, c)
-	pUp, pDown := inflateP(mw.PValueGreater(), inflation), inflateP(mw.PValueLess(), inflation)
+	df := float64(len(b)+len(c))/inflation - 2
+	pUp, pDown := inflatePT(mw.PValueGreater(), inflation, df), inflatePT(mw.PValueLess(), inflation, df)
 	known := false
 	if err != nil {
 		if !bConst || !cConst {
