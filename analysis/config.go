@@ -68,7 +68,11 @@ type Config struct {
 	// Judge selects the classifier and scorer (default verdict).
 	Judge Judge `yaml:"judge"`
 	// Confidence is the confidence level of the shift intervals (default 0.95).
-	Confidence float64             `yaml:"confidence"`
+	Confidence float64 `yaml:"confidence"`
+	// Sequential spends the decision level across the looks of a
+	// multi-interval run (judge.Options Look and Looks), so that judging the
+	// same canary at every interval does not inflate false alarms.
+	Sequential bool                `yaml:"sequential"`
 	Thresholds *scoring.Thresholds `yaml:"thresholds"`
 	// Groups are the scoring groups in file order; empty means every
 	// signal's group (or "default") weighs 1.

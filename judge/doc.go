@@ -43,9 +43,11 @@
 //   - Autocorrelation: rank tests assume independent points, and serially
 //     correlated series (AR(1) φ = 0.9: 30% of A/A signals failed) make them
 //     anti-conservative. The decision divides the normal deviate of the
-//     p-value by √f, f = (1+ρ)/(1−ρ) from the lag-1 autocorrelation ρ of the
-//     paired rank differences (VarianceInflation), so shared trends and load
-//     spikes do not count. The reported p-value and interval stay R-equal.
+//     p-value by √f, f = (1+ρ)/(1−ρ), and reads it on a Student t with
+//     (n+m)/f − 2 degrees of freedom; ρ is the baseline's lag-1 rank
+//     autocorrelation, at most that of the paired rank differences so that
+//     shared trends and load spikes do not count (VarianceInflation). The
+//     reported p-value and interval stay R-equal.
 //   - Many signals: scoring applies Holm's step-down across a canary's
 //     tested signals (AdjustFamily), so an unchanged canary fails any signal
 //     with probability at most the level, whatever the number of signals.

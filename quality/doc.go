@@ -1,0 +1,30 @@
+// Package quality is Verdict's verdict-quality harness: it measures how
+// often the default judge (judge + scoring) and the Kayenta-compatible judge
+// (judge/kayenta) raise false alarms on unchanged canaries and how often
+// they catch regressions, on the same labelled scenarios.
+//
+// Scenarios are families of production-like series (lognormal, gamma,
+// bimodal and heavy-tailed latencies; sparse, bursty and zero-baseline error
+// counts; shared diurnal trends and load spikes; AR(1) autocorrelation), at
+// several sizes per side, in canaries of 1, 10 or 30 signals, either A/A or
+// with one signal regressed in its median or only in its tail (p99). Every
+// series is drawn from a math/rand/v2 PCG stream whose seed depends only on
+// the run's seed and the scenario, so a run is reproducible and independent
+// of scheduling.
+//
+// Decisions of the harness:
+//   - A false alarm is an A/A canary judged fail or marginal (both stop or
+//     pause a rollout); the fail-only rate is reported beside it. Detection
+//     is a regressed canary judged fail or marginal.
+//   - Signals are judged once and canaries composed from them: A/A canaries
+//     of k signals use disjoint groups of a pool of A/A signals; a
+//     regression canary adds k−1 pool signals to its regressed signal (pool
+//     signals are reused across canaries, never within one).
+//   - Both judges see the same data with a rise as the harmful direction;
+//     the default judge compares counts with its rate test, Kayenta uses its
+//     only (Mann-Whitney) classifier. Both score with pass 95, marginal 75.
+//   - Rates carry Wilson 95% intervals.
+//
+// Full runs the grid that `make quality` writes into docs/quality.md; Quick
+// is a reduced run for tests.
+package quality
