@@ -249,7 +249,7 @@ func (r *Results) Generated(plots []Plot) string {
 	}
 	b.WriteString("\n#### Headline scenarios\n\n")
 	b.WriteString(MarkdownTables(r.Headline))
-	b.WriteString("#### Default judge against Kayenta, per family (canary level: fail or marginal)\n\n")
+	b.WriteString("#### Default judge against Kayenta, per family\n\nA/A scenarios: canaries judged fail or marginal; regression scenarios: the regressed signal classified high/low (see Compare). Worst: the largest shortfall of the default judge, in percentage points, and where.\n\n")
 	b.WriteString(ComparisonSummary(r.Rows))
 	b.WriteString("#### Multi-interval runs\n\n")
 	b.WriteString(SequentialTable(r.Sequential))

@@ -2,7 +2,7 @@
 // judges labelled canary scenarios with the default judge and with the
 // Kayenta-compatible judge and reports false-alarm and detection rates.
 //
-//	quality [-quick] [-seed N] [-docs DIR] [-machine TEXT]
+//	quality [-quick] [-seed N] [-docs DIR] [-machine TEXT] [-confidence C]
 //
 // Without -quick it runs the full harness and writes DIR/quality/*.svg,
 // DIR/quality/rows.csv and the generated section of DIR/quality.md (between
@@ -27,20 +27,22 @@ func main() {
 	seed := flag.Uint64("seed", 20261123, "seed of every random stream")
 	docs := flag.String("docs", "docs", "directory holding quality.md and quality/ (full runs)")
 	machine := flag.String("machine", "", "description of the machine, for the report")
+	confidence := flag.Float64("confidence", 0.95, "confidence given to the default judge")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *quick, *seed, *docs, *machine); err != nil {
+	if err := run(ctx, *quick, *seed, *docs, *machine, *confidence); err != nil {
 		fmt.Fprintln(os.Stderr, "quality:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, quick bool, seed uint64, docs, machine string) error {
+func run(ctx context.Context, quick bool, seed uint64, docs, machine string, confidence float64) error {
 	cfg := quality.Full(seed)
 	if quick {
 		cfg = quality.Quick(seed)
 	}
+	cfg.Confidence = confidence
 	if machine == "" {
 		machine = fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	}
