@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -13,41 +14,47 @@ import (
 //	a <- 0.025; z <- qnorm(1 - a/2); s <- function(t) ifelse(t <= 0, 0, 2 - 2*pnorm(z/sqrt(t)))
 //	k <- 1:6; s(k/6) - s((k-1)/6)
 //	pnorm(qnorm(1 - 0.025)/2, lower.tail = FALSE)
-//	binom.test(8, 8, 0.5, alternative = "greater")$p.value
+//	binom.test(k, k, 0.5, alternative = "greater")$p.value = 0.5^k
 
 func TestDecisionLevel(t *testing.T) {
-	obf := []float64{4.01267541416672e-08, 1.03465591392959e-04, 1.42181703984190e-03,
+	// O'Brien-Fleming-type shares of 6 looks, for the level 0.05 (one
+	// harmful direction) and 0.025 (either, per side); R as above with a <- 0.05 and 0.025.
+	obf05 := []float64{1.57944924028541e-06, 6.85315418983645e-04, 4.88770181256060e-03,
+		1.08000697692636e-02, 1.54159902689130e-02, 1.82093432810388e-02}
+	obf025 := []float64{4.01267541416672e-08, 1.03465591392959e-04, 1.42181703984190e-03,
 		4.52306637191868e-03, 8.02699819497588e-03, 1.09246126751164e-02}
-	tests := []struct {
+	type tc struct {
 		name string
 		opts Options
+		dir  Direction
 		want float64
-	}{
-		{"default confidence", Options{}, 0.025},
-		{"confidence 0.99", Options{Confidence: 0.99}, 0.005},
-		{"single look", Options{Look: 1, Looks: 1}, 0.025},
-		{"look out of range", Options{Look: 7, Looks: 6}, 0.025},
 	}
-	for k, v := range obf {
-		tests = append(tests, struct {
-			name string
-			opts Options
-			want float64
-		}{"O'Brien-Fleming look " + string(rune('1'+k)) + " of 6", Options{Confidence: 0.95, Look: k + 1, Looks: 6}, v})
+	tests := []tc{
+		{"default confidence, a rise is harmful", Options{}, Increase, 0.05},
+		{"default confidence, a fall is harmful", Options{}, Decrease, 0.05},
+		{"default confidence, either direction: per side", Options{}, Either, 0.025},
+		{"confidence 0.99", Options{Confidence: 0.99}, Increase, 0.01},
+		{"single look", Options{Look: 1, Looks: 1}, Increase, 0.05},
+		{"look out of range", Options{Look: 7, Looks: 6}, Either, 0.025},
+	}
+	for k := range obf05 {
+		tests = append(tests,
+			tc{fmt.Sprintf("O'Brien-Fleming look %d of 6, increase", k+1), Options{Confidence: 0.95, Look: k + 1, Looks: 6}, Increase, obf05[k]},
+			tc{fmt.Sprintf("O'Brien-Fleming look %d of 6, either", k+1), Options{Confidence: 0.95, Look: k + 1, Looks: 6}, Either, obf025[k]})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := DecisionLevel(tt.opts); math.Abs(got-tt.want) > 1e-12*math.Max(1, tt.want) && math.Abs(got/tt.want-1) > 1e-9 {
-				t.Errorf("DecisionLevel(%+v) = %.15g, want %.15g", tt.opts, got, tt.want)
+			if got := DecisionLevel(tt.opts, tt.dir); math.Abs(got/tt.want-1) > 1e-9 {
+				t.Errorf("DecisionLevel(%+v, %s) = %.15g, want %.15g", tt.opts, tt.dir, got, tt.want)
 			}
 		})
 	}
 	var sum float64
 	for k := 1; k <= 6; k++ {
-		sum += DecisionLevel(Options{Look: k, Looks: 6})
+		sum += DecisionLevel(Options{Look: k, Looks: 6}, Increase)
 	}
-	if math.Abs(sum-0.025) > 1e-12 {
-		t.Errorf("the looks spend %.15g in all, want the level 0.025", sum)
+	if math.Abs(sum-0.05) > 1e-12 {
+		t.Errorf("the looks spend %.15g in all, want the level 0.05", sum)
 	}
 }
 
@@ -141,10 +148,10 @@ func TestAutocorrelatedAAFalseAlarms(t *testing.T) {
 			failed++
 		}
 	}
-	// Uncorrected, about 30% fail; the level is 2.5%. Allow sampling noise
-	// and the small-sample bias of the estimated autocorrelation.
-	if rate := float64(failed) / runs; rate > 0.07 {
-		t.Errorf("%d of %d A/A AR(1) pairs failed (%.1f%%), want near 2.5%%", failed, runs, 100*rate)
+	// Uncorrected, about 35% fail; the level is 5%. Allow sampling noise
+	// and the remaining anti-conservatism of the estimated correction.
+	if rate := float64(failed) / runs; rate > 0.10 {
+		t.Errorf("%d of %d A/A AR(1) pairs failed (%.1f%%), want near 5%%", failed, runs, 100*rate)
 	}
 }
 
@@ -257,12 +264,12 @@ func TestCriticalNeedsStrongerEvidence(t *testing.T) {
 		})
 	}
 	// Between the two levels: find a shift whose decision p-value falls in
-	// (0.005, 0.025]; it must fail without failing the canary.
+	// (0.01, 0.05]; it must fail without failing the canary.
 	for s := 1.0; s < 1.3; s += 0.002 {
 		c := scaled(lognormal(rand.New(rand.NewPCG(33, 34)), 200, 100, 0.3), s)
 		r := Judge(Spec{Name: "lat", Direction: Increase, Critical: true}, base, c, Options{})
 		p := r.Test.DecisionPValue
-		if p == nil || *p <= CriticalLevelFactor*0.025 || *p > 0.025 {
+		if p == nil || *p <= CriticalLevelFactor*0.05 || *p > 0.05 {
 			continue
 		}
 		if !r.Failed || r.CriticalFailure || !strings.Contains(r.Reason, "ordinary failure") {
@@ -281,7 +288,8 @@ func TestRateDecisionIsOneSidedExact(t *testing.T) {
 		p      float64 // R: binom.test(kc, kb+kc, 0.5, alternative = "greater")$p.value
 	}{
 		{"8 errors against none", 0, 8, High, 0.00390625},
-		{"5 errors against none: not yet evidence", 0, 5, Pass, 0.03125},
+		{"5 errors against none", 0, 5, High, 0.03125},
+		{"4 errors against none: not yet evidence", 0, 4, Pass, 0.0625},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

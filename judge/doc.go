@@ -36,10 +36,11 @@
 // false alarms and missed regressions and set these rules:
 //
 //   - Level: a one-sided p-value, on the side the canary moved, compared
-//     with half of 1 − confidence (DecisionLevel; 0.025 by default). For one
-//     signal of independent points this is exactly "the reported two-sided
-//     interval excludes zero"; TestResult.DecisionPValue, DecisionLevel and
-//     DecisionBound (the one-sided bound at that level) show it.
+//     with 1 − confidence for a signal with one harmful direction (the
+//     one-sided bound at confidence on the harmful side must clear zero)
+//     and with half of it per side for direction either (DecisionLevel;
+//     0.05 and 0.025 by default). TestResult.DecisionPValue, DecisionLevel
+//     and DecisionBound show what decided, beside the two-sided interval.
 //   - Autocorrelation: rank tests assume independent points, and serially
 //     correlated series (AR(1) φ = 0.9: 30% of A/A signals failed) make them
 //     anti-conservative. The decision divides the normal deviate of the
@@ -52,8 +53,8 @@
 //     tested signals (AdjustFamily), so an unchanged canary fails any signal
 //     with probability at most the level, whatever the number of signals.
 //   - Critical failures (a critical signal, or beyond criticalChange) need
-//     p ≤ CriticalLevelFactor × level (0.005 by default); weaker evidence
-//     is an ordinary failure.
+//     p ≤ CriticalLevelFactor × level (0.01 by default for a signal with one
+//     harmful direction); weaker evidence is an ordinary failure.
 //   - Repeated looks: with Options.Look and Looks (sequential analyses) the
 //     level is spent across looks by an O'Brien–Fleming-type function, so
 //     the chance that an A/A run fails at any look stays below the level.

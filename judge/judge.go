@@ -48,8 +48,9 @@ const (
 // Options are the judgement settings shared by all signals of an analysis.
 type Options struct {
 	// Confidence is the confidence level of the reported two-sided interval
-	// (default 0.95). The decision compares a one-sided p-value with half of
-	// 1 − Confidence (see DecisionLevel).
+	// (default 0.95). The decision compares a one-sided p-value with
+	// 1 − Confidence, split between the two sides for direction either (see
+	// DecisionLevel).
 	Confidence float64
 	// Look and Looks number the judgements of a multi-interval run that
 	// looks at the same canary repeatedly (look 1 of Looks, ...). Zero means
@@ -240,7 +241,8 @@ func (d Direction) harmful(up bool) bool {
 // one-sided p-value of a rise, corrected for autocorrelation, is at most the
 // decision level and the estimate exceeds the allowed change (relative to
 // the baseline median); low symmetrically. For one signal of independent
-// points this is "the two-sided interval at Confidence lies above zero".
+// points this is "the one-sided bound at Confidence on the harmful side lies
+// beyond zero" (for direction either: the two-sided interval excludes zero).
 func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
 	mw, err := stat.NewMannWhitney(c, b)
 	if err != nil {
@@ -254,7 +256,7 @@ func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
 	}
 	est := mw.Estimate()
 	lo, hi, err := mw.Interval(opts.Confidence)
-	level := DecisionLevel(opts)
+	level := DecisionLevel(opts, spec.Direction)
 	inflation, rho := VarianceInflation(b, c)
 	df := float64(len(b)+len(c))/inflation - 2
 	pUp, pDown := inflatePT(mw.PValueGreater(), inflation, df), inflatePT(mw.PValueLess(), inflation, df)

@@ -77,9 +77,8 @@ func judgeRate(r Result, spec Spec, b, c []float64, opts Options) Result {
 		describe += fmt.Sprintf(" (%d vs %d events, %g%% CI ratio above %s)", int(kb), int(kc), 100*opts.Confidence, formatValue(ratioLow))
 	}
 	// The decision: the one-sided exact p-value on the side the canary
-	// moved, at DecisionLevel (for one signal, the two-sided interval above
-	// excludes 1 exactly when it is significant).
-	level := DecisionLevel(opts)
+	// moved, at DecisionLevel.
+	level := DecisionLevel(opts, spec.Direction)
 	pUp, pDown := binomialUpper(ec, total, m/(n+m)), binomialLower(ec, total, m/(n+m))
 	up := pUp <= pDown
 	pSide := math.Min(pUp, pDown)

@@ -10,7 +10,7 @@
 //     multiplicity), and a critical failure needs its adjusted p-value at
 //     most judge.CriticalLevelFactor × the level. So an unchanged canary is
 //     judged anything but pass with probability at most the decision level
-//     (2.5% at confidence 0.95), however many signals it has, and fail far
+//     (5% at confidence 0.95), however many signals it has, and fail far
 //     less often (that needs a critical failure or enough failed signals to
 //     bring the score below the marginal threshold). The harness in package
 //     quality measures these rates (docs/quality.md).
