@@ -37,6 +37,8 @@ func DetectionPlots(rows []Row, kind EffectKind, signals int, sizes []int) ([]Pl
 		if len(fr) == 0 {
 			continue
 		}
+		// The A/A rows are the curves' starting points (size 0): the false alarms.
+		fr = append(fr, Select(rows, func(r Row) bool { return r.Family == fam && r.Signals == signals && r.Effect.Kind == None })...)
 		p := plot.New()
 		p.Title.Text = fmt.Sprintf("%s: %s regressions caught (%d-signal canaries)", fam, kind, signals)
 		p.X.Label.Text = "regression size (%)"
@@ -44,6 +46,9 @@ func DetectionPlots(rows []Row, kind EffectKind, signals int, sizes []int) ([]Pl
 			p.X.Label.Text = "canary error rate (events per point)"
 		}
 		p.Y.Label.Text = "canaries judged fail or marginal"
+		if kind != ErrorRate {
+			p.X.Label.Text = "regression size (%); 0 = A/A"
+		}
 		p.Y.Min, p.Y.Max = 0, 1
 		p.Legend.Top, p.Legend.Left = false, false
 		p.Legend.YOffs = vg.Points(20)
@@ -122,7 +127,8 @@ func FalseAlarmPlot(rows []Row, n, signals int) (Plot, error) {
 		p.Add(bars)
 		p.Legend.Add(j, bars)
 	}
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(10)
 	p.NominalX(names...)
 	p.X.Tick.Label.Rotation = 0.6
 	p.X.Tick.Label.XAlign = draw.XRight
