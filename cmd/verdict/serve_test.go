@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/verdict-aca/verdict/internal/promtest"
+)
+
+func TestServeListenNeedsTokens(t *testing.T) {
+	t.Setenv("VERDICT_TOKENS", "")
+	for _, tc := range []struct {
+		args []string
+		want string
+		code int
+	}{
+		{[]string{"serve", "--listen", "0.0.0.0:0", "--db", "sqlite:" + filepath.Join(t.TempDir(), "v.db")}, "no bearer tokens are configured", exitUsage},
+		{[]string{"serve", "--listen", "nohostport"}, "is not HOST:PORT", exitUsage},
+		{[]string{"serve", "--db", "postgres://u@127.0.0.1/v"}, "not available in this build", exitUsage},
+		{[]string{"serve", "--tokens-file", filepath.Join(t.TempDir(), "missing")}, "read the tokens file", exitUsage},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), tc.args, &stdout, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+	}
+}
+
+// nowMetrics writes latency gauges from 30 minutes before now to 10
+// minutes after, every 2 s: the canary's latency equals the baseline's
+// until regression, then is 30% higher.
+func nowMetrics(now, regression time.Time) string {
+	var b strings.Builder
+	start := now.Add(-30 * time.Minute).Unix()
+	state := uint32(3)
+	noise := func() float64 {
+		state = state*1664525 + 1013904223
+		return float64(state>>8)/float64(1<<24) - 0.5
+	}
+	b.WriteString("# TYPE app_latency_ms gauge\n")
+	for _, track := range []string{"baseline", "canary"} {
+		for i := range 1200 {
+			ts := start + int64(2*i)
+			level := 100.0
+			if track == "canary" && ts >= regression.Unix() {
+				level = 130
+			}
+			fmt.Fprintf(&b, "app_latency_ms{track=%q} %.3f %d\n", track, level+20*noise(), ts)
+		}
+	}
+	b.WriteString("# EOF\n")
+	return b.String()
+}
+
+const restartConfig = `name: regress
+signals:
+  - name: latency
+    query: 'app_latency_ms{track="{{.track}}"}'
+    direction: increase
+    allowedChange: 10%
+    minSamples: 5
+`
+
+type serveProc struct {
+	cmd  *exec.Cmd
+	url  string
+	log  *bytes.Buffer
+	done chan struct{} // closed when the process has exited
+	err  error         // its exit status, once done is closed
+}
+
+func startServe(t *testing.T, bin string, args ...string) *serveProc {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	p := &serveProc{url: "http://" + addr, log: &bytes.Buffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, append([]string{"serve", "--listen", addr}, args...)...)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(p.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("verdict serve not ready:\n%s", p.log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type analysisState struct {
+	Status   string          `json:"status"`
+	Verdict  string          `json:"verdict"`
+	Error    string          `json:"error"`
+	Report   json.RawMessage `json:"report"`
+	Progress struct {
+		Done, Total int
+	} `json:"progress"`
+}
+
+func getState(t *testing.T, url string) analysisState {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s analysisState
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestServeRestart kills `verdict serve` with SIGKILL in the middle of a
+// multi-interval analysis, starts it again on the same SQLite file, and
+// checks the analysis is resumed and ends recorded with the verdict its
+// data gives (fail), never lost and never a pass; then SIGTERM stops the
+// second process cleanly.
+func TestServeRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and starts Prometheus")
+	}
+	now := time.Now().Truncate(time.Second)
+	regression := now.Add(60 * time.Second)
+	prom := promtest.Start(t, nowMetrics(now, regression))
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "verdict")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cfgDir := filepath.Join(dir, "configs")
+	if err := os.Mkdir(cfgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfgDir, "regress.yaml"), []byte(restartConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--db", "sqlite:" + filepath.Join(dir, "verdict.db"), "--config-dir", cfgDir, "--prometheus-url", prom.URL}
+
+	first := startServe(t, bin, args...)
+	// Five 20 s intervals, each judging its own 20 s, placed so that the
+	// first four end at or before the regression (they pass) and the last
+	// covers it: only a run after the restart can judge it, and it fails.
+	body := fmt.Sprintf(`{"configName":"regress","baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"},"start":%q,"lifetime":"100s","interval":"20s","lookback":"20s","step":"2s"}`,
+		regression.Add(-80*time.Second).UTC().Format(time.RFC3339))
+	resp, err := http.Post(first.url+"/api/v1/analyses", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || resp.StatusCode != 202 {
+		t.Fatalf("POST analyses: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		s := getState(t, first.url+"/api/v1/analyses/"+created.ID)
+		if s.Status == "running" && s.Progress.Done >= 1 {
+			break
+		}
+		if s.Status != "queued" && s.Status != "running" || time.Now().After(deadline) {
+			t.Fatalf("analysis not mid-run: %s %s %+v\n%s", s.Status, s.Verdict, s.Progress, first.log)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := syscall.Kill(first.cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-first.done
+
+	second := startServe(t, bin, args...)
+	var s analysisState
+	deadline = time.Now().Add(120 * time.Second)
+	for {
+		s = getState(t, second.url+"/api/v1/analyses/"+created.ID)
+		if s.Status != "queued" && s.Status != "running" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("analysis did not end after the restart: %+v\n%s", s, second.log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	switch {
+	case s.Status == "finished" && s.Verdict == "fail" && s.Progress.Done == 5:
+	case s.Status == "interrupted" && s.Verdict == "" && s.Error != "":
+	default:
+		t.Errorf("after the restart the analysis is %+v; want finished with fail, or interrupted\n%s", s, string(s.Report))
+	}
+	if !strings.Contains(second.log.String(), "resuming analysis") {
+		t.Errorf("the second process did not resume the analysis:\n%s", second.log)
+	}
+
+	if err := syscall.Kill(second.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-second.done:
+		if second.err != nil || !strings.Contains(second.log.String(), "stopped") {
+			t.Errorf("SIGTERM: %v\n%s", second.err, second.log)
+		}
+	case <-time.After(30 * time.Second):
+		t.Errorf("SIGTERM did not stop the server")
+	}
+}
