@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -118,6 +119,12 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	}
 	baseline := make([]fetched, len(c.Signals))
 	canary := make([]fetched, len(c.Signals))
+	// The default judge takes each signal as soon as both its sides have
+	// answered, on the goroutine of the later one, so judging overlaps the
+	// remaining queries instead of waiting for the slowest.
+	results := make([]judge.Result, len(c.Signals))
+	answered := make([]atomic.Int32, len(c.Signals))
+	opts := judge.Options{Confidence: c.Confidence}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	for i, s := range c.Signals {
@@ -129,6 +136,9 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 		}{{req.Scopes.Baseline, &baseline[i]}, {req.Scopes.Canary, &canary[i]}} {
 			g.Go(func() error {
 				*side.out = fetch(gctx, src, q, side.scope, req.Window)
+				if answered[i].Add(1) == 2 && c.Judge != JudgeKayenta {
+					results[i] = judgeSignal(s, baseline[i], canary[i], req.Scopes, opts)
+				}
 				return nil
 			})
 		}
@@ -156,7 +166,7 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 			return nil, err
 		}
 	} else {
-		rep = newReport(c, judgeLive(c, baseline, canary, req.Scopes), warnings)
+		rep = newReport(c, results, warnings)
 	}
 	rep.Series = make([]SignalSeries, len(c.Signals))
 	for i, s := range c.Signals {
@@ -172,31 +182,23 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	return rep, nil
 }
 
-// judgeLive judges each signal on what its queries returned; a failed
-// query makes its signal an error, never a pass.
-func judgeLive(c *Config, baseline, canary []fetched, scopes Scopes) []judge.Result {
-	opts := judge.Options{Confidence: c.Confidence}
-	results := make([]judge.Result, len(c.Signals))
-	for i, s := range c.Signals {
-		b, cn := baseline[i], canary[i]
-		switch {
-		case b.err != nil:
-			results[i] = judge.Unavailable(s.Spec, "baseline query failed: "+b.err.Error())
-		case cn.err != nil:
-			results[i] = judge.Unavailable(s.Spec, "canary query failed: "+cn.err.Error())
-		default:
-			results[i] = judge.Judge(s.Spec, b.values, cn.values, opts)
-			for _, side := range []struct {
-				name string
-				f    fetched
-			}{{"baseline", b}, {"canary", cn}} {
-				if side.f.series == 0 {
-					results[i].Reason += fmt.Sprintf(" (the %s query returned no series for %s)", side.name, query.FormatScope(scopeOf(scopes, side.name)))
-				}
-			}
-		}
+// judgeSignal judges one signal on what its queries returned; a failed
+// query makes the signal an error, never a pass.
+func judgeSignal(s Signal, b, cn fetched, scopes Scopes, opts judge.Options) judge.Result {
+	switch {
+	case b.err != nil:
+		return judge.Unavailable(s.Spec, "baseline query failed: "+b.err.Error())
+	case cn.err != nil:
+		return judge.Unavailable(s.Spec, "canary query failed: "+cn.err.Error())
 	}
-	return results
+	r := judge.Judge(s.Spec, b.values, cn.values, opts)
+	if b.series == 0 {
+		r.Reason += fmt.Sprintf(" (the baseline query returned no series for %s)", query.FormatScope(scopes.Baseline))
+	}
+	if cn.series == 0 {
+		r.Reason += fmt.Sprintf(" (the canary query returned no series for %s)", query.FormatScope(scopes.Canary))
+	}
+	return r
 }
 
 // judgeKayentaLive runs the Kayenta-compatible judge on fetched data.
@@ -234,13 +236,6 @@ func judgeKayentaLive(c *Config, baseline, canary []fetched, warnings []string) 
 		rep.Reason = fmt.Sprintf("no verdict: the queries of %d signals failed (%s)", len(failed), strings.Join(failed, ", "))
 	}
 	return rep, nil
-}
-
-func scopeOf(s Scopes, side string) metrics.Scope {
-	if side == "baseline" {
-		return s.Baseline
-	}
-	return s.Canary
 }
 
 // fetch runs one query and flattens its answer into one side's values.
