@@ -28,7 +28,7 @@ func TestOpenSources(t *testing.T) {
 	}))
 	defer loki.Close()
 
-	config := fmt.Sprintf(`name: shop
+	const config = `name: shop
 sources:
   prometheus: {url: "http://127.0.0.1:1"}
   loki: {url: "http://127.0.0.1:1", tenant: team-a}
@@ -37,7 +37,7 @@ signals:
     source: loki
     test: rate
     query: 'sum(count_over_time({app="shop", track="{{.track}}"} |= "error" [{{.step}}]))'
-`)
+`
 	cfg, err := ParseConfig("shop.yaml", []byte(config))
 	if err != nil {
 		t.Fatal(err)
