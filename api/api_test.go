@@ -26,7 +26,7 @@ type testServer struct {
 	store *store.SQLite
 }
 
-func newTestServer(t *testing.T, opt Options) *testServer {
+func newTestServer(t testing.TB, opt Options) *testServer {
 	t.Helper()
 	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "verdict.db"))
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/internal/promtest"
 )
 
@@ -319,4 +320,107 @@ func TestAnalysesLive(t *testing.T) {
 
 func sourceOverrides(promURL string) analysis.SourceOverrides {
 	return analysis.SourceOverrides{PrometheusURL: promURL}
+}
+
+func TestCancelRunningAnalysis(t *testing.T) {
+	ts := liveServer(t)
+	var got struct {
+		ID string `json:"id"`
+	}
+	// Its first interval ends in 2030: it waits, running, until cancelled.
+	code, body := ts.call(t, "POST", "/api/v1/analyses", "", `{"configName":"healthy","baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"},"start":"2030-01-01T00:00:00Z","lifetime":"1h","interval":"10m"}`, &got)
+	if code != 202 {
+		t.Fatalf("%d %s", code, body)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var v analysisView
+		ts.call(t, "GET", "/api/v1/analyses/"+got.ID, "", nil, &v)
+		if v.Status == "running" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var v analysisView
+	if code, body := ts.call(t, "POST", "/api/v1/analyses/"+got.ID+"/cancel", "", nil, &v); code != 200 || v.Status != "cancelled" {
+		t.Fatalf("cancel: %d %s", code, body)
+	}
+	if code, _ := ts.call(t, "POST", "/api/v1/analyses/"+got.ID+"/cancel", "", nil, nil); code != 409 {
+		t.Errorf("second cancel: %d, want 409", code)
+	}
+	// The worker stops and does not overwrite the cancellation.
+	time.Sleep(200 * time.Millisecond)
+	ts.call(t, "GET", "/api/v1/analyses/"+got.ID, "", nil, &v)
+	if v.Status != "cancelled" || v.Verdict != "" {
+		t.Errorf("after cancel: %+v", v)
+	}
+	if page := htmlPage(t, ts, "/analyses/"+got.ID); !strings.Contains(page, "cancelled") {
+		t.Errorf("the analysis page does not say cancelled:\n%s", page)
+	}
+}
+
+func htmlPage(t *testing.T, ts *testServer, path string) string {
+	t.Helper()
+	code, body := ts.call(t, "GET", path, "", nil, nil)
+	if code != 200 {
+		t.Fatalf("GET %s: %d %s", path, code, body)
+	}
+	return body
+}
+
+func TestResumeAfterRestart(t *testing.T) {
+	ts := liveServer(t)
+	ctx := t.Context()
+	mk := func(origin string, start time.Time) string {
+		t.Helper()
+		plan, _ := json.Marshal(Plan{Scopes: sampleScopes(), Start: start, End: start.Add(40 * time.Minute), Step: 15 * time.Second})
+		a := &store.Analysis{ID: newID(), ConfigName: "regress", Config: []byte(liveRegress), Request: plan, Origin: origin, Status: store.Running}
+		if err := ts.store.CreateAnalysis(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	resumable := mk("api", e2eStart)
+	tooOld := mk("api", e2eStart.Add(-48*time.Hour))
+	synchronous := mk("argo", e2eStart)
+	resumed, interrupted, err := ts.Resume(ctx)
+	if err != nil || resumed != 1 || interrupted != 2 {
+		t.Fatalf("Resume = %d, %d, %v; want 1 resumed, 2 interrupted", resumed, interrupted, err)
+	}
+	for _, tc := range []struct{ id, status, verdict, errPart string }{
+		{tooOld, "interrupted", "", "beyond the resume horizon"},
+		{synchronous, "interrupted", "", "caller waited synchronously"},
+	} {
+		var v analysisView
+		ts.call(t, "GET", "/api/v1/analyses/"+tc.id, "", nil, &v)
+		if string(v.Status) != tc.status || v.Verdict != tc.verdict || !strings.Contains(v.Error, tc.errPart) {
+			t.Errorf("%s: %+v", tc.id, v)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	var v analysisView
+	for {
+		ts.call(t, "GET", "/api/v1/analyses/"+resumable, "", nil, &v)
+		if v.Status.Terminal() || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if v.Status != "finished" || v.Verdict != "fail" {
+		t.Errorf("resumed analysis: %+v", v)
+	}
+	// Its report page is the HTML report with the verdict hook.
+	if page := htmlPage(t, ts, "/analyses/"+resumable); !strings.Contains(page, `data-verdict="fail"`) {
+		t.Errorf("report page lacks data-verdict=\"fail\"")
+	}
+	if page := htmlPage(t, ts, "/analyses?verdict=fail"); !strings.Contains(page, resumable) {
+		t.Errorf("the list page lacks %s", resumable)
+	}
+	if page := htmlPage(t, ts, "/configs/regress"); !strings.Contains(page, resumable) || !strings.Contains(page, "app_latency_ms") {
+		t.Errorf("the config page lacks the analysis or the config")
+	}
+}
+
+func sampleScopes() analysis.Scopes {
+	return analysis.Scopes{Baseline: map[string]string{"track": "baseline"}, Canary: map[string]string{"track": "canary"}}
 }

@@ -1,6 +1,208 @@
 package api
 
-import "net/http"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"math"
+	"net/http"
+	"time"
 
-// pages registers the HTML pages.
-func (s *Server) pages(m *http.ServeMux, read func(http.Handler) http.Handler) {}
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/report/htmlreport"
+)
+
+// pages registers the HTML pages: a finished analysis is the report page
+// of package htmlreport (with plots from the stored series); a running
+// one, the list and a config's history are small pages that refresh while
+// something runs. They need the read role like the JSON API.
+func (s *Server) pages(m *http.ServeMux, read func(http.Handler) http.Handler) {
+	m.Handle("GET /analyses", read(http.HandlerFunc(s.analysesPage)))
+	m.Handle("GET /analyses/{id}", read(http.HandlerFunc(s.analysisPage)))
+	m.Handle("GET /configs/{name}", read(http.HandlerFunc(s.configPage)))
+}
+
+var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
+	"score": func(p *float64) string {
+		if p == nil {
+			return "–"
+		}
+		return fmt.Sprintf("%.4g", *p)
+	},
+	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{{if .Refresh}}<meta http-equiv="refresh" content="{{.Refresh}}">{{end}}
+<title>{{.Title}} — Verdict</title>
+<style>
+body{font:15px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse}td,th{padding:.25em .6em;border-bottom:1px solid #ddd;text-align:left}
+.pass{color:#0a6b2d}.fail{color:#a4161a}.marginal{color:#8a5a00}.none{color:#555}
+form{margin:1em 0}pre{background:#f5f5f5;padding:.8em;overflow:auto}
+</style></head><body>
+<p><a href="/analyses">All analyses</a></p>
+<h1>{{.Title}}</h1>
+{{if .Analysis}}{{with .Analysis}}
+<p>Status: <strong>{{.Status}}</strong>{{if .Verdict}}, verdict <strong class="{{.Verdict}}">{{.Verdict}}</strong>{{end}};
+progress {{.Progress.Done}} of {{.Progress.Total}} judgements; started {{when .CreatedAt}}.</p>
+{{if .Error}}<p>{{.Error}}</p>{{end}}
+{{end}}
+{{if .Intervals}}<table><tr><th>#</th><th>window</th><th>verdict</th><th>score</th><th>reason</th></tr>
+{{range .Intervals}}<tr><td>{{.Index}}</td><td>{{when .Start}} – {{when .End}}</td><td class="{{.Verdict}}">{{.Verdict}}</td><td>{{score .Score}}</td><td>{{.Reason}}</td></tr>{{end}}
+</table>{{end}}
+{{end}}
+{{if .List}}
+<form method="get">config <input name="config" value="{{.Filter.Config}}"> verdict <select name="verdict">
+{{range .Verdicts}}<option{{if eq . $.Filter.Verdict}} selected{{end}}>{{.}}</option>{{end}}</select>
+status <select name="status">{{range .Statuses}}<option{{if eq . $.FilterStatus}} selected{{end}}>{{.}}</option>{{end}}</select>
+<button>Filter</button></form>
+<table><tr><th>started</th><th>config</th><th>origin</th><th>status</th><th>verdict</th><th>score</th><th>progress</th></tr>
+{{range .Rows}}<tr><td><a href="/analyses/{{.ID}}">{{when .CreatedAt}}</a></td><td>{{if .ConfigName}}<a href="/configs/{{.ConfigName}}">{{.ConfigName}}</a>{{else}}(inline){{end}}</td>
+<td>{{.Origin}}</td><td>{{.Status}}</td><td class="{{.Verdict}}">{{.Verdict}}</td><td>{{score .Score}}</td><td>{{.Progress.Done}}/{{.Progress.Total}}</td></tr>{{else}}<tr><td colspan="7">No analyses.</td></tr>{{end}}
+</table>{{end}}
+{{if .ConfigText}}<h2>Config (version {{.ConfigVersion}})</h2><pre>{{.ConfigText}}</pre>{{end}}
+</body></html>
+`))
+
+type pageData struct {
+	Title         string
+	Refresh       int
+	Analysis      *store.Analysis
+	Intervals     []analysis.IntervalResult
+	List          bool
+	Rows          []store.Analysis
+	Filter        store.Filter
+	FilterStatus  string
+	Verdicts      []string
+	Statuses      []string
+	ConfigText    string
+	ConfigVersion int64
+}
+
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, d pageData) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	if err := pageTmpl.Execute(w, d); err != nil {
+		s.log.Error("render page", "path", r.URL.Path, "err", err)
+	}
+}
+
+func (s *Server) analysisPage(w http.ResponseWriter, r *http.Request) {
+	a, err := s.store.GetAnalysis(r.Context(), r.PathValue("id"))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			s.renderPage(w, r, http.StatusNotFound, pageData{Title: "No such analysis"})
+			return
+		}
+		s.internalError(w, r, err)
+		return
+	}
+	if a.Status == store.Finished && len(a.Report) > 0 {
+		var rep analysis.Report
+		if err := json.Unmarshal(a.Report, &rep); err != nil {
+			s.internalError(w, r, fmt.Errorf("analysis %s: read the report: %w", a.ID, err))
+			return
+		}
+		rep.Series = decodeSeries(a.Series)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := htmlreport.WritePage(w, &rep, htmlreport.PageOptions{BackLink: "/analyses", Generated: a.FinishedAt}); err != nil {
+			s.log.Error("render report page", "id", a.ID, "err", err)
+		}
+		return
+	}
+	d := pageData{Title: "Analysis " + a.ID, Analysis: &a}
+	_ = json.Unmarshal(a.Intervals, &d.Intervals)
+	if !a.Status.Terminal() {
+		d.Refresh = 5
+	}
+	s.renderPage(w, r, http.StatusOK, d)
+}
+
+func (s *Server) analysesPage(w http.ResponseWriter, r *http.Request) {
+	f, err := filterOf(r)
+	if err != nil {
+		s.renderPage(w, r, http.StatusBadRequest, pageData{Title: err.Error()})
+		return
+	}
+	s.listPage(w, r, "Analyses", f, "", 0)
+}
+
+func (s *Server) listPage(w http.ResponseWriter, r *http.Request, title string, f store.Filter, cfgText string, version int64) {
+	if f.Limit == 0 {
+		f.Limit = 100
+	}
+	rows, err := s.store.ListAnalyses(r.Context(), f)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	d := pageData{Title: title, List: true, Rows: rows, Filter: f, FilterStatus: string(f.Status),
+		Verdicts: []string{"", "pass", "marginal", "fail", "none"},
+		Statuses: []string{"", "queued", "running", "finished", "failed", "cancelled", "interrupted"},
+		ConfigText: cfgText, ConfigVersion: version}
+	for _, a := range rows {
+		if !a.Status.Terminal() {
+			d.Refresh = 10
+			break
+		}
+	}
+	s.renderPage(w, r, http.StatusOK, d)
+}
+
+func (s *Server) configPage(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	rec, err := s.store.GetConfig(r.Context(), name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			s.renderPage(w, r, http.StatusNotFound, pageData{Title: "No config named " + name})
+			return
+		}
+		s.internalError(w, r, err)
+		return
+	}
+	s.listPage(w, r, "Config "+name+": recent verdicts", store.Filter{Config: name, Limit: 50}, string(rec.Data), rec.Version)
+}
+
+// decodeSeries reads what encodeSeries wrote.
+func decodeSeries(data []byte) []analysis.SignalSeries {
+	if len(data) == 0 {
+		return nil
+	}
+	type side struct {
+		Times  []int64    `json:"times"`
+		Values []*float64 `json:"values"`
+	}
+	var raw []struct {
+		Name     string `json:"name"`
+		Baseline side   `json:"baseline"`
+		Canary   side   `json:"canary"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil
+	}
+	conv := func(name string, s side) metrics.Series {
+		out := metrics.Series{Signal: name, Values: make([]float64, len(s.Values))}
+		for i, v := range s.Values {
+			out.Values[i] = math.NaN()
+			if v != nil {
+				out.Values[i] = *v
+			}
+		}
+		if len(s.Times) == len(s.Values) && len(s.Times) > 0 {
+			out.Times = make([]time.Time, len(s.Times))
+			for i, t := range s.Times {
+				out.Times[i] = time.UnixMilli(t).UTC()
+			}
+		}
+		return out
+	}
+	out := make([]analysis.SignalSeries, len(raw))
+	for i, r := range raw {
+		out[i] = analysis.SignalSeries{Name: r.Name, Baseline: conv(r.Name, r.Baseline), Canary: conv(r.Name, r.Canary)}
+	}
+	return out
+}

@@ -1,0 +1,83 @@
+package api
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/verdict-aca/verdict/api/internal/loadgen"
+)
+
+// BenchmarkJudgeHTTP posts the load payload (20 signals × 2 × 360 points)
+// to POST /api/v1/judge over loopback HTTP from parallel clients (4 per
+// GOMAXPROCS); ns/op is wall time per judgement at that concurrency, so
+// 1e9/ns_per_op is the throughput.
+func BenchmarkJudgeHTTP(b *testing.B) {
+	ts := newTestServer(b, Options{})
+	req, err := http.NewRequest("PUT", ts.URL+"/api/v1/configs/load", bytes.NewReader([]byte(loadgen.Config())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		b.Fatalf("PUT config: %v", err)
+	}
+	body := loadgen.Body()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.SetBytes(int64(len(body)))
+	b.SetParallelism(4)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Post(ts.URL+"/api/v1/judge", "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkJudgeHandler is the same judgement without the network: the
+// handler's own cost (decode, judge 20 signals, encode).
+func BenchmarkJudgeHandler(b *testing.B) {
+	ts := newTestServer(b, Options{})
+	req, _ := http.NewRequest("PUT", ts.URL+"/api/v1/configs/load", bytes.NewReader([]byte(loadgen.Config())))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		b.Fatalf("PUT config: %v", err)
+	}
+	body := loadgen.Body()
+	h := ts.Handler()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r, _ := http.NewRequest("POST", "/api/v1/judge", bytes.NewReader(body))
+		w := &discardWriter{h: http.Header{}}
+		h.ServeHTTP(w, r)
+		if w.status != 200 {
+			b.Fatalf("status %d", w.status)
+		}
+	}
+}
+
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	return len(p), nil
+}
+func (w *discardWriter) WriteHeader(code int) { w.status = code }

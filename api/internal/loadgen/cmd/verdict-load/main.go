@@ -1,0 +1,172 @@
+// Command verdict-load drives a running `verdict serve` with the judge API
+// load case (package loadgen: 20 signals × 2 × 360 points) from concurrent
+// clients on loopback, and prints throughput, latency percentiles and the
+// server's memory (RSS from /proc/PID/status, Go heap from its /metrics)
+// every interval and for the whole run.
+//
+//	verdict-load -url http://127.0.0.1:8080 -c 8 -d 10m -pid $(pidof verdict)
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/verdict-aca/verdict/api/internal/loadgen"
+)
+
+func main() {
+	url := flag.String("url", "http://127.0.0.1:8080", "verdict serve base URL")
+	token := flag.String("token", "", "bearer token with the write role")
+	conc := flag.Int("c", 8, "concurrent clients")
+	dur := flag.Duration("d", 30*time.Second, "run time")
+	every := flag.Duration("i", 10*time.Second, "report interval")
+	pid := flag.Int("pid", 0, "server PID, for RSS")
+	flag.Parse()
+	if err := run(*url, *token, *conc, *dur, *every, *pid); err != nil {
+		fmt.Fprintln(os.Stderr, "verdict-load:", err)
+		os.Exit(1)
+	}
+}
+
+func do(client *http.Client, method, url, token string, body []byte) (int, []byte, error) {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, data, err
+}
+
+func run(url, token string, conc int, dur, every time.Duration, pid int) error {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2}, Timeout: 30 * time.Second}
+	if code, data, err := do(client, "PUT", url+"/api/v1/configs/load", token, []byte(loadgen.Config())); err != nil || code != 200 {
+		return fmt.Errorf("PUT config: %d %v %s", code, err, data)
+	}
+	body := loadgen.Body()
+	fmt.Printf("payload %d bytes, %d clients, %s\n", len(body), conc, dur)
+	var (
+		mu       sync.Mutex
+		lat      []time.Duration // this interval
+		all      []time.Duration
+		errs     atomic.Int64
+		stop     atomic.Bool
+		wg       sync.WaitGroup
+		started  = time.Now()
+		interval = time.Now()
+	)
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				t := time.Now()
+				code, _, err := do(client, "POST", url+"/api/v1/judge", token, body)
+				d := time.Since(t)
+				if err != nil || code != 200 {
+					errs.Add(1)
+					continue
+				}
+				mu.Lock()
+				lat = append(lat, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	end := time.After(dur)
+	fmt.Println("elapsed  judgements/s  p50_ms  p99_ms  errors  rss_MiB  heap_inuse_MiB")
+	report := func() {
+		mu.Lock()
+		cur := lat
+		lat = nil
+		all = append(all, cur...)
+		mu.Unlock()
+		secs := time.Since(interval).Seconds()
+		interval = time.Now()
+		p50, p99 := pct(cur, 0.50), pct(cur, 0.99)
+		fmt.Printf("%7.0fs  %12.1f  %6.1f  %6.1f  %6d  %7.1f  %14.1f\n", time.Since(started).Seconds(), float64(len(cur))/secs,
+			ms(p50), ms(p99), errs.Load(), rss(pid), heap(client, url, token))
+	}
+loop:
+	for {
+		select {
+		case <-tick.C:
+			report()
+		case <-end:
+			break loop
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	report()
+	total := time.Since(started).Seconds()
+	fmt.Printf("total: %d judgements in %.0fs = %.1f/s, p50 %.1f ms, p99 %.1f ms, errors %d\n",
+		len(all), total, float64(len(all))/total, ms(pct(all, 0.5)), ms(pct(all, 0.99)), errs.Load())
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
+
+// pct is the nearest-rank percentile.
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := int(p*float64(len(s))+0.999999) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func rss(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func heap(client *http.Client, url, token string) float64 {
+	code, data, err := do(client, "GET", url+"/metrics", token, nil)
+	if err != nil || code != 200 {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
+			b, _ := strconv.ParseFloat(v, 64)
+			return b / (1 << 20)
+		}
+	}
+	return 0
+}
