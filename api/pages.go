@@ -141,8 +141,8 @@ func (s *Server) listPage(w http.ResponseWriter, r *http.Request, title string, 
 		return
 	}
 	d := pageData{Title: title, List: true, Rows: rows, Filter: f, FilterStatus: string(f.Status),
-		Verdicts: []string{"", "pass", "marginal", "fail", "none"},
-		Statuses: []string{"", "queued", "running", "finished", "failed", "cancelled", "interrupted"},
+		Verdicts:   []string{"", "pass", "marginal", "fail", "none"},
+		Statuses:   []string{"", "queued", "running", "finished", "failed", "cancelled", "interrupted"},
 		ConfigText: cfgText, ConfigVersion: version}
 	for _, a := range rows {
 		if !a.Status.Terminal() {
