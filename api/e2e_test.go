@@ -4,12 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/schedule"
 	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/internal/promtest"
 )
@@ -423,4 +427,71 @@ func TestResumeAfterRestart(t *testing.T) {
 
 func sampleScopes() analysis.Scopes {
 	return analysis.Scopes{Baseline: map[string]string{"track": "baseline"}, Canary: map[string]string{"track": "canary"}}
+}
+
+// TestScheduledAnalysis runs a config's "@every 1s" schedule through the
+// real scheduler: each firing stores an analysis of origin schedule,
+// updates the metrics and pushes a verdict event to (a fake) Loki.
+func TestScheduledAnalysis(t *testing.T) {
+	var pushes atomic.Int32
+	lokiSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/loki/api/v1/push" && r.Method == "POST" {
+			pushes.Add(1)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer lokiSrv.Close()
+	ts := liveServer(t)
+	cfg := liveRegress + `schedules:
+  - cron: "@every 1s"
+    baselineScope: {track: baseline}
+    canaryScope: {track: canary}
+    lookback: 30m
+    step: 15s
+sources:
+  loki: {pushURL: "` + lokiSrv.URL + `"}
+`
+	cfg = strings.Replace(cfg, "name: regress", "name: scheduled", 1)
+	if code, body := ts.call(t, "PUT", "/api/v1/configs/scheduled", "", cfg, nil); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	configs, err := ts.Configs(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched, err := schedule.New(configs, schedule.Hooks{Run: ts.RunSchedule, Outcome: func(j schedule.Job, o string) { ts.Metrics().ScheduleRun(j.Config, o) }}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sched.Len() != 1 {
+		t.Fatalf("%d scheduled jobs, want 1", sched.Len())
+	}
+	sched.Start()
+	var list struct {
+		Analyses []analysisView `json:"analyses"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ts.call(t, "GET", "/api/v1/analyses?config=scheduled&status=finished", "", nil, &list)
+		if len(list.Analyses) >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := sched.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Analyses) < 2 || list.Analyses[0].Origin != "schedule" || list.Analyses[0].Verdict != "fail" {
+		t.Fatalf("scheduled analyses = %+v", list.Analyses)
+	}
+	_, metrics := ts.call(t, "GET", "/metrics", "", nil, nil)
+	for _, want := range []string{`verdict_schedule_runs_total{config="scheduled",outcome="ran"}`, `verdict_analyses_total{origin="schedule",verdict="fail"}`, `verdict_last_score{config="scheduled",scope="track=canary"} 50`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	ts.Close() // flushes the pushers
+	if pushes.Load() == 0 {
+		t.Errorf("no verdict event reached Loki")
+	}
 }

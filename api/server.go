@@ -13,6 +13,7 @@ import (
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/metrics/loki"
 )
 
 // Limits bound what one request may ask for.
@@ -86,6 +87,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
+	pushers map[string]*loki.EventPusher
 }
 
 // New builds a Server over opt.Store.
@@ -125,6 +127,7 @@ func New(opt Options) (*Server, error) {
 		cancel:  cancel,
 		sem:     make(chan struct{}, opt.Workers),
 		running: map[string]context.CancelFunc{},
+		pushers: map[string]*loki.EventPusher{},
 	}
 	s.routes()
 	return s, nil
@@ -141,6 +144,11 @@ func (s *Server) Handler() http.Handler { return s.mux }
 func (s *Server) Close() {
 	s.cancel()
 	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.pushers {
+		p.Close() // flushes queued verdict events
+	}
 }
 
 func (s *Server) routes() {

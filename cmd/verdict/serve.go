@@ -135,19 +135,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		return err
 	}
 	sched, err := schedule.New(configs, schedule.Hooks{
-		Run: func(ctx context.Context, j schedule.Job) error {
-			now := time.Now()
-			p := api.Plan{
-				Scopes: analysis.Scopes{Baseline: analysis.ScopeOf(j.Schedule.BaselineScope), Canary: analysis.ScopeOf(j.Schedule.CanaryScope)},
-				Start:  now.Add(-time.Duration(j.Schedule.Lookback)), End: now, Step: time.Duration(j.Schedule.Step),
-			}
-			id, rep, err := srv.Submit(ctx, j.Config, p, "schedule", true)
-			if err != nil {
-				return err
-			}
-			log.Info("scheduled analysis", "config", j.Config, "id", id, "verdict", rep.Verdict)
-			return nil
-		},
+		Run:     srv.RunSchedule,
 		Outcome: func(j schedule.Job, outcome string) { srv.Metrics().ScheduleRun(j.Config, outcome) },
 	}, log)
 	if err != nil {
