@@ -39,6 +39,9 @@ type LiveRequest struct {
 	Window metrics.Window
 	// Parallelism bounds the queries in flight (default DefaultParallelism).
 	Parallelism int
+	// Look and Looks number this judgement among the repeated looks of a
+	// multi-interval run with a sequential config (see judge.Options).
+	Look, Looks int
 }
 
 // DefaultParallelism is the number of queries an analysis runs at once.
@@ -124,7 +127,7 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	// remaining queries instead of waiting for the slowest.
 	results := make([]judge.Result, len(c.Signals))
 	answered := make([]atomic.Int32, len(c.Signals))
-	opts := judge.Options{Confidence: c.Confidence}
+	opts := judge.Options{Confidence: c.Confidence, Look: req.Look, Looks: req.Looks}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	for i, s := range c.Signals {
@@ -344,6 +347,9 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 		}
 		one := req.LiveRequest
 		one.Window = w
+		if c.Sequential {
+			one.Look, one.Looks = i, total
+		}
 		rep, err := Run(ctx, c, sources, one)
 		if err != nil {
 			return nil, err

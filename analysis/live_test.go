@@ -245,3 +245,45 @@ signals:
 		t.Errorf("a failed query in kayenta mode: verdict %s, cpu %s (%s); want none and an error naming the timeout", rep.Verdict, rep.Signals[1].Classification, rep.Signals[1].Reason)
 	}
 }
+
+// TestRunIntervalsSequential checks that a sequential config spends the
+// decision level across the looks of a multi-interval run, so every look
+// but the last decides at a stricter level than a single judgement would.
+func TestRunIntervalsSequential(t *testing.T) {
+	healthy := func(string, string, metrics.Window) (metrics.Result, error) {
+		return metrics.Result{Series: []metrics.Series{wave(90, 100)}}, nil
+	}
+	levels := func(config string) []float64 {
+		cfg, err := ParseConfig("shop.yaml", []byte(config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []float64
+		start := liveWindow().Start
+		for looks := 1; looks <= 4; looks++ {
+			req := IntervalRequest{LiveRequest: LiveRequest{Scopes: scopes, Window: liveWindow()}, Lifetime: time.Duration(looks) * 15 * time.Minute,
+				Interval: 15 * time.Minute, Clock: &fakeClock{now: start.Add(24 * time.Hour)}}
+			rep, err := RunIntervals(context.Background(), cfg, SourceSet{"prometheus": &fakeSource{answer: healthy}}, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, rep.Signals[0].Test.DecisionLevel)
+		}
+		return got
+	}
+	plain := levels(liveConfig)
+	sequential := levels(strings.Replace(liveConfig, "name: shop\n", "name: shop\nsequential: true\n", 1))
+	for i := range plain {
+		if plain[i] != plain[0] {
+			t.Errorf("without sequential, the last look of %d decides at %g, not %g", i+1, plain[i], plain[0])
+		}
+	}
+	if sequential[0] != plain[0] {
+		t.Errorf("a single look decides at %g in sequential mode, %g otherwise", sequential[0], plain[0])
+	}
+	for i := 1; i < len(sequential); i++ {
+		if !(sequential[i] < plain[i]) {
+			t.Errorf("the last of %d sequential looks decides at %g, want below %g", i+1, sequential[i], plain[i])
+		}
+	}
+}
