@@ -6,7 +6,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 SCENARIOS := $(sort $(dir $(wildcard fixtures/*/expect.yaml)))
 
-.PHONY: all build demo test test-short lint bench fuzz clean
+.PHONY: all build demo test test-short lint bench fuzz quality clean
 
 all: build
 
