@@ -46,7 +46,6 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseCSV -fuzztime=30s ./metrics/file
 	$(GO) test -run='^$$' -fuzz=FuzzParseJSON -fuzztime=30s ./metrics/file
 
-.PHONY: quality
 quality: ; $(GO) run ./quality/cmd/quality -machine "$$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores"
 
 clean:
