@@ -382,7 +382,13 @@ func outcome(rep *analysis.Report) (store.Outcome, error) {
 	if err != nil {
 		return store.Outcome{}, err
 	}
-	return store.Outcome{Status: store.Finished, Verdict: string(rep.Verdict), Score: rep.Score, Report: buf.Bytes(), Series: series}, nil
+	o := store.Outcome{Status: store.Finished, Verdict: string(rep.Verdict), Score: rep.Score, Report: buf.Bytes(), Series: series}
+	if rep.Kayenta != nil {
+		if o.Kayenta, err = json.Marshal(rep.Kayenta); err != nil {
+			return store.Outcome{}, fmt.Errorf("encode the Kayenta judge result: %w", err)
+		}
+	}
+	return o, nil
 }
 
 // encodeSeries writes raw series as JSON: times in unix milliseconds,

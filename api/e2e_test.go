@@ -495,3 +495,65 @@ sources:
 		t.Errorf("no verdict event reached Loki")
 	}
 }
+
+// TestKayentaAdhoc posts an inline Kayenta canary config (converted to
+// judge: kayenta) and reads Kayenta's own judge result back; a config that
+// cannot be converted completely is refused.
+func TestKayentaAdhoc(t *testing.T) {
+	ts := liveServer(t)
+	scope := func(s string) map[string]any {
+		return map[string]any{"scope": s, "start": "2024-01-01T00:10:00Z", "end": "2024-01-01T00:50:00Z", "step": 15}
+	}
+	exec := map[string]any{
+		"scopes":     map[string]any{"default": map[string]any{"controlScope": scope("baseline"), "experimentScope": scope("canary")}},
+		"thresholds": map[string]float64{"pass": 95, "marginal": 75},
+	}
+	metric := func(extra string) string {
+		return `{"name":"latency","query":{"type":"prometheus","customInlineTemplate":"PromQL:app_latency_ms{track=\"${scope}\"}"` + extra + `},
+			"groups":["latency"],"scopeName":"default","analysisConfigurations":{"canary":{"direction":"increase"}}}`
+	}
+	cfg := func(extra string) json.RawMessage {
+		return json.RawMessage(`{"name":"adhoc","judge":{"name":"NetflixACAJudge-v1.0"},"metrics":[` + metric(extra) + `],"classifier":{"groupWeights":{"latency":100}}}`)
+	}
+	var e errorBody
+	code, body := ts.call(t, "POST", "/canary", "", map[string]any{"canaryConfig": cfg(`,"groupByFields":["pod"]`), "executionRequest": exec}, &e)
+	if code != 400 || !strings.Contains(e.Error, "groupByFields") {
+		t.Errorf("a lossy config: %d %s, want 400 naming groupByFields", code, body)
+	}
+	var started struct {
+		ID string `json:"canaryExecutionId"`
+	}
+	code, body = ts.call(t, "POST", "/canary", "", map[string]any{"canaryConfig": cfg(""), "executionRequest": exec}, &started)
+	if code != 200 || started.ID == "" {
+		t.Fatalf("ad hoc start: %d %s", code, body)
+	}
+	var doc struct {
+		Complete bool   `json:"complete"`
+		Status   string `json:"status"`
+		Result   struct {
+			JudgeResult struct {
+				JudgeName string `json:"judgeName"`
+				Results   []struct {
+					Classification string `json:"classification"`
+				} `json:"results"`
+				Score struct {
+					Score          float64 `json:"score"`
+					Classification string  `json:"classification"`
+				} `json:"score"`
+			} `json:"judgeResult"`
+		} `json:"result"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ts.call(t, "GET", "/canary/"+started.ID, "", nil, &doc)
+		if doc.Complete || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	jr := doc.Result.JudgeResult
+	if doc.Status != "succeeded" || jr.JudgeName != "NetflixACAJudge-v1.0" || jr.Score.Score != 0 || jr.Score.Classification != "Fail" ||
+		len(jr.Results) != 1 || jr.Results[0].Classification != "High" {
+		t.Errorf("ad hoc result = %+v", doc)
+	}
+}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/kayentaimport"
 	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/judge/kayenta"
@@ -133,23 +135,48 @@ func (s *Server) startKayenta(w http.ResponseWriter, r *http.Request, req kayent
 	writeJSON(w, http.StatusOK, kayenta.CanaryExecutionResponse{CanaryExecutionID: id})
 }
 
-// kayentaAdhoc is POST /canary with an inline canaryConfig. Running a
-// Kayenta canary config needs its queries translated into Verdict's
-// templates, which this build does not do yet.
+// kayentaAdhoc is POST /canary with an inline Kayenta canaryConfig. The
+// config is converted with package kayentaimport (judge: kayenta); a
+// config that does not convert completely is refused with the list of what
+// would be lost, because judging part of it would silently differ from
+// Kayenta.
 func (s *Server) kayentaAdhoc(w http.ResponseWriter, r *http.Request) {
-	var req kayenta.AdhocExecutionRequest
+	var req struct {
+		CanaryConfig     json.RawMessage           `json:"canaryConfig"`
+		ExecutionRequest *kayenta.ExecutionRequest `json:"executionRequest"`
+	}
 	if !s.readBody(w, r, &req) {
 		return
 	}
 	switch {
-	case req.CanaryConfig == nil:
+	case len(req.CanaryConfig) == 0 || string(req.CanaryConfig) == "null":
 		writeError(w, http.StatusBadRequest, "canaryConfig: missing")
 		return
 	case req.ExecutionRequest == nil:
 		writeError(w, http.StatusBadRequest, "executionRequest: missing")
 		return
 	}
-	writeError(w, http.StatusNotImplemented, "inline Kayenta canary configs are not supported yet; store a Verdict config with PUT /api/v1/configs/NAME and call POST /canary/NAME")
+	text, problems, err := kayentaimport.Convert("canaryConfig", req.CanaryConfig)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var lost []string
+	for _, p := range problems {
+		if p.Lost {
+			lost = append(lost, p.String())
+		}
+	}
+	if len(lost) > 0 {
+		writeError(w, http.StatusBadRequest, "canaryConfig: cannot be judged the way Kayenta would: "+strings.Join(lost, "; "))
+		return
+	}
+	cfg, err := analysis.ParseConfig("canaryConfig", text)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.startKayenta(w, r, *req.ExecutionRequest, cfg, "", text)
 }
 
 // kayentaStatus is GET /canary/{id}: Kayenta's status document.
@@ -213,7 +240,13 @@ func kayentaStatusOf(a store.Analysis) (kayenta.CanaryExecutionStatus, error) {
 	if a.Error != "" && a.Status != store.Finished {
 		doc.Exception = map[string]any{"exceptionType": "VerdictError", "details": map[string]any{"error": a.Error, "errors": []string{a.Error}}}
 	}
-	if a.Status == store.Finished && len(a.Report) > 0 {
+	if a.Status == store.Finished && len(a.Kayenta) > 0 {
+		var jr kayenta.JudgeResult
+		if err := json.Unmarshal(a.Kayenta, &jr); err != nil {
+			return doc, fmt.Errorf("analysis %s: read the Kayenta judge result: %w", a.ID, err)
+		}
+		doc.Result = &kayenta.CanaryResult{JudgeResult: &jr, CanaryDuration: kayenta.ISODuration(p.End.Sub(p.Start))}
+	} else if a.Status == store.Finished && len(a.Report) > 0 {
 		var rep analysis.Report
 		if err := json.Unmarshal(a.Report, &rep); err != nil {
 			return doc, fmt.Errorf("analysis %s: read the report: %w", a.ID, err)
@@ -228,7 +261,8 @@ var kayentaLabels = map[judge.Classification]kayenta.Label{
 	judge.Pass: kayenta.Pass, judge.High: kayenta.High, judge.Low: kayenta.Low, judge.NoData: kayenta.Nodata, judge.Error: kayenta.Error,
 }
 
-// judgeResultOf writes a Verdict report as Kayenta's judge result. The
+// judgeResultOf writes a Verdict report (judge: verdict) as Kayenta's judge
+// result; a judge: kayenta analysis stores Kayenta's own. The
 // summary score is the report's; a verdict of none (no score) is written
 // as score 0 with classification "Nodata", so a Kayenta client that only
 // compares the score with its thresholds fails the canary rather than

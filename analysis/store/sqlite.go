@@ -43,6 +43,8 @@ var migrations = []string{
 	CREATE INDEX analyses_created ON analyses (created_at DESC);
 	CREATE INDEX analyses_config ON analyses (config_name, created_at DESC);
 	CREATE INDEX analyses_status ON analyses (status);`,
+	// 2: Kayenta's own judge result of a judge: kayenta analysis.
+	`ALTER TABLE analyses ADD COLUMN kayenta BLOB;`,
 }
 
 // SQLite is the Store on a SQLite file (modernc.org/sqlite, WAL mode, 5 s
@@ -71,15 +73,15 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	}
 	db.SetMaxOpenConns(4)
 	s := &SQLite{db: db, now: time.Now}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, migrations); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open the store %s: %w", path, err)
 	}
 	return s, nil
 }
 
-// migrate applies the missing migrations in one transaction.
-func (s *SQLite) migrate(ctx context.Context) error {
+// migrate applies the missing steps in one transaction: all or none.
+func (s *SQLite) migrate(ctx context.Context, steps []string) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -98,15 +100,15 @@ func (s *SQLite) migrate(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("schema_version: %w", err)
 	}
-	if version > len(migrations) {
-		return fmt.Errorf("the database has schema version %d, newer than this build knows (%d)", version, len(migrations))
+	if version > len(steps) {
+		return fmt.Errorf("the database has schema version %d, newer than this build knows (%d)", version, len(steps))
 	}
-	for i := version; i < len(migrations); i++ {
-		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+	for i := version; i < len(steps); i++ {
+		if _, err := tx.ExecContext(ctx, steps[i]); err != nil {
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(migrations)); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(steps)); err != nil {
 		return fmt.Errorf("schema_version: %w", err)
 	}
 	return tx.Commit()
@@ -248,8 +250,8 @@ func (s *SQLite) FinishAnalysis(ctx context.Context, id string, o Outcome) error
 		return fmt.Errorf("finish analysis %s: %q is not a terminal status", id, o.Status)
 	}
 	now := nanos(s.now())
-	res, err := s.db.ExecContext(ctx, `UPDATE analyses SET status = ?, verdict = ?, score = ?, error = ?, report = ?, series = ?, updated_at = ?, finished_at = ?
-		WHERE id = ? AND `+live, string(o.Status), o.Verdict, o.Score, o.Error, o.Report, o.Series, now, now, id)
+	res, err := s.db.ExecContext(ctx, `UPDATE analyses SET status = ?, verdict = ?, score = ?, error = ?, report = ?, series = ?, kayenta = ?, updated_at = ?, finished_at = ?
+		WHERE id = ? AND `+live, string(o.Status), o.Verdict, o.Score, o.Error, o.Report, o.Series, o.Kayenta, now, now, id)
 	if err != nil {
 		return fmt.Errorf("finish analysis %s: %w", id, err)
 	}
@@ -289,15 +291,15 @@ func scanAnalysis(row scanner, extra ...any) (Analysis, error) {
 
 // GetAnalysis implements Store.
 func (s *SQLite) GetAnalysis(ctx context.Context, id string) (Analysis, error) {
-	var cfg, req, rep, series []byte
-	a, err := scanAnalysis(s.db.QueryRowContext(ctx, `SELECT `+analysisColumns+`, config, request, report, series FROM analyses WHERE id = ?`, id), &cfg, &req, &rep, &series)
+	var cfg, req, rep, series, kay []byte
+	a, err := scanAnalysis(s.db.QueryRowContext(ctx, `SELECT `+analysisColumns+`, config, request, report, series, kayenta FROM analyses WHERE id = ?`, id), &cfg, &req, &rep, &series, &kay)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Analysis{}, fmt.Errorf("analysis %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return Analysis{}, fmt.Errorf("read analysis %s: %w", id, err)
 	}
-	a.Config, a.Request, a.Report, a.Series = cfg, req, rep, series
+	a.Config, a.Request, a.Report, a.Series, a.Kayenta = cfg, req, rep, series, kay
 	return a, nil
 }
 

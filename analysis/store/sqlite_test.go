@@ -139,7 +139,7 @@ func TestAnalysisLifecycle(t *testing.T) {
 	}{
 		{"a1 runs", func() error { return s.UpdateAnalysis(ctx, "a1", Running, Progress{1, 3}, []byte(`[{"index":1}]`)) }, nil},
 		{"a1 finishes pass", func() error {
-			return s.FinishAnalysis(ctx, "a1", Outcome{Status: Finished, Verdict: "pass", Score: &score, Report: []byte(`{"verdict":"pass"}`), Series: []byte(`[]`)})
+			return s.FinishAnalysis(ctx, "a1", Outcome{Status: Finished, Verdict: "pass", Score: &score, Report: []byte(`{"verdict":"pass"}`), Series: []byte(`[]`), Kayenta: []byte(`{"judgeName":"x"}`)})
 		}, nil},
 		{"a1 cannot finish twice", func() error { return s.FinishAnalysis(ctx, "a1", Outcome{Status: Finished, Verdict: "fail"}) }, ErrConflict},
 		{"a1 cannot be cancelled", func() error { return s.CancelAnalysis(ctx, "a1", "late") }, ErrConflict},
@@ -175,7 +175,7 @@ func TestAnalysisLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if a1.Status != Finished || a1.Verdict != "pass" || a1.Score == nil || *a1.Score != 100 || string(a1.Report) != `{"verdict":"pass"}` ||
-		string(a1.Intervals) != `[{"index":1}]` || a1.Progress != (Progress{1, 3}) || a1.FinishedAt.IsZero() || string(a1.Request) != `{"lookback":"5m"}` {
+		string(a1.Intervals) != `[{"index":1}]` || string(a1.Kayenta) != `{"judgeName":"x"}` || a1.Progress != (Progress{1, 3}) || a1.FinishedAt.IsZero() || string(a1.Request) != `{"lookback":"5m"}` {
 		t.Errorf("a1 = %+v", a1)
 	}
 	a2, _ := s2.GetAnalysis(ctx, "a2")
@@ -250,5 +250,57 @@ func TestParseStatus(t *testing.T) {
 		if err == nil && st.Terminal() != tc.terminal {
 			t.Errorf("%s.Terminal() = %v", st, st.Terminal())
 		}
+	}
+}
+
+// TestMigrateFromVersion1 opens a database written by the first schema
+// (with an analysis in it) and checks that opening it with this build
+// applies the later migrations and keeps the data.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rebuild it as version 1: drop everything and apply the first step only.
+	for _, q := range []string{"DROP TABLE analyses", "DROP TABLE configs", "DROP TABLE schema_version"} {
+		if _, err := old.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := old.migrate(ctx, migrations[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.db.ExecContext(ctx, `INSERT INTO analyses (id, config, request, status, created_at, updated_at) VALUES ('old', 'x', '{}', 'running', 1, 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := old.SchemaVersion(ctx); v != 1 {
+		t.Fatalf("version %d, want 1", v)
+	}
+	old.Close()
+
+	s, err := OpenSQLite(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, _ := s.SchemaVersion(ctx); v != len(migrations) {
+		t.Errorf("version %d after reopening, want %d", v, len(migrations))
+	}
+	if err := s.FinishAnalysis(ctx, "old", Outcome{Status: Finished, Verdict: "fail", Kayenta: []byte("{}")}); err != nil {
+		t.Fatalf("the migrated table does not take the new column: %v", err)
+	}
+	a, err := s.GetAnalysis(ctx, "old")
+	if err != nil || a.Verdict != "fail" || string(a.Kayenta) != "{}" {
+		t.Errorf("migrated analysis = %+v, %v", a, err)
+	}
+	// A database newer than the build is refused, not damaged.
+	if _, err := s.db.ExecContext(ctx, "UPDATE schema_version SET version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := OpenSQLite(ctx, path); err == nil || !strings.Contains(err.Error(), "newer than this build") {
+		t.Errorf("opening a newer schema: %v", err)
 	}
 }

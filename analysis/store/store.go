@@ -109,6 +109,9 @@ type Analysis struct {
 	// List leaves both empty.
 	Report []byte
 	Series []byte
+	// Kayenta is Kayenta's judgeResult JSON of a judge: kayenta analysis
+	// (for the Kayenta-compatible endpoints); List leaves it empty.
+	Kayenta []byte
 
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
@@ -123,6 +126,7 @@ type Outcome struct {
 	Error   string
 	Report  []byte
 	Series  []byte
+	Kayenta []byte
 }
 
 // Filter selects analyses for List. Zero fields do not filter.
