@@ -72,6 +72,39 @@ func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
 	return nil
 }
 
+// RenderedQuery is one signal's query as it will run for each scope.
+type RenderedQuery struct {
+	Signal, Source   string
+	Baseline, Canary string
+}
+
+// RenderQueries checks that every signal can run live for these scopes
+// (as CheckLive, without needing the sources) and renders each query for
+// both scopes over the window.
+func (c *Config) RenderQueries(scopes Scopes, w metrics.Window) ([]RenderedQuery, error) {
+	keys := scopeKeys(scopes)
+	out := make([]RenderedQuery, 0, len(c.Signals))
+	for i, s := range c.Signals {
+		path := fmt.Sprintf("signals[%d].query", i)
+		if s.Source == "" || s.Source == "file" || s.Query == "" {
+			return nil, c.fieldError(path, fmt.Errorf("signal %q has no query, so it can only be judged from files", s.Name))
+		}
+		if err := query.Validate(s.Query, keys); err != nil {
+			return nil, c.fieldError(path, err)
+		}
+		r := RenderedQuery{Signal: s.Name, Source: s.Source}
+		var err error
+		if r.Baseline, err = query.Render(s.Query, scopes.Baseline, w); err != nil {
+			return nil, c.fieldError(path, fmt.Errorf("baseline scope: %w", err))
+		}
+		if r.Canary, err = query.Render(s.Query, scopes.Canary, w); err != nil {
+			return nil, c.fieldError(path, fmt.Errorf("canary scope: %w", err))
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // scopeKeys lists the variables both scopes define: a query must render for each.
 func scopeKeys(scopes Scopes) []string {
 	var keys []string

@@ -13,6 +13,7 @@ import (
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/loki"
 	"github.com/verdict-aca/verdict/report"
 )
 
@@ -120,7 +121,30 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 	if err := writeReport(cmd, rep, format, f.output); err != nil {
 		return err
 	}
+	pushEvent(cmd, cfg, rep)
 	return verdictExit{verdictCode(rep.Verdict)}
+}
+
+// pushEvent sends the verdict event to Loki when the config has a push URL.
+// A failed push is reported on stderr and does not change the exit code:
+// the verdict stands whether or not Loki heard of it.
+func pushEvent(cmd *cobra.Command, cfg *analysis.Config, rep *analysis.Report) {
+	src := cfg.Sources.Loki
+	if src == nil || src.PushURL == "" {
+		return
+	}
+	warn := func(err error) {
+		fmt.Fprintf(cmd.ErrOrStderr(), "verdict: warning: the verdict event was not sent to Loki: %v\n", err)
+	}
+	pusher, err := loki.NewEventPusher(loki.PusherConfig{URL: src.PushURL, Tenant: src.Tenant, Retries: 2})
+	if err != nil {
+		warn(err)
+		return
+	}
+	defer pusher.Close()
+	if err := pusher.Push(cmd.Context(), analysis.Event(rep, time.Now(), "")); err != nil {
+		warn(err)
+	}
 }
 
 // analysisWindow works out the window (or, with --lifetime, its start) from the flags.

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/file"
 	"github.com/verdict-aca/verdict/report"
 )
@@ -96,10 +98,13 @@ func writeReport(cmd *cobra.Command, rep *analysis.Report, f report.Format, outp
 }
 
 func newValidateCommand() *cobra.Command {
-	var configPath string
+	var configPath, baselineScope, canaryScope string
 	cmd := &cobra.Command{
-		Use:   "validate --config FILE",
-		Short: "Check a config: parse it, validate every field, and say what it judges",
+		Use:   "validate --config FILE [--baseline-scope K=V[,K=V] --canary-scope K=V[,K=V]]",
+		Short: "Check a config: parse it, validate every field, and render every query for the given scopes",
+		Long: "Check a config without judging anything: every field is parsed and validated, and with scopes every\n" +
+			"signal's query is rendered for the baseline and the canary (over the last hour) and printed, so a\n" +
+			"template variable that a scope lacks, or a value that cannot be placed safely, is found before a canary runs.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "config"); err != nil {
 				return err
@@ -112,11 +117,36 @@ func newValidateCommand() *cobra.Command {
 			for _, s := range cfg.Signals {
 				groups[s.Group] = true
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s is valid: %d signals in %d groups, judge %s, confidence %g\n",
-				configPath, len(cfg.Signals), len(groups), cfg.Judge, cfg.Confidence)
-			return err
+			out := cmd.OutOrStdout()
+			if _, err := fmt.Fprintf(out, "%s is valid: %d signals in %d groups, judge %s, confidence %g\n",
+				configPath, len(cfg.Signals), len(groups), cfg.Judge, cfg.Confidence); err != nil {
+				return err
+			}
+			if baselineScope == "" && canaryScope == "" {
+				return nil
+			}
+			if err := requireFlags(cmd, "baseline-scope", "canary-scope"); err != nil {
+				return err
+			}
+			scopes, err := parseScopes(baselineScope, canaryScope)
+			if err != nil {
+				return err
+			}
+			rendered, err := cfg.RenderQueries(scopes, metrics.Window{Start: time.Now().Add(-time.Hour), End: time.Now()})
+			if err != nil {
+				return err
+			}
+			for _, q := range rendered {
+				if _, err := fmt.Fprintf(out, "%s (%s)\n  baseline: %s\n  canary:   %s\n", q.Signal, q.Source, q.Baseline, q.Canary); err != nil {
+					return err
+				}
+			}
+			return nil
 		},
 	}
-	cmd.Flags().StringVar(&configPath, "config", "", "config file (YAML or JSON)")
+	fl := cmd.Flags()
+	fl.StringVar(&configPath, "config", "", "config file (YAML or JSON)")
+	fl.StringVar(&baselineScope, "baseline-scope", "", "render the queries for this baseline scope")
+	fl.StringVar(&canaryScope, "canary-scope", "", "render the queries for this canary scope")
 	return cmd
 }

@@ -174,3 +174,21 @@ func TestValidateAndVersion(t *testing.T) {
 		t.Errorf("unknown command: exit %d, err %q", code, errOut)
 	}
 }
+
+func TestValidateRendersQueries(t *testing.T) {
+	dir := t.TempDir()
+	cfg := write(t, dir, "live.yaml", "signals:\n  - name: p99\n    query: 'max(p99{track=\"{{.track}}\", ns=\"{{.ns}}\"})'\n")
+	code, out, errOut := invoke(t, "validate", "--config", cfg, "--baseline-scope", "track=baseline,ns=shop", "--canary-scope", `track=canary"} or vector(1),ns=shop`)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{`baseline: max(p99{track="baseline", ns="shop"})`, `canary:   max(p99{track="canary\"} or vector(1)", ns="shop"})`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, _, errOut = invoke(t, "validate", "--config", cfg, "--baseline-scope", "track=baseline", "--canary-scope", "track=canary")
+	if code != 65 || !strings.Contains(errOut, "live.yaml line 3: signals[0].query") || !strings.Contains(errOut, "{{.ns}}") {
+		t.Errorf("a scope without ns: exit %d, %q", code, errOut)
+	}
+}
