@@ -335,7 +335,15 @@ func (s *Server) execute(ctx context.Context, id string, p prepared, sources ana
 		if ctx.Err() != nil {
 			if s.ctx.Err() != nil {
 				s.log.Info("analysis left for the next start to resume", "id", id)
+				return nil, err
 			}
+			// Cancelled by request (already recorded: this is a conflict),
+			// or its synchronous caller gave up or ran out of time.
+			msg := "stopped before it finished: the caller went away"
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				msg = "stopped before it finished: the time limit passed"
+			}
+			s.finish(id, store.Outcome{Status: store.Interrupted, Error: msg})
 			return nil, err
 		}
 		s.metrics.ObserveAnalysis(p.origin, p.configName, nil, time.Since(start))

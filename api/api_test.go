@@ -11,10 +11,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/metrics"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -362,5 +365,41 @@ func TestMetricsPrivateRegistry(t *testing.T) {
 	_, body2 := ts2.call(t, "GET", "/metrics", "", nil, nil)
 	if strings.Contains(body2, `verdict_judge_requests_total{code="400"`) {
 		t.Errorf("a second server sees the first one's requests:\n%s", body2)
+	}
+}
+
+// blockingSource answers no query until the caller gives up.
+type blockingSource struct{}
+
+func (blockingSource) Fetch(ctx context.Context, _ metrics.Query, _ metrics.Scope, _ metrics.Window) (metrics.Result, error) {
+	<-ctx.Done()
+	return metrics.Result{}, ctx.Err()
+}
+
+// TestSyncTimeout: an Argo judgement whose source does not answer within
+// the synchronous limit answers 504 and is recorded as interrupted, never
+// left running and never a verdict.
+func TestSyncTimeout(t *testing.T) {
+	ts := newTestServer(t, Options{
+		SyncTimeout: 300 * time.Millisecond,
+		OpenSources: func(*analysis.Config, analysis.SourceOverrides) (analysis.SourceSet, error) {
+			return analysis.SourceSet{"prometheus": blockingSource{}}, nil
+		},
+	})
+	cfg := "name: slow\nsignals:\n  - name: a\n    query: 'up{track=\"{{.track}}\"}'\n"
+	if code, body := ts.call(t, "PUT", "/api/v1/configs/slow", "", cfg, nil); code != 200 {
+		t.Fatal(body)
+	}
+	var e errorBody
+	code, body := ts.call(t, "GET", "/api/v1/argo/slow?baseline=track%3Db&canary=track%3Dc", "", nil, &e)
+	if code != 504 || !strings.Contains(e.Error, "took longer than") {
+		t.Fatalf("%d %s, want 504", code, body)
+	}
+	var list struct {
+		Analyses []analysisView `json:"analyses"`
+	}
+	ts.call(t, "GET", "/api/v1/analyses?config=slow", "", nil, &list)
+	if len(list.Analyses) != 1 || list.Analyses[0].Status != store.Interrupted || list.Analyses[0].Verdict != "" || !strings.Contains(list.Analyses[0].Error, "time limit") {
+		t.Errorf("stored = %+v", list.Analyses)
 	}
 }

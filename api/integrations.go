@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
-	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/metrics"
 )
 
@@ -79,17 +78,12 @@ func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes ana
 	rep, err := s.execute(ctx, id, prep, sources)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			s.finishTimeout(id)
 			return verdictAnswer{ID: id}, http.StatusGatewayTimeout, fmt.Errorf("the judgement took longer than %s", s.opt.SyncTimeout)
 		}
 		return verdictAnswer{ID: id}, http.StatusInternalServerError, err
 	}
 	return verdictAnswer{ID: id, Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason,
 		ReportURL: s.baseURL(r) + "/analyses/" + id}, http.StatusOK, nil
-}
-
-func (s *Server) finishTimeout(id string) {
-	s.finish(id, outcomeFailed("the judgement did not finish within the synchronous time limit"))
 }
 
 // argo answers Argo Rollouts' web metric provider:
@@ -200,5 +194,3 @@ func (s *Server) flagger(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, ans)
 }
-
-func outcomeFailed(msg string) store.Outcome { return store.Outcome{Status: store.Failed, Error: msg} }
