@@ -144,6 +144,13 @@ func TestJudgeEndpoint(t *testing.T) {
 		{"unknown signal", `{"configName":"offline","baseline":{"latency":[1],"errors":[1],"cpu":[1]},"canary":{"latency":[1],"errors":[1]}}`, 400, "", `signal "cpu" is not in the config`},
 		{"missing canary", `{"configName":"offline","baseline":{"latency":[1]}}`, 400, "", "canary: missing"},
 		{"a string among numbers", `{"configName":"offline","baseline":{"latency":[1,"x"]},"canary":{}}`, 400, "", "baseline.latency[1]: want a number or null"},
+		{"escaped signal names", `{"configName":"offline","baseline":{"lat\u0065ncy":[1,2,3],"errors":[0]},"canary":{"latency":[1,2,3],"errors":[0]}}`, 200, "none", ""},
+		{"unknown field", `{"configName":"offline","baselines":{}}`, 400, "", "baselines: unknown field"},
+		{"data after the object", `{"configName":"offline"} {}`, 400, "", "data after the object"},
+		{"not an object", `[1,2]`, 400, "", "not a JSON object"},
+		{"a plus sign is not JSON", `{"configName":"offline","baseline":{"latency":[+1]},"canary":{}}`, 400, "", "baseline.latency[0]: want a number or null"},
+		{"null baseline is missing", `{"configName":"offline","baseline":null,"canary":{}}`, 400, "", "baseline: missing"},
+		{"configName not a string", `{"configName":3}`, 400, "", "configName: want a string"},
 		{"too many points", map[string]any{"configName": "offline", "baseline": map[string]any{"latency": series(1001, 1, 1)}, "canary": healthy}, 413, "", "baseline.latency: more than 1000 points"},
 		{"body too large", map[string]any{"configName": "offline", "baseline": map[string]any{"a": strings.Repeat("x", 1<<20)}, "canary": healthy}, 413, "", "larger than the limit"},
 	} {

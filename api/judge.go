@@ -17,12 +17,12 @@ import (
 	"github.com/verdict-aca/verdict/report"
 )
 
-// judgeRequest is the body of POST /api/v1/judge.
+// judgeRequest is the body of POST /api/v1/judge (see parseJudgeRequest).
 type judgeRequest struct {
-	Config     json.RawMessage `json:"config"`
-	ConfigName string          `json:"configName"`
-	Baseline   seriesMap       `json:"baseline"`
-	Canary     seriesMap       `json:"canary"`
+	Config     json.RawMessage
+	ConfigName string
+	Baseline   seriesMap
+	Canary     seriesMap
 }
 
 // seriesMap is {"signal": [numbers]}; null is NaN.
@@ -38,13 +38,12 @@ type limitError struct{ msg string }
 
 func (e *limitError) Error() string { return e.msg }
 
-// UnmarshalJSON parses the object with a hand-written scanner: the hot
-// path would otherwise spend most of its time in reflection.
-func (m *seriesMap) UnmarshalJSON(b []byte) error {
+// parse reads the object at p: {"signal": [numbers], ...} or null.
+func (m *seriesMap) parse(p *numParser) error {
 	m.set = true
-	p := numParser{b: b}
 	p.space()
 	if p.peek() == 'n' {
+		m.set = false
 		return p.literal("null")
 	}
 	if !p.eat('{') {
@@ -82,6 +81,90 @@ func (m *seriesMap) UnmarshalJSON(b []byte) error {
 		}
 		return fmt.Errorf("%s: want ',' or '}' after %q", m.side, name)
 	}
+}
+
+// parseJudgeRequest reads a POST /api/v1/judge body in one pass with a
+// hand-written scanner: encoding/json would first scan the whole document
+// to validate it, then reflect, which costs more than the judging of small
+// payloads. The inline config alone goes through encoding/json. Unknown
+// fields are errors, so that a typo is not silently ignored.
+func parseJudgeRequest(b []byte, limits Limits) (judgeRequest, error) {
+	p := &numParser{b: b}
+	req, err := p.judgeRequest(limits)
+	var limit *limitError
+	if err != nil && !errors.As(err, &limit) && p.i >= len(b) {
+		return req, errors.New("the request body is not valid JSON: it ends too early")
+	}
+	return req, err
+}
+
+func (p *numParser) judgeRequest(limits Limits) (judgeRequest, error) {
+	b := p.b
+	req := judgeRequest{
+		Baseline: seriesMap{side: "baseline", limits: limits},
+		Canary:   seriesMap{side: "canary", limits: limits},
+	}
+	p.space()
+	if !p.eat('{') {
+		return req, errors.New("the request body is not a JSON object")
+	}
+	p.space()
+	if p.eat('}') {
+		return req, nil
+	}
+	for {
+		p.space()
+		key, err := p.str()
+		if err != nil {
+			return req, fmt.Errorf("the request body is not valid JSON: %w", err)
+		}
+		p.space()
+		if !p.eat(':') {
+			return req, fmt.Errorf("the request body is not valid JSON: want ':' after %q", key)
+		}
+		p.space()
+		switch key {
+		case "config":
+			dec := json.NewDecoder(bytes.NewReader(b[p.i:]))
+			if err := dec.Decode(&req.Config); err != nil {
+				return req, fmt.Errorf("config: not valid JSON: %w", err)
+			}
+			p.i += int(dec.InputOffset())
+		case "configName":
+			if p.peek() == 'n' {
+				if err := p.literal("null"); err != nil {
+					return req, fmt.Errorf("configName: want a string")
+				}
+				break
+			}
+			if req.ConfigName, err = p.str(); err != nil {
+				return req, fmt.Errorf("configName: want a string")
+			}
+		case "baseline":
+			if err := req.Baseline.parse(p); err != nil {
+				return req, err
+			}
+		case "canary":
+			if err := req.Canary.parse(p); err != nil {
+				return req, err
+			}
+		default:
+			return req, fmt.Errorf("%s: unknown field (want config or configName, baseline, canary)", key)
+		}
+		p.space()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat('}') {
+			break
+		}
+		return req, fmt.Errorf("the request body is not valid JSON: want ',' or '}' after %q", key)
+	}
+	p.space()
+	if p.i != len(b) {
+		return req, errors.New("the request body is not valid JSON: data after the object")
+	}
+	return req, nil
 }
 
 type numParser struct {
@@ -185,7 +268,7 @@ func (p *numParser) numbers(field string, limit int) ([]float64, error) {
 				break
 			}
 			v, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
-			if err != nil || start == p.i {
+			if err != nil || start == p.i || !jsonNumberStart(p.b[start]) {
 				return nil, fmt.Errorf("%s[%d]: want a number or null", field, len(values))
 			}
 			values = append(values, v)
@@ -212,11 +295,8 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 		s.badJSON(w, err)
 		return
 	}
-	req := judgeRequest{
-		Baseline: seriesMap{side: "baseline", limits: s.opt.Limits},
-		Canary:   seriesMap{side: "canary", limits: s.opt.Limits},
-	}
-	if err := json.Unmarshal(buf.Bytes(), &req); err != nil {
+	req, err := parseJudgeRequest(buf.Bytes(), s.opt.Limits)
+	if err != nil {
 		s.badJSON(w, err)
 		return
 	}
@@ -320,3 +400,6 @@ func (c *inlineCache) get(raw []byte) (*analysis.Config, error) {
 func writeReport(w io.Writer, rep *analysis.Report) error {
 	return report.WriteJSON(w, rep)
 }
+
+// jsonNumberStart reports whether c may start a JSON number (no '+', no '.').
+func jsonNumberStart(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }

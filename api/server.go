@@ -272,6 +272,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, s.opt.Limits.MaxBody)
 	dec := json.NewDecoder(r.Body)
 	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var tooBig *http.MaxBytesError
+		if !errors.As(err, &typeErr) && !errors.As(err, &tooBig) {
+			err = fmt.Errorf("the request body is not valid JSON: %w", err)
+		}
 		s.badJSON(w, err)
 		return false
 	}
@@ -292,7 +297,7 @@ func (s *Server) badJSON(w http.ResponseWriter, err error) {
 	case errors.As(err, &typeErr) && typeErr.Field != "":
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s: want %s, not a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value))
 	default:
-		writeError(w, http.StatusBadRequest, "the request body is not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "json: "))
 	}
 }
 
