@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -408,5 +409,38 @@ func TestSyncTimeout(t *testing.T) {
 	ts.call(t, "GET", "/api/v1/analyses?config=slow", "", nil, &list)
 	if len(list.Analyses) != 1 || list.Analyses[0].Status != store.Interrupted || list.Analyses[0].Verdict != "" || !strings.Contains(list.Analyses[0].Error, "time limit") {
 		t.Errorf("stored = %+v", list.Analyses)
+	}
+}
+
+func TestLoadConfigDir(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("offline.yaml", offlineConfig)
+	write("unnamed.json", `{"signals": [{"name": "a"}]}`)
+	write("notes.txt", "not a config")
+	names, err := ts.LoadConfigDir(t.Context(), dir)
+	if err != nil || strings.Join(names, ",") != "offline,unnamed" {
+		t.Fatalf("LoadConfigDir = %v, %v", names, err)
+	}
+	// Loading the same files again keeps the versions; a changed file bumps its own.
+	write("unnamed.json", `{"signals": [{"name": "b"}]}`)
+	if _, err := ts.LoadConfigDir(t.Context(), dir); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int64{"offline": 1, "unnamed": 2} {
+		c, err := ts.store.GetConfig(t.Context(), name)
+		if err != nil || c.Version != want {
+			t.Errorf("%s: version %d, %v; want %d", name, c.Version, err, want)
+		}
+	}
+	write("bad.yaml", "signals:\n  - name: a\n    test: t-test\n")
+	if _, err := ts.LoadConfigDir(t.Context(), dir); err == nil || !strings.Contains(err.Error(), "bad.yaml line 3: signals[0].test") {
+		t.Errorf("a bad file: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -219,9 +220,12 @@ func (s *Server) LoadConfigDir(ctx context.Context, dir string) ([]string, error
 		if err := checkName(name); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		rec, err := s.store.PutConfig(ctx, name, data)
-		if err != nil {
-			return nil, err
+		// An unchanged file keeps its stored version across restarts.
+		rec, err := s.store.GetConfig(ctx, name)
+		if err != nil || !bytes.Equal(rec.Data, data) {
+			if rec, err = s.store.PutConfig(ctx, name, data); err != nil {
+				return nil, err
+			}
 		}
 		s.configs.put(name, rec.Version, cfg)
 		names = append(names, name)
