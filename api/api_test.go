@@ -444,3 +444,15 @@ func TestLoadConfigDir(t *testing.T) {
 		t.Errorf("a bad file: %v", err)
 	}
 }
+
+func TestConfigsChangedHook(t *testing.T) {
+	var calls int
+	ts := newTestServer(t, Options{ConfigsChanged: func() { calls++ }})
+	ts.call(t, "PUT", "/api/v1/configs/offline", "", offlineConfig, nil)
+	ts.call(t, "PUT", "/api/v1/configs/bad", "", "signals: []\n", nil) // invalid: no call
+	ts.call(t, "DELETE", "/api/v1/configs/offline", "", nil, nil)
+	ts.call(t, "DELETE", "/api/v1/configs/offline", "", nil, nil) // 404: no call
+	if calls != 2 {
+		t.Errorf("ConfigsChanged called %d times, want 2 (one PUT, one DELETE)", calls)
+	}
+}

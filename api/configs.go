@@ -141,6 +141,7 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.configs.put(name, rec.Version, cfg)
+	s.configsChanged()
 	writeJSON(w, http.StatusOK, configInfo{Name: name, Version: rec.Version, UpdatedAt: rec.UpdatedAt, Signals: len(cfg.Signals)})
 }
 
@@ -174,6 +175,7 @@ func (s *Server) deleteConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.configs.drop(name)
+	s.configsChanged()
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -260,3 +262,9 @@ type notFoundError struct{ msg string }
 
 func (e notFoundError) Error() string        { return e.msg }
 func (e notFoundError) Is(target error) bool { return target == store.ErrNotFound }
+
+func (s *Server) configsChanged() {
+	if s.opt.ConfigsChanged != nil {
+		s.opt.ConfigsChanged()
+	}
+}

@@ -65,6 +65,9 @@ type Options struct {
 	Now func() time.Time
 	// Clock is given to multi-interval runs; nil uses the real clock.
 	Clock analysis.Clock
+	// ConfigsChanged, when set, is called after a config is stored or
+	// deleted through the API (serve reloads the schedules).
+	ConfigsChanged func()
 }
 
 // Server is the HTTP service. Create it with New, serve Handler, and call

@@ -12,12 +12,15 @@
 //     `verdict serve` implements by storing and running an analysis,
 //     updating /metrics and pushing the verdict event.
 //   - Stop stops new firings and waits (up to its context) for running jobs.
+//   - Reloader follows config changes: a new scheduler replaces the old,
+//     whose running jobs finish instead of being cancelled.
 package schedule
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -139,4 +142,81 @@ func (l skipLogger) Info(msg string, kv ...any) {
 
 func (l skipLogger) Error(err error, msg string, kv ...any) {
 	l.s.log.Error("cron: "+msg, append(kv, "err", err)...)
+}
+
+// retire stops firing without cancelling or waiting for running jobs; it
+// returns a context that is done when they have finished.
+func (s *Scheduler) retire() context.Context { return s.cron.Stop() }
+
+// Reloader keeps the schedules in step with configs that change while the
+// service runs (PUT and DELETE of configs). Reload builds a new scheduler
+// from the current configs and retires the old one: it stops firing, and
+// its running jobs finish normally instead of being cut short.
+type Reloader struct {
+	load  func(context.Context) ([]*analysis.Config, error)
+	hooks Hooks
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	cur     *Scheduler
+	retired []*Scheduler
+}
+
+// NewReloader makes a Reloader; call Reload to start the first scheduler.
+func NewReloader(load func(context.Context) ([]*analysis.Config, error), hooks Hooks, log *slog.Logger) *Reloader {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Reloader{load: load, hooks: hooks, log: log}
+}
+
+// Reload reads the configs and replaces the running scheduler. On an error
+// the old scheduler keeps running.
+func (r *Reloader) Reload(ctx context.Context) error {
+	configs, err := r.load(ctx)
+	if err != nil {
+		return fmt.Errorf("reload schedules: %w", err)
+	}
+	next, err := New(configs, r.hooks, r.log)
+	if err != nil {
+		return fmt.Errorf("reload schedules: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur != nil {
+		r.cur.retire()
+		r.retired = append(r.retired, r.cur)
+	}
+	r.cur = next
+	next.Start()
+	return nil
+}
+
+// Len is the number of scheduled jobs now.
+func (r *Reloader) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == nil {
+		return 0
+	}
+	return r.cur.Len()
+}
+
+// Stop stops the current and retired schedulers, cancels their running
+// jobs and waits for them until ctx ends.
+func (r *Reloader) Stop(ctx context.Context) error {
+	r.mu.Lock()
+	all := append(r.retired, r.cur)
+	r.cur, r.retired = nil, nil
+	r.mu.Unlock()
+	var first error
+	for _, s := range all {
+		if s == nil {
+			continue
+		}
+		if err := s.Stop(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

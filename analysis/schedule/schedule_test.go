@@ -125,3 +125,29 @@ func TestSkipAndRecover(t *testing.T) {
 		t.Errorf("outcomes = %v; want skips while the first run blocked, one panic, and runs after it", outcomes)
 	}
 }
+
+func TestReloader(t *testing.T) {
+	withSchedule := config(t, base+"schedules:\n  - cron: \"@hourly\"\n    baselineScope: {track: b}\n    canaryScope: {track: c}\n  - cron: \"@daily\"\n    baselineScope: {track: b}\n    canaryScope: {track: c}\n")
+	without := config(t, base)
+	current := []*analysis.Config{without}
+	r := NewReloader(func(context.Context) ([]*analysis.Config, error) { return current, nil }, Hooks{Run: func(context.Context, Job) error { return nil }}, quiet)
+	steps := []struct {
+		configs []*analysis.Config
+		want    int
+	}{{[]*analysis.Config{without}, 0}, {[]*analysis.Config{withSchedule}, 2}, {[]*analysis.Config{withSchedule, without}, 2}, {nil, 0}}
+	for i, st := range steps {
+		current = st.configs
+		if err := r.Reload(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if r.Len() != st.want {
+			t.Errorf("step %d: %d jobs, want %d", i, r.Len(), st.want)
+		}
+	}
+	if err := r.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if r.Len() != 0 {
+		t.Errorf("after Stop: %d jobs", r.Len())
+	}
+}

@@ -105,6 +105,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	}
 	defer st.Close()
 
+	var sched *schedule.Reloader
 	srv, err := api.New(api.Options{
 		Store:        st,
 		Sources:      analysis.SourceOverrides{PrometheusURL: firstOf(f.prometheusURL, os.Getenv("VERDICT_PROMETHEUS_URL")), LokiURL: firstOf(f.lokiURL, os.Getenv("VERDICT_LOKI_URL"))},
@@ -113,6 +114,11 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		ResumeWithin: f.resumeWithin,
 		ExternalURL:  f.externalURL,
 		Logger:       log,
+		ConfigsChanged: func() {
+			if err := sched.Reload(ctx); err != nil {
+				log.Error("the schedules were not reloaded", "err", err)
+			}
+		},
 	})
 	if err != nil {
 		return err
@@ -130,15 +136,11 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	}
 	log.Info("unfinished analyses", "resumed", resumed, "interrupted", interrupted)
 
-	configs, err := srv.Configs(ctx)
-	if err != nil {
-		return err
-	}
-	sched, err := schedule.New(configs, schedule.Hooks{
+	sched = schedule.NewReloader(srv.Configs, schedule.Hooks{
 		Run:     srv.RunSchedule,
 		Outcome: func(j schedule.Job, outcome string) { srv.Metrics().ScheduleRun(j.Config, outcome) },
 	}, log)
-	if err != nil {
+	if err := sched.Reload(ctx); err != nil {
 		return err
 	}
 
@@ -154,7 +156,6 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	sched.Start()
 	log.Info("verdict serve listening", "addr", ln.Addr().String(), "auth", tokens.Len() > 0, "schedules", sched.Len())
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
