@@ -338,23 +338,34 @@ func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
 		r.Reason = d.change(est, lo, hi) + ", within the allowed " + signedPercent(float64(spec.AllowedChange), up)
 		return r
 	}
+	reason := d.change(est, lo, hi) + allowedText(spec.AllowedChange, up)
+	if inflation > 1.5 {
+		reason += fmt.Sprintf(" (significant after correcting for autocorrelation %.2f)", rho)
+	}
+	beyondCritical := spec.CriticalChange != nil && math.Abs(est) > float64(*spec.CriticalChange)*scale
+	return r.harmful(spec, up, beyondCritical, pSide, level, reason)
+}
+
+// harmful marks r as a significant change beyond the allowance on the
+// harmful side: high or low. It is a critical failure when the change is
+// beyond criticalChange or the signal is critical, provided the evidence
+// meets the stricter critical level (CriticalLevelFactor × level); weaker
+// evidence counts as an ordinary failure, and the reason says so.
+func (r Result) harmful(spec Spec, up, beyondCritical bool, pSide, level float64, reason string) Result {
 	r.Classification, r.Gate, r.Failed = High, GateAllowedChange, true
 	if !up {
 		r.Classification = Low
 	}
-	r.Reason = d.change(est, lo, hi) + allowedText(spec.AllowedChange, up)
-	if inflation > 1.5 {
-		r.Reason += fmt.Sprintf(" (significant after correcting for autocorrelation %.2f)", rho)
-	}
+	r.Reason = reason
 	strong := pSide <= CriticalLevelFactor*level
-	if spec.CriticalChange != nil && math.Abs(est) > float64(*spec.CriticalChange)*scale {
+	if beyondCritical {
 		r.Gate, r.CriticalFailure = GateCriticalChange, strong
 		r.Reason += ", critical beyond " + signedPercent(float64(*spec.CriticalChange), up)
 	}
 	if spec.Critical {
 		r.CriticalFailure = strong
 	}
-	if (spec.Critical || r.Gate == GateCriticalChange) && !strong {
+	if (spec.Critical || beyondCritical) && !strong {
 		r.Reason += fmt.Sprintf("; the evidence (p = %s) falls short of the p ≤ %s needed for a critical failure, so it counts as an ordinary failure", formatP(pSide), formatP(CriticalLevelFactor*level))
 	}
 	return r

@@ -105,23 +105,8 @@ func judgeRate(r Result, spec Spec, b, c []float64, opts Options) Result {
 		r.Reason = describe + ", within the allowed " + signedPercent(float64(spec.AllowedChange), up)
 		return r
 	}
-	r.Classification, r.Gate, r.Failed = High, GateAllowedChange, true
-	if !up {
-		r.Classification = Low
-	}
-	r.Reason = describe + allowedText(spec.AllowedChange, up)
-	strong := pSide <= CriticalLevelFactor*level
-	if spec.CriticalChange != nil && change > float64(*spec.CriticalChange) {
-		r.Gate, r.CriticalFailure = GateCriticalChange, strong
-		r.Reason += ", critical beyond " + signedPercent(float64(*spec.CriticalChange), up)
-	}
-	if spec.Critical {
-		r.CriticalFailure = strong
-	}
-	if (spec.Critical || r.Gate == GateCriticalChange) && !strong {
-		r.Reason += fmt.Sprintf("; the evidence (p = %s) falls short of the p ≤ %s needed for a critical failure, so it counts as an ordinary failure", formatP(pSide), formatP(CriticalLevelFactor*level))
-	}
-	return r
+	beyondCritical := spec.CriticalChange != nil && change > float64(*spec.CriticalChange)
+	return r.harmful(spec, up, beyondCritical, pSide, level, describe+allowedText(spec.AllowedChange, up))
 }
 
 // binomialUpper is P(X ≥ x) for X ~ Binomial(total, p), via the regularized
