@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/verdict-aca/verdict/report/internal/cell"
 	"io"
 	"slices"
 	"strings"
@@ -23,8 +24,8 @@ func WriteMarkdown(w io.Writer, r *analysis.Report) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "### %s %s: **%s** (score %s; pass ≥ %s, marginal ≥ %s)\n\n",
-		markdownVerdictMark(r), mdText(name), strings.ToUpper(string(r.Verdict)), scoreText(r.Score),
-		number(r.Thresholds.Pass), number(r.Thresholds.Marginal))
+		markdownVerdictMark(r), mdText(name), strings.ToUpper(string(r.Verdict)), cell.Score(r.Score),
+		cell.Number(r.Thresholds.Pass), cell.Number(r.Thresholds.Marginal))
 	fmt.Fprintf(&b, "%s\n\n", mdText(r.Reason))
 
 	if r.Scopes != nil {
@@ -61,7 +62,7 @@ func WriteMarkdown(w io.Writer, r *analysis.Report) error {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "%s %s (weight %s)", mdText(g.Name), scoreText(g.Score), number(g.Weight))
+			fmt.Fprintf(&b, "%s %s (weight %s)", mdText(g.Name), cell.Score(g.Score), cell.Number(g.Weight))
 		}
 		b.WriteString("\n")
 	}
@@ -77,13 +78,13 @@ func WriteMarkdown(w io.Writer, r *analysis.Report) error {
 	if len(attention) > 0 {
 		b.WriteString("\n**Needs attention**\n\n")
 		for _, s := range attention {
-			fmt.Fprintf(&b, "- %s **%s** (%s): %s\n", resultMark(s), mdText(s.Name), mdText(string(s.Classification)), mdText(s.Reason))
+			fmt.Fprintf(&b, "- %s **%s** (%s): %s\n", cell.ResultMark(s), mdText(s.Name), mdText(string(s.Classification)), mdText(s.Reason))
 		}
 	}
 	if len(passing) > 0 {
 		fmt.Fprintf(&b, "\n<details><summary>%d passing signal%s</summary>\n\n", len(passing), plural(len(passing)))
 		for _, s := range passing {
-			fmt.Fprintf(&b, "- %s %s: %s\n", resultMark(s), mdText(s.Name), mdText(s.Reason))
+			fmt.Fprintf(&b, "- %s %s: %s\n", cell.ResultMark(s), mdText(s.Name), mdText(s.Reason))
 		}
 		b.WriteString("\n</details>\n")
 	}
@@ -99,7 +100,7 @@ func markdownVerdictMark(r *analysis.Report) string {
 	if r.Verdict == "marginal" {
 		return "!"
 	}
-	return verdictMark(r.Verdict)
+	return cell.VerdictMark(r.Verdict)
 }
 
 func plural(n int) string {

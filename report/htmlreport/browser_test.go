@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/report/internal/cell"
 )
 
 // The browser test loads generated pages in a real Chromium (Debian's
@@ -247,7 +248,7 @@ func checkSeen(t *testing.T, r *analysis.Report, got seen) {
 	if want := strings.ToUpper(string(r.Verdict)); !strings.Contains(got.BannerText, want) {
 		t.Errorf("banner text lacks %q:\n%s", want, got.BannerText)
 	}
-	if want := "score " + scoreText(r.Score) + " / 100"; !strings.Contains(got.BannerText, want) {
+	if want := "score " + cell.Score(r.Score) + " / 100"; !strings.Contains(got.BannerText, want) {
 		t.Errorf("banner text lacks %q:\n%s", want, got.BannerText)
 	}
 	if got.Reason != r.Reason {

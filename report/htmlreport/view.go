@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/verdict-aca/verdict/report/internal/cell"
 	"html"
 	"html/template"
 	"math"
@@ -93,10 +94,10 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 		Name:        name,
 		Verdict:     string(r.Verdict),
 		VerdictWord: strings.ToUpper(string(r.Verdict)),
-		Mark:        verdictMark(r.Verdict),
-		Score:       scoreText(r.Score),
-		Pass:        number(r.Thresholds.Pass),
-		Marginal:    number(r.Thresholds.Marginal),
+		Mark:        cell.VerdictMark(r.Verdict),
+		Score:       cell.Score(r.Score),
+		Pass:        cell.Number(r.Thresholds.Pass),
+		Marginal:    cell.Number(r.Thresholds.Marginal),
 		Reason:      r.Reason,
 		Judge:       string(r.Judge),
 		Warnings:    r.Warnings,
@@ -122,7 +123,7 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 	for _, iv := range r.Intervals {
 		p.Intervals = append(p.Intervals, intervalView{
 			Index: iv.Index, Start: iv.Start.UTC().Format(time.RFC3339), End: iv.End.UTC().Format(time.RFC3339),
-			Verdict: iv.Verdict, Mark: verdictMark(scoring.Verdict(iv.Verdict)), Score: scoreText(iv.Score), Reason: iv.Reason,
+			Verdict: iv.Verdict, Mark: cell.VerdictMark(scoring.Verdict(iv.Verdict)), Score: cell.Score(iv.Score), Reason: iv.Reason,
 		})
 	}
 	if withPlots && len(r.Intervals) > 0 {
@@ -142,7 +143,7 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 				mark = "✘"
 			}
 		}
-		p.Groups = append(p.Groups, groupView{Name: g.Name, Weight: number(g.Weight), Score: scoreText(g.Score), Mark: mark, Signals: g.Signals})
+		p.Groups = append(p.Groups, groupView{Name: g.Name, Weight: cell.Number(g.Weight), Score: cell.Score(g.Score), Mark: mark, Signals: g.Signals})
 	}
 
 	series := make(map[string]analysis.SignalSeries, len(r.Series))
@@ -155,7 +156,7 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 	for i, s := range signals {
 		v := signalView{
 			Name: s.Name, Group: s.Group, Classification: string(s.Classification),
-			Mark: resultMark(s), Word: resultWord(s), Anchor: fmt.Sprintf("signal-%d", i+1),
+			Mark: cell.ResultMark(s), Word: resultWord(s), Anchor: fmt.Sprintf("signal-%d", i+1),
 			Critical: s.Critical, CriticalFailure: s.CriticalFailure, Failed: s.Failed,
 			Reason: s.Reason, Gate: gateText(s), GateName: string(s.Gate),
 			Change: changeText(s),
@@ -283,12 +284,12 @@ func changeText(s judge.Result) string {
 		return ""
 	}
 	if t.Method == judge.Threshold {
-		return string(t.Statistic) + " " + optional(t.Estimate)
+		return string(t.Statistic) + " " + cell.Optional(t.Estimate)
 	}
 	if t.RelativeShift != nil {
-		return relative(t.RelativeShift)
+		return cell.Relative(t.RelativeShift)
 	}
-	return optional(t.Estimate)
+	return cell.Optional(t.Estimate)
 }
 
 func statRows(s judge.Result) []statRow {
@@ -308,13 +309,13 @@ func statRows(s judge.Result) []statRow {
 	for _, r := range rows {
 		row := statRow{Name: r.name, Baseline: "—", Canary: "—"}
 		if b.Count > 0 {
-			row.Baseline = number(r.b)
+			row.Baseline = cell.Number(r.b)
 		}
 		if c.Count > 0 {
-			row.Canary = number(r.c)
+			row.Canary = cell.Number(r.c)
 		}
 		if b.Count > 0 && c.Count > 0 && r.b != 0 && r.name != "stddev" {
-			row.Change = relative(ptr((r.c - r.b) / math.Abs(r.b)))
+			row.Change = cell.Relative(ptr((r.c - r.b) / math.Abs(r.b)))
 		}
 		out = append(out, row)
 	}
@@ -331,32 +332,32 @@ func testRows(s judge.Result) []labelled {
 	conf := confidenceText(t.Confidence)
 	add("test", string(t.Method))
 	if t.PValue != nil {
-		add("p-value (two-sided)", pValue(*t.PValue))
+		add("p-value (two-sided)", cell.PValue(*t.PValue))
 	}
 	switch t.Method {
 	case judge.Threshold:
-		add("canary "+string(t.Statistic), optional(t.Estimate))
-		add("allowed range", boundsRange(t.Min, t.Max))
+		add("canary "+string(t.Statistic), cell.Optional(t.Estimate))
+		add("allowed range", cell.Bounds(t.Min, t.Max))
 	case judge.Rate:
-		add("baseline rate", optional(t.BaselineRate)+" per point")
-		add("canary rate", optional(t.CanaryRate)+" per point")
-		add("rate difference", optional(t.Estimate)+" per point")
+		add("baseline rate", cell.Optional(t.BaselineRate)+" per point")
+		add("canary rate", cell.Optional(t.CanaryRate)+" per point")
+		add("rate difference", cell.Optional(t.Estimate)+" per point")
 		if t.RateRatio != nil {
-			add("rate ratio", number(*t.RateRatio))
+			add("rate ratio", cell.Number(*t.RateRatio))
 		}
 		if t.RatioLow != nil {
-			add(conf+" interval of the ratio", number(*t.RatioLow)+" .. "+ratioHigh(t.RatioHigh))
+			add(conf+" interval of the ratio", cell.Number(*t.RatioLow)+" .. "+cell.RatioHigh(t.RatioHigh))
 		}
-		add("relative change", relative(t.RelativeShift))
+		add("relative change", cell.Relative(t.RelativeShift))
 	default:
-		add("shift estimate (Hodges–Lehmann)", optional(t.Estimate))
+		add("shift estimate (Hodges–Lehmann)", cell.Optional(t.Estimate))
 		if t.CILow != nil && t.CIHigh != nil {
-			add(conf+" interval of the shift", number(*t.CILow)+" .. "+number(*t.CIHigh))
+			add(conf+" interval of the shift", cell.Number(*t.CILow)+" .. "+cell.Number(*t.CIHigh))
 			if m := s.Baseline.Median; m != 0 && t.RelativeShift != nil {
-				add(conf+" interval, relative", relative(ptr(*t.CILow/math.Abs(m)))+" .. "+relative(ptr(*t.CIHigh/math.Abs(m))))
+				add(conf+" interval, relative", cell.Relative(ptr(*t.CILow/math.Abs(m)))+" .. "+cell.Relative(ptr(*t.CIHigh/math.Abs(m))))
 			}
 		}
-		add("relative shift (vs baseline median)", relative(t.RelativeShift))
+		add("relative shift (vs baseline median)", cell.Relative(t.RelativeShift))
 	}
 	if t.Allowed != nil {
 		add("allowed change", signed(*t.Allowed))
@@ -365,18 +366,18 @@ func testRows(s judge.Result) []labelled {
 		add("critical change", signed(*t.CriticalAllowed))
 	}
 	if t.DecisionBound != nil {
-		add("decision bound (harmful side)", relative(t.DecisionBound))
+		add("decision bound (harmful side)", cell.Relative(t.DecisionBound))
 	}
 	if t.Band != nil {
-		add("tolerance band", number(*t.Band))
+		add("tolerance band", cell.Number(*t.Band))
 	}
 	if e := t.EffectSize; e != nil {
-		v := optional(e.Value)
+		v := cell.Optional(e.Value)
 		if e.Allowed != nil {
-			v += ", allowed " + number(*e.Allowed)
+			v += ", allowed " + cell.Number(*e.Allowed)
 		}
 		if e.Critical != nil {
-			v += ", critical " + number(*e.Critical)
+			v += ", critical " + cell.Number(*e.Critical)
 		}
 		add("effect size ("+e.Measure+")", v)
 	}
@@ -388,87 +389,7 @@ func signed(v float64) string {
 	return "±" + strconv.FormatFloat(100*math.Abs(v), 'f', -1, 64) + "%"
 }
 
-func verdictMark(v scoring.Verdict) string {
-	switch v {
-	case scoring.Pass:
-		return "✔"
-	case scoring.Fail:
-		return "✘"
-	case scoring.Marginal:
-		return "!"
-	}
-	return "?"
-}
-
-// resultMark marks a signal: ✔ passed, ✘ failed, ! critical failure, ? no data or error.
-func resultMark(s judge.Result) string {
-	switch {
-	case s.CriticalFailure:
-		return "!"
-	case s.Failed:
-		return "✘"
-	case s.Classification == judge.Pass:
-		return "✔"
-	}
-	return "?"
-}
-
-func scoreText(s *float64) string {
-	if s == nil {
-		return "none"
-	}
-	return number(*s)
-}
-
-func optional(v *float64) string {
-	if v == nil {
-		return "n/a"
-	}
-	return number(*v)
-}
-
-func relative(v *float64) string {
-	if v == nil {
-		return "n/a"
-	}
-	p := 100 * *v
-	s := strconv.FormatFloat(p, 'f', 1, 64) + "%"
-	if p >= 0 {
-		s = "+" + s
-	}
-	return s
-}
-
-func ratioHigh(v *float64) string {
-	if v == nil {
-		return "∞"
-	}
-	return number(*v)
-}
-
-func boundsRange(lo, hi *float64) string {
-	l, h := "-∞", "+∞"
-	if lo != nil {
-		l = number(*lo)
-	}
-	if hi != nil {
-		h = number(*hi)
-	}
-	return "[" + l + ", " + h + "]"
-}
-
-// number prints a value with up to four significant digits, like the
-// terminal table.
-func number(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
-
 func trimFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
-
-func pValue(p float64) string {
-	if p < 0.0001 {
-		return "<0.0001"
-	}
-	return strconv.FormatFloat(p, 'f', 4, 64)
-}
 
 func ptr(v float64) *float64 { return &v }
 
