@@ -69,18 +69,29 @@
 // differences. With both samples sorted the matrix x[i]-y[j] is sorted along
 // rows and columns (Johnson & Mizoguchi 1978, "Selecting the Kth element in
 // X+Y and X1+X2+...+Xm", SIAM J. Comput. 7; Monahan 1984, "Fast computation
-// of the Hodges–Lehmann location estimator", ACM TOMS 10), so the number of
-// differences <= v is counted in O(nx+ny) with two pointers. The k-th smallest
-// is bracketed by such counts — seeded from a 64×64 grid of sample quantiles,
-// then narrowed by interpolating the count and, when that stalls, by halving
-// the bracket (alternately by value and by the order-preserving integer image
-// of float64, so at most 128 counts in the worst case); each end is snapped to
-// the nearest actual difference, so a bracket holding one distinct value is
-// done. Once at most nx+ny differences remain inside they are listed and the
-// answer selected directly (quickselect). Time is O((nx+ny)·log(nx+ny)) for
-// sorting plus typically 5–20 counts of O(nx+ny) per order statistic; memory
-// is the two sorted copies plus at most nx+ny candidates. The result is exact:
-// the same float64 that sorting all differences would give.
+// of the Hodges–Lehmann location estimator", ACM TOMS 10), so one pass with
+// two pointers, O(nx+ny), counts the differences <= a and <= b, finds the
+// differences next to a and b, and lists those in (a, b] when there are at
+// most max(nx+ny, 512). Each order statistic keeps a bracket of counts; the
+// pass is placed around the value the secant through the two counts nearest
+// k predicts (the first around the difference of the sample medians, with a
+// width from the interquartile ranges), wide enough for the likely miss,
+// narrow enough to list; when the listing holds k the answer is selected
+// from it (quickselect). The bracket's ends are snapped to the neighbouring
+// differences, so a bracket holding one distinct value (ties) is done. The
+// order statistics one call needs (the two middle ones, the interval's two
+// ends) share every count. Typically 1–3 passes per order statistic; after
+// 8 the bracket is halved by single probes, alternately by value and by the
+// order-preserving integer image of float64, so at most 128 more in the
+// worst case. Time is O((nx+ny)·log(nx+ny)) for sorting plus O(nx+ny) per
+// pass; memory is the two sorted copies plus the candidate list. The result
+// is exact: the same float64 that sorting all differences would give.
+//
+// The exact null distribution is the Gaussian binomial coefficient
+// [nx+ny, nx] evaluated in exact integers (see wilcoxCounts), so counts are
+// correctly rounded. R's short cuts at the ends of the range of shifts are
+// decided by a bound on W there when it is conclusive (almost always beyond
+// a few points), else by evaluating W exactly as R does.
 //
 // # Where this differs from R
 //

@@ -1,40 +1,104 @@
 package stat
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // wilcoxCounts returns the null frequencies of W for sample sizes m and n:
 // counts[k] is the number of the choose(m+n, m) arrangements with W = k, for
-// k = 0..m·n. It evaluates R's cwilcox recurrence
+// k = 0..m·n. They are the coefficients of the Gaussian binomial coefficient
 //
-//	c(k; i, j) = c(k-j; i-1, j) + c(k; i, j-1),  c(0; i, 0) = c(0; 0, j) = 1,
+//	[m+n, m](q) = Π_{i=1..m} (1 - q^(n+i)) / (1 - q^i)
 //
-// bottom-up, keeping for the current j one row per i (O(m·m·n) memory, a few
-// hundred kB at m = n = 49). Only additions of non-negative numbers are used,
-// so small counts (the tails that make small p-values) are exact.
+// (Andrews, The Theory of Partitions, 1976, th. 3.1; the generating function
+// of R's cwilcox recurrence c(k; i, j) = c(k-j; i-1, j) + c(k; i, j-1)).
+// The product is evaluated factor by factor in exact integer arithmetic —
+// multiplying by 1 - q^(n+i), then dividing by 1 - q^i as a running sum —
+// on the lower half k <= m·n/2 only (the distribution is symmetric), in
+// O(m·m·n) integer additions. The integers are exact, so every count is the
+// correctly rounded float64 of the true count; R's double recurrence rounds
+// only counts above 2^53 and agrees to the last few bits.
 func wilcoxCounts(m, n int) []float64 {
 	if m > n {
 		m, n = n, m // the distribution is symmetric in the two sizes
 	}
-	// rows[i] holds c(.; i, j) for the current j, length i*j+1.
-	rows := make([][]float64, m+1)
-	for i := range rows {
-		rows[i] = make([]float64, i*n+1)
-		rows[i][0] = 1 // j = 0: only W = 0
-	}
-	for j := 1; j <= n; j++ {
+	half := m * n / 2
+	out := make([]float64, m*n+1)
+	// choose(m+n, m) < 2^64 exactly when the counts and every intermediate
+	// fit uint64 arithmetic modulo 2^64 (the exact result is recovered since
+	// it lies in [0, 2^64)); beyond, 128 bits.
+	if fitsUint64(m, n) {
+		c := make([]uint64, half+1)
+		c[0] = 1
 		for i := 1; i <= m; i++ {
-			// c(k; i, j) = c(k; i, j-1) + c(k-j; i-1, j); rows[i-1] already holds j.
-			prev := rows[i-1]
-			cur := rows[i]
-			top := i * j
-			for k := top; k >= j; k-- {
-				if k-j < len(prev) && k-j <= (i-1)*j {
-					cur[k] += prev[k-j]
+			if s := n + i; s <= half {
+				src, dst := c[:half+1-s], c[s:half+1]
+				for k := len(dst) - 1; k >= 0; k-- {
+					dst[k] -= src[k]
 				}
 			}
+			src, dst := c[:half+1-i], c[i:half+1]
+			for k := range dst {
+				dst[k] += src[k] // src[k] is c[k], already divided when k >= i
+			}
+		}
+		for k, v := range c {
+			out[k] = float64(v)
+		}
+	} else {
+		lo, hi := make([]uint64, half+1), make([]uint64, half+1)
+		lo[0] = 1
+		for i := 1; i <= m; i++ {
+			for k := half; k >= n+i; k-- {
+				var b uint64
+				lo[k], b = bits.Sub64(lo[k], lo[k-n-i], 0)
+				hi[k], _ = bits.Sub64(hi[k], hi[k-n-i], b)
+			}
+			for k := i; k <= half; k++ {
+				var cy uint64
+				lo[k], cy = bits.Add64(lo[k], lo[k-i], 0)
+				hi[k], _ = bits.Add64(hi[k], hi[k-i], cy)
+			}
+		}
+		for k := range lo {
+			out[k] = uint128ToFloat(hi[k], lo[k])
 		}
 	}
-	return rows[m]
+	for k := 0; k <= half; k++ {
+		out[m*n-k] = out[k]
+	}
+	return out
+}
+
+// fitsUint64 reports whether choose(m+n, m) < 2^64.
+func fitsUint64(m, n int) bool {
+	// choose(m+n, m) computed incrementally as choose(n+i, i); each step's
+	// quotient is exact, and the check before multiplying avoids overflow.
+	c := uint64(1)
+	for i := 1; i <= m; i++ {
+		hi, lo := bits.Mul64(c, uint64(n+i))
+		if hi != 0 {
+			return false
+		}
+		c = lo / uint64(i)
+	}
+	return true
+}
+
+// uint128ToFloat returns the float64 nearest to hi·2^64 + lo (ties to even).
+func uint128ToFloat(hi, lo uint64) float64 {
+	if hi == 0 {
+		return float64(lo)
+	}
+	// Keep the 64 leading bits and fold the rest into a sticky bit, so that
+	// the one rounding of float64(uint64) is the correct one.
+	s := bits.LeadingZeros64(hi)
+	top := hi<<s | lo>>(64-s) // for s == 0, lo>>64 is 0 in Go
+	if lo<<s != 0 {
+		top |= 1
+	}
+	return math.Ldexp(float64(top), 64-s)
 }
 
 // pwilcox is R's pwilcox(q, nx, ny, lower.tail) summed in R's order, so the

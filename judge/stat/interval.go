@@ -66,17 +66,15 @@ func (t *MannWhitney) Interval(conf float64) (lo, hi float64, err error) {
 		if qu == 0 {
 			qu = 1
 		}
-		return t.selectDiff(qu), t.selectDiff(n - qu + 1), nil
+		var ends [2]float64
+		t.selectDiffs([]int64{qu, n - qu + 1}, ends[:])
+		return ends[0], ends[1], nil
 	}
-	lo, err = t.root(qnorm(1-alpha/2), twoSided)
+	ends, err := t.roots([]float64{qnorm(1 - alpha/2), qnorm(alpha / 2)}, twoSided)
 	if err != nil {
 		return math.NaN(), math.NaN(), fmt.Errorf("mann-whitney interval: %w", err)
 	}
-	hi, err = t.root(qnorm(alpha/2), twoSided)
-	if err != nil {
-		return math.NaN(), math.NaN(), fmt.Errorf("mann-whitney interval: %w", err)
-	}
-	return lo, hi, nil
+	return ends[0], ends[1], nil
 }
 
 // LowerBound returns the lower end of the one-sided interval [lower, +Inf) at
@@ -181,27 +179,55 @@ func (t *MannWhitney) wAt(d float64, alt alternative) (w, sigma float64) {
 
 // root returns R's root(zq): the shift d at which the standardised statistic
 // W(d) crosses zq, with R's short cuts at the ends of [min d, max d].
+func (t *MannWhitney) root(zq float64, alt alternative) (float64, error) {
+	v, err := t.roots([]float64{zq}, alt)
+	if err != nil {
+		return math.NaN(), err
+	}
+	return v[0], nil
+}
+
+// roots returns root(zq) for each of the (at most two) zq, selecting the
+// order statistics together.
 //
 // Between consecutive distinct differences W(d) is constant: with j
 // differences below d, dz = nx·ny/2 - j and the variance is sigma0 (ties within
 // each sample only). h(j) = (dz - correction)/sigma0 - zq does not increase
 // with j, so the sign change R's uniroot converges to sits at the difference
 // d(j*) for the smallest j* with h(j*) <= 0.
-func (t *MannWhitney) root(zq float64, alt alternative) (float64, error) {
+func (t *MannWhitney) roots(zqs []float64, alt alternative) ([]float64, error) {
 	mumin, mumax := t.minDiff(), t.maxDiff()
-	// With a zero variance at either end R's wilcox.test stops (the estimate's
-	// uniroot gets NaN there even when the interval's short cut would not).
-	wmin, smin := t.wAt(mumin, alt)
-	wmax, smax := t.wAt(mumax, alt)
-	if smin == 0 || smax == 0 || math.IsNaN(wmin) || math.IsNaN(wmax) {
-		return math.NaN(), ErrAllTied
+	out := make([]float64, len(zqs))
+	var ks [2]int64
+	var at [2]int // out index of each selected order statistic
+	nk := 0
+	var ends endValues
+	for i, zq := range zqs {
+		cut, v, err := t.shortCut(zq, alt, mumin, mumax, &ends)
+		if err != nil {
+			return nil, err
+		}
+		if cut {
+			out[i] = v
+			continue
+		}
+		ks[nk], at[nk] = t.rootIndex(zq, alt), i
+		nk++
 	}
-	if wmin-zq <= 0 {
-		return mumin, nil
+	if nk == 2 && ks[0] > ks[1] {
+		ks[0], ks[1] = ks[1], ks[0]
+		at[0], at[1] = at[1], at[0]
 	}
-	if wmax-zq >= 0 {
-		return mumax, nil
+	var vals [2]float64
+	t.selectDiffs(ks[:nk], vals[:nk])
+	for i := range nk {
+		out[at[i]] = vals[i]
 	}
+	return out, nil
+}
+
+// rootIndex returns the smallest j* with h(j*) <= 0 (see roots), in [1, nx·ny].
+func (t *MannWhitney) rootIndex(zq float64, alt alternative) int64 {
 	n := int64(len(t.x)) * int64(len(t.y))
 	half := float64(n) / 2
 	h := func(j int64) float64 {
@@ -218,6 +244,85 @@ func (t *MannWhitney) root(zq float64, alt alternative) (float64, error) {
 	for j <= n && h(j) > 0 {
 		j++
 	}
-	j = max(1, min(n, j))
-	return t.selectDiff(j), nil
+	return max(1, min(n, j))
+}
+
+// endValues caches W(d) at the two ends of the range of shifts, for one
+// alternative.
+type endValues struct {
+	known                  bool
+	wmin, smin, wmax, smax float64
+}
+
+// shortCut applies R's short cuts: when W(min d) - zq <= 0 the root is min
+// d, when W(max d) - zq >= 0 it is max d; a zero variance at either end is
+// ErrAllTied (R's wilcox.test stops; the estimate's uniroot gets NaN there
+// even when the interval's short cut would not). W at the ends is evaluated
+// exactly as R does only when a cheap bound does not already settle both
+// questions (see endsSettled).
+func (t *MannWhitney) shortCut(zq float64, alt alternative, mumin, mumax float64, ends *endValues) (cut bool, v float64, err error) {
+	if !ends.known && t.endsSettled(zq, mumin, mumax) {
+		return false, 0, nil
+	}
+	if !ends.known {
+		ends.wmin, ends.smin = t.wAt(mumin, alt)
+		ends.wmax, ends.smax = t.wAt(mumax, alt)
+		ends.known = true
+	}
+	if ends.smin == 0 || ends.smax == 0 || math.IsNaN(ends.wmin) || math.IsNaN(ends.wmax) {
+		return false, math.NaN(), ErrAllTied
+	}
+	if ends.wmin-zq <= 0 {
+		return true, mumin, nil
+	}
+	if ends.wmax-zq >= 0 {
+		return true, mumax, nil
+	}
+	return false, 0, nil
+}
+
+// endsSettled reports whether, without evaluating W at the ends, it is
+// certain that neither short cut applies and neither end has a zero
+// variance: W(min d) > zq and W(max d) < zq.
+//
+// At d = min d = x[0]-y[ny-1], a pair (i, j) can fail x[i]-d > y[j] only if
+// x[i]-d <= y[ny-1] and y[j] >= x[0]-d (rounding is monotone): with P rows and
+// Q columns meeting these, at most P·Q pairs are not above, so dz >= nx·ny/2 -
+// P·Q. Ties only lower the variance, so sigma <= sigmaW(nx, ny, 0), and a
+// pair above means not all values are tied (sigma > 0). When dz > 1/2 the
+// corrected statistic is then at least (dz - 1/2)/sigmaW(nx, ny, 0) for
+// every alternative (each correction lies in [-1/2, 1/2]). The maximum is
+// symmetric. A small relative margin covers rounding.
+func (t *MannWhitney) endsSettled(zq, mumin, mumax float64) bool {
+	const scan = 64 // give up on longer runs of near-ties at the ends
+	x, y := t.x, t.y
+	nx, ny := len(x), len(y)
+	// Rows and columns that may not be strictly above at min d.
+	p := 0
+	for p < nx && p < scan && x[p]-mumin <= y[ny-1] {
+		p++
+	}
+	q := 0
+	for q < ny && q < scan && y[ny-1-q] >= x[0]-mumin {
+		q++
+	}
+	// ... and strictly below at max d.
+	p2 := 0
+	for p2 < nx && p2 < scan && x[nx-1-p2]-mumax >= y[0] {
+		p2++
+	}
+	q2 := 0
+	for q2 < ny && q2 < scan && y[q2] <= x[nx-1]-mumax {
+		q2++
+	}
+	if p == scan || q == scan || p2 == scan || q2 == scan {
+		return false
+	}
+	half := float64(nx) * float64(ny) / 2
+	smax := sigmaW(float64(nx), float64(ny), 0)
+	margin := 1e-9 * (1 + math.Abs(zq))
+	dmin := half - float64(p*q)   // dz at min d is at least this
+	dmax := float64(p2*q2) - half // dz at max d is at most this
+	return dmin > 0.5 && (dmin-0.5)/smax > zq+margin &&
+		dmax < -0.5 && (dmax+0.5)/smax < zq-margin
 }

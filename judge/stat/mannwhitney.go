@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 )
 
 // exactLimit is R's default for the exact test: both samples smaller than it.
@@ -52,17 +51,21 @@ func NewMannWhitney(x, y []float64) (*MannWhitney, error) {
 	if err := checkFinite(y); err != nil {
 		return nil, fmt.Errorf("mann-whitney: baseline sample (y): %w", err)
 	}
-	t := &MannWhitney{x: slices.Clone(x), y: slices.Clone(y)}
-	slices.Sort(t.x)
-	slices.Sort(t.y)
+	// One allocation for both sorted copies.
+	buf := make([]float64, len(x)+len(y))
+	t := &MannWhitney{x: buf[:len(x):len(x)], y: buf[len(x):]}
+	copy(t.x, x)
+	copy(t.y, y)
+	sortFloats(t.x)
+	sortFloats(t.y)
 
-	nx, ny := float64(len(x)), float64(len(y))
-	rankSum2, tiePooled, ties := rankSum(t.x, t.y)
-	t.w = float64(rankSum2)/2 - nx*(nx+1)/2
-	t.ties = ties
-	t.sigma = sigmaW(nx, ny, tiePooled)
-	t.sigma0 = sigmaW(nx, ny, tieSum(t.x)+tieSum(t.y))
-	t.exact = len(x) < exactLimit && len(y) < exactLimit && !ties
+	tx, ty := tieSum(t.x), tieSum(t.y)
+	w2, tiePooled := pairCounts(t.x, t.y)
+	t.w = float64(w2) / 2
+	t.ties = tiePooled > 0
+	t.sigma = sigmaW(float64(len(x)), float64(len(y)), tiePooled)
+	t.sigma0 = sigmaW(float64(len(x)), float64(len(y)), tx+ty)
+	t.exact = len(x) < exactLimit && len(y) < exactLimit && !t.ties
 	if t.exact {
 		t.counts = wilcoxCounts(len(x), len(y))
 		for _, c := range t.counts {
@@ -111,6 +114,86 @@ func tieSum(sorted []float64) float64 {
 	return s
 }
 
+// pairCounts returns twice R's W statistic, 2·#{x[i] > y[j]} + #{x[i] ==
+// y[j]} (W is the rank sum of x with average ranks minus nx(nx+1)/2), and
+// the tie term Σ(t³-t) over the groups of equal values of the pooled sample,
+// for sorted x and y.
+//
+// For each x[i] the y below it are a prefix that only grows with i: two
+// pointers, O(nx+ny), with a slower step only at values present in both
+// samples. The pooled tie term is the within-sample terms plus, for each
+// value present in both with cx and cy copies, (cx+cy)³-(cx+cy) -
+// (cx³-cx) - (cy³-cy) = 3·cx·cy·(cx+cy). It is summed in integers; when it
+// reaches 2^53 (huge tie groups) it is recomputed by rankSum, whose
+// floating-point sum over the groups in increasing order is the reference.
+func pairCounts(x, y []float64) (w2 int64, ties float64) {
+	m := len(y)
+	var below, equal int64 // #{x[i] > y[j]}, #{x[i] == y[j]}
+	var cross uint64
+	crossOK := true
+	j := 0
+	for i := 0; i < len(x); {
+		xi := x[i]
+		for j < m && y[j] < xi {
+			j++
+		}
+		if j == m || y[j] != xi {
+			below += int64(j)
+			i++
+			continue
+		}
+		// xi occurs in both samples.
+		k := j + 1
+		for k < m && y[k] == xi {
+			k++
+		}
+		e := i + 1
+		for e < len(x) && x[e] == xi {
+			e++
+		}
+		cx, cy := uint64(e-i), uint64(k-j)
+		below += int64(e-i) * int64(j)
+		equal += int64(cx * cy)
+		if c := 3 * cx * cy * (cx + cy); cx+cy < 1<<20 && cross+c < 1<<53 {
+			cross += c
+		} else {
+			crossOK = false
+		}
+		i, j = e, k
+	}
+	w2 = 2*below + equal
+	tx, okx := tieSumInt(x)
+	ty, oky := tieSumInt(y)
+	if total := tx + ty + cross; crossOK && okx && oky && total < 1<<53 {
+		return w2, float64(total)
+	}
+	_, ties, _ = rankSum(x, y)
+	return w2, ties
+}
+
+// tieSumInt returns Σ(t³-t) over the groups of equal values of sorted in
+// integers, and false when it may not be below 2^53.
+func tieSumInt(sorted []float64) (uint64, bool) {
+	var s uint64
+	for i := 0; i < len(sorted); {
+		j := i + 1
+		for j < len(sorted) && sorted[j] == sorted[i] {
+			j++
+		}
+		if t := uint64(j - i); t > 1 {
+			if t >= 1<<17 {
+				return 0, false
+			}
+			s += t*t*t - t
+			if s >= 1<<53 {
+				return 0, false
+			}
+		}
+		i = j
+	}
+	return s, true
+}
+
 // rankSum merges sorted x and sorted y and returns twice the rank sum of x
 // with average ranks, the tie term Σ(t³-t) of the pooled sample and whether it
 // has ties.
@@ -124,8 +207,10 @@ func rankSum(x, y []float64) (rankSum2 int64, ties float64, anyTie bool) {
 			v = x[i]
 		case i >= len(x):
 			v = y[j]
+		case y[j] < x[i]:
+			v = y[j]
 		default:
-			v = math.Min(x[i], y[j])
+			v = x[i]
 		}
 		var cx, cy int64
 		for i < len(x) && x[i] == v {

@@ -2,15 +2,12 @@ package stat
 
 import (
 	"math"
-	"slices"
 )
 
 // Difference returns the k-th smallest (1-based) of the nx·ny pairwise
 // differences x[i] - y[j] (each computed in float64), without materialising
-// them: a bisection over the ordered bit patterns of float64 between the
-// smallest and the largest difference, each probe counting the differences
-// <= v in O(nx+ny). It returns NaN when k is outside [1, nx·ny]. A zero
-// result is +0.
+// them (see the package doc). It returns NaN when k is outside [1, nx·ny]. A
+// zero result is +0.
 func (t *MannWhitney) Difference(k int64) float64 {
 	n := int64(len(t.x)) * int64(len(t.y))
 	if k < 1 || k > n {
@@ -23,200 +20,383 @@ func (t *MannWhitney) Difference(k int64) float64 {
 func (t *MannWhitney) minDiff() float64 { return t.x[0] - t.y[len(t.y)-1] }
 func (t *MannWhitney) maxDiff() float64 { return t.x[len(t.x)-1] - t.y[0] }
 
-// countAndAbove returns #{x[i]-y[j] <= v} and the smallest difference > v
-// (+Inf when none).
-func (t *MannWhitney) countAndAbove(v float64) (int64, float64) {
-	c, _, above := t.probe(v)
-	return c, above
-}
-
-// probe returns #{(i, j): x[i]-y[j] <= v}, the largest difference <= v (-Inf
-// when none) and the smallest difference > v (+Inf when none). For fixed i the
-// differences fall as j grows, so the pairs with x[i]-y[j] <= v are a suffix
-// j >= start(i), and start(i) never decreases with i: two pointers, O(nx+ny).
-// Float subtraction is monotone in each argument, so this holds for the
-// rounded differences. In row i the column start(i) holds the row's largest
-// difference <= v and the column before it the row's smallest one > v.
-func (t *MannWhitney) probe(v float64) (c int64, below, above float64) {
-	x, y := t.x, t.y
-	m := len(y)
-	j := 0
-	below, above = math.Inf(-1), math.Inf(1)
-	for _, xi := range x {
-		for j < m && xi-y[j] > v {
-			j++
-		}
-		c += int64(m - j)
-		if j < m {
-			if d := xi - y[j]; d > below {
-				below = d
-			}
-		}
-		if j > 0 {
-			if d := xi - y[j-1]; d < above {
-				above = d
-			}
-		}
-	}
-	return c, below, above
-}
-
-// selectDiff returns the k-th smallest difference, 1 <= k <= nx·ny: the
-// smallest float64 v with count(v) >= k, which is always one of the
-// differences since the count only changes there.
-//
-// It keeps a bracket (lo, hi] of float64 values with count(lo) < k <=
-// count(hi) and narrows it with counting probes until it holds at most
-// nx+ny differences, which are then listed and selected directly. A probe is
-// placed by interpolating the count linearly between the ends (aimed a little
-// past k, alternately above and below, so both ends close in), and falls back
-// to halving the bracket's range of ordered bit patterns when interpolation
-// did not halve the number of differences inside: at most 64 halvings, so the
-// result is exact after O(64·(nx+ny)) work in the worst case and typically
-// after a handful of probes.
+// selectDiff returns the k-th smallest difference, 1 <= k <= nx·ny.
 func (t *MannWhitney) selectDiff(k int64) float64 {
-	limit := int64(len(t.x) + len(t.y))
+	var out [1]float64
+	t.selectDiffs([]int64{k}, out[:])
+	return out[0]
+}
+
+// Tuning of the selection, chosen by measurement (BenchmarkMannWhitney).
+const (
+	// minList is the least number of candidates listed at once; below a few
+	// hundred a pass over the samples costs more than selecting among them.
+	minList = 512
+	// maxFast is how many interpolated pair passes one order statistic may
+	// take before the guaranteed bisection takes over.
+	maxFast = 8
+)
+
+// selector is the state of one selection: the order statistics wanted, every
+// count learnt so far (shared by all of them) and the candidate buffer. It
+// lives on the stack: fixed arrays, no slices into itself.
+type selector struct {
+	t       *MannWhitney
+	n       int64 // nx·ny
+	list    int   // most candidates listed at once
+	targets [maxTargets]target
+	nt      int
+	pts     [48]point // probed values and their counts, in probing order
+	np      int
+	small   [smallList]float64 // the candidate buffer when list <= smallList
+	big     []float64          // else
+}
+
+// maxTargets is the most order statistics one selection shares counts for.
+const maxTargets = 4
+
+// smallList is the largest candidate buffer kept on the stack (8 kB).
+const smallList = 1024
+
+// point is a probe: c = count(v), the number of differences <= v.
+type point struct {
+	v float64
+	c int64
+}
+
+// target is one wanted order statistic k with its bracket: count(lo) = cLo
+// < k <= cHi = count(hi), the ends kept as ordered bits (see orderedBits).
+// cLo == 0 means no lower limit: loBits is then not a float's code.
+type target struct {
+	k              int64
+	loBits, hiBits uint64
+	cLo, cHi       int64
+	done           bool
+	val            float64
+}
+
+func (g *target) lo() float64 { return fromOrderedBits(g.loBits) }
+func (g *target) hi() float64 { return fromOrderedBits(g.hiBits) }
+
+// selectDiffs sets out[i] to the ks[i]-th smallest difference, for 1 <=
+// ks[i] <= nx·ny; all the order statistics share the counts.
+//
+// Every order statistic keeps a bracket (lo, hi] of float64 values with
+// count(lo) < k <= count(hi). A pass over the two sorted samples counts the
+// differences <= a and <= b for a < b, finds the smallest difference above a
+// and the largest at most b (the bracket's ends are snapped to them: no
+// difference lies in between, so the counts are the same and a bracket
+// holding a single distinct value is closed), and lists the differences in
+// (a, b] when there are few enough. (a, b] is placed around the value
+// predicted for k by the secant through the two counts nearest k, first
+// around the difference of the medians with a width from the samples'
+// spread, and made wide enough to catch k when the prediction is uncertain,
+// narrow enough to list when it is not. When the listing holds k, the answer
+// is selected from it directly. After maxFast passes without that (heavy
+// ties, odd shapes) the bracket is halved by single probes, alternately by
+// value and by ordered bit pattern, which closes it after at most 128 probes.
+func (t *MannWhitney) selectDiffs(ks []int64, out []float64) {
+	for len(ks) > maxTargets {
+		t.selectDiffs(ks[:maxTargets], out[:maxTargets])
+		ks, out = ks[maxTargets:], out[maxTargets:]
+	}
+	nx, ny := len(t.x), len(t.y)
+	var s selector
+	s.t, s.n = t, int64(nx)*int64(ny)
+	s.list = max(nx+ny, minList)
+	if int64(s.list) > s.n {
+		s.list = int(s.n)
+	}
+	if s.list > smallList {
+		s.big = make([]float64, s.list)
+	}
 	minD, maxD := t.minDiff(), t.maxDiff()
-	// lo is represented by its ordered bits; loBits = bits(minD)-1 stands for
-	// "below every difference" (count 0) and is never converted to a float.
-	loBits, hiBits := orderedBits(minD)-1, orderedBits(maxD)
-	cLo, cHi := int64(0), int64(len(t.x))*int64(len(t.y))
-	interpolate, aimAbove := true, true
-	// update probes v and moves one end of the bracket. It snaps the end to
-	// the neighbouring differences: no difference lies strictly between the
-	// probe and them, so the counts are the same, and the bracket closes as
-	// soon as it holds a single distinct value.
-	var last int64 // count at the last probe
-	update := func(v float64) {
-		c, below, above := t.probe(v)
-		last = c
-		if c >= k {
-			hiBits, cHi = orderedBits(below), c
-			aimAbove = false
-		} else {
-			loBits, cLo = orderedBits(above)-1, c
-			aimAbove = true
+	for i, k := range ks {
+		s.targets[i] = target{
+			k:      k,
+			loBits: orderedBits(minD) - 1, // below every difference
+			hiBits: orderedBits(maxD),
+			cLo:    0,
+			cHi:    s.n,
 		}
 	}
-	// Seed the bracket with two guesses from a grid of sample quantiles: the
-	// differences of 64 evenly spaced order statistics of each sample estimate
-	// the quantiles of all differences well enough to start close to k.
-	if cHi-cLo > limit {
-		for _, v := range t.gridGuesses(float64(k) / float64(cHi)) {
-			if b := orderedBits(v); cHi-cLo > limit && b > loBits && b < hiBits {
-				update(v)
-			}
+	s.nt = len(ks)
+	for i := range s.nt {
+		g := &s.targets[i]
+		for iter := 0; !g.done && iter < maxFast; iter++ {
+			s.step(g)
 		}
+		if !g.done {
+			s.bisect(g)
+		}
+		out[i] = g.val
 	}
-	// offset is how far past k the interpolation aims: twice its last miss,
-	// so that the probe lands on the far side of k and both ends close in.
-	offset := max(limit/4, (cHi-cLo)/16)
-	// Halving steps alternate between value and bit pattern, so the 64-step
-	// bound of the bit bisection holds within a factor of two.
-	halvedByValue := false
-	for cHi-cLo > limit && hiBits-loBits > 1 {
-		before := cHi - cLo
-		var probe uint64
-		target := k
-		if interpolate {
-			loV := minD
-			if cLo > 0 {
-				loV = fromOrderedBits(loBits)
-			}
-			hiV := fromOrderedBits(hiBits)
-			if aimAbove {
-				target = min(cHi-1, k+offset)
-			} else {
-				target = max(cLo+1, k-offset)
-			}
-			frac := float64(target-cLo) / float64(cHi-cLo)
-			v := loV + (hiV-loV)*frac
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				v = loV/2 + hiV/2
-			}
-			probe = orderedBits(v)
-		}
-		if !interpolate || probe <= loBits || probe >= hiBits {
-			// Halve the bracket: by value while that lands strictly inside,
-			// else by ordered bit pattern (at most 64 times in all).
-			probe = loBits + (hiBits-loBits)/2
-			if cLo > 0 {
-				if v := fromOrderedBits(loBits)/2 + fromOrderedBits(hiBits)/2; !math.IsInf(v, 0) {
-					if b := orderedBits(v); b > loBits && b < hiBits && !halvedByValue {
-						probe = b
-					}
+}
+
+// step makes one pass for target g: the final listing when its bracket is
+// small, else a pair (a, b] around the predicted value.
+func (s *selector) step(g *target) {
+	if g.hiBits-g.loBits <= 1 {
+		g.val, g.done = g.hi(), true // (lo, hi] holds the single float64 hi
+		return
+	}
+	if g.cHi-g.cLo <= int64(s.list) {
+		s.pass(g.loBits, g.cLo == 0, g.hiBits)
+		return
+	}
+	a, b, noA, ok := s.window(g)
+	if !ok {
+		// No usable prediction: halve the bracket by value.
+		m := g.hiBits - (g.hiBits-g.loBits)/2
+		if g.cLo > 0 {
+			if v := g.lo()/2 + g.hi()/2; !math.IsInf(v, 0) {
+				if bv := orderedBits(v); bv > g.loBits && bv < g.hiBits {
+					m = bv
 				}
 			}
-			halvedByValue = !halvedByValue
 		}
-		update(fromOrderedBits(probe))
-		if interpolate {
-			miss := last - target
-			if miss < 0 {
-				miss = -miss
-			}
-			offset = max(limit/4, 2*miss)
-		}
-		interpolate = 2*(cHi-cLo) <= before
+		s.pass(m, false, m)
+		return
 	}
-	hi := fromOrderedBits(hiBits)
-	if hiBits-loBits <= 1 {
-		return hi // (lo, hi] holds the single float64 hi
-	}
-	cand := t.between(loBits, cLo, hi, int(cHi-cLo))
-	return quickSelect(cand, int(k-cLo)-1) + 0
+	s.pass(a, noA, b)
 }
 
-// gridGuesses returns two values expected to bracket the q-quantile of the
-// differences: order statistics of the differences between the 64 order
-// statistics of x and of y at the centres of 64 equal slices, 1.5% of the grid
-// below and above q.
-func (t *MannWhitney) gridGuesses(q float64) []float64 {
-	const g = 64
-	if len(t.x) < g || len(t.y) < g {
-		return nil
-	}
-	grid := make([]float64, 0, g*g)
-	for a := range g {
-		xa := t.x[(2*a+1)*len(t.x)/(2*g)]
-		for b := range g {
-			grid = append(grid, xa-t.y[(2*b+1)*len(t.y)/(2*g)])
+// window returns the ordered bits of a pass (a, b] strictly inside g's
+// bracket around the value predicted for g.k by the secant through the two
+// counts nearest to it (or, before any count, the difference of the sample
+// medians and a spread from the interquartile ranges). ok is false when no
+// prediction can be made.
+func (s *selector) window(g *target) (a, b uint64, noA, ok bool) {
+	k := float64(g.k)
+	var v, slope, dist float64
+	if s.np < 2 {
+		x, y := s.t.x, s.t.y
+		v = x[len(x)/2] - y[len(y)/2]
+		// For a normal sample of spread σ the differences near their
+		// median have density 1/(2σ√π) per unit and per pair.
+		sigma := (iqr(x) + iqr(y)) / 2 / 1.349
+		slope = float64(s.n) / (2 * sigma * math.SqrtPi)
+		dist = math.Abs(k - float64(s.n)/2)
+		if dist < float64(s.list) {
+			dist = 0
+		} else {
+			dist *= 2 // the spread is a rough guess; aim wide
 		}
+	} else {
+		p, q := s.nearest(g.k)
+		slope = float64(q.c-p.c) / (q.v - p.v)
+		v = p.v + (k-float64(p.c))/slope
+		dist = math.Min(math.Abs(k-float64(p.c)), math.Abs(k-float64(q.c)))
 	}
-	slices.Sort(grid)
-	i := int(q * float64(len(grid)-1))
-	const margin = g * g * 3 / 200
-	return []float64{grid[max(0, i-margin)], grid[min(len(grid)-1, i+margin)]}
+	// Half-width in counts: wide enough for the likely miss of the
+	// prediction, at least enough to list around an exact one.
+	h := math.Max(0.45*float64(s.list), 0.05*dist)
+	w := h / slope
+	lo, hi := v-w, v+w
+	if !(slope > 0) || math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return 0, 0, false, false
+	}
+	a, b = orderedBits(lo), orderedBits(hi)
+	switch {
+	case b <= g.loBits+1:
+		// At or below the bracket's least value: probe that value (with
+		// ties, it may hold k).
+		return g.loBits + 1, g.loBits + 1, false, true
+	case a >= g.hiBits-1:
+		// At or above its greatest value: probe just below it.
+		return g.hiBits - 1, g.hiBits - 1, false, true
+	}
+	if a <= g.loBits {
+		a, noA = g.loBits, g.cLo == 0
+	}
+	b = min(b, g.hiBits)
+	if a <= g.loBits && b >= g.hiBits {
+		return 0, 0, false, false
+	}
+	return a, b, noA, true
 }
 
-// between lists the differences in (lo, hi], where lo is given by its ordered
-// bits and cLo = count(lo) (cLo == 0 means no lower limit). For each row the
-// differences in the range are a contiguous run of columns, found with two
-// pointers.
-func (t *MannWhitney) between(loBits uint64, cLo int64, hi float64, size int) []float64 {
-	x, y := t.x, t.y
+// nearest returns the two probes with distinct counts whose counts are
+// nearest to k, in increasing order of value (twice the same probe when all
+// have one count).
+func (s *selector) nearest(k int64) (p, q point) {
+	dist := func(c int64) int64 {
+		if c > k {
+			return c - k
+		}
+		return k - c
+	}
+	pts := s.pts[:s.np]
+	best := 0
+	for i, pt := range pts {
+		if dist(pt.c) < dist(pts[best].c) {
+			best = i
+		}
+	}
+	second := -1
+	for i, pt := range pts {
+		if pt.c != pts[best].c && (second < 0 || dist(pt.c) < dist(pts[second].c)) {
+			second = i
+		}
+	}
+	p, q = pts[best], pts[best]
+	if second >= 0 {
+		q = pts[second]
+	}
+	if q.v < p.v {
+		p, q = q, p
+	}
+	return p, q
+}
+
+// iqr is the distance between the order statistics at a quarter and three
+// quarters of a sorted sample.
+func iqr(v []float64) float64 {
+	return v[len(v)*3/4] - v[len(v)/4]
+}
+
+// pass counts the differences <= a and <= b (a <= b, both ordered bits; noA:
+// a is below every difference), records both counts, tightens every target's
+// bracket, and lists the differences in (a, b] when there are at most s.list
+// of them, resolving the targets inside.
+//
+// For fixed i the differences fall as j grows, so the pairs with x[i]-y[j] <=
+// v are a suffix j >= start(i), and start(i) never decreases with i: two
+// pointers, O(nx+ny). Float subtraction is monotone in each argument, so this
+// holds for the rounded differences. In row i the column start(i) holds the
+// row's largest difference <= v and the column before it the row's smallest
+// one > v.
+func (s *selector) pass(aBits uint64, noA bool, bBits uint64) {
+	x, y := s.t.x, s.t.y
 	m := len(y)
-	out := make([]float64, 0, size)
-	lo := math.Inf(-1)
-	if cLo > 0 {
-		lo = fromOrderedBits(loBits)
+	a, b := fromOrderedBits(aBits), fromOrderedBits(bBits)
+	var ca, cb int64
+	aboveA, belowB := math.Inf(1), math.Inf(-1)
+	aboveB, belowA := math.Inf(1), math.Inf(-1)
+	buf := s.big
+	if buf == nil {
+		buf = s.small[:s.list]
 	}
-	jh, jl := 0, 0
+	nb := 0 // candidates listed in buf
+	listing := true
+	ja, jb := 0, 0
 	for _, xi := range x {
-		for jh < m && xi-y[jh] > hi {
-			jh++
+		for jb < m && xi-y[jb] > b {
+			jb++
 		}
-		for jl < m && xi-y[jl] > lo {
-			jl++
+		if noA {
+			ja = m
+		} else {
+			ja = max(ja, jb)
+			for ja < m && xi-y[ja] > a {
+				ja++
+			}
 		}
-		if cLo == 0 {
-			jl = m
+		cb += int64(m - jb)
+		ca += int64(m - ja)
+		if jb < m {
+			if d := xi - y[jb]; d > belowB {
+				belowB = d
+			}
 		}
-		for j := jh; j < jl; j++ {
-			out = append(out, xi-y[j])
+		if jb > 0 {
+			if d := xi - y[jb-1]; d < aboveB {
+				aboveB = d
+			}
+		}
+		if ja < m {
+			if d := xi - y[ja]; d > belowA {
+				belowA = d
+			}
+		}
+		if ja > 0 {
+			if d := xi - y[ja-1]; d < aboveA {
+				aboveA = d
+			}
+		}
+		if listing {
+			if nb+ja-jb > len(buf) {
+				listing = false
+				continue
+			}
+			for _, yj := range y[jb:ja] {
+				buf[nb] = xi - yj
+				nb++
+			}
 		}
 	}
-	return out
+	s.record(point{b, cb})
+	if !noA && aBits != bBits {
+		s.record(point{a, ca})
+	}
+	// The ends snapped to the neighbouring differences: no difference lies
+	// strictly between a probe and them, so the counts are the same.
+	loA, hiA := orderedBits(aboveA)-1, orderedBits(belowA)
+	loB, hiB := orderedBits(aboveB)-1, orderedBits(belowB)
+	for i := range s.nt {
+		g := &s.targets[i]
+		if g.done {
+			continue
+		}
+		switch {
+		case cb < g.k:
+			if loB > g.loBits || g.cLo == 0 {
+				g.loBits, g.cLo = loB, cb
+			}
+		case ca >= g.k && !noA:
+			if hiA < g.hiBits {
+				g.hiBits, g.cHi = hiA, ca
+			}
+		default: // ca < k <= cb
+			if !noA && (loA > g.loBits || g.cLo == 0) {
+				g.loBits, g.cLo = loA, ca
+			}
+			if hiB < g.hiBits {
+				g.hiBits, g.cHi = hiB, cb
+			}
+			if listing {
+				g.val, g.done = quickSelect(buf[:nb], int(g.k-ca)-1)+0, true
+			} else if g.hiBits-g.loBits <= 1 {
+				g.val, g.done = g.hi(), true
+			}
+		}
+	}
+}
+
+// record keeps a probe for the predictions, while there is room (the
+// bisection does not need them).
+func (s *selector) record(p point) {
+	if s.np < len(s.pts) {
+		s.pts[s.np] = p
+		s.np++
+	}
+}
+
+// bisect finishes g with single probes, halving its bracket alternately by
+// value and by ordered bit pattern (so at most 128 probes), then lists the
+// at most s.list remaining candidates.
+func (s *selector) bisect(g *target) {
+	byValue := true
+	for !g.done {
+		if g.hiBits-g.loBits <= 1 {
+			g.val, g.done = g.hi(), true
+			break
+		}
+		if g.cHi-g.cLo <= int64(s.list) {
+			s.pass(g.loBits, g.cLo == 0, g.hiBits)
+			continue
+		}
+		m := g.loBits + (g.hiBits-g.loBits)/2
+		if byValue && g.cLo > 0 {
+			if v := g.lo()/2 + g.hi()/2; !math.IsInf(v, 0) {
+				if b := orderedBits(v); b > g.loBits && b < g.hiBits {
+					m = b
+				}
+			}
+		}
+		byValue = !byValue
+		s.pass(m, false, m)
+	}
 }
 
 // quickSelect returns the k-th smallest (0-based) of v, reordering v.
@@ -263,12 +443,9 @@ func quickSelect(v []float64, k int) float64 {
 
 // middlePair returns the order statistics k and k+1 of the differences.
 func (t *MannWhitney) middlePair(k int64) (a, b float64) {
-	a = t.selectDiff(k)
-	c, above := t.countAndAbove(a)
-	if c >= k+1 {
-		return a, a
-	}
-	return a, above + 0
+	var out [2]float64
+	t.selectDiffs([]int64{k, k + 1}, out[:])
+	return out[0], out[1]
 }
 
 // orderedBits maps a float64 (not NaN) to a uint64 with the same order,
