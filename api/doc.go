@@ -20,7 +20,16 @@
 //   - A restart resumes every unfinished analysis whose window started
 //     within ResumeWithin and whose config still parses; the others are
 //     marked interrupted with a reason. An analysis is never lost and never
-//     turned into a pass by a crash.
+//     turned into a pass by a crash. A synchronous judgement that runs out
+//     of time (504) or loses its caller is recorded as interrupted too.
+//   - Kayenta compatibility maps one scope pair (controlScope → baseline,
+//     experimentScope → canary, with location and extendedScopeParams as
+//     template variables) over one window; the request's thresholds replace
+//     the config's. Inline Kayenta configs are converted by
+//     analysis/kayentaimport and refused when the conversion would lose
+//     anything. judge: kayenta analyses answer Kayenta's own judgeResult;
+//     judge: verdict ones are mapped onto its shape, with a verdict of none
+//     written as score 0 "Nodata" so that score-only clients never pass it.
 //   - Auth is optional bearer tokens with two roles: read (GET) and write
 //     (mutations and judging; write implies read). Tokens are compared in
 //     constant time over their SHA-256 digests. /healthz and /readyz are
