@@ -231,6 +231,9 @@ func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if s.full(w) {
+		return
+	}
 	id, err := s.record(r.Context(), prep, store.Queued)
 	if err != nil {
 		s.internalError(w, r, err)
@@ -270,6 +273,20 @@ func (s *Server) Submit(ctx context.Context, configName string, p Plan, origin s
 	}
 	rep, err := s.execute(ctx, id, prep, sources)
 	return id, rep, err
+}
+
+// full answers 503 when the background queue is at its limit
+// (MaxQueued analyses running or waiting for a worker).
+func (s *Server) full(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	n := len(s.running)
+	s.mu.Unlock()
+	if n >= s.opt.MaxQueued {
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("%d analyses are running or queued, the limit; try again later", n))
+		return true
+	}
+	return false
 }
 
 // startBackground runs an analysis in the worker pool.

@@ -456,3 +456,24 @@ func TestConfigsChangedHook(t *testing.T) {
 		t.Errorf("ConfigsChanged called %d times, want 2 (one PUT, one DELETE)", calls)
 	}
 }
+
+// TestQueueLimit: with MaxQueued 1 and an analysis waiting on a source
+// that never answers, the next one is refused with 503.
+func TestQueueLimit(t *testing.T) {
+	ts := newTestServer(t, Options{
+		MaxQueued: 1,
+		OpenSources: func(*analysis.Config, analysis.SourceOverrides) (analysis.SourceSet, error) {
+			return analysis.SourceSet{"prometheus": blockingSource{}}, nil
+		},
+	})
+	cfg := "name: slow\nsignals:\n  - name: a\n    query: 'up{track=\"{{.track}}\"}'\n"
+	ts.call(t, "PUT", "/api/v1/configs/slow", "", cfg, nil)
+	body := `{"configName":"slow","baselineScope":{"track":"b"},"canaryScope":{"track":"c"},"lookback":"5m"}`
+	if code, b := ts.call(t, "POST", "/api/v1/analyses", "", body, nil); code != 202 {
+		t.Fatalf("first: %d %s", code, b)
+	}
+	var e errorBody
+	if code, _ := ts.call(t, "POST", "/api/v1/analyses", "", body, &e); code != 503 || !strings.Contains(e.Error, "the limit") {
+		t.Errorf("second: %d %q, want 503", code, e.Error)
+	}
+}

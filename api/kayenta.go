@@ -126,6 +126,9 @@ func (s *Server) startKayenta(w http.ResponseWriter, r *http.Request, req kayent
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if s.full(w) {
+		return
+	}
 	id, err := s.record(r.Context(), prep, store.Queued)
 	if err != nil {
 		s.internalError(w, r, err)

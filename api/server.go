@@ -51,6 +51,9 @@ type Options struct {
 	Limits Limits
 	// Workers bounds the live analyses running at once (default 4).
 	Workers int
+	// MaxQueued bounds the background analyses running or waiting for a
+	// worker; beyond it new ones are refused with 503 (default 1,000).
+	MaxQueued int
 	// SyncTimeout bounds a synchronous live judgement (Argo, Flagger;
 	// default 8 s, under Argo's 10 s default).
 	SyncTimeout time.Duration
@@ -101,6 +104,9 @@ func New(opt Options) (*Server, error) {
 	opt.Limits = opt.Limits.withDefaults()
 	if opt.Workers <= 0 {
 		opt.Workers = 4
+	}
+	if opt.MaxQueued <= 0 {
+		opt.MaxQueued = 1000
 	}
 	if opt.SyncTimeout <= 0 {
 		opt.SyncTimeout = 8 * time.Second
