@@ -399,48 +399,6 @@ func (s *selector) bisect(g *target) {
 	}
 }
 
-// quickSelect returns the k-th smallest (0-based) of v, reordering v.
-// Hoare partitioning around the median of three; O(len(v)) expected.
-func quickSelect(v []float64, k int) float64 {
-	lo, hi := 0, len(v)-1
-	for hi > lo {
-		m := lo + (hi-lo)/2
-		if v[m] < v[lo] {
-			v[m], v[lo] = v[lo], v[m]
-		}
-		if v[hi] < v[lo] {
-			v[hi], v[lo] = v[lo], v[hi]
-		}
-		if v[hi] < v[m] {
-			v[hi], v[m] = v[m], v[hi]
-		}
-		pivot := v[m]
-		i, j := lo, hi
-		for i <= j {
-			for v[i] < pivot {
-				i++
-			}
-			for v[j] > pivot {
-				j--
-			}
-			if i <= j {
-				v[i], v[j] = v[j], v[i]
-				i++
-				j--
-			}
-		}
-		switch {
-		case k <= j:
-			hi = j
-		case k >= i:
-			lo = i
-		default:
-			return v[k]
-		}
-	}
-	return v[k]
-}
-
 // middlePair returns the order statistics k and k+1 of the differences.
 func (t *MannWhitney) middlePair(k int64) (a, b float64) {
 	var out [2]float64

@@ -166,6 +166,7 @@ func TestEndsSettled(t *testing.T) {
 	}
 }
 
+// TestSortFloats checks sortFloats and quickSelect against slices.Sort.
 func TestSortFloats(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, n := range []int{0, 1, 2, 3, 5, 16, 17, 100, 129, 1000, 5000} {
@@ -189,6 +190,13 @@ func TestSortFloats(t *testing.T) {
 			}
 			want := slices.Clone(v)
 			slices.Sort(want)
+			for _, k := range []int{0, 1, n / 3, n / 2, n - 2, n - 1} {
+				if k >= 0 && k < n {
+					if got := quickSelect(slices.Clone(v), k); got != want[k] {
+						t.Fatalf("n=%d kind=%d: quickSelect(%d) = %v, want %v", n, kind, k, got, want[k])
+					}
+				}
+			}
 			sortFloats(v)
 			if !slices.Equal(v, want) {
 				t.Fatalf("n=%d kind=%d: not sorted", n, kind)
