@@ -18,6 +18,7 @@ const exactLimit = 50
 // A MannWhitney is immutable and safe for concurrent use.
 type MannWhitney struct {
 	x, y []float64 // sorted ascending copies
+	ys   []float64 // y with -Inf before and +Inf after it: ys[j+1] == y[j]
 
 	w     float64 // R's W statistic
 	ties  bool    // ties in the pooled sample
@@ -51,9 +52,11 @@ func NewMannWhitney(x, y []float64) (*MannWhitney, error) {
 	if err := checkFinite(y); err != nil {
 		return nil, fmt.Errorf("mann-whitney: baseline sample (y): %w", err)
 	}
-	// One allocation for both sorted copies.
-	buf := make([]float64, len(x)+len(y))
-	t := &MannWhitney{x: buf[:len(x):len(x)], y: buf[len(x):]}
+	// One allocation for both sorted copies, y between -Inf and +Inf.
+	nx, ny := len(x), len(y)
+	buf := make([]float64, nx+ny+2)
+	t := &MannWhitney{x: buf[:nx:nx], y: buf[nx+1 : nx+1+ny : nx+1+ny], ys: buf[nx:]}
+	t.ys[0], t.ys[ny+1] = math.Inf(-1), math.Inf(1)
 	copy(t.x, x)
 	copy(t.y, y)
 	sortFloats(t.x)

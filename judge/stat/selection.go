@@ -50,6 +50,10 @@ type selector struct {
 	np      int
 	small   [smallList]float64 // the candidate buffer when list <= smallList
 	big     []float64          // else
+	// Each row's first column at or below b and a (see pass), with one
+	// scratch entry at the end: in smallB/smallA when nx < smallList.
+	smallB, smallA [smallList + 1]int32
+	bigB, bigA     []int32
 }
 
 // maxTargets is the most order statistics one selection shares counts for.
@@ -109,6 +113,9 @@ func (t *MannWhitney) selectDiffs(ks []int64, out []float64) {
 	}
 	if s.list > smallList {
 		s.big = make([]float64, s.list)
+	}
+	if nx >= smallList {
+		s.bigB, s.bigA = make([]int32, nx+1), make([]int32, nx+1)
 	}
 	minD, maxD := t.minDiff(), t.maxDiff()
 	for i, k := range ks {
@@ -249,6 +256,52 @@ func (s *selector) nearest(k int64) (p, q point) {
 	return p, q
 }
 
+// starts fills bound[i], for every row i, with row i's first column j at
+// which x[i]-y[j] <= v (ny when none), and, when two is 1, bound1 likewise
+// for v1. The rows are cut into four chunks (two per value when two), each
+// walked by a chain of runChains from its first row's column, found by
+// bisection; a chain takes exactly the steps that lead to its next chunk's
+// first column, so the chains neither overlap in what they write nor
+// depend on one another.
+func (s *selector) starts(v float64, bound []int32, two int, v1 float64, bound1 []int32) {
+	x, y := s.t.x, s.t.y
+	n := len(x)
+	var cs [4]chain
+	per := 4 >> two // chunks per value
+	for c := range cs {
+		val, bd, part := v, bound, c
+		if c >= per {
+			val, bd, part = v1, bound1, c-per
+		}
+		r0, r1 := part*n/per, (part+1)*n/per
+		ch := chain{i: r0, v: val, bound: bd}
+		if r0 < r1 {
+			ch.j = firstAtOrBelow(x[r0], y, val)
+			end := firstAtOrBelow(x[r1-1], y, val)
+			if r1 < n {
+				end = firstAtOrBelow(x[r1], y, val)
+			}
+			ch.steps = r1 - r0 + end - ch.j
+		}
+		cs[c] = ch
+	}
+	runChains(x, s.t.ys, &cs)
+}
+
+// firstAtOrBelow returns the first j with xi-y[j] <= v, len(y) when none.
+func firstAtOrBelow(xi float64, y []float64, v float64) int {
+	lo, hi := 0, len(y)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if xi-y[mid] > v {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
 // iqr is the distance between the order statistics at a quarter and three
 // quarters of a sorted sample.
 func iqr(v []float64) float64 {
@@ -261,65 +314,63 @@ func iqr(v []float64) float64 {
 // of them, resolving the targets inside.
 //
 // For fixed i the differences fall as j grows, so the pairs with x[i]-y[j] <=
-// v are a suffix j >= start(i), and start(i) never decreases with i: two
-// pointers, O(nx+ny). Float subtraction is monotone in each argument, so this
-// holds for the rounded differences. In row i the column start(i) holds the
-// row's largest difference <= v and the column before it the row's smallest
-// one > v.
+// v are a suffix j >= start(i), and start(i) never decreases with i: a walk
+// with two pointers, O(nx+ny), done by runChains without data-dependent
+// branches. In row i the column start(i) holds the row's largest difference
+// <= v and the column before it the row's smallest one > v.
 func (s *selector) pass(aBits uint64, noA bool, bBits uint64) {
-	x, y := s.t.x, s.t.y
-	m := len(y)
+	x, ys := s.t.x, s.t.ys
+	n, m := len(x), len(s.t.y)
 	a, b := fromOrderedBits(aBits), fromOrderedBits(bBits)
+	jb, ja := s.bigB, s.bigA
+	if jb == nil {
+		jb, ja = s.smallB[:n+1], s.smallA[:n+1]
+	}
+	switch {
+	case noA:
+		s.starts(b, jb, 0, 0, nil)
+	case aBits == bBits:
+		s.starts(b, jb, 0, 0, nil)
+		ja = jb
+	default:
+		s.starts(b, jb, 1, a, ja)
+	}
 	var ca, cb int64
 	aboveA, belowB := math.Inf(1), math.Inf(-1)
 	aboveB, belowA := math.Inf(1), math.Inf(-1)
+	jb = jb[:n]
+	if noA {
+		for i, xi := range x {
+			j := int(jb[i])
+			cb += int64(m - j)
+			belowB = max(belowB, xi-ys[j+1])
+			aboveB = min(aboveB, xi-ys[j])
+		}
+	} else {
+		ja = ja[:n]
+		for i, xi := range x {
+			j, k := int(jb[i]), int(ja[i])
+			cb += int64(m - j)
+			ca += int64(m - k)
+			belowB = max(belowB, xi-ys[j+1])
+			aboveB = min(aboveB, xi-ys[j])
+			belowA = max(belowA, xi-ys[k+1])
+			aboveA = min(aboveA, xi-ys[k])
+		}
+	}
 	buf := s.big
 	if buf == nil {
 		buf = s.small[:s.list]
 	}
 	nb := 0 // candidates listed in buf
-	listing := true
-	ja, jb := 0, 0
-	for _, xi := range x {
-		for jb < m && xi-y[jb] > b {
-			jb++
-		}
-		if noA {
-			ja = m
-		} else {
-			ja = max(ja, jb)
-			for ja < m && xi-y[ja] > a {
-				ja++
+	listing := cb-ca <= int64(len(buf))
+	if listing {
+		for i, xi := range x {
+			lo, hi := int(jb[i]), m
+			if !noA {
+				hi = int(ja[i])
 			}
-		}
-		cb += int64(m - jb)
-		ca += int64(m - ja)
-		if jb < m {
-			if d := xi - y[jb]; d > belowB {
-				belowB = d
-			}
-		}
-		if jb > 0 {
-			if d := xi - y[jb-1]; d < aboveB {
-				aboveB = d
-			}
-		}
-		if ja < m {
-			if d := xi - y[ja]; d > belowA {
-				belowA = d
-			}
-		}
-		if ja > 0 {
-			if d := xi - y[ja-1]; d < aboveA {
-				aboveA = d
-			}
-		}
-		if listing {
-			if nb+ja-jb > len(buf) {
-				listing = false
-				continue
-			}
-			for _, yj := range y[jb:ja] {
+			for _, yj := range ys[lo+1 : hi+1] {
 				buf[nb] = xi - yj
 				nb++
 			}
