@@ -29,7 +29,13 @@ const (
 func (t *MannWhitney) Estimate() float64 {
 	n := int64(len(t.x)) * int64(len(t.y))
 	if n%2 == 1 {
-		return t.selectDiff((n + 1) / 2)
+		var out [1]float64
+		c, ok := t.selectDiffs([]int64{(n + 1) / 2}, out[:])
+		if ok && t.centre.Load() == nil {
+			c.mid = out[0]
+			t.centre.Store(&c)
+		}
+		return out[0]
 	}
 	a, b := t.middlePair(n / 2)
 	return mid(a, b)

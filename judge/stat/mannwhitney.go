@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 )
 
 // exactLimit is R's default for the exact test: both samples smaller than it.
@@ -18,7 +19,7 @@ const exactLimit = 50
 // A MannWhitney is immutable and safe for concurrent use.
 type MannWhitney struct {
 	x, y []float64 // sorted ascending copies
-	ys   []float64 // y with -Inf before and +Inf after it: ys[j+1] == y[j]
+	ys   []float64 // y with -Inf before and +Inf after it: ys[j+1] == y[j]; padded
 
 	w     float64 // R's W statistic
 	ties  bool    // ties in the pooled sample
@@ -34,6 +35,11 @@ type MannWhitney struct {
 	// total their sum, choose(nx+ny, nx).
 	counts []float64
 	total  float64
+
+	// centre is set once the middle differences have been selected (see
+	// selectDiffs); an atomic pointer to an immutable value, so concurrent
+	// use stays safe.
+	centre atomic.Pointer[centre]
 }
 
 // NewMannWhitney prepares the test of x (canary) against y (baseline). It
@@ -52,11 +58,15 @@ func NewMannWhitney(x, y []float64) (*MannWhitney, error) {
 	if err := checkFinite(y); err != nil {
 		return nil, fmt.Errorf("mann-whitney: baseline sample (y): %w", err)
 	}
-	// One allocation for both sorted copies, y between -Inf and +Inf.
+	// One allocation for both sorted copies, y between -Inf and +Inf (and
+	// listPad more +Inf, so that listing may read past the end).
 	nx, ny := len(x), len(y)
-	buf := make([]float64, nx+ny+2)
+	buf := make([]float64, nx+ny+2+listPad)
 	t := &MannWhitney{x: buf[:nx:nx], y: buf[nx+1 : nx+1+ny : nx+1+ny], ys: buf[nx:]}
-	t.ys[0], t.ys[ny+1] = math.Inf(-1), math.Inf(1)
+	t.ys[0] = math.Inf(-1)
+	for i := ny + 1; i < len(t.ys); i++ {
+		t.ys[i] = math.Inf(1)
+	}
 	copy(t.x, x)
 	copy(t.y, y)
 	sortFloats(t.x)

@@ -48,12 +48,14 @@ type selector struct {
 	nt      int
 	pts     [48]point // probed values and their counts, in probing order
 	np      int
-	small   [smallList]float64 // the candidate buffer when list <= smallList
-	big     []float64          // else
+	small   [smallList + listPad]float64 // the candidate buffer when list <= smallList
+	big     []float64                    // else
 	// Each row's first column at or below b and a (see pass), with one
 	// scratch entry at the end: in smallB/smallA when nx < smallList.
 	smallB, smallA [smallList + 1]int32
 	bigB, bigA     []int32
+	listed         centre // the last window that listed a target
+	hasListed      bool
 }
 
 // maxTargets is the most order statistics one selection shares counts for.
@@ -61,6 +63,9 @@ const maxTargets = 4
 
 // smallList is the largest candidate buffer kept on the stack (8 kB).
 const smallList = 1024
+
+// listPad is how many differences the listing writes per row at least.
+const listPad = 4
 
 // point is a probe: c = count(v), the number of differences <= v.
 type point struct {
@@ -77,6 +82,8 @@ type target struct {
 	cLo, cHi       int64
 	done           bool
 	val            float64
+	hint           float64 // a guess of the value, tried first when useHint
+	useHint        bool
 }
 
 func (g *target) lo() float64 { return fromOrderedBits(g.loBits) }
@@ -99,7 +106,7 @@ func (g *target) hi() float64 { return fromOrderedBits(g.hiBits) }
 // is selected from it directly. After maxFast passes without that (heavy
 // ties, odd shapes) the bracket is halved by single probes, alternately by
 // value and by ordered bit pattern, which closes it after at most 128 probes.
-func (t *MannWhitney) selectDiffs(ks []int64, out []float64) {
+func (t *MannWhitney) selectDiffs(ks []int64, out []float64) (listed centre, ok bool) {
 	for len(ks) > maxTargets {
 		t.selectDiffs(ks[:maxTargets], out[:maxTargets])
 		ks, out = ks[maxTargets:], out[maxTargets:]
@@ -112,7 +119,7 @@ func (t *MannWhitney) selectDiffs(ks []int64, out []float64) {
 		s.list = int(s.n)
 	}
 	if s.list > smallList {
-		s.big = make([]float64, s.list)
+		s.big = make([]float64, s.list+listPad)
 	}
 	if nx >= smallList {
 		s.bigB, s.bigA = make([]int32, nx+1), make([]int32, nx+1)
@@ -128,8 +135,23 @@ func (t *MannWhitney) selectDiffs(ks []int64, out []float64) {
 		}
 	}
 	s.nt = len(ks)
+	c := t.centre.Load()
+	if c != nil {
+		for _, p := range c.pts {
+			s.learn(p)
+		}
+	}
 	for i := range s.nt {
 		g := &s.targets[i]
+		if i > 0 && c != nil && s.targets[0].done {
+			// The differences of two samples of one shape are about
+			// symmetric around their median: order statistics symmetric
+			// in rank are about symmetric in value.
+			g0 := &s.targets[0]
+			if d := g0.k + g.k - (s.n + 1); d > -int64(s.list)/4 && d < int64(s.list)/4 {
+				g.hint, g.useHint = 2*c.mid-g0.val, true
+			}
+		}
 		for iter := 0; !g.done && iter < maxFast; iter++ {
 			s.step(g)
 		}
@@ -137,6 +159,30 @@ func (t *MannWhitney) selectDiffs(ks []int64, out []float64) {
 			s.bisect(g)
 		}
 		out[i] = g.val
+	}
+	return s.listed, s.hasListed
+}
+
+// centre is what selecting the middle order statistics learnt: the counts
+// at the ends of the window that listed them, and the median difference.
+// Later selections (the interval's ends) start from it.
+type centre struct {
+	pts [2]point
+	mid float64
+}
+
+// learn tightens every target's bracket with a count known from elsewhere.
+func (s *selector) learn(p point) {
+	s.record(p)
+	b := orderedBits(p.v)
+	for i := range s.nt {
+		g := &s.targets[i]
+		switch {
+		case p.c < g.k && (b > g.loBits || g.cLo == 0):
+			g.loBits, g.cLo = b, p.c
+		case p.c >= g.k && b < g.hiBits:
+			g.hiBits, g.cHi = b, p.c
+		}
 	}
 }
 
@@ -176,7 +222,12 @@ func (s *selector) step(g *target) {
 func (s *selector) window(g *target) (a, b uint64, noA, ok bool) {
 	k := float64(g.k)
 	var v, slope, dist float64
-	if s.np < 2 {
+	if g.useHint && s.np >= 2 {
+		g.useHint = false
+		p, q := s.nearest(g.k)
+		slope = float64(q.c-p.c) / (q.v - p.v)
+		v = g.hint
+	} else if s.np < 2 {
 		x, y := s.t.x, s.t.y
 		v = x[len(x)/2] - y[len(y)/2]
 		// For a normal sample of spread σ the differences near their
@@ -360,20 +411,28 @@ func (s *selector) pass(aBits uint64, noA bool, bBits uint64) {
 	}
 	buf := s.big
 	if buf == nil {
-		buf = s.small[:s.list]
+		buf = s.small[:s.list+listPad]
 	}
 	nb := 0 // candidates listed in buf
-	listing := cb-ca <= int64(len(buf))
+	listing := cb-ca <= int64(s.list)
 	if listing {
+		// Each row writes listPad differences whether or not they are in
+		// (a, b] (the next row overwrites the extra ones): no branch on
+		// short rows; ys and buf are padded for it.
 		for i, xi := range x {
 			lo, hi := int(jb[i]), m
 			if !noA {
 				hi = int(ja[i])
 			}
-			for _, yj := range ys[lo+1 : hi+1] {
-				buf[nb] = xi - yj
-				nb++
+			w := ys[lo+1 : lo+1+listPad : lo+1+listPad]
+			d := buf[nb : nb+listPad : nb+listPad]
+			d[0], d[1], d[2], d[3] = xi-w[0], xi-w[1], xi-w[2], xi-w[3]
+			if cnt := hi - lo; cnt > listPad {
+				for j := lo + listPad; j < hi; j++ {
+					buf[nb+j-lo] = xi - ys[j+1]
+				}
 			}
+			nb += hi - lo
 		}
 	}
 	s.record(point{b, cb})
@@ -407,6 +466,10 @@ func (s *selector) pass(aBits uint64, noA bool, bBits uint64) {
 			}
 			if listing {
 				g.val, g.done = quickSelect(buf[:nb], int(g.k-ca)-1)+0, true
+				if !noA {
+					s.listed.pts = [2]point{{a, ca}, {b, cb}}
+					s.hasListed = true
+				}
 			} else if g.hiBits-g.loBits <= 1 {
 				g.val, g.done = g.hi(), true
 			}
@@ -453,7 +516,11 @@ func (s *selector) bisect(g *target) {
 // middlePair returns the order statistics k and k+1 of the differences.
 func (t *MannWhitney) middlePair(k int64) (a, b float64) {
 	var out [2]float64
-	t.selectDiffs([]int64{k, k + 1}, out[:])
+	c, ok := t.selectDiffs([]int64{k, k + 1}, out[:])
+	if ok && t.centre.Load() == nil {
+		c.mid = mid(out[0], out[1])
+		t.centre.Store(&c)
+	}
 	return out[0], out[1]
 }
 
