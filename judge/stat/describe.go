@@ -29,7 +29,7 @@ func Describe(values []float64) Summary {
 		return Summary{}
 	}
 	sorted := slices.Clone(values)
-	slices.Sort(sorted)
+	sortFloats(sorted)
 	mean := Mean(values)
 	return Summary{
 		Count:  n,
@@ -141,7 +141,7 @@ func IQRFences(sorted []float64, factor float64) (lower, upper float64) {
 // nil, for an empty input).
 func RemoveOutliers(values []float64, factor float64) []float64 {
 	sorted := slices.Clone(values)
-	slices.Sort(sorted)
+	sortFloats(sorted)
 	lower, upper := IQRFences(sorted, factor)
 	out := make([]float64, 0, len(values))
 	for _, v := range values {

@@ -3,7 +3,8 @@
 // Hodges–Lehmann shift estimate and its confidence interval.
 //
 // The package is pure: no I/O, no globals, no randomness. Every function is
-// safe for concurrent use; a *MannWhitney is immutable after construction.
+// safe for concurrent use, and so is a *MannWhitney: its results never
+// change (it only caches, atomically, counts learnt by the estimate).
 //
 // # Definitions
 //
@@ -80,7 +81,13 @@
 // from it (quickselect). The bracket's ends are snapped to the neighbouring
 // differences, so a bracket holding one distinct value (ties) is done. The
 // order statistics one call needs (the two middle ones, the interval's two
-// ends) share every count. Typically 1–3 passes per order statistic; after
+// ends) share every count, and the interval starts from the counts the
+// estimate learnt, trying first for its upper end the mirror image of its
+// lower end about the median (the differences of two samples of one shape
+// are about symmetric). Each pass walks the rows in four interleaved chains
+// and the partitions of sorting and quickselect swap unconditionally, so
+// that no step waits on a branch that the data make unpredictable.
+// Typically 1–3 passes per order statistic; after
 // 8 the bracket is halved by single probes, alternately by value and by the
 // order-preserving integer image of float64, so at most 128 more in the
 // worst case. Time is O((nx+ny)·log(nx+ny)) for sorting plus O(nx+ny) per

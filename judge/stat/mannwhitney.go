@@ -16,7 +16,10 @@ const exactLimit = 50
 // wilcox.test(x, y, conf.int = TRUE, conf.level = c, correct = TRUE); see the
 // package doc for the algorithms and the few documented differences.
 //
-// A MannWhitney is immutable and safe for concurrent use.
+// A MannWhitney is safe for concurrent use. Its results never change; the
+// only state it keeps after construction is what selecting the median
+// difference learnt, published atomically, which later interval selections
+// start from.
 type MannWhitney struct {
 	x, y []float64 // sorted ascending copies
 	ys   []float64 // y with -Inf before and +Inf after it: ys[j+1] == y[j]; padded
