@@ -78,8 +78,9 @@
 // k predicts (the first around the difference of the sample medians, with a
 // width from the interquartile ranges), wide enough for the likely miss,
 // narrow enough to list; when the listing holds k the answer is selected
-// from it (quickselect). The bracket's ends are snapped to the neighbouring
-// differences, so a bracket holding one distinct value (ties) is done. The
+// from it (quickselect). When it does not list, the bracket's ends are
+// snapped to the neighbouring differences, so a bracket holding one distinct
+// value (ties) is done. The
 // order statistics one call needs (the two middle ones, the interval's two
 // ends) share every count, and the interval starts from the counts the
 // estimate learnt, trying first for its upper end the mirror image of its

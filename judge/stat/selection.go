@@ -90,15 +90,17 @@ func (g *target) lo() float64 { return fromOrderedBits(g.loBits) }
 func (g *target) hi() float64 { return fromOrderedBits(g.hiBits) }
 
 // selectDiffs sets out[i] to the ks[i]-th smallest difference, for 1 <=
-// ks[i] <= nx·ny; all the order statistics share the counts.
+// ks[i] <= nx·ny; all the order statistics share the counts, and start from
+// those the estimate learnt (t.centre). It returns the window of the last
+// pass that listed a target (for the estimate to publish).
 //
 // Every order statistic keeps a bracket (lo, hi] of float64 values with
 // count(lo) < k <= count(hi). A pass over the two sorted samples counts the
-// differences <= a and <= b for a < b, finds the smallest difference above a
-// and the largest at most b (the bracket's ends are snapped to them: no
-// difference lies in between, so the counts are the same and a bracket
-// holding a single distinct value is closed), and lists the differences in
-// (a, b] when there are few enough. (a, b] is placed around the value
+// differences <= a and <= b for a <= b and lists the differences in (a, b]
+// when there are few enough; when it does not, it finds the differences
+// next to a and to b (the bracket's ends are snapped to them: no difference
+// lies in between, so the counts are the same and a bracket holding a single
+// distinct value is closed). (a, b] is placed around the value
 // predicted for k by the secant through the two counts nearest k, first
 // around the difference of the medians with a width from the samples'
 // spread, and made wide enough to catch k when the prediction is uncertain,
@@ -387,34 +389,44 @@ func (s *selector) pass(aBits uint64, noA bool, bBits uint64) {
 		s.starts(b, jb, 1, a, ja)
 	}
 	var ca, cb int64
-	aboveA, belowB := math.Inf(1), math.Inf(-1)
-	aboveB, belowA := math.Inf(1), math.Inf(-1)
 	jb = jb[:n]
-	if noA {
+	for _, j := range jb {
+		cb += int64(m - int(j))
+	}
+	if !noA {
+		ja = ja[:n]
+		for _, j := range ja {
+			ca += int64(m - int(j))
+		}
+	}
+	listing := cb-ca <= int64(s.list) && (noA || aBits != bBits)
+	// Unless the differences in (a, b] are listed, snap the ends to the
+	// neighbouring differences: no difference lies strictly between a probe
+	// and them, so the counts are the same.
+	loA, hiA, loB, hiB := aBits, aBits, bBits, bBits
+	if !listing {
+		aboveA, belowB := math.Inf(1), math.Inf(-1)
+		aboveB, belowA := math.Inf(1), math.Inf(-1)
 		for i, xi := range x {
 			j := int(jb[i])
-			cb += int64(m - j)
 			belowB = max(belowB, xi-ys[j+1])
 			aboveB = min(aboveB, xi-ys[j])
 		}
-	} else {
-		ja = ja[:n]
-		for i, xi := range x {
-			j, k := int(jb[i]), int(ja[i])
-			cb += int64(m - j)
-			ca += int64(m - k)
-			belowB = max(belowB, xi-ys[j+1])
-			aboveB = min(aboveB, xi-ys[j])
-			belowA = max(belowA, xi-ys[k+1])
-			aboveA = min(aboveA, xi-ys[k])
+		if !noA {
+			for i, xi := range x {
+				k := int(ja[i])
+				belowA = max(belowA, xi-ys[k+1])
+				aboveA = min(aboveA, xi-ys[k])
+			}
 		}
+		loA, hiA = orderedBits(aboveA)-1, orderedBits(belowA)
+		loB, hiB = orderedBits(aboveB)-1, orderedBits(belowB)
 	}
 	buf := s.big
 	if buf == nil {
 		buf = s.small[:s.list+listPad]
 	}
 	nb := 0 // candidates listed in buf
-	listing := cb-ca <= int64(s.list)
 	if listing {
 		// Each row writes listPad differences whether or not they are in
 		// (a, b] (the next row overwrites the extra ones): no branch on
@@ -439,10 +451,6 @@ func (s *selector) pass(aBits uint64, noA bool, bBits uint64) {
 	if !noA && aBits != bBits {
 		s.record(point{a, ca})
 	}
-	// The ends snapped to the neighbouring differences: no difference lies
-	// strictly between a probe and them, so the counts are the same.
-	loA, hiA := orderedBits(aboveA)-1, orderedBits(belowA)
-	loB, hiB := orderedBits(aboveB)-1, orderedBits(belowB)
 	for i := range s.nt {
 		g := &s.targets[i]
 		if g.done {
