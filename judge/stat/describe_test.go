@@ -2,6 +2,7 @@ package stat
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -76,5 +77,33 @@ func TestRemoveOutliersKeepsOrderAndFences(t *testing.T) {
 	}
 	if got := RemoveOutliers(onFences, 0.5); !slices.Equal(got, onFences) {
 		t.Errorf("values on the fences dropped: %v", got)
+	}
+}
+
+// TestStdDevScaling checks that scaling the deviations by a multiplication
+// gives the same bits as math.Ldexp, the definition of the exact scaling,
+// over magnitudes from subnormal to huge.
+func TestStdDevScaling(t *testing.T) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, mag := range []float64{5e-320, 1e-300, 1e-10, 1, 1e10, 1e300} {
+		v := make([]float64, 50)
+		for i := range v {
+			v[i] = mag * (1 + r.NormFloat64())
+		}
+		mean := Mean(v)
+		var maxAbs float64
+		for _, x := range v {
+			maxAbs = math.Max(maxAbs, math.Abs(x-mean))
+		}
+		_, e := math.Frexp(maxAbs)
+		var ss float64
+		for _, x := range v {
+			d := math.Ldexp(x-mean, -e)
+			ss += d * d
+		}
+		want := math.Ldexp(math.Sqrt(ss/float64(len(v)-1)), e)
+		if got := stdDev(v, mean); got != want {
+			t.Errorf("magnitude %g: stdDev = %v, want %v", mag, got, want)
+		}
 	}
 }
