@@ -3,7 +3,6 @@ package judge
 import (
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 
 	"gonum.org/v1/gonum/mathext"
@@ -133,12 +132,15 @@ func levelUnderInflation(level, f float64) float64 {
 // small-sample bias when clearly positive and clamped to
 // [0, MaxAutocorrelation]. It returns the factor and ρ.
 func VarianceInflation(baseline, canary []float64) (f, rho float64) {
-	nb, nc := len(baseline), len(canary)
+	return varianceInflation(newSample(baseline), newSample(canary))
+}
+
+func varianceInflation(baseline, canary sample) (f, rho float64) {
+	nb, nc := len(baseline.values), len(canary.values)
 	if nb < 3 || nc < 3 {
 		return 1, 0
 	}
-	ranks := pooledRanks(baseline, canary)
-	rb, rc := ranks[:nb], ranks[nb:]
+	rb, rc := pooledRanks(baseline, canary)
 	rho = debias(lag1(rb), nb)
 	if nb == nc {
 		d := make([]float64, nb)
@@ -181,29 +183,6 @@ func lag1(v []float64) float64 {
 		return 0
 	}
 	return num / den
-}
-
-// pooledRanks returns the average-tie ranks of the concatenation a, b, in that order.
-func pooledRanks(a, b []float64) []float64 {
-	all := slices.Concat(a, b)
-	idx := make([]int, len(all))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(i, j int) bool { return all[idx[i]] < all[idx[j]] })
-	ranks := make([]float64, len(all))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && all[idx[j+1]] == all[idx[i]] {
-			j++
-		}
-		r := float64(i+j)/2 + 1
-		for k := i; k <= j; k++ {
-			ranks[idx[k]] = r
-		}
-		i = j + 1
-	}
-	return ranks
 }
 
 // AdjustFamily applies Holm's step-down procedure (Holm 1979) across the

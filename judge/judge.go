@@ -174,18 +174,19 @@ func Judge(spec Spec, baseline, canary []float64, opts Options) Result {
 			return r.invalid(fmt.Sprintf("%s: %s point %d is %v; infinite values cannot be judged", spec.Name, side.name, i+1, side.values[i]))
 		}
 	}
-	b := clean(baseline, spec)
-	c := clean(canary, spec)
-	r.Baseline, r.Canary = stat.Describe(b), stat.Describe(c)
+	b := newSample(clean(baseline, spec))
+	c := newSample(clean(canary, spec))
+	// Describe and the rank test sort their input again; already sorted, that is cheap.
+	r.Baseline, r.Canary = stat.Describe(b.sorted), stat.Describe(c.sorted)
 
-	if len(b) < spec.MinSamples || len(c) < spec.MinSamples {
-		return r.noData(spec, len(b), len(c))
+	if len(b.values) < spec.MinSamples || len(c.values) < spec.MinSamples {
+		return r.noData(spec, len(b.values), len(c.values))
 	}
 	switch spec.Test {
 	case Threshold:
-		return judgeThreshold(r, spec, c)
+		return judgeThreshold(r, spec)
 	case Rate:
-		return judgeRate(r, spec, b, c, opts)
+		return judgeRate(r, spec, b.values, c.values, opts)
 	default:
 		return judgeShift(r, spec, b, c, opts)
 	}
@@ -243,8 +244,8 @@ func (d Direction) harmful(up bool) bool {
 // the baseline median); low symmetrically. For one signal of independent
 // points this is "the one-sided bound at Confidence on the harmful side lies
 // beyond zero" (for direction either: the two-sided interval excludes zero).
-func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
-	mw, err := stat.NewMannWhitney(c, b)
+func judgeShift(r Result, spec Spec, b, c sample, opts Options) Result {
+	mw, err := stat.NewMannWhitney(c.sorted, b.sorted)
 	if err != nil {
 		return r.invalid(fmt.Sprintf("%s: %v", spec.Name, err))
 	}
@@ -257,8 +258,8 @@ func judgeShift(r Result, spec Spec, b, c []float64, opts Options) Result {
 	est := mw.Estimate()
 	lo, hi, err := mw.Interval(opts.Confidence)
 	level := DecisionLevel(opts, spec.Direction)
-	inflation, rho := VarianceInflation(b, c)
-	df := float64(len(b)+len(c))/inflation - 2
+	inflation, rho := varianceInflation(b, c)
+	df := float64(len(b.values)+len(c.values))/inflation - 2
 	pUp, pDown := inflatePT(mw.PValueGreater(), inflation, df), inflatePT(mw.PValueLess(), inflation, df)
 	known := false
 	if err != nil {
@@ -372,7 +373,7 @@ func (r Result) harmful(spec Spec, up, beyondCritical bool, pSide, level float64
 }
 
 // judgeThreshold checks a statistic of the canary against fixed bounds.
-func judgeThreshold(r Result, spec Spec, c []float64) Result {
+func judgeThreshold(r Result, spec Spec) Result {
 	v := canaryStatistic(r.Canary, spec.Statistic)
 	r.Test = &TestResult{Method: Threshold, Estimate: ptr(v), Statistic: spec.Statistic, Min: spec.Min, Max: spec.Max}
 	r.Gate = GateThreshold
