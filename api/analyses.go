@@ -1,14 +1,10 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -135,15 +131,6 @@ func (p Plan) config(cfg *analysis.Config) *analysis.Config {
 	return &c
 }
 
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40 // a version 4 UUID, the form Kayenta clients expect
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
 // prepared is a live analysis ready to be stored and run.
 type prepared struct {
 	configName string
@@ -190,7 +177,7 @@ func (s *Server) record(ctx context.Context, p prepared, status store.Status) (s
 	if err != nil {
 		return "", fmt.Errorf("encode the plan: %w", err)
 	}
-	a := &store.Analysis{ID: newID(), ConfigName: p.configName, Config: p.configText, Request: reqJSON, Origin: p.origin, Status: status}
+	a := &store.Analysis{ID: store.NewID(), ConfigName: p.configName, Config: p.configText, Request: reqJSON, Origin: p.origin, Status: status}
 	if p.plan.Lifetime > 0 {
 		interval := p.plan.Interval
 		if interval <= 0 || interval > p.plan.Lifetime {
@@ -368,7 +355,7 @@ func (s *Server) execute(ctx context.Context, id string, p prepared, sources ana
 		return nil, err
 	}
 	s.metrics.ObserveAnalysis(p.origin, p.configName, rep, time.Since(start))
-	out, err := outcome(rep)
+	out, err := store.OutcomeOf(rep)
 	if err != nil {
 		s.log.Error("encode the report", "id", id, "err", err)
 		s.finish(id, store.Outcome{Status: store.Failed, Error: "internal error while storing the report"})
@@ -396,68 +383,6 @@ func (s *Server) finish(id string, o store.Outcome) {
 	if err := s.store.FinishAnalysis(ctx, id, o); err != nil && !errors.Is(err, store.ErrConflict) {
 		s.log.Error("record analysis outcome", "id", id, "err", err)
 	}
-}
-
-func outcome(rep *analysis.Report) (store.Outcome, error) {
-	var buf bytes.Buffer
-	if err := writeReport(&buf, rep); err != nil {
-		return store.Outcome{}, err
-	}
-	series, err := encodeSeries(rep.Series)
-	if err != nil {
-		return store.Outcome{}, err
-	}
-	o := store.Outcome{Status: store.Finished, Verdict: string(rep.Verdict), Score: rep.Score, Report: buf.Bytes(), Series: series}
-	if rep.Kayenta != nil {
-		if o.Kayenta, err = json.Marshal(rep.Kayenta); err != nil {
-			return store.Outcome{}, fmt.Errorf("encode the Kayenta judge result: %w", err)
-		}
-	}
-	return o, nil
-}
-
-// encodeSeries writes raw series as JSON: times in unix milliseconds,
-// NaN as null.
-func encodeSeries(list []analysis.SignalSeries) ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('[')
-	side := func(name string, s metrics.Series) {
-		b.WriteString(`"` + name + `":{"times":[`)
-		for i, t := range s.Times {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(strconv.FormatInt(t.UnixMilli(), 10))
-		}
-		b.WriteString(`],"values":[`)
-		for i, v := range s.Values {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				b.WriteString("null")
-			} else {
-				b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-			}
-		}
-		b.WriteString("]}")
-	}
-	for i, s := range list {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		name, err := json.Marshal(s.Name)
-		if err != nil {
-			return nil, err
-		}
-		b.WriteString(`{"name":` + string(name) + ",")
-		side("baseline", s.Baseline)
-		b.WriteByte(',')
-		side("canary", s.Canary)
-		b.WriteByte('}')
-	}
-	b.WriteByte(']')
-	return b.Bytes(), nil
 }
 
 // analysisView is an analysis in API answers.

@@ -378,7 +378,7 @@ func TestResumeAfterRestart(t *testing.T) {
 	mk := func(origin string, start time.Time) string {
 		t.Helper()
 		plan, _ := json.Marshal(Plan{Scopes: sampleScopes(), Start: start, End: start.Add(40 * time.Minute), Step: 15 * time.Second})
-		a := &store.Analysis{ID: newID(), ConfigName: "regress", Config: []byte(liveRegress), Request: plan, Origin: origin, Status: store.Running}
+		a := &store.Analysis{ID: store.NewID(), ConfigName: "regress", Config: []byte(liveRegress), Request: plan, Origin: origin, Status: store.Running}
 		if err := ts.store.CreateAnalysis(ctx, a); err != nil {
 			t.Fatal(err)
 		}

@@ -5,13 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"math"
 	"net/http"
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/store"
-	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/report/htmlreport"
 )
 
@@ -107,7 +105,7 @@ func (s *Server) analysisPage(w http.ResponseWriter, r *http.Request) {
 			s.internalError(w, r, fmt.Errorf("analysis %s: read the report: %w", a.ID, err))
 			return
 		}
-		rep.Series = decodeSeries(a.Series)
+		rep.Series = store.DecodeSeries(a.Series)
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		if err := htmlreport.WritePage(w, &rep, htmlreport.PageOptions{BackLink: "/analyses", Generated: a.FinishedAt}); err != nil {
 			s.log.Error("render report page", "id", a.ID, "err", err)
@@ -165,44 +163,4 @@ func (s *Server) configPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.listPage(w, r, "Config "+name+": recent verdicts", store.Filter{Config: name, Limit: 50}, string(rec.Data), rec.Version)
-}
-
-// decodeSeries reads what encodeSeries wrote.
-func decodeSeries(data []byte) []analysis.SignalSeries {
-	if len(data) == 0 {
-		return nil
-	}
-	type side struct {
-		Times  []int64    `json:"times"`
-		Values []*float64 `json:"values"`
-	}
-	var raw []struct {
-		Name     string `json:"name"`
-		Baseline side   `json:"baseline"`
-		Canary   side   `json:"canary"`
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil
-	}
-	conv := func(name string, s side) metrics.Series {
-		out := metrics.Series{Signal: name, Values: make([]float64, len(s.Values))}
-		for i, v := range s.Values {
-			out.Values[i] = math.NaN()
-			if v != nil {
-				out.Values[i] = *v
-			}
-		}
-		if len(s.Times) == len(s.Values) && len(s.Times) > 0 {
-			out.Times = make([]time.Time, len(s.Times))
-			for i, t := range s.Times {
-				out.Times[i] = time.UnixMilli(t).UTC()
-			}
-		}
-		return out
-	}
-	out := make([]analysis.SignalSeries, len(raw))
-	for i, r := range raw {
-		out[i] = analysis.SignalSeries{Name: r.Name, Baseline: conv(r.Name, r.Baseline), Canary: conv(r.Name, r.Canary)}
-	}
-	return out
 }
