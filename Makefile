@@ -13,16 +13,22 @@ all: build
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/verdict
 
-# demo judges every fixture scenario offline (files only, no server) and
-# prints its table and verdict. A scenario's exit code is its verdict, so
-# non-zero codes are expected here; the target fails only on errors (64, 65, 70).
+# demo judges every fixture scenario offline (files only, no server), prints
+# its table and verdict, and records every analysis in an SQLite store that
+# `verdict serve` can show. A scenario's exit code is its verdict, so non-zero
+# codes are expected here; the target fails only on errors (64, 65, 70).
+DEMO_DB := bin/demo.db
+
 demo: build
+	@rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	@for dir in $(SCENARIOS); do \
 		echo "=== $$dir"; \
-		./$(BIN) judge --config $$dir/config.yaml --baseline $$dir/baseline.csv --canary $$dir/canary.csv; \
+		./$(BIN) judge --config $$dir/config.yaml --baseline $$dir/baseline.csv --canary $$dir/canary.csv --db sqlite:$(DEMO_DB); \
 		code=$$?; echo "(exit code $$code)"; echo; \
 		if [ $$code -ge 64 ]; then exit $$code; fi; \
 	done
+	@echo "Every analysis is recorded in $(DEMO_DB). Browse them with:"
+	@echo "  ./$(BIN) serve --db sqlite:$(DEMO_DB)    # then open http://127.0.0.1:8080/analyses"
 
 test:
 	$(GO) vet ./...

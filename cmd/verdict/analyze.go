@@ -21,7 +21,7 @@ type analyzeFlags struct {
 	config, baselineScope, canaryScope string
 	start, end                         string
 	lookback, step, lifetime, interval time.Duration
-	format, output                     string
+	format, output, db                 string
 	prometheusURL, lokiURL             string
 	parallelism                        int
 }
@@ -49,6 +49,7 @@ func newAnalyzeCommand() *cobra.Command {
 	fl.DurationVar(&f.interval, "interval", 0, "with --lifetime: time between judgements (default: the lifetime)")
 	fl.StringVar(&f.format, "format", "table", fmt.Sprintf("output format %v", report.Formats))
 	fl.StringVar(&f.output, "output", "", "write the report to this file instead of standard output")
+	fl.StringVar(&f.db, "db", "", "also record the analysis in this store (sqlite:PATH), for verdict serve to list")
 	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then the config)")
 	fl.StringVar(&f.lokiURL, "loki-url", "", "Loki URL (default $VERDICT_LOKI_URL, then the config)")
 	fl.IntVar(&f.parallelism, "parallelism", analysis.DefaultParallelism, "queries in flight at once")
@@ -73,6 +74,13 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 		return err
 	}
 	ctx := cmd.Context()
+	st, err := openRecord(cmd, f.db)
+	if err != nil {
+		return err
+	}
+	if st != nil {
+		defer st.Close()
+	}
 	cfg, err := analysis.LoadConfig(ctx, f.config)
 	if err != nil {
 		return err
@@ -122,6 +130,10 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 		return err
 	}
 	pushEvent(cmd, cfg, rep)
+	request := map[string]any{"baselineScope": scopes.Baseline, "canaryScope": scopes.Canary, "start": window.Start, "end": window.End}
+	if err := record(cmd, st, f.db, f.config, rep, request); err != nil {
+		return err
+	}
 	return verdictExit{verdictCode(rep.Verdict)}
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 func newJudgeCommand() *cobra.Command {
-	var configPath, baselinePath, canaryPath, format, output string
+	var configPath, baselinePath, canaryPath, format, output, db string
 	cmd := &cobra.Command{
 		Use:   "judge --config FILE --baseline FILE --canary FILE",
 		Short: "Judge a canary from series files (CSV or JSON)",
@@ -31,6 +31,13 @@ func newJudgeCommand() *cobra.Command {
 				return usageError{fmt.Errorf("--format: %w", err)}
 			}
 			ctx := cmd.Context()
+			st, err := openRecord(cmd, db)
+			if err != nil {
+				return err
+			}
+			if st != nil {
+				defer st.Close()
+			}
 			cfg, err := analysis.LoadConfig(ctx, configPath)
 			if err != nil {
 				return err
@@ -52,10 +59,15 @@ func newJudgeCommand() *cobra.Command {
 			if err := writeReport(cmd, rep, f, output); err != nil {
 				return err
 			}
+			request := map[string]string{"baseline": baselinePath, "canary": canaryPath}
+			if err := record(cmd, st, db, configPath, rep, request); err != nil {
+				return err
+			}
 			return verdictExit{verdictCode(rep.Verdict)}
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&db, "db", "", "also record the analysis in this store (sqlite:PATH), for verdict serve to list")
 	fl.StringVar(&configPath, "config", "", "config file (YAML or JSON)")
 	fl.StringVar(&baselinePath, "baseline", "", "baseline series file (.csv or .json)")
 	fl.StringVar(&canaryPath, "canary", "", "canary series file (.csv or .json)")

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/verdict-aca/verdict/analysis/store"
 )
 
 // invoke runs the CLI in-process and returns its exit code and output.
@@ -190,5 +192,42 @@ func TestValidateRendersQueries(t *testing.T) {
 	code, _, errOut = invoke(t, "validate", "--config", cfg, "--baseline-scope", "track=baseline", "--canary-scope", "track=canary")
 	if code != 65 || !strings.Contains(errOut, "live.yaml line 3: signals[0].query") || !strings.Contains(errOut, "{{.ns}}") {
 		t.Errorf("a scope without ns: exit %d, %q", code, errOut)
+	}
+}
+
+// TestJudgeRecords checks that --db stores the analysis with its report and
+// series, where verdict serve will list it.
+func TestJudgeRecords(t *testing.T) {
+	dir := t.TempDir()
+	cfg := write(t, dir, "shop.yaml", twoSignals)
+	num := func(base int) func(int) string {
+		return func(i int) string { return jsonNumber(float64(base + (i*7)%17)) }
+	}
+	base := series(t, dir, "base.csv", 60, map[string]func(int) string{"latency": num(100), "errors": flat("0")})
+	slow := series(t, dir, "slow.csv", 60, map[string]func(int) string{"latency": num(160), "errors": flat("0")})
+	db := "sqlite:" + filepath.Join(dir, "verdict.db")
+	code, _, errOut := invoke(t, "judge", "--config", cfg, "--baseline", base, "--canary", slow, "--db", db)
+	if code != exitFail || !strings.Contains(errOut, "recorded as analysis") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	list, err := st.ListAnalyses(context.Background(), store.Filter{Config: "shop"})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("stored analyses %+v, %v; want one for config shop", list, err)
+	}
+	a, err := st.GetAnalysis(context.Background(), list[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != store.Finished || a.Verdict != "fail" || a.Origin != "cli" || !strings.Contains(string(a.Report), `"verdict/report/v1"`) || len(store.DecodeSeries(a.Series)) != 2 {
+		t.Errorf("stored analysis: status %s verdict %s origin %s, report %d bytes, %d series", a.Status, a.Verdict, a.Origin, len(a.Report), len(store.DecodeSeries(a.Series)))
+	}
+	code, out, errOut := invoke(t, "judge", "--config", cfg, "--baseline", base, "--canary", slow, "--db", "mysql://x")
+	if code != exitUsage || !strings.Contains(errOut, "--db") || out != "" {
+		t.Errorf("a bad --db: exit %d, %q, output %q; want a usage error before judging", code, errOut, out)
 	}
 }
