@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/metrics"
-	"github.com/verdict-aca/verdict/report"
 )
 
 // judgeRequest is the body of POST /api/v1/judge (see parseJudgeRequest).
@@ -396,10 +394,6 @@ func (c *inlineCache) get(raw []byte) (*analysis.Config, error) {
 	return cfg, nil
 }
 
-// writeReport writes a report as JSON (used by the non-hot paths).
-func writeReport(w io.Writer, rep *analysis.Report) error {
-	return report.WriteJSON(w, rep)
-}
 
 // jsonNumberStart reports whether c may start a JSON number (no '+', no '.').
 func jsonNumberStart(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }

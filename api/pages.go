@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/verdict-aca/verdict/internal/cell"
+	"github.com/verdict-aca/verdict/scoring"
 	"html/template"
 	"net/http"
 	"time"
@@ -31,6 +33,8 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 		return fmt.Sprintf("%.4g", *p)
 	},
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+	// mark gives a verdict a sign that reads without colour.
+	"mark": func(verdict string) string { return cell.VerdictMark(scoring.Verdict(verdict)) },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -59,8 +63,8 @@ progress {{.Progress.Done}} of {{.Progress.Total}} judgements; started {{when .C
 status <select name="status">{{range .Statuses}}<option{{if eq . $.FilterStatus}} selected{{end}}>{{.}}</option>{{end}}</select>
 <button>Filter</button></form>
 <table><tr><th>started</th><th>config</th><th>origin</th><th>status</th><th>verdict</th><th>score</th><th>progress</th></tr>
-{{range .Rows}}<tr><td><a href="/analyses/{{.ID}}">{{when .CreatedAt}}</a></td><td>{{if .ConfigName}}<a href="/configs/{{.ConfigName}}">{{.ConfigName}}</a>{{else}}(inline){{end}}</td>
-<td>{{.Origin}}</td><td>{{.Status}}</td><td class="{{.Verdict}}">{{.Verdict}}</td><td>{{score .Score}}</td><td>{{.Progress.Done}}/{{.Progress.Total}}</td></tr>{{else}}<tr><td colspan="7">No analyses.</td></tr>{{end}}
+{{range .Rows}}<tr data-analysis="{{.ID}}" data-verdict="{{.Verdict}}" data-status="{{.Status}}"><td><a href="/analyses/{{.ID}}">{{when .CreatedAt}}</a></td><td>{{if .ConfigName}}<a href="/configs/{{.ConfigName}}">{{.ConfigName}}</a>{{else}}(inline){{end}}</td>
+<td>{{.Origin}}</td><td>{{.Status}}</td><td class="{{.Verdict}}">{{mark .Verdict}} {{.Verdict}}</td><td>{{score .Score}}</td><td>{{.Progress.Done}}/{{.Progress.Total}}</td></tr>{{else}}<tr><td colspan="7">No analyses.</td></tr>{{end}}
 </table>{{end}}
 {{if .ConfigText}}<h2>Config (version {{.ConfigVersion}})</h2><pre>{{.ConfigText}}</pre>{{end}}
 </body></html>

@@ -2,7 +2,7 @@ package report
 
 import (
 	"fmt"
-	"github.com/verdict-aca/verdict/report/internal/cell"
+	"github.com/verdict-aca/verdict/internal/cell"
 	"io"
 	"strings"
 

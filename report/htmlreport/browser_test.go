@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,7 +16,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/verdict-aca/verdict/analysis"
-	"github.com/verdict-aca/verdict/report/internal/cell"
+	"github.com/verdict-aca/verdict/internal/browsertest"
+	"github.com/verdict-aca/verdict/internal/cell"
 )
 
 // The browser test loads generated pages in a real Chromium (Debian's
@@ -26,57 +26,6 @@ import (
 // size. With VERDICT_UPDATE_SCREENSHOTS=1 it rewrites the README's
 // screenshots in docs/screenshots; otherwise they go to a temporary
 // directory. Without Chromium it skips, except under CI=true, where it fails.
-
-// chromium finds the browser, or skips (fails under CI) with the reason.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	for _, name := range []string{os.Getenv("VERDICT_CHROMIUM"), "chromium", "chromium-browser"} {
-		if name == "" {
-			continue
-		}
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	msg := "chromium is not installed (apt-get install -y chromium); the browser test needs it"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-// browser starts a headless Chromium for the test and returns a tab
-// context. The flags keep it from reaching for the network, which a
-// closed network answers with hangs.
-func browser(t *testing.T, path string) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox, // the tests run as root in CI
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(alloc)
-	t.Cleanup(func() {
-		cancelTab()
-		cancelAlloc()
-	})
-	// The first run starts the browser; it must not carry a timeout.
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting %s: %v", path, err)
-	}
-	return ctx
-}
 
 // servePages serves each page at /<name> from 127.0.0.1.
 func servePages(t *testing.T, pages map[string][]byte) string {
@@ -162,7 +111,7 @@ type timing struct {
 }
 
 func TestBrowser(t *testing.T) {
-	path := chromium(t)
+	path := browsertest.Chromium(t)
 	reports := map[string]*analysis.Report{
 		"latency-regression": fixtureReport(t, "latency-regression"),
 		"error-spike":        fixtureReport(t, "error-spike"),
@@ -177,7 +126,7 @@ func TestBrowser(t *testing.T) {
 		pages[name] = b.Bytes()
 	}
 	base := servePages(t, pages)
-	ctx := browser(t, path)
+	ctx := browsertest.Open(t, path)
 
 	shots := t.TempDir()
 	if os.Getenv("VERDICT_UPDATE_SCREENSHOTS") == "1" {

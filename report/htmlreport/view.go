@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"github.com/verdict-aca/verdict/report/internal/cell"
+	"github.com/verdict-aca/verdict/internal/cell"
 	"html"
 	"html/template"
 	"math"
