@@ -394,6 +394,5 @@ func (c *inlineCache) get(raw []byte) (*analysis.Config, error) {
 	return cfg, nil
 }
 
-
 // jsonNumberStart reports whether c may start a JSON number (no '+', no '.').
 func jsonNumberStart(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }
