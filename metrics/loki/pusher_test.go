@@ -113,6 +113,7 @@ func TestEventPusherPushesOneLinePerEvent(t *testing.T) {
 			t.Errorf("Content-Type %q", ct)
 		}
 	}
+	var first string // the line of events[0]: streams arrive in no fixed order
 	for i, e := range events {
 		var g *got
 		for j := range entries {
@@ -135,6 +136,9 @@ func TestEventPusherPushesOneLinePerEvent(t *testing.T) {
 		if len(labels) != 3 || labels["job"] != "verdict" || labels["config"] != "checkout" || labels["verdict"] != e.Verdict {
 			t.Errorf("stream labels %v", labels)
 		}
+		if i == 0 {
+			first = g.line
+		}
 		var line map[string]any
 		if err := json.Unmarshal([]byte(g.line), &line); err != nil {
 			t.Fatalf("line %q is not JSON: %v", g.line, err)
@@ -150,7 +154,6 @@ func TestEventPusherPushesOneLinePerEvent(t *testing.T) {
 			t.Errorf("score %v, want %v", line["score"], *e.Score)
 		}
 	}
-	first := entries[0].line
 	if !strings.Contains(first, `"scopes":{"baseline":{"track":"baseline"},"canary":{"track":"canary"}}`) || !strings.Contains(first, `"start":"2024-01-01T11:00:00.123Z"`) {
 		t.Errorf("line %s lacks scopes or window", first)
 	}
