@@ -61,6 +61,7 @@ progress {{.Progress.Done}} of {{.Progress.Total}} judgements; started {{when .C
 <form method="get">config <input name="config" value="{{.Filter.Config}}"> verdict <select name="verdict">
 {{range .Verdicts}}<option{{if eq . $.Filter.Verdict}} selected{{end}}>{{.}}</option>{{end}}</select>
 status <select name="status">{{range .Statuses}}<option{{if eq . $.FilterStatus}} selected{{end}}>{{.}}</option>{{end}}</select>
+since <input name="since" value="{{.FilterSince}}" placeholder="24h or 2026-11-23T00:00:00Z" size="24">
 <button>Filter</button></form>
 <table><tr><th>started</th><th>config</th><th>origin</th><th>status</th><th>verdict</th><th>score</th><th>progress</th></tr>
 {{range .Rows}}<tr data-analysis="{{.ID}}" data-verdict="{{.Verdict}}" data-status="{{.Status}}"><td><a href="/analyses/{{.ID}}">{{when .CreatedAt}}</a></td><td>{{if .ConfigName}}<a href="/configs/{{.ConfigName}}">{{.ConfigName}}</a>{{else}}(inline){{end}}</td>
@@ -71,14 +72,16 @@ status <select name="status">{{range .Statuses}}<option{{if eq . $.FilterStatus}
 `))
 
 type pageData struct {
-	Title         string
-	Refresh       int
-	Analysis      *store.Analysis
-	Intervals     []analysis.IntervalResult
-	List          bool
-	Rows          []store.Analysis
-	Filter        store.Filter
-	FilterStatus  string
+	Title        string
+	Refresh      int
+	Analysis     *store.Analysis
+	Intervals    []analysis.IntervalResult
+	List         bool
+	Rows         []store.Analysis
+	Filter       store.Filter
+	FilterStatus string
+	// FilterSince echoes the since filter as the reader wrote it (24h, or a time).
+	FilterSince   string
 	Verdicts      []string
 	Statuses      []string
 	ConfigText    string
@@ -133,6 +136,9 @@ func (s *Server) analysesPage(w http.ResponseWriter, r *http.Request) {
 	s.listPage(w, r, "Analyses", f, "", 0)
 }
 
+// sinceText is the since filter as the request gave it, for the form.
+func sinceText(r *http.Request) string { return r.URL.Query().Get("since") }
+
 func (s *Server) listPage(w http.ResponseWriter, r *http.Request, title string, f store.Filter, cfgText string, version int64) {
 	if f.Limit == 0 {
 		f.Limit = 100
@@ -142,7 +148,7 @@ func (s *Server) listPage(w http.ResponseWriter, r *http.Request, title string, 
 		s.internalError(w, r, err)
 		return
 	}
-	d := pageData{Title: title, List: true, Rows: rows, Filter: f, FilterStatus: string(f.Status),
+	d := pageData{Title: title, List: true, Rows: rows, Filter: f, FilterStatus: string(f.Status), FilterSince: sinceText(r),
 		Verdicts:   []string{"", "pass", "marginal", "fail", "none"},
 		Statuses:   []string{"", "queued", "running", "finished", "failed", "cancelled", "interrupted"},
 		ConfigText: cfgText, ConfigVersion: version}

@@ -125,6 +125,22 @@ func TestPagesInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("filters", func(t *testing.T) {
+		count := func(query string) int {
+			tctx := load("/analyses?" + query)
+			n, err := chromedp.Run(tctx, chromedp.Evaluate[int](`document.querySelectorAll("tr[data-analysis]").length`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		for query, want := range map[string]int{"verdict=fail": 1, "config=checkout-healthy": 1, "since=1h": 2, "since=2000-01-01T00:00:00Z&verdict=pass": 1, "verdict=marginal": 0} {
+			if got := count(query); got != want {
+				t.Errorf("/analyses?%s lists %d analyses, want %d", query, got, want)
+			}
+		}
+	})
+
 	t.Run("report", func(t *testing.T) {
 		tctx := load("/analyses/" + ids["fail"])
 		type page struct {
