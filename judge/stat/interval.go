@@ -21,12 +21,20 @@ const (
 	noCorrection
 )
 
-// Estimate returns the Hodges–Lehmann estimate of the shift x - y: the median
-// of the nx·ny pairwise differences (the mean of the two middle ones when
-// nx·ny is even). This is R's "difference in location" in the exact case; in
-// the normal case R's uniroot returns a point within 1e-4 of it or, for nx·ny
-// even, between the two middle differences (see the package doc).
+// Estimate returns R's "difference in location", the Hodges–Lehmann estimate
+// of the shift x - y. In the exact case it is the median of the nx·ny
+// pairwise differences (the mean of the two middle ones when nx·ny is even).
+// In the normal case it is the root R's uniroot finds for the standardised
+// statistic without continuity correction, replayed step for step (see
+// unirootEstimate and the package doc): within 1e-4 of that median, or
+// between the two middle differences when nx·ny is even. Where R's uniroot
+// would stop with an error it falls back to the median.
 func (t *MannWhitney) Estimate() float64 {
+	if !t.exact {
+		if v, ok := t.unirootEstimate(); ok {
+			return v
+		}
+	}
 	n := int64(len(t.x)) * int64(len(t.y))
 	if n%2 == 1 {
 		var out [1]float64
@@ -146,11 +154,26 @@ func correction(alt alternative, dz float64) float64 {
 // return (dz - correction)/sigma. It is used at the two ends of the range of
 // shifts, where ties between x - d and y matter. O(nx+ny).
 func (t *MannWhitney) wAt(d float64, alt alternative) (w, sigma float64) {
+	nx, ny := float64(len(t.x)), float64(len(t.y))
+	rankSum2, ties := t.shiftedRanks(d)
+	dz := float64(rankSum2)/2 - nx*(nx+1)/2 - nx*ny/2
+	sigma = sigmaW(nx, ny, ties)
+	return (dz - correction(alt, dz)) / sigma, sigma
+}
+
+// shiftedRanks ranks the pooled sample (x - d, y) as R's rank and table see
+// it, x[i] - d rounded to float64 and ties being exact equality (-0 == +0):
+// it returns twice the rank sum of x - d with average ranks (exact) and R's
+// sum(NTIES^3 - NTIES) over the tie groups. Each term t³-t is rounded to
+// float64 as R computes it and the terms are summed exactly, as R's long
+// double sum does for integers below 2^64, then rounded once. x - d is sorted
+// because x is and subtraction is monotone, so one merge, O(nx+ny).
+func (t *MannWhitney) shiftedRanks(d float64) (rankSum2 int64, ties float64) {
 	x, y := t.x, t.y
-	nx, ny := float64(len(x)), float64(len(y))
 	i, j := 0, 0
-	var pos, rankSum2 int64
-	var ties float64
+	var pos int64
+	var exact uint64
+	var inexact float64 // terms beyond the exact sum (2^64 and more)
 	for i < len(x) || j < len(y) {
 		var v float64
 		switch {
@@ -159,7 +182,10 @@ func (t *MannWhitney) wAt(d float64, alt alternative) (w, sigma float64) {
 		case i >= len(x):
 			v = y[j]
 		default:
-			v = math.Min(x[i]-d, y[j])
+			v = x[i] - d
+			if y[j] < v {
+				v = y[j]
+			}
 		}
 		var cx, cy int64
 		for i < len(x) && x[i]-d == v {
@@ -174,13 +200,45 @@ func (t *MannWhitney) wAt(d float64, alt alternative) (w, sigma float64) {
 		rankSum2 += cx * (2*pos + tt + 1)
 		if tt > 1 {
 			ft := float64(tt)
-			ties += ft*ft*ft - ft
+			term := float64(ft*ft*ft) - ft
+			if term < 0x1p63 && exact < 1<<63 {
+				exact += uint64(term)
+			} else {
+				inexact += term
+			}
 		}
 		pos += tt
 	}
-	dz := float64(rankSum2)/2 - nx*(nx+1)/2 - nx*ny/2
-	sigma = sigmaW(nx, ny, ties)
-	return (dz - correction(alt, dz)) / sigma, sigma
+	return rankSum2, float64(exact) + inexact
+}
+
+// unirootEstimate returns R's estimate in the normal case:
+//
+//	uniroot(W, lower = mumin, upper = mumax, tol = 1e-4)$root
+//
+// with W(d) the standardised statistic of x - d against y without continuity
+// correction, (dz - 0)/SIGMA.CI, evaluated as R does (see shiftedRanks) and
+// the root found by the port of R's zeroin. It reports false where R's
+// uniroot stops with an error (mumin == mumax, W NA at an end, no sign
+// change) and where an end of the range is infinite (the differences
+// overflow), in which cases Estimate falls back to the median difference.
+func (t *MannWhitney) unirootEstimate() (float64, bool) {
+	mumin, mumax := t.minDiff(), t.maxDiff()
+	if !(mumin < mumax) || math.IsInf(mumin, 0) || math.IsInf(mumax, 0) {
+		return math.NaN(), false
+	}
+	nx, ny := float64(len(t.x)), float64(len(t.y))
+	w := func(d float64) float64 {
+		rankSum2, ties := t.shiftedRanks(d)
+		dz := float64(rankSum2)/2 - nx*(nx+1)/2 - nx*ny/2
+		sigma := math.Sqrt((nx * ny / 12) * ((nx + ny + 1) - ties/((nx+ny)*(nx+ny-1))))
+		return (dz - 0) / sigma
+	}
+	fl, fu := w(mumin), w(mumax)
+	if math.IsNaN(fl) || math.IsNaN(fu) || sign(fl)*sign(fu) > 0 {
+		return math.NaN(), false
+	}
+	return zeroin(mumin, mumax, fl, fu, func(d float64) float64 { return rValue(w(d)) }, zeroinTol, zeroinMaxIter), true
 }
 
 // root returns R's root(zq): the shift d at which the standardised statistic

@@ -124,6 +124,17 @@ set.seed(37); add(mw_case("signed_zero", c(-0, 1, 2.5), c(0, 3, -1)))
 set.seed(38); add(mw_case("all_equal", rep(4, 5), rep(4, 6)))
 set.seed(39); add(mw_case("two_constants", rep(1, 5), rep(2, 5)))
 
+# Normal case with nx*ny even and distinct middle differences: W(d) is 0 on the whole gap
+# between them and R's estimate is wherever uniroot's path first lands in it (not their mean).
+set.seed(99); b1 <- round(rlnorm(40, log(100), 0.3), 2); c1 <- round(rlnorm(45, log(112), 0.3), 2)
+add(mw_case("even_gap_seed99_45x40", c1, b1, c(0.9, 0.95)))
+set.seed(40); add(mw_case("even_gap_lognormal_rounded_120x100", round(rlnorm(120, log(50), 0.4), 1), round(rlnorm(100, log(52), 0.4), 1)))
+set.seed(41); add(mw_case("even_gap_lognormal_rounded_64x36", round(rlnorm(64, log(300), 0.5)), round(rlnorm(36, log(280), 0.5))))
+set.seed(42); add(mw_case("even_gap_counts_64x70", rpois(64, 8), rpois(70, 9)))
+set.seed(43); add(mw_case("even_gap_counts_30x20", rpois(30, 3), rpois(20, 2)))
+set.seed(44); add(mw_case("even_gap_continuous_500x500", rnorm(500, 0.1), rnorm(500)))
+set.seed(45); add(mw_case("odd_continuous_51x53", rnorm(51, 0.2), rnorm(53)))
+
 # Descriptive statistics: quantile type 7, mean, median, sd, IQR fences.
 desc_case <- function(id, x, factors = c(1.5, 3)) {
   probs <- c(0, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1)
