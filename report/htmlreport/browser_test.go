@@ -172,7 +172,17 @@ func TestBrowser(t *testing.T) {
 		if err := chromedp.Do(tctx, chromedp.Navigate(base+"/latency-regression")); err != nil {
 			t.Fatal(err)
 		}
-		section, err := chromedp.Run(tctx, chromedp.Screenshot(chromedp.CSS(`section[data-signal="p99_latency_ms"]`)))
+		// Sections off screen are laid out only when scrolled to (content-visibility):
+		// wait until the section's plots have a size before taking its picture.
+		sel := `section[data-signal="p99_latency_ms"]`
+		if err := chromedp.Do(tctx, chromedp.ScrollIntoView(chromedp.CSS(sel))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Run(tctx, chromedp.Poll[bool](`(() => { const svgs = [...document.querySelectorAll('`+sel+` svg')];
+			return svgs.length > 0 && svgs.every(s => { const r = s.getBoundingClientRect(); return r.width > 0 && r.height > 0; }); })()`)); err != nil {
+			t.Fatalf("waiting for the section's plots: %v", err)
+		}
+		section, err := chromedp.Run(tctx, chromedp.Screenshot(chromedp.CSS(sel)))
 		if err != nil {
 			t.Fatal(err)
 		}
