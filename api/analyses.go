@@ -213,20 +213,10 @@ func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusOf(err), err.Error())
 		return
 	}
-	prep, sources, err := s.prepare(cfg, req.ConfigName, text, p, "api")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	id, ok := s.enqueue(w, r, cfg, req.ConfigName, text, p, "api")
+	if !ok {
 		return
 	}
-	if s.full(w) {
-		return
-	}
-	id, err := s.record(r.Context(), prep, store.Queued)
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	s.startBackground(id, prep, sources)
 	w.Header().Set("Location", "/api/v1/analyses/"+id)
 	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": string(store.Queued), "url": s.baseURL(r) + "/api/v1/analyses/" + id})
 }
@@ -264,6 +254,27 @@ func (s *Server) Submit(ctx context.Context, configName string, p Plan, origin s
 
 // full answers 503 when the background queue is at its limit
 // (MaxQueued analyses running or waiting for a worker).
+// enqueue prepares a live analysis, stores it as queued and starts it in
+// the background. When it cannot, it has answered the request (400 for a
+// config that cannot run, 503 when the queue is full, 500) and reports false.
+func (s *Server) enqueue(w http.ResponseWriter, r *http.Request, cfg *analysis.Config, configName string, text []byte, p Plan, origin string) (string, bool) {
+	prep, sources, err := s.prepare(cfg, configName, text, p, origin)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return "", false
+	}
+	if s.full(w) {
+		return "", false
+	}
+	id, err := s.record(r.Context(), prep, store.Queued)
+	if err != nil {
+		s.internalError(w, r, err)
+		return "", false
+	}
+	s.startBackground(id, prep, sources)
+	return id, true
+}
+
 func (s *Server) full(w http.ResponseWriter) bool {
 	s.mu.Lock()
 	n := len(s.running)

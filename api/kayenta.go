@@ -121,20 +121,10 @@ func (s *Server) startKayenta(w http.ResponseWriter, r *http.Request, req kayent
 		return
 	}
 	p.Kayenta, p.KayentaConfigID = env, configName
-	prep, sources, err := s.prepare(cfg, configName, text, p, "kayenta")
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	id, ok := s.enqueue(w, r, cfg, configName, text, p, "kayenta")
+	if !ok {
 		return
 	}
-	if s.full(w) {
-		return
-	}
-	id, err := s.record(r.Context(), prep, store.Queued)
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
-	s.startBackground(id, prep, sources)
 	writeJSON(w, http.StatusOK, kayenta.CanaryExecutionResponse{CanaryExecutionID: id})
 }
 
