@@ -304,21 +304,8 @@ func seriesPlot(name string, s analysis.SignalSeries) (string, error) {
 		p.X.Tick.Marker = timeTicks{}
 	}
 	p.Legend.Left = false
-	for _, side := range []struct {
-		label  string
-		xys    plotter.XYs
-		color  color.Color
-		dashed bool
-	}{{"baseline", b, colorBaseline, false}, {"canary", c, colorCanary, true}} {
-		if len(side.xys) == 0 {
-			continue
-		}
-		l, err := line(side.xys, side.color, side.dashed, plotter.NoStep)
-		if err != nil {
-			return "", fmt.Errorf("plotting %s: %w", name, err)
-		}
-		p.Add(l)
-		p.Legend.Add(side.label, l)
+	if err := addSides(p, b, c, plotter.NoStep); err != nil {
+		return "", fmt.Errorf("plotting %s: %w", name, err)
 	}
 	// Leave room above the data for the legend.
 	_, _, ymin, ymax := dataRange(b, c)
@@ -479,21 +466,8 @@ func distributionPlot(name string, s analysis.SignalSeries, r judge.Result) (str
 	for _, m := range marks {
 		p.Add(m)
 	}
-	for _, side := range []struct {
-		label  string
-		xys    plotter.XYs
-		color  color.Color
-		dashed bool
-	}{{"baseline", b, colorBaseline, false}, {"canary", c, colorCanary, true}} {
-		if len(side.xys) == 0 {
-			continue
-		}
-		l, err := line(side.xys, side.color, side.dashed, plotter.PostStep)
-		if err != nil {
-			return "", fmt.Errorf("plotting %s: %w", name, err)
-		}
-		p.Add(l)
-		p.Legend.Add(side.label, l)
+	if err := addSides(p, b, c, plotter.PostStep); err != nil {
+		return "", fmt.Errorf("plotting %s: %w", name, err)
 	}
 	for _, e := range legend {
 		p.Legend.Add(e.label, e.thumb)
@@ -572,4 +546,26 @@ func intervalsPlot(r *analysis.Report) (string, error) {
 	p.Y.Min, p.Y.Max = -5, 130 // room above 100 for the legend
 	p.X.Min, p.X.Max = x0, x1
 	return render(p, classIntervals, "score of each interval with the thresholds")
+}
+
+// addSides draws the baseline (solid) and the canary (dashed) as lines with
+// the given step style and names them in the legend; an empty side is left out.
+func addSides(p *plot.Plot, b, c plotter.XYs, step plotter.StepKind) error {
+	for _, side := range []struct {
+		label  string
+		xys    plotter.XYs
+		color  color.Color
+		dashed bool
+	}{{"baseline", b, colorBaseline, false}, {"canary", c, colorCanary, true}} {
+		if len(side.xys) == 0 {
+			continue
+		}
+		l, err := line(side.xys, side.color, side.dashed, step)
+		if err != nil {
+			return err
+		}
+		p.Add(l)
+		p.Legend.Add(side.label, l)
+	}
+	return nil
 }
