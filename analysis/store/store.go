@@ -14,10 +14,35 @@
 //     parsed form and detect staleness.
 //   - Reports and series are opaque JSON documents to the store; it indexes
 //     only what lists filter on (config, verdict, status, creation time).
-//   - The interface uses only plain values and context-aware calls, so a
-//     PostgreSQL implementation can follow the SQLite one. Open picks the
-//     implementation from a DSN: "sqlite:PATH" (the default) or
-//     "postgres://..." (not available in this build: a clear error).
+//   - The interface uses only plain values and context-aware calls. Open
+//     picks the implementation from a DSN: "sqlite:PATH" (the default; one
+//     server, a local file) or "postgres://..." / "postgresql://..." (several
+//     replicas sharing state). Both keep the same semantics, asserted by one
+//     behavioural suite run against each: the same not-found and conflict
+//     errors, filters, ordering (newest first, ties by id bytewise), limits,
+//     and the exact bytes of every JSON document.
+//   - Each store migrates its own schema at open, in one transaction, with
+//     its own numbered steps; a database newer than the build is refused,
+//     never altered.
+//
+// PostgreSQL usage:
+//
+//	verdict serve --db 'postgres://verdict:PASSWORD@db.internal:5432/verdict?sslmode=verify-full'
+//
+// The database must exist and its user must be allowed to create tables in
+// it. The first server to start creates the schema (a pg advisory lock makes
+// servers that start together wait for it); the others find it done. Pool
+// size comes from the DSN (pool_max_conns=N), TLS and timeouts from the
+// usual libpq parameters (sslmode, sslrootcert, connect_timeout) or PG*
+// environment variables. Times are kept to the microsecond (TIMESTAMPTZ) and
+// documents as BYTEA; to read a report in SQL, use
+// convert_from(report, 'UTF8')::jsonb.
+//
+// Limitation: analyses carry no owner yet. A server that starts resumes (or
+// marks interrupted) every queued or running analysis in the database,
+// including ones another live replica is running, so replicas sharing a
+// database must not restart while another runs analyses; a lease column
+// and a claim call are the planned fix.
 package store
 
 import (
@@ -185,7 +210,7 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, errors.New("the PostgreSQL store is not available in this build; use --db sqlite:PATH")
+		return OpenPostgres(ctx, dsn)
 	case strings.HasSuffix(dsn, ".db"), strings.HasSuffix(dsn, ".sqlite"):
 		return OpenSQLite(ctx, dsn)
 	}
