@@ -169,6 +169,15 @@ func (t *MannWhitney) wAt(d float64, alt alternative) (w, sigma float64) {
 // double sum does for integers below 2^64, then rounded once. x - d is sorted
 // because x is and subtraction is monotone, so one merge, O(nx+ny).
 func (t *MannWhitney) shiftedRanks(d float64) (rankSum2 int64, ties float64) {
+	if rankSum2, ok := t.shiftedRanksNoCross(d); ok {
+		return rankSum2, t.withinTies()
+	}
+	return t.shiftedRanksMerge(d)
+}
+
+// shiftedRanksMerge is shiftedRanks for every shift: one merge that follows
+// each tie group of the pooled sample.
+func (t *MannWhitney) shiftedRanksMerge(d float64) (rankSum2 int64, ties float64) {
 	x, y := t.x, t.y
 	i, j := 0, 0
 	var pos int64
@@ -210,6 +219,67 @@ func (t *MannWhitney) shiftedRanks(d float64) (rankSum2 int64, ties float64) {
 		pos += tt
 	}
 	return rankSum2, float64(exact) + inexact
+}
+
+// shiftedRanksNoCross is shiftedRanks for the usual case, a shift d at which
+// no x[i] - d equals a y[j] and no two different x[i] - d round to the same
+// value: then the pooled tie groups are those of x and of y, and, since the
+// average ranks of x - d among themselves add up to nx(nx+1)/2,
+//
+//	2·rankSum = nx(nx+1) + Σ_i 2·#{j: y[j] < x[i] - d}.
+//
+// One pass with two pointers and no tie bookkeeping. It reports false,
+// having computed nothing usable, when d is not such a shift.
+func (t *MannWhitney) shiftedRanksNoCross(d float64) (rankSum2 int64, ok bool) {
+	x, ys := t.x, t.ys[1:] // ys[1:] is y followed by +Inf padding
+	var below int64
+	j := 0
+	prev := math.Inf(-1)
+	for i, xi := range x {
+		v := xi - d
+		for ys[j] < v {
+			j++
+		}
+		// A cross tie (or v = +Inf meeting the padding), or two different
+		// x merged by rounding: leave it to the general merge.
+		if ys[j] == v || (v == prev && i > 0 && xi != x[i-1]) {
+			return 0, false
+		}
+		below += int64(j)
+		prev = v
+	}
+	nx := int64(len(x))
+	return nx*(nx+1) + 2*below, true
+}
+
+// withinTies returns R's tie term for the pooled sample when no value is in
+// both samples: Σ(t³-t) over the tie groups of x and of y, each term rounded
+// to float64 and summed exactly, as shiftedRanks does.
+func (t *MannWhitney) withinTies() float64 {
+	t.withinOnce.Do(func() {
+		var exact uint64
+		var inexact float64
+		for _, v := range [][]float64{t.x, t.y} {
+			for i := 0; i < len(v); {
+				k := i + 1
+				for k < len(v) && v[k] == v[i] {
+					k++
+				}
+				if tt := k - i; tt > 1 {
+					ft := float64(tt)
+					term := float64(ft*ft*ft) - ft
+					if term < 0x1p63 && exact < 1<<63 {
+						exact += uint64(term)
+					} else {
+						inexact += term
+					}
+				}
+				i = k
+			}
+		}
+		t.within = float64(exact) + inexact
+	})
+	return t.within
 }
 
 // unirootEstimate returns R's estimate in the normal case:

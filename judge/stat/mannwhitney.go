@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
 )
 
@@ -38,6 +39,11 @@ type MannWhitney struct {
 	// total their sum, choose(nx+ny, nx).
 	counts []float64
 	total  float64
+
+	// within is the tie term of x and y on their own (see withinTies),
+	// computed once.
+	withinOnce sync.Once
+	within     float64
 
 	// centre is set once the middle differences have been selected (see
 	// selectDiffs); an atomic pointer to an immutable value, so concurrent

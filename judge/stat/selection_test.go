@@ -236,3 +236,45 @@ func TestWilcoxCountsExact(t *testing.T) {
 		}
 	}
 }
+
+// TestShiftedRanksPaths checks the one-pass rank sum against the general
+// merge on samples with ties within and across them, at shifts that are
+// pairwise differences (cross ties), between them, and far out.
+func TestShiftedRanksPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	fast := 0
+	for trial := range 300 {
+		nx, ny := 1+rng.IntN(60), 1+rng.IntN(60)
+		x, y := make([]float64, nx), make([]float64, ny)
+		grid := []float64{1, 0.5, 0.001, 1e-9}[trial%4]
+		for i := range x {
+			x[i] = math.Round(rng.NormFloat64()*20/grid) * grid
+		}
+		for j := range y {
+			y[j] = math.Round((rng.NormFloat64()*20+3)/grid) * grid
+		}
+		mw, err := NewMannWhitney(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		shifts := []float64{0, 1e300, -1e300, mw.minDiff(), mw.maxDiff()}
+		for range 20 {
+			i, j := rng.IntN(nx), rng.IntN(ny)
+			d := mw.x[i] - mw.y[j]
+			shifts = append(shifts, d, math.Nextafter(d, math.Inf(1)), d+grid/2, d*(1+rng.Float64()*1e-12))
+		}
+		for _, d := range shifts {
+			wantSum, wantTies := mw.shiftedRanksMerge(d)
+			gotSum, gotTies := mw.shiftedRanks(d)
+			if gotSum != wantSum || gotTies != wantTies {
+				t.Fatalf("trial %d, d = %v: one pass gives (%d, %v), merge (%d, %v)", trial, d, gotSum, gotTies, wantSum, wantTies)
+			}
+			if _, ok := mw.shiftedRanksNoCross(d); ok {
+				fast++
+			}
+		}
+	}
+	if fast == 0 {
+		t.Fatal("the one-pass path never ran")
+	}
+}

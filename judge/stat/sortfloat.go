@@ -9,8 +9,23 @@ import "math/bits"
 // partitionLess), insertion sort for short ranges, heapsort past 2·log2(n)
 // levels, so O(n log n) in the worst case. Runs of a value equal to the
 // pivot are set aside in one more pass, so many ties cost no more than few.
+// Input that is already sorted (the judge hands over sorted samples) costs
+// one comparison per value.
 func sortFloats(v []float64) {
+	if isSortedFloats(v) {
+		return
+	}
 	quickSort(v, 2*bits.Len(uint(len(v))))
+}
+
+// isSortedFloats reports whether v (no NaN) is ascending.
+func isSortedFloats(v []float64) bool {
+	for i := 1; i < len(v); i++ {
+		if v[i] < v[i-1] {
+			return false
+		}
+	}
+	return true
 }
 
 func quickSort(v []float64, depth int) {
