@@ -19,7 +19,9 @@
 // by skipping.
 //
 // Each Server hands out fresh databases (NewDatabase), so the tests of a
-// package can share one server and still not see each other's rows.
+// package can share one server and still not see each other's rows. They
+// use ICU's en-US collation, not the cluster's C locale, so a query that
+// relies on bytewise text order fails in tests as it would in production.
 package pgtest
 
 import (
@@ -281,7 +283,10 @@ func (s *Server) NewDatabase(tb testing.TB) string {
 		tb.Fatalf("pgtest: connect: %v", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	// A language collation, as production databases often have, so that a
+	// query whose order depends on bytewise comparison shows in tests.
+	q := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C'"
+	if _, err := conn.Exec(ctx, q); err != nil {
 		tb.Fatalf("pgtest: create database %s: %v", name, err)
 	}
 	return s.DSN(name)
