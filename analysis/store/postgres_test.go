@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/verdict-aca/verdict/internal/pgtest"
+)
+
+// TestPostgres covers what only the PostgreSQL store has: migrations under
+// an advisory lock, concurrent starts, and what its errors show.
+func TestPostgres(t *testing.T) {
+	srv := pgtest.Start(t)
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, srv *pgtest.Server)
+	}{
+		{"concurrent starts migrate once", testPGConcurrentOpen},
+		{"migrations", testPGMigrations},
+		{"open errors", testPGOpenErrors},
+		{"ping after the server stops", testPGPingDown},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, srv) })
+	}
+}
+
+func testPGConcurrentOpen(t *testing.T, srv *pgtest.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn := srv.NewDatabase(t)
+	const servers = 6
+	var wg sync.WaitGroup
+	stores := make([]*Postgres, servers)
+	errs := make([]error, servers)
+	start := make(chan struct{})
+	for i := range servers {
+		wg.Go(func() {
+			<-start
+			stores[i], errs[i] = OpenPostgres(ctx, dsn)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("server %d: %v", i, err)
+			continue
+		}
+		defer stores[i].Close()
+	}
+	if t.Failed() {
+		return
+	}
+	var rows, max int
+	if err := stores[0].pool.QueryRow(ctx, `SELECT count(*), max(version) FROM schema_migrations`).Scan(&rows, &max); err != nil {
+		t.Fatal(err)
+	}
+	if rows != len(pgMigrations) || max != len(pgMigrations) {
+		t.Errorf("schema_migrations has %d rows up to %d; want each of the %d steps once", rows, max, len(pgMigrations))
+	}
+}
+
+func testPGMigrations(t *testing.T, srv *pgtest.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn := srv.NewDatabase(t)
+	s, err := OpenPostgres(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAnalysis(ctx, &Analysis{ID: "old", Config: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	// A failing step leaves the schema as it was: all or nothing.
+	bad := append(pgMigrations[:len(pgMigrations):len(pgMigrations)], `ALTER TABLE analyses ADD COLUMN owner TEXT; SELECT no_such_function()`)
+	if _, err := openPostgres(ctx, dsn, bad); err == nil || !strings.Contains(err.Error(), "migration 2") {
+		t.Errorf("a failing migration: %v, want an error naming migration 2", err)
+	}
+
+	// A later build adds a step: it runs once, and the data stays.
+	next := append(pgMigrations[:len(pgMigrations):len(pgMigrations)], `ALTER TABLE analyses ADD COLUMN owner TEXT NOT NULL DEFAULT ''`)
+	s2, err := openPostgres(ctx, dsn, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s2.SchemaVersion(ctx); err != nil || v != len(next) {
+		t.Errorf("version %d, %v; want %d", v, err, len(next))
+	}
+	var owner string
+	if err := s2.pool.QueryRow(ctx, `SELECT owner FROM analyses WHERE id = 'old'`).Scan(&owner); err != nil {
+		t.Errorf("the new column: %v", err)
+	}
+	if a, err := s2.GetAnalysis(ctx, "old"); err != nil || a.Status != Queued {
+		t.Errorf("the analysis after migrating: %+v, %v", a, err)
+	}
+	s2.Close()
+	s3, err := openPostgres(ctx, dsn, next)
+	if err != nil {
+		t.Fatalf("reopening at the same version: %v", err)
+	}
+	s3.Close()
+
+	// This build does not know step 2: it refuses the database.
+	_, err = OpenPostgres(ctx, dsn)
+	if err == nil || !strings.Contains(err.Error(), "newer than this build") || !strings.HasPrefix(err.Error(), "store: open postgres: ") {
+		t.Errorf("opening a newer schema: %v", err)
+	}
+}
+
+func testPGOpenErrors(t *testing.T, srv *pgtest.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const pw = "Pa55-w0rd"
+	good := srv.DSN("postgres")
+	for _, tc := range []struct {
+		name, dsn, want string
+	}{
+		{"no such database", strings.Replace(good, "/postgres?", "/nope?", 1), `database "nope" does not exist`},
+		{"password in the URL", "postgres://verdict:" + pw + "@127.0.0.1:1/v?connect_timeout=5", "store: open postgres:"},
+		{"password as a parameter", "postgres://verdict@127.0.0.1:1/v?connect_timeout=5&password=" + pw, "store: open postgres:"},
+		{"bad parameter", "postgres://verdict:" + pw + "@127.0.0.1/v?sslmode=sometimes", "store: open postgres:"},
+		{"not a URL", "postgres://verdict:" + pw + "@[::1/v", "not a valid postgres:// URL"},
+	} {
+		_, err := Open(ctx, tc.dsn)
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "store: open postgres:") || !strings.Contains(msg, tc.want) || strings.Contains(msg, pw) {
+			t.Errorf("%s: %q; want it to start with store: open postgres:, contain %q and not the password", tc.name, msg, tc.want)
+		}
+	}
+}
+
+func testPGPingDown(t *testing.T, _ *pgtest.Server) {
+	// A server of its own, to stop under the store.
+	srv := pgtest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := OpenPostgres(ctx, srv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	err = s.Ping(ctx)
+	if err == nil {
+		t.Fatal("Ping succeeds with the server stopped")
+	}
+	if errors.Is(err, ErrNotFound) || !strings.HasPrefix(err.Error(), "store: ") {
+		t.Errorf("Ping with the server stopped: %v", err)
+	}
+}
