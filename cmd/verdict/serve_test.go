@@ -27,12 +27,14 @@ func TestServeListenNeedsTokens(t *testing.T) {
 	}{
 		{[]string{"serve", "--listen", "0.0.0.0:0", "--db", "sqlite:" + filepath.Join(t.TempDir(), "v.db")}, "no bearer tokens are configured", exitUsage},
 		{[]string{"serve", "--listen", "nohostport"}, "is not HOST:PORT", exitUsage},
-		{[]string{"serve", "--db", "postgres://u@127.0.0.1/v"}, "not available in this build", exitUsage},
+		// Nothing listens on port 1: the PostgreSQL store is chosen, fails to
+		// connect, and the message does not show the password.
+		{[]string{"serve", "--db", "postgres://u:s3cret@127.0.0.1:1/v?connect_timeout=5"}, "--db: store: open postgres:", exitUsage},
 		{[]string{"serve", "--tokens-file", filepath.Join(t.TempDir(), "missing")}, "read the tokens file", exitUsage},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), tc.args, &stdout, &stderr)
-		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+		if code != tc.code || !strings.Contains(stderr.String(), tc.want) || strings.Contains(stderr.String(), "s3cret") {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
 		}
 	}
@@ -156,6 +158,12 @@ func TestServeRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts Prometheus")
 	}
+	serveRestart(t, func(dir string) string { return "sqlite:" + filepath.Join(dir, "verdict.db") })
+}
+
+// serveRestart is TestServeRestart on the store db(dir) names (dir is the
+// test's temporary directory).
+func serveRestart(t *testing.T, db func(dir string) string) {
 	now := time.Now().Truncate(time.Second)
 	regression := now.Add(60 * time.Second)
 	prom := promtest.Start(t, nowMetrics(now, regression))
@@ -171,7 +179,7 @@ func TestServeRestart(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cfgDir, "regress.yaml"), []byte(restartConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--db", "sqlite:" + filepath.Join(dir, "verdict.db"), "--config-dir", cfgDir, "--prometheus-url", prom.URL}
+	args := []string{"--db", db(dir), "--config-dir", cfgDir, "--prometheus-url", prom.URL}
 
 	first := startServe(t, bin, args...)
 	// Five 20 s intervals, each judging its own 20 s, placed so that the
