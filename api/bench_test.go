@@ -81,3 +81,16 @@ func (w *discardWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 func (w *discardWriter) WriteHeader(code int) { w.status = code }
+
+// BenchmarkParseJudgeRequest is the request parsing alone: the load
+// payload's 14,400 numbers and its structure.
+func BenchmarkParseJudgeRequest(b *testing.B) {
+	body := loadgen.Body()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseJudgeRequest(body, Limits{}.withDefaults()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -240,7 +240,13 @@ func (p *numParser) numbers(field string, limit int) ([]float64, error) {
 	if !p.eat('[') {
 		return nil, fmt.Errorf("%s: want an array of numbers", field)
 	}
-	values := make([]float64, 0, 64)
+	// Size the slice once: the array ends at the first ']' (no number
+	// holds one) and has one more value than commas.
+	size := 1
+	if end := bytes.IndexByte(p.b[p.i:], ']'); end >= 0 {
+		size += bytes.Count(p.b[p.i:p.i+end], []byte{','})
+	}
+	values := make([]float64, 0, min(size, limit+1))
 	p.space()
 	if p.eat(']') {
 		return values, nil
@@ -256,19 +262,11 @@ func (p *numParser) numbers(field string, limit int) ([]float64, error) {
 			}
 			values = append(values, math.NaN())
 		} else {
-			start := p.i
-			for p.i < len(p.b) {
-				c := p.b[p.i]
-				if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
-					p.i++
-					continue
-				}
-				break
-			}
-			v, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
-			if err != nil || start == p.i || !jsonNumberStart(p.b[start]) {
+			v, n, ok := parseNumber(p.b[p.i:])
+			if !ok {
 				return nil, fmt.Errorf("%s[%d]: want a number or null", field, len(values))
 			}
+			p.i += n
 			values = append(values, v)
 		}
 		p.space()
@@ -394,5 +392,3 @@ func (c *inlineCache) get(raw []byte) (*analysis.Config, error) {
 	return cfg, nil
 }
 
-// jsonNumberStart reports whether c may start a JSON number (no '+', no '.').
-func jsonNumberStart(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }

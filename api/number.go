@@ -1,0 +1,107 @@
+package api
+
+import (
+	"math"
+	"strconv"
+)
+
+// exactPow10 are the powers of ten that float64 holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseNumber reads the JSON number at the start of b and returns its value
+// and length; ok is false when b does not start with a number in JSON's
+// grammar (-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?) or the number is
+// out of float64's range.
+//
+// The value is the one strconv.ParseFloat gives, correctly rounded: numbers
+// whose decimal significand has at most 15 digits and whose exponent is small
+// take Clinger's fast path (W. D. Clinger, "How to read floating point
+// numbers accurately", PLDI 1990): significand and power of ten are both
+// exact in float64, so one multiplication or division rounds once, to the
+// nearest. The metric values of a canary (latencies in ms, counts, ratios)
+// are almost all of that kind; every other number goes to strconv.
+func parseNumber(b []byte) (v float64, n int, ok bool) {
+	i := 0
+	neg := false
+	if i < len(b) && b[i] == '-' {
+		neg = true
+		i++
+	}
+	var mant uint64
+	digits := 0 // significant digits in mant (leading zeros not counted)
+	exp10 := 0
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if digits < 19 {
+				mant = mant*10 + uint64(b[i]-'0')
+				digits++
+			} else {
+				exp10++
+				digits++ // too many digits: strconv decides
+			}
+		}
+	default:
+		return 0, 0, false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		start := i
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if mant == 0 && b[i] == '0' {
+				exp10-- // leading zeros of 0.00x are not significant
+				continue
+			}
+			if digits < 19 {
+				mant = mant*10 + uint64(b[i]-'0')
+				exp10--
+			}
+			digits++
+		}
+		if i == start {
+			return 0, 0, false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			eneg = b[i] == '-'
+			i++
+		}
+		start := i
+		e := 0
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if e < 10000 {
+				e = e*10 + int(b[i]-'0')
+			}
+		}
+		if i == start {
+			return 0, 0, false
+		}
+		if eneg {
+			e = -e
+		}
+		exp10 += e
+	}
+	if digits <= 15 && exp10 >= -22 && exp10 <= 22 {
+		v = float64(mant) // exact: mant < 10^15 < 2^53
+		if exp10 >= 0 {
+			v *= exactPow10[exp10]
+		} else {
+			v /= exactPow10[-exp10]
+		}
+		if neg {
+			v = -v
+		}
+		return v, i, true
+	}
+	v, err := strconv.ParseFloat(string(b[:i]), 64)
+	if err != nil || math.IsInf(v, 0) {
+		return 0, 0, false
+	}
+	return v, i, true
+}

@@ -1,0 +1,91 @@
+package api
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestParseNumberMatchesStrconv checks parseNumber against strconv.ParseFloat
+// (the reference: correctly rounded) on the forms metric values take and on
+// random bit patterns printed every way Go prints them.
+func TestParseNumberMatchesStrconv(t *testing.T) {
+	cases := []string{
+		"0", "-0", "1", "-1", "0.5", "100.5", "104.123", "0.000123", "123456789012345",
+		"1234567890123456", "12345678901234567890", "0.1", "0.30000000000000004",
+		"1e22", "1e23", "1e-22", "1e-23", "9007199254740993", "2.2250738585072014e-308",
+		"4.9e-324", "1.7976931348623157e308", "123.456e5", "123.456E-5", "1E+2",
+		"0.0", "-0.0", "10000000000000000000000000", "0.00000000000000000000000000001",
+		"3.14159265358979323846264338327950288", "999999999999999.9", "99999999999999.99",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		f := math.Float64frombits(rng.Uint64())
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			continue
+		}
+		cases = append(cases, strconv.FormatFloat(f, 'g', -1, 64))
+		// Metric-like values: a few decimals, as exporters print them.
+		m := math.Round(rng.ExpFloat64()*1000*math.Pow(10, float64(rng.IntN(4)))) / math.Pow(10, float64(rng.IntN(7)))
+		cases = append(cases, strconv.FormatFloat(m, 'f', -1, 64), strconv.FormatFloat(m, 'e', rng.IntN(17), 64))
+	}
+	for _, c := range cases {
+		want, err := strconv.ParseFloat(c, 64)
+		if err != nil {
+			t.Fatalf("reference cannot parse %q: %v", c, err)
+		}
+		got, n, ok := parseNumber([]byte(c + ","))
+		if !ok || n != len(c) || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("parseNumber(%q) = %v, %d, %v; strconv gives %v", c, got, n, ok, want)
+		}
+	}
+}
+
+// TestParseNumberRejects checks that what JSON's grammar refuses is refused,
+// as encoding/json does.
+func TestParseNumberRejects(t *testing.T) {
+	for _, c := range []string{"", "-", "+1", ".5", "1.", "1e", "1e+", "-.5", "x", "1e400", "-1e400", "Infinity", "NaN"} {
+		if _, n, ok := parseNumber([]byte(c)); ok && n == len(c) {
+			t.Errorf("parseNumber(%q) accepted it", c)
+		}
+		var v float64
+		if json.Unmarshal([]byte(c), &v) == nil {
+			t.Errorf("encoding/json accepts %q: the test's premise is wrong", c)
+		}
+	}
+	// A prefix that is a number stops where the number ends; the caller
+	// then finds no ',' or ']' and fails.
+	for c, want := range map[string]int{"01": 1, "1.5.5": 3, "00": 1, "-0x1": 2} {
+		if _, n, ok := parseNumber([]byte(c)); !ok || n != want {
+			t.Errorf("parseNumber(%q) read %d bytes (ok %v), want %d", c, n, ok, want)
+		}
+	}
+}
+
+// FuzzParseNumber checks parseNumber against encoding/json on any input:
+// both accept the same complete numbers, with the same value.
+func FuzzParseNumber(f *testing.F) {
+	for _, s := range []string{"0", "-12.5e3", "104.123", "1e23", "0.000123", "1.", "+1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, n, ok := parseNumber([]byte(s))
+		var want float64
+		jsonErr := json.Unmarshal([]byte(s), &want)
+		complete := ok && n == len(s)
+		if complete != (jsonErr == nil) {
+			// encoding/json also allows surrounding white space, and
+			// takes null as "no value".
+			if t := strings.TrimSpace(s); t != s || t == "null" {
+				return
+			}
+			t.Fatalf("%q: parseNumber complete=%v, encoding/json err=%v", s, complete, jsonErr)
+		}
+		if complete && math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%q: parseNumber %v, encoding/json %v", s, got, want)
+		}
+	})
+}
