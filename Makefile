@@ -51,6 +51,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=30s ./analysis
 	$(GO) test -run='^$$' -fuzz=FuzzParseCSV -fuzztime=30s ./metrics/file
 	$(GO) test -run='^$$' -fuzz=FuzzParseJSON -fuzztime=30s ./metrics/file
+	$(GO) test -run='^$$' -fuzz=FuzzParseNumber -fuzztime=30s ./api
 
 quality: ; $(GO) run ./quality/cmd/quality -machine "$$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores"
 

@@ -391,4 +391,3 @@ func (c *inlineCache) get(raw []byte) (*analysis.Config, error) {
 	c.mu.Unlock()
 	return cfg, nil
 }
-
