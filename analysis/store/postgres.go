@@ -218,9 +218,6 @@ func cleanText(s string) string {
 // PutConfig implements Store.
 func (s *Postgres) PutConfig(ctx context.Context, name string, data []byte) (Config, error) {
 	now := s.clock()
-	if data == nil {
-		data = []byte{}
-	}
 	var version int64
 	err := s.pool.QueryRow(ctx, `INSERT INTO configs (name, data, version, updated_at) VALUES ($1, $2, 1, $3)
 		ON CONFLICT (name) DO UPDATE SET data = excluded.data, version = configs.version + 1, updated_at = excluded.updated_at
@@ -292,13 +289,9 @@ func (s *Postgres) CreateAnalysis(ctx context.Context, a *Analysis) error {
 	if a.Request == nil {
 		a.Request = []byte("{}")
 	}
-	cfg := a.Config
-	if cfg == nil {
-		cfg = []byte{}
-	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-		a.ID, a.ConfigName, cfg, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, now)
+		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, now)
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation

@@ -504,6 +504,16 @@ func testErrors(t *testing.T, db database) {
 	if err := s.CreateAnalysis(ctx, &Analysis{Config: []byte("x")}); err == nil || errors.Is(err, ErrConflict) {
 		t.Errorf("an analysis without id: %v", err)
 	}
+	// The config text is required (nil is not stored as empty).
+	if err := s.CreateAnalysis(ctx, &Analysis{ID: "noconfig"}); err == nil || errors.Is(err, ErrConflict) {
+		t.Errorf("an analysis without config: %v", err)
+	}
+	if _, err := s.GetAnalysis(ctx, "noconfig"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an analysis without config was stored: %v", err)
+	}
+	if _, err := s.PutConfig(ctx, "nodata", nil); err == nil {
+		t.Error("a config without data was stored")
+	}
 	for _, tc := range []struct {
 		name string
 		err  error
