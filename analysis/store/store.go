@@ -21,6 +21,11 @@
 //     behavioural suite run against each: the same not-found and conflict
 //     errors, filters, ordering (newest first, ties by id bytewise), limits,
 //     and the exact bytes of every JSON document.
+//   - The PostgreSQL store uses pgxpool (github.com/jackc/pgx/v5) directly,
+//     not pgx's database/sql driver: typed errors with SQLSTATE codes (a
+//     duplicate id is 23505, not a message to match), []byte, time.Time and
+//     *float64 without database/sql's conversions, and a pool that checks
+//     its connections' health and takes its size from the DSN.
 //   - Each store migrates its own schema at open, in one transaction, with
 //     its own numbered steps; a database newer than the build is refused,
 //     never altered.
