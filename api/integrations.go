@@ -63,7 +63,13 @@ func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes ana
 	if err != nil {
 		return verdictAnswer{}, statusOf(err), err
 	}
+	// The window ends at now truncated to the step, as Grafana aligns its
+	// range queries: evaluation times then fall on multiples of the step,
+	// so a rate over a short range sees the same samples at every call.
 	now := s.now()
+	if step > 0 {
+		now = now.Truncate(step)
+	}
 	p := Plan{Scopes: scopes, Start: now.Add(-lookback), End: now, Step: step}
 	prep, sources, err := s.prepare(cfg, configName, text, p, origin)
 	if err != nil {

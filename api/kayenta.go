@@ -18,11 +18,36 @@ import (
 	"github.com/verdict-aca/verdict/scoring"
 )
 
-// kayentaEnvelope is what a Kayenta execution keeps besides the plan.
+// kayentaEnvelope is what a Kayenta execution keeps besides the plan: the
+// request as the client sent it (a /canary execution request, or a
+// standalone analysis request) and the query parameters Kayenta echoes.
 type kayentaEnvelope struct {
-	Request                   kayenta.ExecutionRequest `json:"request"`
+	Request *kayenta.ExecutionRequest `json:"request,omitempty"`
+	// Standalone is set for POST /standalone_canary_analysis executions.
+	Standalone                *kayenta.AnalysisRequest `json:"standalone,omitempty"`
 	Application               string                   `json:"application,omitempty"`
+	User                      string                   `json:"user,omitempty"`
 	ParentPipelineExecutionID string                   `json:"parentPipelineExecutionId,omitempty"`
+	MetricsAccountName        string                   `json:"metricsAccountName,omitempty"`
+	StorageAccountName        string                   `json:"storageAccountName,omitempty"`
+	ConfigurationAccountName  string                   `json:"configurationAccountName,omitempty"`
+	// CanaryConfig is the inline Kayenta config of an ad hoc standalone
+	// analysis, echoed in its status.
+	CanaryConfig json.RawMessage `json:"canaryConfig,omitempty"`
+}
+
+// kayentaQuery reads the query parameters Kayenta's execution endpoints
+// take (application, user, parentPipelineExecutionId and the three account
+// names). Verdict has no accounts: the names are accepted and echoed, never
+// resolved, so a client that always sends them (Argo Rollouts' kayenta
+// provider sends all three) is served.
+func kayentaQuery(r *http.Request) kayentaEnvelope {
+	q := r.URL.Query()
+	return kayentaEnvelope{
+		Application: q.Get("application"), User: q.Get("user"), ParentPipelineExecutionID: q.Get("parentPipelineExecutionId"),
+		MetricsAccountName: q.Get("metricsAccountName"), StorageAccountName: q.Get("storageAccountName"),
+		ConfigurationAccountName: q.Get("configurationAccountName"),
+	}
 }
 
 // kayentaScope maps one Kayenta scope onto Verdict's template variables:
@@ -114,8 +139,9 @@ func (s *Server) startKayenta(w http.ResponseWriter, r *http.Request, req kayent
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	q := r.URL.Query()
-	env, err := json.Marshal(kayentaEnvelope{Request: req, Application: q.Get("application"), ParentPipelineExecutionID: q.Get("parentPipelineExecutionId")})
+	envelope := kayentaQuery(r)
+	envelope.Request = &req
+	env, err := json.Marshal(envelope)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
@@ -149,10 +175,21 @@ func (s *Server) kayentaAdhoc(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "executionRequest: missing")
 		return
 	}
-	text, problems, err := kayentaimport.Convert("canaryConfig", req.CanaryConfig)
+	cfg, text, err := convertKayentaConfig(req.CanaryConfig)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
+	}
+	s.startKayenta(w, r, *req.ExecutionRequest, cfg, "", text)
+}
+
+// convertKayentaConfig converts an inline Kayenta canary config (judge:
+// kayenta), refusing one that would not convert completely with the list
+// of what would be lost.
+func convertKayentaConfig(raw json.RawMessage) (*analysis.Config, []byte, error) {
+	text, problems, err := kayentaimport.Convert("canaryConfig", raw)
+	if err != nil {
+		return nil, nil, err
 	}
 	var lost []string
 	for _, p := range problems {
@@ -161,18 +198,18 @@ func (s *Server) kayentaAdhoc(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(lost) > 0 {
-		writeError(w, http.StatusBadRequest, "canaryConfig: cannot be judged the way Kayenta would: "+strings.Join(lost, "; "))
-		return
+		return nil, nil, errors.New("canaryConfig: cannot be judged the way Kayenta would: " + strings.Join(lost, "; "))
 	}
 	cfg, err := analysis.ParseConfig("canaryConfig", text)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return nil, nil, err
 	}
-	s.startKayenta(w, r, *req.ExecutionRequest, cfg, "", text)
+	return cfg, text, nil
 }
 
-// kayentaStatus is GET /canary/{id}: Kayenta's status document.
+// kayentaStatus is GET /canary/{id}: Kayenta's status document. A
+// standalone analysis is not a canary execution (Kayenta refuses it too)
+// and answers 404 pointing to its own endpoint.
 func (s *Server) kayentaStatus(w http.ResponseWriter, r *http.Request) {
 	a, err := s.store.GetAnalysis(r.Context(), r.PathValue("id"))
 	if err != nil {
@@ -183,7 +220,16 @@ func (s *Server) kayentaStatus(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	doc, err := kayentaStatusOf(a)
+	p, env, err := kayentaStored(a)
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	if env.Standalone != nil {
+		writeError(w, http.StatusNotFound, fmt.Sprintf("%s is a standalone canary analysis: GET /standalone_canary_analysis/%s", a.ID, a.ID))
+		return
+	}
+	doc, err := kayentaStatusOf(a, p, env)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
@@ -196,58 +242,128 @@ func millis(t time.Time) *int64 {
 	return &v
 }
 
-// kayentaStatusOf builds Kayenta's status document for a stored analysis.
-func kayentaStatusOf(a store.Analysis) (kayenta.CanaryExecutionStatus, error) {
+// canaryStatusDoc is Kayenta's CanaryExecutionStatusResponse, the answer
+// to GET /canary/{id}, with its field names. stageStatus is a map from a
+// stage's refId to its lower-cased status, as Kayenta's ExecutionMapper
+// writes it (a Java client decodes it into Map<String, String>).
+type canaryStatusDoc struct {
+	Application               string                    `json:"application,omitempty"`
+	ParentPipelineExecutionID string                    `json:"parentPipelineExecutionId,omitempty"`
+	PipelineID                string                    `json:"pipelineId"`
+	StageStatus               map[string]string         `json:"stageStatus"`
+	Complete                  bool                      `json:"complete"`
+	Status                    string                    `json:"status"`
+	Exception                 any                       `json:"exception,omitempty"`
+	Result                    *kayenta.CanaryResult     `json:"result,omitempty"`
+	CanaryConfigID            string                    `json:"canaryConfigId,omitempty"`
+	CanaryExecutionRequest    *kayenta.ExecutionRequest `json:"canaryExecutionRequest,omitempty"`
+	BuildTimeMillis           *int64                    `json:"buildTimeMillis,omitempty"`
+	BuildTimeIso              string                    `json:"buildTimeIso,omitempty"`
+	StartTimeMillis           *int64                    `json:"startTimeMillis,omitempty"`
+	StartTimeIso              string                    `json:"startTimeIso,omitempty"`
+	EndTimeMillis             *int64                    `json:"endTimeMillis,omitempty"`
+	EndTimeIso                string                    `json:"endTimeIso,omitempty"`
+	StorageAccountName        string                    `json:"storageAccountName,omitempty"`
+	MetricsAccountName        string                    `json:"metricsAccountName,omitempty"`
+	ConfigurationAccountName  string                    `json:"configurationAccountName,omitempty"`
+}
+
+// canaryStages are the refIds of a Kayenta canary pipeline's stages (one
+// scope pair), the keys of stageStatus.
+var canaryStages = []string{"setupContext", "fetchControl0", "fetchExperiment0", "mixMetrics", "judge"}
+
+// kayentaStored reads an analysis' plan and Kayenta envelope (empty for an
+// analysis not started by a Kayenta client).
+func kayentaStored(a store.Analysis) (Plan, kayentaEnvelope, error) {
 	var p Plan
 	if err := json.Unmarshal(a.Request, &p); err != nil {
-		return kayenta.CanaryExecutionStatus{}, fmt.Errorf("analysis %s: read the plan: %w", a.ID, err)
+		return p, kayentaEnvelope{}, fmt.Errorf("analysis %s: read the plan: %w", a.ID, err)
 	}
 	var env kayentaEnvelope
 	if len(p.Kayenta) > 0 {
 		if err := json.Unmarshal(p.Kayenta, &env); err != nil {
-			return kayenta.CanaryExecutionStatus{}, fmt.Errorf("analysis %s: read the Kayenta request: %w", a.ID, err)
+			return p, env, fmt.Errorf("analysis %s: read the Kayenta request: %w", a.ID, err)
 		}
 	}
-	status := map[store.Status]string{store.Queued: "not_started", store.Running: "running", store.Finished: "succeeded",
-		store.Failed: "terminal", store.Interrupted: "terminal", store.Cancelled: "canceled"}[a.Status]
-	doc := kayenta.CanaryExecutionStatus{
+	return p, env, nil
+}
+
+// kayentaStatusNames maps a stored status onto Orca's execution statuses
+// (lower case; the standalone document also carries them upper case).
+var kayentaStatusNames = map[store.Status]string{store.Queued: "not_started", store.Running: "running", store.Finished: "succeeded",
+	store.Failed: "terminal", store.Interrupted: "terminal", store.Cancelled: "canceled"}
+
+// kayentaException is the exception object of a failed execution, in the
+// shape Kayenta's clients read (details.errors).
+func kayentaException(a store.Analysis) any {
+	if a.Error == "" || a.Status == store.Finished {
+		return nil
+	}
+	return map[string]any{"exceptionType": "VerdictError", "details": map[string]any{"error": a.Error, "errors": []string{a.Error}}}
+}
+
+// kayentaStatusOf builds Kayenta's status document for a stored analysis.
+func kayentaStatusOf(a store.Analysis, p Plan, env kayentaEnvelope) (canaryStatusDoc, error) {
+	status := kayentaStatusNames[a.Status]
+	stages := make(map[string]string, len(canaryStages))
+	for _, ref := range canaryStages {
+		stages[ref] = status
+	}
+	doc := canaryStatusDoc{
 		Application:               env.Application,
 		ParentPipelineExecutionID: env.ParentPipelineExecutionID,
 		PipelineID:                a.ID,
-		StageStatus:               []kayenta.StageStatus{{Type: "canaryJudge", Name: "canaryJudge", Status: status}},
+		StageStatus:               stages,
 		Complete:                  a.Status.Terminal(),
 		Status:                    status,
+		Exception:                 kayentaException(a),
 		CanaryConfigID:            firstNonEmpty(p.KayentaConfigID, a.ConfigName),
+		CanaryExecutionRequest:    env.Request,
 		BuildTimeMillis:           millis(a.CreatedAt),
 		BuildTimeIso:              kayenta.FormatInstant(a.CreatedAt),
 		StartTimeMillis:           millis(a.CreatedAt),
 		StartTimeIso:              kayenta.FormatInstant(a.CreatedAt),
-	}
-	if len(p.Kayenta) > 0 {
-		doc.CanaryExecutionRequest = &env.Request
+		StorageAccountName:        env.StorageAccountName,
+		MetricsAccountName:        env.MetricsAccountName,
+		ConfigurationAccountName:  env.ConfigurationAccountName,
 	}
 	if !a.FinishedAt.IsZero() {
 		doc.EndTimeMillis = millis(a.FinishedAt)
 		doc.EndTimeIso = kayenta.FormatInstant(a.FinishedAt)
 	}
-	if a.Error != "" && a.Status != store.Finished {
-		doc.Exception = map[string]any{"exceptionType": "VerdictError", "details": map[string]any{"error": a.Error, "errors": []string{a.Error}}}
+	jr, err := finalJudgeResult(a)
+	if err != nil {
+		return doc, err
 	}
-	if a.Status == store.Finished && len(a.Kayenta) > 0 {
-		var jr kayenta.JudgeResult
-		if err := json.Unmarshal(a.Kayenta, &jr); err != nil {
-			return doc, fmt.Errorf("analysis %s: read the Kayenta judge result: %w", a.ID, err)
-		}
-		doc.Result = &kayenta.CanaryResult{JudgeResult: &jr, CanaryDuration: kayenta.ISODuration(p.End.Sub(p.Start))}
-	} else if a.Status == store.Finished && len(a.Report) > 0 {
-		var rep analysis.Report
-		if err := json.Unmarshal(a.Report, &rep); err != nil {
-			return doc, fmt.Errorf("analysis %s: read the report: %w", a.ID, err)
-		}
-		jr := judgeResultOf(&rep)
-		doc.Result = &kayenta.CanaryResult{JudgeResult: &jr, CanaryDuration: kayenta.ISODuration(p.End.Sub(p.Start))}
+	if jr != nil {
+		doc.Result = &kayenta.CanaryResult{JudgeResult: jr, CanaryDuration: kayenta.ISODuration(p.End.Sub(p.Start))}
 	}
 	return doc, nil
+}
+
+// finalJudgeResult is the judge result of a finished analysis (its last
+// judgement for a multi-interval one): Kayenta's own for judge: kayenta,
+// else the report mapped onto Kayenta's shape; nil when not finished.
+func finalJudgeResult(a store.Analysis) (*kayenta.JudgeResult, error) {
+	if a.Status != store.Finished {
+		return nil, nil
+	}
+	if len(a.Kayenta) > 0 {
+		var jr kayenta.JudgeResult
+		if err := json.Unmarshal(a.Kayenta, &jr); err != nil {
+			return nil, fmt.Errorf("analysis %s: read the Kayenta judge result: %w", a.ID, err)
+		}
+		return &jr, nil
+	}
+	if len(a.Report) == 0 {
+		return nil, nil
+	}
+	var rep analysis.Report
+	if err := json.Unmarshal(a.Report, &rep); err != nil {
+		return nil, fmt.Errorf("analysis %s: read the report: %w", a.ID, err)
+	}
+	jr := judgeResultOf(&rep)
+	return &jr, nil
 }
 
 var kayentaLabels = map[judge.Classification]kayenta.Label{

@@ -187,6 +187,10 @@ func (s *Server) routes() {
 	m.Handle("POST /canary/{configId}", write(s.counted("kayenta", s.kayentaStart)))
 	m.Handle("POST /canary", write(s.counted("kayenta", s.kayentaAdhoc)))
 	m.Handle("GET /canary/{id}", read(http.HandlerFunc(s.kayentaStatus)))
+	m.Handle("GET /canaryConfig", read(http.HandlerFunc(s.kayentaConfigIndex)))
+	m.Handle("POST /standalone_canary_analysis/{canaryConfigId}", write(s.counted("kayenta", s.standaloneStart)))
+	m.Handle("POST /standalone_canary_analysis", write(s.counted("kayenta", s.standaloneAdhoc)))
+	m.Handle("GET /standalone_canary_analysis/{id}", read(http.HandlerFunc(s.standaloneStatus)))
 
 	s.pages(m, read)
 
