@@ -160,7 +160,7 @@ func TestFlaggerWebhook(t *testing.T) {
 	}{
 		{"regression halts", "regress", map[string]string{"baseline.track": "baseline", "canary.track": "canary", "lookback": "30m", "step": "15s"}, 412, "fail"},
 		{"healthy proceeds", "healthy", map[string]string{"baseline.track": "baseline", "canary.track": "canary", "lookback": "30m", "step": "15s"}, 200, "pass"},
-		{"no data is not a pass", "healthy", map[string]string{"baseline.track": "baseline", "canary.track": "gone", "lookback": "30m"}, 503, "none"},
+		{"no data is not a pass", "healthy", map[string]string{"baseline.track": "baseline", "canary.track": "gone", "lookback": "30m"}, 424, "none"},
 	} {
 		payload := map[string]any{"name": "podinfo", "namespace": "test", "phase": "Progressing", "checksum": "abc", "metadata": tc.metadata}
 		var ans verdictAnswer

@@ -161,7 +161,16 @@ func flaggerScopes(p flaggerPayload) analysis.Scopes {
 }
 
 // flagger answers a Flagger webhook (pre-rollout or rollout):
-// 200 on pass, 412 on fail or marginal, 503 when there is no verdict.
+// 200 on pass, 412 on fail or marginal, 424 when there is no verdict.
+//
+// Flagger (pkg/controller/webhook.go) treats any status above 202 as a
+// failed check and shows the answer's body in its event. It posts through
+// go-retryablehttp, which retries every 5xx but 501 and, once out of
+// retries, drops the body for "giving up after N attempt(s)"; so no
+// verdict is a 4xx that it neither retries nor hides (424 Failed
+// Dependency: the metrics Verdict depends on were missing), not a 503.
+// Errors of Verdict itself (a source that failed, a timeout) stay 5xx:
+// retrying those is what the retries are for.
 func (s *Server) flagger(w http.ResponseWriter, r *http.Request) {
 	var p flaggerPayload
 	if !s.readBody(w, r, &p) {
@@ -194,7 +203,7 @@ func (s *Server) flagger(w http.ResponseWriter, r *http.Request) {
 	case "pass":
 		status = http.StatusOK
 	case "none":
-		status = http.StatusServiceUnavailable
+		status = http.StatusFailedDependency
 	default:
 		status = http.StatusPreconditionFailed
 	}
