@@ -23,11 +23,19 @@ type SeriesSet struct {
 	Series []metrics.Series
 }
 
-// values maps each signal to its concatenated values.
+// values maps each signal to its concatenated values. A signal with one
+// series shares that series' values (capacity capped, so that a second
+// series appends to a copy): the judge only reads them.
 func (s SeriesSet) values() map[string][]float64 {
 	out := make(map[string][]float64, len(s.Series))
 	for _, series := range s.Series {
-		out[series.Signal] = append(out[series.Signal], series.Values...)
+		v := series.Values[:len(series.Values):len(series.Values)]
+		if prev, ok := out[series.Signal]; ok {
+			v = append(prev, v...)
+		} else if v == nil {
+			v = []float64{}
+		}
+		out[series.Signal] = v
 	}
 	return out
 }

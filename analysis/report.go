@@ -58,7 +58,17 @@ func collectSeries(c *Config, baseline, canary []metrics.Series) []SignalSeries 
 		out[i].Baseline.Signal, out[i].Canary.Signal = s.Name, s.Name
 		index[s.Name] = i
 	}
-	add := func(dst *metrics.Series, src metrics.Series) {
+	// The first series of a signal is shared (the report only reads it),
+	// with its capacity capped so that a second one appends to a copy.
+	seen := make([]bool, 2*len(c.Signals)) // baseline i at 2i, canary at 2i+1
+	add := func(dst *metrics.Series, slot int, src metrics.Series) {
+		if !seen[slot] {
+			seen[slot] = true
+			dst.Values = src.Values[:len(src.Values):len(src.Values)]
+			dst.Times = src.Times[:len(src.Times):len(src.Times)]
+			dst.Labels = src.Labels
+			return
+		}
 		dst.Values = append(dst.Values, src.Values...)
 		dst.Times = append(dst.Times, src.Times...)
 		if dst.Labels == nil {
@@ -67,12 +77,12 @@ func collectSeries(c *Config, baseline, canary []metrics.Series) []SignalSeries 
 	}
 	for _, s := range baseline {
 		if i, ok := index[s.Signal]; ok {
-			add(&out[i].Baseline, s)
+			add(&out[i].Baseline, 2*i, s)
 		}
 	}
 	for _, s := range canary {
 		if i, ok := index[s.Signal]; ok {
-			add(&out[i].Canary, s)
+			add(&out[i].Canary, 2*i+1, s)
 		}
 	}
 	return out

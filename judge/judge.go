@@ -176,8 +176,7 @@ func Judge(spec Spec, baseline, canary []float64, opts Options) Result {
 	}
 	b := newSample(clean(baseline, spec))
 	c := newSample(clean(canary, spec))
-	// Describe and the rank test sort their input again; already sorted, that is cheap.
-	r.Baseline, r.Canary = stat.Describe(b.sorted), stat.Describe(c.sorted)
+	r.Baseline, r.Canary = stat.DescribeSorted(b.sorted), stat.DescribeSorted(c.sorted)
 
 	if len(b.values) < spec.MinSamples || len(c.values) < spec.MinSamples {
 		return r.noData(spec, len(b.values), len(c.values))
@@ -192,8 +191,13 @@ func Judge(spec Spec, baseline, canary []float64, opts Options) Result {
 	}
 }
 
-// clean applies the NaN and outlier policies to one side, returning a new slice.
+// clean applies the NaN and outlier policies to one side. It returns values
+// itself when they need no change (the judge never writes to them), else a
+// new slice.
 func clean(values []float64, spec Spec) []float64 {
+	if spec.Outliers != OutliersRemove && !slices.ContainsFunc(values, math.IsNaN) {
+		return values
+	}
 	out := make([]float64, 0, len(values))
 	for _, v := range values {
 		if math.IsNaN(v) {

@@ -30,12 +30,22 @@ func Describe(values []float64) Summary {
 	}
 	sorted := slices.Clone(values)
 	sortFloats(sorted)
-	mean := Mean(values)
+	return DescribeSorted(sorted)
+}
+
+// DescribeSorted is Describe for values already sorted ascending (and free
+// of NaN), without the copy and the sort.
+func DescribeSorted(sorted []float64) Summary {
+	n := len(sorted)
+	if n == 0 {
+		return Summary{}
+	}
+	mean := Mean(sorted)
 	return Summary{
 		Count:  n,
 		Mean:   mean,
 		Median: Percentile(sorted, 0.5),
-		StdDev: stdDev(values, mean),
+		StdDev: stdDev(sorted, mean),
 		Min:    sorted[0],
 		Max:    sorted[n-1],
 		P90:    Percentile(sorted, 0.9),
