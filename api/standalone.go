@@ -118,7 +118,7 @@ func standalonePlan(req kayenta.AnalysisRequest, now time.Time) (Plan, error) {
 	var p Plan
 	switch {
 	case len(req.Scopes) == 0:
-		return p, errors.New("scopes: Canary StageExecution configuration must contain at least one scope.")
+		return p, errors.New("scopes: Canary StageExecution configuration must contain at least one scope")
 	case len(req.Scopes) > 1:
 		return p, fmt.Errorf("scopes: Verdict judges one scope pair, not %d", len(req.Scopes))
 	case req.Thresholds == nil:
