@@ -169,8 +169,8 @@ func (t *MannWhitney) wAt(d float64, alt alternative) (w, sigma float64) {
 // double sum does for integers below 2^64, then rounded once. x - d is sorted
 // because x is and subtraction is monotone, so one merge, O(nx+ny).
 func (t *MannWhitney) shiftedRanks(d float64) (rankSum2 int64, ties float64) {
-	if rankSum2, ok := t.shiftedRanksNoCross(d); ok {
-		return rankSum2, t.withinTies()
+	if rankSum2, ties, ok := t.shiftedRanksOnePass(d); ok {
+		return rankSum2, ties
 	}
 	return t.shiftedRanksMerge(d)
 }
@@ -221,65 +221,93 @@ func (t *MannWhitney) shiftedRanksMerge(d float64) (rankSum2 int64, ties float64
 	return rankSum2, float64(exact) + inexact
 }
 
-// shiftedRanksNoCross is shiftedRanks for the usual case, a shift d at which
-// no x[i] - d equals a y[j] and no two different x[i] - d round to the same
-// value: then the pooled tie groups are those of x and of y, and, since the
-// average ranks of x - d among themselves add up to nx(nx+1)/2,
+// shiftedRanksOnePass is shiftedRanks for the usual case, a shift d at
+// which no two different x[i] round to the same x[i] - d. The pooled tie
+// groups are then those of x and of y, merged where an x[i] - d equals a
+// y[j]. The average ranks of x - d among themselves add up to nx(nx+1)/2,
+// so
 //
-//	2·rankSum = nx(nx+1) + Σ_i 2·#{j: y[j] < x[i] - d}.
+//	2·rankSum = nx(nx+1) + Σ_i (2·#{j: y[j] < x[i] - d} + #{j: y[j] = x[i] - d}),
 //
-// One pass with two pointers and no tie bookkeeping. It reports false,
-// having computed nothing usable, when d is not such a shift.
-func (t *MannWhitney) shiftedRanksNoCross(d float64) (rankSum2 int64, ok bool) {
+// and a group of cx values of x - d and cy of y adds (cx+cy)³ - (cx+cy) -
+// (cx³ - cx) - (cy³ - cy) = 3·cx·cy·(cx+cy) to the tie term of x and y
+// alone: one pass with two pointers, with integer tie terms (exact, as R's
+// long double sum of its exact float64 terms is for groups of fewer than
+// 2^16). It reports false, having computed nothing usable, for other shifts
+// and for tie groups too large for that.
+func (t *MannWhitney) shiftedRanksOnePass(d float64) (rankSum2 int64, ties float64, ok bool) {
+	within, exact := t.withinTies()
+	if !exact {
+		return 0, 0, false
+	}
 	x, ys := t.x, t.ys[1:] // ys[1:] is y followed by +Inf padding
-	var below int64
+	nx := len(x)
+	var sum, cross int64
 	j := 0
 	prev := math.Inf(-1)
-	for i, xi := range x {
+	for i := 0; i < nx; {
+		xi := x[i]
 		v := xi - d
 		for ys[j] < v {
 			j++
 		}
-		// A cross tie (or v = +Inf meeting the padding), or two different
-		// x merged by rounding: leave it to the general merge.
-		if ys[j] == v || (v == prev && i > 0 && xi != x[i-1]) {
-			return 0, false
+		if v == prev && i > 0 && xi != x[i-1] {
+			return 0, 0, false // two different x merged by rounding
 		}
-		below += int64(j)
 		prev = v
+		if ys[j] != v {
+			sum += 2 * int64(j)
+			i++
+			continue
+		}
+		// A cross tie: the x equal to x[i] and the y equal to v.
+		if math.IsInf(v, 0) {
+			return 0, 0, false // v met the padding
+		}
+		cy := 1
+		for ys[j+cy] == v {
+			cy++
+		}
+		cx := 1
+		for i+cx < nx && x[i+cx] == xi {
+			cx++
+		}
+		if i+cx < nx && x[i+cx]-d == v {
+			return 0, 0, false
+		}
+		if cx+cy >= 1<<16 {
+			return 0, 0, false
+		}
+		sum += int64(cx) * (2*int64(j) + int64(cy))
+		cross += 3 * int64(cx) * int64(cy) * int64(cx+cy)
+		i += cx
 	}
-	nx := int64(len(x))
-	return nx*(nx+1) + 2*below, true
+	n := int64(nx)
+	return n*(n+1) + sum, float64(within + uint64(cross)), true
 }
 
-// withinTies returns R's tie term for the pooled sample when no value is in
-// both samples: Σ(t³-t) over the tie groups of x and of y, each term rounded
-// to float64 and summed exactly, as shiftedRanks does.
-func (t *MannWhitney) withinTies() float64 {
+// withinTies returns R's tie term for x and y on their own, Σ(t³-t) over
+// the tie groups of x and of y, summed exactly; exact is false when a term
+// is too large for that (a group of 2^16 or more equal values).
+func (t *MannWhitney) withinTies() (sum uint64, exact bool) {
 	t.withinOnce.Do(func() {
-		var exact uint64
-		var inexact float64
+		t.withinExact = true
 		for _, v := range [][]float64{t.x, t.y} {
 			for i := 0; i < len(v); {
 				k := i + 1
 				for k < len(v) && v[k] == v[i] {
 					k++
 				}
-				if tt := k - i; tt > 1 {
-					ft := float64(tt)
-					term := float64(ft*ft*ft) - ft
-					if term < 0x1p63 && exact < 1<<63 {
-						exact += uint64(term)
-					} else {
-						inexact += term
-					}
+				if tt := uint64(k - i); tt >= 1<<16 {
+					t.withinExact = false
+				} else if tt > 1 {
+					t.within += tt*tt*tt - tt
 				}
 				i = k
 			}
 		}
-		t.within = float64(exact) + inexact
 	})
-	return t.within
+	return t.within, t.withinExact
 }
 
 // unirootEstimate returns R's estimate in the normal case:

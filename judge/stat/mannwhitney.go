@@ -40,10 +40,11 @@ type MannWhitney struct {
 	counts []float64
 	total  float64
 
-	// within is the tie term of x and y on their own (see withinTies),
-	// computed once.
-	withinOnce sync.Once
-	within     float64
+	// within is the tie term of x and y on their own, exact unless
+	// withinExact is false (see withinTies), computed once.
+	withinOnce  sync.Once
+	within      uint64
+	withinExact bool
 
 	// centre is set once the middle differences have been selected (see
 	// selectDiffs); an atomic pointer to an immutable value, so concurrent
