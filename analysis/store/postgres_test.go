@@ -22,6 +22,7 @@ func TestPostgres(t *testing.T) {
 		{"concurrent starts migrate once", testPGConcurrentOpen},
 		{"migrations", testPGMigrations},
 		{"open errors", testPGOpenErrors},
+		{"documents compressed with lz4", testPGCompression},
 		{"ping after the server stops", testPGPingDown},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, srv) })
@@ -159,5 +160,42 @@ func testPGPingDown(t *testing.T, _ *pgtest.Server) {
 	}
 	if errors.Is(err, ErrNotFound) || !strings.HasPrefix(err.Error(), "store: ") {
 		t.Errorf("Ping with the server stopped: %v", err)
+	}
+}
+
+func testPGCompression(t *testing.T, srv *pgtest.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := OpenPostgres(ctx, srv.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var version int
+	if err := s.pool.QueryRow(ctx, `SELECT current_setting('server_version_num')::int`).Scan(&version); err != nil {
+		t.Fatal(err)
+	}
+	if version < 140000 {
+		t.Skipf("PostgreSQL %d has no lz4 column compression", version)
+	}
+	big := []byte(strings.Repeat(`{"times":[1700000000000,1700000010000],"values":[101.25,null]},`, 1000))
+	if err := s.CreateAnalysis(ctx, &Analysis{ID: "z", Config: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishAnalysis(ctx, "z", Outcome{Status: Finished, Series: big, Report: big}); err != nil {
+		t.Fatal(err)
+	}
+	for _, col := range []string{"series", "report"} {
+		var method *string
+		var stored int
+		if err := s.pool.QueryRow(ctx, `SELECT pg_column_compression(`+col+`), pg_column_size(`+col+`) FROM analyses WHERE id = 'z'`).Scan(&method, &stored); err != nil {
+			t.Fatal(err)
+		}
+		if method == nil || *method != "lz4" || stored >= len(big)/4 {
+			t.Errorf("%s: compression %v, %d bytes stored of %d; want lz4 and under a quarter", col, method, stored, len(big))
+		}
+	}
+	if a, err := s.GetAnalysis(ctx, "z"); err != nil || string(a.Series) != string(big) {
+		t.Errorf("the compressed series does not read back (%v)", err)
 	}
 }
