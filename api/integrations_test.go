@@ -297,3 +297,28 @@ func TestFlaggerWebhookReplay(t *testing.T) {
 		}
 	}
 }
+
+// TestKayentaConfigIndex checks the application handling of GET
+// /canaryConfig: every config is listed, under the applications asked for.
+func TestKayentaConfigIndex(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	if code, body := ts.call(t, "PUT", "/api/v1/configs/healthy", "", liveHealthy, nil); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	for _, tc := range []struct {
+		query string
+		apps  []string
+	}{
+		{"", []string{}},
+		{"?application=shop", []string{"shop"}},
+		{"?application=shop&application=cart&configurationAccountName=x", []string{"shop", "cart"}},
+		{"?application=", []string{}},
+	} {
+		var index []canaryConfigIndexEntry
+		code, body := ts.call(t, "GET", "/canaryConfig"+tc.query, "", nil, &index)
+		if code != 200 || len(index) != 1 || index[0].ID != "healthy" || index[0].Name != "healthy" ||
+			strings.Join(index[0].Applications, ",") != strings.Join(tc.apps, ",") || index[0].Applications == nil {
+			t.Errorf("GET /canaryConfig%s: %d %s", tc.query, code, body)
+		}
+	}
+}
