@@ -45,6 +45,51 @@ func TestNewestBinDir(t *testing.T) {
 	}
 }
 
+// recorder is a testing.TB that records Skip and Fatal instead of ending
+// the test.
+type recorder struct {
+	testing.TB
+	skipped, failed bool
+}
+
+func (r *recorder) Helper()               {}
+func (r *recorder) Skip(...any)           { r.skipped = true }
+func (r *recorder) Fatal(...any)          { r.failed = true }
+func (r *recorder) Fatalf(string, ...any) { r.failed = true }
+
+// TestMissingBinariesFailInCI checks that without PostgreSQL a test skips,
+// except under CI=true where it fails, and that Debian's directory wins
+// over PATH.
+func TestMissingBinariesFailInCI(t *testing.T) {
+	empty := t.TempDir()
+	t.Setenv("PATH", empty)
+	for _, tc := range []struct {
+		ci         string
+		skip, fail bool
+	}{
+		{"", true, false}, {"false", true, false}, {"true", false, true},
+	} {
+		t.Setenv("CI", tc.ci)
+		r := &recorder{TB: t}
+		if a, b := binaries(r, empty); a != "" || b != "" || r.skipped != tc.skip || r.failed != tc.fail {
+			t.Errorf("CI=%q: %q %q, skipped %v failed %v; want skipped %v failed %v", tc.ci, a, b, r.skipped, r.failed, tc.skip, tc.fail)
+		}
+	}
+	bin := filepath.Join(empty, "16", "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"initdb", "postgres"} {
+		if err := os.WriteFile(filepath.Join(bin, f), nil, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := &recorder{TB: t}
+	if a, b := binaries(r, empty); a != filepath.Join(bin, "initdb") || b != filepath.Join(bin, "postgres") || r.skipped || r.failed {
+		t.Errorf("with %s: %q %q (skipped %v, failed %v)", bin, a, b, r.skipped, r.failed)
+	}
+}
+
 func TestStartServesSeparateDatabases(t *testing.T) {
 	s := Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
