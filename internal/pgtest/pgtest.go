@@ -8,7 +8,8 @@
 // until the server accepts connections and stops it by its PID (SIGINT, a
 // fast shutdown; SIGKILL if that takes more than 30 s) when the test ends.
 // It never uses a PostgreSQL that is already running (such as the cluster
-// Debian's package starts on 5432).
+// Debian's package starts on 5432), and the server it starts shuts down if
+// the test binary dies without cleaning up.
 //
 // PostgreSQL refuses to run as root. When the test runs as root (as CI
 // does), initdb and postgres run as the "postgres" system user that
@@ -186,7 +187,7 @@ func Start(tb testing.TB) *Server {
 	}
 
 	cmd := exec.Command(initdb, "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		tb.Fatalf("pgtest: initdb: %v\n%s", err, out)
 	}
@@ -223,7 +224,9 @@ func start(postgres, data, sock string, cred *syscall.Credential) (*Server, erro
 		"-c", "shared_buffers=32MB",
 		"-c", "max_connections=200",
 	)
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	// Pdeathsig: if the test binary dies (a -timeout panic, a kill), the
+	// server shuts down at once instead of outliving it.
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
