@@ -169,6 +169,12 @@ func (t *MannWhitney) wAt(d float64, alt alternative) (w, sigma float64) {
 // double sum does for integers below 2^64, then rounded once. x - d is sorted
 // because x is and subtraction is monotone, so one merge, O(nx+ny).
 func (t *MannWhitney) shiftedRanks(d float64) (rankSum2 int64, ties float64) {
+	if within, exact := t.withinTies(); exact {
+		if below, ok := t.countBelow(d); ok {
+			n := int64(len(t.x))
+			return n*(n+1) + 2*below, float64(within)
+		}
+	}
 	if rankSum2, ties, ok := t.shiftedRanksOnePass(d); ok {
 		return rankSum2, ties
 	}

@@ -45,6 +45,10 @@ type MannWhitney struct {
 	withinOnce  sync.Once
 	within      uint64
 	withinExact bool
+	// gap is the smallest gap between consecutive different values of x
+	// (see minGap), computed once.
+	gapOnce sync.Once
+	gap     float64
 
 	// centre is set once the middle differences have been selected (see
 	// selectDiffs); an atomic pointer to an immutable value, so concurrent

@@ -242,7 +242,7 @@ func TestWilcoxCountsExact(t *testing.T) {
 // pairwise differences (cross ties), between them, and far out.
 func TestShiftedRanksPaths(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	fast, crossFast := 0, 0
+	chains, fast, crossFast := 0, 0, 0
 	for trial := range 300 {
 		nx, ny := 1+rng.IntN(60), 1+rng.IntN(60)
 		x, y := make([]float64, nx), make([]float64, ny)
@@ -269,6 +269,9 @@ func TestShiftedRanksPaths(t *testing.T) {
 			if gotSum != wantSum || gotTies != wantTies {
 				t.Fatalf("trial %d, d = %v: one pass gives (%d, %v), merge (%d, %v)", trial, d, gotSum, gotTies, wantSum, wantTies)
 			}
+			if _, ok := mw.countBelow(d); ok {
+				chains++
+			}
 			if _, ties, ok := mw.shiftedRanksOnePass(d); ok {
 				fast++
 				if within, _ := mw.withinTies(); ties != float64(within) {
@@ -277,7 +280,7 @@ func TestShiftedRanksPaths(t *testing.T) {
 			}
 		}
 	}
-	if fast == 0 || crossFast == 0 {
-		t.Fatalf("the one-pass path ran %d times, %d of them with ties across the samples: both must be tested", fast, crossFast)
+	if chains == 0 || fast == 0 || crossFast == 0 {
+		t.Fatalf("the four-chain count served %d shifts, the one-pass path %d, %d of them with ties across the samples: all must be tested", chains, fast, crossFast)
 	}
 }
