@@ -1,7 +1,8 @@
 // Package api is Verdict's HTTP service (`verdict serve`): the synchronous
 // judge API, stored configs and analyses, the integrations rollout
 // controllers call (Argo Rollouts' web provider, Flagger webhooks, Kayenta's
-// /canary endpoints), the service's own /metrics, and health checks.
+// /canary, /canaryConfig and /standalone_canary_analysis endpoints), the
+// service's own /metrics, and health checks.
 //
 // Decisions:
 //   - Routing is the standard library's (Go 1.22+ method patterns); errors
@@ -12,7 +13,8 @@
 //   - POST /api/v1/judge is the hot path: nothing is stored, stored configs
 //     are parsed once and cached by version, inline configs are cached by
 //     the hash of their text, and series are decoded by a small hand-written
-//     number-array parser. Every verdict answers 200.
+//     number-array parser (Clinger's exact fast path for short decimals,
+//     strconv for the rest). Every verdict answers 200.
 //   - Live analyses (POST /api/v1/analyses, schedules, Kayenta executions)
 //     are stored before they start, then run in a bounded worker pool. The
 //     Argo and Flagger endpoints judge synchronously but still store the
@@ -22,6 +24,9 @@
 //     marked interrupted with a reason. An analysis is never lost and never
 //     turned into a pass by a crash. A synchronous judgement that runs out
 //     of time (504) or loses its caller is recorded as interrupted too.
+//   - The Flagger webhook answers 200 for pass, 412 for fail or marginal
+//     and 424 for no verdict (none): not a 5xx, which Flagger's HTTP client
+//     retries, judging again and replacing the reason with its own.
 //   - Kayenta compatibility maps one scope pair (controlScope → baseline,
 //     experimentScope → canary, with location and extendedScopeParams as
 //     template variables) over one window; the request's thresholds replace
@@ -30,6 +35,9 @@
 //     anything. judge: kayenta analyses answer Kayenta's own judgeResult;
 //     judge: verdict ones are mapped onto its shape, with a verdict of none
 //     written as score 0 "Nodata" so that score-only clients never pass it.
+//     GET /canaryConfig lists stored configs with id = name (Argo's kayenta
+//     provider looks the id up first). A standalone canary analysis is one
+//     multi-interval analysis with Kayenta's window arithmetic.
 //   - Auth is optional bearer tokens with two roles: read (GET) and write
 //     (mutations and judging; write implies read). Tokens are compared in
 //     constant time over their SHA-256 digests. /healthz and /readyz are
