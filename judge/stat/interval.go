@@ -238,9 +238,9 @@ func (t *MannWhitney) shiftedRanksMerge(d float64) (rankSum2 int64, ties float64
 // and a group of cx values of x - d and cy of y adds (cx+cy)³ - (cx+cy) -
 // (cx³ - cx) - (cy³ - cy) = 3·cx·cy·(cx+cy) to the tie term of x and y
 // alone: one pass with two pointers, with integer tie terms (exact, as R's
-// long double sum of its exact float64 terms is for groups of fewer than
-// 2^16). It reports false, having computed nothing usable, for other shifts
-// and for tie groups too large for that.
+// long double sum of its exact float64 terms is while the total stays below
+// 2^53). It reports false, having computed nothing usable, for other shifts
+// and for tie terms too large for that.
 func (t *MannWhitney) shiftedRanksOnePass(d float64) (rankSum2 int64, ties float64, ok bool) {
 	within, exact := t.withinTies()
 	if !exact {
@@ -281,37 +281,31 @@ func (t *MannWhitney) shiftedRanksOnePass(d float64) (rankSum2 int64, ties float
 		if i+cx < nx && x[i+cx]-d == v {
 			return 0, 0, false
 		}
-		if cx+cy >= 1<<16 {
+		if cx+cy >= 1<<17 {
 			return 0, 0, false
 		}
 		sum += int64(cx) * (2*int64(j) + int64(cy))
 		cross += 3 * int64(cx) * int64(cy) * int64(cx+cy)
+		if cross >= 1<<53 {
+			return 0, 0, false
+		}
 		i += cx
+	}
+	if within+uint64(cross) >= 1<<53 {
+		return 0, 0, false
 	}
 	n := int64(nx)
 	return n*(n+1) + sum, float64(within + uint64(cross)), true
 }
 
 // withinTies returns R's tie term for x and y on their own, Σ(t³-t) over
-// the tie groups of x and of y, summed exactly; exact is false when a term
-// is too large for that (a group of 2^16 or more equal values).
+// the tie groups of x and of y, summed exactly; exact is false when the sum
+// may reach 2^53 (see tieSumInt).
 func (t *MannWhitney) withinTies() (sum uint64, exact bool) {
 	t.withinOnce.Do(func() {
-		t.withinExact = true
-		for _, v := range [][]float64{t.x, t.y} {
-			for i := 0; i < len(v); {
-				k := i + 1
-				for k < len(v) && v[k] == v[i] {
-					k++
-				}
-				if tt := uint64(k - i); tt >= 1<<16 {
-					t.withinExact = false
-				} else if tt > 1 {
-					t.within += tt*tt*tt - tt
-				}
-				i = k
-			}
-		}
+		tx, okx := tieSumInt(t.x)
+		ty, oky := tieSumInt(t.y)
+		t.within, t.withinExact = tx+ty, okx && oky && tx+ty < 1<<53
 	})
 	return t.within, t.withinExact
 }
