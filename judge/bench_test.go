@@ -39,3 +39,23 @@ func BenchmarkJudge(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkNewSample is the sort behind every judgement: 360 lognormal
+// latencies rounded to 0.001, sorted with their time positions.
+func BenchmarkNewSample(b *testing.B) {
+	rng := rand.New(rand.NewPCG(3, 360))
+	const sets = 64
+	data := make([][]float64, sets)
+	for k := range data {
+		data[k] = make([]float64, 360)
+		for j := range data[k] {
+			data[k][j] = math.Round(100*math.Exp(0.5*rng.NormFloat64())*1000) / 1000
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		newSample(data[i%sets])
+		i++
+	}
+}
