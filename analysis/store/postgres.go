@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,6 +71,13 @@ var pgMigrations = []string{
 	EXCEPTION WHEN feature_not_supported OR syntax_error THEN
 		NULL;
 	END $$;`,
+	// 2: owners and leases (replicas sharing a database). Existing rows
+	// get no owner and an expired lease (the epoch), so the first claim
+	// takes them.
+	`ALTER TABLE analyses
+		ADD COLUMN owner TEXT COLLATE "C" NOT NULL DEFAULT '',
+		ADD COLUMN lease_until TIMESTAMPTZ NOT NULL DEFAULT 'epoch';
+	CREATE INDEX analyses_owner ON analyses (owner) WHERE status IN ('queued', 'running');`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema
@@ -137,9 +145,20 @@ func openPostgres(ctx context.Context, dsn string, steps []string) (*Postgres, e
 	s := &Postgres{pool: pool, now: time.Now}
 	if err := s.migrate(ctx, steps); err != nil {
 		pool.Close()
+		if unreachable(err) {
+			return nil, &unavailableError{msg: fail(err).Error()}
+		}
 		return nil, fail(err)
 	}
 	return s, nil
+}
+
+// unreachable reports whether err means the database could not be reached
+// or used now (connection refused, authentication failed, no such
+// database, a timeout), rather than a mistake in the DSN or the schema.
+func unreachable(err error) bool {
+	var connErr *pgconn.ConnectError
+	return errors.As(err, &connErr) || pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // redactPassword removes the DSN's password (userinfo or a password query
@@ -305,9 +324,10 @@ func (s *Postgres) CreateAnalysis(ctx context.Context, a *Analysis) error {
 	if a.Request == nil {
 		a.Request = []byte("{}")
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, now)
+	a.LeaseUntil = pgLease(a.LeaseUntil)
+	_, err := s.pool.Exec(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at, owner, lease_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)`,
+		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, now, cleanText(a.Owner), leaseParam(a.LeaseUntil))
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation
@@ -320,45 +340,72 @@ func (s *Postgres) CreateAnalysis(ctx context.Context, a *Analysis) error {
 
 // UpdateAnalysis implements Store.
 func (s *Postgres) UpdateAnalysis(ctx context.Context, id string, status Status, p Progress, intervals []byte) error {
+	return s.update(ctx, id, "", status, p, intervals)
+}
+
+// UpdateOwnedAnalysis implements Store.
+func (s *Postgres) UpdateOwnedAnalysis(ctx context.Context, id, owner string, status Status, p Progress, intervals []byte) error {
+	if owner == "" {
+		return fmt.Errorf("update analysis %s: no owner", id)
+	}
+	return s.update(ctx, id, cleanText(owner), status, p, intervals)
+}
+
+// update changes a live analysis; when owner is not empty, only if owner
+// holds it.
+func (s *Postgres) update(ctx context.Context, id, owner string, status Status, p Progress, intervals []byte) error {
 	if status.Terminal() {
 		return fmt.Errorf("update analysis %s: %s is terminal; use FinishAnalysis", id, status)
 	}
 	tag, err := s.pool.Exec(ctx, `UPDATE analyses SET status = $1, done = $2, total = $3, intervals = COALESCE($4::bytea, intervals), updated_at = $5
-		WHERE id = $6 AND `+live, string(status), p.Done, p.Total, intervals, s.clock(), id)
+		WHERE id = $6 AND `+live+` AND ($7 = '' OR owner = $7)`, string(status), p.Done, p.Total, intervals, s.clock(), id, owner)
 	if err != nil {
 		return fmt.Errorf("update analysis %s: %w", id, err)
 	}
-	return s.changed(ctx, tag, id)
+	return s.changed(ctx, tag, id, owner)
 }
 
-// changed turns "no row updated" into ErrNotFound or ErrConflict.
-func (s *Postgres) changed(ctx context.Context, tag pgconn.CommandTag, id string) error {
+// changed turns "no row updated" into ErrNotFound or ErrConflict (ended,
+// or held by another owner than owner).
+func (s *Postgres) changed(ctx context.Context, tag pgconn.CommandTag, id, owner string) error {
 	if tag.RowsAffected() > 0 {
 		return nil
 	}
-	var status string
-	err := s.pool.QueryRow(ctx, `SELECT status FROM analyses WHERE id = $1`, id).Scan(&status)
+	var status, holder string
+	err := s.pool.QueryRow(ctx, `SELECT status, owner FROM analyses WHERE id = $1`, id).Scan(&status, &holder)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("analysis %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("analysis %s: %w", id, err)
 	}
-	return fmt.Errorf("analysis %s is already %s: %w", id, status, ErrConflict)
+	return conflict(id, Status(status), owner, holder)
 }
 
 // FinishAnalysis implements Store.
 func (s *Postgres) FinishAnalysis(ctx context.Context, id string, o Outcome) error {
+	return s.finish(ctx, id, "", o)
+}
+
+// FinishOwnedAnalysis implements Store.
+func (s *Postgres) FinishOwnedAnalysis(ctx context.Context, id, owner string, o Outcome) error {
+	if owner == "" {
+		return fmt.Errorf("finish analysis %s: no owner", id)
+	}
+	return s.finish(ctx, id, cleanText(owner), o)
+}
+
+func (s *Postgres) finish(ctx context.Context, id, owner string, o Outcome) error {
 	if !o.Status.Terminal() {
 		return fmt.Errorf("finish analysis %s: %q is not a terminal status", id, o.Status)
 	}
 	now := s.clock()
 	tag, err := s.pool.Exec(ctx, `UPDATE analyses SET status = $1, verdict = $2, score = $3, error = $4, report = $5, series = $6, kayenta = $7, updated_at = $8, finished_at = $8
-		WHERE id = $9 AND `+live, string(o.Status), o.Verdict, o.Score, cleanText(o.Error), o.Report, o.Series, o.Kayenta, now, id)
+		WHERE id = $9 AND `+live+` AND ($10 = '' OR owner = $10)`, string(o.Status), o.Verdict, o.Score, cleanText(o.Error), o.Report, o.Series, o.Kayenta, now, id, owner)
 	if err != nil {
 		return fmt.Errorf("finish analysis %s: %w", id, err)
 	}
-	return s.changed(ctx, tag, id)
+	return s.changed(ctx, tag, id, owner)
 }
 
 // CancelAnalysis implements Store.
@@ -370,10 +417,11 @@ func scanPGAnalysis(row pgx.Row, extra ...any) (Analysis, error) {
 	var a Analysis
 	var status string
 	var finished *time.Time
-	dest := append([]any{&a.ID, &a.ConfigName, &a.Origin, &status, &a.Progress.Done, &a.Progress.Total, &a.Intervals, &a.Verdict, &a.Score, &a.Error, &a.CreatedAt, &a.UpdatedAt, &finished}, extra...)
+	dest := append([]any{&a.ID, &a.ConfigName, &a.Origin, &status, &a.Progress.Done, &a.Progress.Total, &a.Intervals, &a.Verdict, &a.Score, &a.Error, &a.CreatedAt, &a.UpdatedAt, &finished, &a.Owner, &a.LeaseUntil}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Analysis{}, err
 	}
+	a.LeaseUntil = pgLease(a.LeaseUntil)
 	a.Status = Status(status)
 	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
 	if finished != nil {
@@ -466,6 +514,96 @@ func (s *Postgres) Unfinished(ctx context.Context) ([]Analysis, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list unfinished analyses: %w", err)
 	}
+	return out, nil
+}
+
+// pgLease is a lease end as the store keeps it: UTC microseconds, the
+// epoch (the column's "no lease") read as the zero time.
+func pgLease(t time.Time) time.Time {
+	if t.IsZero() || t.Unix() == 0 && t.Nanosecond() == 0 {
+		return time.Time{}
+	}
+	return t.Round(time.Microsecond).UTC()
+}
+
+// leaseParam is a lease end as a query parameter: the zero time is the
+// epoch (expired).
+func leaseParam(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Unix(0, 0).UTC()
+	}
+	return t
+}
+
+// RenewLeases implements Store.
+func (s *Postgres) RenewLeases(ctx context.Context, owner string, until time.Time) ([]string, error) {
+	if owner == "" {
+		return nil, errors.New("renew leases: no owner")
+	}
+	rows, err := s.pool.Query(ctx, `UPDATE analyses SET lease_until = $2 WHERE owner = $1 AND `+live+` RETURNING id`, cleanText(owner), leaseParam(until))
+	if err != nil {
+		return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ClaimUnfinished implements Store.
+func (s *Postgres) ClaimUnfinished(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error) {
+	return s.claim(ctx, owner, now, until, true)
+}
+
+// ClaimExpired implements Store.
+func (s *Postgres) ClaimExpired(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error) {
+	return s.claim(ctx, owner, now, until, false)
+}
+
+// claimColumns are analysisColumns of the table aliased a.
+var claimColumns = "a." + strings.ReplaceAll(analysisColumns, ", ", ", a.")
+
+// claim takes the claimable analyses in one statement: the rows are
+// selected FOR UPDATE SKIP LOCKED, so a concurrent claimer skips the rows
+// this one is taking (and re-checks, after its commit, any row it waited
+// on), and updated with their previous owner returned.
+func (s *Postgres) claim(ctx context.Context, owner string, now, until time.Time, own bool) ([]Analysis, error) {
+	if owner == "" {
+		return nil, errors.New("claim analyses: no owner")
+	}
+	owner = cleanText(owner)
+	rows, err := s.pool.Query(ctx, `WITH c AS (
+			SELECT id, owner AS prev FROM analyses
+			WHERE `+live+` AND (lease_until < $2 OR ($4 AND owner = $1))
+			FOR UPDATE SKIP LOCKED)
+		UPDATE analyses a SET owner = $1, lease_until = $3 FROM c WHERE a.id = c.id
+		RETURNING `+claimColumns+`, a.config, a.request, c.prev`, owner, now, leaseParam(until), own)
+	if err != nil {
+		return nil, fmt.Errorf("claim unfinished analyses for %s: %w", owner, err)
+	}
+	defer rows.Close()
+	var out []Analysis
+	for rows.Next() {
+		var cfg, req []byte
+		var prev string
+		a, err := scanPGAnalysis(rows, &cfg, &req, &prev)
+		if err != nil {
+			return nil, fmt.Errorf("claim unfinished analyses for %s: %w", owner, err)
+		}
+		a.Config, a.Request, a.ClaimedFrom = cfg, req, prev
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim unfinished analyses for %s: %w", owner, err)
+	}
+	slices.SortFunc(out, func(x, y Analysis) int {
+		if c := x.CreatedAt.Compare(y.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
 	return out, nil
 }
 

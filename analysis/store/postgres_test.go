@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ func TestPostgres(t *testing.T) {
 	}{
 		{"concurrent starts migrate once", testPGConcurrentOpen},
 		{"migrations", testPGMigrations},
+		{"analyses from before owners", testPGMigrateOwners},
 		{"open errors", testPGOpenErrors},
 		{"documents compressed with lz4", testPGCompression},
 		{"ping after the server stops", testPGPingDown},
@@ -79,13 +81,14 @@ func testPGMigrations(t *testing.T, srv *pgtest.Server) {
 	s.Close()
 
 	// A failing step leaves the schema as it was: all or nothing.
-	bad := append(pgMigrations[:len(pgMigrations):len(pgMigrations)], `ALTER TABLE analyses ADD COLUMN owner TEXT; SELECT no_such_function()`)
-	if _, err := openPostgres(ctx, dsn, bad); err == nil || !strings.Contains(err.Error(), "migration 2") {
-		t.Errorf("a failing migration: %v, want an error naming migration 2", err)
+	nextStep := fmt.Sprintf("migration %d", len(pgMigrations)+1)
+	bad := append(pgMigrations[:len(pgMigrations):len(pgMigrations)], `ALTER TABLE analyses ADD COLUMN future TEXT; SELECT no_such_function()`)
+	if _, err := openPostgres(ctx, dsn, bad); err == nil || !strings.Contains(err.Error(), nextStep) {
+		t.Errorf("a failing migration: %v, want an error naming %s", err, nextStep)
 	}
 
 	// A later build adds a step: it runs once, and the data stays.
-	next := append(pgMigrations[:len(pgMigrations):len(pgMigrations)], `ALTER TABLE analyses ADD COLUMN owner TEXT NOT NULL DEFAULT ''`)
+	next := append(pgMigrations[:len(pgMigrations):len(pgMigrations)], `ALTER TABLE analyses ADD COLUMN future TEXT NOT NULL DEFAULT ''`)
 	s2, err := openPostgres(ctx, dsn, next)
 	if err != nil {
 		t.Fatal(err)
@@ -93,8 +96,8 @@ func testPGMigrations(t *testing.T, srv *pgtest.Server) {
 	if v, err := s2.SchemaVersion(ctx); err != nil || v != len(next) {
 		t.Errorf("version %d, %v; want %d", v, err, len(next))
 	}
-	var owner string
-	if err := s2.pool.QueryRow(ctx, `SELECT owner FROM analyses WHERE id = 'old'`).Scan(&owner); err != nil {
+	var future string
+	if err := s2.pool.QueryRow(ctx, `SELECT future FROM analyses WHERE id = 'old'`).Scan(&future); err != nil {
 		t.Errorf("the new column: %v", err)
 	}
 	if a, err := s2.GetAnalysis(ctx, "old"); err != nil || a.Status != Queued {
@@ -107,7 +110,7 @@ func testPGMigrations(t *testing.T, srv *pgtest.Server) {
 	}
 	s3.Close()
 
-	// This build does not know step 2: it refuses the database.
+	// This build does not know the last step: it refuses the database.
 	_, err = OpenPostgres(ctx, dsn)
 	if err == nil || !strings.Contains(err.Error(), "newer than this build") || !strings.HasPrefix(err.Error(), "store: open postgres: ") {
 		t.Errorf("opening a newer schema: %v", err)
@@ -121,12 +124,16 @@ func testPGOpenErrors(t *testing.T, srv *pgtest.Server) {
 	good := srv.DSN("postgres")
 	for _, tc := range []struct {
 		name, dsn, want string
+		unavailable     bool // ErrUnavailable: well formed, but not reachable now
 	}{
-		{"no such database", strings.Replace(good, "/postgres?", "/nope?", 1), `database "nope" does not exist`},
-		{"password in the URL", "postgres://verdict:" + pw + "@127.0.0.1:1/v?connect_timeout=5", "store: open postgres:"},
-		{"password as a parameter", "postgres://verdict@127.0.0.1:1/v?connect_timeout=5&password=" + pw, "store: open postgres:"},
-		{"bad parameter", "postgres://verdict:" + pw + "@127.0.0.1/v?sslmode=sometimes", "store: open postgres:"},
-		{"not a URL", "postgres://verdict:" + pw + "@[::1/v", "not a valid postgres:// URL"},
+		{"no such database", strings.Replace(good, "/postgres?", "/nope?", 1), `database "nope" does not exist`, true},
+		{"no such role", strings.Replace(good, "://postgres@", "://nobody@", 1), `role "nobody" does not exist`, true},
+		{"password in the URL", "postgres://verdict:" + pw + "@127.0.0.1:1/v?connect_timeout=5", "store: open postgres:", true},
+		{"password as a parameter", "postgres://verdict@127.0.0.1:1/v?connect_timeout=5&password=" + pw, "store: open postgres:", true},
+		// 192.0.2.0/24 is TEST-NET-1: nothing answers (unroutable, or a timeout).
+		{"unroutable", "postgres://verdict@192.0.2.1:5432/v?connect_timeout=1", "store: open postgres:", true},
+		{"bad parameter", "postgres://verdict:" + pw + "@127.0.0.1/v?sslmode=sometimes", "store: open postgres:", false},
+		{"not a URL", "postgres://verdict:" + pw + "@[::1/v", "not a valid postgres:// URL", false},
 	} {
 		_, err := Open(ctx, tc.dsn)
 		if err == nil {
@@ -136,6 +143,9 @@ func testPGOpenErrors(t *testing.T, srv *pgtest.Server) {
 		msg := err.Error()
 		if !strings.HasPrefix(msg, "store: open postgres:") || !strings.Contains(msg, tc.want) || strings.Contains(msg, pw) {
 			t.Errorf("%s: %q; want it to start with store: open postgres:, contain %q and not the password", tc.name, msg, tc.want)
+		}
+		if errors.Is(err, ErrUnavailable) != tc.unavailable {
+			t.Errorf("%s: errors.Is(%q, ErrUnavailable) = %v, want %v", tc.name, msg, !tc.unavailable, tc.unavailable)
 		}
 	}
 }
@@ -197,5 +207,36 @@ func testPGCompression(t *testing.T, srv *pgtest.Server) {
 	}
 	if a, err := s.GetAnalysis(ctx, "z"); err != nil || string(a.Series) != string(big) {
 		t.Errorf("the compressed series does not read back (%v)", err)
+	}
+}
+
+// testPGMigrateOwners opens a database at schema version 1 holding a
+// running analysis: after the migration it has no owner and an expired
+// lease, so the first claim takes it.
+func testPGMigrateOwners(t *testing.T, srv *pgtest.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn := srv.NewDatabase(t)
+	old, err := openPostgres(ctx, dsn, pgMigrations[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.pool.Exec(ctx, `INSERT INTO analyses (id, config, request, status, created_at, updated_at) VALUES ('old', 'x', '{}', 'running', now(), now())`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	s, err := OpenPostgres(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, err := s.GetAnalysis(ctx, "old")
+	if err != nil || a.Owner != "" || !a.LeaseUntil.IsZero() {
+		t.Fatalf("migrated analysis: owner %q lease %v, %v; want no owner and a zero lease", a.Owner, a.LeaseUntil, err)
+	}
+	now := time.Now()
+	got, err := s.ClaimUnfinished(ctx, "r1", now, now.Add(time.Minute))
+	if err != nil || len(got) != 1 || got[0].ID != "old" || got[0].ClaimedFrom != "" || got[0].Owner != "r1" {
+		t.Errorf("claim after the migration: %+v, %v; want old, from no owner", got, err)
 	}
 }

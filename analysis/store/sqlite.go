@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +46,11 @@ var migrations = []string{
 	CREATE INDEX analyses_status ON analyses (status);`,
 	// 2: Kayenta's own judge result of a judge: kayenta analysis.
 	`ALTER TABLE analyses ADD COLUMN kayenta BLOB;`,
+	// 3: owners and leases (replicas sharing a database). Existing rows
+	// get no owner and an expired lease (0), so the first claim takes them.
+	`ALTER TABLE analyses ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	ALTER TABLE analyses ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX analyses_owner ON analyses (owner, status);`,
 }
 
 // SQLite is the Store on a SQLite file (modernc.org/sqlite, WAL mode, 5 s
@@ -125,6 +131,22 @@ func nanos(t time.Time) int64 { return t.UnixNano() }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
 
+// leaseNanos stores a lease end; the zero time (expired) is 0.
+func leaseNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// leaseTime reads a lease end back; 0 is the zero time.
+func leaseTime(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return fromNanos(n)
+}
+
 // PutConfig implements Store.
 func (s *SQLite) PutConfig(ctx context.Context, name string, data []byte) (Config, error) {
 	now := s.now()
@@ -201,9 +223,12 @@ func (s *SQLite) CreateAnalysis(ctx context.Context, a *Analysis) error {
 	if a.Request == nil {
 		a.Request = []byte("{}")
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, nanos(now), nanos(now))
+	if !a.LeaseUntil.IsZero() {
+		a.LeaseUntil = fromNanos(nanos(a.LeaseUntil))
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at, owner, lease_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, nanos(now), nanos(now), a.Owner, leaseNanos(a.LeaseUntil))
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return fmt.Errorf("analysis %s: %w", a.ID, ErrConflict)
@@ -217,45 +242,80 @@ const live = `status IN ('queued', 'running')`
 
 // UpdateAnalysis implements Store.
 func (s *SQLite) UpdateAnalysis(ctx context.Context, id string, status Status, p Progress, intervals []byte) error {
+	return s.update(ctx, id, "", status, p, intervals)
+}
+
+// UpdateOwnedAnalysis implements Store.
+func (s *SQLite) UpdateOwnedAnalysis(ctx context.Context, id, owner string, status Status, p Progress, intervals []byte) error {
+	if owner == "" {
+		return fmt.Errorf("update analysis %s: no owner", id)
+	}
+	return s.update(ctx, id, owner, status, p, intervals)
+}
+
+// update changes a live analysis; when owner is not empty, only if owner
+// holds it.
+func (s *SQLite) update(ctx context.Context, id, owner string, status Status, p Progress, intervals []byte) error {
 	if status.Terminal() {
 		return fmt.Errorf("update analysis %s: %s is terminal; use FinishAnalysis", id, status)
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE analyses SET status = ?, done = ?, total = ?, intervals = COALESCE(?, intervals), updated_at = ?
-		WHERE id = ? AND `+live, string(status), p.Done, p.Total, intervals, nanos(s.now()), id)
+		WHERE id = ? AND `+live+` AND (? = '' OR owner = ?)`, string(status), p.Done, p.Total, intervals, nanos(s.now()), id, owner, owner)
 	if err != nil {
 		return fmt.Errorf("update analysis %s: %w", id, err)
 	}
-	return s.changed(ctx, res, id)
+	return s.changed(ctx, res, id, owner)
 }
 
-// changed turns "no row updated" into ErrNotFound or ErrConflict.
-func (s *SQLite) changed(ctx context.Context, res sql.Result, id string) error {
+// changed turns "no row updated" into ErrNotFound or ErrConflict (ended,
+// or held by another owner than owner).
+func (s *SQLite) changed(ctx context.Context, res sql.Result, id, owner string) error {
 	if n, err := res.RowsAffected(); err != nil || n > 0 {
 		return err
 	}
-	var status string
-	err := s.db.QueryRowContext(ctx, `SELECT status FROM analyses WHERE id = ?`, id).Scan(&status)
+	var status, holder string
+	err := s.db.QueryRowContext(ctx, `SELECT status, owner FROM analyses WHERE id = ?`, id).Scan(&status, &holder)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("analysis %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("analysis %s: %w", id, err)
 	}
+	return conflict(id, Status(status), owner, holder)
+}
+
+// conflict explains why a write to a present analysis changed nothing.
+func conflict(id string, status Status, owner, holder string) error {
+	if !status.Terminal() && owner != "" && holder != owner {
+		return fmt.Errorf("analysis %s is held by %q, not %q: %w", id, holder, owner, ErrConflict)
+	}
 	return fmt.Errorf("analysis %s is already %s: %w", id, status, ErrConflict)
 }
 
 // FinishAnalysis implements Store.
 func (s *SQLite) FinishAnalysis(ctx context.Context, id string, o Outcome) error {
+	return s.finish(ctx, id, "", o)
+}
+
+// FinishOwnedAnalysis implements Store.
+func (s *SQLite) FinishOwnedAnalysis(ctx context.Context, id, owner string, o Outcome) error {
+	if owner == "" {
+		return fmt.Errorf("finish analysis %s: no owner", id)
+	}
+	return s.finish(ctx, id, owner, o)
+}
+
+func (s *SQLite) finish(ctx context.Context, id, owner string, o Outcome) error {
 	if !o.Status.Terminal() {
 		return fmt.Errorf("finish analysis %s: %q is not a terminal status", id, o.Status)
 	}
 	now := nanos(s.now())
 	res, err := s.db.ExecContext(ctx, `UPDATE analyses SET status = ?, verdict = ?, score = ?, error = ?, report = ?, series = ?, kayenta = ?, updated_at = ?, finished_at = ?
-		WHERE id = ? AND `+live, string(o.Status), o.Verdict, o.Score, o.Error, o.Report, o.Series, o.Kayenta, now, now, id)
+		WHERE id = ? AND `+live+` AND (? = '' OR owner = ?)`, string(o.Status), o.Verdict, o.Score, o.Error, o.Report, o.Series, o.Kayenta, now, now, id, owner, owner)
 	if err != nil {
 		return fmt.Errorf("finish analysis %s: %w", id, err)
 	}
-	return s.changed(ctx, res, id)
+	return s.changed(ctx, res, id, owner)
 }
 
 // CancelAnalysis implements Store.
@@ -263,7 +323,7 @@ func (s *SQLite) CancelAnalysis(ctx context.Context, id, reason string) error {
 	return s.FinishAnalysis(ctx, id, Outcome{Status: Cancelled, Error: reason})
 }
 
-const analysisColumns = `id, config_name, origin, status, done, total, intervals, verdict, score, error, created_at, updated_at, finished_at`
+const analysisColumns = `id, config_name, origin, status, done, total, intervals, verdict, score, error, created_at, updated_at, finished_at, owner, lease_until`
 
 type scanner interface{ Scan(...any) error }
 
@@ -273,7 +333,8 @@ func scanAnalysis(row scanner, extra ...any) (Analysis, error) {
 	var score sql.NullFloat64
 	var created, updated int64
 	var finished sql.NullInt64
-	dest := append([]any{&a.ID, &a.ConfigName, &a.Origin, &status, &a.Progress.Done, &a.Progress.Total, &a.Intervals, &a.Verdict, &score, &a.Error, &created, &updated, &finished}, extra...)
+	var lease int64
+	dest := append([]any{&a.ID, &a.ConfigName, &a.Origin, &status, &a.Progress.Done, &a.Progress.Total, &a.Intervals, &a.Verdict, &score, &a.Error, &created, &updated, &finished, &a.Owner, &lease}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Analysis{}, err
 	}
@@ -286,6 +347,7 @@ func scanAnalysis(row scanner, extra ...any) (Analysis, error) {
 	if finished.Valid {
 		a.FinishedAt = fromNanos(finished.Int64)
 	}
+	a.LeaseUntil = leaseTime(lease)
 	return a, nil
 }
 
@@ -373,6 +435,103 @@ func (s *SQLite) Unfinished(ctx context.Context) ([]Analysis, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list unfinished analyses: %w", err)
 	}
+	return out, nil
+}
+
+// RenewLeases implements Store.
+func (s *SQLite) RenewLeases(ctx context.Context, owner string, until time.Time) ([]string, error) {
+	if owner == "" {
+		return nil, errors.New("renew leases: no owner")
+	}
+	rows, err := s.db.QueryContext(ctx, `UPDATE analyses SET lease_until = ? WHERE owner = ? AND `+live+` RETURNING id`, leaseNanos(until), owner)
+	if err != nil {
+		return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
+		}
+		out = append(out, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// ClaimUnfinished implements Store.
+func (s *SQLite) ClaimUnfinished(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error) {
+	return s.claim(ctx, owner, now, until, true)
+}
+
+// ClaimExpired implements Store.
+func (s *SQLite) ClaimExpired(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error) {
+	return s.claim(ctx, owner, now, until, false)
+}
+
+// claim selects and takes the claimable analyses in one BEGIN IMMEDIATE
+// transaction: it holds the database's write lock from the start, so no
+// other connection or process can claim (or change) them in between.
+func (s *SQLite) claim(ctx context.Context, owner string, now, until time.Time, own bool) (out []Analysis, err error) {
+	if owner == "" {
+		return nil, errors.New("claim analyses: no owner")
+	}
+	fail := func(err error) ([]Analysis, error) {
+		return nil, fmt.Errorf("claim unfinished analyses for %s: %w", owner, err)
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		return fail(err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		}
+	}()
+	cond := `WHERE ` + live + ` AND (lease_until < ? OR (? AND owner = ?))`
+	args := []any{leaseNanos(now), own, owner}
+	rows, err := conn.QueryContext(ctx, `SELECT `+analysisColumns+`, config, request FROM analyses `+cond+` ORDER BY created_at, id`, args...)
+	if err != nil {
+		return fail(err)
+	}
+	for rows.Next() {
+		var cfg, req []byte
+		a, err := scanAnalysis(rows, &cfg, &req)
+		if err != nil {
+			rows.Close()
+			return fail(err)
+		}
+		a.Config, a.Request = cfg, req
+		a.ClaimedFrom, a.Owner, a.LeaseUntil = a.Owner, owner, leaseTime(leaseNanos(until))
+		out = append(out, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	res, err := conn.ExecContext(ctx, `UPDATE analyses SET owner = ?, lease_until = ? `+cond, append([]any{owner, leaseNanos(until)}, args...)...)
+	if err != nil {
+		return fail(err)
+	}
+	if n, err := res.RowsAffected(); err != nil || int(n) != len(out) {
+		return fail(fmt.Errorf("selected %d analyses, updated %d (%v)", len(out), n, err))
+	}
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+		return fail(err)
+	}
+	committed = true
 	return out, nil
 }
 

@@ -125,8 +125,8 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatalf("the migrated table does not take the new column: %v", err)
 	}
 	a, err := s.GetAnalysis(ctx, "old")
-	if err != nil || a.Verdict != "fail" || string(a.Kayenta) != "{}" {
-		t.Errorf("migrated analysis = %+v, %v", a, err)
+	if err != nil || a.Verdict != "fail" || string(a.Kayenta) != "{}" || a.Owner != "" || !a.LeaseUntil.IsZero() {
+		t.Errorf("migrated analysis = %+v, %v; want no owner and an expired lease", a, err)
 	}
 	// A database newer than the build is refused, not damaged.
 	if _, err := s.db.ExecContext(ctx, "UPDATE schema_version SET version = 99"); err != nil {

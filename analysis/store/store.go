@@ -43,11 +43,29 @@
 // documents as BYTEA; to read a report in SQL, use
 // convert_from(report, 'UTF8')::jsonb.
 //
-// Limitation: analyses carry no owner yet. A server that starts resumes (or
-// marks interrupted) every queued or running analysis in the database,
-// including ones another live replica is running, so replicas sharing a
-// database must not restart while another runs analyses; a lease column
-// and a claim call are the planned fix.
+// Ownership (several replicas on one database):
+//   - Every live analysis has an owner, the instance id of the server
+//     running it (api.Options.InstanceID, `verdict serve --instance-id`),
+//     and a lease: the time until which no other server may take it.
+//     CreateAnalysis records both. The owner extends its leases with
+//     RenewLeases well before they end (serve: every lease/3).
+//   - A server that starts calls ClaimUnfinished: it takes the live
+//     analyses whose lease has expired (their owner died or stopped) and its
+//     own (a restart with the same identity resumes them at once), never one
+//     another live replica holds. A running server calls ClaimExpired
+//     periodically to take over the analyses of replicas that died. Both are
+//     one atomic statement or transaction, so of servers claiming at once
+//     each analysis goes to exactly one.
+//   - The owner's writes are fenced: UpdateOwnedAnalysis and
+//     FinishOwnedAnalysis return ErrConflict when the analysis ended or was
+//     taken over by another owner, and RenewLeases returns the ids the owner
+//     still holds. Either way the owner learns it must stop, so a paused
+//     server that lost its lease cannot record over its successor.
+//   - Cancelling is not fenced: any replica may cancel any analysis
+//     (CancelAnalysis); the owner sees it at its next progress write or
+//     lease renewal and stops.
+//   - Analyses from before owners existed (migration) have owner "" and an
+//     expired lease: the first server to claim takes them.
 package store
 
 import (
@@ -63,9 +81,22 @@ var (
 	// ErrNotFound is a config or analysis that does not exist.
 	ErrNotFound = errors.New("not found")
 	// ErrConflict is a state change that is no longer possible, such as
-	// cancelling a finished analysis.
+	// cancelling a finished analysis, or an owner's write to an analysis
+	// another server took over.
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable marks an Open error where the DSN is well formed but
+	// the store cannot be reached or used now: connection refused,
+	// authentication failed, a timeout, a missing database. Other Open
+	// errors (a malformed DSN) are the caller's mistake.
+	ErrUnavailable = errors.New("store unavailable")
 )
+
+// unavailableError is an Open error that is ErrUnavailable; its message is
+// the whole one-sentence error.
+type unavailableError struct{ msg string }
+
+func (e *unavailableError) Error() string        { return e.msg }
+func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
 
 // Status is where an analysis is in its life.
 type Status string
@@ -146,6 +177,17 @@ type Analysis struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	FinishedAt time.Time
+
+	// Owner is the instance id of the server that runs (or ran) the
+	// analysis; "" for none.
+	Owner string
+	// LeaseUntil is when the owner's lease ends; after it another server may
+	// claim the analysis. The zero time is an expired lease.
+	LeaseUntil time.Time
+	// ClaimedFrom is set by ClaimUnfinished and ClaimExpired only: the owner
+	// the analysis had before the claim ("" for none; the claimer itself
+	// when it resumes its own).
+	ClaimedFrom string
 }
 
 // Outcome is how an analysis ended.
@@ -181,7 +223,9 @@ type Store interface {
 	ListConfigs(ctx context.Context) ([]Config, error)
 
 	// CreateAnalysis stores a new analysis; a.ID must be set and unique,
-	// a.Status is queued when empty. CreatedAt/UpdatedAt are set.
+	// a.Status is queued when empty. CreatedAt/UpdatedAt are set. It
+	// records a.Owner and a.LeaseUntil (a zero lease is expired: any
+	// server's claim takes the analysis).
 	CreateAnalysis(ctx context.Context, a *Analysis) error
 	// UpdateAnalysis records status, progress and intervals of a live
 	// analysis. It returns ErrConflict when the analysis is already terminal.
@@ -189,6 +233,13 @@ type Store interface {
 	// FinishAnalysis records how an analysis ended (o.Status must be
 	// terminal). ErrConflict when it already ended.
 	FinishAnalysis(ctx context.Context, id string, o Outcome) error
+	// UpdateOwnedAnalysis is UpdateAnalysis by the analysis' owner: it also
+	// returns ErrConflict, changing nothing, when another owner holds the
+	// analysis (it was taken over), so the caller must stop running it.
+	UpdateOwnedAnalysis(ctx context.Context, id, owner string, status Status, p Progress, intervals []byte) error
+	// FinishOwnedAnalysis is FinishAnalysis by the analysis' owner:
+	// ErrConflict when it already ended or another owner holds it.
+	FinishOwnedAnalysis(ctx context.Context, id, owner string, o Outcome) error
 	// CancelAnalysis marks a live analysis cancelled. ErrConflict when it
 	// already ended.
 	CancelAnalysis(ctx context.Context, id, reason string) error
@@ -196,8 +247,27 @@ type Store interface {
 	// ListAnalyses lists analyses newest first, without reports and series.
 	ListAnalyses(ctx context.Context, f Filter) ([]Analysis, error)
 	// Unfinished lists queued and running analyses, oldest first, with
-	// their configs and requests.
+	// their configs and requests, whoever owns them. It takes nothing: a
+	// server resuming work uses ClaimUnfinished.
 	Unfinished(ctx context.Context) ([]Analysis, error)
+
+	// RenewLeases sets the lease of every live (queued or running) analysis
+	// owner holds to until, and returns their ids, sorted. An analysis the
+	// owner runs that is missing from the answer ended elsewhere (it was
+	// cancelled) or was taken over: the owner must stop it without writing.
+	// owner must not be empty.
+	RenewLeases(ctx context.Context, owner string, until time.Time) ([]string, error)
+	// ClaimUnfinished atomically takes every live analysis whose lease
+	// ended before now or whose owner is owner, setting its owner to owner
+	// and its lease to until, and returns them oldest first with their
+	// configs, requests and ClaimedFrom. Of servers claiming at once, each
+	// analysis goes to exactly one. A server calls it once, at start.
+	ClaimUnfinished(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error)
+	// ClaimExpired is ClaimUnfinished for a running server: it takes only
+	// the live analyses whose lease ended before now (owner's own included),
+	// never one whose lease still runs, so it cannot take an analysis the
+	// server itself is just starting.
+	ClaimExpired(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error)
 
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error

@@ -92,6 +92,8 @@ var suiteCases = []struct {
 	{"resume after restart", testResume},
 	{"parallel writers", testParallelWriters},
 	{"two replicas", testTwoReplicas},
+	{"leases and claims", testLeases},
+	{"concurrent claims", testConcurrentClaims},
 }
 
 func TestSuite(t *testing.T) {
