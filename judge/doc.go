@@ -67,6 +67,34 @@
 // (Kayenta's known weakness). The rate test conditions on the total number
 // of events, so a zero baseline is no free pass.
 //
+// quantile compares a high quantile (quantile: 0.99 by default, 0.5 ≤ q
+// < 1): the generalised median test (Mood 1950; Conover, Practical
+// Nonparametric Statistics, §4.3–4.4) counts each side's points above the
+// pooled sample's q-quantile and tests the 2×2 table with the exact
+// one-sided hypergeometric (Fisher) p-value (judge/stat QuantileTest). It
+// sees what the rank tests cannot: a tail that grows while the median stays
+// put (p99 +50% with the median unmoved: 1–11% caught by mann-whitney, see
+// docs/quality.md). Use it beside a mann-whitney signal on the same series
+// (a latency judged twice, median and p99) when slow requests matter more
+// than typical ones, and only with enough points: each side needs
+// QuantileMinSamples (⌈2.5/(1−q)⌉: 250 for p99, 50 for p95), so that five
+// points are expected above the pooled quantile, else nodata; a canary of
+// 100 points per side should test p95, not p99. When ties (all values
+// equal, bucketed histogram values) leave too few points above the
+// threshold for the test to reach its level, the points at or above it are
+// counted; when that cannot reach it either, the signal has nodata (gate
+// resolution), never a pass by accident. allowedChange divides the canary
+// by 1 + allowedChange before counting (the canary's tail must be beyond
+// (1 + allowed) × the baseline's), which keeps the false-alarm rate at the
+// level for a canary within its allowance; the point estimates (type-7
+// quantiles of each side) must also move beyond it. The report shows both
+// quantiles, the pooled threshold, the counts and the expected count, and an
+// interval for the difference of the quantiles from order statistics of
+// each side (each at √confidence, so jointly at least confidence; null when
+// a side has too few points to bound its quantile, as with p99 and 360
+// points). Its one-sided p-value takes part in Holm's adjustment like the
+// others. No autocorrelation correction is applied.
+//
 // threshold checks one statistic of the canary (mean, median, p90, p95,
 // p99, max) against absolute bounds min and max: for signals whose healthy
 // range is known regardless of the baseline, like an error ratio.

@@ -34,6 +34,7 @@ const (
 	GateCriticalChange Gate = "criticalChange" // significant and beyond the critical change
 	GateDirection      Gate = "direction"      // significant, in the harmless direction: pass
 	GateThreshold      Gate = "threshold"      // threshold test bound
+	GateResolution     Gate = "resolution"     // too few points in the tail to reach the level: nodata
 	GateInvalid        Gate = "invalid"        // the data cannot be judged
 	GateSource         Gate = "source"         // the data could not be fetched
 
@@ -130,6 +131,23 @@ type TestResult struct {
 	RatioLow     *float64 `json:"ratioLow,omitempty"`
 	RatioHigh    *float64 `json:"ratioHigh,omitempty"`
 
+	// Quantile test figures (see judgeQuantile): the quantile Q, each
+	// side's type-7 Q-quantile, the pooled Q-quantile the points were
+	// counted against (Threshold), how many of each side lay above it (at or
+	// above when ThresholdInclusive), and how many canary points "no
+	// change" would put there (ExpectedAbove). PValue is Fisher's two-sided
+	// p-value of that 2×2 table; Estimate is CanaryQuantile − BaselineQuantile
+	// and CILow/CIHigh its distribution-free interval (null when a side has
+	// too few points to bound its quantile).
+	Q                  float64  `json:"quantile,omitempty"`
+	BaselineQuantile   *float64 `json:"baselineQuantile,omitempty"`
+	CanaryQuantile     *float64 `json:"canaryQuantile,omitempty"`
+	Threshold          *float64 `json:"threshold,omitempty"`
+	ThresholdInclusive bool     `json:"thresholdInclusive,omitempty"`
+	BaselineAbove      *int     `json:"baselineAbove,omitempty"`
+	CanaryAbove        *int     `json:"canaryAbove,omitempty"`
+	ExpectedAbove      *float64 `json:"expectedAbove,omitempty"`
+
 	// Threshold test figures.
 	Statistic Statistic `json:"statistic,omitempty"`
 	Min       *float64  `json:"min,omitempty"`
@@ -186,6 +204,8 @@ func Judge(spec Spec, baseline, canary []float64, opts Options) Result {
 		return judgeThreshold(r, spec)
 	case Rate:
 		return judgeRate(r, spec, b.values, c.values, opts)
+	case Quantile:
+		return judgeQuantile(r, spec, b, c, opts)
 	default:
 		return judgeShift(r, spec, b, c, opts)
 	}

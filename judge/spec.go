@@ -35,16 +35,17 @@ const (
 	MannWhitney Method = "mann-whitney" // distributions compared by rank (default)
 	Threshold   Method = "threshold"    // a statistic of the canary against fixed bounds
 	Rate        Method = "rate"         // event counts compared as Poisson rates
+	Quantile    Method = "quantile"     // a high quantile (p99) compared by exceedances of the pooled quantile
 )
 
-// UnmarshalText accepts mann-whitney, threshold or rate.
+// UnmarshalText accepts mann-whitney, threshold, rate or quantile.
 func (m *Method) UnmarshalText(text []byte) error {
 	switch v := Method(text); v {
-	case MannWhitney, Threshold, Rate:
+	case MannWhitney, Threshold, Rate, Quantile:
 		*m = v
 		return nil
 	}
-	return fmt.Errorf("%q is not a test (want mann-whitney, threshold or rate)", text)
+	return fmt.Errorf("%q is not a test (want mann-whitney, threshold, rate or quantile)", text)
 }
 
 // NaNPolicy says what preprocessing does with NaN observations.
@@ -166,7 +167,13 @@ type Spec struct {
 	// Min and Max bound the canary statistic of a threshold test.
 	Min *float64 `yaml:"min"`
 	Max *float64 `yaml:"max"`
+	// Quantile is the quantile a quantile test compares, in [0.5, 1)
+	// (default DefaultQuantile, the 99th percentile).
+	Quantile *float64 `yaml:"quantile"`
 }
+
+// DefaultQuantile is the quantile a quantile test compares when none is set.
+const DefaultQuantile = 0.99
 
 // DefaultMinSamples is the number of points per side below which a signal has no data.
 const DefaultMinSamples = 10
@@ -193,6 +200,10 @@ func (s Spec) WithDefaults() Spec {
 	}
 	if s.Test == Threshold && s.Statistic == "" {
 		s.Statistic = StatMean
+	}
+	if s.Test == Quantile && s.Quantile == nil {
+		q := DefaultQuantile
+		s.Quantile = &q
 	}
 	return s
 }
@@ -223,6 +234,14 @@ func (s Spec) Check() error {
 			return fmt.Errorf("max: only a threshold test takes max (this signal's test is %s)", s.Test)
 		case s.Statistic != "":
 			return fmt.Errorf("statistic: only a threshold test takes a statistic (this signal's test is %s)", s.Test)
+		}
+	}
+	if s.Quantile != nil {
+		if s.Test != Quantile {
+			return fmt.Errorf("quantile: only a quantile test takes a quantile (this signal's test is %s; set test: quantile)", s.Test)
+		}
+		if q := *s.Quantile; !(q >= 0.5 && q < 1) {
+			return fmt.Errorf("quantile: %g is not in [0.5, 1) (for the 99th percentile write 0.99)", q)
 		}
 	}
 	return nil

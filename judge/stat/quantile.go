@@ -30,6 +30,13 @@ import (
 // above it: they lower T, which costs power and never the level. When T is
 // 0 (all points equal, or every point at or below a tied threshold) there is
 // nothing to compare: both p-values are 1 and Informative is false.
+//
+// NewQuantileTestInclusive counts the points at or above the threshold
+// instead. That variant is as exact (the split is still a function of the
+// pooled sample), and a caller may choose between the two from the pooled
+// sample alone (for example, the inclusive split when ties at the threshold
+// leave too few points strictly above it) without losing exactness; a
+// choice that looked at the labels would.
 type QuantileTest struct {
 	// Q is the quantile tested, in (0, 1).
 	Q float64
@@ -37,8 +44,11 @@ type QuantileTest struct {
 	Threshold float64
 	// CanaryN and BaselineN are the sample sizes m and n.
 	CanaryN, BaselineN int
-	// CanaryAbove and BaselineAbove count the points strictly above Threshold.
+	// CanaryAbove and BaselineAbove count the points strictly above
+	// Threshold (at or above it when Inclusive).
 	CanaryAbove, BaselineAbove int
+	// Inclusive is true for NewQuantileTestInclusive.
+	Inclusive bool
 
 	greater, less, twoSided, minGreater, minLess float64
 }
@@ -47,6 +57,16 @@ type QuantileTest struct {
 // Both samples must be sorted ascending, non-empty and finite (no NaN, no
 // ±Inf); q must lie strictly between 0 and 1.
 func NewQuantileTest(canary, baseline []float64, q float64) (QuantileTest, error) {
+	return newQuantileTest(canary, baseline, q, false)
+}
+
+// NewQuantileTestInclusive is NewQuantileTest counting the points at or
+// above the threshold.
+func NewQuantileTestInclusive(canary, baseline []float64, q float64) (QuantileTest, error) {
+	return newQuantileTest(canary, baseline, q, true)
+}
+
+func newQuantileTest(canary, baseline []float64, q float64, inclusive bool) (QuantileTest, error) {
 	switch {
 	case !(q > 0 && q < 1):
 		return QuantileTest{}, fmt.Errorf("quantile test: q = %g is not strictly between 0 and 1", q)
@@ -62,10 +82,15 @@ func NewQuantileTest(canary, baseline []float64, q float64) (QuantileTest, error
 		return QuantileTest{}, fmt.Errorf("quantile test: baseline sample: %w", err)
 	}
 	m, n := len(canary), len(baseline)
-	t := QuantileTest{Q: q, CanaryN: m, BaselineN: n}
+	t := QuantileTest{Q: q, CanaryN: m, BaselineN: n, Inclusive: inclusive}
 	t.Threshold = pooledPercentile(canary, baseline, q)
-	t.CanaryAbove = m - countAtMost(canary, t.Threshold)
-	t.BaselineAbove = n - countAtMost(baseline, t.Threshold)
+	if inclusive {
+		t.CanaryAbove = m - countBelow(canary, t.Threshold)
+		t.BaselineAbove = n - countBelow(baseline, t.Threshold)
+	} else {
+		t.CanaryAbove = m - countAtMost(canary, t.Threshold)
+		t.BaselineAbove = n - countAtMost(baseline, t.Threshold)
+	}
 	t.greater, t.less, t.twoSided, t.minGreater, t.minLess = fisherTails(t.CanaryAbove, m, t.CanaryAbove+t.BaselineAbove, n+m)
 	return t, nil
 }
@@ -79,9 +104,12 @@ func (t QuantileTest) Expected() float64 {
 	return float64(t.Above()) * float64(t.CanaryN) / float64(t.CanaryN+t.BaselineN)
 }
 
-// Informative reports whether any pooled point lies above Threshold; when
-// none does, the test cannot tell the samples apart.
-func (t QuantileTest) Informative() bool { return t.Above() > 0 }
+// Informative reports whether the split separates the pooled sample: some
+// points above Threshold and some not. Otherwise the test cannot tell the
+// samples apart.
+func (t QuantileTest) Informative() bool {
+	return t.Above() > 0 && t.Above() < t.CanaryN+t.BaselineN
+}
 
 // PValueGreater is the exact one-sided p-value P(A ≥ a) of "no change"
 // against "the canary has more points above the threshold".
@@ -148,6 +176,20 @@ func countAtMost(sorted []float64, v float64) int {
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
 		if sorted[mid] <= v {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// countBelow is the number of values of sorted that are < v.
+func countBelow(sorted []float64, v float64) int {
+	lo, hi := 0, len(sorted)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if sorted[mid] < v {
 			lo = mid + 1
 		} else {
 			hi = mid

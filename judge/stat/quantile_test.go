@@ -334,6 +334,7 @@ func TestQuantileTest(t *testing.T) {
 		wantInformative      bool
 		wantGreaterAtMost    float64 // 0: not checked
 		wantErr              string
+		inclusive            bool
 	}{
 		{
 			// Pooled 1..400 interleaved: canary holds 201..400, so all 4 points above p99 are the canary's.
@@ -349,6 +350,13 @@ func TestQuantileTest(t *testing.T) {
 			name: "ties at the threshold are not above", canary: append(seq(1, 97), 100, 100, 100), baseline: append(seq(1, 97), 100, 100, 100), q: 0.99,
 			wantThreshold: 100, wantInformative: false,
 		},
+		{
+			// Bucketed values: the canary sits on the top bucket. Strictly above
+			// the pooled p99 (200) there is nothing; at or above it, the
+			// canary's 100 points and none of the baseline's.
+			name: "inclusive split on a tied top", canary: constant(200, 100), baseline: constant(100, 100), q: 0.99, inclusive: true,
+			wantThreshold: 200, wantCanary: 100, wantBase: 0, wantInformative: true, wantGreaterAtMost: 1e-50,
+		},
 		{name: "q out of range", canary: seq(1, 5), baseline: seq(1, 5), q: 1, wantErr: "strictly between"},
 		{name: "empty canary", canary: nil, baseline: seq(1, 5), q: 0.9, wantErr: "canary sample is empty"},
 		{name: "NaN refused", canary: []float64{1, math.NaN()}, baseline: seq(1, 5), q: 0.9, wantErr: "NaN"},
@@ -356,7 +364,11 @@ func TestQuantileTest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			qt, err := NewQuantileTest(tt.canary, tt.baseline, tt.q)
+			newTest := NewQuantileTest
+			if tt.inclusive {
+				newTest = NewQuantileTestInclusive
+			}
+			qt, err := newTest(tt.canary, tt.baseline, tt.q)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err %v, want one containing %q", err, tt.wantErr)
@@ -382,6 +394,11 @@ func TestQuantileTest(t *testing.T) {
 				t.Errorf("above: canary %d baseline %d, want %d and %d", qt.CanaryAbove, qt.BaselineAbove, tt.wantCanary, tt.wantBase)
 			}
 			// 4 of 4 above from 200 of 400: C(200,4)/C(400,4) ≈ 0.0611.
+			if !tt.inclusive {
+				if s := qt.CanaryN - countAtMost(tt.canary, qt.Threshold); s != qt.CanaryAbove {
+					t.Errorf("canary above %d, recount %d", qt.CanaryAbove, s)
+				}
+			}
 			eg, _, _, _, _ := exactFisher(qt.CanaryAbove, len(tt.canary), qt.BaselineAbove, len(tt.baseline))
 			if !qRelClose(qt.PValueGreater(), ratFloat(eg), 1e-10) || qt.PValueGreater() > tt.wantGreaterAtMost {
 				t.Errorf("p greater %g, exact %g", qt.PValueGreater(), ratFloat(eg))
@@ -389,8 +406,8 @@ func TestQuantileTest(t *testing.T) {
 			if qt.MinPValueGreater() != qt.PValueGreater() {
 				t.Errorf("every point above is the canary's, so the p-value %g is the smallest attainable, %g", qt.PValueGreater(), qt.MinPValueGreater())
 			}
-			if e := qt.Expected(); e != 2 {
-				t.Errorf("expected %g canary points above, want 2", e)
+			if e, want := qt.Expected(), float64(qt.Above())/2; e != want {
+				t.Errorf("expected %g canary points above, want %g", e, want)
 			}
 		})
 	}
