@@ -28,7 +28,7 @@ type Judge string
 
 // The judges.
 const (
-	JudgeVerdict Judge = "verdict" // the default: Mann-Whitney, rate and threshold tests
+	JudgeVerdict Judge = "verdict" // the default: Mann-Whitney, rate, threshold and quantile tests
 	JudgeKayenta Judge = "kayenta" // NetflixACAJudge-v1.0 compatible
 )
 

@@ -119,6 +119,20 @@ func TestConfigErrors(t *testing.T) {
 			`c.yaml line 2: signals[0].max: ".inf" is not a finite number`},
 		{"unknown judge", "judge: netflix\nsignals: [{name: a}]\n",
 			`c.yaml line 1: judge: "netflix" is not a judge (want verdict or kayenta)`},
+		{"quantile written as a percentage", "signals:\n  - name: a\n    test: quantile\n    quantile: 99\n",
+			`c.yaml line 4: signals[0].quantile: 99 is not in [0.5, 1) (for the 99th percentile write 0.99)`},
+		{"quantile below the median", "signals:\n  - name: a\n    test: quantile\n    quantile: 0.1\n",
+			`c.yaml line 4: signals[0].quantile: 0.1 is not in [0.5, 1) (for the 99th percentile write 0.99)`},
+		{"quantile without the quantile test", "signals:\n  - name: a\n    quantile: 0.99\n",
+			`c.yaml line 3: signals[0].quantile: only a quantile test takes a quantile (this signal's test is mann-whitney; set test: quantile)`},
+		{"quantile misspelt", "signals:\n  - name: a\n    test: quantile\n    quantil: 0.99\n",
+			`c.yaml line 4: signals[0]: unknown key "quantil"; did you mean "quantile"?`},
+		{"quantile not a number", "signals:\n  - name: a\n    test: quantile\n    quantile: p99\n",
+			`c.yaml line 4: signals[0].quantile: "p99" is not a finite number`},
+		{"unknown test", "signals:\n  - name: a\n    test: p99\n",
+			`c.yaml line 3: signals[0].test: "p99" is not a test (want mann-whitney, threshold, rate or quantile)`},
+		{"quantile test under the kayenta judge", "judge: kayenta\nsignals:\n  - name: a\n    test: quantile\n",
+			`c.yaml line 4: signals[0].test: test: quantile has no meaning with judge: kayenta: Kayenta has only the Mann-Whitney comparison; use judge: verdict for rate, threshold and quantile tests`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +145,30 @@ func TestConfigErrors(t *testing.T) {
 				t.Errorf("got  %s\nwant %s", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseQuantileSignal reads a latency judged twice: its median by
+// Mann-Whitney and its p99 by the quantile test (default quantile 0.99).
+func TestParseQuantileSignal(t *testing.T) {
+	const config = `signals:
+  - {name: latency_ms, direction: increase}
+  - {name: latency_ms_p99, direction: increase, test: quantile}
+  - {name: latency_ms_p95, direction: increase, test: quantile, quantile: 0.95, allowedChange: 10%}
+`
+	c, err := ParseConfig("c.yaml", []byte(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p99, p95 := c.Signals[1], c.Signals[2]
+	if p99.Test != judge.Quantile || p99.Quantile == nil || *p99.Quantile != 0.99 {
+		t.Errorf("p99 signal %+v", p99.Spec)
+	}
+	if p95.Test != judge.Quantile || p95.Quantile == nil || *p95.Quantile != 0.95 || p95.AllowedChange != 0.1 {
+		t.Errorf("p95 signal %+v", p95.Spec)
+	}
+	if c.Signals[0].Quantile != nil {
+		t.Errorf("a mann-whitney signal got a quantile %v", *c.Signals[0].Quantile)
 	}
 }
 

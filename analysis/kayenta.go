@@ -94,7 +94,7 @@ func (c *Config) validateKayenta() error {
 			}
 		}
 		if _, set := c.lines[path+".test"]; set && s.Test != "" && s.Test != judge.MannWhitney {
-			return c.fieldError(path+".test", fmt.Errorf("test: %s has no meaning with judge: kayenta: Kayenta has only the Mann-Whitney comparison; use judge: verdict for rate and threshold tests", s.Test))
+			return c.fieldError(path+".test", fmt.Errorf("test: %s has no meaning with judge: kayenta: Kayenta has only the Mann-Whitney comparison; use judge: verdict for rate, threshold and quantile tests", s.Test))
 		}
 		k := s.Kayenta
 		if k == nil {
@@ -232,7 +232,7 @@ const kayentaNodataReason = "Canary Failed: 50% or more metrics returned NODATA"
 // experiment = canary). The judge's constants are Kayenta's: tolerance band
 // ±25% of the estimate, confidence 0.98 (a confidence setting other than
 // 0.98 is a config error). Settings Kayenta has no equivalent for
-// (allowedChange, criticalChange, minSamples, rate and threshold tests) are
+// (allowedChange, criticalChange, minSamples, rate, threshold and quantile tests) are
 // config errors in this mode, never silently ignored: see validateKayenta.
 //
 // # Mapping Kayenta's result to the report
