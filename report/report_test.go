@@ -127,3 +127,50 @@ func TestParseFormat(t *testing.T) {
 		t.Error("yaml accepted")
 	}
 }
+
+// TestJSONContractQuantile checks the test block of a quantile signal in
+// the verdict/report/v1 JSON: method "quantile", the quantile, both sides'
+// quantiles, the pooled threshold, the counts above it and the p-values.
+func TestJSONContractQuantile(t *testing.T) {
+	base := make([]float64, 300)
+	for i := range base {
+		base[i] = float64(i + 1)
+	}
+	canary := slices.Clone(base[:290])
+	for i := range 10 {
+		canary = append(canary, float64(1000+i))
+	}
+	res := judge.Judge(judge.Spec{Name: "latency_p99", Test: judge.Quantile, Direction: judge.Increase}, base, canary, judge.Options{})
+	rep := &analysis.Report{Schema: analysis.ReportSchema, Name: "checkout", Judge: analysis.JudgeVerdict,
+		Verdict: scoring.Fail, Score: f(0), Reason: res.Reason, Thresholds: scoring.Thresholds{Pass: 95, Marginal: 75},
+		Signals: []judge.Result{res}}
+	var b bytes.Buffer
+	if err := Write(&b, rep, JSON); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Signals []struct {
+			Test map[string]any `json:"test"`
+		} `json:"signals"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	test := doc.Signals[0].Test
+	requireKeys(t, "quantile test", test, "method", "quantile", "baselineQuantile", "canaryQuantile", "threshold",
+		"baselineAbove", "canaryAbove", "expectedAbove", "pValue", "decisionPValue", "decisionLevel", "estimate", "relativeShift", "confidence")
+	// Pooled p99 of 1..290 twice, 291..300 and 1000..1009: 1003.01; the
+	// canary's 6 points above it, none of the baseline's, 3 expected.
+	if test["method"] != "quantile" || test["quantile"] != 0.99 || test["canaryAbove"] != 6.0 || test["baselineAbove"] != 0.0 || test["expectedAbove"] != 3.0 {
+		t.Errorf("quantile test block %v", test)
+	}
+	var table bytes.Buffer
+	if err := Write(&table, rep, Table); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"p99 297", "p99 1006", "unbounded", "6 of 300 canary points above the pooled p99"} {
+		if !bytes.Contains(table.Bytes(), []byte(want)) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+}

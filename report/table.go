@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"github.com/verdict-aca/verdict/internal/cell"
 	"io"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -75,6 +77,25 @@ func signalRow(s judge.Result) []string {
 	case judge.Threshold:
 		row[5] = fmt.Sprintf("%s %s", t.Statistic, cell.Optional(t.Estimate))
 		row[6] = cell.Bounds(t.Min, t.Max)
+	case judge.Quantile:
+		// The quantile itself replaces the medians: it is what was tested.
+		label := quantileLabel(t.Q)
+		row[3], row[4] = label+" "+cell.Optional(t.BaselineQuantile), label+" "+cell.Optional(t.CanaryQuantile)
+		row[5] = cell.Relative(t.RelativeShift)
+		if t.RelativeShift == nil {
+			row[5] = cell.Optional(t.Estimate)
+		}
+		// The order-statistic interval of the difference; a side with too
+		// few points to bound its quantile leaves it unbounded.
+		switch {
+		case t.CILow == nil || t.CIHigh == nil:
+			row[6] = "unbounded"
+		case t.RelativeShift != nil && t.BaselineQuantile != nil && *t.BaselineQuantile != 0:
+			q := abs(*t.BaselineQuantile)
+			row[6] = cell.Relative(ptr(*t.CILow/q)) + " .. " + cell.Relative(ptr(*t.CIHigh/q))
+		default:
+			row[6] = cell.Number(*t.CILow) + " .. " + cell.Number(*t.CIHigh)
+		}
 	case judge.Rate:
 		row[3], row[4] = cell.Optional(t.BaselineRate)+"/pt", cell.Optional(t.CanaryRate)+"/pt"
 		row[5] = cell.Relative(t.RelativeShift)
@@ -101,6 +122,11 @@ func signalRow(s judge.Result) []string {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// quantileLabel names a tested quantile as dashboards do: p99, p99.9, p95.
+func quantileLabel(q float64) string {
+	return "p" + strconv.FormatFloat(math.Round(q*1e6)/1e4, 'f', -1, 64)
+}
 
 func abs(v float64) float64 {
 	if v < 0 {

@@ -219,10 +219,33 @@ func TestGateText(t *testing.T) {
 		judge.GateMinSamples, judge.GateMustHaveData, judge.GateIdentical, judge.GateInterval, judge.GateAllowedChange,
 		judge.GateCriticalChange, judge.GateDirection, judge.GateThreshold, judge.GateInvalid, judge.GateSource,
 		judge.GateMissingData, judge.GateIdenticalData, judge.GateToleranceBand, judge.GateEffectSize, judge.GateCriticalEffectSize,
+		judge.GateResolution, judge.GateMultiplicity,
 	} {
 		if text := gateText(judge.Result{Gate: g}); text == "" || strings.HasPrefix(text, "Decided by the") {
 			t.Errorf("gate %s has no sentence: %q", g, text)
 		}
+	}
+}
+
+// TestQuantileTestRows checks that a quantile signal's figures are labelled
+// as quantiles, never as a Hodges–Lehmann shift.
+func TestQuantileTestRows(t *testing.T) {
+	q := func(v float64) *float64 { return &v }
+	above, below := 6, 0
+	s := judge.Result{Test: &judge.TestResult{Method: judge.Quantile, Q: 0.999, BaselineQuantile: q(297), CanaryQuantile: q(1006),
+		Threshold: q(1003), CanaryAbove: &above, BaselineAbove: &below, ExpectedAbove: q(3), Estimate: q(709), Confidence: 0.95}}
+	var text []string
+	for _, r := range testRows(s) {
+		text = append(text, r.Label+": "+r.Value)
+	}
+	all := strings.Join(text, "\n")
+	for _, want := range []string{"canary p99.9: 1006", "points above it: canary 6, baseline 0", "unbounded"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("rows lack %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "Hodges") {
+		t.Errorf("a quantile test described as a shift:\n%s", all)
 	}
 }
 

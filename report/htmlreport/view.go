@@ -242,6 +242,9 @@ func gateText(s judge.Result) string {
 		if s.Test != nil && s.Test.Method == judge.Rate {
 			return "The interval of the rate ratio includes 1: no significant change, so it passes."
 		}
+		if s.Test != nil && s.Test.Method == judge.Quantile {
+			return "The canary has no significantly more (or fewer) points above the pooled quantile than chance gives: it passes."
+		}
 		return "The confidence interval of the shift includes zero: no significant change, so it passes."
 	case judge.GateAllowedChange:
 		if s.Failed {
@@ -261,6 +264,10 @@ func gateText(s judge.Result) string {
 		return "The data cannot be judged (for example infinite or negative counts)."
 	case judge.GateSource:
 		return "The data could not be fetched from the source."
+	case judge.GateMultiplicity:
+		return "Significant on its own, but not after Holm's correction across the canary's tested signals: it passes."
+	case judge.GateResolution:
+		return "Too few points lie above the pooled quantile for the exact test to reach its level, whatever their side: the tail was not judged (no data)."
 	case judge.GateMissingData:
 		return "A side has no points after NaN handling (Kayenta judge)."
 	case judge.GateIdenticalData:
@@ -338,6 +345,25 @@ func testRows(s judge.Result) []labelled {
 	case judge.Threshold:
 		add("canary "+string(t.Statistic), cell.Optional(t.Estimate))
 		add("allowed range", cell.Bounds(t.Min, t.Max))
+	case judge.Quantile:
+		label := quantileLabel(t.Q)
+		add("baseline "+label, cell.Optional(t.BaselineQuantile))
+		add("canary "+label, cell.Optional(t.CanaryQuantile))
+		above := "above"
+		if t.ThresholdInclusive {
+			above = "at or above"
+		}
+		add("pooled "+label+" (threshold)", cell.Optional(t.Threshold))
+		if t.CanaryAbove != nil && t.BaselineAbove != nil && t.ExpectedAbove != nil {
+			add("points "+above+" it", fmt.Sprintf("canary %d, baseline %d (canary expected %s)", *t.CanaryAbove, *t.BaselineAbove, cell.Number(*t.ExpectedAbove)))
+		}
+		add("difference of the "+label+"s", cell.Optional(t.Estimate))
+		if t.CILow != nil && t.CIHigh != nil {
+			add(conf+" interval of the difference (order statistics)", cell.Number(*t.CILow)+" .. "+cell.Number(*t.CIHigh))
+		} else {
+			add(conf+" interval of the difference", "unbounded: too few points to bound a "+label)
+		}
+		add("relative change", cell.Relative(t.RelativeShift))
 	case judge.Rate:
 		add("baseline rate", cell.Optional(t.BaselineRate)+" per point")
 		add("canary rate", cell.Optional(t.CanaryRate)+" per point")
@@ -394,3 +420,8 @@ func trimFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 func ptr(v float64) *float64 { return &v }
 
 func escapeAttr(s string) string { return html.EscapeString(s) }
+
+// quantileLabel names a tested quantile as dashboards do: p99, p99.9, p95.
+func quantileLabel(q float64) string {
+	return "p" + strconv.FormatFloat(math.Round(q*1e6)/1e4, 'f', -1, 64)
+}
