@@ -93,7 +93,7 @@
 // each side (each at √confidence, so jointly at least confidence; null when
 // a side has too few points to bound its quantile, as with p99 and 360
 // points). Its one-sided p-value takes part in Holm's adjustment like the
-// others. No autocorrelation correction is applied.
+// others, after the same autocorrelation correction as mann-whitney.
 //
 // threshold checks one statistic of the canary (mean, median, p90, p95,
 // p99, max) against absolute bounds min and max: for signals whose healthy

@@ -141,7 +141,13 @@ func TestQuantileFigures(t *testing.T) {
 			for i := range 10 {
 				canary = append(canary, tt.top(i))
 			}
-			res := Judge(Spec{Name: "latency", Test: Quantile, Direction: Increase}, base, canary, Options{})
+			// In time order the points are shuffled: sorted series would
+			// look perfectly autocorrelated to the decision's correction.
+			r := rand.New(rand.NewPCG(1, 2))
+			b, c := slices.Clone(base), slices.Clone(canary)
+			r.Shuffle(len(b), func(i, j int) { b[i], b[j] = b[j], b[i] })
+			r.Shuffle(len(c), func(i, j int) { c[i], c[j] = c[j], c[i] })
+			res := Judge(Spec{Name: "latency", Test: Quantile, Direction: Increase}, b, c, Options{})
 			tr := res.Test
 			if tr == nil {
 				t.Fatalf("no test block: %s", res.Reason)
@@ -159,6 +165,18 @@ func TestQuantileFigures(t *testing.T) {
 			for j := range tt.canaryAbove {
 				want *= float64(300-j) / float64(600-j)
 			}
+			// The decision p-value is that tail after the autocorrelation
+			// correction (whatever small ρ the shuffled points show).
+			f := tr.VarianceInflation
+			if f < 1 || f > 1.5 {
+				t.Fatalf("variance inflation %g for shuffled points, want about 1", f)
+			}
+			// Two-sided (R's fisher.test): with equal sides the table as
+			// extreme the other way is as likely, so twice the tail.
+			if math.Abs(*tr.PValue-2*want) > 1e-12*want {
+				t.Errorf("two-sided p %g, want %g", *tr.PValue, 2*want)
+			}
+			want = inflatePT(want, f, 600/f-2)
 			if math.Abs(*tr.DecisionPValue-want) > 1e-12*want {
 				t.Errorf("decision p %g, want %g", *tr.DecisionPValue, want)
 			}
@@ -204,6 +222,26 @@ func TestQuantileAllowedKeepsLevel(t *testing.T) {
 	}
 	if rate := float64(fails[0]) / reps; rate < 0.8 {
 		t.Errorf("a 30%% rise with nothing allowed: %.1f%% caught", 100*rate)
+	}
+}
+
+// TestQuantileAutocorrelation checks that serially correlated series are
+// corrected for: a tail that moved only because a correlated series
+// wandered is not a failure, and the test block carries the correction.
+func TestQuantileAutocorrelation(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 19))
+	ar1 := func(n int) []float64 {
+		out := make([]float64, n)
+		x := r.NormFloat64()
+		for i := range out {
+			x = 0.9*x + math.Sqrt(1-0.81)*r.NormFloat64()
+			out[i] = 100 * math.Exp(0.3*x)
+		}
+		return out
+	}
+	res := Judge(Spec{Name: "latency", Test: Quantile, Direction: Increase}, ar1(1000), ar1(1000), Options{})
+	if res.Test == nil || res.Test.VarianceInflation < 5 || res.Test.Autocorrelation == nil || *res.Test.Autocorrelation < 0.7 {
+		t.Fatalf("AR(1) 0.9: inflation %v, ρ %v; want a strong correction", res.Test.VarianceInflation, res.Test.Autocorrelation)
 	}
 }
 
