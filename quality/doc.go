@@ -23,6 +23,11 @@
 //   - Both judges see the same data with a rise as the harmful direction;
 //     the default judge compares counts with its rate test, Kayenta uses its
 //     only (Mann-Whitney) classifier. Both score with pass 95, marginal 75.
+//   - For latency families a third judge, verdict+p99, adds a p99 signal
+//     (test: quantile) on the canary's first series, the regressed one in
+//     regression canaries: the realistic set-up of a latency judged twice,
+//     median and p99. It shows what the tail test catches and what it
+//     costs in false alarms and none verdicts (too few points for a p99).
 //   - Rates carry Wilson 95% intervals.
 //
 // Full runs the grid that `make quality` writes into docs/quality.md; Quick

@@ -28,8 +28,8 @@ var palette = []color.RGBA{
 
 // DetectionPlots draws, per family, the canary-level detection rate (fail
 // or marginal) against the regression size, for each size in sizes and both
-// judges (solid: default judge; dashed: Kayenta), in canaries of the given
-// number of signals.
+// judges (solid: default judge; dashed: Kayenta; for tail regressions also
+// dotted: verdict+p99), in canaries of the given number of signals.
 func DetectionPlots(rows []Row, kind EffectKind, signals int, sizes []int) ([]Plot, error) {
 	var out []Plot
 	for _, fam := range familyNames(rows) {
@@ -52,8 +52,12 @@ func DetectionPlots(rows []Row, kind EffectKind, signals int, sizes []int) ([]Pl
 		p.Y.Min, p.Y.Max = 0, 1
 		p.Legend.Top, p.Legend.Left = false, false
 		p.Legend.YOffs = vg.Points(20)
+		judges := []string{JudgeVerdict, JudgeKayenta}
+		if kind == Tail {
+			judges = append(judges, JudgeVerdictP99) // dotted
+		}
 		for si, n := range sizes {
-			for ji, j := range []string{JudgeVerdict, JudgeKayenta} {
+			for ji, j := range judges {
 				pts := plotter.XYs{}
 				for _, r := range fr {
 					if r.N == n && r.Judge == j {
@@ -75,9 +79,13 @@ func DetectionPlots(rows []Row, kind EffectKind, signals int, sizes []int) ([]Pl
 				c := palette[si%len(palette)]
 				l.Color, s.Color = c, c
 				l.Width = vg.Points(1.5)
-				if ji == 1 {
+				switch ji {
+				case 1:
 					l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 					s.Shape = draw.BoxGlyph{}
+				case 2:
+					l.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+					s.Shape = draw.TriangleGlyph{}
 				}
 				p.Add(l, s)
 				p.Legend.Add(fmt.Sprintf("%s n=%d", j, n), l, s)

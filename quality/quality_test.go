@@ -233,6 +233,19 @@ func TestQuick(t *testing.T) {
 	if v.NotPassRate().Value > 0.08 || k.NotPassRate().Value < v.NotPassRate().Value {
 		t.Errorf("AR(1) 0.9 A/A false alarms: verdict %v, kayenta %v", v.NotPassRate(), k.NotPassRate())
 	}
+	// The p99 quantile signal catches a tail regression the median signal
+	// misses, at no more than the level in A/A canaries.
+	tail, _ := Find(res.Rows, JudgeVerdict, "lognormal-0.3", 360, 1, Effect{Kind: Tail, Size: 0.5})
+	tailP99, ok := Find(res.Rows, JudgeVerdictP99, "lognormal-0.3", 360, 1, Effect{Kind: Tail, Size: 0.5})
+	if !ok || tailP99.SignalRate().Value < 0.5 || tailP99.SignalRate().Value < tail.SignalRate().Value+0.3 {
+		t.Errorf("tail +50%%: verdict+p99 caught %v, verdict %v", tailP99.SignalRate(), tail.SignalRate())
+	}
+	if aa, ok := Find(res.Rows, JudgeVerdictP99, "lognormal-0.3", 360, 1, Effect{Kind: None}); !ok || aa.NotPassRate().Value > 0.08 || aa.None != 0 {
+		t.Errorf("A/A with a p99 signal: %v not pass, %d none", aa.NotPassRate(), aa.None)
+	}
+	if _, ok := Find(res.Rows, JudgeVerdictP99, "errors-zero-baseline", 360, 1, Effect{Kind: None}); ok {
+		t.Error("a p99 signal on error counts")
+	}
 	if len(res.Sequential) == 0 || !strings.Contains(res.Summary(), "verdict sequential") {
 		t.Error("no multi-interval study in the quick run")
 	}

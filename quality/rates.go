@@ -55,6 +55,9 @@ func pctBare(v float64) string {
 // false-alarm rate on A/A rows, the detection rate on regression rows.
 func (r Row) NotPassRate() Rate { return Wilson(r.NotPass, r.Canaries) }
 
+// NoneRate is the canary-level rate of none verdicts (too little data).
+func (r Row) NoneRate() Rate { return Wilson(r.None, r.Canaries) }
+
 // FailRate is the canary-level rate of fail verdicts.
 func (r Row) FailRate() Rate { return Wilson(r.Fail, r.Canaries) }
 
@@ -203,6 +206,36 @@ func MarkdownTables(rows []Row) string {
 			v, ky := by[k][JudgeVerdict], by[k][JudgeKayenta]
 			fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", k.N, k.Signals, k.Effect.EffectLabel(),
 				v.NotPassRate(), ky.NotPassRate(), v.FailRate(), ky.FailRate(), v.SignalRate(), ky.SignalRate())
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// P99Tables writes, per latency family, the default judge beside
+// verdict+p99 (a p99 quantile signal added on the canary's first series)
+// on the A/A, median +10% and tail scenarios: what adding the p99
+// signal costs in false alarms and gains in detection.
+func P99Tables(rows []Row) string {
+	var b strings.Builder
+	for _, fam := range familyNames(rows) {
+		fr := Select(rows, func(r Row) bool {
+			return r.Family == fam && (r.Effect.Kind == None || r.Effect.Kind == Tail || r.Effect == Effect{Kind: Median, Size: 0.10})
+		})
+		keys, by := Pairs(fr)
+		if len(keys) == 0 {
+			continue
+		}
+		if _, ok := by[keys[0]][JudgeVerdictP99]; !ok {
+			continue
+		}
+		fmt.Fprintf(&b, "##### %s\n\n", fam)
+		b.WriteString("| points/side | series | scenario | verdict: not pass | verdict+p99: not pass | verdict+p99: none | verdict: per series | verdict+p99: per series |\n")
+		b.WriteString("|---:|---:|---|---|---|---|---|---|\n")
+		for _, k := range keys {
+			v, p := by[k][JudgeVerdict], by[k][JudgeVerdictP99]
+			fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %s | %s |\n", k.N, k.Signals, k.Effect.EffectLabel(),
+				v.NotPassRate(), p.NotPassRate(), p.NoneRate(), v.SignalRate(), p.SignalRate())
 		}
 		b.WriteString("\n")
 	}

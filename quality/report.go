@@ -121,6 +121,7 @@ func (r *Results) Summary() string {
 	fmt.Fprintf(&b, "seed %d, %s, %s, GOMAXPROCS %d, %s\n", r.Meta.Seed, r.Meta.Machine, r.Meta.GoVersion, r.Meta.GOMAXPROCS, r.Meta.Elapsed)
 	b.WriteString(MarkdownTables(r.Headline))
 	b.WriteString(ComparisonSummary(r.Rows))
+	b.WriteString(P99Tables(r.Rows))
 	b.WriteString(SequentialTable(r.Sequential))
 	return b.String()
 }
@@ -251,6 +252,9 @@ func (r *Results) Generated(plots []Plot) string {
 	b.WriteString(MarkdownTables(r.Headline))
 	b.WriteString("#### Default judge against Kayenta, per family\n\nA/A scenarios: canaries judged fail or marginal; regression scenarios: the regressed signal classified high/low (see Compare). Worst: the largest shortfall of the default judge, in percentage points, and where.\n\n")
 	b.WriteString(ComparisonSummary(r.Rows))
+	b.WriteString("#### Tail regressions: adding a p99 quantile signal\n\n")
+	b.WriteString("verdict+p99: the canary's first latency series (the regressed one) is judged twice, its median by Mann-Whitney and its p99 by `test: quantile`, so a canary of k series has k+1 signals, one Holm family; beside it the default judge with the median signals alone. *none*: canaries judged none because the p99 signal had too little data (the quantile test needs 250 points per side for a p99; with one series, one signal of two without data makes the verdict none). *per series*: A/A series (A/A rows) or the regressed series flagged by either of its signals.\n\n")
+	b.WriteString(P99Tables(r.Rows))
 	b.WriteString("#### Multi-interval runs\n\n")
 	b.WriteString(SequentialTable(r.Sequential))
 	b.WriteString("#### Plots\n\n")
@@ -267,10 +271,10 @@ func (r *Results) Generated(plots []Plot) string {
 func RowsCSV(rows []Row) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"family", "n", "signals", "effect", "size", "judge", "canaries", "not_pass", "fail", "signal_trials", "signal_flagged"})
+	_ = w.Write([]string{"family", "n", "signals", "effect", "size", "judge", "canaries", "not_pass", "fail", "signal_trials", "signal_flagged", "none"})
 	for _, r := range rows {
 		_ = w.Write([]string{r.Family, strconv.Itoa(r.N), strconv.Itoa(r.Signals), string(r.Effect.Kind), strconv.FormatFloat(r.Effect.Size, 'g', -1, 64),
-			r.Judge, strconv.Itoa(r.Canaries), strconv.Itoa(r.NotPass), strconv.Itoa(r.Fail), strconv.Itoa(r.SignalTrials), strconv.Itoa(r.SignalFlagged)})
+			r.Judge, strconv.Itoa(r.Canaries), strconv.Itoa(r.NotPass), strconv.Itoa(r.Fail), strconv.Itoa(r.SignalTrials), strconv.Itoa(r.SignalFlagged), strconv.Itoa(r.None)})
 	}
 	w.Flush()
 	return buf.Bytes()

@@ -17,6 +17,13 @@ import (
 const (
 	JudgeVerdict = "verdict" // judge.Judge + scoring.Score with their defaults
 	JudgeKayenta = "kayenta" // judge/kayenta's NetflixACAJudge-v1.0 classifier and scorer
+	// JudgeVerdictP99 is the default judge with a p99 signal added on the
+	// canary's first series (the regressed one in regression canaries):
+	// that latency is judged twice, its median by Mann-Whitney and its p99
+	// by the quantile test (P99Spec), and the k+1 results are scored
+	// together (one Holm family). The first series counts as flagged when
+	// either of its two results is. Latency families only.
+	JudgeVerdictP99 = "verdict+p99"
 )
 
 // Config is one harness run. The zero value of a field means its default
@@ -106,16 +113,21 @@ type Row struct {
 	// Canaries is the number of canaries judged; NotPass those judged fail
 	// or marginal, Fail those judged fail.
 	Canaries, NotPass, Fail int
+	// None counts the canaries judged none (too little data): they are among
+	// NotPass, since a none stops a rollout too.
+	None int
 	// SignalTrials is the number of signals counted at the signal level (every
 	// signal of an A/A canary; the regressed one otherwise), SignalFlagged
 	// those classified high or low after scoring.
 	SignalTrials, SignalFlagged int
 }
 
-// judged is one signal pair judged by both judges.
+// judged is one signal pair judged by both judges; p99 is the same pair
+// judged by the quantile test (nil for count families).
 type judged struct {
 	verdict judge.Result
 	kayenta kayenta.AnalysisResult
+	p99     *judge.Result
 }
 
 // Run runs the harness and returns its rows in a stable order. It stops
@@ -196,6 +208,10 @@ func judgeMany(ctx context.Context, cfg Config, f Family, fi, n int, e Effect, c
 				b, c := f.Pair(pairStream(cfg.Seed, fi, n, e, i), n, e, tail)
 				out[i].verdict = judge.Judge(spec, b, c, judge.Options{Confidence: cfg.Confidence})
 				out[i].kayenta = ClassifyKayenta(b, c, kp)
+				if !f.Counts {
+					p := judge.Judge(P99Spec(), b, c, judge.Options{Confidence: cfg.Confidence})
+					out[i].p99 = &p
+				}
 			}
 		}()
 	}
@@ -223,6 +239,13 @@ func DefaultSpec(f Family) judge.Spec {
 		s.Test = judge.Rate
 	}
 	return s
+}
+
+// P99Spec is the signal the verdict+p99 rows add on a canary's first
+// latency series: the quantile test of its p99, a rise harmful, every other field
+// at its default (so 250 points per side are needed).
+func P99Spec() judge.Spec {
+	return judge.Spec{Name: "signal_p99", Direction: judge.Increase, Test: judge.Quantile}
 }
 
 // KayentaParams are the Kayenta classifier settings of the harness: the
@@ -261,66 +284,108 @@ func kayentaConfig() kayenta.CanaryConfig {
 // judge, the same as the default judge's: pass 95, marginal 75.
 func KayentaThresholds() kayenta.Thresholds { return kayenta.Thresholds{Pass: 95, Marginal: 75} }
 
-// canaryOutcome scores one canary under both judges. The default judge's
-// results are copied first: scoring may adjust them in place.
-func canaryOutcome(sigs []judged) (verdict, kay string, vFlag, kFlag []bool) {
+// outcome is one canary's verdict under one judge, with the flags of its
+// signals (a series is flagged when its result, or one of its two results
+// for verdict+p99, is high or low after scoring).
+type outcome struct {
+	verdict string
+	flags   []bool
+}
+
+// canaryOutcome scores one canary under both judges, and under verdict+p99
+// when its first signal has a p99 result (ok). The default judge's results
+// are copied first: scoring may adjust them in place.
+func canaryOutcome(sigs []judged) (v, k, p outcome, ok bool) {
 	vr := make([]judge.Result, len(sigs))
 	kr := make([]kayenta.AnalysisResult, len(sigs))
 	for i, s := range sigs {
-		vr[i] = s.verdict
-		if s.verdict.Test != nil {
-			t := *s.verdict.Test
-			vr[i].Test = &t
-		}
+		vr[i] = copyResult(s.verdict)
 		kr[i] = s.kayenta
 	}
 	out := scoring.Score(scoring.Spec{Thresholds: scoring.DefaultThresholds()}, vr)
 	ks := kayenta.ScoreResults(kayentaConfig(), KayentaThresholds(), kr)
-	vFlag, kFlag = make([]bool, len(sigs)), make([]bool, len(sigs))
+	v = outcome{verdict: string(out.Verdict), flags: make([]bool, len(sigs))}
+	k = outcome{verdict: ks.Score.Classification, flags: make([]bool, len(sigs))}
 	for i := range sigs {
-		vFlag[i] = vr[i].Failed
-		kFlag[i] = kr[i].Label == kayenta.High || kr[i].Label == kayenta.Low
+		v.flags[i] = vr[i].Failed
+		k.flags[i] = kr[i].Label == kayenta.High || kr[i].Label == kayenta.Low
 	}
-	return string(out.Verdict), ks.Score.Classification, vFlag, kFlag
+	if len(sigs) == 0 || sigs[0].p99 == nil {
+		return v, k, p, false
+	}
+	with := make([]judge.Result, 0, len(sigs)+1)
+	for _, s := range sigs {
+		with = append(with, copyResult(s.verdict))
+	}
+	with = append(with, copyResult(*sigs[0].p99))
+	pout := scoring.Score(scoring.Spec{Thresholds: scoring.DefaultThresholds()}, with)
+	p = outcome{verdict: string(pout.Verdict), flags: make([]bool, len(sigs))}
+	for i := range sigs {
+		p.flags[i] = with[i].Failed
+	}
+	p.flags[0] = p.flags[0] || with[len(sigs)].Failed
+	return v, k, p, true
 }
 
-// tally accumulates one row per judge.
-type tally struct{ v, k Row }
+// copyResult copies r and its test block, which scoring may adjust.
+func copyResult(r judge.Result) judge.Result {
+	if r.Test != nil {
+		t := *r.Test
+		r.Test = &t
+	}
+	return r
+}
 
-func (t *tally) add(verdict, kay string, vFlag, kFlag []bool, only int) {
-	t.v.Canaries++
-	t.k.Canaries++
-	if verdict != string(scoring.Pass) {
-		t.v.NotPass++
+// tally accumulates one row per judge (p only for latency families).
+type tally struct {
+	v, k, p Row
+	hasP    bool
+}
+
+func (t *tally) add(v, k, p outcome, hasP bool, only int) {
+	count(&t.v, v, only, string(scoring.Pass), string(scoring.Fail), string(scoring.None))
+	count(&t.k, k, only, kayenta.ScorePass, kayenta.ScoreFail, "")
+	if hasP {
+		t.hasP = true
+		count(&t.p, p, only, string(scoring.Pass), string(scoring.Fail), string(scoring.None))
 	}
-	if verdict == string(scoring.Fail) {
-		t.v.Fail++
+}
+
+// count adds one canary's outcome to a row: every signal's flag, or only
+// the signal at index only when it is not negative.
+func count(r *Row, o outcome, only int, pass, fail, none string) {
+	r.Canaries++
+	if o.verdict != pass {
+		r.NotPass++
 	}
-	if kay != kayenta.ScorePass {
-		t.k.NotPass++
+	if o.verdict == fail {
+		r.Fail++
 	}
-	if kay == kayenta.ScoreFail {
-		t.k.Fail++
+	if none != "" && o.verdict == none {
+		r.None++
 	}
-	for i := range vFlag {
+	for i, f := range o.flags {
 		if only >= 0 && i != only {
 			continue
 		}
-		t.v.SignalTrials++
-		t.k.SignalTrials++
-		if vFlag[i] {
-			t.v.SignalFlagged++
-		}
-		if kFlag[i] {
-			t.k.SignalFlagged++
+		r.SignalTrials++
+		if f {
+			r.SignalFlagged++
 		}
 	}
+}
+
+func (t *tally) rows() []Row {
+	if t.hasP {
+		return []Row{t.v, t.k, t.p}
+	}
+	return []Row{t.v, t.k}
 }
 
 func newTally(f Family, n, k int, e Effect) *tally {
 	r := Row{Family: f.Name, N: n, Signals: k, Effect: e}
-	t := &tally{v: r, k: r}
-	t.v.Judge, t.k.Judge = JudgeVerdict, JudgeKayenta
+	t := &tally{v: r, k: r, p: r}
+	t.v.Judge, t.k.Judge, t.p.Judge = JudgeVerdict, JudgeKayenta, JudgeVerdictP99
 	return t
 }
 
@@ -328,10 +393,10 @@ func newTally(f Family, n, k int, e Effect) *tally {
 func scoreNull(_ Config, f Family, n, k int, null []judged) []Row {
 	t := newTally(f, n, k, Effect{Kind: None})
 	for start := 0; start+k <= len(null); start += k {
-		v, kay, vf, kf := canaryOutcome(null[start : start+k])
-		t.add(v, kay, vf, kf, -1)
+		v, kay, p, ok := canaryOutcome(null[start : start+k])
+		t.add(v, kay, p, ok, -1)
 	}
-	return []Row{t.v, t.k}
+	return t.rows()
 }
 
 // scoreRegressed scores canaries of one regressed signal and k-1 A/A signals
@@ -346,10 +411,10 @@ func scoreRegressed(cfg Config, f Family, fi, n, k, ei int, e Effect, reg, null 
 		for j, idx := range sample(r, len(null), k-1) {
 			sigs[j+1] = null[idx]
 		}
-		v, kay, vf, kf := canaryOutcome(sigs)
-		t.add(v, kay, vf, kf, 0)
+		v, kay, p, ok := canaryOutcome(sigs)
+		t.add(v, kay, p, ok, 0)
 	}
-	return []Row{t.v, t.k}
+	return t.rows()
 }
 
 // sample draws k distinct indices below n (k small against n).
