@@ -196,7 +196,9 @@ func Judge(spec Spec, baseline, canary []float64, opts Options) Result {
 	c := newSample(clean(canary, spec))
 	r.Baseline, r.Canary = stat.DescribeSorted(b.sorted), stat.DescribeSorted(c.sorted)
 
-	if len(b.values) < spec.MinSamples || len(c.values) < spec.MinSamples {
+	// The quantile test checks its own, larger need (QuantileMinSamples)
+	// and words it.
+	if spec.Test != Quantile && (len(b.values) < spec.MinSamples || len(c.values) < spec.MinSamples) {
 		return r.noData(spec, len(b.values), len(c.values))
 	}
 	switch spec.Test {

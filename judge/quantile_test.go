@@ -67,6 +67,8 @@ func TestQuantileDecisions(t *testing.T) {
 			[]string{"harmless"}},
 		{"100 points per side are too few for a p99", Spec{Direction: Increase}, base[:100], tail[:100], NoData, GateMinSamples, false, false,
 			[]string{"needs 250 on each side", "5 points are expected above the pooled p99"}},
+		{"5 points: the reason names the p99's need, not minSamples", Spec{Direction: Increase}, base[:5], tail[:5], NoData, GateMinSamples, false, false,
+			[]string{"needs 250 on each side"}},
 		{"a p95 needs 50 points", Spec{Direction: Increase, Quantile: ptr(0.95)}, base[:49], tail[:100], NoData, GateMinSamples, false, false,
 			[]string{"p95 test", "needs 50"}},
 		{"all equal: nothing to judge, never a pass", Spec{Direction: Increase}, constantSeries(7, 400), constantSeries(7, 400), NoData, GateResolution, false, false,
