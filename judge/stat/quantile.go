@@ -295,43 +295,42 @@ func QuantileInterval(sorted []float64, q, conf float64) (lo, hi float64, r, s i
 	return lo, hi, r, s, nil
 }
 
-// binomialCDF returns P(Y ≤ k) for k = 0..n, Y ~ Binomial(n, p), summing
-// the probabilities built by the ratio recurrence in logarithms from the
-// mode (so that large n neither underflows nor loses precision), with the
-// upper tail summed from above so that values near 1 keep their digits.
+// binomialCDF returns P(Y ≤ k) for k = 0..n, Y ~ Binomial(n, p). The
+// probabilities are built outward from the mode by the ratio recurrence
+// P(k+1)/P(k) = (n−k)/(k+1) · p/(1−p), relative to the mode's (so large n
+// neither underflows nor needs factorials), and dropped once below 1e-30 of
+// it: the rest of a tail then adds less than one part in 10^29 (the ratios
+// shrink away from the mode). Values below the mode are summed from 0 up,
+// those above it as 1 − the upper tail summed from n down, so that both
+// tails keep their digits. One array, no logarithms.
 func binomialCDF(n int, p float64) []float64 {
-	logs := make([]float64, n+1)
-	lp, lq := math.Log(p), math.Log1p(-p)
-	for k := 0; k < n; k++ {
-		logs[k+1] = logs[k] + math.Log(float64(n-k)/float64(k+1)) + lp - lq
-	}
-	peak := math.Inf(-1)
-	for _, l := range logs {
-		peak = math.Max(peak, l)
-	}
+	const negligible = 1e-30
+	odds := p / (1 - p)
+	mode := min(int(math.Floor(float64(n+1)*p)), n)
 	d := make([]float64, n+1)
-	var sum float64
-	for k, l := range logs {
-		d[k] = math.Exp(l - peak)
-		sum += d[k]
+	d[mode] = 1
+	sum := 1.0
+	for k := mode; k < n && d[k] > negligible; k++ {
+		d[k+1] = d[k] * float64(n-k) / float64(k+1) * odds
+		sum += d[k+1]
 	}
-	mode := int(math.Floor(float64(n+1) * p))
-	mode = min(mode, n)
-	cdf := make([]float64, n+1)
+	for k := mode; k > 0 && d[k] > negligible; k-- {
+		d[k-1] = d[k] * float64(k) / float64(n-k+1) / odds
+		sum += d[k-1]
+	}
+	// d becomes the distribution function in place.
 	var acc float64
 	for k := 0; k <= mode; k++ {
 		acc += d[k] / sum
-		cdf[k] = acc
+		d[k] = acc
 	}
-	// Above the mode: 1 − P(Y > k), with the upper tail summed from n down.
-	upper := make([]float64, n+2) // upper[k] = P(Y ≥ k)
+	var upper float64 // P(Y > k)
 	for k := n; k > mode; k-- {
-		upper[k] = upper[k+1] + d[k]/sum
+		pk := d[k] / sum
+		d[k] = 1 - upper
+		upper += pk
 	}
-	for k := mode + 1; k <= n; k++ {
-		cdf[k] = 1 - upper[k+1]
-	}
-	return cdf
+	return d
 }
 
 // QuantileDifferenceInterval is a distribution-free confidence interval, at

@@ -443,3 +443,79 @@ func TestQuantileTestLevel(t *testing.T) {
 		t.Errorf("%.2f%% of A/A pairs rejected at 5%%", 100*rate)
 	}
 }
+
+// FuzzQuantileTest checks that any finite samples give p-values in [0, 1],
+// counts within the sizes, and an interval whose ends are ordered, without
+// panicking.
+func FuzzQuantileTest(f *testing.F) {
+	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8}, []byte{1, 1, 1, 1}, uint8(99))
+	f.Add([]byte{0}, []byte{255, 255}, uint8(50))
+	f.Add([]byte{7, 7, 7, 7, 7, 7}, []byte{7, 7, 7, 7, 7, 7}, uint8(90))
+	f.Fuzz(func(t *testing.T, a, b []byte, qb uint8) {
+		if len(a) == 0 || len(b) == 0 {
+			return
+		}
+		q := 0.5 + float64(qb%50)/100 // 0.5 .. 0.99
+		toSorted := func(v []byte) []float64 {
+			out := make([]float64, len(v))
+			for i, x := range v {
+				out[i] = float64(x % 16) // many ties
+			}
+			slices.Sort(out)
+			return out
+		}
+		x, y := toSorted(a), toSorted(b)
+		for _, inclusive := range []bool{false, true} {
+			newTest := NewQuantileTest
+			if inclusive {
+				newTest = NewQuantileTestInclusive
+			}
+			qt, err := newTest(x, y, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []float64{qt.PValueGreater(), qt.PValueLess(), qt.PValue(), qt.MinPValueGreater(), qt.MinPValueLess()} {
+				if !(p >= 0 && p <= 1) {
+					t.Fatalf("p-value %g out of [0, 1] for %v, %v, q %g", p, x, y, q)
+				}
+			}
+			if qt.CanaryAbove < 0 || qt.CanaryAbove > len(x) || qt.BaselineAbove < 0 || qt.BaselineAbove > len(y) {
+				t.Fatalf("counts %d, %d for sizes %d, %d", qt.CanaryAbove, qt.BaselineAbove, len(x), len(y))
+			}
+			if qt.MinPValueGreater() > qt.PValueGreater()*(1+1e-12) {
+				t.Fatalf("smallest attainable p %g above the observed %g", qt.MinPValueGreater(), qt.PValueGreater())
+			}
+		}
+		lo, hi, err := QuantileDifferenceInterval(x, y, q, 0.95)
+		if err != nil || lo > hi {
+			t.Fatalf("interval [%g, %g], %v", lo, hi, err)
+		}
+	})
+}
+
+func BenchmarkQuantileTest(b *testing.B) {
+	for _, n := range []int{360, 100000} {
+		r := rand.New(rand.NewPCG(1, 2))
+		x, y := make([]float64, n), make([]float64, n)
+		for i := range x {
+			x[i] = math.Exp(0.3 * r.NormFloat64())
+			y[i] = math.Exp(0.3 * r.NormFloat64())
+		}
+		slices.Sort(x)
+		slices.Sort(y)
+		b.Run(fmt.Sprintf("test/n=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := NewQuantileTest(x, y, 0.99); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("interval/n=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := QuantileDifferenceInterval(x, y, 0.99, 0.95); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
