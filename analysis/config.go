@@ -96,6 +96,11 @@ type Signal struct {
 	Query string `yaml:"query"`
 	// Aggregate combines several series returned for one scope: sum, mean, max or min.
 	Aggregate string `yaml:"aggregate"`
+	// Series names the input series the signal reads when judging files or
+	// the judge API's inline series (default: the signal's name), so that
+	// two signals can judge one series, say its median (mann-whitney) and
+	// its p99 (quantile). A live signal reads its query instead.
+	Series string `yaml:"series"`
 	// Kayenta holds settings only the Kayenta judge reads (judge: kayenta).
 	Kayenta *KayentaSignal `yaml:"kayenta"`
 }
@@ -263,8 +268,20 @@ func (c *Config) validate() error {
 		default:
 			return c.fieldError(path+".aggregate", fmt.Errorf("%q is not an aggregation (want sum, mean, max or min)", s.Aggregate))
 		}
+		if s.Series != "" && s.Query != "" {
+			return c.fieldError(path+".series", fmt.Errorf("signal %q has both a query and series %q; series names an input series for judging files, a live signal reads its query", s.Name, s.Series))
+		}
 	}
 	return nil
+}
+
+// SeriesName is the name of the input series the signal reads offline: its
+// Series, else its Name.
+func (s Signal) SeriesName() string {
+	if s.Series != "" {
+		return s.Series
+	}
+	return s.Name
 }
 
 // signalError attributes a judge.Spec check error to its field when the

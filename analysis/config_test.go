@@ -98,6 +98,8 @@ func TestConfigErrors(t *testing.T) {
 		{"malformed YAML", "name: [unclosed\nsignals: []\n",
 			`c.yaml line 1: not valid YAML or JSON: did not find expected ',' or ']'`},
 		{"no signals", "name: a\n", `c.yaml: signals: the config has no signals`},
+		{"series beside a query", "signals:\n  - name: a\n    query: up\n    series: b\n",
+			`c.yaml line 4: signals[0].series: signal "a" has both a query and series "b"; series names an input series for judging files, a live signal reads its query`},
 		{"empty file", "  \n", `c.yaml: the config is empty`},
 		{"duplicate signal", "signals:\n  - name: a\n  - name: a\n",
 			`c.yaml line 3: signals[1].name: signal "a" is already defined by signals[0]`},

@@ -40,6 +40,18 @@ func (s SeriesSet) values() map[string][]float64 {
 	return out
 }
 
+// bySignal maps each signal's name to the values of the series it reads
+// (signals whose series is absent are left out).
+func (c *Config) bySignal(bySeries map[string][]float64) map[string][]float64 {
+	out := make(map[string][]float64, len(c.Signals))
+	for _, s := range c.Signals {
+		if v, ok := bySeries[s.SeriesName()]; ok {
+			out[s.Name] = v
+		}
+	}
+	return out
+}
+
 // JudgeSeries judges a canary offline: the config's signals, read from the
 // baseline's and the canary's series.
 //
@@ -49,10 +61,10 @@ func (s SeriesSet) values() map[string][]float64 {
 // one side only is data that is really missing (the canary stopped exporting
 // it): it is judged with no points on the other side, so it has no data.
 func JudgeSeries(c *Config, baseline, canary SeriesSet) (*Report, error) {
-	b, cn := baseline.values(), canary.values()
+	bs, cs := baseline.values(), canary.values()
 	known := make(map[string]bool, len(c.Signals))
 	for _, s := range c.Signals {
-		known[s.Name] = true
+		known[s.SeriesName()] = true
 	}
 	for _, side := range []SeriesSet{baseline, canary} {
 		for _, series := range side.Series {
@@ -62,12 +74,17 @@ func JudgeSeries(c *Config, baseline, canary SeriesSet) (*Report, error) {
 		}
 	}
 	for _, s := range c.Signals {
-		_, inBaseline := b[s.Name]
-		_, inCanary := cn[s.Name]
+		_, inBaseline := bs[s.SeriesName()]
+		_, inCanary := cs[s.SeriesName()]
 		if !inBaseline && !inCanary {
-			return nil, &DataError{Origin: baseline.Origin + " and " + canary.Origin, Msg: fmt.Sprintf("no series for signal %q of the config %s", s.Name, c.file)}
+			what := fmt.Sprintf("signal %q", s.Name)
+			if s.Series != "" {
+				what = fmt.Sprintf("series %q (read by signal %q)", s.Series, s.Name)
+			}
+			return nil, &DataError{Origin: baseline.Origin + " and " + canary.Origin, Msg: fmt.Sprintf("no series for %s of the config %s", what, c.file)}
 		}
 	}
+	b, cn := c.bySignal(bs), c.bySignal(cs)
 	if c.Judge == JudgeKayenta {
 		rep, jr, err := JudgeKayentaValues(c, b, cn)
 		if err != nil {

@@ -52,11 +52,11 @@ type SignalSeries struct {
 // concatenating series of the same signal in order.
 func collectSeries(c *Config, baseline, canary []metrics.Series) []SignalSeries {
 	out := make([]SignalSeries, len(c.Signals))
-	index := make(map[string]int, len(c.Signals))
+	index := make(map[string][]int, len(c.Signals)) // series name → signals reading it
 	for i, s := range c.Signals {
 		out[i].Name = s.Name
 		out[i].Baseline.Signal, out[i].Canary.Signal = s.Name, s.Name
-		index[s.Name] = i
+		index[s.SeriesName()] = append(index[s.SeriesName()], i)
 	}
 	// The first series of a signal is shared (the report only reads it),
 	// with its capacity capped so that a second one appends to a copy.
@@ -76,12 +76,12 @@ func collectSeries(c *Config, baseline, canary []metrics.Series) []SignalSeries 
 		}
 	}
 	for _, s := range baseline {
-		if i, ok := index[s.Signal]; ok {
+		for _, i := range index[s.Signal] {
 			add(&out[i].Baseline, 2*i, s)
 		}
 	}
 	for _, s := range canary {
-		if i, ok := index[s.Signal]; ok {
+		for _, i := range index[s.Signal] {
 			add(&out[i].Canary, 2*i+1, s)
 		}
 	}

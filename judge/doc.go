@@ -75,7 +75,8 @@
 // sees what the rank tests cannot: a tail that grows while the median stays
 // put (p99 +50% with the median unmoved: 1–11% caught by mann-whitney, see
 // docs/quality.md). Use it beside a mann-whitney signal on the same series
-// (a latency judged twice, median and p99) when slow requests matter more
+// (a latency judged twice, median and p99; analysis.Signal's series: lets
+// two signals read one input series) when slow requests matter more
 // than typical ones, and only with enough points: each side needs
 // QuantileMinSamples (⌈2.5/(1−q)⌉: 250 for p99, 50 for p95), so that five
 // points are expected above the pooled quantile, else nodata; a canary of
