@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -177,7 +178,8 @@ func (s *Server) record(ctx context.Context, p prepared, status store.Status) (s
 	if err != nil {
 		return "", fmt.Errorf("encode the plan: %w", err)
 	}
-	a := &store.Analysis{ID: store.NewID(), ConfigName: p.configName, Config: p.configText, Request: reqJSON, Origin: p.origin, Status: status}
+	a := &store.Analysis{ID: store.NewID(), ConfigName: p.configName, Config: p.configText, Request: reqJSON, Origin: p.origin, Status: status,
+		Owner: s.opt.InstanceID, LeaseUntil: time.Now().Add(s.opt.Lease)}
 	if p.plan.Lifetime > 0 {
 		interval := p.plan.Interval
 		if interval <= 0 || interval > p.plan.Lifetime {
@@ -287,9 +289,13 @@ func (s *Server) full(w http.ResponseWriter) bool {
 	return false
 }
 
+// errStopped is the cause of an analysis stopped because another server
+// ended it (a cancel) or holds it now (a takeover): it must not write.
+var errStopped = errors.New("the analysis was cancelled, or taken over by another server")
+
 // startBackground runs an analysis in the worker pool.
 func (s *Server) startBackground(id string, p prepared, sources analysis.SourceSet) {
-	ctx, cancel := context.WithCancel(s.ctx)
+	ctx, cancel := context.WithCancelCause(s.ctx)
 	s.mu.Lock()
 	s.running[id] = cancel
 	s.mu.Unlock()
@@ -300,7 +306,7 @@ func (s *Server) startBackground(id string, p prepared, sources analysis.SourceS
 			s.mu.Lock()
 			delete(s.running, id)
 			s.mu.Unlock()
-			cancel()
+			cancel(nil)
 		}()
 		select {
 		case s.sem <- struct{}{}:
@@ -312,11 +318,23 @@ func (s *Server) startBackground(id string, p prepared, sources analysis.SourceS
 	}()
 }
 
-// execute runs a stored analysis and records its end. When ctx ends
-// because the server is shutting down, the analysis is left running in the
-// store for the next start to resume.
+// execute runs a stored analysis this server owns and records its end.
+// When ctx ends because the server is shutting down, the analysis is left
+// running in the store for the next start to resume. When the store says
+// the analysis ended or has another owner (at a progress write, or at a
+// lease renewal), it stops without writing anything more.
 func (s *Server) execute(ctx context.Context, id string, p prepared, sources analysis.SourceSet) (rep *analysis.Report, err error) {
 	start := time.Now()
+	ctx, stop := context.WithCancelCause(ctx)
+	s.mu.Lock()
+	s.executing[id] = stop
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.executing, id)
+		s.mu.Unlock()
+		stop(nil)
+	}()
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("analysis %s panicked: %v", id, v)
@@ -324,9 +342,9 @@ func (s *Server) execute(ctx context.Context, id string, p prepared, sources ana
 			s.finish(id, store.Outcome{Status: store.Failed, Error: "internal error while running the analysis"})
 		}
 	}()
-	if err := s.store.UpdateAnalysis(ctx, id, store.Running, store.Progress{Total: p.progressTotal()}, nil); err != nil {
+	if err := s.store.UpdateOwnedAnalysis(ctx, id, s.opt.InstanceID, store.Running, store.Progress{Total: p.progressTotal()}, nil); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nil, err // cancelled before it started
+			return nil, err // cancelled or taken over before it started
 		}
 		s.log.Error("mark analysis running", "id", id, "err", err)
 	}
@@ -339,7 +357,11 @@ func (s *Server) execute(ctx context.Context, id string, p prepared, sources ana
 			Progress: func(done, total int, r analysis.IntervalResult) {
 				intervals = append(intervals, r)
 				js, _ := json.Marshal(intervals)
-				if err := s.store.UpdateAnalysis(ctx, id, store.Running, store.Progress{Done: done, Total: total}, js); err != nil && !errors.Is(err, store.ErrConflict) {
+				switch err := s.store.UpdateOwnedAnalysis(ctx, id, s.opt.InstanceID, store.Running, store.Progress{Done: done, Total: total}, js); {
+				case errors.Is(err, store.ErrConflict):
+					s.log.Info("analysis stopped: it ended or moved elsewhere", "id", id, "reason", err)
+					stop(errStopped)
+				case err != nil:
 					s.log.Error("record analysis progress", "id", id, "err", err)
 				}
 			}})
@@ -348,6 +370,9 @@ func (s *Server) execute(ctx context.Context, id string, p prepared, sources ana
 	}
 	if err != nil {
 		if ctx.Err() != nil {
+			if errors.Is(context.Cause(ctx), errStopped) {
+				return nil, err
+			}
 			if s.ctx.Err() != nil {
 				s.log.Info("analysis left for the next start to resume", "id", id)
 				return nil, err
@@ -387,11 +412,12 @@ func (p prepared) progressTotal() int {
 	return int(p.plan.Lifetime / interval)
 }
 
-// finish records an outcome; a conflict (cancelled meanwhile) is expected.
+// finish records the outcome of an analysis this server owns; a conflict
+// (cancelled meanwhile, or taken over) is expected.
 func (s *Server) finish(id string, o store.Outcome) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.store.FinishAnalysis(ctx, id, o); err != nil && !errors.Is(err, store.ErrConflict) {
+	if err := s.store.FinishOwnedAnalysis(ctx, id, s.opt.InstanceID, o); err != nil && !errors.Is(err, store.ErrConflict) {
 		s.log.Error("record analysis outcome", "id", id, "err", err)
 	}
 }
@@ -413,12 +439,14 @@ type analysisView struct {
 	Intervals  json.RawMessage `json:"intervals,omitempty"`
 	Report     json.RawMessage `json:"report,omitempty"`
 	URL        string          `json:"url,omitempty"`
+	// Owner is the server (instance id) that runs or ran the analysis.
+	Owner string `json:"owner,omitempty"`
 }
 
 func view(a store.Analysis, full bool, base string) analysisView {
 	v := analysisView{ID: a.ID, ConfigName: a.ConfigName, Origin: a.Origin, Status: a.Status, Progress: a.Progress,
 		Verdict: a.Verdict, Score: a.Score, Error: a.Error, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
-		URL: base + "/api/v1/analyses/" + a.ID}
+		URL: base + "/api/v1/analyses/" + a.ID, Owner: a.Owner}
 	if !a.FinishedAt.IsZero() {
 		t := a.FinishedAt
 		v.FinishedAt = &t
@@ -519,11 +547,9 @@ func (s *Server) cancelAnalysis(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	s.mu.Lock()
-	if cancel, ok := s.running[id]; ok {
-		cancel()
-	}
-	s.mu.Unlock()
+	// Stop it here if it runs here; on another replica, its owner stops it
+	// at its next progress write or lease renewal.
+	s.stopLocal(id)
 	a, err := s.store.GetAnalysis(r.Context(), id)
 	if err != nil {
 		s.internalError(w, r, err)
@@ -532,17 +558,41 @@ func (s *Server) cancelAnalysis(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, view(a, false, s.baseURL(r)))
 }
 
-// Resume handles the analyses a previous process left unfinished: each is
-// run again when its config still parses, its origin waits for it in the
-// background and its window started within ResumeWithin; the others are
-// marked interrupted with the reason. It returns how many of each.
+// Resume claims the analyses this server should run at start (see the
+// store's ownership rules): its own, left by its previous process, and
+// those of servers whose leases expired, never those another live replica
+// holds. Each is run again when its config still parses, its origin waits
+// for it in the background and its window started within ResumeWithin;
+// the others are marked interrupted with the reason. It returns how many
+// of each. From then until Close, every Lease/2 it takes over the
+// analyses of replicas that die the same way.
 func (s *Server) Resume(ctx context.Context) (resumed, interrupted int, err error) {
-	list, err := s.store.Unfinished(ctx)
+	now := time.Now()
+	list, err := s.store.ClaimUnfinished(ctx, s.opt.InstanceID, now, now.Add(s.opt.Lease))
 	if err != nil {
 		return 0, 0, err
 	}
+	resumed, interrupted, err = s.take(ctx, list)
+	s.reaping.Do(func() { s.loops.Go(s.reapLoop) })
+	return resumed, interrupted, err
+}
+
+// take resumes or interrupts claimed analyses; it skips those that run
+// here already (a reaper's claim of a lease this server let lapse).
+func (s *Server) take(ctx context.Context, list []store.Analysis) (resumed, interrupted int, err error) {
 	now := s.now()
 	for _, a := range list {
+		s.mu.Lock()
+		_, bg := s.running[a.ID]
+		_, ex := s.executing[a.ID]
+		s.mu.Unlock()
+		if bg || ex {
+			continue
+		}
+		takenOver := a.ClaimedFrom != "" && a.ClaimedFrom != s.opt.InstanceID
+		if takenOver {
+			s.log.Warn("taking over analysis", "id", a.ID, "from", a.ClaimedFrom)
+		}
 		reason := s.resumable(a, now)
 		if reason == "" {
 			var p Plan
@@ -552,18 +602,106 @@ func (s *Server) Resume(ctx context.Context) (resumed, interrupted int, err erro
 			if perr == nil {
 				s.log.Info("resuming analysis", "id", a.ID, "config", a.ConfigName)
 				s.startBackground(a.ID, prep, sources)
+				if takenOver {
+					s.metrics.takenOver("resumed")
+				}
 				resumed++
 				continue
 			}
 			reason = "it cannot run any more: " + perr.Error()
 		}
 		s.log.Warn("analysis interrupted", "id", a.ID, "reason", reason)
-		if err := s.store.FinishAnalysis(ctx, a.ID, store.Outcome{Status: store.Interrupted, Error: "the server stopped while the analysis ran; " + reason}); err != nil && !errors.Is(err, store.ErrConflict) {
+		if err := s.store.FinishOwnedAnalysis(ctx, a.ID, s.opt.InstanceID, store.Outcome{Status: store.Interrupted, Error: "the server stopped while the analysis ran; " + reason}); err != nil && !errors.Is(err, store.ErrConflict) {
 			return resumed, interrupted, err
+		}
+		if takenOver {
+			s.metrics.takenOver("interrupted")
 		}
 		interrupted++
 	}
 	return resumed, interrupted, nil
+}
+
+// stopLocal stops an analysis if it runs (or waits for a worker) here,
+// without recording anything: the store already says how it ended or who
+// holds it.
+func (s *Server) stopLocal(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cancel, ok := s.running[id]; ok {
+		cancel(errStopped)
+	}
+	if stop, ok := s.executing[id]; ok {
+		stop(errStopped)
+	}
+}
+
+// renewLoop extends this server's leases every Lease/3 until ctx ends, and
+// stops the local analyses the store no longer lists as this server's
+// (cancelled through another replica, or taken over after a lapse).
+func (s *Server) renewLoop(ctx context.Context) {
+	t := time.NewTicker(s.opt.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.renew(ctx)
+		}
+	}
+}
+
+func (s *Server) renew(ctx context.Context) {
+	// The local analyses are listed before the store is asked, so one that
+	// starts in between is not mistaken for one this server lost.
+	s.mu.Lock()
+	local := make([]string, 0, len(s.running)+len(s.executing))
+	for id := range s.running {
+		local = append(local, id)
+	}
+	for id := range s.executing {
+		local = append(local, id)
+	}
+	s.mu.Unlock()
+	held, err := s.store.RenewLeases(ctx, s.opt.InstanceID, time.Now().Add(s.opt.Lease))
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("renewing the leases of this server's analyses", "err", err)
+		}
+		return
+	}
+	for _, id := range local {
+		if _, ok := slices.BinarySearch(held, id); !ok {
+			s.log.Info("analysis stopped: it ended or moved elsewhere", "id", id)
+			s.stopLocal(id)
+		}
+	}
+}
+
+// reapLoop takes over, every Lease/2 until Close, the analyses whose
+// owner's lease expired (a replica that died).
+func (s *Server) reapLoop() {
+	t := time.NewTicker(s.opt.Lease / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.reapCtx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		list, err := s.store.ClaimExpired(s.reapCtx, s.opt.InstanceID, now, now.Add(s.opt.Lease))
+		if err != nil {
+			if s.reapCtx.Err() == nil {
+				s.log.Warn("looking for analyses to take over", "err", err)
+			}
+			continue
+		}
+		if _, _, err := s.take(s.reapCtx, list); err != nil && s.reapCtx.Err() == nil {
+			s.log.Error("taking over analyses", "err", err)
+		}
+	}
 }
 
 // resumable says why an unfinished analysis cannot be resumed ("" if it can).

@@ -24,6 +24,16 @@
 //     marked interrupted with a reason. An analysis is never lost and never
 //     turned into a pass by a crash. A synchronous judgement that runs out
 //     of time (504) or loses its caller is recorded as interrupted too.
+//   - Replicas sharing a store own what they run (Options.InstanceID, a
+//     lease of Options.Lease renewed every Lease/3). At start a server
+//     claims only its own unfinished analyses and those whose lease expired,
+//     never one a live replica holds; every Lease/2 it takes over those of
+//     replicas that died, by the same resume-or-interrupt rules, and counts
+//     them (verdict_analyses_taken_over_total). Its progress and outcome
+//     writes are fenced by owner, and a lease renewal lists what it still
+//     holds: an analysis cancelled through another replica, or taken over
+//     after a lapse, stops here without writing. Close hands the leases
+//     over after the work in flight has ended.
 //   - The Flagger webhook answers 200 for pass, 412 for fail or marginal
 //     and 424 for no verdict (none): not a 5xx, which Flagger's HTTP client
 //     retries, judging again and replacing the reason with its own.

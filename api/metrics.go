@@ -28,6 +28,7 @@ type Metrics struct {
 	requestDuration  *prometheus.HistogramVec
 	lastScore        *prometheus.GaugeVec
 	scheduleRuns     *prometheus.CounterVec
+	takeovers        *prometheus.CounterVec
 }
 
 // NewMetrics registers the service's metrics on a new private registry.
@@ -61,9 +62,15 @@ func NewMetrics() *Metrics {
 		scheduleRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "verdict_schedule_runs_total", Help: "Scheduled runs by config and outcome (ran, skipped, panicked).",
 		}, []string{"config", "outcome"}),
+		takeovers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "verdict_analyses_taken_over_total", Help: "Analyses taken over from another replica whose lease expired, by what this server did with them (resumed, interrupted).",
+		}, []string{"outcome"}),
 	}
-	m.reg.MustRegister(m.analyses, m.analysisDuration, m.queryDuration, m.sourceErrors, m.requests, m.requestDuration, m.lastScore, m.scheduleRuns,
+	m.reg.MustRegister(m.analyses, m.analysisDuration, m.queryDuration, m.sourceErrors, m.requests, m.requestDuration, m.lastScore, m.scheduleRuns, m.takeovers,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, outcome := range []string{"resumed", "interrupted"} {
+		m.takeovers.WithLabelValues(outcome) // shown at 0 before the first takeover
+	}
 	return m
 }
 
@@ -102,6 +109,11 @@ func (m *Metrics) ObserveAnalysis(origin, config string, rep *analysis.Report, d
 // ScheduleRun counts a scheduled firing: ran, skipped or panicked.
 func (m *Metrics) ScheduleRun(config, outcome string) {
 	m.scheduleRuns.WithLabelValues(config, outcome).Inc()
+}
+
+// takenOver counts an analysis taken over from another replica.
+func (m *Metrics) takenOver(outcome string) {
+	m.takeovers.WithLabelValues(outcome).Inc()
 }
 
 // instrument wraps every source so its queries are timed and its errors

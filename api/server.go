@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,18 @@ type Options struct {
 	// ResumeWithin is how old an unfinished analysis' window may be for a
 	// restart to resume it (default 24 h); older ones are interrupted.
 	ResumeWithin time.Duration
+	// InstanceID names this server as the owner of the analyses it runs
+	// (see the store's ownership rules). It must be unique among the
+	// replicas sharing a store and stable across restarts of one replica,
+	// so that a restart resumes its own analyses at once; verdict serve
+	// uses hostname:port. Empty: the hostname and a random suffix (a
+	// restart then resumes only once the old leases expire).
+	InstanceID string
+	// Lease is how long this server's claim on a live analysis lasts
+	// without renewal (default 30 s): it renews every Lease/3, and another
+	// replica takes the analyses of a server dead for Lease (checking
+	// every Lease/2).
+	Lease time.Duration
 	// ExternalURL is the base of the URLs the API answers (reportURL);
 	// empty uses the request's host.
 	ExternalURL string
@@ -91,9 +104,18 @@ type Server struct {
 	sem    chan struct{}
 	wg     sync.WaitGroup
 
-	mu      sync.Mutex
-	running map[string]context.CancelFunc
-	pushers map[string]*loki.EventPusher
+	// renewStop and reapStop end the lease loops (Close); loops waits for them.
+	renewStop, reapStop context.CancelFunc
+	reapCtx             context.Context
+	reaping             sync.Once
+	loops               sync.WaitGroup
+
+	mu sync.Mutex
+	// running holds the background analyses (queued or running here);
+	// executing every analysis executing here, background or synchronous.
+	running   map[string]context.CancelCauseFunc
+	executing map[string]context.CancelCauseFunc
+	pushers   map[string]*loki.EventPusher
 }
 
 // New builds a Server over opt.Store.
@@ -114,6 +136,16 @@ func New(opt Options) (*Server, error) {
 	if opt.ResumeWithin <= 0 {
 		opt.ResumeWithin = 24 * time.Hour
 	}
+	if opt.Lease <= 0 {
+		opt.Lease = 30 * time.Second
+	}
+	if opt.InstanceID == "" {
+		host, err := os.Hostname()
+		if err != nil || host == "" {
+			host = "verdict"
+		}
+		opt.InstanceID = host + ":" + store.NewID()[:8]
+	}
 	if opt.OpenSources == nil {
 		opt.OpenSources = analysis.OpenSources
 	}
@@ -125,22 +157,30 @@ func New(opt Options) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		opt:     opt,
-		log:     opt.Logger,
-		store:   opt.Store,
-		metrics: NewMetrics(),
-		configs: newConfigCache(),
-		inline:  newInlineCache(256),
-		now:     opt.Now,
-		ctx:     ctx,
-		cancel:  cancel,
-		sem:     make(chan struct{}, opt.Workers),
-		running: map[string]context.CancelFunc{},
-		pushers: map[string]*loki.EventPusher{},
+		opt:       opt,
+		log:       opt.Logger,
+		store:     opt.Store,
+		metrics:   NewMetrics(),
+		configs:   newConfigCache(),
+		inline:    newInlineCache(256),
+		now:       opt.Now,
+		ctx:       ctx,
+		cancel:    cancel,
+		sem:       make(chan struct{}, opt.Workers),
+		running:   map[string]context.CancelCauseFunc{},
+		executing: map[string]context.CancelCauseFunc{},
+		pushers:   map[string]*loki.EventPusher{},
 	}
+	var renewCtx context.Context
+	renewCtx, s.renewStop = context.WithCancel(context.Background())
+	s.reapCtx, s.reapStop = context.WithCancel(context.Background())
 	s.routes()
+	s.loops.Go(func() { s.renewLoop(renewCtx) })
 	return s, nil
 }
+
+// InstanceID is the owner name this server writes on its analyses.
+func (s *Server) InstanceID() string { return s.opt.InstanceID }
 
 // Metrics returns the server's metrics, for the scheduler to update.
 func (s *Server) Metrics() *Metrics { return s.metrics }
@@ -148,11 +188,25 @@ func (s *Server) Metrics() *Metrics { return s.metrics }
 // Handler is the service's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Close stops background analyses and waits for them. They stay queued or
-// running in the store, so the next start resumes them.
+// Close stops taking over analyses, stops background analyses and waits
+// for them, then stops renewing leases and hands the ones it held over: the
+// analyses stay queued or running in the store, with leases that end now,
+// so this replica's next start or any other replica resumes them. Call it
+// after the HTTP server has drained its requests (synchronous analyses keep
+// their leases renewed until then).
 func (s *Server) Close() {
+	s.reapStop()
 	s.cancel()
 	s.wg.Wait()
+	s.renewStop()
+	s.loops.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if held, err := s.store.RenewLeases(ctx, s.opt.InstanceID, time.Now()); err != nil {
+		s.log.Warn("handing the leases over", "err", err)
+	} else if len(held) > 0 {
+		s.log.Info("analyses left for the next start or another replica", "analyses", len(held))
+	}
+	cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.pushers {

@@ -32,6 +32,8 @@ func TestOpenDSN(t *testing.T) {
 		{"postgres://u:s3cret@127.0.0.1:1/verdict?connect_timeout=5", "store: open postgres:"},
 		{"postgresql://u:s3cret@127.0.0.1:1/verdict?connect_timeout=5", "store: open postgres:"},
 		{"mysql://x", "is not a store"},
+		{"mysql://u:s3cret@db/v", `"mysql://u:xxxxx@db/v" is not a store`},
+		{"u:s3cret@db", "the DSN is not a store"},
 		{"sqlite:", "needs a file path"},
 	} {
 		s, err := Open(ctx, tc.dsn)

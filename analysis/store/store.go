@@ -72,6 +72,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -289,5 +290,11 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 	case strings.HasSuffix(dsn, ".db"), strings.HasSuffix(dsn, ".sqlite"):
 		return OpenSQLite(ctx, dsn)
 	}
-	return nil, fmt.Errorf("%q is not a store (want sqlite:PATH or postgres://...)", dsn)
+	shown := fmt.Sprintf("%q", dsn)
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		shown = fmt.Sprintf("%q", u.Redacted()) // never echo a password
+	} else if strings.Contains(dsn, "@") {
+		shown = "the DSN"
+	}
+	return nil, fmt.Errorf("%s is not a store (want sqlite:PATH or postgres://...)", shown)
 }

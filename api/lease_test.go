@@ -1,0 +1,171 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/internal/promtest"
+)
+
+// replica is one Server of several sharing a store.
+type replica struct {
+	*testServer
+	closed bool
+}
+
+// replicas starts servers named ids on one SQLite store (as replicas on one
+// database would be), each with the given lease and the regress config.
+func replicas(t *testing.T, lease time.Duration, ids ...string) []*replica {
+	t.Helper()
+	prom := promtest.Start(t, openMetrics(e2eStart, 241))
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "verdict.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var out []*replica
+	for _, id := range ids {
+		srv, err := New(Options{Store: st, Sources: sourceOverrides(prom.URL), InstanceID: id, Lease: lease, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		r := &replica{testServer: &testServer{Server: srv, URL: hs.URL, store: st}}
+		t.Cleanup(func() {
+			hs.Close()
+			if !r.closed {
+				srv.Close()
+			}
+		})
+		if _, _, err := srv.Resume(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if code, body := out[0].call(t, "PUT", "/api/v1/configs/regress", "", liveRegress, nil); code != 200 {
+		t.Fatalf("PUT regress: %d %s", code, body)
+	}
+	return out
+}
+
+// startLong starts, through r, an analysis whose first interval ends in
+// 30 minutes: it waits, with no progress write, the whole test.
+func startLong(t *testing.T, r *replica) string {
+	t.Helper()
+	var created struct{ ID string }
+	code, body := r.call(t, "POST", "/api/v1/analyses", "",
+		`{"configName":"regress","baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"},"lifetime":"1h","interval":"30m","step":"15s"}`, &created)
+	if code != 202 {
+		t.Fatalf("POST analyses: %d %s", code, body)
+	}
+	return created.ID
+}
+
+// local reports whether id is queued or running on r.
+func (r *replica) local(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, bg := r.running[id]
+	_, ex := r.executing[id]
+	return bg || ex
+}
+
+// eventually polls cond every 20 ms until it holds or limit passes, and
+// returns how long it took.
+func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !cond() {
+		if time.Since(start) > limit {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// TestCancelOnAnotherReplica cancels, through replica B, an analysis that
+// runs on replica A and writes nothing for half an hour: A learns of it at
+// its next lease renewal and stops it, and nothing A does afterwards
+// changes the recorded cancellation.
+func TestCancelOnAnotherReplica(t *testing.T) {
+	const lease = 300 * time.Millisecond
+	rs := replicas(t, lease, "A", "B")
+	a, b := rs[0], rs[1]
+	id := startLong(t, a)
+	eventually(t, 5*time.Second, "the analysis runs on A", func() bool {
+		got, err := a.store.GetAnalysis(t.Context(), id)
+		return err == nil && got.Status == store.Running && a.local(id)
+	})
+	if b.local(id) {
+		t.Fatal("B runs A's analysis")
+	}
+	var v analysisView
+	if code, body := b.call(t, "POST", "/api/v1/analyses/"+id+"/cancel", "", nil, &v); code != 200 || v.Status != store.Cancelled {
+		t.Fatalf("cancel through B: %d %s", code, body)
+	}
+	took := eventually(t, 3*lease, "A stops the analysis B cancelled", func() bool { return !a.local(id) })
+	t.Logf("A stopped the analysis %s after the cancel on B (lease %s, renewal every %s)", took.Round(time.Millisecond), lease, lease/3)
+	time.Sleep(lease) // a late write by A would show now
+	got, err := a.store.GetAnalysis(t.Context(), id)
+	if err != nil || got.Status != store.Cancelled || got.Error != "cancelled by request" || got.Owner != "A" {
+		t.Errorf("after A stopped: %s %q owner %q, %v; want cancelled by request, still A's", got.Status, got.Error, got.Owner, err)
+	}
+}
+
+// TestTakeOverOnClose closes replica A (a graceful stop) while its
+// analysis waits: A hands its lease over, and B's reaper takes the analysis
+// over and resumes it, counting the takeover in its metrics; A's restart
+// with the same id finds nothing to resume, B keeping what it took.
+func TestTakeOverOnClose(t *testing.T) {
+	const lease = 400 * time.Millisecond
+	rs := replicas(t, lease, "A", "B")
+	a, b := rs[0], rs[1]
+	id := startLong(t, a)
+	eventually(t, 5*time.Second, "the analysis runs on A", func() bool { return a.local(id) })
+	// B leaves it alone while A renews: several reaper rounds.
+	time.Sleep(3 * lease)
+	if b.local(id) {
+		t.Fatal("B took the analysis of a live replica")
+	}
+	if got, _ := a.store.GetAnalysis(t.Context(), id); got.Owner != "A" || !got.LeaseUntil.After(time.Now()) {
+		t.Fatalf("A's analysis: owner %q lease %v; want A's, renewed into the future", got.Owner, got.LeaseUntil)
+	}
+	a.Close()
+	a.closed = true
+	took := eventually(t, 3*lease, "B takes the analysis over", func() bool { return b.local(id) })
+	t.Logf("B took over %s after A closed (lease %s, reaper every %s)", took.Round(time.Millisecond), lease, lease/2)
+	got, err := b.store.GetAnalysis(t.Context(), id)
+	if err != nil || got.Owner != "B" || got.Status.Terminal() {
+		t.Errorf("after the takeover: owner %q status %s, %v; want B's, live", got.Owner, got.Status, err)
+	}
+	if n := testutil.ToFloat64(b.Metrics().takeovers.WithLabelValues("resumed")); n != 1 {
+		t.Errorf("B counted %v takeovers, want 1", n)
+	}
+	code, body := b.call(t, "GET", "/metrics", "", nil, nil)
+	if code != 200 || !strings.Contains(body, `verdict_analyses_taken_over_total{outcome="resumed"} 1`) {
+		t.Errorf("/metrics lacks the takeover: %d", code)
+	}
+	var view map[string]json.RawMessage
+	if code, _ := b.call(t, "GET", "/api/v1/analyses/"+id, "", nil, &view); code != 200 || string(view["owner"]) != `"B"` {
+		t.Errorf("the analysis view names owner %s, want B", view["owner"])
+	}
+
+	// A restarts with the same identity: B holds the analysis, A takes nothing.
+	again, err := New(Options{Store: a.store, Sources: a.opt.Sources, InstanceID: "A", Lease: lease, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if resumed, interrupted, err := again.Resume(t.Context()); err != nil || resumed+interrupted != 0 {
+		t.Errorf("A's restart resumed %d, interrupted %d, %v; want nothing (B holds it)", resumed, interrupted, err)
+	}
+}
