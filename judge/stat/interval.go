@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // ErrAllTied is returned (wrapped) by the interval methods when every pooled
@@ -326,9 +327,18 @@ func (t *MannWhitney) unirootEstimate() (float64, bool) {
 		return math.NaN(), false
 	}
 	nx, ny := float64(len(t.x)), float64(len(t.y))
+	// Every W(d) also tells about how many differences lie at or below d
+	// (nx·ny/2 - dz, ties halved): kept for the interval's selection to
+	// aim its first passes with (see MannWhitney.shape).
+	var seen [32]point
+	ns := 0
 	w := func(d float64) float64 {
 		rankSum2, ties := t.shiftedRanks(d)
 		dz := float64(rankSum2)/2 - nx*(nx+1)/2 - nx*ny/2
+		if ns < len(seen) {
+			seen[ns] = point{d, int64(nx*ny/2 - dz)}
+			ns++
+		}
 		sigma := math.Sqrt((nx * ny / 12) * ((nx + ny + 1) - ties/((nx+ny)*(nx+ny-1))))
 		return (dz - 0) / sigma
 	}
@@ -336,7 +346,12 @@ func (t *MannWhitney) unirootEstimate() (float64, bool) {
 	if math.IsNaN(fl) || math.IsNaN(fu) || sign(fl)*sign(fu) > 0 {
 		return math.NaN(), false
 	}
-	return zeroin(mumin, mumax, fl, fu, func(d float64) float64 { return rValue(w(d)) }, zeroinTol, zeroinMaxIter), true
+	root := zeroin(mumin, mumax, fl, fu, func(d float64) float64 { return rValue(w(d)) }, zeroinTol, zeroinMaxIter)
+	if t.shape.Load() == nil {
+		pts := slices.Clone(seen[:ns])
+		t.shape.Store(&pts)
+	}
+	return root, true
 }
 
 // root returns R's root(zq): the shift d at which the standardised statistic

@@ -54,6 +54,13 @@ type MannWhitney struct {
 	// selectDiffs); an atomic pointer to an immutable value, so concurrent
 	// use stays safe.
 	centre atomic.Pointer[centre]
+	// shape holds the shifts the estimate's root finder evaluated with the
+	// number of differences at or below each, approximate (it counts
+	// x - d against y as R's rank does, the selection counts x - y
+	// against d, and halves ties): the selection aims its first windows
+	// with them, and never narrows a bracket with them. Published once,
+	// immutable.
+	shape atomic.Pointer[[]point]
 }
 
 // NewMannWhitney prepares the test of x (canary) against y (baseline). It

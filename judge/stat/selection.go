@@ -143,6 +143,14 @@ func (t *MannWhitney) selectDiffs(ks []int64, out []float64) (listed centre, ok 
 			s.learn(p)
 		}
 	}
+	if sh := t.shape.Load(); sh != nil {
+		// Approximate counts: for the predictions only.
+		for _, p := range *sh {
+			if p.c > 0 && p.c < s.n && !math.IsNaN(p.v) && !math.IsInf(p.v, 0) {
+				s.record(p)
+			}
+		}
+	}
 	for i := range s.nt {
 		g := &s.targets[i]
 		if i > 0 && c != nil && s.targets[0].done {
