@@ -4,8 +4,9 @@
 //
 // Decisions:
 //   - An analysis is created (status queued) before any work starts, so a
-//     crash never loses it; Unfinished lists the ones a restarted server
-//     must resume or mark interrupted. Terminal states (finished, failed,
+//     crash never loses it; ClaimUnfinished hands a starting server the
+//     ones it must resume or mark interrupted (see Ownership below).
+//     Terminal states (finished, failed,
 //     cancelled, interrupted) are final: Finish and Cancel on a terminal
 //     analysis return ErrConflict, so a late worker cannot overwrite a
 //     cancellation and a cancellation cannot rewrite a verdict.

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -26,9 +28,10 @@ const serveGCPercent = 400
 type serveFlags struct {
 	listen, db, configDir, tokensFile string
 	prometheusURL, lokiURL            string
-	externalURL                       string
+	externalURL, instanceID           string
 	workers                           int
 	shutdownTimeout, resumeWithin     time.Duration
+	lease                             time.Duration
 }
 
 func newServeCommand() *cobra.Command {
@@ -39,7 +42,10 @@ func newServeCommand() *cobra.Command {
 		Long: "Run Verdict as a service: the judge API (POST /api/v1/judge), stored configs and analyses, the Argo Rollouts,\n" +
 			"Flagger and Kayenta-compatible endpoints, cron schedules from the configs, /metrics, /healthz and /readyz.\n" +
 			"Listening beyond loopback needs bearer tokens (--tokens-file or VERDICT_TOKENS, lines \"ROLE TOKEN\", role read or write).\n" +
-			"SIGTERM drains requests and stops the schedules; unfinished analyses resume at the next start.",
+			"SIGTERM drains requests and stops the schedules; unfinished analyses resume at the next start.\n" +
+			"Replicas may share one PostgreSQL store: each owns the analyses it runs under a lease it renews every --lease/3;\n" +
+			"when a replica dies, another takes its analyses over once the lease expires, and a replica restarted with the same\n" +
+			"--instance-id resumes its own at once. A store that cannot be reached exits 70, a malformed --db 64.",
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
 	}
 	fl := cmd.Flags()
@@ -53,7 +59,23 @@ func newServeCommand() *cobra.Command {
 	fl.IntVar(&f.workers, "workers", 4, "live analyses running at once")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long SIGTERM waits for requests in flight")
 	fl.DurationVar(&f.resumeWithin, "resume-within", 24*time.Hour, "resume unfinished analyses whose window started within this; older ones are marked interrupted")
+	fl.StringVar(&f.instanceID, "instance-id", "", "this replica's name as the owner of its analyses; unique among replicas sharing a store, stable across its restarts (default HOSTNAME:PORT)")
+	fl.DurationVar(&f.lease, "lease", 30*time.Second, "how long a replica owns its analyses without renewing; others take them over after it (at least 1s)")
 	return cmd
+}
+
+// defaultInstanceID is HOSTNAME:PORT of the listener: stable across
+// restarts of a replica, unique among live processes of one host.
+func defaultInstanceID(addr net.Addr) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	port := addr.String()
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(tcp.Port)
+	}
+	return host + ":" + port
 }
 
 // loopback reports whether a listen address only accepts local connections.
@@ -111,12 +133,33 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if f.workers <= 0 || f.shutdownTimeout <= 0 || f.resumeWithin <= 0 {
 		return usageError{errors.New("--workers, --shutdown-timeout and --resume-within must be positive")}
 	}
+	if f.lease < time.Second {
+		return usageError{fmt.Errorf("--lease %s is shorter than 1s", f.lease)}
+	}
+	if cmd.Flags().Changed("instance-id") && strings.TrimSpace(f.instanceID) == "" {
+		return usageError{errors.New("--instance-id must not be empty")}
+	}
 	ctx := cmd.Context()
 	st, err := store.Open(ctx, f.db)
 	if err != nil {
+		if errors.Is(err, store.ErrUnavailable) {
+			return fmt.Errorf("--db: %w", err) // exit 70: the store is down, not the command line wrong
+		}
 		return usageError{fmt.Errorf("--db: %w", err)}
 	}
 	defer st.Close()
+
+	// Listen before claiming analyses: a second process on the same port
+	// fails here, so two live processes never share the default instance id.
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return usageError{fmt.Errorf("--listen: %w", err)}
+	}
+	defer ln.Close()
+	instanceID := f.instanceID
+	if instanceID == "" {
+		instanceID = defaultInstanceID(ln.Addr())
+	}
 
 	var sched *schedule.Reloader
 	srv, err := api.New(api.Options{
@@ -125,6 +168,8 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		Tokens:       tokens,
 		Workers:      f.workers,
 		ResumeWithin: f.resumeWithin,
+		InstanceID:   instanceID,
+		Lease:        f.lease,
 		ExternalURL:  f.externalURL,
 		Logger:       log,
 		ConfigsChanged: func() {
@@ -147,7 +192,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return fmt.Errorf("resume unfinished analyses: %w", err)
 	}
-	log.Info("unfinished analyses", "resumed", resumed, "interrupted", interrupted)
+	log.Info("unfinished analyses", "instance", instanceID, "lease", f.lease, "resumed", resumed, "interrupted", interrupted)
 
 	sched = schedule.NewReloader(srv.Configs, schedule.Hooks{
 		Run:     srv.RunSchedule,
@@ -157,10 +202,6 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return usageError{fmt.Errorf("--listen: %w", err)}
-	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

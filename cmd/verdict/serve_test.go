@@ -28,8 +28,13 @@ func TestServeListenNeedsTokens(t *testing.T) {
 		{[]string{"serve", "--listen", "0.0.0.0:0", "--db", "sqlite:" + filepath.Join(t.TempDir(), "v.db")}, "no bearer tokens are configured", exitUsage},
 		{[]string{"serve", "--listen", "nohostport"}, "is not HOST:PORT", exitUsage},
 		// Nothing listens on port 1: the PostgreSQL store is chosen, fails to
-		// connect, and the message does not show the password.
-		{[]string{"serve", "--db", "postgres://u:s3cret@127.0.0.1:1/v?connect_timeout=5"}, "--db: store: open postgres:", exitUsage},
+		// connect (unavailable: exit 70), and the message does not show the password.
+		{[]string{"serve", "--db", "postgres://u:s3cret@127.0.0.1:1/v?connect_timeout=5"}, "--db: store: open postgres:", exitInternal},
+		// A malformed DSN is the command line's mistake.
+		{[]string{"serve", "--db", "postgres://u:s3cret@127.0.0.1/v?sslmode=sometimes"}, "--db: store: open postgres:", exitUsage},
+		{[]string{"serve", "--db", "mysql://u:s3cret@127.0.0.1/v"}, "is not a store", exitUsage},
+		{[]string{"serve", "--lease", "10ms"}, "--lease 10ms is shorter than 1s", exitUsage},
+		{[]string{"serve", "--instance-id", " "}, "--instance-id must not be empty", exitUsage},
 		{[]string{"serve", "--tokens-file", filepath.Join(t.TempDir(), "missing")}, "read the tokens file", exitUsage},
 	} {
 		var stdout, stderr bytes.Buffer
@@ -126,6 +131,7 @@ func startServe(t *testing.T, bin string, args ...string) *serveProc {
 }
 
 type analysisState struct {
+	Owner    string          `json:"owner"`
 	Status   string          `json:"status"`
 	Verdict  string          `json:"verdict"`
 	Error    string          `json:"error"`
@@ -179,7 +185,9 @@ func serveRestart(t *testing.T, db func(dir string) string) {
 	if err := os.WriteFile(filepath.Join(cfgDir, "regress.yaml"), []byte(restartConfig), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--db", db(dir), "--config-dir", cfgDir, "--prometheus-url", prom.URL}
+	// The same --instance-id across the restart: the second process takes
+	// its predecessor's analyses back at once, without waiting for the lease.
+	args := []string{"--db", db(dir), "--config-dir", cfgDir, "--prometheus-url", prom.URL, "--instance-id", "restart-test"}
 
 	first := startServe(t, bin, args...)
 	// Five 20 s intervals, each judging its own 20 s, placed so that the
