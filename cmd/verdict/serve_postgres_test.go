@@ -168,3 +168,37 @@ func TestServePostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestServeStoreUnavailable starts `verdict serve` on a real PostgreSQL
+// that cannot serve it (no such database, no such role, the server
+// stopped): exit 70 with the one-sentence reason, never 64, and no
+// password in the message; a malformed DSN of the same server is 64.
+func TestServeStoreUnavailable(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	srv := pgtest.Start(t)
+	good := srv.DSN("postgres")
+	stopped := pgtest.Start(t)
+	down := stopped.DSN("postgres")
+	stopped.Stop()
+	for _, tc := range []struct {
+		name, dsn, want string
+		code            int
+	}{
+		{"no such database", strings.Replace(good, "/postgres?", "/nope?", 1), `database "nope" does not exist`, exitInternal},
+		{"no such role", strings.Replace(good, "://postgres@", "://nobody:s3cret@", 1), `role "nobody" does not exist`, exitInternal},
+		{"server stopped", strings.Replace(down, "://postgres@", "://postgres:s3cret@", 1), "store: open postgres:", exitInternal},
+		{"malformed", strings.Replace(good, "sslmode=disable", "sslmode=sometimes", 1), "store: open postgres:", exitUsage},
+	} {
+		var stdout, stderr strings.Builder
+		code := run(t.Context(), []string{"serve", "--db", tc.dsn}, &stdout, &stderr)
+		msg := stderr.String()
+		if code != tc.code || !strings.Contains(msg, tc.want) || strings.Contains(msg, "s3cret") || !strings.HasPrefix(msg, "verdict: --db: store: open postgres:") {
+			t.Errorf("%s: exit %d, stderr %q; want %d and %q", tc.name, code, msg, tc.code, tc.want)
+		}
+		if lines := strings.Count(strings.TrimSpace(msg), "\n"); tc.code == exitInternal && lines != 0 {
+			t.Errorf("%s: %d lines of error; want one sentence", tc.name, lines+1)
+		}
+	}
+}
