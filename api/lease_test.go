@@ -169,3 +169,47 @@ func TestTakeOverOnClose(t *testing.T) {
 		t.Errorf("A's restart resumed %d, interrupted %d, %v; want nothing (B holds it)", resumed, interrupted, err)
 	}
 }
+
+func TestLeaseOption(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "verdict.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, tc := range []struct {
+		lease, want time.Duration
+		id          string
+		ok          bool
+	}{
+		{0, 30 * time.Second, "", true},
+		{-time.Second, 30 * time.Second, "x", true},
+		{2 * time.Second, 2 * time.Second, "x", true},
+		{time.Nanosecond, 0, "x", false}, // would tick every 0 ns
+		{9 * time.Millisecond, 0, "x", false},
+	} {
+		srv, err := New(Options{Store: st, Lease: tc.lease, InstanceID: tc.id, Logger: quiet})
+		if !tc.ok {
+			if err == nil {
+				srv.Close()
+				t.Errorf("lease %s: accepted", tc.lease)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("lease %s: %v", tc.lease, err)
+			continue
+		}
+		if srv.opt.Lease != tc.want || srv.InstanceID() == "" || (tc.id != "" && srv.InstanceID() != tc.id) {
+			t.Errorf("lease %s id %q: lease %s, id %q", tc.lease, tc.id, srv.opt.Lease, srv.InstanceID())
+		}
+		srv.Close()
+	}
+	// Two servers without an id get different ones.
+	x, _ := New(Options{Store: st, Logger: quiet})
+	y, _ := New(Options{Store: st, Logger: quiet})
+	defer x.Close()
+	defer y.Close()
+	if x.InstanceID() == y.InstanceID() {
+		t.Errorf("two servers share the default id %q", x.InstanceID())
+	}
+}

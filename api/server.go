@@ -139,6 +139,9 @@ func New(opt Options) (*Server, error) {
 	if opt.Lease <= 0 {
 		opt.Lease = 30 * time.Second
 	}
+	if opt.Lease < 10*time.Millisecond {
+		return nil, fmt.Errorf("api: a lease of %s is too short (at least 10ms)", opt.Lease)
+	}
 	if opt.InstanceID == "" {
 		host, err := os.Hostname()
 		if err != nil || host == "" {
