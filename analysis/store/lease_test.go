@@ -269,3 +269,41 @@ func testConcurrentClaims(t *testing.T, db database) {
 	slices.Sort(names)
 	t.Logf("claimed by %d claimers: %v", len(names), names)
 }
+
+// BenchmarkLeases measures the steady-state cost of ownership on a store
+// holding 5,000 finished analyses and 100 live ones of this replica: one
+// lease renewal (every lease/3) and one reaper round that finds nothing
+// (every lease/2).
+func BenchmarkLeases(b *testing.B) {
+	benchStores(b, func(b *testing.B, s Store) {
+		ctx := context.Background()
+		now := time.Now()
+		for i := range 5100 {
+			a := &Analysis{ID: fmt.Sprintf("a%05d", i), Config: []byte("x"), Owner: "me", LeaseUntil: now.Add(time.Hour)}
+			if err := s.CreateAnalysis(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+			if i >= 100 {
+				if err := s.FinishAnalysis(ctx, a.ID, Outcome{Status: Finished, Verdict: "pass"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.Run("renew 100", func(b *testing.B) {
+			for b.Loop() {
+				ids, err := s.RenewLeases(ctx, "me", time.Now().Add(time.Hour))
+				if err != nil || len(ids) != 100 {
+					b.Fatalf("renewed %d, %v", len(ids), err)
+				}
+			}
+		})
+		b.Run("reap nothing", func(b *testing.B) {
+			for b.Loop() {
+				got, err := s.ClaimExpired(ctx, "other", time.Now(), time.Now().Add(time.Hour))
+				if err != nil || len(got) != 0 {
+					b.Fatalf("claimed %d, %v", len(got), err)
+				}
+			}
+		})
+	})
+}
