@@ -622,22 +622,20 @@ func (s *Server) take(ctx context.Context, list []store.Analysis) (resumed, inte
 	return resumed, interrupted, nil
 }
 
-// stopLocal stops an analysis if it runs (or waits for a worker) here,
-// without recording anything: the store already says how it ended or who
-// holds it.
+// stopLocal stops a background analysis if it runs (or waits for a
+// worker) here, without recording anything: the store already says how it
+// ended or who holds it. A synchronous judgement (Argo, Flagger) is left to
+// answer its caller within SyncTimeout; its outcome write is fenced.
 func (s *Server) stopLocal(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cancel, ok := s.running[id]; ok {
 		cancel(errStopped)
 	}
-	if stop, ok := s.executing[id]; ok {
-		stop(errStopped)
-	}
 }
 
 // renewLoop extends this server's leases every Lease/3 until ctx ends, and
-// stops the local analyses the store no longer lists as this server's
+// stops the background analyses the store no longer lists as this server's
 // (cancelled through another replica, or taken over after a lapse).
 func (s *Server) renewLoop(ctx context.Context) {
 	t := time.NewTicker(s.opt.Lease / 3)
@@ -656,11 +654,8 @@ func (s *Server) renew(ctx context.Context) {
 	// The local analyses are listed before the store is asked, so one that
 	// starts in between is not mistaken for one this server lost.
 	s.mu.Lock()
-	local := make([]string, 0, len(s.running)+len(s.executing))
+	local := make([]string, 0, len(s.running))
 	for id := range s.running {
-		local = append(local, id)
-	}
-	for id := range s.executing {
 		local = append(local, id)
 	}
 	s.mu.Unlock()

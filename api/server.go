@@ -112,7 +112,8 @@ type Server struct {
 
 	mu sync.Mutex
 	// running holds the background analyses (queued or running here);
-	// executing every analysis executing here, background or synchronous.
+	// executing every analysis executing here, background or synchronous
+	// (a reaper's claim skips them).
 	running   map[string]context.CancelCauseFunc
 	executing map[string]context.CancelCauseFunc
 	pushers   map[string]*loki.EventPusher
