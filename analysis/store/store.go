@@ -67,6 +67,11 @@
 //     lease renewal and stops.
 //   - Analyses from before owners existed (migration) have owner "" and an
 //     expired lease: the first server to claim takes them.
+//   - Leases are wall-clock times written by the owner and compared with
+//     the claimer's clock (the callers pass now), so replicas' clocks must
+//     agree to well within a lease (NTP does); a skewed claimer takes over
+//     early, and the fencing keeps that from recording twice. Two live
+//     servers must never share an owner name.
 package store
 
 import (
