@@ -18,6 +18,8 @@ import (
 // TestServeReplicas runs two `verdict serve` processes, A and B, on one
 // PostgreSQL database with 2 s leases and checks the ownership rules
 // through real processes:
+//   - an analysis A runs, cancelled through B, is stopped by A at its next
+//     lease renewal and stays cancelled;
 //   - B never touches an analysis A is running;
 //   - when A is killed (SIGKILL: no hand-over), B takes the analysis over
 //     within the lease and the reaper's period, and it ends recorded (with
@@ -95,10 +97,23 @@ func TestServeReplicas(t *testing.T) {
 		<-p.done
 	}
 
-	// 1. A runs x1; for three leases B leaves it alone.
-	x1 := post(a)
+	// 1. A runs x0 and x1. x0 is cancelled through B: A stops it at its
+	// next lease renewal. For three leases B leaves x1 alone.
+	x0, x1 := post(a), post(a)
+	midRun(a, x0)
 	midRun(a, x1)
+	var cancelled analysisState
+	call(t, "POST", b.url+"/api/v1/analyses/"+x0+"/cancel", "", 200, &cancelled)
+	if cancelled.Status != "cancelled" || cancelled.Owner != "A" {
+		t.Errorf("cancel of A's x0 through B: %+v", cancelled)
+	}
+	if !logSays(a, `msg="analysis stopped: it ended or moved elsewhere" id=`+x0) {
+		t.Errorf("A did not stop x0, cancelled through B:\n%s", a.log)
+	}
 	time.Sleep(6 * time.Second)
+	if s := getState(t, a.url+"/api/v1/analyses/"+x0); s.Status != "cancelled" || s.Error != "cancelled by request" {
+		t.Errorf("x0 after A stopped it: %s %q; want cancelled by request", s.Status, s.Error)
+	}
 	if s := getState(t, b.url+"/api/v1/analyses/"+x1); s.Owner != "A" || s.Status != "running" {
 		t.Fatalf("with A alive, B reads x1 as %+v; want A's, running", s)
 	}
