@@ -26,11 +26,8 @@
 package pgtest
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -44,6 +41,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/verdict-aca/verdict/internal/testproc"
 )
 
 // Server is a running PostgreSQL.
@@ -52,9 +51,7 @@ type Server struct {
 	Host string
 	Port int
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *syncBuffer
+	proc *testproc.Process
 
 	mu   sync.Mutex
 	next int // databases created so far
@@ -208,12 +205,12 @@ func Start(tb testing.TB) *Server {
 }
 
 func start(postgres, data, sock string, cred *syscall.Credential) (*Server, error) {
-	port, err := freePort()
+	port, err := testproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Host: "127.0.0.1", Port: port, done: make(chan struct{}), log: &syncBuffer{}}
-	s.cmd = exec.Command(postgres,
+	s := &Server{Host: "127.0.0.1", Port: port}
+	cmd := exec.Command(postgres,
 		"-D", data,
 		"-k", sock,
 		"-h", s.Host,
@@ -224,55 +221,25 @@ func start(postgres, data, sock string, cred *syscall.Credential) (*Server, erro
 		"-c", "shared_buffers=32MB",
 		"-c", "max_connections=200",
 	)
-	// Pdeathsig: if the test binary dies (a -timeout panic, a kill), the
-	// server shuts down at once instead of outliving it.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGQUIT}
-	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start postgres: %w", err)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	if s.proc, err = testproc.Start("postgres", cmd); err != nil {
+		return nil, err
 	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.done)
-	}()
-	if err := s.waitReady(60 * time.Second); err != nil {
+	err = s.proc.WaitReady(60*time.Second, func(ctx context.Context) error {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(actx, s.DSN("postgres"))
+		if err != nil {
+			return err
+		}
+		defer conn.Close(actx)
+		return conn.Ping(actx)
+	})
+	if err != nil {
 		s.Stop()
-		return nil, fmt.Errorf("%w\npostgres log:\n%s", err, s.log.String())
+		return nil, err
 	}
 	return s, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func (s *Server) waitReady(limit time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	for {
-		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
-		conn, err := pgx.Connect(actx, s.DSN("postgres"))
-		if err == nil {
-			err = conn.Ping(actx)
-			conn.Close(actx)
-		}
-		acancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-s.done:
-			return errors.New("postgres exited before it accepted connections")
-		case <-ctx.Done():
-			return fmt.Errorf("postgres not accepting connections on %s:%d after %s: %v", s.Host, s.Port, limit, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // DSN is the postgres:// URL of database db as the superuser postgres.
@@ -304,40 +271,9 @@ func (s *Server) NewDatabase(tb testing.TB) string {
 }
 
 // Log is what the server wrote to stdout and stderr so far.
-func (s *Server) Log() string { return s.log.String() }
+func (s *Server) Log() string { return s.proc.Log() }
 
 // Stop asks the server to shut down (SIGINT: fast shutdown, rolling back
 // open transactions), waits for it to exit, and kills it after 30 s. It may
 // be called more than once.
-func (s *Server) Stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
-
-// syncBuffer is a bytes.Buffer the process and the test can use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+func (s *Server) Stop() { s.proc.Stop(syscall.SIGINT, 30*time.Second) }

@@ -4,7 +4,8 @@
 // with `promtool tsdb create-blocks-from openmetrics`, starts `prometheus`
 // on a free 127.0.0.1 port over that data directory (retention 100y, so
 // historic timestamps stay queryable; no scrape targets), waits for
-// /-/ready and stops the process by its PID when the test ends. It never
+// /-/ready and stops the process by its PID when the test ends (and, through
+// package testproc, when the test binary dies without cleaning up). It never
 // uses a Prometheus that is already running (such as a system service on
 // :9090).
 //
@@ -14,11 +15,8 @@
 package promtest
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +24,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/verdict-aca/verdict/internal/testproc"
 )
 
 // Server is a running Prometheus.
@@ -33,9 +33,7 @@ type Server struct {
 	// URL is the server's base URL, http://127.0.0.1:PORT.
 	URL string
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *bytes.Buffer
+	proc *testproc.Process
 }
 
 // Binaries returns the paths of prometheus and promtool, or skips tb
@@ -100,78 +98,45 @@ func Start(tb testing.TB, openMetrics string) *Server {
 }
 
 func start(prom, cfg, data string) (*Server, error) {
-	port, err := freePort()
+	port, err := testproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	s := &Server{URL: "http://" + addr, done: make(chan struct{}), log: &bytes.Buffer{}}
-	s.cmd = exec.Command(prom,
+	s := &Server{URL: "http://" + addr}
+	s.proc, err = testproc.Start("prometheus", exec.Command(prom,
 		"--config.file="+cfg,
 		"--storage.tsdb.path="+data,
 		"--storage.tsdb.retention.time=100y",
 		"--web.listen-address="+addr,
 		"--log.level=warn",
-	)
-	s.cmd.Stdout = s.log
-	s.cmd.Stderr = s.log
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start prometheus: %w", err)
-	}
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.done)
-	}()
-	if err := s.waitReady(60 * time.Second); err != nil {
-		s.Stop()
-		return nil, fmt.Errorf("%w\nprometheus log:\n%s", err, s.log.String())
-	}
-	return s, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	))
 	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
+		return nil, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func (s *Server) waitReady(limit time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
 	client := &http.Client{Timeout: time.Second}
-	for {
+	err = s.proc.WaitReady(60*time.Second, func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
 		if err != nil {
 			return err
 		}
 		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if err != nil {
+			return err
 		}
-		select {
-		case <-s.done:
-			return errors.New("prometheus exited before it was ready")
-		case <-ctx.Done():
-			return fmt.Errorf("prometheus not ready at %s after %s", s.URL, limit)
-		case <-time.After(100 * time.Millisecond):
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET %s/-/ready: %s", s.URL, resp.Status)
 		}
+		return nil
+	})
+	if err != nil {
+		s.Stop()
+		return nil, err
 	}
+	return s, nil
 }
 
 // Stop kills the process (by its PID) and waits for it to exit. It may be
 // called more than once.
-func (s *Server) Stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
-}
+func (s *Server) Stop() { s.proc.Stop(nil, 0) }

@@ -1,0 +1,139 @@
+// Package testproc runs a real server program for a test: started with its
+// output kept, polled until it is ready, stopped by its PID, and never
+// outliving the test binary. The helpers that start Prometheus (promtest)
+// and PostgreSQL (pgtest) are built on it.
+//
+// Decisions:
+//   - The process gets SIGQUIT when the thread that started it exits
+//     (Linux's parent-death signal), so a test binary killed by -timeout or
+//     by hand takes its servers with it.
+//   - Output goes to a buffer guarded by a mutex: the process writes it
+//     while a test may read it.
+//   - Waiting for readiness stops early when the process exits, with its
+//     output in the error.
+package testproc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// FreePort returns a TCP port that is free on 127.0.0.1 now. Another
+// process may take it before the caller binds it: callers retry.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Process is a started server program.
+type Process struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  syncBuffer
+}
+
+// Start starts cmd (its SysProcAttr, if any, is kept), sending its stdout
+// and stderr to the process's log. name is used in errors.
+func Start(name string, cmd *exec.Cmd) (*Process, error) {
+	p := &Process{name: name, cmd: cmd, done: make(chan struct{})}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
+	cmd.Stdout, cmd.Stderr = &p.log, &p.log
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() {
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// WaitReady calls ready every 100 ms until it returns nil, the process
+// exits, or limit passes; the error then carries the process's output.
+func (p *Process) WaitReady(limit time.Duration, ready func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	for {
+		err := ready(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready: %w\n%s log:\n%s", p.name, err, p.name, p.Log())
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready after %s: %w\n%s log:\n%s", p.name, limit, err, p.name, p.Log())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Log is what the process wrote to stdout and stderr so far.
+func (p *Process) Log() string { return p.log.String() }
+
+// Exited reports whether the process has exited.
+func (p *Process) Exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// Stop sends sig to the process (nil: kills it at once), waits up to grace
+// for it to exit, then kills it, and returns once it has exited. It may be
+// called more than once.
+func (p *Process) Stop(sig os.Signal, grace time.Duration) {
+	if p.Exited() {
+		return
+	}
+	if sig == nil {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return
+	}
+	if err := p.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		_ = p.cmd.Process.Kill()
+	}
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// syncBuffer is a bytes.Buffer the process and the test can use at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
