@@ -242,32 +242,6 @@ func millis(t time.Time) *int64 {
 	return &v
 }
 
-// canaryStatusDoc is Kayenta's CanaryExecutionStatusResponse, the answer
-// to GET /canary/{id}, with its field names. stageStatus is a map from a
-// stage's refId to its lower-cased status, as Kayenta's ExecutionMapper
-// writes it (a Java client decodes it into Map<String, String>).
-type canaryStatusDoc struct {
-	Application               string                    `json:"application,omitempty"`
-	ParentPipelineExecutionID string                    `json:"parentPipelineExecutionId,omitempty"`
-	PipelineID                string                    `json:"pipelineId"`
-	StageStatus               map[string]string         `json:"stageStatus"`
-	Complete                  bool                      `json:"complete"`
-	Status                    string                    `json:"status"`
-	Exception                 any                       `json:"exception,omitempty"`
-	Result                    *kayenta.CanaryResult     `json:"result,omitempty"`
-	CanaryConfigID            string                    `json:"canaryConfigId,omitempty"`
-	CanaryExecutionRequest    *kayenta.ExecutionRequest `json:"canaryExecutionRequest,omitempty"`
-	BuildTimeMillis           *int64                    `json:"buildTimeMillis,omitempty"`
-	BuildTimeIso              string                    `json:"buildTimeIso,omitempty"`
-	StartTimeMillis           *int64                    `json:"startTimeMillis,omitempty"`
-	StartTimeIso              string                    `json:"startTimeIso,omitempty"`
-	EndTimeMillis             *int64                    `json:"endTimeMillis,omitempty"`
-	EndTimeIso                string                    `json:"endTimeIso,omitempty"`
-	StorageAccountName        string                    `json:"storageAccountName,omitempty"`
-	MetricsAccountName        string                    `json:"metricsAccountName,omitempty"`
-	ConfigurationAccountName  string                    `json:"configurationAccountName,omitempty"`
-}
-
 // canaryStages are the refIds of a Kayenta canary pipeline's stages (one
 // scope pair), the keys of stageStatus.
 var canaryStages = []string{"setupContext", "fetchControl0", "fetchExperiment0", "mixMetrics", "judge"}
@@ -303,13 +277,13 @@ func kayentaException(a store.Analysis) any {
 }
 
 // kayentaStatusOf builds Kayenta's status document for a stored analysis.
-func kayentaStatusOf(a store.Analysis, p Plan, env kayentaEnvelope) (canaryStatusDoc, error) {
+func kayentaStatusOf(a store.Analysis, p Plan, env kayentaEnvelope) (kayenta.CanaryExecutionStatus, error) {
 	status := kayentaStatusNames[a.Status]
 	stages := make(map[string]string, len(canaryStages))
 	for _, ref := range canaryStages {
 		stages[ref] = status
 	}
-	doc := canaryStatusDoc{
+	doc := kayenta.CanaryExecutionStatus{
 		Application:               env.Application,
 		ParentPipelineExecutionID: env.ParentPipelineExecutionID,
 		PipelineID:                a.ID,

@@ -68,12 +68,15 @@ type StageStatus struct {
 
 // CanaryExecutionStatus is the answer to GET /canary/{id}; poll until
 // Complete. Status is the lower-cased execution status ("running",
-// "succeeded", "terminal").
+// "succeeded", "terminal"). StageStatus maps each stage's refId to its
+// lower-cased status, as Kayenta's ExecutionMapper writes it (a Java client
+// decodes it into Map<String, String>); the standalone analysis' status
+// (AnalysisStatus) has a list of StageStatus instead.
 type CanaryExecutionStatus struct {
 	Application               string            `json:"application,omitempty"`
 	ParentPipelineExecutionID string            `json:"parentPipelineExecutionId,omitempty"`
 	PipelineID                string            `json:"pipelineId"`
-	StageStatus               []StageStatus     `json:"stageStatus"`
+	StageStatus               map[string]string `json:"stageStatus"`
 	Complete                  bool              `json:"complete"`
 	Status                    string            `json:"status"`
 	Exception                 any               `json:"exception,omitempty"`
