@@ -23,6 +23,7 @@ func TestServeRestartPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts Prometheus and PostgreSQL")
 	}
+	t.Parallel() // most of its time is waiting for real-time intervals
 	dsn := pgtest.Start(t).NewDatabase(t)
 	serveRestart(t, func(string) string { return dsn })
 }

@@ -34,6 +34,7 @@ func TestServeReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts Prometheus and PostgreSQL")
 	}
+	t.Parallel() // most of its time is waiting for leases and intervals
 	dsn := pgtest.Start(t).NewDatabase(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "verdict")

@@ -164,6 +164,7 @@ func TestServeRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and starts Prometheus")
 	}
+	t.Parallel() // most of its time is waiting for real-time intervals
 	serveRestart(t, func(dir string) string { return "sqlite:" + filepath.Join(dir, "verdict.db") })
 }
 
