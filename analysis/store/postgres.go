@@ -296,16 +296,13 @@ func (s *Postgres) ListConfigs(ctx context.Context) ([]Config, error) {
 		return nil, fmt.Errorf("list configs: %w", err)
 	}
 	defer rows.Close()
-	var out []Config
-	for rows.Next() {
+	out, err := collectRows(rows, func() (Config, error) {
 		var c Config
-		if err := rows.Scan(&c.Name, &c.Data, &c.Version, &c.UpdatedAt); err != nil {
-			return nil, fmt.Errorf("list configs: %w", err)
-		}
+		err := rows.Scan(&c.Name, &c.Data, &c.Version, &c.UpdatedAt)
 		c.UpdatedAt = c.UpdatedAt.UTC()
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+		return c, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("list configs: %w", err)
 	}
 	return out, nil
@@ -480,15 +477,8 @@ func (s *Postgres) ListAnalyses(ctx context.Context, f Filter) ([]Analysis, erro
 		return nil, fmt.Errorf("list analyses: %w", err)
 	}
 	defer rows.Close()
-	var out []Analysis
-	for rows.Next() {
-		a, err := scanPGAnalysis(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list analyses: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collectRows(rows, func() (Analysis, error) { return scanPGAnalysis(rows) })
+	if err != nil {
 		return nil, fmt.Errorf("list analyses: %w", err)
 	}
 	return out, nil
@@ -501,17 +491,13 @@ func (s *Postgres) Unfinished(ctx context.Context) ([]Analysis, error) {
 		return nil, fmt.Errorf("list unfinished analyses: %w", err)
 	}
 	defer rows.Close()
-	var out []Analysis
-	for rows.Next() {
+	out, err := collectRows(rows, func() (Analysis, error) {
 		var cfg, req []byte
 		a, err := scanPGAnalysis(rows, &cfg, &req)
-		if err != nil {
-			return nil, fmt.Errorf("list unfinished analyses: %w", err)
-		}
 		a.Config, a.Request = cfg, req
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+		return a, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("list unfinished analyses: %w", err)
 	}
 	return out, nil
@@ -584,18 +570,14 @@ func (s *Postgres) claim(ctx context.Context, owner string, now, until time.Time
 		return nil, fmt.Errorf("claim unfinished analyses for %s: %w", owner, err)
 	}
 	defer rows.Close()
-	var out []Analysis
-	for rows.Next() {
+	out, err := collectRows(rows, func() (Analysis, error) {
 		var cfg, req []byte
 		var prev string
 		a, err := scanPGAnalysis(rows, &cfg, &req, &prev)
-		if err != nil {
-			return nil, fmt.Errorf("claim unfinished analyses for %s: %w", owner, err)
-		}
 		a.Config, a.Request, a.ClaimedFrom = cfg, req, prev
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+		return a, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("claim unfinished analyses for %s: %w", owner, err)
 	}
 	slices.SortFunc(out, func(x, y Analysis) int {

@@ -194,17 +194,14 @@ func (s *SQLite) ListConfigs(ctx context.Context) ([]Config, error) {
 		return nil, fmt.Errorf("list configs: %w", err)
 	}
 	defer rows.Close()
-	var out []Config
-	for rows.Next() {
+	out, err := collectRows(rows, func() (Config, error) {
 		var c Config
 		var at int64
-		if err := rows.Scan(&c.Name, &c.Data, &c.Version, &at); err != nil {
-			return nil, fmt.Errorf("list configs: %w", err)
-		}
+		err := rows.Scan(&c.Name, &c.Data, &c.Version, &at)
 		c.UpdatedAt = fromNanos(at)
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+		return c, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("list configs: %w", err)
 	}
 	return out, nil
@@ -401,15 +398,8 @@ func (s *SQLite) list(ctx context.Context, q string, args ...any) ([]Analysis, e
 		return nil, fmt.Errorf("list analyses: %w", err)
 	}
 	defer rows.Close()
-	var out []Analysis
-	for rows.Next() {
-		a, err := scanAnalysis(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list analyses: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collectRows(rows, func() (Analysis, error) { return scanAnalysis(rows) })
+	if err != nil {
 		return nil, fmt.Errorf("list analyses: %w", err)
 	}
 	return out, nil
@@ -422,17 +412,13 @@ func (s *SQLite) Unfinished(ctx context.Context) ([]Analysis, error) {
 		return nil, fmt.Errorf("list unfinished analyses: %w", err)
 	}
 	defer rows.Close()
-	var out []Analysis
-	for rows.Next() {
+	out, err := collectRows(rows, func() (Analysis, error) {
 		var cfg, req []byte
 		a, err := scanAnalysis(rows, &cfg, &req)
-		if err != nil {
-			return nil, fmt.Errorf("list unfinished analyses: %w", err)
-		}
 		a.Config, a.Request = cfg, req
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+		return a, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("list unfinished analyses: %w", err)
 	}
 	return out, nil
@@ -448,15 +434,12 @@ func (s *SQLite) RenewLeases(ctx context.Context, owner string, until time.Time)
 		return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
 	}
 	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	out, err := collectRows(rows, func() (string, error) {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
-		}
-		out = append(out, id)
-	}
-	if err := rows.Err(); err != nil {
+		err := rows.Scan(&id)
+		return id, err
+	})
+	if err != nil {
 		return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
 	}
 	slices.Sort(out)
@@ -503,19 +486,15 @@ func (s *SQLite) claim(ctx context.Context, owner string, now, until time.Time, 
 	if err != nil {
 		return fail(err)
 	}
-	for rows.Next() {
+	out, err = collectRows(rows, func() (Analysis, error) {
 		var cfg, req []byte
 		a, err := scanAnalysis(rows, &cfg, &req)
-		if err != nil {
-			rows.Close()
-			return fail(err)
-		}
 		a.Config, a.Request = cfg, req
 		a.ClaimedFrom, a.Owner, a.LeaseUntil = a.Owner, owner, leaseTime(leaseNanos(until))
-		out = append(out, a)
-	}
+		return a, err
+	})
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return fail(err)
 	}
 	if len(out) == 0 {

@@ -304,3 +304,28 @@ func Open(ctx context.Context, dsn string) (Store, error) {
 	}
 	return nil, fmt.Errorf("%s is not a store (want sqlite:PATH or postgres://...)", shown)
 }
+
+// rowIterator is what collectRows needs of a result set: both database/sql's
+// *sql.Rows and pgx's Rows have it.
+type rowIterator interface {
+	Next() bool
+	Err() error
+}
+
+// collectRows reads every row of rows with scan, which reads the current
+// row; it stops at the first error, scanning's or the iteration's. The
+// caller closes rows.
+func collectRows[T any](rows rowIterator, scan func() (T, error)) ([]T, error) {
+	var out []T
+	for rows.Next() {
+		v, err := scan()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
