@@ -61,6 +61,13 @@ func (c *Config) bySignal(bySeries map[string][]float64) map[string][]float64 {
 // one side only is data that is really missing (the canary stopped exporting
 // it): it is judged with no points on the other side, so it has no data.
 func JudgeSeries(c *Config, baseline, canary SeriesSet) (*Report, error) {
+	return JudgeSeriesIn(new(judge.Workspace), c, baseline, canary)
+}
+
+// JudgeSeriesIn is JudgeSeries judging the signals in w, so that a caller
+// judging request after request (the judge API) reuses one Workspace per
+// worker instead of allocating for every signal.
+func JudgeSeriesIn(w *judge.Workspace, c *Config, baseline, canary SeriesSet) (*Report, error) {
 	bs, cs := baseline.values(), canary.values()
 	known := make(map[string]bool, len(c.Signals))
 	for _, s := range c.Signals {
@@ -98,7 +105,7 @@ func JudgeSeries(c *Config, baseline, canary SeriesSet) (*Report, error) {
 	opts := judge.Options{Confidence: c.Confidence}
 	results := make([]judge.Result, len(c.Signals))
 	for i, s := range c.Signals {
-		results[i] = judge.Judge(s.Spec, b[s.Name], cn[s.Name], opts)
+		results[i] = w.Judge(s.Spec, b[s.Name], cn[s.Name], opts)
 		for _, side := range []struct {
 			origin string
 			values map[string][]float64

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -475,5 +476,49 @@ func TestQueueLimit(t *testing.T) {
 	var e errorBody
 	if code, _ := ts.call(t, "POST", "/api/v1/analyses", "", body, &e); code != 503 || !strings.Contains(e.Error, "the limit") {
 		t.Errorf("second: %d %q, want 503", code, e.Error)
+	}
+}
+
+// TestJudgeReusesMemory sends judge requests of different sizes, some
+// failing halfway through parsing, one after another to one server, which
+// reuses its request memory between them, and checks every answer equals
+// the one a fresh server gives: nothing of an earlier request shows in a
+// later one.
+func TestJudgeReusesMemory(t *testing.T) {
+	body := func(n int, level float64) map[string]any {
+		return map[string]any{"configName": "offline",
+			"baseline": map[string]any{"latency": series(n, 100, 10), "errors": series(n/2, 0.01, 0.001)},
+			"canary":   map[string]any{"latency": series(n+7, level, 10), "errors": series(n, 0.01, 0.002)}}
+	}
+	bodies := []any{
+		body(900, 130),
+		body(60, 100),
+		`{"configName":"offline","baseline":{"latency":[1,2,3,4,5,6,7,8,9],"errors":[0,1,"x"]},"canary":{}}`,
+		body(300, 103),
+		`{"configName":"offline","baseline":{"latency":[5,null,6],"errors":[0]},"canary":{"latency":[5,6,7],"errors":[]}}`,
+		body(900, 99),
+	}
+	answer := func(ts *testServer, b any) string {
+		code, got := ts.call(t, "POST", "/api/v1/judge", "", b, nil)
+		return fmt.Sprintf("%d %s", code, got)
+	}
+	newServer := func() *testServer {
+		ts := newTestServer(t, Options{})
+		if code, out := ts.call(t, "PUT", "/api/v1/configs/offline", "", offlineConfig, nil); code != 200 {
+			t.Fatalf("PUT config: %d %s", code, out)
+		}
+		return ts
+	}
+	want := make([]string, len(bodies))
+	for i, b := range bodies {
+		want[i] = answer(newServer(), b)
+	}
+	shared := newServer()
+	for round := range 3 {
+		for i, b := range bodies {
+			if got := answer(shared, b); got != want[i] {
+				t.Fatalf("round %d, request %d: a reused server answered\n%s\na fresh one\n%s", round, i, got, want[i])
+			}
+		}
 	}
 }

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
 )
 
@@ -85,16 +87,32 @@ func (m *seriesMap) parse(p *numParser) error {
 // hand-written scanner: encoding/json would first scan the whole document
 // to validate it, then reflect, which costs more than the judging of small
 // payloads. The inline config alone goes through encoding/json. Unknown
-// fields are errors, so that a typo is not silently ignored.
-func parseJudgeRequest(b []byte, limits Limits) (judgeRequest, error) {
-	p := &numParser{b: b}
+// fields are errors, so that a typo is not silently ignored. The series'
+// values are appended to slab, whose grown storage is returned for reuse.
+func parseJudgeRequest(b []byte, limits Limits, slab []float64) (judgeRequest, []float64, error) {
+	p := &numParser{b: b, slab: slab[:0]}
 	req, err := p.judgeRequest(limits)
 	var limit *limitError
 	if err != nil && !errors.As(err, &limit) && p.i >= len(b) {
-		return req, errors.New("the request body is not valid JSON: it ends too early")
+		return req, p.slab, errors.New("the request body is not valid JSON: it ends too early")
 	}
-	return req, err
+	return req, p.slab, err
 }
+
+// judgeScratch is the memory one judge request works in, kept between
+// requests in Server.scratch: the request body, the series' values and the
+// judge's Workspace. Nothing of it outlives the request: the report that
+// refers to the values is encoded before the scratch is put back.
+type judgeScratch struct {
+	body, out bytes.Buffer
+	slab      []float64
+	work      judge.Workspace
+}
+
+// maxKeptScratch is the largest slab kept for the next request (8 MB of
+// values); a larger one, from an exceptional request, is left to the
+// garbage collector.
+const maxKeptScratch = 1 << 20
 
 func (p *numParser) judgeRequest(limits Limits) (judgeRequest, error) {
 	b := p.b
@@ -168,6 +186,8 @@ func (p *numParser) judgeRequest(limits Limits) (judgeRequest, error) {
 type numParser struct {
 	b []byte
 	i int
+	// slab holds every series' values, one after another (see numbers).
+	slab []float64
 }
 
 func (p *numParser) peek() byte {
@@ -246,10 +266,15 @@ func (p *numParser) numbers(field string, limit int) ([]float64, error) {
 	if end := bytes.IndexByte(p.b[p.i:], ']'); end >= 0 {
 		size += bytes.Count(p.b[p.i:p.i+end], []byte{','})
 	}
-	values := make([]float64, 0, min(size, limit+1))
+	// The values go on the end of the request's slab (see judgeScratch):
+	// the slice is capped at its length, so later series never overwrite
+	// it, and the slab only grows when this series does not fit.
+	start := len(p.slab)
+	p.slab = slices.Grow(p.slab, min(size, limit+1))
+	values := p.slab[start:start]
 	p.space()
 	if p.eat(']') {
-		return values, nil
+		return values[:0:0], nil
 	}
 	for {
 		p.space()
@@ -274,24 +299,29 @@ func (p *numParser) numbers(field string, limit int) ([]float64, error) {
 			continue
 		}
 		if p.eat(']') {
-			return values, nil
+			if len(values) <= cap(p.slab)-start { // always, unless size was wrong
+				p.slab = p.slab[:start+len(values)]
+			}
+			return values[:len(values):len(values)], nil
 		}
 		return nil, fmt.Errorf("%s[%d]: want ',' or ']'", field, len(values)-1)
 	}
 }
 
-// bufPool recycles request and response buffers of the hot path.
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
 func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.opt.Limits.MaxBody)); err != nil {
+	sc := s.scratch.Get().(*judgeScratch)
+	defer func() {
+		if cap(sc.slab) <= maxKeptScratch {
+			s.scratch.Put(sc)
+		}
+	}()
+	sc.body.Reset()
+	if _, err := sc.body.ReadFrom(http.MaxBytesReader(w, r.Body, s.opt.Limits.MaxBody)); err != nil {
 		s.badJSON(w, err)
 		return
 	}
-	req, err := parseJudgeRequest(buf.Bytes(), s.opt.Limits)
+	req, slab, err := parseJudgeRequest(sc.body.Bytes(), s.opt.Limits, sc.slab)
+	sc.slab = slab
 	if err != nil {
 		s.badJSON(w, err)
 		return
@@ -309,7 +339,7 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "canary: missing (an object mapping each signal to its numbers)")
 		return
 	}
-	rep, err := analysis.JudgeSeries(cfg,
+	rep, err := analysis.JudgeSeriesIn(&sc.work, cfg,
 		analysis.SeriesSet{Origin: "baseline", Series: req.Baseline.series},
 		analysis.SeriesSet{Origin: "canary", Series: req.Canary.series})
 	if err != nil {
@@ -321,9 +351,8 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	out := bufPool.Get().(*bytes.Buffer)
+	out := &sc.out
 	out.Reset()
-	defer bufPool.Put(out)
 	if err := json.NewEncoder(out).Encode(rep); err != nil {
 		s.internalError(w, r, fmt.Errorf("encode the report: %w", err))
 		return

@@ -97,6 +97,8 @@ type Server struct {
 	inline  *inlineCache
 	mux     *http.ServeMux
 	now     func() time.Time
+	// scratch recycles the judge API's request memory (*judgeScratch).
+	scratch sync.Pool
 
 	// ctx is cancelled by Close; background analyses run under it.
 	ctx    context.Context
@@ -173,6 +175,7 @@ func New(opt Options) (*Server, error) {
 		sem:       make(chan struct{}, opt.Workers),
 		running:   map[string]context.CancelCauseFunc{},
 		executing: map[string]context.CancelCauseFunc{},
+		scratch:   sync.Pool{New: func() any { return new(judgeScratch) }},
 		pushers:   map[string]*loki.EventPusher{},
 	}
 	var renewCtx context.Context

@@ -10,7 +10,8 @@ import (
 // BenchmarkJudge measures one mann-whitney judgement as an analysis makes
 // it: a 6-hour window at one point a minute (360 points a side; 30 to 2000
 // for scale), lognormal latencies rounded to 0.001 with the canary 1% higher,
-// default spec and options. It cycles through 64 different signals, as a
+// default spec and options, in one reused Workspace as analyses and the
+// judge API do. It cycles through 64 different signals, as a
 // service judging many would (with one, the branch predictor learns the
 // data and the figures flatter).
 func BenchmarkJudge(b *testing.B) {
@@ -27,10 +28,11 @@ func BenchmarkJudge(b *testing.B) {
 				}
 			}
 			spec := Spec{Name: "latency_ms", Direction: Increase}
+			var w Workspace
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				r := Judge(spec, base[i%sets], can[i%sets], Options{})
+				r := w.Judge(spec, base[i%sets], can[i%sets], Options{})
 				if r.Test == nil {
 					b.Fatalf("no test: %s", r.Reason)
 				}
@@ -52,10 +54,11 @@ func BenchmarkNewSample(b *testing.B) {
 			data[k][j] = math.Round(100*math.Exp(0.5*rng.NormFloat64())*1000) / 1000
 		}
 	}
+	var w Workspace
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		newSample(data[i%sets])
+		w.sample(0, data[i%sets])
 		i++
 	}
 }

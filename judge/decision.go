@@ -132,18 +132,20 @@ func levelUnderInflation(level, f float64) float64 {
 // small-sample bias when clearly positive and clamped to
 // [0, MaxAutocorrelation]. It returns the factor and ρ.
 func VarianceInflation(baseline, canary []float64) (f, rho float64) {
-	return varianceInflation(newSample(baseline), newSample(canary))
+	var w Workspace
+	return w.varianceInflation(w.sample(0, baseline), w.sample(1, canary))
 }
 
-func varianceInflation(baseline, canary sample) (f, rho float64) {
+func (w *Workspace) varianceInflation(baseline, canary sample) (f, rho float64) {
 	nb, nc := len(baseline.values), len(canary.values)
 	if nb < 3 || nc < 3 {
 		return 1, 0
 	}
-	rb, rc := pooledRanks(baseline, canary)
+	rb, rc := w.pooledRanks(baseline, canary)
 	rho = debias(lag1(rb), nb)
 	if nb == nc {
-		d := make([]float64, nb)
+		w.diffs = resize(w.diffs, nb)
+		d := w.diffs
 		for i := range d {
 			d[i] = rc[i] - rb[i]
 		}

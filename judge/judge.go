@@ -177,7 +177,14 @@ type EffectSize struct {
 // Judge classifies one signal: the canary's points against the baseline's.
 // It is a pure function of its inputs and never panics on data: values it
 // cannot judge (±Inf, negative counts) give an Error result with a reason.
+// It works in a new Workspace; Workspace.Judge reuses one.
 func Judge(spec Spec, baseline, canary []float64, opts Options) Result {
+	var w Workspace
+	return w.Judge(spec, baseline, canary, opts)
+}
+
+// Judge is the package's Judge working in w's memory.
+func (w *Workspace) Judge(spec Spec, baseline, canary []float64, opts Options) Result {
 	spec = spec.WithDefaults()
 	if opts.Confidence == 0 {
 		opts.Confidence = DefaultConfidence
@@ -192,8 +199,8 @@ func Judge(spec Spec, baseline, canary []float64, opts Options) Result {
 			return r.invalid(fmt.Sprintf("%s: %s point %d is %v; infinite values cannot be judged", spec.Name, side.name, i+1, side.values[i]))
 		}
 	}
-	b := newSample(clean(baseline, spec))
-	c := newSample(clean(canary, spec))
+	b := w.sample(0, w.clean(0, baseline, spec))
+	c := w.sample(1, w.clean(1, canary, spec))
 	r.Baseline, r.Canary = stat.DescribeSorted(b.sorted), stat.DescribeSorted(c.sorted)
 
 	// The quantile test checks its own, larger need (QuantileMinSamples)
@@ -207,20 +214,20 @@ func Judge(spec Spec, baseline, canary []float64, opts Options) Result {
 	case Rate:
 		return judgeRate(r, spec, b.values, c.values, opts)
 	case Quantile:
-		return judgeQuantile(r, spec, b, c, opts)
+		return w.judgeQuantile(r, spec, b, c, opts)
 	default:
-		return judgeShift(r, spec, b, c, opts)
+		return w.judgeShift(r, spec, b, c, opts)
 	}
 }
 
 // clean applies the NaN and outlier policies to one side. It returns values
-// itself when they need no change (the judge never writes to them), else a
-// new slice.
-func clean(values []float64, spec Spec) []float64 {
+// itself when they need no change (the judge never writes to them), else
+// the side's cleaned buffer or, removing outliers, a new slice.
+func (w *Workspace) clean(side int, values []float64, spec Spec) []float64 {
 	if spec.Outliers != OutliersRemove && !slices.ContainsFunc(values, math.IsNaN) {
 		return values
 	}
-	out := make([]float64, 0, len(values))
+	out := w.sides[side].cleaned[:0]
 	for _, v := range values {
 		if math.IsNaN(v) {
 			if spec.NaN != NaNZero {
@@ -230,6 +237,7 @@ func clean(values []float64, spec Spec) []float64 {
 		}
 		out = append(out, v)
 	}
+	w.sides[side].cleaned = out
 	if spec.Outliers == OutliersRemove && len(out) > 0 {
 		out = stat.RemoveOutliers(out, OutlierFactor)
 	}
@@ -270,8 +278,8 @@ func (d Direction) harmful(up bool) bool {
 // the baseline median); low symmetrically. For one signal of independent
 // points this is "the one-sided bound at Confidence on the harmful side lies
 // beyond zero" (for direction either: the two-sided interval excludes zero).
-func judgeShift(r Result, spec Spec, b, c sample, opts Options) Result {
-	mw, err := stat.NewMannWhitney(c.sorted, b.sorted)
+func (w *Workspace) judgeShift(r Result, spec Spec, b, c sample, opts Options) Result {
+	mw, err := w.mw.NewMannWhitney(c.sorted, b.sorted)
 	if err != nil {
 		return r.invalid(fmt.Sprintf("%s: %v", spec.Name, err))
 	}
@@ -284,7 +292,7 @@ func judgeShift(r Result, spec Spec, b, c sample, opts Options) Result {
 	est := mw.Estimate()
 	lo, hi, err := mw.Interval(opts.Confidence)
 	level := DecisionLevel(opts, spec.Direction)
-	inflation, rho := varianceInflation(b, c)
+	inflation, rho := w.varianceInflation(b, c)
 	df := float64(len(b.values)+len(c.values))/inflation - 2
 	pUp, pDown := inflatePT(mw.PValueGreater(), inflation, df), inflatePT(mw.PValueLess(), inflation, df)
 	known := false

@@ -122,10 +122,11 @@ func TestJudgeConstantSides(t *testing.T) {
 func TestPreprocessing(t *testing.T) {
 	nan := math.NaN()
 	values := []float64{1, nan, 2, nan, 3}
-	if got := clean(values, Spec{NaN: NaNRemove}); len(got) != 3 {
+	var w Workspace
+	if got := w.clean(0, values, Spec{NaN: NaNRemove}); len(got) != 3 {
 		t.Errorf("remove: %v", got)
 	}
-	if got := clean(values, Spec{NaN: NaNZero}); len(got) != 5 || got[1] != 0 {
+	if got := w.clean(1, values, Spec{NaN: NaNZero}); len(got) != 5 || got[1] != 0 {
 		t.Errorf("zero: %v", got)
 	}
 	// Quartiles of 1..20 (type 7) are 5.75 and 15.25: IQR 9.5, upper fence 43.75.
@@ -134,7 +135,7 @@ func TestPreprocessing(t *testing.T) {
 		seq = append(seq, float64(i))
 	}
 	seq = append(seq, 43, 1000)
-	got := clean(seq, Spec{Outliers: OutliersRemove})
+	got := w.clean(0, seq, Spec{Outliers: OutliersRemove})
 	if len(got) != 21 || got[20] != 43 {
 		t.Errorf("outliers: kept %v, want 1..20 and 43", got)
 	}

@@ -63,7 +63,7 @@ func quantileLabel(q float64) string {
 // p99 test in about one A/A canary in six (docs/quality.md). The rank
 // correlation overstates the clustering of rare exceedances, so the
 // correction is conservative there; for independent points f ≈ 1.
-func judgeQuantile(r Result, spec Spec, b, c sample, opts Options) Result {
+func (w *Workspace) judgeQuantile(r Result, spec Spec, b, c sample, opts Options) Result {
 	q := DefaultQuantile
 	if spec.Quantile != nil {
 		q = *spec.Quantile
@@ -136,7 +136,7 @@ func judgeQuantile(r Result, spec Spec, b, c sample, opts Options) Result {
 		pUp = allowedP(c.sorted, b.sorted, q, a, qb, level, spec.Direction, true)
 		pDown = allowedP(c.sorted, b.sorted, q, a, qb, level, spec.Direction, false)
 	}
-	inflation, rho := varianceInflation(b, c)
+	inflation, rho := w.varianceInflation(b, c)
 	df := float64(len(b.values)+len(c.values))/inflation - 2
 	pUp, pDown = inflatePT(pUp, inflation, df), inflatePT(pDown, inflation, df)
 	t.Autocorrelation, t.VarianceInflation = ptr(rho), inflation

@@ -73,16 +73,41 @@ func NewMannWhitney(x, y []float64) (*MannWhitney, error) {
 	if len(y) == 0 {
 		return nil, errors.New("mann-whitney: baseline sample (y) is empty")
 	}
+	return newMannWhitney(x, y, make([]float64, len(x)+len(y)+2+listPad))
+}
+
+// A Buffer lends its storage to the tests made with it, so that a caller
+// testing many pairs of samples one after another (a judge answering
+// requests) does not allocate new storage for each. A test made with a
+// Buffer must not be used once the next one is made with it.
+//
+// The zero Buffer is ready to use. A Buffer is not safe for concurrent use.
+type Buffer struct{ floats []float64 }
+
+// NewMannWhitney is the package's NewMannWhitney with the test's sorted
+// copies kept in b's storage.
+func (b *Buffer) NewMannWhitney(x, y []float64) (*MannWhitney, error) {
+	if len(x) == 0 || len(y) == 0 {
+		return NewMannWhitney(x, y) // its error
+	}
+	n := len(x) + len(y) + 2 + listPad
+	if cap(b.floats) < n {
+		b.floats = make([]float64, n)
+	}
+	return newMannWhitney(x, y, b.floats[:n])
+}
+
+// newMannWhitney is NewMannWhitney with its storage given: buf holds both
+// sorted copies, y between -Inf and +Inf (and listPad more +Inf, so that
+// listing may read past the end), len(x)+len(y)+2+listPad values.
+func newMannWhitney(x, y, buf []float64) (*MannWhitney, error) {
 	if err := checkFinite(x); err != nil {
 		return nil, fmt.Errorf("mann-whitney: canary sample (x): %w", err)
 	}
 	if err := checkFinite(y); err != nil {
 		return nil, fmt.Errorf("mann-whitney: baseline sample (y): %w", err)
 	}
-	// One allocation for both sorted copies, y between -Inf and +Inf (and
-	// listPad more +Inf, so that listing may read past the end).
 	nx, ny := len(x), len(y)
-	buf := make([]float64, nx+ny+2+listPad)
 	t := &MannWhitney{x: buf[:nx:nx], y: buf[nx+1 : nx+1+ny : nx+1+ny], ys: buf[nx:]}
 	t.ys[0] = math.Inf(-1)
 	for i := ny + 1; i < len(t.ys); i++ {
