@@ -21,7 +21,10 @@ type Workspace struct {
 	keys  []uint64 // sort keys, two halves
 	count []int32  // bucket counts
 	diffs []float64
-	mw    stat.Buffer
+	// crossTies records, during pooledRanks' merge, where ties across the
+	// two sides are.
+	crossTies []int32
+	mw        stat.Buffer
 }
 
 // sideBuffers are one side's buffers: 0 baseline, 1 canary.
@@ -46,15 +49,16 @@ func resize[T any](s []T, n int) []T {
 // rank test and the pooled ranks share one sort.
 type sample struct {
 	values []float64 // in time order
-	sorted []float64 // ascending
-	perm   []int32   // sorted[k] == values[perm[k]]
+	sorted []float64 // ascending; the side's buffer holds +Inf after it
+	perm   []int32   // sorted[k] == values[perm[k]]; the buffer holds n after it
+	ties   bool      // some value occurs more than once
 	side   int       // index in Workspace.sides
 }
 
 // sample sorts values (which hold no NaN) into side's buffers, carrying
 // each point's time position along. The keys are the values' order-preserving
-// bit patterns. Canary-sized samples are spread over about as many buckets as
-// points by their leading varying bits and then finished by an insertion
+// bit patterns. Canary-sized samples are spread over buckets (see
+// bucketSort) and then finished by an insertion
 // sort, which moves only points that share a bucket; samples whose points
 // crowd into few buckets (an outlier stretching the range) and large ones
 // take an LSD radix sort instead. -0 sorts before +0; both are equal for
@@ -62,16 +66,24 @@ type sample struct {
 func (w *Workspace) sample(side int, values []float64) sample {
 	n := len(values)
 	buf := &w.sides[side]
-	buf.sorted = resize(buf.sorted, n)
-	buf.index = resize(buf.index, 2*n)
+	buf.sorted = resize(buf.sorted, n+1)
+	buf.index = resize(buf.index, 2*n+1)
 	w.keys = resize(w.keys, 2*n)
-	s := sample{values: values, sorted: buf.sorted, perm: buf.index[:n:n], side: side}
-	if !w.bucketSort(values, s.perm, buf.index[n:]) {
+	s := sample{values: values, sorted: buf.sorted[:n:n], perm: buf.index[:n:n], side: side}
+	if !w.bucketSort(values, s.perm, buf.index[n:2*n]) {
 		copy(s.perm, radixSort(values, w.keys, buf.index))
 	}
 	for k, i := range s.perm {
 		s.sorted[k] = values[i]
 	}
+	for k := 1; k < n; k++ {
+		if s.sorted[k] == s.sorted[k-1] {
+			s.ties = true
+			break
+		}
+	}
+	// Sentinels for pooledRanks' merge.
+	buf.sorted[n], buf.index[n] = math.Inf(1), int32(n)
 	return s
 }
 
@@ -79,8 +91,9 @@ func (w *Workspace) sample(side int, values []float64) sample {
 // count per point no longer fits in the processor's nearest cache.
 const bucketLimit = 1 << 12
 
-// bucketSort sorts values' positions into perm (using spare, as long) by one counting pass into
-// about as many buckets as points and an insertion sort within the buckets.
+// bucketSort sorts values' positions into perm (using spare, as long) by
+// one counting pass into two to four times as many buckets as points and
+// an insertion sort within the buckets.
 // Positive samples are spread by the leading varying bits of their keys,
 // which follow the logarithm (latencies' long tails stay spread out);
 // samples holding zero or negative values, whose keys jump at zero, are
@@ -93,17 +106,19 @@ func (w *Workspace) bucketSort(values []float64, perm, spare []int32) bool {
 		return false
 	}
 	keys, sorted := w.keys[:n:n], w.keys[n:2*n]
-	lo, hi := values[0], values[0]
+	kLo, kHi := uint64(math.MaxUint64), uint64(0)
 	for i, v := range values {
-		keys[i] = orderedBits(v)
-		lo, hi = min(lo, v), max(hi, v)
+		k := orderedBits(v)
+		keys[i] = k
+		kLo, kHi = min(kLo, k), max(kHi, k)
 	}
-	logBuckets := bits.Len(uint(n)) // 2^logBuckets >= n
+	lo, hi := fromOrderedBits(kLo), fromOrderedBits(kHi)
+	// At least n of 2^logBuckets >= 2n buckets are in use.
+	logBuckets := bits.Len(uint(n)) + 1
 	buckets := 1 << logBuckets
 	of := spare[:n:n] // each point's bucket
 	switch {
 	case lo > 0:
-		kLo, kHi := orderedBits(lo), orderedBits(hi)
 		shift := max(0, bits.Len64(kHi-kLo)-logBuckets)
 		for i, k := range keys {
 			of[i] = int32((k - kLo) >> shift)
@@ -198,13 +213,25 @@ func orderedBits(v float64) uint64 {
 	return b | 1<<63
 }
 
+// fromOrderedBits is the inverse of orderedBits.
+func fromOrderedBits(k uint64) float64 {
+	if k>>63 == 1 {
+		return math.Float64frombits(k &^ (1 << 63))
+	}
+	return math.Float64frombits(^k)
+}
+
 // pooledRanks returns the average-tie ranks, in the pooled sample, of a's
 // points and of b's points, each in time order, in a's and b's rank
 // buffers. It merges the two sorted copies: no further sort.
 func (w *Workspace) pooledRanks(a, b sample) (ra, rb []float64) {
-	ra = resize(w.sides[a.side].ranks, len(a.values))
-	rb = resize(w.sides[b.side].ranks, len(b.values))
-	w.sides[a.side].ranks, w.sides[b.side].ranks = ra, rb
+	na, nb := len(a.values), len(b.values)
+	bufA, bufB := &w.sides[a.side], &w.sides[b.side]
+	bufA.ranks, bufB.ranks = resize(bufA.ranks, na+1), resize(bufB.ranks, nb+1)
+	ra, rb = bufA.ranks[:na:na], bufB.ranks[:nb:nb]
+	if w.mergeRanks(a, b) {
+		return ra, rb
+	}
 	i, j := 0, 0
 	for i < len(a.sorted) || j < len(b.sorted) {
 		var v float64
@@ -232,4 +259,103 @@ func (w *Workspace) pooledRanks(a, b sample) (ra, rb []float64) {
 		i, j = i2, j2
 	}
 	return ra, rb
+}
+
+// mergeRanks writes the pooled ranks of a and b into their rank buffers
+// (one slot longer than the samples) in two passes with few branches on the
+// data. The merge takes the smaller head at each step (a's on equality) and
+// writes the step's position at both heads' places: the head not taken is
+// written again, finally, when it is taken, and a finished side, whose head
+// is the +Inf sentinel, writes to its spare slot. Every point then holds its
+// place in the merged order, which is its rank unless it is tied. Ties are
+// then averaged: a value on both sides was seen as equal heads (recorded
+// once per tie group, by b's position), and within one side equal values
+// are neighbours in its sorted copy. It reports false, having written
+// nothing usable, when there are too many ties across the sides for the
+// record, which pooledRanks's merge then handles.
+func (w *Workspace) mergeRanks(a, b sample) bool {
+	bufA, bufB := &w.sides[a.side], &w.sides[b.side]
+	na, nb := len(a.values), len(b.values)
+	as, bs := bufA.sorted[:na+1], bufB.sorted[:nb+1]
+	ap, bp := bufA.index[:na+1], bufB.index[:nb+1]
+	ra, rb := bufA.ranks[:na+1], bufB.ranks[:nb+1]
+	w.crossTies = resize(w.crossTies, min(na, nb)+1)
+	cross := w.crossTies
+	limit := len(cross) - 1
+	i, j, found := 0, 0, 0
+	for k := 1; k <= na+nb; k++ {
+		x, y := as[i], bs[j]
+		takeA := b2i(x <= y)
+		r := float64(k)
+		ra[ap[i]] = r
+		rb[bp[j]] = r
+		// A tie across: note b's position once per group (the next step
+		// with equal heads has the same j until b's run is taken).
+		cross[found] = int32(j)
+		found += int(b2i(x == y) & b2i(found == 0 || cross[max(found-1, 0)] != int32(j)))
+		found = min(found, limit)
+		i += int(takeA)
+		j += int(1 - takeA)
+	}
+	if found == limit {
+		return false
+	}
+	// A tie group across the sides: a's run, then b's, in merged order.
+	for _, jb := range cross[:found] {
+		v := bs[jb]
+		jb2 := int(jb)
+		for jb2 < nb && bs[jb2] == v {
+			jb2++
+		}
+		last := rb[bp[jb2-1]]
+		// a's run ends right before b's in merged order: its first place
+		// is last - (a's count + b's count) + 1.
+		ia2 := int(last) - jb2 // a's points at or below v
+		ia := ia2
+		for ia > 0 && as[ia-1] == v {
+			ia--
+		}
+		first := last - float64(ia2-ia+jb2-int(jb)) + 1
+		avg := (first + last) / 2
+		for k := ia; k < ia2; k++ {
+			ra[ap[k]] = avg
+		}
+		for k := int(jb); k < jb2; k++ {
+			rb[bp[k]] = avg
+		}
+	}
+	if a.ties {
+		averageRuns(as[:na], ap, ra)
+	}
+	if b.ties {
+		averageRuns(bs[:nb], bp, rb)
+	}
+	return true
+}
+
+// averageRuns gives each run of equal values in sorted the mean of the
+// ranks its points hold, which for consecutive places is the average of
+// the first and the last (and leaves a run already averaged unchanged).
+func averageRuns(sorted []float64, perm []int32, ranks []float64) {
+	for s := 0; s < len(sorted); {
+		e := s + 1
+		for e < len(sorted) && sorted[e] == sorted[s] {
+			e++
+		}
+		if e-s > 1 {
+			avg := (ranks[perm[s]] + ranks[perm[e-1]]) / 2
+			for k := s; k < e; k++ {
+				ranks[perm[k]] = avg
+			}
+		}
+		s = e
+	}
+}
+
+// b2i is 1 for true and 0 for false, without a branch.
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

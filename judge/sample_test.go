@@ -1,6 +1,7 @@
 package judge
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -50,6 +51,19 @@ func TestSampleAndPooledRanks(t *testing.T) {
 		b[i] = math.Round(rng.NormFloat64()*20+3) / 4
 	}
 	cases["rounded normals"] = [2][]float64{a, b}
+	// Ties of every kind at random: within a side, across the sides, at
+	// the ends, runs on one side only; and none at all.
+	for k := range 40 {
+		levels := []int{2, 5, 30, 400, 1 << 30}[k%5]
+		gen := func(n int) []float64 {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = float64(rng.IntN(levels)) - float64(levels/3)
+			}
+			return v
+		}
+		cases[fmt.Sprintf("random ties %d", k)] = [2][]float64{gen(1 + rng.IntN(300)), gen(1 + rng.IntN(300))}
+	}
 	for name, c := range cases {
 		var w Workspace
 		sa, sb := w.sample(0, c[0]), w.sample(1, c[1])
