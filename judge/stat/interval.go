@@ -156,7 +156,7 @@ func correction(alt alternative, dz float64) float64 {
 // shifts, where ties between x - d and y matter. O(nx+ny).
 func (t *MannWhitney) wAt(d float64, alt alternative) (w, sigma float64) {
 	nx, ny := float64(len(t.x)), float64(len(t.y))
-	rankSum2, ties := t.shiftedRanks(d)
+	rankSum2, ties := t.shiftedRanks(d, nil)
 	dz := float64(rankSum2)/2 - nx*(nx+1)/2 - nx*ny/2
 	sigma = sigmaW(nx, ny, ties)
 	return (dz - correction(alt, dz)) / sigma, sigma
@@ -168,10 +168,19 @@ func (t *MannWhitney) wAt(d float64, alt alternative) (w, sigma float64) {
 // sum(NTIES^3 - NTIES) over the tie groups. Each term t³-t is rounded to
 // float64 as R computes it and the terms are summed exactly, as R's long
 // double sum does for integers below 2^64, then rounded once. x - d is sorted
-// because x is and subtraction is monotone, so one merge, O(nx+ny).
-func (t *MannWhitney) shiftedRanks(d float64) (rankSum2 int64, ties float64) {
+// because x is and subtraction is monotone, so one merge, O(nx+ny). The
+// estimate's root finder passes its counter (see rootCounter); other
+// callers nil.
+func (t *MannWhitney) shiftedRanks(d float64, counter *rootCounter) (rankSum2 int64, ties float64) {
 	if within, exact := t.withinTies(); exact {
-		if below, ok := t.countBelow(d); ok {
+		var below int64
+		var ok bool
+		if counter != nil {
+			below, ok = counter.count(d)
+		} else {
+			below, ok = t.countBelow(d, make([]int32, len(t.x)))
+		}
+		if ok {
 			n := int64(len(t.x))
 			return n*(n+1) + 2*below, float64(within)
 		}
@@ -332,8 +341,15 @@ func (t *MannWhitney) unirootEstimate() (float64, bool) {
 	// aim its first passes with (see MannWhitney.shape).
 	var seen [32]point
 	ns := 0
+	rows := t.rows
+	if rows == nil || !t.rowsBusy.CompareAndSwap(false, true) {
+		rows = make([]int32, 4*len(t.x))
+	} else {
+		defer t.rowsBusy.Store(false)
+	}
+	counter := newRootCounter(t, rows)
 	w := func(d float64) float64 {
-		rankSum2, ties := t.shiftedRanks(d)
+		rankSum2, ties := t.shiftedRanks(d, counter)
 		dz := float64(rankSum2)/2 - nx*(nx+1)/2 - nx*ny/2
 		if ns < len(seen) {
 			seen[ns] = point{d, int64(nx*ny/2 - dz)}

@@ -50,6 +50,11 @@ type MannWhitney struct {
 	gapOnce sync.Once
 	gap     float64
 
+	// rows is the estimate's counter's memory (see rootCounter), lent by
+	// a Buffer; rowsBusy makes sure only one estimate at a time uses it.
+	rows     []int32
+	rowsBusy atomic.Bool
+
 	// centre is set once the middle differences have been selected (see
 	// selectDiffs); an atomic pointer to an immutable value, so concurrent
 	// use stays safe.
@@ -82,7 +87,10 @@ func NewMannWhitney(x, y []float64) (*MannWhitney, error) {
 // Buffer must not be used once the next one is made with it.
 //
 // The zero Buffer is ready to use. A Buffer is not safe for concurrent use.
-type Buffer struct{ floats []float64 }
+type Buffer struct {
+	floats []float64
+	ints   []int32
+}
 
 // NewMannWhitney is the package's NewMannWhitney with the test's sorted
 // copies kept in b's storage.
@@ -94,7 +102,14 @@ func (b *Buffer) NewMannWhitney(x, y []float64) (*MannWhitney, error) {
 	if cap(b.floats) < n {
 		b.floats = make([]float64, n)
 	}
-	return newMannWhitney(x, y, b.floats[:n])
+	if cap(b.ints) < 4*len(x) {
+		b.ints = make([]int32, 4*len(x))
+	}
+	t, err := newMannWhitney(x, y, b.floats[:n])
+	if t != nil {
+		t.rows = b.ints[:4*len(x)]
+	}
+	return t, err
 }
 
 // newMannWhitney is NewMannWhitney with its storage given: buf holds both

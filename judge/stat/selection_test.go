@@ -265,11 +265,11 @@ func TestShiftedRanksPaths(t *testing.T) {
 		}
 		for _, d := range shifts {
 			wantSum, wantTies := mw.shiftedRanksMerge(d)
-			gotSum, gotTies := mw.shiftedRanks(d)
+			gotSum, gotTies := mw.shiftedRanks(d, nil)
 			if gotSum != wantSum || gotTies != wantTies {
 				t.Fatalf("trial %d, d = %v: one pass gives (%d, %v), merge (%d, %v)", trial, d, gotSum, gotTies, wantSum, wantTies)
 			}
-			if _, ok := mw.countBelow(d); ok {
+			if _, ok := mw.countBelow(d, make([]int32, len(mw.x))); ok {
 				chains++
 			}
 			if _, ties, ok := mw.shiftedRanksOnePass(d); ok {

@@ -26,7 +26,7 @@ func BenchmarkShiftedRanks(b *testing.B) {
 	}
 	i := 0
 	for b.Loop() {
-		mw.shiftedRanks(shifts[i%len(shifts)])
+		mw.shiftedRanks(shifts[i%len(shifts)], nil)
 		i++
 	}
 }

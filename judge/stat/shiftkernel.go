@@ -9,26 +9,26 @@ type belowChain struct {
 }
 
 // countBelow returns Σ_i #{j: y[j] < x[i] - d}, the count behind R's rank
-// sum of x - d, with x[i] - d rounded to float64 as R computes it. It
-// reports false when the count alone does not give the rank sum: when some
-// x[i] - d equals a y[j] (a tie across the samples), when two different x
-// could round to one x[i] - d, or when an x[i] - d is infinite.
+// sum of x - d, with x[i] - d rounded to float64 as R computes it, and
+// records each row's count #{j: y[j] < x[i] - d} in pos[i] (len(pos) >=
+// len(x)). It reports false when the count alone does not give the rank
+// sum: when some x[i] - d equals a y[j] (a tie across the samples), when
+// two different x could round to one x[i] - d (see separates), or when an
+// x[i] - d is infinite; pos is then unusable.
 //
 // It walks four chains of rows at once, as runChains does for the
 // selection: each step either moves a chain's column right or adds the
 // row's column to the sum and moves to the next row, without a branch on
-// the data, so the four walks overlap in the processor.
-func (t *MannWhitney) countBelow(d float64) (below int64, ok bool) {
+// the data, so the four walks overlap in the processor. Each step writes
+// its column to its row's place; the last write, at the step that ends
+// the row, stays.
+func (t *MannWhitney) countBelow(d float64, pos []int32) (below int64, ok bool) {
 	x, ys := t.x, t.ys // ys[j+1] == y[j]; +Inf after y
 	n := len(x)
-	lo, hi := x[0]-d, x[n-1]-d
-	limit := math.Max(math.Abs(lo), math.Abs(hi))
-	// Subtracting d keeps different x different when their smallest gap
-	// exceeds the spacing of float64 values at the largest |x[i] - d|:
-	// each subtraction is off by at most half that spacing.
-	if math.IsInf(limit, 0) || !(t.minGap() > math.Nextafter(limit, math.Inf(1))-limit) {
+	if !t.separates(d) {
 		return 0, false
 	}
+	pos = pos[:n]
 	var cs [4]belowChain
 	for c := range cs {
 		r0, r1 := c*n/4, (c+1)*n/4
@@ -48,6 +48,7 @@ func (t *MannWhitney) countBelow(d float64) (below int64, ok bool) {
 	steps := min(cs[0].steps, cs[1].steps, cs[2].steps, cs[3].steps)
 	for range steps {
 		v0, y0 := x[i0]-d, ys[j0+1]
+		pos[i0] = int32(j0)
 		a0 := b2i(y0 < v0)
 		eq |= (1 - a0) & b2i(y0 == v0)
 		s0 += (1 - a0) * int64(j0)
@@ -55,6 +56,7 @@ func (t *MannWhitney) countBelow(d float64) (below int64, ok bool) {
 		i0 += int(1 - a0)
 
 		v1, y1 := x[i1]-d, ys[j1+1]
+		pos[i1] = int32(j1)
 		a1 := b2i(y1 < v1)
 		eq |= (1 - a1) & b2i(y1 == v1)
 		s1 += (1 - a1) * int64(j1)
@@ -62,6 +64,7 @@ func (t *MannWhitney) countBelow(d float64) (below int64, ok bool) {
 		i1 += int(1 - a1)
 
 		v2, y2 := x[i2]-d, ys[j2+1]
+		pos[i2] = int32(j2)
 		a2 := b2i(y2 < v2)
 		eq |= (1 - a2) & b2i(y2 == v2)
 		s2 += (1 - a2) * int64(j2)
@@ -69,6 +72,7 @@ func (t *MannWhitney) countBelow(d float64) (below int64, ok bool) {
 		i2 += int(1 - a2)
 
 		v3, y3 := x[i3]-d, ys[j3+1]
+		pos[i3] = int32(j3)
 		a3 := b2i(y3 < v3)
 		eq |= (1 - a3) & b2i(y3 == v3)
 		s3 += (1 - a3) * int64(j3)
@@ -84,6 +88,7 @@ func (t *MannWhitney) countBelow(d float64) (below int64, ok bool) {
 		i, j := cs[c].i, cs[c].j
 		for range cs[c].steps - steps {
 			v, yj := x[i]-d, ys[j+1]
+			pos[i] = int32(j)
 			a := b2i(yj < v)
 			eq |= (1 - a) & b2i(yj == v)
 			below += (1 - a) * int64(j)
@@ -92,6 +97,18 @@ func (t *MannWhitney) countBelow(d float64) (below int64, ok bool) {
 		}
 	}
 	return below, eq == 0
+}
+
+// separates reports whether subtracting d keeps different x different and
+// finite: when their smallest gap exceeds the spacing of float64 values at
+// the largest |x[i] - d|, as each subtraction is off by at most half that
+// spacing. As that largest value is a convex function of d, a check passed
+// at two shifts holds at every shift between them.
+func (t *MannWhitney) separates(d float64) bool {
+	x := t.x
+	lo, hi := x[0]-d, x[len(x)-1]-d
+	limit := math.Max(math.Abs(lo), math.Abs(hi))
+	return !math.IsInf(limit, 0) && t.minGap() > math.Nextafter(limit, math.Inf(1))-limit
 }
 
 // countLess returns #{j: y[j] < v} for sorted y.
