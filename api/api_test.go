@@ -24,19 +24,25 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// testServer is a Server over a fresh SQLite file behind a real HTTP listener.
+// testServer is a Server over a fresh store behind a real HTTP listener.
 type testServer struct {
 	*Server
 	URL   string
-	store *store.SQLite
+	store store.Store
 }
 
+// newTestServer is newTestServerOn a fresh SQLite file: for the tests whose
+// behaviour does not depend on the store.
 func newTestServer(t testing.TB, opt Options) *testServer {
 	t.Helper()
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "verdict.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	return newTestServerOn(t, onSQLite, opt)
+}
+
+// newTestServerOn is a server over a fresh, empty store of kind, stopped
+// when t ends.
+func newTestServerOn(t testing.TB, kind storeKind, opt Options) *testServer {
+	t.Helper()
+	st := openStores(t, kind, 1)[0]
 	opt.Store = st
 	if opt.Logger == nil {
 		opt.Logger = quiet
@@ -49,7 +55,6 @@ func newTestServer(t testing.TB, opt Options) *testServer {
 	t.Cleanup(func() {
 		hs.Close()
 		srv.Close()
-		st.Close()
 	})
 	return &testServer{Server: srv, URL: hs.URL, store: st}
 }
@@ -212,8 +217,10 @@ func TestRouting(t *testing.T) {
 	}
 }
 
-func TestReadyzStoreDown(t *testing.T) {
-	ts := newTestServer(t, Options{})
+func TestReadyzStoreDown(t *testing.T) { forEachStore(t, testReadyzStoreDown) }
+
+func testReadyzStoreDown(t *testing.T, kind storeKind) {
+	ts := newTestServerOn(t, kind, Options{})
 	ts.store.Close()
 	var e errorBody
 	if code, _ := ts.call(t, "GET", "/readyz", "", nil, &e); code != 503 || e.Error == "" {
@@ -224,8 +231,10 @@ func TestReadyzStoreDown(t *testing.T) {
 	}
 }
 
-func TestConfigsEndpoints(t *testing.T) {
-	ts := newTestServer(t, Options{})
+func TestConfigsEndpoints(t *testing.T) { forEachStore(t, testConfigsEndpoints) }
+
+func testConfigsEndpoints(t *testing.T, kind storeKind) {
+	ts := newTestServerOn(t, kind, Options{})
 	steps := []struct {
 		name, method, path string
 		body               any
@@ -312,8 +321,10 @@ func TestParseTokens(t *testing.T) {
 	}
 }
 
-func TestAnalysesErrors(t *testing.T) {
-	ts := newTestServer(t, Options{})
+func TestAnalysesErrors(t *testing.T) { forEachStore(t, testAnalysesErrors) }
+
+func testAnalysesErrors(t *testing.T, kind storeKind) {
+	ts := newTestServerOn(t, kind, Options{})
 	if code, body := ts.call(t, "PUT", "/api/v1/configs/offline", "", offlineConfig, nil); code != 200 {
 		t.Fatal(body)
 	}
@@ -388,8 +399,10 @@ func (blockingSource) Fetch(ctx context.Context, _ metrics.Query, _ metrics.Scop
 // TestSyncTimeout: an Argo judgement whose source does not answer within
 // the synchronous limit answers 504 and is recorded as interrupted, never
 // left running and never a verdict.
-func TestSyncTimeout(t *testing.T) {
-	ts := newTestServer(t, Options{
+func TestSyncTimeout(t *testing.T) { forEachStore(t, testSyncTimeout) }
+
+func testSyncTimeout(t *testing.T, kind storeKind) {
+	ts := newTestServerOn(t, kind, Options{
 		SyncTimeout: 300 * time.Millisecond,
 		OpenSources: func(*analysis.Config, analysis.SourceOverrides) (analysis.SourceSet, error) {
 			return analysis.SourceSet{"prometheus": blockingSource{}}, nil
@@ -413,8 +426,10 @@ func TestSyncTimeout(t *testing.T) {
 	}
 }
 
-func TestLoadConfigDir(t *testing.T) {
-	ts := newTestServer(t, Options{})
+func TestLoadConfigDir(t *testing.T) { forEachStore(t, testLoadConfigDir) }
+
+func testLoadConfigDir(t *testing.T, kind storeKind) {
+	ts := newTestServerOn(t, kind, Options{})
 	dir := t.TempDir()
 	write := func(name, text string) {
 		t.Helper()
@@ -446,9 +461,11 @@ func TestLoadConfigDir(t *testing.T) {
 	}
 }
 
-func TestConfigsChangedHook(t *testing.T) {
+func TestConfigsChangedHook(t *testing.T) { forEachStore(t, testConfigsChangedHook) }
+
+func testConfigsChangedHook(t *testing.T, kind storeKind) {
 	var calls int
-	ts := newTestServer(t, Options{ConfigsChanged: func() { calls++ }})
+	ts := newTestServerOn(t, kind, Options{ConfigsChanged: func() { calls++ }})
 	ts.call(t, "PUT", "/api/v1/configs/offline", "", offlineConfig, nil)
 	ts.call(t, "PUT", "/api/v1/configs/bad", "", "signals: []\n", nil) // invalid: no call
 	ts.call(t, "DELETE", "/api/v1/configs/offline", "", nil, nil)

@@ -95,12 +95,14 @@ func jsonPath(t *testing.T, doc []byte, path string) string {
 	return string(js)
 }
 
-func liveServer(t *testing.T) *testServer {
+// liveServer is a server on a fresh store of kind reading a Prometheus that
+// serves the test dataset, with the regress and healthy configs.
+func liveServer(t *testing.T, kind storeKind) *testServer {
 	t.Helper()
 	prom := promtest.Start(t, openMetrics(e2eStart, 241))
 	// "Now" is 50 minutes into the data, so trailing windows have data.
 	now := e2eStart.Add(50 * time.Minute)
-	ts := newTestServer(t, Options{Sources: sourceOverrides(prom.URL), Now: func() time.Time { return now }})
+	ts := newTestServerOn(t, kind, Options{Sources: sourceOverrides(prom.URL), Now: func() time.Time { return now }})
 	for name, cfg := range map[string]string{"regress": liveRegress, "healthy": liveHealthy} {
 		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, "", cfg, nil); code != 200 {
 			t.Fatalf("PUT %s: %d %s", name, code, body)
@@ -109,8 +111,10 @@ func liveServer(t *testing.T) *testServer {
 	return ts
 }
 
-func TestArgoWebProvider(t *testing.T) {
-	ts := liveServer(t)
+func TestArgoWebProvider(t *testing.T) { forEachStore(t, testArgoWebProvider) }
+
+func testArgoWebProvider(t *testing.T, kind storeKind) {
+	ts := liveServer(t, kind)
 	for _, tc := range []struct {
 		config, canary, want string
 		// condition is what the documented AnalysisTemplate concludes.
@@ -150,8 +154,10 @@ func TestArgoWebProvider(t *testing.T) {
 	}
 }
 
-func TestFlaggerWebhook(t *testing.T) {
-	ts := liveServer(t)
+func TestFlaggerWebhook(t *testing.T) { forEachStore(t, testFlaggerWebhook) }
+
+func testFlaggerWebhook(t *testing.T, kind storeKind) {
+	ts := liveServer(t, kind)
 	for _, tc := range []struct {
 		name, config string
 		metadata     map[string]string
@@ -171,8 +177,10 @@ func TestFlaggerWebhook(t *testing.T) {
 	}
 }
 
-func TestKayentaStartAndPoll(t *testing.T) {
-	ts := liveServer(t)
+func TestKayentaStartAndPoll(t *testing.T) { forEachStore(t, testKayentaStartAndPoll) }
+
+func testKayentaStartAndPoll(t *testing.T, kind storeKind) {
+	ts := liveServer(t, kind)
 	scope := func(s string) map[string]any {
 		return map[string]any{"scope": s, "location": "eu", "start": "2024-01-01T00:10:00Z", "end": "2024-01-01T00:50:00Z", "step": 15,
 			"extendedScopeParams": map[string]string{"track": s}}
@@ -243,8 +251,10 @@ func TestKayentaStartAndPoll(t *testing.T) {
 	}
 }
 
-func TestAnalysesLive(t *testing.T) {
-	ts := liveServer(t)
+func TestAnalysesLive(t *testing.T) { forEachStore(t, testAnalysesLive) }
+
+func testAnalysesLive(t *testing.T, kind storeKind) {
+	ts := liveServer(t, kind)
 	post := func(body string) string {
 		t.Helper()
 		var got struct {
@@ -326,8 +336,10 @@ func sourceOverrides(promURL string) analysis.SourceOverrides {
 	return analysis.SourceOverrides{PrometheusURL: promURL}
 }
 
-func TestCancelRunningAnalysis(t *testing.T) {
-	ts := liveServer(t)
+func TestCancelRunningAnalysis(t *testing.T) { forEachStore(t, testCancelRunningAnalysis) }
+
+func testCancelRunningAnalysis(t *testing.T, kind storeKind) {
+	ts := liveServer(t, kind)
 	var got struct {
 		ID string `json:"id"`
 	}
@@ -372,8 +384,10 @@ func htmlPage(t *testing.T, ts *testServer, path string) string {
 	return body
 }
 
-func TestResumeAfterRestart(t *testing.T) {
-	ts := liveServer(t)
+func TestResumeAfterRestart(t *testing.T) { forEachStore(t, testResumeAfterRestart) }
+
+func testResumeAfterRestart(t *testing.T, kind storeKind) {
+	ts := liveServer(t, kind)
 	ctx := t.Context()
 	mk := func(origin string, start time.Time) string {
 		t.Helper()
@@ -432,7 +446,9 @@ func sampleScopes() analysis.Scopes {
 // TestScheduledAnalysis runs a config's "@every 1s" schedule through the
 // real scheduler: each firing stores an analysis of origin schedule,
 // updates the metrics and pushes a verdict event to (a fake) Loki.
-func TestScheduledAnalysis(t *testing.T) {
+func TestScheduledAnalysis(t *testing.T) { forEachStore(t, testScheduledAnalysis) }
+
+func testScheduledAnalysis(t *testing.T, kind storeKind) {
 	var pushes atomic.Int32
 	lokiSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/loki/api/v1/push" && r.Method == "POST" {
@@ -441,7 +457,7 @@ func TestScheduledAnalysis(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer lokiSrv.Close()
-	ts := liveServer(t)
+	ts := liveServer(t, kind)
 	cfg := liveRegress + `schedules:
   - cron: "@every 1s"
     baselineScope: {track: baseline}
@@ -499,8 +515,10 @@ sources:
 // TestKayentaAdhoc posts an inline Kayenta canary config (converted to
 // judge: kayenta) and reads Kayenta's own judge result back; a config that
 // cannot be converted completely is refused.
-func TestKayentaAdhoc(t *testing.T) {
-	ts := liveServer(t)
+func TestKayentaAdhoc(t *testing.T) { forEachStore(t, testKayentaAdhoc) }
+
+func testKayentaAdhoc(t *testing.T, kind storeKind) {
+	ts := liveServer(t, kind)
 	scope := func(s string) map[string]any {
 		return map[string]any{"scope": s, "start": "2024-01-01T00:10:00Z", "end": "2024-01-01T00:50:00Z", "step": 15}
 	}

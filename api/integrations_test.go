@@ -128,8 +128,10 @@ func argoKayentaPhase(doc []byte, pass, marginal int) (string, int, error) {
 // which Verdict did not serve: every measurement was an Error "Invalid
 // Response: HTTP 404"), the execution request with its account query
 // parameters and offset times, and the poll, read as the provider reads it.
-func TestArgoKayentaProviderReplay(t *testing.T) {
-	ts := liveServer(t)
+func TestArgoKayentaProviderReplay(t *testing.T) { forEachStore(t, testArgoKayentaProviderReplay) }
+
+func testArgoKayentaProviderReplay(t *testing.T, kind storeKind) {
+	ts := liveServer(t, kind)
 	putScopeConfigs(t, ts)
 
 	code, body := replay(t, ts, "argo-kayenta-canaryconfig", nil)
@@ -218,7 +220,9 @@ func TestArgoKayentaProviderReplay(t *testing.T) {
 // TestArgoWebProviderReplay replays Argo's web provider request (bearer
 // token header, URL-encoded scopes) against a clock that is not on a step
 // boundary, and reads {$.verdict} with the documented conditions.
-func TestArgoWebProviderReplay(t *testing.T) {
+func TestArgoWebProviderReplay(t *testing.T) { forEachStore(t, testArgoWebProviderReplay) }
+
+func testArgoWebProviderReplay(t *testing.T, kind storeKind) {
 	prom := promtest.Start(t, openMetrics(e2eStart, 241))
 	const writeTok = "write-token-0123456789"
 	tokens, err := ParseTokens("test", "write "+writeTok)
@@ -226,7 +230,7 @@ func TestArgoWebProviderReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := e2eStart.Add(50*time.Minute + 7300*time.Millisecond)
-	ts := newTestServer(t, Options{Sources: sourceOverrides(prom.URL), Tokens: tokens, Now: func() time.Time { return now }})
+	ts := newTestServerOn(t, kind, Options{Sources: sourceOverrides(prom.URL), Tokens: tokens, Now: func() time.Time { return now }})
 	for name, cfg := range map[string]string{"regress": liveRegress, "healthy": liveHealthy} {
 		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, writeTok, cfg, nil); code != 200 {
 			t.Fatalf("PUT %s: %d %s", name, code, body)
@@ -275,8 +279,10 @@ func TestArgoWebProviderReplay(t *testing.T) {
 // 429 and 5xx except 501, replacing the body by "giving up after N
 // attempt(s)"): pass proceeds, fail halts with the reason in the body, and
 // no verdict halts with its reason too, never retried.
-func TestFlaggerWebhookReplay(t *testing.T) {
-	ts := liveServer(t)
+func TestFlaggerWebhookReplay(t *testing.T) { forEachStore(t, testFlaggerWebhookReplay) }
+
+func testFlaggerWebhookReplay(t *testing.T, kind storeKind) {
+	ts := liveServer(t, kind)
 	for _, tc := range []struct {
 		config, canary, verdict string
 		proceeds                bool
@@ -300,8 +306,10 @@ func TestFlaggerWebhookReplay(t *testing.T) {
 
 // TestKayentaConfigIndex checks the application handling of GET
 // /canaryConfig: every config is listed, under the applications asked for.
-func TestKayentaConfigIndex(t *testing.T) {
-	ts := newTestServer(t, Options{})
+func TestKayentaConfigIndex(t *testing.T) { forEachStore(t, testKayentaConfigIndex) }
+
+func testKayentaConfigIndex(t *testing.T, kind storeKind) {
+	ts := newTestServerOn(t, kind, Options{})
 	if code, body := ts.call(t, "PUT", "/api/v1/configs/healthy", "", liveHealthy, nil); code != 200 {
 		t.Fatalf("PUT: %d %s", code, body)
 	}

@@ -21,18 +21,16 @@ type replica struct {
 	closed bool
 }
 
-// replicas starts servers named ids on one SQLite store (as replicas on one
-// database would be), each with the given lease and the regress config.
-func replicas(t *testing.T, lease time.Duration, ids ...string) []*replica {
+// replicas starts servers named ids on one fresh database of kind (as
+// replicas would be, each with its own connection pool on PostgreSQL), each
+// with the given lease and the regress config.
+func replicas(t *testing.T, kind storeKind, lease time.Duration, ids ...string) []*replica {
 	t.Helper()
 	prom := promtest.Start(t, openMetrics(e2eStart, 241))
-	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "verdict.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	stores := openStores(t, kind, len(ids))
 	var out []*replica
-	for _, id := range ids {
+	for i, id := range ids {
+		st := stores[i]
 		srv, err := New(Options{Store: st, Sources: sourceOverrides(prom.URL), InstanceID: id, Lease: lease, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
@@ -96,9 +94,11 @@ func eventually(t *testing.T, limit time.Duration, what string, cond func() bool
 // runs on replica A and writes nothing for half an hour: A learns of it at
 // its next lease renewal and stops it, and nothing A does afterwards
 // changes the recorded cancellation.
-func TestCancelOnAnotherReplica(t *testing.T) {
+func TestCancelOnAnotherReplica(t *testing.T) { forEachStore(t, testCancelOnAnotherReplica) }
+
+func testCancelOnAnotherReplica(t *testing.T, kind storeKind) {
 	const lease = 300 * time.Millisecond
-	rs := replicas(t, lease, "A", "B")
+	rs := replicas(t, kind, lease, "A", "B")
 	a, b := rs[0], rs[1]
 	id := startLong(t, a)
 	eventually(t, 5*time.Second, "the analysis runs on A", func() bool {
@@ -125,9 +125,11 @@ func TestCancelOnAnotherReplica(t *testing.T) {
 // analysis waits: A hands its lease over, and B's reaper takes the analysis
 // over and resumes it, counting the takeover in its metrics; A's restart
 // with the same id finds nothing to resume, B keeping what it took.
-func TestTakeOverOnClose(t *testing.T) {
+func TestTakeOverOnClose(t *testing.T) { forEachStore(t, testTakeOverOnClose) }
+
+func testTakeOverOnClose(t *testing.T, kind storeKind) {
 	const lease = 400 * time.Millisecond
-	rs := replicas(t, lease, "A", "B")
+	rs := replicas(t, kind, lease, "A", "B")
 	a, b := rs[0], rs[1]
 	id := startLong(t, a)
 	eventually(t, 5*time.Second, "the analysis runs on A", func() bool { return a.local(id) })

@@ -156,8 +156,10 @@ func waitStandalone(t *testing.T, ts *testServer, id string) (standaloneDoc, str
 // testdata), judged three times over growing windows; a regression that
 // stops after its first judgement; and the ad hoc form with a sliding
 // lookback and Kayenta's own judge.
-func TestKayentaStandaloneAnalysis(t *testing.T) {
-	ts := liveServer(t)
+func TestKayentaStandaloneAnalysis(t *testing.T) { forEachStore(t, testKayentaStandaloneAnalysis) }
+
+func testKayentaStandaloneAnalysis(t *testing.T, kind storeKind) {
+	ts := liveServer(t, kind)
 	putScopeConfigs(t, ts)
 
 	for _, tc := range []struct {

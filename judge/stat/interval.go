@@ -312,11 +312,6 @@ func (t *MannWhitney) shiftedRanksOnePass(d float64) (rankSum2 int64, ties float
 // the tie groups of x and of y, summed exactly; exact is false when the sum
 // may reach 2^53 (see tieSumInt).
 func (t *MannWhitney) withinTies() (sum uint64, exact bool) {
-	t.withinOnce.Do(func() {
-		tx, okx := tieSumInt(t.x)
-		ty, oky := tieSumInt(t.y)
-		t.within, t.withinExact = tx+ty, okx && oky && tx+ty < 1<<53
-	})
 	return t.within, t.withinExact
 }
 

@@ -41,8 +41,7 @@ type MannWhitney struct {
 	total  float64
 
 	// within is the tie term of x and y on their own, exact unless
-	// withinExact is false (see withinTies), computed once.
-	withinOnce  sync.Once
+	// withinExact is false (see withinTieSum).
 	within      uint64
 	withinExact bool
 	// gap is the smallest gap between consecutive different values of x
@@ -133,12 +132,16 @@ func newMannWhitney(x, y, buf []float64) (*MannWhitney, error) {
 	sortFloats(t.x)
 	sortFloats(t.y)
 
-	tx, ty := tieSum(t.x), tieSum(t.y)
-	w2, tiePooled := pairCounts(t.x, t.y)
+	t.within, t.withinExact = withinTieSum(t.x, t.y)
+	within := float64(t.within) // exact below 2^53, as R's sum is
+	if !t.withinExact {
+		within = tieSum(t.x) + tieSum(t.y)
+	}
+	w2, tiePooled := pairCounts(t.x, t.y, t.within, t.withinExact)
 	t.w = float64(w2) / 2
 	t.ties = tiePooled > 0
 	t.sigma = sigmaW(float64(len(x)), float64(len(y)), tiePooled)
-	t.sigma0 = sigmaW(float64(len(x)), float64(len(y)), tx+ty)
+	t.sigma0 = sigmaW(float64(len(x)), float64(len(y)), within)
 	t.exact = len(x) < exactLimit && len(y) < exactLimit && !t.ties
 	if t.exact {
 		t.counts = wilcoxCounts(len(x), len(y))
@@ -200,7 +203,8 @@ func tieSum(sorted []float64) float64 {
 // (cx³-cx) - (cy³-cy) = 3·cx·cy·(cx+cy). It is summed in integers; when it
 // reaches 2^53 (huge tie groups) it is recomputed by rankSum, whose
 // floating-point sum over the groups in increasing order is the reference.
-func pairCounts(x, y []float64) (w2 int64, ties float64) {
+// within and withinExact are x's and y's own tie terms (withinTieSum).
+func pairCounts(x, y []float64, within uint64, withinExact bool) (w2 int64, ties float64) {
 	m := len(y)
 	var below, equal int64 // #{x[i] > y[j]}, #{x[i] == y[j]}
 	var cross uint64
@@ -236,13 +240,20 @@ func pairCounts(x, y []float64) (w2 int64, ties float64) {
 		i, j = e, k
 	}
 	w2 = 2*below + equal
-	tx, okx := tieSumInt(x)
-	ty, oky := tieSumInt(y)
-	if total := tx + ty + cross; crossOK && okx && oky && total < 1<<53 {
+	if total := within + cross; crossOK && withinExact && total < 1<<53 {
 		return w2, float64(total)
 	}
 	_, ties, _ = rankSum(x, y)
 	return w2, ties
+}
+
+// withinTieSum returns R's tie term for x and y on their own, Σ(t³-t)
+// over the tie groups of x and of y, summed exactly; exact is false when
+// the sum may reach 2^53 (see tieSumInt).
+func withinTieSum(x, y []float64) (sum uint64, exact bool) {
+	tx, okx := tieSumInt(x)
+	ty, oky := tieSumInt(y)
+	return tx + ty, okx && oky && tx+ty < 1<<53
 }
 
 // tieSumInt returns Σ(t³-t) over the groups of equal values of sorted in

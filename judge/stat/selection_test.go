@@ -119,7 +119,8 @@ func TestPairCounts(t *testing.T) {
 		}
 		slices.Sort(x)
 		slices.Sort(y)
-		gotW2, gotTies := pairCounts(x, y)
+		within, exact := withinTieSum(x, y)
+		gotW2, gotTies := pairCounts(x, y, within, exact)
 		if gotW2 != w2 || gotTies != ties {
 			t.Fatalf("pairCounts(%v, %v) = %d, %v; want %d, %v", x, y, gotW2, gotTies, w2, ties)
 		}
