@@ -15,7 +15,6 @@ import (
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/schedule"
 	"github.com/verdict-aca/verdict/analysis/store"
-	"github.com/verdict-aca/verdict/internal/promtest"
 )
 
 // e2eStart is the start of the test data (2024-01-01T00:00:00Z); an hour of
@@ -99,10 +98,9 @@ func jsonPath(t *testing.T, doc []byte, path string) string {
 // serves the test dataset, with the regress and healthy configs.
 func liveServer(t *testing.T, kind storeKind) *testServer {
 	t.Helper()
-	prom := promtest.Start(t, openMetrics(e2eStart, 241))
 	// "Now" is 50 minutes into the data, so trailing windows have data.
 	now := e2eStart.Add(50 * time.Minute)
-	ts := newTestServerOn(t, kind, Options{Sources: sourceOverrides(prom.URL), Now: func() time.Time { return now }})
+	ts := newTestServerOn(t, kind, Options{Sources: sourceOverrides(e2ePrometheus(t)), Now: func() time.Time { return now }})
 	for name, cfg := range map[string]string{"regress": liveRegress, "healthy": liveHealthy} {
 		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, "", cfg, nil); code != 200 {
 			t.Fatalf("PUT %s: %d %s", name, code, body)

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/verdict-aca/verdict/internal/promtest"
 )
 
 // replay sends testdata/clients/NAME.http, a request written by hand from
@@ -223,14 +221,13 @@ func testArgoKayentaProviderReplay(t *testing.T, kind storeKind) {
 func TestArgoWebProviderReplay(t *testing.T) { forEachStore(t, testArgoWebProviderReplay) }
 
 func testArgoWebProviderReplay(t *testing.T, kind storeKind) {
-	prom := promtest.Start(t, openMetrics(e2eStart, 241))
 	const writeTok = "write-token-0123456789"
 	tokens, err := ParseTokens("test", "write "+writeTok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := e2eStart.Add(50*time.Minute + 7300*time.Millisecond)
-	ts := newTestServerOn(t, kind, Options{Sources: sourceOverrides(prom.URL), Tokens: tokens, Now: func() time.Time { return now }})
+	ts := newTestServerOn(t, kind, Options{Sources: sourceOverrides(e2ePrometheus(t)), Tokens: tokens, Now: func() time.Time { return now }})
 	for name, cfg := range map[string]string{"regress": liveRegress, "healthy": liveHealthy} {
 		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, writeTok, cfg, nil); code != 200 {
 			t.Fatalf("PUT %s: %d %s", name, code, body)

@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/verdict-aca/verdict/analysis/store"
-	"github.com/verdict-aca/verdict/internal/promtest"
 )
 
 // replica is one Server of several sharing a store.
@@ -26,12 +25,12 @@ type replica struct {
 // with the given lease and the regress config.
 func replicas(t *testing.T, kind storeKind, lease time.Duration, ids ...string) []*replica {
 	t.Helper()
-	prom := promtest.Start(t, openMetrics(e2eStart, 241))
+	prom := e2ePrometheus(t)
 	stores := openStores(t, kind, len(ids))
 	var out []*replica
 	for i, id := range ids {
 		st := stores[i]
-		srv, err := New(Options{Store: st, Sources: sourceOverrides(prom.URL), InstanceID: id, Lease: lease, Logger: quiet})
+		srv, err := New(Options{Store: st, Sources: sourceOverrides(prom), InstanceID: id, Lease: lease, Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
