@@ -281,18 +281,25 @@ func (p *numParser) numbers(field string, limit int) ([]float64, error) {
 		if len(values) >= limit {
 			return nil, &limitError{fmt.Sprintf("%s: more than %d points", field, limit)}
 		}
-		if p.peek() == 'n' {
-			if err := p.literal("null"); err != nil {
-				return nil, fmt.Errorf("%s[%d]: want a number or null", field, len(values))
-			}
-			values = append(values, math.NaN())
-		} else {
+		if c := p.peek(); c >= '0' && c <= '9' || c == '-' {
+			// The common case, a number right before its comma.
 			v, n, ok := parseNumber(p.b[p.i:])
 			if !ok {
 				return nil, fmt.Errorf("%s[%d]: want a number or null", field, len(values))
 			}
 			p.i += n
 			values = append(values, v)
+			if p.i < len(p.b) && p.b[p.i] == ',' {
+				p.i++
+				continue
+			}
+		} else if c == 'n' {
+			if err := p.literal("null"); err != nil {
+				return nil, fmt.Errorf("%s[%d]: want a number or null", field, len(values))
+			}
+			values = append(values, math.NaN())
+		} else {
+			return nil, fmt.Errorf("%s[%d]: want a number or null", field, len(values))
 		}
 		p.space()
 		if p.eat(',') {
