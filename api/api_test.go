@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -537,5 +538,97 @@ func TestJudgeReusesMemory(t *testing.T) {
 				t.Fatalf("round %d, request %d: a reused server answered\n%s\na fresh one\n%s", round, i, got, want[i])
 			}
 		}
+	}
+}
+
+// TestAnalysesListFilters lists stored analyses through the API with each
+// filter, alone and combined: newest first, and since= taking the
+// createdAt a client read from a view (to the nanosecond in JSON, whatever
+// precision the store keeps) as inclusive, and that time plus 1 ns as
+// excluding the analysis.
+func TestAnalysesListFilters(t *testing.T) { forEachStore(t, testAnalysesListFilters) }
+
+func testAnalysesListFilters(t *testing.T, kind storeKind) {
+	ts := newTestServerOn(t, kind, Options{})
+	ctx := t.Context()
+	score := 42.0
+	ids := map[string]string{} // label -> id
+	for _, a := range []struct {
+		label, config string
+		end           *store.Outcome // nil: left running on another replica
+		cancel        bool
+	}{
+		{"a1", "checkout", &store.Outcome{Status: store.Finished, Verdict: "pass", Score: &score}, false},
+		{"a2", "checkout", &store.Outcome{Status: store.Finished, Verdict: "fail", Score: &score}, false},
+		{"a3", "search", nil, false},
+		{"a4", "checkout", nil, true},
+	} {
+		// A live analysis another replica holds for an hour: this server
+		// never claims it.
+		sa := &store.Analysis{ID: store.NewID(), ConfigName: a.config, Config: []byte(offlineConfig), Origin: "api", Status: store.Running,
+			Owner: "elsewhere", LeaseUntil: time.Now().Add(time.Hour)}
+		if err := ts.store.CreateAnalysis(ctx, sa); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case a.end != nil:
+			if err := ts.store.FinishAnalysis(ctx, sa.ID, *a.end); err != nil {
+				t.Fatal(err)
+			}
+		case a.cancel:
+			if err := ts.store.CancelAnalysis(ctx, sa.ID, "cancelled by request"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ids[a.label] = sa.ID
+		time.Sleep(2 * time.Millisecond) // distinct creation times on every store's clock
+	}
+	label := map[string]string{}
+	for l, id := range ids {
+		label[id] = l
+	}
+	created := map[string]time.Time{}
+	for l, id := range ids {
+		var v analysisView
+		if code, body := ts.call(t, "GET", "/api/v1/analyses/"+id, "", nil, &v); code != 200 {
+			t.Fatalf("GET %s: %d %s", l, code, body)
+		}
+		if v.UpdatedAt.Before(v.CreatedAt) || (v.Status.Terminal() != (v.FinishedAt != nil)) {
+			t.Errorf("%s: created %s updated %s finished %v, status %s", l, v.CreatedAt, v.UpdatedAt, v.FinishedAt, v.Status)
+		}
+		created[l] = v.CreatedAt
+	}
+	ns := func(tm time.Time) string { return url.QueryEscape(tm.Format(time.RFC3339Nano)) }
+	for _, tc := range []struct{ query, want string }{
+		{"", "a4,a3,a2,a1"},
+		{"config=checkout", "a4,a2,a1"},
+		{"verdict=fail", "a2"},
+		{"status=running", "a3"},
+		{"status=cancelled", "a4"},
+		{"status=finished&config=checkout&limit=1", "a2"},
+		{"config=nope", ""},
+		{"since=" + ns(created["a2"]), "a4,a3,a2"},
+		{"since=" + ns(created["a2"].Add(time.Nanosecond)), "a4,a3"},
+		{"since=" + ns(created["a4"].Add(time.Nanosecond)), ""},
+		{"since=24h&config=checkout", "a4,a2,a1"},
+	} {
+		var list struct {
+			Analyses []analysisView `json:"analyses"`
+		}
+		code, body := ts.call(t, "GET", "/api/v1/analyses?"+tc.query, "", nil, &list)
+		var got []string
+		for _, v := range list.Analyses {
+			got = append(got, label[v.ID])
+			if !v.CreatedAt.Equal(created[label[v.ID]]) {
+				t.Errorf("%s: %s listed as created %s, its view says %s", tc.query, label[v.ID], v.CreatedAt, created[label[v.ID]])
+			}
+		}
+		if code != 200 || strings.Join(got, ",") != tc.want {
+			t.Errorf("?%s: %d %v, want %s (%s)", tc.query, code, got, tc.want, body)
+		}
+	}
+	// The HTML list takes the same filters.
+	if page := htmlPage(t, ts, "/analyses?config=search"); !strings.Contains(page, ids["a3"]) || strings.Contains(page, ids["a1"]) {
+		t.Errorf("the list page filtered by config search does not show just a3")
 	}
 }
