@@ -3,9 +3,11 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,5 +214,96 @@ func TestLeaseOption(t *testing.T) {
 	defer y.Close()
 	if x.InstanceID() == y.InstanceID() {
 		t.Errorf("two servers share the default id %q", x.InstanceID())
+	}
+}
+
+// TestReplicasResumeTogether starts three replicas at once on a database
+// holding six live analyses of a server that died (its lease expired):
+// their Resume calls race, and each analysis is claimed, run and recorded
+// by exactly one of them, as a takeover.
+func TestReplicasResumeTogether(t *testing.T) { forEachStore(t, testReplicasResumeTogether) }
+
+func testReplicasResumeTogether(t *testing.T, kind storeKind) {
+	const n = 6
+	names := []string{"A", "B", "C"}
+	stores := openStores(t, kind, len(names))
+	ctx := t.Context()
+	plan, err := json.Marshal(Plan{Scopes: sampleScopes(), Start: e2eStart, End: e2eStart.Add(40 * time.Minute), Step: 15 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range n {
+		a := &store.Analysis{ID: store.NewID(), ConfigName: "regress", Config: []byte(liveRegress), Request: plan, Origin: "api",
+			Status: store.Running, Owner: "dead", LeaseUntil: time.Now().Add(-time.Minute)}
+		if err := stores[0].CreateAnalysis(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	prom := e2ePrometheus(t)
+	now := e2eStart.Add(50 * time.Minute) // the windows are within the resume horizon
+	servers := make([]*Server, len(names))
+	for i, name := range names {
+		srv, err := New(Options{Store: stores[i], Sources: sourceOverrides(prom), InstanceID: name, Lease: 2 * time.Second,
+			Logger: quiet, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		servers[i] = srv
+	}
+	resumed := make([]int, len(servers))
+	errs := make([]error, len(servers))
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, srv := range servers {
+		wg.Go(func() {
+			<-start
+			var interrupted int
+			resumed[i], interrupted, errs[i] = srv.Resume(ctx)
+			if interrupted != 0 && errs[i] == nil {
+				errs[i] = fmt.Errorf("%d interrupted, want 0", interrupted)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	total := 0
+	for i := range servers {
+		if errs[i] != nil {
+			t.Errorf("%s: Resume: %v", names[i], errs[i])
+		}
+		total += resumed[i]
+	}
+	if total != n {
+		t.Fatalf("the replicas resumed %v analyses, %d in all; want %d in all", resumed, total, n)
+	}
+	t.Logf("resumed %v", resumed)
+	owners := map[string]int{}
+	for _, id := range ids {
+		var got store.Analysis
+		eventually(t, 20*time.Second, "analysis "+id+" ends", func() bool {
+			got, err = stores[0].GetAnalysis(ctx, id)
+			return err == nil && got.Status.Terminal()
+		})
+		if got.Status != store.Finished || got.Verdict != "fail" {
+			t.Errorf("%s: %s %q (%s)", id, got.Status, got.Verdict, got.Error)
+		}
+		owners[got.Owner]++
+	}
+	// Each ran once, on the replica that recorded it.
+	var judged, takenOver float64
+	for i, srv := range servers {
+		m := srv.Metrics()
+		ran := testutil.ToFloat64(m.analyses.WithLabelValues("fail", "api"))
+		if int(ran) != owners[names[i]] || int(ran) != resumed[i] {
+			t.Errorf("%s resumed %d, ran %v, is recorded as the owner of %d", names[i], resumed[i], ran, owners[names[i]])
+		}
+		judged += ran
+		takenOver += testutil.ToFloat64(m.takeovers.WithLabelValues("resumed"))
+	}
+	if judged != n || takenOver != n {
+		t.Errorf("%v judgements and %v takeovers, want %d of each", judged, takenOver, n)
 	}
 }
