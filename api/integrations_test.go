@@ -327,3 +327,44 @@ func testKayentaConfigIndex(t *testing.T, kind storeKind) {
 		}
 	}
 }
+
+// TestConfigListsOrder puts configs whose names sort differently bytewise
+// and in a language collation (upper case first, '-' and '_' before
+// letters) and reads both lists, Verdict's and Kayenta's index, in
+// bytewise order: the same on every store, whatever its database's
+// collation.
+func TestConfigListsOrder(t *testing.T) { forEachStore(t, testConfigListsOrder) }
+
+func testConfigListsOrder(t *testing.T, kind storeKind) {
+	ts := newTestServerOn(t, kind, Options{})
+	names := []string{"b", "a-b", "B", "a_b", "ab", "A.z", "a", "9"}
+	for _, name := range names {
+		cfg := "name: " + name + "\nsignals:\n  - name: latency\n"
+		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, "", cfg, nil); code != 200 {
+			t.Fatalf("PUT %s: %d %s", name, code, body)
+		}
+	}
+	const want = "9,A.z,B,a,a-b,a_b,ab,b" // bytewise: digits, upper case, lower case; '-' < '_' < letters
+	var list struct {
+		Configs []struct {
+			Name string `json:"name"`
+		} `json:"configs"`
+	}
+	ts.call(t, "GET", "/api/v1/configs", "", nil, &list)
+	var got []string
+	for _, c := range list.Configs {
+		got = append(got, c.Name)
+	}
+	if strings.Join(got, ",") != want {
+		t.Errorf("GET /api/v1/configs: %v, want %s", got, want)
+	}
+	var index []canaryConfigIndexEntry
+	ts.call(t, "GET", "/canaryConfig", "", nil, &index)
+	got = got[:0]
+	for _, c := range index {
+		got = append(got, c.Name)
+	}
+	if strings.Join(got, ",") != want {
+		t.Errorf("GET /canaryConfig: %v, want %s", got, want)
+	}
+}
