@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -244,6 +245,14 @@ func ceilMicro(t time.Time) time.Time {
 	return t
 }
 
+// storable reports whether a key can be in a TEXT column at all:
+// PostgreSQL refuses NUL bytes and invalid UTF-8 in a query's parameters
+// with an error, where SQLite simply finds nothing. A lookup by a key that
+// is not storable finds nothing, without asking the database.
+func storable(key string) bool {
+	return utf8.ValidString(key) && !strings.Contains(key, "\x00")
+}
+
 // cleanText makes free text storable in a TEXT column: PostgreSQL rejects
 // NUL bytes and invalid UTF-8 that SQLite keeps.
 func cleanText(s string) string {
@@ -252,6 +261,9 @@ func cleanText(s string) string {
 
 // PutConfig implements Store.
 func (s *Postgres) PutConfig(ctx context.Context, name string, data []byte) (Config, error) {
+	if !storable(name) {
+		return Config{}, fmt.Errorf("store config %q: a name must be UTF-8 text without NUL bytes", name)
+	}
 	now := s.clock()
 	var version int64
 	err := s.pool.QueryRow(ctx, `INSERT INTO configs (name, data, version, updated_at) VALUES ($1, $2, 1, $3)
@@ -265,6 +277,9 @@ func (s *Postgres) PutConfig(ctx context.Context, name string, data []byte) (Con
 
 // GetConfig implements Store.
 func (s *Postgres) GetConfig(ctx context.Context, name string) (Config, error) {
+	if !storable(name) {
+		return Config{}, fmt.Errorf("config %q: %w", name, ErrNotFound)
+	}
 	c := Config{Name: name}
 	err := s.pool.QueryRow(ctx, `SELECT data, version, updated_at FROM configs WHERE name = $1`, name).Scan(&c.Data, &c.Version, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -279,6 +294,9 @@ func (s *Postgres) GetConfig(ctx context.Context, name string) (Config, error) {
 
 // DeleteConfig implements Store.
 func (s *Postgres) DeleteConfig(ctx context.Context, name string) error {
+	if !storable(name) {
+		return fmt.Errorf("config %q: %w", name, ErrNotFound)
+	}
 	tag, err := s.pool.Exec(ctx, `DELETE FROM configs WHERE name = $1`, name)
 	if err != nil {
 		return fmt.Errorf("delete config %s: %w", name, err)
@@ -354,6 +372,9 @@ func (s *Postgres) update(ctx context.Context, id, owner string, status Status, 
 	if status.Terminal() {
 		return fmt.Errorf("update analysis %s: %s is terminal; use FinishAnalysis", id, status)
 	}
+	if !storable(id) {
+		return fmt.Errorf("analysis %q: %w", id, ErrNotFound)
+	}
 	tag, err := s.pool.Exec(ctx, `UPDATE analyses SET status = $1, done = $2, total = $3, intervals = COALESCE($4::bytea, intervals), updated_at = $5
 		WHERE id = $6 AND `+live+` AND ($7 = '' OR owner = $7)`, string(status), p.Done, p.Total, intervals, s.clock(), id, owner)
 	if err != nil {
@@ -396,6 +417,9 @@ func (s *Postgres) finish(ctx context.Context, id, owner string, o Outcome) erro
 	if !o.Status.Terminal() {
 		return fmt.Errorf("finish analysis %s: %q is not a terminal status", id, o.Status)
 	}
+	if !storable(id) {
+		return fmt.Errorf("analysis %q: %w", id, ErrNotFound)
+	}
 	now := s.clock()
 	tag, err := s.pool.Exec(ctx, `UPDATE analyses SET status = $1, verdict = $2, score = $3, error = $4, report = $5, series = $6, kayenta = $7, updated_at = $8, finished_at = $8
 		WHERE id = $9 AND `+live+` AND ($10 = '' OR owner = $10)`, string(o.Status), o.Verdict, o.Score, cleanText(o.Error), o.Report, o.Series, o.Kayenta, now, id, owner)
@@ -429,6 +453,9 @@ func scanPGAnalysis(row pgx.Row, extra ...any) (Analysis, error) {
 
 // GetAnalysis implements Store.
 func (s *Postgres) GetAnalysis(ctx context.Context, id string) (Analysis, error) {
+	if !storable(id) {
+		return Analysis{}, fmt.Errorf("analysis %q: %w", id, ErrNotFound)
+	}
 	var cfg, req, rep, series, kay []byte
 	a, err := scanPGAnalysis(s.pool.QueryRow(ctx, `SELECT `+analysisColumns+`, config, request, report, series, kayenta FROM analyses WHERE id = $1`, id), &cfg, &req, &rep, &series, &kay)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -443,6 +470,9 @@ func (s *Postgres) GetAnalysis(ctx context.Context, id string) (Analysis, error)
 
 // ListAnalyses implements Store.
 func (s *Postgres) ListAnalyses(ctx context.Context, f Filter) ([]Analysis, error) {
+	if !storable(f.Config) || !storable(f.Verdict) || !storable(string(f.Status)) {
+		return nil, nil // no analysis has such a field
+	}
 	var where []string
 	var args []any
 	add := func(cond string, v any) {

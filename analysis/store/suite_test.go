@@ -530,6 +530,27 @@ func testErrors(t *testing.T, db database) {
 			t.Errorf("%s: %v, want %v naming missing-id", tc.name, tc.err, tc.want)
 		}
 	}
+	// Keys no text column can hold (a NUL byte, invalid UTF-8) are simply
+	// not found, as in SQLite; PostgreSQL would refuse the query.
+	for _, key := range []string{"a\x00b", "\xff\xfe", "ok\x80"} {
+		for name, err := range map[string]error{
+			"get analysis":    func() error { _, err := s.GetAnalysis(ctx, key); return err }(),
+			"update analysis": s.UpdateAnalysis(ctx, key, Running, Progress{}, nil),
+			"finish":          s.FinishAnalysis(ctx, key, Outcome{Status: Failed}),
+			"cancel":          s.CancelAnalysis(ctx, key, "x"),
+			"get config":      func() error { _, err := s.GetConfig(ctx, key); return err }(),
+			"delete config":   s.DeleteConfig(ctx, key),
+		} {
+			if !errors.Is(err, ErrNotFound) {
+				t.Errorf("%s %q: %v, want not found", name, key, err)
+			}
+		}
+		for _, f := range []Filter{{Config: key}, {Verdict: key}, {Status: Status(key)}} {
+			if list, err := s.ListAnalyses(ctx, f); err != nil || len(list) != 0 {
+				t.Errorf("list with %+v: %d analyses, %v; want none", f, len(list), err)
+			}
+		}
+	}
 	if err := s.CreateAnalysis(ctx, &Analysis{ID: "x", Config: []byte("x")}); err != nil {
 		t.Fatal(err)
 	}
