@@ -207,12 +207,12 @@ func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg, status, err := s.requestConfig(r, req.Config, req.ConfigName)
 	if err != nil {
-		writeError(w, status, err.Error())
+		s.answerError(w, r, status, err)
 		return
 	}
 	text, err := s.configText(r.Context(), req.ConfigName, req.Config)
 	if err != nil {
-		writeError(w, statusOf(err), err.Error())
+		s.answerError(w, r, statusOf(err), err)
 		return
 	}
 	id, ok := s.enqueue(w, r, cfg, req.ConfigName, text, p, "api")

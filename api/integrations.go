@@ -119,13 +119,17 @@ func (s *Server) argo(w http.ResponseWriter, r *http.Request) {
 	}
 	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "argo", analysis.Scopes{Baseline: b, Canary: c}, lookback, step)
 	if err != nil {
-		s.integrationError(w, r, status, err)
+		s.answerError(w, r, status, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, ans)
 }
 
-func (s *Server) integrationError(w http.ResponseWriter, r *http.Request, status int, err error) {
+// answerError answers a failed request with status: the error's text for
+// the client's mistakes (4xx) and a timeout, but for the server's own
+// failures (a store down, a database's error) only a pointer to the log,
+// where the error goes: its text may name hosts, users or SQL states.
+func (s *Server) answerError(w http.ResponseWriter, r *http.Request, status int, err error) {
 	if status >= 500 && status != http.StatusGatewayTimeout {
 		s.internalError(w, r, err)
 		return
@@ -196,7 +200,7 @@ func (s *Server) flagger(w http.ResponseWriter, r *http.Request) {
 	}
 	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "flagger", flaggerScopes(p), lookback, step)
 	if err != nil {
-		s.integrationError(w, r, status, err)
+		s.answerError(w, r, status, err)
 		return
 	}
 	switch ans.Verdict {

@@ -335,7 +335,7 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 	}
 	cfg, status, err := s.requestConfig(r, req.Config, req.ConfigName)
 	if err != nil {
-		writeError(w, status, err.Error())
+		s.answerError(w, r, status, err)
 		return
 	}
 	switch {

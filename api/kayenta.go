@@ -122,12 +122,12 @@ func (s *Server) kayentaStart(w http.ResponseWriter, r *http.Request) {
 	configID := r.PathValue("configId")
 	cfg, err := s.storedConfig(r, configID)
 	if err != nil {
-		writeError(w, statusOf(err), err.Error())
+		s.answerError(w, r, statusOf(err), err)
 		return
 	}
 	text, err := s.configText(r.Context(), configID, nil)
 	if err != nil {
-		writeError(w, statusOf(err), err.Error())
+		s.answerError(w, r, statusOf(err), err)
 		return
 	}
 	s.startKayenta(w, r, req, cfg, configID, text)

@@ -53,12 +53,12 @@ func (s *Server) standaloneStart(w http.ResponseWriter, r *http.Request) {
 	configID := r.PathValue("canaryConfigId")
 	cfg, err := s.storedConfig(r, configID)
 	if err != nil {
-		writeError(w, statusOf(err), err.Error())
+		s.answerError(w, r, statusOf(err), err)
 		return
 	}
 	text, err := s.configText(r.Context(), configID, nil)
 	if err != nil {
-		writeError(w, statusOf(err), err.Error())
+		s.answerError(w, r, statusOf(err), err)
 		return
 	}
 	s.startStandalone(w, r, req, nil, cfg, configID, text)
