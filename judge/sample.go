@@ -223,65 +223,28 @@ func fromOrderedBits(k uint64) float64 {
 
 // pooledRanks returns the average-tie ranks, in the pooled sample, of a's
 // points and of b's points, each in time order, in a's and b's rank
-// buffers. It merges the two sorted copies: no further sort.
-func (w *Workspace) pooledRanks(a, b sample) (ra, rb []float64) {
-	na, nb := len(a.values), len(b.values)
-	bufA, bufB := &w.sides[a.side], &w.sides[b.side]
-	bufA.ranks, bufB.ranks = resize(bufA.ranks, na+1), resize(bufB.ranks, nb+1)
-	ra, rb = bufA.ranks[:na:na], bufB.ranks[:nb:nb]
-	if w.mergeRanks(a, b) {
-		return ra, rb
-	}
-	i, j := 0, 0
-	for i < len(a.sorted) || j < len(b.sorted) {
-		var v float64
-		switch {
-		case j == len(b.sorted) || (i < len(a.sorted) && a.sorted[i] <= b.sorted[j]):
-			v = a.sorted[i]
-		default:
-			v = b.sorted[j]
-		}
-		i2, j2 := i, j
-		for i2 < len(a.sorted) && a.sorted[i2] == v {
-			i2++
-		}
-		for j2 < len(b.sorted) && b.sorted[j2] == v {
-			j2++
-		}
-		// Positions i+j+1 .. i2+j2 (1-based) share the value: average them.
-		r := float64(i+j+1+i2+j2) / 2
-		for k := i; k < i2; k++ {
-			ra[a.perm[k]] = r
-		}
-		for k := j; k < j2; k++ {
-			rb[b.perm[k]] = r
-		}
-		i, j = i2, j2
-	}
-	return ra, rb
-}
-
-// mergeRanks writes the pooled ranks of a and b into their rank buffers
-// (one slot longer than the samples) in two passes with few branches on the
-// data. The merge takes the smaller head at each step (a's on equality) and
+// buffers (one slot longer than the samples). It merges the two sorted
+// copies, with few branches on the data: no further sort.
+//
+// The merge takes the smaller head at each step (a's on equality) and
 // writes the step's position at both heads' places: the head not taken is
 // written again, finally, when it is taken, and a finished side, whose head
-// is the +Inf sentinel, writes to its spare slot. Every point then holds its
-// place in the merged order, which is its rank unless it is tied. Ties are
-// then averaged: a value on both sides was seen as equal heads (recorded
-// once per tie group, by b's position), and within one side equal values
-// are neighbours in its sorted copy. It reports false, having written
-// nothing usable, when there are too many ties across the sides for the
-// record, which pooledRanks's merge then handles.
-func (w *Workspace) mergeRanks(a, b sample) bool {
+// is the +Inf sentinel, writes to its spare slot. Every point then holds
+// its place in the merged order, which is its rank unless it is tied. Ties
+// are then averaged: a value on both sides was seen as equal heads
+// (recorded once per tie group, by b's position: at most one group per
+// point of the smaller side), and within one side equal values are
+// neighbours in its sorted copy.
+func (w *Workspace) pooledRanks(a, b sample) (ra, rb []float64) {
 	bufA, bufB := &w.sides[a.side], &w.sides[b.side]
 	na, nb := len(a.values), len(b.values)
+	bufA.ranks, bufB.ranks = resize(bufA.ranks, na+1), resize(bufB.ranks, nb+1)
 	as, bs := bufA.sorted[:na+1], bufB.sorted[:nb+1]
 	ap, bp := bufA.index[:na+1], bufB.index[:nb+1]
-	ra, rb := bufA.ranks[:na+1], bufB.ranks[:nb+1]
+	ra, rb = bufA.ranks[:na+1], bufB.ranks[:nb+1]
+	// One slot per possible group, and one for the unconditional write.
 	w.crossTies = resize(w.crossTies, min(na, nb)+1)
 	cross := w.crossTies
-	limit := len(cross) - 1
 	i, j, found := 0, 0, 0
 	for k := 1; k <= na+nb; k++ {
 		x, y := as[i], bs[j]
@@ -293,12 +256,8 @@ func (w *Workspace) mergeRanks(a, b sample) bool {
 		// with equal heads has the same j until b's run is taken).
 		cross[found] = int32(j)
 		found += int(b2i(x == y) & b2i(found == 0 || cross[max(found-1, 0)] != int32(j)))
-		found = min(found, limit)
 		i += int(takeA)
 		j += int(1 - takeA)
-	}
-	if found == limit {
-		return false
 	}
 	// A tie group across the sides: a's run, then b's, in merged order.
 	for _, jb := range cross[:found] {
@@ -330,7 +289,7 @@ func (w *Workspace) mergeRanks(a, b sample) bool {
 	if b.ties {
 		averageRuns(bs[:nb], bp, rb)
 	}
-	return true
+	return ra[:na:na], rb[:nb:nb]
 }
 
 // averageRuns gives each run of equal values in sorted the mean of the
