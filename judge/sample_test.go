@@ -138,6 +138,26 @@ func TestSampleSorts(t *testing.T) {
 	}
 }
 
+// TestSampleNaN: the judge never sorts NaN (it cleans them first), but the
+// exported VarianceInflation takes raw series; a NaN must not crash it.
+func TestSampleNaN(t *testing.T) {
+	nan := math.NaN()
+	for _, v := range [][]float64{{1, nan, 3}, {nan, nan}, {-nan, 2, -1, nan, 0}, {nan, 5, 4, 3, 2, 1, 0, -1}} {
+		var w Workspace
+		s := w.sample(0, v)
+		seen := make([]bool, len(v))
+		for _, i := range s.perm {
+			seen[i] = true
+		}
+		if slices.Contains(seen, false) {
+			t.Errorf("%v: perm %v is not a permutation", v, s.perm)
+		}
+	}
+	if f, _ := VarianceInflation([]float64{1, 2, nan, 4, 5}, []float64{nan, 2, 3, 4, 5}); math.IsNaN(f) || f < 1 {
+		t.Errorf("variance inflation with NaN points: %v", f)
+	}
+}
+
 // TestWorkspaceReuse judges a run of different signals in one Workspace and
 // checks each result equals the one judged in a fresh Workspace: nothing
 // left from an earlier, larger or differently shaped signal leaks into the
