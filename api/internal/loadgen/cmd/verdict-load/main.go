@@ -1,8 +1,9 @@
 // Command verdict-load drives a running `verdict serve` with the judge API
 // load case (package loadgen: 20 signals × 2 × 360 points) from concurrent
-// clients on loopback, and prints throughput, latency percentiles and the
+// clients on loopback, and prints throughput, latency percentiles, the
 // server's memory (RSS from /proc/PID/status, Go heap from its /metrics)
-// every interval and for the whole run.
+// and its CPU time per judgement (process_cpu_seconds_total from its
+// /metrics) every interval and for the whole run.
 //
 //	verdict-load -url http://127.0.0.1:8080 -c 8 -d 10m -pid $(pidof verdict)
 package main
@@ -97,7 +98,9 @@ func run(url, token string, conc int, dur, every time.Duration, pid int) error {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	end := time.After(dur)
-	fmt.Println("elapsed  judgements/s  p50_ms  p99_ms  errors  rss_MiB  heap_inuse_MiB")
+	fmt.Println("elapsed  judgements/s  p50_ms  p99_ms  errors  rss_MiB  heap_inuse_MiB  server_cpu_ms/judgement")
+	_, cpuStart := serverMetrics(client, url, token)
+	cpuLast := cpuStart
 	report := func() {
 		mu.Lock()
 		cur := lat
@@ -107,8 +110,10 @@ func run(url, token string, conc int, dur, every time.Duration, pid int) error {
 		secs := time.Since(interval).Seconds()
 		interval = time.Now()
 		p50, p99 := pct(cur, 0.50), pct(cur, 0.99)
-		fmt.Printf("%7.0fs  %12.1f  %6.1f  %6.1f  %6d  %7.1f  %14.1f\n", time.Since(started).Seconds(), float64(len(cur))/secs,
-			ms(p50), ms(p99), errs.Load(), rss(pid), heap(client, url, token))
+		heapMiB, cpu := serverMetrics(client, url, token)
+		fmt.Printf("%7.0fs  %12.1f  %6.1f  %6.1f  %6d  %7.1f  %14.1f  %23.2f\n", time.Since(started).Seconds(), float64(len(cur))/secs,
+			ms(p50), ms(p99), errs.Load(), rss(pid), heapMiB, perJudgement(cpu-cpuLast, len(cur)))
+		cpuLast = cpu
 	}
 loop:
 	for {
@@ -123,9 +128,17 @@ loop:
 	wg.Wait()
 	report()
 	total := time.Since(started).Seconds()
-	fmt.Printf("total: %d judgements in %.0fs = %.1f/s, p50 %.1f ms, p99 %.1f ms, errors %d\n",
-		len(all), total, float64(len(all))/total, ms(pct(all, 0.5)), ms(pct(all, 0.99)), errs.Load())
+	fmt.Printf("total: %d judgements in %.0fs = %.1f/s, p50 %.1f ms, p99 %.1f ms, errors %d, server CPU %.2f ms per judgement\n",
+		len(all), total, float64(len(all))/total, ms(pct(all, 0.5)), ms(pct(all, 0.99)), errs.Load(), perJudgement(cpuLast-cpuStart, len(all)))
 	return nil
+}
+
+// perJudgement is CPU seconds per judgement in milliseconds (0 for none).
+func perJudgement(cpuSeconds float64, judgements int) float64 {
+	if judgements == 0 {
+		return 0
+	}
+	return cpuSeconds * 1000 / float64(judgements)
 }
 
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
@@ -160,16 +173,21 @@ func rss(pid int) float64 {
 	return 0
 }
 
-func heap(client *http.Client, url, token string) float64 {
+// serverMetrics reads the server's Go heap in use (MiB) and the CPU time
+// its process has used (seconds) from its /metrics; zeros when it cannot.
+func serverMetrics(client *http.Client, url, token string) (heapMiB, cpuSeconds float64) {
 	code, data, err := do(client, "GET", url+"/metrics", token, nil)
 	if err != nil || code != 200 {
-		return 0
+		return 0, 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		if v, ok := strings.CutPrefix(line, "go_memstats_heap_inuse_bytes "); ok {
 			b, _ := strconv.ParseFloat(v, 64)
-			return b / (1 << 20)
+			heapMiB = b / (1 << 20)
+		}
+		if v, ok := strings.CutPrefix(line, "process_cpu_seconds_total "); ok {
+			cpuSeconds, _ = strconv.ParseFloat(v, 64)
 		}
 	}
-	return 0
+	return heapMiB, cpuSeconds
 }
