@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -160,6 +161,9 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	// remaining queries instead of waiting for the slowest.
 	results := make([]judge.Result, len(c.Signals))
 	answered := make([]atomic.Int32, len(c.Signals))
+	// The judging goroutines share Workspaces: at most one per query in
+	// flight, reused from signal to signal.
+	workspaces := sync.Pool{New: func() any { return new(judge.Workspace) }}
 	opts := judge.Options{Confidence: c.Confidence, Look: req.Look, Looks: req.Looks}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
@@ -173,7 +177,9 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 			g.Go(func() error {
 				*side.out = fetch(gctx, src, q, side.scope, req.Window)
 				if answered[i].Add(1) == 2 && c.Judge != JudgeKayenta {
-					results[i] = judgeSignal(s, baseline[i], canary[i], req.Scopes, opts)
+					w := workspaces.Get().(*judge.Workspace)
+					results[i] = judgeSignal(w, s, baseline[i], canary[i], req.Scopes, opts)
+					workspaces.Put(w)
 				}
 				return nil
 			})
@@ -220,14 +226,14 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 
 // judgeSignal judges one signal on what its queries returned; a failed
 // query makes the signal an error, never a pass.
-func judgeSignal(s Signal, b, cn fetched, scopes Scopes, opts judge.Options) judge.Result {
+func judgeSignal(w *judge.Workspace, s Signal, b, cn fetched, scopes Scopes, opts judge.Options) judge.Result {
 	switch {
 	case b.err != nil:
 		return judge.Unavailable(s.Spec, "baseline query failed: "+b.err.Error())
 	case cn.err != nil:
 		return judge.Unavailable(s.Spec, "canary query failed: "+cn.err.Error())
 	}
-	r := judge.Judge(s.Spec, b.values, cn.values, opts)
+	r := w.Judge(s.Spec, b.values, cn.values, opts)
 	if b.series == 0 {
 		r.Reason += fmt.Sprintf(" (the baseline query returned no series for %s)", query.FormatScope(scopes.Baseline))
 	}
