@@ -204,12 +204,13 @@ func judgeMany(ctx context.Context, cfg Config, f Family, fi, n int, e Effect, c
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var w judge.Workspace
 			for i := range next {
 				b, c := f.Pair(pairStream(cfg.Seed, fi, n, e, i), n, e, tail)
-				out[i].verdict = judge.Judge(spec, b, c, judge.Options{Confidence: cfg.Confidence})
+				out[i].verdict = w.Judge(spec, b, c, judge.Options{Confidence: cfg.Confidence})
 				out[i].kayenta = ClassifyKayenta(b, c, kp)
 				if !f.Counts {
-					p := judge.Judge(P99Spec(), b, c, judge.Options{Confidence: cfg.Confidence})
+					p := w.Judge(P99Spec(), b, c, judge.Options{Confidence: cfg.Confidence})
 					out[i].p99 = &p
 				}
 			}
