@@ -1,7 +1,6 @@
 package judge
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -323,28 +322,5 @@ func TestQuantileTakesPartInHolm(t *testing.T) {
 // BenchmarkJudge (lognormal latencies rounded to 0.001, canary 1% higher),
 // 360 to 2000 points a side, cycling through 64 signals.
 func BenchmarkJudgeQuantile(b *testing.B) {
-	for _, n := range []int{360, 1000, 2000} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(3, uint64(n)))
-			const sets = 64
-			base, can := make([][]float64, sets), make([][]float64, sets)
-			for i := range sets {
-				base[i], can[i] = make([]float64, n), make([]float64, n)
-				for j := range n {
-					base[i][j] = math.Round(100*math.Exp(0.5*rng.NormFloat64())*1000) / 1000
-					can[i][j] = math.Round(101*math.Exp(0.5*rng.NormFloat64())*1000) / 1000
-				}
-			}
-			spec := Spec{Name: "latency_ms", Direction: Increase, Test: Quantile}
-			b.ReportAllocs()
-			i := 0
-			for b.Loop() {
-				r := Judge(spec, base[i%sets], can[i%sets], Options{})
-				if r.Test == nil {
-					b.Fatalf("no test: %s", r.Reason)
-				}
-				i++
-			}
-		})
-	}
+	benchJudge(b, Spec{Name: "latency_ms", Direction: Increase, Test: Quantile}, []int{360, 1000, 2000})
 }
