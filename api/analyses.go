@@ -561,20 +561,68 @@ func (s *Server) cancelAnalysis(w http.ResponseWriter, r *http.Request) {
 // Resume claims the analyses this server should run at start (see the
 // store's ownership rules): its own, left by its previous process, and
 // those of servers whose leases expired, never those another live replica
-// holds. Each is run again when its config still parses, its origin waits
-// for it in the background and its window started within ResumeWithin;
-// the others are marked interrupted with the reason. It returns how many
-// of each. From then until Close, every Lease/2 it takes over the
-// analyses of replicas that die the same way.
+// holds. Of the latter it takes only what it can start soon (claimLimit),
+// the oldest first, leaving the rest to the other replicas. Each is run
+// again when its config still parses, its origin waits for it in the
+// background and its window started within ResumeWithin; the others are
+// marked interrupted with the reason. It returns how many of each. From
+// then until Close, every Lease/2 it takes over, the same way and within
+// the same bound, the analyses of replicas that die.
 func (s *Server) Resume(ctx context.Context) (resumed, interrupted int, err error) {
-	now := time.Now()
-	list, err := s.store.ClaimUnfinished(ctx, s.opt.InstanceID, now, now.Add(s.opt.Lease))
-	if err != nil {
-		return 0, 0, err
-	}
-	resumed, interrupted, err = s.take(ctx, list)
+	resumed, interrupted, err = s.claimAndTake(ctx, true)
 	s.reaping.Do(func() { s.loops.Go(s.reapLoop) })
 	return resumed, interrupted, err
+}
+
+// claimLimit is how many analyses of other owners a claim may take: the
+// workers this server has free (Workers minus the background analyses
+// running or waiting here), at least one, so that an idle replica takes its
+// share of a dead replica's work at each reaper round, a busy one leaves
+// the rest to the others, and work is still taken when every replica is
+// busy.
+func (s *Server) claimLimit() int {
+	s.mu.Lock()
+	n := len(s.running)
+	s.mu.Unlock()
+	return max(s.opt.Workers-n, 1)
+}
+
+// claimAndTake claims (ClaimUnfinished at start, else ClaimExpired) at most
+// claimLimit analyses of other owners and takes them. Those it interrupts
+// (too old, a synchronous caller gone) do not use a worker, so while a
+// bounded claim comes back full and part of the bound is unused it claims
+// again, with what is left: a dead replica's backlog of unresumable
+// analyses is closed at once, never more than the bound started.
+func (s *Server) claimAndTake(ctx context.Context, start bool) (resumed, interrupted int, err error) {
+	budget := s.claimLimit()
+	for {
+		limit := budget
+		now := time.Now()
+		claim := s.store.ClaimExpired
+		if start {
+			claim = s.store.ClaimUnfinished
+			start = false // a later round's own analyses are this server's already
+		}
+		list, err := claim(ctx, s.opt.InstanceID, now, now.Add(s.opt.Lease), limit)
+		if err != nil {
+			return resumed, interrupted, err
+		}
+		r, i, err := s.take(ctx, list)
+		resumed, interrupted = resumed+r, interrupted+i
+		if err != nil {
+			return resumed, interrupted, err
+		}
+		others := 0
+		for _, a := range list {
+			if a.ClaimedFrom != s.opt.InstanceID {
+				others++
+			}
+		}
+		budget -= r
+		if others < limit || budget <= 0 { // none left to claim, or no worker free
+			return resumed, interrupted, nil
+		}
+	}
 }
 
 // take resumes or interrupts claimed analyses; it skips those that run
@@ -675,7 +723,8 @@ func (s *Server) renew(ctx context.Context) {
 }
 
 // reapLoop takes over, every Lease/2 until Close, the analyses whose
-// owner's lease expired (a replica that died).
+// owner's lease expired (a replica that died), at most claimLimit of them
+// per round (claimAndTake).
 func (s *Server) reapLoop() {
 	t := time.NewTicker(s.opt.Lease / 2)
 	defer t.Stop()
@@ -685,16 +734,8 @@ func (s *Server) reapLoop() {
 			return
 		case <-t.C:
 		}
-		now := time.Now()
-		list, err := s.store.ClaimExpired(s.reapCtx, s.opt.InstanceID, now, now.Add(s.opt.Lease))
-		if err != nil {
-			if s.reapCtx.Err() == nil {
-				s.log.Warn("looking for analyses to take over", "err", err)
-			}
-			continue
-		}
-		if _, _, err := s.take(s.reapCtx, list); err != nil && s.reapCtx.Err() == nil {
-			s.log.Error("taking over analyses", "err", err)
+		if _, _, err := s.claimAndTake(s.reapCtx, false); err != nil && s.reapCtx.Err() == nil {
+			s.log.Warn("taking over the analyses of replicas that stopped", "err", err)
 		}
 	}
 }

@@ -64,7 +64,7 @@ func testLeases(t *testing.T, db database) {
 
 	// A running server (C) reaps: only expired leases, its own expired one included.
 	until := now.Add(30 * time.Second)
-	got, err := b.ClaimExpired(ctx, "C", now, until)
+	got, err := b.ClaimExpired(ctx, "C", now, until, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,16 +79,16 @@ func testLeases(t *testing.T, db database) {
 			t.Errorf("%s reads owner %q lease %v after the claim", g.ID, r.Owner, r.LeaseUntil)
 		}
 	}
-	if got, _ := a.ClaimExpired(ctx, "E", now, until); len(got) != 0 {
+	if got, _ := a.ClaimExpired(ctx, "E", now, until, 0); len(got) != 0 {
 		t.Errorf("a second reaper took %s: the leases were just renewed", claimed(got))
 	}
 	// C restarts with the same identity: it takes back all its own at once.
-	got, err = a.ClaimUnfinished(ctx, "C", now, until.Add(time.Second))
+	got, err = a.ClaimUnfinished(ctx, "C", now, until.Add(time.Second), 0)
 	if want := "dead<C,none<C,mine<C,c-live<C"; err != nil || claimed(got) != want {
 		t.Errorf("ClaimUnfinished by C: %s, %v; want %s", claimed(got), err, want)
 	}
 	// A new replica E finds nothing to take: A and C hold everything live.
-	if got, err := b.ClaimUnfinished(ctx, "E", now, until); err != nil || len(got) != 0 {
+	if got, err := b.ClaimUnfinished(ctx, "E", now, until, 0); err != nil || len(got) != 0 {
 		t.Errorf("ClaimUnfinished by E: %s, %v; want nothing", claimed(got), err)
 	}
 
@@ -128,7 +128,7 @@ func testLeases(t *testing.T, db database) {
 		{"an owned finish without owner", func() error { return a.FinishOwnedAnalysis(ctx, "dead", "", Outcome{Status: Failed}) }, errAny, ""},
 		{"an owned write to nothing", func() error { return a.UpdateOwnedAnalysis(ctx, "zz", "C", Running, Progress{}, nil) }, ErrNotFound, ""},
 		{"renew without owner", func() error { _, err := a.RenewLeases(ctx, "", now); return err }, errAny, ""},
-		{"claim without owner", func() error { _, err := a.ClaimUnfinished(ctx, "", now, now); return err }, errAny, ""},
+		{"claim without owner", func() error { _, err := a.ClaimUnfinished(ctx, "", now, now, 0); return err }, errAny, ""},
 	}
 	for _, st := range steps {
 		err := st.do()
@@ -153,7 +153,7 @@ func testLeases(t *testing.T, db database) {
 	// A dies: once its lease ends, C takes "held" over, and A's renewal no
 	// longer returns it.
 	now = now.Add(2 * time.Minute)
-	got, err = b.ClaimExpired(ctx, "C", now, now.Add(30*time.Second))
+	got, err = b.ClaimExpired(ctx, "C", now, now.Add(30*time.Second), 0)
 	if want := "held<A"; err != nil || claimed(got) != want {
 		t.Errorf("ClaimExpired by C after A's lease: %s, %v; want %s", claimed(got), err, want)
 	}
@@ -166,10 +166,96 @@ func testLeases(t *testing.T, db database) {
 	}
 }
 
+// testBoundedClaims walks bounded claims through one database: a limit
+// bounds the analyses taken from other owners, the oldest first (creation
+// time, then id), never the claimer's own; limit 0 takes all, and a
+// negative limit is refused without taking anything.
+func testBoundedClaims(t *testing.T, db database) {
+	ctx := context.Background()
+	a, b := db.open(t), db.open(t) // two replicas
+	base := time.Date(2025, 7, 1, 12, 0, 0, 0, time.UTC)
+	now := base
+	for _, s := range []Store{a, b} {
+		setClock(t, s, func() time.Time { return now })
+	}
+	expired, alive := base.Add(-time.Hour), base.Add(time.Hour)
+	mk := func(id, owner string, lease time.Time, next time.Duration) {
+		t.Helper()
+		an := &Analysis{ID: id, Config: []byte("x"), Owner: owner, LeaseUntil: lease}
+		if err := a.CreateAnalysis(ctx, an); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(next)
+	}
+	mk("o1", "B", expired, time.Second) // a dead replica's, oldest first
+	mk("o2", "", expired, time.Second)  // from before owners
+	mk("mine", "C", expired, time.Second)
+	mk("held", "A", alive, time.Second) // a live replica's: never taken
+	mk("o3", "B", expired, time.Second)
+	mk("c-live", "C", alive, time.Second)
+	mk("o4", "B", expired, time.Second)
+	mk("ended", "B", expired, time.Second)
+	mk("o5b", "B", expired, 0) // o5b and o5a tie on creation time: o5a first
+	mk("o5a", "B", expired, time.Second)
+	if err := a.FinishAnalysis(ctx, "ended", Outcome{Status: Finished, Verdict: "pass"}); err != nil {
+		t.Fatal(err)
+	}
+	now = base // the claims happen between the expired and the live leases
+	until := base.Add(30 * time.Second)
+
+	steps := []struct {
+		name  string
+		s     Store
+		start bool // ClaimUnfinished; else ClaimExpired
+		owner string
+		limit int
+		want  string // claimed(...); "error" for a refused claim
+	}{
+		{"a reaper takes its own expired one and the two oldest others", a, false, "C", 2, "o1<B,o2<,mine<C"},
+		{"another reaper takes the next oldest", b, false, "E", 1, "o3<B"},
+		{"a negative limit is refused", b, false, "E", -1, "error"},
+		{"a negative limit is refused at start too", a, true, "C", -1, "error"},
+		{"a restart takes all its own and one more", a, true, "C", 1, "o1<C,o2<C,mine<C,c-live<C,o4<B"},
+		{"a tie on creation time goes by id", b, false, "F", 1, "o5a<B"},
+		{"a limit beyond what is left takes the rest", b, false, "G", 5, "o5b<B"},
+		{"nothing is left to take", a, true, "H", 0, ""},
+	}
+	for _, st := range steps {
+		claim := st.s.ClaimExpired
+		if st.start {
+			claim = st.s.ClaimUnfinished
+		}
+		got, err := claim(ctx, st.owner, now, until, st.limit)
+		if st.want == "error" {
+			if err == nil || errors.Is(err, ErrConflict) || errors.Is(err, ErrNotFound) {
+				t.Errorf("%s: %s, %v; want a usage error", st.name, claimed(got), err)
+			}
+			continue
+		}
+		if err != nil || claimed(got) != st.want {
+			t.Errorf("%s: %s by %s (limit %d): %s, %v; want %s", st.name, map[bool]string{true: "ClaimUnfinished", false: "ClaimExpired"}[st.start], st.owner, st.limit, claimed(got), err, st.want)
+		}
+	}
+	// The store records each claim: every live analysis has the owner that
+	// claimed it, and the live replica's and the ended one are untouched.
+	want := map[string]string{"o1": "C", "o2": "C", "mine": "C", "held": "A", "o3": "E", "c-live": "C", "o4": "C", "ended": "B", "o5a": "F", "o5b": "G"}
+	for id, owner := range want {
+		r, err := b.GetAnalysis(ctx, id)
+		if err != nil || r.Owner != owner {
+			t.Errorf("%s is stored with owner %q (%v), want %q", id, r.Owner, err, owner)
+		}
+		if id != "held" && id != "ended" && (err != nil || !r.LeaseUntil.Equal(until)) {
+			t.Errorf("%s is stored with lease %v, want %v", id, r.LeaseUntil, until)
+		}
+	}
+}
+
 // testConcurrentClaims has several replicas (separate stores on one
 // database), two goroutines each, claim expired analyses while a writer
-// keeps adding them: every analysis is claimed exactly once, by the owner
-// the store records.
+// keeps adding them, some claims bounded: every analysis is claimed exactly
+// once, by the owner the store records, and no bounded claim takes more
+// than its limit. The bounded claimers keep claiming after the writer is
+// done until a claim comes back short, so every analysis is taken.
 func testConcurrentClaims(t *testing.T, db database) {
 	ctx := context.Background()
 	const replicas, perReplica, analyses = 4, 2, 60
@@ -207,7 +293,9 @@ func testConcurrentClaims(t *testing.T, db database) {
 			s := stores[i/perReplica]
 			<-start
 			// Claim until the writer is done, then once more, alternating the
-			// two calls.
+			// two calls; a third of the claimers take all they may, the
+			// others at most one or two of others' analyses at a time.
+			limit := i % 3
 			for k, last := 0, false; ; k++ {
 				select {
 				case <-created:
@@ -219,12 +307,16 @@ func testConcurrentClaims(t *testing.T, db database) {
 				if k%2 == 0 {
 					claim = s.ClaimUnfinished
 				}
-				got, err := claim(ctx, r.owner, now, now.Add(time.Hour))
+				got, err := claim(ctx, r.owner, now, now.Add(time.Hour), limit)
 				if err != nil {
 					r.err = err
 					return
 				}
+				taken := 0
 				for _, a := range got {
+					if a.ClaimedFrom != r.owner {
+						taken++
+					}
 					if a.Owner != r.owner || (a.ClaimedFrom != "" && a.ClaimedFrom != "dead-replica" && a.ClaimedFrom != r.owner) {
 						t.Errorf("%s claimed %s: owner %q from %q", r.owner, a.ID, a.Owner, a.ClaimedFrom)
 					}
@@ -232,7 +324,10 @@ func testConcurrentClaims(t *testing.T, db database) {
 						r.ids = append(r.ids, a.ID)
 					}
 				}
-				if last {
+				if limit > 0 && taken > limit {
+					t.Errorf("%s took %d analyses of others with limit %d", r.owner, taken, limit)
+				}
+				if last && (limit == 0 || taken < limit) {
 					return
 				}
 			}
@@ -299,7 +394,7 @@ func BenchmarkLeases(b *testing.B) {
 		})
 		b.Run("reap nothing", func(b *testing.B) {
 			for b.Loop() {
-				got, err := s.ClaimExpired(ctx, "other", time.Now(), time.Now().Add(time.Hour))
+				got, err := s.ClaimExpired(ctx, "other", time.Now(), time.Now().Add(time.Hour), 0)
 				if err != nil || len(got) != 0 {
 					b.Fatalf("claimed %d, %v", len(got), err)
 				}

@@ -569,33 +569,50 @@ func (s *Postgres) RenewLeases(ctx context.Context, owner string, until time.Tim
 }
 
 // ClaimUnfinished implements Store.
-func (s *Postgres) ClaimUnfinished(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error) {
-	return s.claim(ctx, owner, now, until, true)
+func (s *Postgres) ClaimUnfinished(ctx context.Context, owner string, now, until time.Time, limit int) ([]Analysis, error) {
+	return s.claim(ctx, owner, now, until, limit, true)
 }
 
 // ClaimExpired implements Store.
-func (s *Postgres) ClaimExpired(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error) {
-	return s.claim(ctx, owner, now, until, false)
+func (s *Postgres) ClaimExpired(ctx context.Context, owner string, now, until time.Time, limit int) ([]Analysis, error) {
+	return s.claim(ctx, owner, now, until, limit, false)
 }
 
 // claimColumns are analysisColumns of the table aliased a.
 var claimColumns = "a." + strings.ReplaceAll(analysisColumns, ", ", ", a.")
 
-// claim takes the claimable analyses in one statement: the rows are
-// selected FOR UPDATE SKIP LOCKED, so a concurrent claimer skips the rows
-// this one is taking (and re-checks, after its commit, any row it waited
-// on), and updated with their previous owner returned.
-func (s *Postgres) claim(ctx context.Context, owner string, now, until time.Time, own bool) ([]Analysis, error) {
+// claim takes the claimable analyses in one statement. The owner's own
+// (all of them, or its expired ones) and the oldest limit expired ones of
+// other owners (LIMIT NULL: all) are selected FOR UPDATE SKIP LOCKED, so a
+// concurrent claimer skips the rows this one is taking (and re-checks,
+// after its commit, any row it waited on), and updated with their previous
+// owner returned. The partial index analyses_live (created_at, id) serves
+// the ordered, bounded scan.
+func (s *Postgres) claim(ctx context.Context, owner string, now, until time.Time, limit int, own bool) ([]Analysis, error) {
 	if owner == "" {
 		return nil, errors.New("claim analyses: no owner")
 	}
+	if limit < 0 {
+		return nil, fmt.Errorf("claim analyses for %s: limit %d is negative", owner, limit)
+	}
+	var bound *int64 // NULL: LIMIT NULL is no limit
+	if limit > 0 {
+		n := int64(limit)
+		bound = &n
+	}
 	owner = cleanText(owner)
-	rows, err := s.pool.Query(ctx, `WITH c AS (
+	rows, err := s.pool.Query(ctx, `WITH mine AS (
 			SELECT id, owner AS prev FROM analyses
-			WHERE `+live+` AND (lease_until < $2 OR ($4 AND owner = $1))
-			FOR UPDATE SKIP LOCKED)
+			WHERE `+live+` AND owner = $1 AND ($4 OR lease_until < $2)
+			FOR UPDATE SKIP LOCKED),
+		others AS (
+			SELECT id, owner AS prev FROM analyses
+			WHERE `+live+` AND owner <> $1 AND lease_until < $2
+			ORDER BY created_at, id LIMIT $5
+			FOR UPDATE SKIP LOCKED),
+		c AS (SELECT id, prev FROM mine UNION ALL SELECT id, prev FROM others)
 		UPDATE analyses a SET owner = $1, lease_until = $3 FROM c WHERE a.id = c.id
-		RETURNING `+claimColumns+`, a.config, a.request, c.prev`, owner, now, leaseParam(until), own)
+		RETURNING `+claimColumns+`, a.config, a.request, c.prev`, owner, now, leaseParam(until), own, bound)
 	if err != nil {
 		return nil, fmt.Errorf("claim unfinished analyses for %s: %w", owner, err)
 	}

@@ -235,7 +235,7 @@ func testPGMigrateOwners(t *testing.T, srv *pgtest.Server) {
 		t.Fatalf("migrated analysis: owner %q lease %v, %v; want no owner and a zero lease", a.Owner, a.LeaseUntil, err)
 	}
 	now := time.Now()
-	got, err := s.ClaimUnfinished(ctx, "r1", now, now.Add(time.Minute))
+	got, err := s.ClaimUnfinished(ctx, "r1", now, now.Add(time.Minute), 0)
 	if err != nil || len(got) != 1 || got[0].ID != "old" || got[0].ClaimedFrom != "" || got[0].Owner != "r1" {
 		t.Errorf("claim after the migration: %+v, %v; want old, from no owner", got, err)
 	}

@@ -447,25 +447,42 @@ func (s *SQLite) RenewLeases(ctx context.Context, owner string, until time.Time)
 }
 
 // ClaimUnfinished implements Store.
-func (s *SQLite) ClaimUnfinished(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error) {
-	return s.claim(ctx, owner, now, until, true)
+func (s *SQLite) ClaimUnfinished(ctx context.Context, owner string, now, until time.Time, limit int) ([]Analysis, error) {
+	return s.claim(ctx, owner, now, until, limit, true)
 }
 
 // ClaimExpired implements Store.
-func (s *SQLite) ClaimExpired(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error) {
-	return s.claim(ctx, owner, now, until, false)
+func (s *SQLite) ClaimExpired(ctx context.Context, owner string, now, until time.Time, limit int) ([]Analysis, error) {
+	return s.claim(ctx, owner, now, until, limit, false)
 }
+
+// claimable selects the ids a claim takes: the owner's own (all of them, or
+// its expired ones) and the oldest LIMIT expired ones of other owners
+// (LIMIT -1: all). Its parameters are claimArgs'.
+const claimable = `SELECT id FROM analyses WHERE ` + live + ` AND owner = ? AND (? OR lease_until < ?)
+	UNION ALL
+	SELECT id FROM (SELECT id FROM analyses WHERE ` + live + ` AND owner <> ? AND lease_until < ?
+		ORDER BY created_at, id LIMIT ?)`
 
 // claim selects and takes the claimable analyses in one BEGIN IMMEDIATE
 // transaction: it holds the database's write lock from the start, so no
-// other connection or process can claim (or change) them in between.
-func (s *SQLite) claim(ctx context.Context, owner string, now, until time.Time, own bool) (out []Analysis, err error) {
+// other connection or process can claim (or change) them in between, and
+// the update's claimable set is the one just read.
+func (s *SQLite) claim(ctx context.Context, owner string, now, until time.Time, limit int, own bool) (out []Analysis, err error) {
 	if owner == "" {
 		return nil, errors.New("claim analyses: no owner")
+	}
+	if limit < 0 {
+		return nil, fmt.Errorf("claim analyses for %s: limit %d is negative", owner, limit)
 	}
 	fail := func(err error) ([]Analysis, error) {
 		return nil, fmt.Errorf("claim unfinished analyses for %s: %w", owner, err)
 	}
+	bound := int64(limit)
+	if limit == 0 {
+		bound = -1 // SQLite: a negative LIMIT is none
+	}
+	args := []any{owner, own, leaseNanos(now), owner, leaseNanos(now), bound}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fail(err)
@@ -480,9 +497,7 @@ func (s *SQLite) claim(ctx context.Context, owner string, now, until time.Time, 
 			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 		}
 	}()
-	cond := `WHERE ` + live + ` AND (lease_until < ? OR (? AND owner = ?))`
-	args := []any{leaseNanos(now), own, owner}
-	rows, err := conn.QueryContext(ctx, `SELECT `+analysisColumns+`, config, request FROM analyses `+cond+` ORDER BY created_at, id`, args...)
+	rows, err := conn.QueryContext(ctx, `SELECT `+analysisColumns+`, config, request FROM analyses WHERE id IN (`+claimable+`) ORDER BY created_at, id`, args...)
 	if err != nil {
 		return fail(err)
 	}
@@ -500,7 +515,7 @@ func (s *SQLite) claim(ctx context.Context, owner string, now, until time.Time, 
 	if len(out) == 0 {
 		return nil, nil
 	}
-	res, err := conn.ExecContext(ctx, `UPDATE analyses SET owner = ?, lease_until = ? `+cond, append([]any{owner, leaseNanos(until)}, args...)...)
+	res, err := conn.ExecContext(ctx, `UPDATE analyses SET owner = ?, lease_until = ? WHERE id IN (`+claimable+`)`, append([]any{owner, leaseNanos(until)}, args...)...)
 	if err != nil {
 		return fail(err)
 	}

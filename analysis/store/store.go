@@ -57,6 +57,18 @@
 //     periodically to take over the analyses of replicas that died. Both are
 //     one atomic statement or transaction, so of servers claiming at once
 //     each analysis goes to exactly one.
+//   - A claim is bounded so that a dead replica's work is spread over the
+//     survivors instead of landing on the first one to look: the caller
+//     passes a limit (what it can start soon, e.g. its free workers), and
+//     the claim takes at most that many analyses of other owners (a dead
+//     replica's, or none's), the oldest first (creation time, then id), and
+//     leaves the rest to the next claimer. The claimer's own claimable
+//     analyses are always all taken and not counted: they are already its
+//     work. A limit of 0 is no limit. On PostgreSQL the bounded rows are
+//     chosen by ORDER BY ... LIMIT ... FOR UPDATE SKIP LOCKED, so claimers
+//     racing each take different rows (a row another claimer is taking is
+//     skipped, not waited on); on SQLite the choice and the update happen
+//     in one write transaction.
 //   - The owner's writes are fenced: UpdateOwnedAnalysis and
 //     FinishOwnedAnalysis return ErrConflict when the analysis ended or was
 //     taken over by another owner, and RenewLeases returns the ids the owner
@@ -264,17 +276,21 @@ type Store interface {
 	// cancelled) or was taken over: the owner must stop it without writing.
 	// owner must not be empty.
 	RenewLeases(ctx context.Context, owner string, until time.Time) ([]string, error)
-	// ClaimUnfinished atomically takes every live analysis whose lease
-	// ended before now or whose owner is owner, setting its owner to owner
-	// and its lease to until, and returns them oldest first with their
-	// configs, requests and ClaimedFrom. Of servers claiming at once, each
-	// analysis goes to exactly one. A server calls it once, at start.
-	ClaimUnfinished(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error)
+	// ClaimUnfinished atomically takes every live analysis whose owner is
+	// owner and, of the live analyses of other owners whose lease ended
+	// before now, the limit oldest (by creation time, then id; limit 0
+	// takes them all), setting their owner to owner and their lease to
+	// until. It returns them oldest first with their configs, requests and
+	// ClaimedFrom. Of servers claiming at once, each analysis goes to
+	// exactly one. A server calls it once, at start. A negative limit is an
+	// error.
+	ClaimUnfinished(ctx context.Context, owner string, now, until time.Time, limit int) ([]Analysis, error)
 	// ClaimExpired is ClaimUnfinished for a running server: it takes only
-	// the live analyses whose lease ended before now (owner's own included),
-	// never one whose lease still runs, so it cannot take an analysis the
-	// server itself is just starting.
-	ClaimExpired(ctx context.Context, owner string, now, until time.Time) ([]Analysis, error)
+	// the live analyses whose lease ended before now, never one whose lease
+	// still runs, so it cannot take an analysis the server itself is just
+	// starting. The owner's own expired analyses are all taken; the limit
+	// bounds the others'.
+	ClaimExpired(ctx context.Context, owner string, now, until time.Time, limit int) ([]Analysis, error)
 
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error

@@ -93,6 +93,7 @@ var suiteCases = []struct {
 	{"parallel writers", testParallelWriters},
 	{"two replicas", testTwoReplicas},
 	{"leases and claims", testLeases},
+	{"bounded claims", testBoundedClaims},
 	{"concurrent claims", testConcurrentClaims},
 }
 
