@@ -27,12 +27,21 @@ type replica struct {
 // with the given lease and the regress config.
 func replicas(t *testing.T, kind storeKind, lease time.Duration, ids ...string) []*replica {
 	t.Helper()
+	return replicasWith(t, kind, Options{Lease: lease}, ids...)
+}
+
+// replicasWith is replicas with more options: opt's store, sources,
+// instance id and logger are set for each.
+func replicasWith(t *testing.T, kind storeKind, opt Options, ids ...string) []*replica {
+	t.Helper()
 	prom := e2ePrometheus(t)
 	stores := openStores(t, kind, len(ids))
 	var out []*replica
 	for i, id := range ids {
 		st := stores[i]
-		srv, err := New(Options{Store: st, Sources: sourceOverrides(prom), InstanceID: id, Lease: lease, Logger: quiet})
+		o := opt
+		o.Store, o.Sources, o.InstanceID, o.Logger = st, sourceOverrides(prom), id, quiet
+		srv, err := New(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,14 +226,16 @@ func TestLeaseOption(t *testing.T) {
 	}
 }
 
-// TestReplicasResumeTogether starts three replicas at once on a database
-// holding six live analyses of a server that died (its lease expired):
-// their Resume calls race, and each analysis is claimed, run and recorded
-// by exactly one of them, as a takeover.
+// TestReplicasResumeTogether starts three replicas of two workers each at
+// once on a database holding six live analyses of a server that died (its
+// lease expired): their Resume calls race, each takes no more than its two
+// free workers can start, so the six are spread two by two whatever the
+// order, and each analysis is claimed, run and recorded by exactly one of
+// them, as a takeover.
 func TestReplicasResumeTogether(t *testing.T) { forEachStore(t, testReplicasResumeTogether) }
 
 func testReplicasResumeTogether(t *testing.T, kind storeKind) {
-	const n = 6
+	const n, workers = 6, 2
 	names := []string{"A", "B", "C"}
 	stores := openStores(t, kind, len(names))
 	ctx := t.Context()
@@ -246,7 +257,7 @@ func testReplicasResumeTogether(t *testing.T, kind storeKind) {
 	servers := make([]*Server, len(names))
 	for i, name := range names {
 		srv, err := New(Options{Store: stores[i], Sources: sourceOverrides(prom), InstanceID: name, Lease: 2 * time.Second,
-			Logger: quiet, Now: func() time.Time { return now }})
+			Workers: workers, Logger: quiet, Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,6 +291,11 @@ func testReplicasResumeTogether(t *testing.T, kind storeKind) {
 		t.Fatalf("the replicas resumed %v analyses, %d in all; want %d in all", resumed, total, n)
 	}
 	t.Logf("resumed %v", resumed)
+	for i, r := range resumed {
+		if r != workers { // at most workers each, and six in all
+			t.Errorf("%s resumed %d of the dead replica's %d analyses, want its share of %d (resumed %v)", names[i], r, n, workers, resumed)
+		}
+	}
 	owners := map[string]int{}
 	for _, id := range ids {
 		var got store.Analysis
@@ -305,5 +321,175 @@ func testReplicasResumeTogether(t *testing.T, kind storeKind) {
 	}
 	if judged != n || takenOver != n {
 		t.Errorf("%v judgements and %v takeovers, want %d of each", judged, takenOver, n)
+	}
+}
+
+// orphans stores n live analyses of a replica named "dead" whose lease ends
+// at lease, each a one-hour run whose first interval ends in 30 minutes (it
+// waits, with no progress write, the whole test), or, for origin argo, one
+// whose synchronous caller has gone (a claim interrupts it). The analyses
+// are created oldest first, in the order of the answer.
+func orphans(t *testing.T, st store.Store, n int, origin string, lease time.Time) []string {
+	t.Helper()
+	plan, err := json.Marshal(Plan{Scopes: sampleScopes(), Start: time.Now(), End: time.Now().Add(time.Hour),
+		Step: 15 * time.Second, Lifetime: time.Hour, Interval: 30 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range n {
+		a := &store.Analysis{ID: store.NewID(), ConfigName: "regress", Config: []byte(liveRegress), Request: plan, Origin: origin,
+			Status: store.Running, Owner: "dead", LeaseUntil: lease}
+		if err := st.CreateAnalysis(t.Context(), a); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, a.ID)
+	}
+	return ids
+}
+
+// holders says, for each id, which replicas run it, and how many each runs.
+func holders(rs []*replica, names []string, ids []string) (by map[string][]string, count map[string]int) {
+	by, count = map[string][]string{}, map[string]int{}
+	for _, id := range ids {
+		for i, r := range rs {
+			if r.local(id) {
+				by[id] = append(by[id], names[i])
+				count[names[i]]++
+			}
+		}
+	}
+	return by, count
+}
+
+// TestReplicasShareADeadReplicasWork has three idle replicas of two workers
+// each running when a fourth dies holding six long analyses: their leases
+// end together, and at their next reaper rounds the survivors share them,
+// each taking at most its free workers (at least one), so that every
+// survivor runs some. Each analysis runs on exactly one replica, the owner
+// the store records, and nothing moves between the live replicas later.
+func TestReplicasShareADeadReplicasWork(t *testing.T) {
+	forEachStore(t, testReplicasShareADeadReplicasWork)
+}
+
+func testReplicasShareADeadReplicasWork(t *testing.T, kind storeKind) {
+	const n, lease = 6, 600 * time.Millisecond
+	names := []string{"A", "B", "C"}
+	rs := replicasWith(t, kind, Options{Lease: lease, Workers: 2}, names...)
+	// The leases end together once all six are stored: the three reapers
+	// each look once within the next Lease/2, and a replica's second look
+	// comes a whole Lease/2 after its first.
+	end := time.Now().Add(lease / 2)
+	ids := orphans(t, rs[0].store, n, "api", end)
+	var by map[string][]string
+	var count map[string]int
+	eventually(t, 5*time.Second, "the survivors take the six analyses", func() bool {
+		by, count = holders(rs, names, ids)
+		return len(by) == n
+	})
+	t.Logf("the survivors took the dead replica's analyses %s after its leases ended (reaper every %s): %v",
+		time.Since(end).Round(10*time.Millisecond), lease/2, count)
+	check := func(when string) {
+		t.Helper()
+		for _, id := range ids {
+			got, err := rs[1].store.GetAnalysis(t.Context(), id)
+			if len(by[id]) != 1 || err != nil || got.Owner != by[id][0] || got.Status.Terminal() {
+				t.Errorf("%s: %s runs on %v, stored owner %q status %s (%v); want one replica, the owner, live", when, id, by[id], got.Owner, got.Status, err)
+			}
+		}
+		for _, name := range names {
+			if count[name] == 0 {
+				t.Errorf("%s: %s runs none of the dead replica's analyses (%v); want each survivor to take a share", when, name, count)
+			}
+		}
+	}
+	check("after the takeover")
+	// Several renewals and reaper rounds later, nothing has moved.
+	before := count
+	time.Sleep(2 * lease)
+	by, count = holders(rs, names, ids)
+	check("later")
+	for _, name := range names {
+		if count[name] != before[name] {
+			t.Errorf("the analyses moved between live replicas: %v, then %v", before, count)
+			break
+		}
+	}
+	for _, r := range rs {
+		if n := testutil.ToFloat64(r.Metrics().takeovers.WithLabelValues("resumed")); int(n) != before[r.InstanceID()] {
+			t.Errorf("%s counted %v takeovers, runs %d", r.InstanceID(), n, before[r.InstanceID()])
+		}
+	}
+}
+
+// TestClaimSkipsPastInterrupted has one replica of two workers start on a
+// database holding a dead replica's five analyses that cannot resume (their
+// synchronous caller has gone), then three that can, the oldest first: the
+// interrupted ones use no worker, so it claims again until its two workers
+// have work, closing all five and resuming two; the third is left for
+// another replica.
+func TestClaimSkipsPastInterrupted(t *testing.T) { forEachStore(t, testClaimSkipsPastInterrupted) }
+
+func testClaimSkipsPastInterrupted(t *testing.T, kind storeKind) {
+	st := openStores(t, kind, 1)[0]
+	expired := time.Now().Add(-time.Minute)
+	gone := orphans(t, st, 5, "argo", expired)
+	long := orphans(t, st, 3, "api", expired)
+	srv, err := New(Options{Store: st, Sources: sourceOverrides(e2ePrometheus(t)), InstanceID: "A", Workers: 2, Lease: time.Minute, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	resumed, interrupted, err := srv.Resume(t.Context())
+	if err != nil || resumed != 2 || interrupted != 5 {
+		t.Fatalf("Resume: %d resumed, %d interrupted, %v; want 2 and 5", resumed, interrupted, err)
+	}
+	for _, id := range gone {
+		if got, err := st.GetAnalysis(t.Context(), id); err != nil || got.Status != store.Interrupted || got.Owner != "A" {
+			t.Errorf("%s: %s owner %q, %v; want interrupted by A", id, got.Status, got.Owner, err)
+		}
+	}
+	a := &replica{testServer: &testServer{Server: srv}}
+	for i, id := range long {
+		want := "A"
+		if i == 2 {
+			want = "dead" // beyond A's two workers: left to the others
+		}
+		got, err := st.GetAnalysis(t.Context(), id)
+		if err != nil || got.Owner != want || got.Status.Terminal() || a.local(id) != (want == "A") {
+			t.Errorf("long analysis %d: owner %q status %s, runs on A: %v, %v; want %s's, live", i, got.Owner, got.Status, a.local(id), err, want)
+		}
+	}
+}
+
+// TestClaimLimit: a server claims what its free workers can start, at
+// least one.
+func TestClaimLimit(t *testing.T) {
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "verdict.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, tc := range []struct{ workers, running, want int }{
+		{4, 0, 4},
+		{4, 1, 3},
+		{4, 3, 1},
+		{4, 4, 1},  // busy: still one, so work is taken when every replica is busy
+		{4, 40, 1}, // queued beyond the workers
+		{1, 0, 1},
+		{0, 0, 4}, // the default workers
+		{0, 2, 2},
+	} {
+		srv, err := New(Options{Store: st, Workers: tc.workers, InstanceID: "x", Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range tc.running {
+			srv.running[fmt.Sprint(i)] = func(error) {}
+		}
+		if got := srv.claimLimit(); got != tc.want {
+			t.Errorf("workers %d, %d running: limit %d, want %d", tc.workers, tc.running, got, tc.want)
+		}
+		srv.Close()
 	}
 }
