@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -560,6 +561,38 @@ func TestJudgeReusesMemory(t *testing.T) {
 				t.Fatalf("round %d, request %d: a reused server answered\n%s\na fresh one\n%s", round, i, got, want[i])
 			}
 		}
+	}
+	// And all at once, so that requests in flight hold different scratch
+	// memory (run with -race too).
+	var wg sync.WaitGroup
+	errs := make(chan string, 4*len(bodies))
+	for range 4 {
+		for i, b := range bodies {
+			wg.Add(1)
+			raw, ok := b.(string)
+			if !ok {
+				raw = string(mustJSON(t, b))
+			}
+			go func() {
+				defer wg.Done()
+				// Not ts.call: t.Fatal belongs to the test's goroutine.
+				resp, err := http.Post(shared.URL+"/api/v1/judge", "application/json", strings.NewReader(raw))
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				defer resp.Body.Close()
+				data, err := io.ReadAll(resp.Body)
+				if got := fmt.Sprintf("%d %s", resp.StatusCode, data); err != nil || got != want[i] {
+					errs <- fmt.Sprintf("concurrent request %d: %.200s (%v), want %.200s", i, got, err, want[i])
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
 
