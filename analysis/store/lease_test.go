@@ -402,3 +402,40 @@ func BenchmarkLeases(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkBoundedClaim measures a reaper round over a dead replica's
+// backlog of 1,000 live analyses (expired leases) among 5,000 finished
+// ones: a claim bounded to 4 (a server's free workers) and an unbounded
+// one. Each claim leaves the leases expired, and two claimers alternate,
+// so every round takes the same rows again from the other.
+func BenchmarkBoundedClaim(b *testing.B) {
+	benchStores(b, func(b *testing.B, s Store) {
+		ctx := context.Background()
+		past := time.Now().Add(-time.Hour)
+		for i := range 6000 {
+			a := &Analysis{ID: fmt.Sprintf("a%05d", i), Config: []byte("x"), Request: []byte(`{}`), Owner: "dead", LeaseUntil: past}
+			if err := s.CreateAnalysis(ctx, a); err != nil {
+				b.Fatal(err)
+			}
+			if i%6 != 0 {
+				if err := s.FinishAnalysis(ctx, a.ID, Outcome{Status: Finished, Verdict: "pass"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		for _, bc := range []struct {
+			name        string
+			limit, want int
+		}{{"claim 4 of 1000", 4, 4}, {"claim all 1000", 0, 1000}} {
+			b.Run(bc.name, func(b *testing.B) {
+				owners := [2]string{"x", "y"}
+				for i := 0; b.Loop(); i++ {
+					got, err := s.ClaimExpired(ctx, owners[i%2], time.Now(), past, bc.limit)
+					if err != nil || len(got) != bc.want {
+						b.Fatalf("claimed %d, %v; want %d", len(got), err, bc.want)
+					}
+				}
+			})
+		}
+	})
+}
