@@ -587,12 +587,13 @@ func (s *Server) claimLimit() int {
 	return max(s.opt.Workers-n, 1)
 }
 
-// claimAndTake claims (ClaimUnfinished at start, else ClaimExpired) at most
-// claimLimit analyses of other owners and takes them. Those it interrupts
-// (too old, a synchronous caller gone) do not use a worker, so while a
-// bounded claim comes back full and part of the bound is unused it claims
-// again, with what is left: a dead replica's backlog of unresumable
-// analyses is closed at once, never more than the bound started.
+// claimAndTake claims (ClaimUnfinished at start, with all of this server's
+// own; else ClaimExpired) at most claimLimit analyses of other owners and
+// takes them (take). Those it interrupts (too old, a synchronous caller
+// gone) use no worker, so while a claim comes back full and part of the
+// bound is still unused it claims again, for what is left: a dead
+// replica's backlog of unresumable analyses is closed at once, and no more
+// than the bound is started.
 func (s *Server) claimAndTake(ctx context.Context, start bool) (resumed, interrupted int, err error) {
 	budget := s.claimLimit()
 	for {
