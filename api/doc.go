@@ -29,7 +29,10 @@
 //     claims only its own unfinished analyses and those whose lease expired,
 //     never one a live replica holds; every Lease/2 it takes over those of
 //     replicas that died, by the same resume-or-interrupt rules, and counts
-//     them (verdict_analyses_taken_over_total). Its progress and outcome
+//     them (verdict_analyses_taken_over_total). A claim takes all of the
+//     server's own analyses but at most as many of others' as it has free
+//     workers (at least one), the oldest first, so that a dead replica's
+//     work is spread over the survivors. Its progress and outcome
 //     writes are fenced by owner, and a lease renewal lists what it still
 //     holds: an analysis cancelled through another replica, or taken over
 //     after a lapse, stops here without writing. Close hands the leases

@@ -56,7 +56,7 @@ func newServeCommand() *cobra.Command {
 	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then each config)")
 	fl.StringVar(&f.lokiURL, "loki-url", "", "Loki URL (default $VERDICT_LOKI_URL, then each config)")
 	fl.StringVar(&f.externalURL, "external-url", "", "base URL of links in answers (default: the request's host)")
-	fl.IntVar(&f.workers, "workers", 4, "live analyses running at once")
+	fl.IntVar(&f.workers, "workers", 4, "live analyses running at once (also how many of a dead replica's analyses this one takes per check: the workers free)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long SIGTERM waits for requests in flight")
 	fl.DurationVar(&f.resumeWithin, "resume-within", 24*time.Hour, "resume unfinished analyses whose window started within this; older ones are marked interrupted")
 	fl.StringVar(&f.instanceID, "instance-id", "", "this replica's name as the owner of its analyses; unique among replicas sharing a store, stable across its restarts (default HOSTNAME:PORT)")
