@@ -56,13 +56,12 @@ type sample struct {
 }
 
 // sample sorts values (which hold no NaN) into side's buffers, carrying
-// each point's time position along. The keys are the values' order-preserving
-// bit patterns. Canary-sized samples are spread over buckets (see
-// bucketSort) and then finished by an insertion
-// sort, which moves only points that share a bucket; samples whose points
-// crowd into few buckets (an outlier stretching the range) and large ones
-// take an LSD radix sort instead. -0 sorts before +0; both are equal for
-// ranking.
+// each point's time position along. The keys are the values'
+// order-preserving bit patterns. Canary-sized samples are spread over
+// buckets and finished by an insertion sort, which moves only points that
+// share a bucket (see bucketSort); samples whose points crowd into few
+// buckets (an outlier stretching the range) and large ones take an LSD
+// radix sort instead. -0 sorts before +0; both are equal for ranking.
 func (w *Workspace) sample(side int, values []float64) sample {
 	n := len(values)
 	buf := &w.sides[side]
@@ -93,8 +92,8 @@ const bucketLimit = 1 << 12
 
 // bucketSort sorts values' positions into perm (using spare, as long) by
 // one counting pass into two to four times as many buckets as points and
-// an insertion sort within the buckets.
-// Positive samples are spread by the leading varying bits of their keys,
+// an insertion sort within the buckets. Positive samples are spread by the
+// leading varying bits of their keys,
 // which follow the logarithm (latencies' long tails stay spread out);
 // samples holding zero or negative values, whose keys jump at zero, are
 // spread linearly by value. It gives up, reporting false, on samples
