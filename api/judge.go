@@ -109,10 +109,11 @@ type judgeScratch struct {
 	work      judge.Workspace
 }
 
-// maxKeptScratch is the largest slab kept for the next request (8 MB of
-// values); a larger one, from an exceptional request, is left to the
-// garbage collector.
-const maxKeptScratch = 1 << 20
+// maxKeptScratch is the most memory, in bytes, a request's body buffer or
+// slab may hold to be kept for the next request (the default body limit);
+// larger ones, from an exceptional request under a raised limit, are left
+// to the garbage collector.
+const maxKeptScratch = 8 << 20
 
 func (p *numParser) judgeRequest(limits Limits) (judgeRequest, error) {
 	b := p.b
@@ -318,7 +319,7 @@ func (p *numParser) numbers(field string, limit int) ([]float64, error) {
 func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 	sc := s.scratch.Get().(*judgeScratch)
 	defer func() {
-		if cap(sc.slab) <= maxKeptScratch {
+		if 8*cap(sc.slab) <= maxKeptScratch && sc.body.Cap() <= maxKeptScratch {
 			s.scratch.Put(sc)
 		}
 	}()
