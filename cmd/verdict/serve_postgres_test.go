@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -155,19 +154,8 @@ func TestServePostgres(t *testing.T) {
 		t.Errorf("the first server lists configs %+v, want regress at version 2", configs.Configs)
 	}
 
-	for _, p := range []*serveProc{first, second} {
-		if err := syscall.Kill(p.cmd.Process.Pid, syscall.SIGTERM); err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-p.done:
-			if p.err != nil || !strings.Contains(p.log.String(), "stopped") {
-				t.Errorf("SIGTERM: %v\n%s", p.err, p.log)
-			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("SIGTERM did not stop the server")
-		}
-	}
+	first.terminate(t)
+	second.terminate(t)
 }
 
 // TestServeStoreUnavailable starts `verdict serve` on a real PostgreSQL

@@ -246,13 +246,20 @@ func serveRestart(t *testing.T, db func(dir string) string) {
 		t.Errorf("the second process did not resume the analysis:\n%s", second.log)
 	}
 
-	if err := syscall.Kill(second.cmd.Process.Pid, syscall.SIGTERM); err != nil {
+	second.terminate(t)
+}
+
+// terminate sends the server SIGTERM and checks that it drains and stops
+// cleanly within 30 s.
+func (p *serveProc) terminate(t *testing.T) {
+	t.Helper()
+	if err := syscall.Kill(p.cmd.Process.Pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-second.done:
-		if second.err != nil || !strings.Contains(second.log.String(), "stopped") {
-			t.Errorf("SIGTERM: %v\n%s", second.err, second.log)
+	case <-p.done:
+		if p.err != nil || !strings.Contains(p.log.String(), "stopped") {
+			t.Errorf("SIGTERM: %v\n%s", p.err, p.log)
 		}
 	case <-time.After(30 * time.Second):
 		t.Errorf("SIGTERM did not stop the server")
