@@ -48,7 +48,7 @@ func TestParseConfig(t *testing.T) {
 		t.Errorf("groups %+v, want latency 60 then errors 40 in file order", c.Groups)
 	}
 	p99, errs, ratio := c.Signals[0], c.Signals[1], c.Signals[2]
-	if p99.Source != "prometheus" || p99.Direction != judge.Increase || p99.AllowedChange != 0.1 || p99.CriticalChange == nil || *p99.CriticalChange != 0.5 {
+	if p99.Source != "prometheus" || p99.Direction != judge.Increase || p99.AllowedChange != judge.Rel(0.1) || p99.CriticalChange == nil || *p99.CriticalChange != judge.Rel(0.5) {
 		t.Errorf("p99 signal %+v", p99)
 	}
 	if p99.MinSamples != judge.DefaultMinSamples || p99.Test != judge.MannWhitney || p99.NaN != judge.NaNRemove {
@@ -73,7 +73,7 @@ func TestParseConfigJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Signals[0].AllowedChange != 0.05 || c.Signals[1].AllowedChange != 0.2 {
+	if c.Signals[0].AllowedChange != judge.Rel(0.05) || c.Signals[1].AllowedChange != judge.Rel(0.2) {
 		t.Errorf("allowed changes %v, %v", c.Signals[0].AllowedChange, c.Signals[1].AllowedChange)
 	}
 }
@@ -88,7 +88,9 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown key with suggestion", "signals:\n  - name: a\n    alowedChange: 10%\n",
 			`c.yaml line 3: signals[0]: unknown key "alowedChange"; did you mean "allowedChange"?`},
 		{"bad percentage", "signals:\n  - name: a\n    allowedChange: ten percent\n",
-			`c.yaml line 3: signals[0].allowedChange: "ten percent" is not a percentage ("10%") or a fraction (0.10)`},
+			`c.yaml line 3: signals[0].allowedChange: "ten percent" is not a change: write a percentage ("10%"), percentage points ("0.5pp") or a fraction below 1 (0.10)`},
+		{"a bare allowedChange of 10 (1000%)", "signals:\n  - name: a\n    allowedChange: 10\n",
+			`c.yaml line 3: signals[0].allowedChange: 10 is ambiguous: write 10% for 10 per cent (a bare number is a fraction, and 10 would mean 1000%)`},
 		{"bad direction", "signals:\n  - name: a\n    direction: up\n",
 			`c.yaml line 3: signals[0].direction: "up" is not a direction (want increase, decrease or either)`},
 		{"string where a boolean belongs", "signals:\n  - name: a\n    critical: \"yes\"\n",
@@ -166,7 +168,7 @@ func TestParseQuantileSignal(t *testing.T) {
 	if p99.Test != judge.Quantile || p99.Quantile == nil || *p99.Quantile != 0.99 {
 		t.Errorf("p99 signal %+v", p99.Spec)
 	}
-	if p95.Test != judge.Quantile || p95.Quantile == nil || *p95.Quantile != 0.95 || p95.AllowedChange != 0.1 {
+	if p95.Test != judge.Quantile || p95.Quantile == nil || *p95.Quantile != 0.95 || p95.AllowedChange != judge.Rel(0.1) {
 		t.Errorf("p95 signal %+v", p95.Spec)
 	}
 	if c.Signals[0].Quantile != nil {

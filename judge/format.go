@@ -109,9 +109,9 @@ func boundsText(lo, hi *float64) string {
 }
 
 // allowedText words the allowance a failed signal was held to.
-func allowedText(allowed Fraction, up bool) string {
-	if allowed == 0 {
+func allowedText(allowed Change, up bool) string {
+	if allowed.Value == 0 {
 		return fmt.Sprintf("; no %s is allowed", map[bool]string{true: "rise", false: "fall"}[up])
 	}
-	return "; allowed " + signedPercent(float64(allowed), up)
+	return "; allowed " + signedPercent(allowed.Value, up)
 }

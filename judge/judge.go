@@ -321,13 +321,13 @@ func (w *Workspace) judgeShift(r Result, spec Spec, b, c sample, opts Options) R
 		CILow:             ptr(lo),
 		CIHigh:            ptr(hi),
 		Confidence:        opts.Confidence,
-		Allowed:           ptr(float64(spec.AllowedChange)),
+		Allowed:           ptr(spec.AllowedChange.Value),
 		DecisionLevel:     level,
 		Autocorrelation:   ptr(rho),
 		VarianceInflation: inflation,
 	}
 	if spec.CriticalChange != nil {
-		t.CriticalAllowed = ptr(float64(*spec.CriticalChange))
+		t.CriticalAllowed = ptr(spec.CriticalChange.Value)
 	}
 	if scale > 0 {
 		t.RelativeShift = ptr(est / scale)
@@ -367,17 +367,17 @@ func (w *Workspace) judgeShift(r Result, spec Spec, b, c sample, opts Options) R
 		r.Reason = d.change(est, lo, hi) + fmt.Sprintf("; a %s is harmless for this signal", riseOrFall(up))
 		return r
 	}
-	allowed := float64(spec.AllowedChange) * scale
+	allowed := spec.AllowedChange.Value * scale
 	if math.Abs(est) <= allowed {
 		r.Classification, r.Gate = Pass, GateAllowedChange
-		r.Reason = d.change(est, lo, hi) + ", within the allowed " + signedPercent(float64(spec.AllowedChange), up)
+		r.Reason = d.change(est, lo, hi) + ", within the allowed " + signedPercent(spec.AllowedChange.Value, up)
 		return r
 	}
 	reason := d.change(est, lo, hi) + allowedText(spec.AllowedChange, up)
 	if inflation > 1.5 {
 		reason += fmt.Sprintf(" (significant after correcting for autocorrelation %.2f)", rho)
 	}
-	beyondCritical := spec.CriticalChange != nil && math.Abs(est) > float64(*spec.CriticalChange)*scale
+	beyondCritical := spec.CriticalChange != nil && math.Abs(est) > spec.CriticalChange.Value*scale
 	return r.harmful(spec, up, beyondCritical, pSide, level, reason)
 }
 
@@ -395,7 +395,7 @@ func (r Result) harmful(spec Spec, up, beyondCritical bool, pSide, level float64
 	strong := pSide <= CriticalLevelFactor*level
 	if beyondCritical {
 		r.Gate, r.CriticalFailure = GateCriticalChange, strong
-		r.Reason += ", critical beyond " + signedPercent(float64(*spec.CriticalChange), up)
+		r.Reason += ", critical beyond " + signedPercent(spec.CriticalChange.Value, up)
 	}
 	if spec.Critical {
 		r.CriticalFailure = strong

@@ -25,7 +25,7 @@ func scaled(values []float64, factor float64) []float64 {
 	return out
 }
 
-func fraction(f float64) *Fraction { v := Fraction(f); return &v }
+func fraction(f float64) *Change { v := Rel(f); return &v }
 func number(f float64) *float64    { return &f }
 
 func TestJudgeShift(t *testing.T) {
@@ -43,11 +43,11 @@ func TestJudgeShift(t *testing.T) {
 		reason       string // a fragment the reason must contain
 	}{
 		{"same distribution passes", Spec{}, same, Pass, GateInterval, false, false, "no significant change"},
-		{"a 40% rise fails", Spec{Direction: Increase, AllowedChange: 0.1}, scaled(same, 1.4), High, GateAllowedChange, true, false, "rose"},
+		{"a 40% rise fails", Spec{Direction: Increase, AllowedChange: Rel(0.1)}, scaled(same, 1.4), High, GateAllowedChange, true, false, "rose"},
 		{"a 40% fall fails when either is harmful", Spec{}, scaled(same, 0.6), Low, GateAllowedChange, true, false, "fell"},
 		{"a fall is harmless when only increase is bad", Spec{Direction: Increase}, scaled(same, 0.6), Pass, GateDirection, false, false, "harmless"},
-		{"a 5% rise inside a 10% allowance passes", Spec{Direction: Increase, AllowedChange: 0.1}, scaled(base, 1.05), Pass, GateAllowedChange, false, false, "within the allowed +10%"},
-		{"beyond criticalChange fails the canary", Spec{Direction: Increase, AllowedChange: 0.1, CriticalChange: fraction(0.5)}, scaled(same, 2), High, GateCriticalChange, true, true, "critical beyond +50%"},
+		{"a 5% rise inside a 10% allowance passes", Spec{Direction: Increase, AllowedChange: Rel(0.1)}, scaled(base, 1.05), Pass, GateAllowedChange, false, false, "within the allowed +10%"},
+		{"beyond criticalChange fails the canary", Spec{Direction: Increase, AllowedChange: Rel(0.1), CriticalChange: fraction(0.5)}, scaled(same, 2), High, GateCriticalChange, true, true, "critical beyond +50%"},
 		{"a critical signal's failure is critical", Spec{Critical: true}, scaled(same, 1.4), High, GateAllowedChange, true, true, "no rise is allowed"},
 		{"too few points give nodata", Spec{MinSamples: 400}, same, NoData, GateMinSamples, false, false, "too little data"},
 		{"mustHaveData turns nodata into a failure", Spec{MinSamples: 400, MustHaveData: true}, same, NoData, GateMustHaveData, true, false, "counts as a failure"},
@@ -72,7 +72,7 @@ func TestJudgeShiftReportsTheInterval(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	base := lognormal(rng, 360, 100, 0.2)
 	canary := scaled(lognormal(rng, 360, 100, 0.2), 1.3)
-	r := Judge(Spec{Name: "p50_latency_ms", AllowedChange: 0.1}, base, canary, Options{Confidence: 0.9})
+	r := Judge(Spec{Name: "p50_latency_ms", AllowedChange: Rel(0.1)}, base, canary, Options{Confidence: 0.9})
 	tr := r.Test
 	if tr == nil || tr.CILow == nil || tr.CIHigh == nil || tr.Estimate == nil || tr.RelativeShift == nil {
 		t.Fatalf("incomplete test block: %+v", tr)
@@ -164,21 +164,29 @@ func TestThreshold(t *testing.T) {
 	}
 }
 
-func TestFractionParsing(t *testing.T) {
+func TestChangeParsing(t *testing.T) {
 	tests := []struct {
-		in   string
-		want float64
-		ok   bool
+		in     string
+		want   float64
+		points bool
+		ok     bool
 	}{
-		{"10%", 0.10, true}, {"2.5 %", 0.025, true}, {"0.1", 0.1, true}, {"0", 0, true},
-		{"ten", 0, false}, {"-5%", 0, false}, {"NaN", 0, false}, {"%", 0, false},
+		{"10%", 0.10, false, true}, {"2.5 %", 0.025, false, true}, {"0.1", 0.1, false, true}, {"0", 0, false, true},
+		{"300%", 3, false, true}, {"0.5pp", 0.005, true, true}, {"2 pp", 0.02, true, true},
+		{"ten", 0, false, false}, {"-5%", 0, false, false}, {"NaN", 0, false, false}, {"%", 0, false, false},
+		// A bare number of 1 or more would be 100% or more: a mistyped percentage.
+		{"10", 0, false, false}, {"1", 0, false, false}, {"101pp", 0, false, false}, {"-1pp", 0, false, false},
 	}
 	for _, tt := range tests {
-		var f Fraction
-		err := f.UnmarshalText([]byte(tt.in))
-		if (err == nil) != tt.ok || (tt.ok && math.Abs(float64(f)-tt.want) > 1e-15) {
-			t.Errorf("%q: got %g, %v; want %g ok=%v", tt.in, float64(f), err, tt.want, tt.ok)
+		var c Change
+		err := c.UnmarshalText([]byte(tt.in))
+		if (err == nil) != tt.ok || (tt.ok && (math.Abs(c.Value-tt.want) > 1e-15 || c.Points != tt.points)) {
+			t.Errorf("%q: got %+v, %v; want %g points=%v ok=%v", tt.in, c, err, tt.want, tt.points, tt.ok)
 		}
+	}
+	var c Change
+	if err := c.UnmarshalText([]byte("10")); err == nil || !strings.Contains(err.Error(), "10%") {
+		t.Errorf("a bare 10: %v; want an error suggesting 10%%", err)
 	}
 }
 
@@ -191,7 +199,7 @@ func TestSpecCheck(t *testing.T) {
 		{"threshold without bounds", Spec{Name: "x", Test: Threshold}, "test:"},
 		{"min above max", Spec{Name: "x", Test: Threshold, Min: number(2), Max: number(1)}, "min:"},
 		{"max on a rank test", Spec{Name: "x", Max: number(1)}, "max:"},
-		{"critical below allowed", Spec{Name: "x", AllowedChange: 0.5, CriticalChange: fraction(0.2)}, "criticalChange:"},
+		{"critical below allowed", Spec{Name: "x", AllowedChange: Rel(0.5), CriticalChange: fraction(0.2)}, "criticalChange:"},
 		{"one sample", Spec{Name: "x", MinSamples: 1}, "minSamples:"},
 	}
 	for _, tt := range tests {

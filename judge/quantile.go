@@ -91,7 +91,7 @@ func (w *Workspace) judgeQuantile(r Result, spec Spec, b, c sample, opts Options
 		PValue:             ptr(qt.PValue()),
 		Estimate:           ptr(est),
 		Confidence:         opts.Confidence,
-		Allowed:            ptr(float64(spec.AllowedChange)),
+		Allowed:            ptr(spec.AllowedChange.Value),
 		DecisionLevel:      level,
 		Q:                  q,
 		BaselineQuantile:   ptr(qb),
@@ -106,7 +106,7 @@ func (w *Workspace) judgeQuantile(r Result, spec Spec, b, c sample, opts Options
 		t.CILow, t.CIHigh = ptr(lo), ptr(hi)
 	}
 	if spec.CriticalChange != nil {
-		t.CriticalAllowed = ptr(float64(*spec.CriticalChange))
+		t.CriticalAllowed = ptr(spec.CriticalChange.Value)
 	}
 	if scale > 0 {
 		t.RelativeShift = ptr(est / scale)
@@ -130,7 +130,7 @@ func (w *Workspace) judgeQuantile(r Result, spec Spec, b, c sample, opts Options
 
 	// The one-sided p-values, with the canary brought back by the allowed
 	// change on each side (the unscaled test when nothing is allowed).
-	a := float64(spec.AllowedChange)
+	a := spec.AllowedChange.Value
 	pUp, pDown := qt.PValueGreater(), qt.PValueLess()
 	if a > 0 {
 		pUp = allowedP(c.sorted, b.sorted, q, a, qb, level, spec.Direction, true)
@@ -178,7 +178,7 @@ func (w *Workspace) judgeQuantile(r Result, spec Spec, b, c sample, opts Options
 	if inflation > 1.5 {
 		reason += fmt.Sprintf(" (significant after correcting for autocorrelation %.2f)", rho)
 	}
-	beyondCritical := spec.CriticalChange != nil && math.Abs(est) > float64(*spec.CriticalChange)*scale
+	beyondCritical := spec.CriticalChange != nil && math.Abs(est) > spec.CriticalChange.Value*scale
 	return r.harmful(spec, up, beyondCritical, pSide, level, reason)
 }
 

@@ -44,7 +44,7 @@ func TestQuantileDecisions(t *testing.T) {
 	r := rand.New(rand.NewPCG(20261123, 7))
 	base, same := lognormalSeries(r, 1000), lognormalSeries(r, 1000)
 	tail := stretchTail(lognormalSeries(r, 1000), 0.5)
-	frac := func(v float64) *Fraction { f := Fraction(v); return &f }
+	frac := func(v float64) *Change { f := Rel(v); return &f }
 	tests := []struct {
 		name         string
 		spec         Spec
@@ -62,7 +62,7 @@ func TestQuantileDecisions(t *testing.T) {
 			[]string{"critical beyond +25%"}},
 		{"an unchanged tail passes", Spec{Direction: Increase}, base, same, Pass, GateInterval, false, false,
 			[]string{"latency p99 shows no significant change"}},
-		{"a rise within a 60% allowance passes", Spec{Direction: Increase, AllowedChange: 0.6}, base, tail, Pass, GateInterval, false, false, nil},
+		{"a rise within a 60% allowance passes", Spec{Direction: Increase, AllowedChange: Rel(0.6)}, base, tail, Pass, GateInterval, false, false, nil},
 		{"a rise is harmless when decrease is bad", Spec{Direction: Decrease}, base, tail, Pass, GateDirection, false, false,
 			[]string{"harmless"}},
 		{"100 points per side are too few for a p99", Spec{Direction: Increase}, base[:100], tail[:100], NoData, GateMinSamples, false, false,
@@ -204,14 +204,14 @@ func TestQuantileAllowedKeepsLevel(t *testing.T) {
 	}
 	r := rand.New(rand.NewPCG(5, 9))
 	const reps = 400
-	fails := map[Fraction]int{}
+	fails := map[Change]int{}
 	for range reps {
 		b := lognormalSeries(r, 1000)
 		c := lognormalSeries(r, 1000)
 		for i := range c {
 			c[i] *= 1.3
 		}
-		for _, a := range []Fraction{0, 0.3} {
+		for _, a := range []Change{Rel(0), Rel(0.3)} {
 			res := Judge(Spec{Name: "latency", Test: Quantile, Direction: Increase, AllowedChange: a}, b, c, Options{})
 			if res.Failed {
 				fails[a]++
@@ -219,10 +219,10 @@ func TestQuantileAllowedKeepsLevel(t *testing.T) {
 		}
 	}
 	// Level 0.05: 400 replications, 5% + 3 standard errors = 8.3%.
-	if rate := float64(fails[0.3]) / reps; rate > 0.083 {
+	if rate := float64(fails[Rel(0.3)]) / reps; rate > 0.083 {
 		t.Errorf("within the allowance: %.1f%% failed, want at most the 5%% level", 100*rate)
 	}
-	if rate := float64(fails[0]) / reps; rate < 0.8 {
+	if rate := float64(fails[Rel(0)]) / reps; rate < 0.8 {
 		t.Errorf("a 30%% rise with nothing allowed: %.1f%% caught", 100*rate)
 	}
 }

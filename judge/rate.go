@@ -42,10 +42,10 @@ func judgeRate(r Result, spec Spec, b, c []float64, opts Options) Result {
 		Confidence:   opts.Confidence,
 		BaselineRate: ptr(rb),
 		CanaryRate:   ptr(rc),
-		Allowed:      ptr(float64(spec.AllowedChange)),
+		Allowed:      ptr(spec.AllowedChange.Value),
 	}
 	if spec.CriticalChange != nil {
-		t.CriticalAllowed = ptr(float64(*spec.CriticalChange))
+		t.CriticalAllowed = ptr(spec.CriticalChange.Value)
 	}
 	r.Test = t
 	if kb+kc == 0 {
@@ -100,12 +100,12 @@ func judgeRate(r Result, spec Spec, b, c []float64, opts Options) Result {
 		return r
 	}
 	change := math.Abs(ratio - 1)
-	if change <= float64(spec.AllowedChange) {
+	if change <= spec.AllowedChange.Value {
 		r.Classification, r.Gate = Pass, GateAllowedChange
-		r.Reason = describe + ", within the allowed " + signedPercent(float64(spec.AllowedChange), up)
+		r.Reason = describe + ", within the allowed " + signedPercent(spec.AllowedChange.Value, up)
 		return r
 	}
-	beyondCritical := spec.CriticalChange != nil && change > float64(*spec.CriticalChange)
+	beyondCritical := spec.CriticalChange != nil && change > spec.CriticalChange.Value
 	return r.harmful(spec, up, beyondCritical, pSide, level, describe+allowedText(spec.AllowedChange, up))
 }
 

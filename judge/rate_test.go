@@ -68,7 +68,7 @@ func TestRateDecisions(t *testing.T) {
 		{"two errors over a zero baseline are not yet evidence", Spec{Direction: Increase}, counts(360, 0), counts(360, 2), Pass, GateInterval, false},
 		{"no events anywhere pass", Spec{}, counts(360, 0), counts(360, 0), Pass, GateInterval, false},
 		{"fewer errors are harmless when increase is bad", Spec{Direction: Increase}, counts(360, 40), counts(360, 5), Pass, GateDirection, false},
-		{"a tripled rate within a 300% allowance passes", Spec{Direction: Increase, AllowedChange: 3}, counts(360, 20), counts(360, 60), Pass, GateAllowedChange, false},
+		{"a tripled rate within a 300% allowance passes", Spec{Direction: Increase, AllowedChange: Rel(3)}, counts(360, 20), counts(360, 60), Pass, GateAllowedChange, false},
 		{"bursty baselines widen the interval", Spec{Direction: Increase}, burst(360, 0, 40), burst(360, 7, 80), Pass, GateInterval, false},
 		{"negative counts are refused", Spec{}, counts(360, 0), append(counts(359, 3), -1), Error, GateInvalid, false},
 	}

@@ -109,30 +109,64 @@ func (s *Statistic) UnmarshalText(text []byte) error {
 	return fmt.Errorf("%q is not a statistic (want mean, median, p90, p95, p99 or max)", text)
 }
 
-// Fraction is a relative amount such as an allowed change. It is written
-// either as a percentage string ("10%") or as a fraction (0.10).
-type Fraction float64
+// Change is an allowed or critical change of a signal. It is relative to
+// the baseline's value ("10%", or a bare fraction below 1 such as 0.10) or,
+// for the proportion test, in percentage points ("0.5pp": the canary's
+// success ratio may fall from 99.0% to 98.5%).
+type Change struct {
+	// Value is the change as a fraction: 0.10 for 10%, 0.005 for 0.5pp.
+	Value float64
+	// Points says that Value is in percentage points, not relative.
+	Points bool
+}
 
-// UnmarshalText parses "10%", "2.5%" or "0.1". Negative values are refused.
-func (f *Fraction) UnmarshalText(text []byte) error {
+// Rel is a relative change: Rel(0.1) is 10%.
+func Rel(f float64) Change { return Change{Value: f} }
+
+// UnmarshalText parses "10%", "2.5%", "0.5pp" or a bare fraction below 1
+// ("0.1"). Negative values are refused, and so is a bare number of 1 or
+// more: "allowedChange: 10" would mean 1000%, which nobody means, so it asks
+// for "10%".
+func (c *Change) UnmarshalText(text []byte) error {
 	s := strings.TrimSpace(string(text))
-	scale := 1.0
-	if pct, ok := strings.CutSuffix(s, "%"); ok {
-		s, scale = strings.TrimSpace(pct), 0.01
+	var unit string
+	switch {
+	case strings.HasSuffix(s, "pp"):
+		s, unit = strings.TrimSpace(strings.TrimSuffix(s, "pp")), "pp"
+	case strings.HasSuffix(s, "%"):
+		s, unit = strings.TrimSpace(strings.TrimSuffix(s, "%")), "%"
 	}
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Errorf("%q is not a percentage (\"10%%\") or a fraction (0.10)", text)
+		return fmt.Errorf("%q is not a change: write a percentage (\"10%%\"), percentage points (\"0.5pp\") or a fraction below 1 (0.10)", text)
 	}
 	if v < 0 {
 		return fmt.Errorf("%q is negative; give the size of the change", text)
 	}
-	*f = Fraction(v * scale)
+	switch unit {
+	case "pp":
+		if v > 100 {
+			return fmt.Errorf("%q is more than 100 percentage points", text)
+		}
+		*c = Change{Value: v / 100, Points: true}
+	case "%":
+		*c = Change{Value: v / 100}
+	default:
+		if v >= 1 {
+			return fmt.Errorf("%s is ambiguous: write %s%% for %s per cent (a bare number is a fraction, and %s would mean %s%%)", s, s, s, s, strconv.FormatFloat(100*v, 'f', -1, 64))
+		}
+		*c = Change{Value: v}
+	}
 	return nil
 }
 
-// String formats the fraction as a percentage.
-func (f Fraction) String() string { return formatPercent(float64(f)) }
+// String formats the change: "10%" or "0.5pp".
+func (c Change) String() string {
+	if c.Points {
+		return strconv.FormatFloat(100*c.Value, 'f', -1, 64) + "pp"
+	}
+	return formatPercent(c.Value)
+}
 
 // Spec is the part of a signal's configuration that the judge reads.
 // The zero value of each field is replaced by its default in WithDefaults.
@@ -145,10 +179,10 @@ type Spec struct {
 	Direction Direction `yaml:"direction"`
 	// AllowedChange is the relative shift, against the baseline median (or
 	// baseline rate for the rate test), tolerated before the signal fails.
-	AllowedChange Fraction `yaml:"allowedChange"`
+	AllowedChange Change `yaml:"allowedChange"`
 	// CriticalChange, when set, is the relative shift beyond which the whole
 	// canary fails. Nil means no such bound.
-	CriticalChange *Fraction `yaml:"criticalChange"`
+	CriticalChange *Change `yaml:"criticalChange"`
 	// Critical makes any failure of this signal fail the canary.
 	Critical bool `yaml:"critical"`
 	// MustHaveData makes missing data a failure of the signal instead of nodata.
@@ -216,7 +250,7 @@ func (s Spec) Check() error {
 		return fmt.Errorf("name: a signal needs a name")
 	case s.MinSamples < 2:
 		return fmt.Errorf("minSamples: %d is too small; at least 2 points per side are needed", s.MinSamples)
-	case s.CriticalChange != nil && *s.CriticalChange < s.AllowedChange:
+	case s.CriticalChange != nil && s.CriticalChange.Points == s.AllowedChange.Points && s.CriticalChange.Value < s.AllowedChange.Value:
 		return fmt.Errorf("criticalChange: %s is below allowedChange %s", s.CriticalChange, s.AllowedChange)
 	}
 	if s.Test == Threshold {

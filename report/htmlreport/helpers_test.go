@@ -69,7 +69,7 @@ func syntheticReport(n, points int) *analysis.Report {
 			}
 			c.Values = append(c.Values, shift*level*wave*(1+0.08*rng.NormFloat64()))
 		}
-		res := judge.Judge(judge.Spec{Name: name, Group: "latency", Direction: judge.Increase, AllowedChange: 0.1}, b.Values, c.Values, judge.Options{})
+		res := judge.Judge(judge.Spec{Name: name, Group: "latency", Direction: judge.Increase, AllowedChange: judge.Rel(0.1)}, b.Values, c.Values, judge.Options{})
 		if res.Classification == judge.Pass {
 			passes++
 		}
