@@ -293,7 +293,7 @@ func TestRateDecisionIsOneSidedExact(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := Judge(Spec{Name: "errors", Test: Rate, Direction: Increase}, counts(100, tt.kb), counts(100, tt.kc), Options{})
+			r := Judge(Spec{Name: "errors", Test: Rate, Direction: Increase}, countSeries(100, tt.kb), countSeries(100, tt.kc), Options{})
 			if r.Classification != tt.want || r.Test.DecisionPValue == nil || math.Abs(*r.Test.DecisionPValue-tt.p) > 1e-12 {
 				t.Errorf("got %s with decision p %v, want %s with %g: %s", r.Classification, r.Test.DecisionPValue, tt.want, tt.p, r.Reason)
 			}

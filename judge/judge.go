@@ -124,12 +124,33 @@ type TestResult struct {
 	Autocorrelation   *float64 `json:"autocorrelation,omitempty"`
 	VarianceInflation float64  `json:"varianceInflation,omitempty"`
 
-	// Rate test figures: events per point and their ratio with its interval.
+	// Rate test figures: events per point (per unit of exposure when the
+	// signal has one; successes per trial for proportion) and their ratio
+	// with its interval.
 	BaselineRate *float64 `json:"baselineRate,omitempty"`
 	CanaryRate   *float64 `json:"canaryRate,omitempty"`
 	RateRatio    *float64 `json:"rateRatio,omitempty"`
 	RatioLow     *float64 `json:"ratioLow,omitempty"`
 	RatioHigh    *float64 `json:"ratioHigh,omitempty"`
+	// Counts behind a rate with exposure, a proportion or a histogram test:
+	// each side's events (successes; observations beyond the bound) and
+	// exposure (trials; observations), and Per, the name of what the events
+	// are out of.
+	BaselineEvents   *float64 `json:"baselineEvents,omitempty"`
+	CanaryEvents     *float64 `json:"canaryEvents,omitempty"`
+	BaselineExposure *float64 `json:"baselineExposure,omitempty"`
+	CanaryExposure   *float64 `json:"canaryExposure,omitempty"`
+	Per              string   `json:"per,omitempty"`
+	// Dispersion is the quasi-likelihood factor the counts' variance was
+	// multiplied by (1: as binomial or Poisson), and Strata the number of
+	// groups of windows the conditional test compared within.
+	Dispersion float64 `json:"dispersion,omitempty"`
+	Strata     int     `json:"strata,omitempty"`
+	// Points says that Allowed, CriticalAllowed, Estimate, CILow, CIHigh
+	// and DecisionBound are differences of shares (percentage points as
+	// fractions), not relative changes: a proportion test with a margin in
+	// points.
+	Points bool `json:"points,omitempty"`
 
 	// Quantile test figures (see judgeQuantile): the quantile Q, each
 	// side's type-7 Q-quantile, the pooled Q-quantile the points were
@@ -183,6 +204,57 @@ func Judge(spec Spec, baseline, canary []float64, opts Options) Result {
 	return w.Judge(spec, baseline, canary, opts)
 }
 
+// JudgeSamples classifies one signal whose sides may carry exposures or
+// histograms (see Sample). It works in a new Workspace.
+func JudgeSamples(spec Spec, baseline, canary Sample, opts Options) Result {
+	var w Workspace
+	return w.JudgeSamples(spec, baseline, canary, opts)
+}
+
+// JudgeSamples is the package's JudgeSamples working in w's memory.
+func (w *Workspace) JudgeSamples(spec Spec, baseline, canary Sample, opts Options) Result {
+	spec = spec.WithDefaults()
+	if opts.Confidence == 0 {
+		opts.Confidence = DefaultConfidence
+	}
+	switch {
+	case spec.Test == Histogram:
+		return judgeHistogram(spec, baseline.Histogram, canary.Histogram, opts)
+	case spec.Test == Proportion, spec.Test == Rate && spec.Exposure != "":
+		return judgeCounts(spec, baseline, canary, opts)
+	}
+	return w.Judge(spec, baseline.Values, canary.Values, opts)
+}
+
+// judgeCounts runs a rate test with exposure or a proportion test.
+func judgeCounts(spec Spec, baseline, canary Sample, opts Options) Result {
+	r := Result{Name: spec.Name, Group: spec.Group, Critical: spec.Critical}
+	eventsWhat, exposureWhat := "events", exposureWord(spec)
+	if spec.Test == Proportion {
+		eventsWhat = "successes"
+	}
+	for _, side := range []struct {
+		name string
+		s    Sample
+	}{{"baseline", baseline}, {"canary", canary}} {
+		if side.s.Exposure == nil && len(side.s.Values) > 0 {
+			return r.invalid(fmt.Sprintf("%s: the %s has no %s series, which a %s test needs beside the %s", spec.Name, side.name, exposureWhat, spec.Test, eventsWhat))
+		}
+	}
+	b, err := cleanCounts(spec, "baseline", baseline.Values, baseline.Exposure, eventsWhat, exposureWhat)
+	if err != nil {
+		return r.invalid(err.Error())
+	}
+	c, err := cleanCounts(spec, "canary", canary.Values, canary.Exposure, eventsWhat, exposureWhat)
+	if err != nil {
+		return r.invalid(err.Error())
+	}
+	if spec.Test == Proportion {
+		return judgeProportion(r, spec, b, c, opts)
+	}
+	return judgeRatePerExposure(r, spec, b, c, opts)
+}
+
 // Judge is the package's Judge working in w's memory.
 func (w *Workspace) Judge(spec Spec, baseline, canary []float64, opts Options) Result {
 	spec = spec.WithDefaults()
@@ -190,6 +262,12 @@ func (w *Workspace) Judge(spec Spec, baseline, canary []float64, opts Options) R
 		opts.Confidence = DefaultConfidence
 	}
 	r := Result{Name: spec.Name, Group: spec.Group, Critical: spec.Critical}
+	switch {
+	case spec.Test == Histogram:
+		return r.invalid(fmt.Sprintf("%s: a histogram test needs bucket counts, not points", spec.Name))
+	case spec.Test == Proportion || spec.Test == Rate && spec.Exposure != "":
+		return judgeCounts(spec, Sample{Values: baseline}, Sample{Values: canary}, opts)
+	}
 
 	for _, side := range []struct {
 		name   string

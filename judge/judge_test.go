@@ -26,7 +26,7 @@ func scaled(values []float64, factor float64) []float64 {
 }
 
 func fraction(f float64) *Change { v := Rel(f); return &v }
-func number(f float64) *float64    { return &f }
+func number(f float64) *float64  { return &f }
 
 func TestJudgeShift(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))

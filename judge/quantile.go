@@ -116,7 +116,7 @@ func (w *Workspace) judgeQuantile(r Result, spec Spec, b, c sample, opts Options
 	if qt.Inclusive {
 		above = "at or above"
 	}
-	counts := fmt.Sprintf("%d of %d canary points %s the pooled %s (%s), %s expected", qt.CanaryAbove, qt.CanaryN, above, label, formatValue(qt.Threshold), formatCount(qt.Expected()))
+	counts := fmt.Sprintf("%d of %d canary points %s the pooled %s (%s), %s expected", qt.CanaryAbove, qt.CanaryN, above, label, formatValue(qt.Threshold), formatExpected(qt.Expected()))
 	if !qt.Informative() || !canReach(qt, level, spec.Direction) {
 		r.Classification, r.Gate = NoData, GateResolution
 		r.Reason = fmt.Sprintf("%s has too little tail to judge its %s: %d of %d pooled points lie %s the pooled %s (%s), too few for the exact test to reach p ≤ %s whatever their side",
@@ -244,8 +244,8 @@ func allowedP(canary, baseline []float64, q, a, qb, level float64, d Direction, 
 	return t.PValueLess()
 }
 
-// formatCount prints an expected count with one decimal when it has a fraction.
-func formatCount(v float64) string {
+// formatExpected prints an expected count with one decimal when it has a fraction.
+func formatExpected(v float64) string {
 	if v == math.Round(v) {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}

@@ -260,7 +260,7 @@ func TestQuantileSpec(t *testing.T) {
 		{"below 0.5", Spec{Name: "s", Test: Quantile, Quantile: q(0.4)}, "quantile: 0.4 is not in [0.5, 1)"},
 		{"1 is not a quantile to test", Spec{Name: "s", Test: Quantile, Quantile: q(1)}, "quantile: 1 is not in [0.5, 1)"},
 		{"percent written as 99", Spec{Name: "s", Test: Quantile, Quantile: q(99)}, "quantile: 99 is not in [0.5, 1) (for the 99th percentile write 0.99)"},
-		{"quantile without the test", Spec{Name: "s", Quantile: q(0.99)}, "quantile: only a quantile test takes a quantile"},
+		{"quantile without the test", Spec{Name: "s", Quantile: q(0.99)}, "quantile: only a quantile or histogram test takes a quantile"},
 		{"min on a quantile test", Spec{Name: "s", Test: Quantile, Min: q(1)}, "min: only a threshold test"},
 	}
 	for _, tt := range tests {

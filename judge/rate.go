@@ -3,9 +3,13 @@ package judge
 import (
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 
 	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/verdict-aca/verdict/judge/stat"
 )
 
 // judgeRate compares event counts (errors, 5xx per interval) as rates.
@@ -126,12 +130,14 @@ func binomialLower(x, total, p float64) float64 {
 	return 1 - mathext.RegIncBeta(x+1, total-x, p)
 }
 
-// countEvents sums the rounded counts, refusing negative ones.
+// countEvents sums the counts, refusing what cannot be a count (negative,
+// or a fraction of one event: a per-second rate); extrapolated counts above
+// one are rounded, as the test counts whole events.
 func countEvents(values []float64) (float64, error) {
 	var k float64
 	for i, v := range values {
-		if v < 0 {
-			return 0, fmt.Errorf("point %d is %g; a rate test needs counts of events, which cannot be negative", i+1, v)
+		if err := checkCount(v); err != nil {
+			return 0, fmt.Errorf("point %d is %s; %v", i+1, formatCount(v), err)
 		}
 		k += math.Round(v)
 	}
@@ -192,4 +198,217 @@ func binomialTwoSided(x, total, p float64) float64 {
 		lower = 1 - mathext.RegIncBeta(x+1, total-x, p)
 	}
 	return math.Min(1, 2*math.Min(upper, lower))
+}
+
+// judgeRatePerExposure compares the canary's events per unit of exposure
+// (5xx per request) with the baseline's: the conditional test of two
+// Poisson rates over windows (stat.RateComparison).
+//
+// Each window (or, for sides that do not align, the whole of each side)
+// conditions on its own events, so neither the traffic split nor a rate
+// that moves over time can make an unchanged canary look worse; windows
+// with similar canary shares of exposure are grouped into strata. Counts
+// are divided by the dispersion factor (rateDispersion) before the test.
+// The decision tests "the ratio is at most 1 + allowedChange" (at least
+// 1 − allowedChange for a fall), so a canary exactly at its allowance fails
+// no more often than the level; the two-sided p-value, estimate (the
+// conditional maximum-likelihood ratio) and interval are reported beside it.
+func judgeRatePerExposure(r Result, spec Spec, b, c counts, opts Options) Result {
+	what := exposureWord(spec)
+	t := &TestResult{
+		Method:           Rate,
+		Confidence:       opts.Confidence,
+		Allowed:          ptr(spec.AllowedChange.Value),
+		BaselineEvents:   ptr(b.totalEvents),
+		CanaryEvents:     ptr(c.totalEvents),
+		BaselineExposure: ptr(b.totalExposure),
+		CanaryExposure:   ptr(c.totalExposure),
+		Per:              what,
+	}
+	if spec.CriticalChange != nil {
+		t.CriticalAllowed = ptr(spec.CriticalChange.Value)
+	}
+	r.Test = t
+	if res, done := noExposure(r, spec, b, c, what); done {
+		return res
+	}
+	rb, rc := b.totalEvents/b.totalExposure, c.totalEvents/c.totalExposure
+	t.BaselineRate, t.CanaryRate, t.Estimate = ptr(rb), ptr(rc), ptr(rc-rb)
+	if b.totalEvents+c.totalEvents == 0 {
+		r.Classification, r.Gate = Pass, GateInterval
+		r.Reason = fmt.Sprintf("%s had no events on either side (%s vs %s %s)", spec.Name, formatCount(c.totalExposure), formatCount(b.totalExposure), what)
+		return r
+	}
+	aligned := len(b.events) == len(c.events)
+	var strata []stratum
+	if aligned {
+		strata = strataOf(b, c)
+	} else {
+		strata = pooledStratum(b, c)
+	}
+	rc0, err := rateComparison(strata, 1)
+	if err != nil {
+		return r.invalid(fmt.Sprintf("%s: %v", spec.Name, err))
+	}
+	theta := rc0.Estimate()
+	phi, df := 1.0, 0
+	if aligned {
+		phi, df = rateDispersion(b, c, theta)
+	} else {
+		phi, df = pooledDispersion(b, c)
+	}
+	rcmp := rc0
+	if phi > 1 {
+		if rcmp, err = rateComparison(strata, phi); err != nil {
+			return r.invalid(fmt.Sprintf("%s: %v", spec.Name, err))
+		}
+	}
+	t.Dispersion, t.Strata = phi, rcmp.Strata()
+	lo, hi := rcmp.Interval(opts.Confidence)
+	t.RateRatio, t.RatioLow, t.RatioHigh = ptr(theta), ptr(lo), ptr(hi)
+	t.RelativeShift = ptr(theta - 1)
+	t.PValue = ptr(rcmp.PValue(1))
+
+	describe := describeRatio(spec.Name, rc, rb, c, b, what, theta, lo, hi, opts.Confidence)
+	level := DecisionLevel(opts, spec.Direction)
+	a := spec.AllowedChange.Value
+	pUp := dispersedP(rcmp.UpperTail(1+a), df)
+	pDown := 1.0
+	if a < 1 {
+		pDown = dispersedP(rcmp.LowerTail(1-a), df)
+	}
+	up := pUp <= pDown
+	pSide := math.Min(pUp, pDown)
+	t.DecisionLevel, t.DecisionPValue = level, ptr(pSide)
+	if up {
+		t.DecisionBound = ptr(rcmp.LowerBound(1-level) - 1)
+	} else {
+		t.DecisionBound = ptr(rcmp.UpperBound(1-level) - 1)
+	}
+	if pSide > level {
+		r.Classification, r.Gate = Pass, GateInterval
+		if a > 0 {
+			r.Gate = GateAllowedChange
+			r.Reason = describe + fmt.Sprintf("; not significantly beyond the allowed %s", signedPercent(a, theta >= 1))
+		} else {
+			r.Reason = describe + "; not a significant change"
+		}
+		return r
+	}
+	if !spec.Direction.harmful(up) {
+		r.Classification, r.Gate = Pass, GateDirection
+		r.Reason = describe + fmt.Sprintf("; a %s is harmless for this signal", riseOrFall(up))
+		return r
+	}
+	beyondCritical := false
+	if spec.CriticalChange != nil {
+		cv := spec.CriticalChange.Value
+		if up {
+			beyondCritical = dispersedP(rcmp.UpperTail(1+cv), df) <= level
+		} else if cv < 1 {
+			beyondCritical = dispersedP(rcmp.LowerTail(1-cv), df) <= level
+		}
+	}
+	return r.harmful(spec, up, beyondCritical, pSide, level, describe+allowedText(spec.AllowedChange, up))
+}
+
+// rateComparison builds the conditional test on strata, each count divided
+// by the dispersion phi.
+func rateComparison(strata []stratum, phi float64) (*stat.RateComparison, error) {
+	k := make([]float64, len(strata))
+	odds := make([]float64, len(strata))
+	var x float64
+	for i, s := range strata {
+		k[i], odds[i] = s.events/phi, s.odds
+		x += s.canary / phi
+	}
+	return stat.NewRateComparison(k, odds, x)
+}
+
+// noExposure gives nodata when a side had too little exposure to judge.
+func noExposure(r Result, spec Spec, b, c counts, what string) (Result, bool) {
+	need := float64(spec.MinExposure)
+	var short []string
+	if b.totalExposure < need {
+		short = append(short, fmt.Sprintf("the baseline had %s %s", formatCount(b.totalExposure), what))
+	}
+	if c.totalExposure < need {
+		short = append(short, fmt.Sprintf("the canary had %s %s", formatCount(c.totalExposure), what))
+	}
+	if len(short) == 0 {
+		return r, false
+	}
+	r.Classification, r.Gate = NoData, GateMinSamples
+	r.Reason = fmt.Sprintf("%s has too little traffic to judge: %s, and at least %s are needed on each side", spec.Name, joinAnd(short), formatCount(need))
+	if c.totalExposure > 0 && c.totalExposure < need && len(c.exposure) > 0 {
+		r.Reason += fmt.Sprintf(" (at the canary's %s per window, %d more windows)", formatCount(math.Round(c.totalExposure/float64(len(c.exposure)))),
+			int(math.Ceil((need-c.totalExposure)/(c.totalExposure/float64(len(c.exposure))))))
+	}
+	if spec.MustHaveData {
+		r.Gate, r.Failed = GateMustHaveData, true
+		r.CriticalFailure = spec.Critical
+		r.Reason += "; data is required for this signal, so it counts as a failure"
+	}
+	return r, true
+}
+
+// describeRatio words a comparison of rates: "error_ratio: 1.90% vs 1.00%
+// of requests (41 of 2,154 vs 20,304 of 2,031,480), ratio 1.9× (95% CI
+// 1.4× .. 2.5×)".
+func describeRatio(name string, rc, rb float64, c, b counts, what string, theta, lo, hi, conf float64) string {
+	s := fmt.Sprintf("%s: %s vs %s of %s (canary %s of %s, baseline %s of %s)", name, formatShare(rc), formatShare(rb), what,
+		formatCount(c.totalEvents), formatCount(c.totalExposure), formatCount(b.totalEvents), formatCount(b.totalExposure))
+	if math.IsInf(theta, 1) {
+		return s + fmt.Sprintf(", none on the baseline (%g%% CI ratio above %s)", 100*conf, formatTimes(lo))
+	}
+	return s + fmt.Sprintf(", ratio %s (%g%% CI %s .. %s)", formatTimes(theta), 100*conf, formatTimes(lo), formatTimes(hi))
+}
+
+// formatShare prints a rate per unit as a percentage with two significant
+// digits below 10% ("0.052%", "1.9%") or none after the point above ("23%").
+func formatShare(v float64) string {
+	p := 100 * v
+	switch {
+	case p == 0:
+		return "0%"
+	case p >= 10:
+		return strconv.FormatFloat(p, 'f', 0, 64) + "%"
+	default:
+		return strconv.FormatFloat(p, 'g', 2, 64) + "%"
+	}
+}
+
+// formatTimes prints a ratio as "1.9×" ("∞" for an unbounded one).
+func formatTimes(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "∞"
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 0, 64) + "×"
+	case v >= 0.1:
+		return strconv.FormatFloat(v, 'f', 2, 64) + "×"
+	}
+	return strconv.FormatFloat(v, 'g', 2, 64) + "×"
+}
+
+// exposureWord names what a count signal's events are out of: its exposure
+// (or trials) series, or "exposure".
+func exposureWord(spec Spec) string {
+	switch {
+	case spec.Exposure != "":
+		return spec.Exposure
+	case spec.Trials != "":
+		return spec.Trials
+	}
+	return "exposure"
+}
+
+func joinAnd(parts []string) string {
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1:
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }

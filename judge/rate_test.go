@@ -9,7 +9,7 @@ import (
 
 // counts returns n intervals of which the first k saw one event each, so
 // the within-side variance is below the mean and the dispersion factor is 1.
-func counts(n, k int) []float64 {
+func countSeries(n, k int) []float64 {
 	out := make([]float64, n)
 	for i := range k {
 		out[i] = 1
@@ -34,7 +34,7 @@ func TestRateIntervalMatchesR(t *testing.T) {
 	}
 	for _, c := range cases {
 		spec := Spec{Name: "errors", Test: Rate, MinSamples: 2}
-		r := Judge(spec, counts(c.N, c.Kb), counts(c.M, c.Kc), Options{Confidence: c.Conf})
+		r := Judge(spec, countSeries(c.N, c.Kb), countSeries(c.M, c.Kc), Options{Confidence: c.Conf})
 		if r.Test == nil || r.Test.RatioLow == nil {
 			t.Fatalf("kc=%d kb=%d: no ratio interval: %+v", c.Kc, c.Kb, r)
 		}
@@ -64,13 +64,13 @@ func TestRateDecisions(t *testing.T) {
 		wantGate   Gate
 		wantFailed bool
 	}{
-		{"errors over a zero baseline fail", Spec{Direction: Increase}, counts(360, 0), counts(360, 12), High, GateAllowedChange, true},
-		{"two errors over a zero baseline are not yet evidence", Spec{Direction: Increase}, counts(360, 0), counts(360, 2), Pass, GateInterval, false},
-		{"no events anywhere pass", Spec{}, counts(360, 0), counts(360, 0), Pass, GateInterval, false},
-		{"fewer errors are harmless when increase is bad", Spec{Direction: Increase}, counts(360, 40), counts(360, 5), Pass, GateDirection, false},
-		{"a tripled rate within a 300% allowance passes", Spec{Direction: Increase, AllowedChange: Rel(3)}, counts(360, 20), counts(360, 60), Pass, GateAllowedChange, false},
+		{"errors over a zero baseline fail", Spec{Direction: Increase}, countSeries(360, 0), countSeries(360, 12), High, GateAllowedChange, true},
+		{"two errors over a zero baseline are not yet evidence", Spec{Direction: Increase}, countSeries(360, 0), countSeries(360, 2), Pass, GateInterval, false},
+		{"no events anywhere pass", Spec{}, countSeries(360, 0), countSeries(360, 0), Pass, GateInterval, false},
+		{"fewer errors are harmless when increase is bad", Spec{Direction: Increase}, countSeries(360, 40), countSeries(360, 5), Pass, GateDirection, false},
+		{"a tripled rate within a 300% allowance passes", Spec{Direction: Increase, AllowedChange: Rel(3)}, countSeries(360, 20), countSeries(360, 60), Pass, GateAllowedChange, false},
 		{"bursty baselines widen the interval", Spec{Direction: Increase}, burst(360, 0, 40), burst(360, 7, 80), Pass, GateInterval, false},
-		{"negative counts are refused", Spec{}, counts(360, 0), append(counts(359, 3), -1), Error, GateInvalid, false},
+		{"negative counts are refused", Spec{}, countSeries(360, 0), append(countSeries(359, 3), -1), Error, GateInvalid, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -98,7 +98,7 @@ func burst(n, offset int, total float64) []float64 {
 }
 
 func TestDispersion(t *testing.T) {
-	if got := dispersion(counts(360, 10), counts(360, 12)); got != 1 {
+	if got := dispersion(countSeries(360, 10), countSeries(360, 12)); got != 1 {
 		t.Errorf("Bernoulli-like counts: dispersion %g, want 1", got)
 	}
 	// Two bursts of 50 in 100 intervals: mean 1, sample variance 4900/99 ⇒ φ ≈ 49.5.

@@ -36,16 +36,18 @@ const (
 	Threshold   Method = "threshold"    // a statistic of the canary against fixed bounds
 	Rate        Method = "rate"         // event counts compared as Poisson rates
 	Quantile    Method = "quantile"     // a high quantile (p99) compared by exceedances of the pooled quantile
+	Proportion  Method = "proportion"   // successes out of trials (checkout completion, login success)
+	Histogram   Method = "histogram"    // request-level distributions from histogram buckets
 )
 
-// UnmarshalText accepts mann-whitney, threshold, rate or quantile.
+// UnmarshalText accepts mann-whitney, threshold, rate, quantile, proportion or histogram.
 func (m *Method) UnmarshalText(text []byte) error {
 	switch v := Method(text); v {
-	case MannWhitney, Threshold, Rate, Quantile:
+	case MannWhitney, Threshold, Rate, Quantile, Proportion, Histogram:
 		*m = v
 		return nil
 	}
-	return fmt.Errorf("%q is not a test (want mann-whitney, threshold, rate or quantile)", text)
+	return fmt.Errorf("%q is not a test (want mann-whitney, threshold, rate, quantile, proportion or histogram)", text)
 }
 
 // NaNPolicy says what preprocessing does with NaN observations.
@@ -202,8 +204,24 @@ type Spec struct {
 	Min *float64 `yaml:"min"`
 	Max *float64 `yaml:"max"`
 	// Quantile is the quantile a quantile test compares, in [0.5, 1)
-	// (default DefaultQuantile, the 99th percentile).
+	// (default DefaultQuantile, the 99th percentile), or the one a
+	// histogram test compares, in (0, 1).
 	Quantile *float64 `yaml:"quantile"`
+
+	// Exposure names the input series a rate test's events are out of
+	// (requests for errors), window by window; empty compares counts per
+	// window of same-size sides.
+	Exposure string `yaml:"exposure"`
+	// Trials names the input series a proportion test's successes are out of.
+	Trials string `yaml:"trials"`
+	// Above is the bound, in the histogram's unit, that a histogram test
+	// compares the share of observations beyond (the SLO bucket: requests
+	// slower than 0.3 s); it must be one of the bucket bounds.
+	Above *float64 `yaml:"above"`
+	// MinExposure is the exposure (requests, trials, observations) each side
+	// of a rate test with exposure, a proportion or a histogram test needs
+	// (default DefaultMinExposure); less gives nodata.
+	MinExposure float64 `yaml:"minExposure"`
 }
 
 // DefaultQuantile is the quantile a quantile test compares when none is set.
@@ -239,6 +257,9 @@ func (s Spec) WithDefaults() Spec {
 		q := DefaultQuantile
 		s.Quantile = &q
 	}
+	if s.MinExposure == 0 {
+		s.MinExposure = DefaultMinExposure
+	}
 	return s
 }
 
@@ -270,13 +291,53 @@ func (s Spec) Check() error {
 			return fmt.Errorf("statistic: only a threshold test takes a statistic (this signal's test is %s)", s.Test)
 		}
 	}
-	if s.Quantile != nil {
+	if err := s.checkCounts(); err != nil {
+		return err
+	}
+	if s.Quantile != nil && s.Test == Histogram {
+		if q := *s.Quantile; !(q > 0 && q < 1) {
+			return fmt.Errorf("quantile: %g is not in (0, 1) (for the 99th percentile write 0.99)", q)
+		}
+	} else if s.Quantile != nil {
 		if s.Test != Quantile {
-			return fmt.Errorf("quantile: only a quantile test takes a quantile (this signal's test is %s; set test: quantile)", s.Test)
+			return fmt.Errorf("quantile: only a quantile or histogram test takes a quantile (this signal's test is %s; set test: quantile)", s.Test)
 		}
 		if q := *s.Quantile; !(q >= 0.5 && q < 1) {
 			return fmt.Errorf("quantile: %g is not in [0.5, 1) (for the 99th percentile write 0.99)", q)
 		}
+	}
+	return nil
+}
+
+// checkCounts checks the settings of the tests of counts: which test takes
+// an exposure, trials or a bound, and which change each can allow.
+func (s Spec) checkCounts() error {
+	switch {
+	case s.Exposure != "" && s.Test != Rate:
+		return fmt.Errorf("exposure: only a rate test takes an exposure (this signal's test is %s; a proportion takes trials)", s.Test)
+	case s.Trials != "" && s.Test != Proportion:
+		return fmt.Errorf("trials: only a proportion test takes trials (this signal's test is %s; a rate takes an exposure)", s.Test)
+	case s.Test == Proportion && s.Trials == "":
+		return fmt.Errorf("trials: a proportion test needs trials: the series its successes are out of (checkouts started for checkouts completed)")
+	case s.Above != nil && s.Test != Histogram:
+		return fmt.Errorf("above: only a histogram test takes above (this signal's test is %s)", s.Test)
+	case s.Test == Histogram && s.Above != nil && s.Quantile != nil:
+		return fmt.Errorf("above: a histogram test compares either the share above a bound (above) or a quantile (quantile), not both; make two signals")
+	case s.Above != nil && (math.IsNaN(*s.Above) || math.IsInf(*s.Above, 0)):
+		return fmt.Errorf("above: %g is not a bucket bound", *s.Above)
+	case s.MinExposure < 0:
+		return fmt.Errorf("minExposure: %g is negative", s.MinExposure)
+	}
+	if s.Test != Proportion {
+		if s.AllowedChange.Points {
+			return fmt.Errorf("allowedChange: %s is in percentage points, which only a proportion test takes; give a relative change (10%%)", s.AllowedChange)
+		}
+		if s.CriticalChange != nil && s.CriticalChange.Points {
+			return fmt.Errorf("criticalChange: %s is in percentage points, which only a proportion test takes; give a relative change (50%%)", s.CriticalChange)
+		}
+	}
+	if s.CriticalChange != nil && s.CriticalChange.Points != s.AllowedChange.Points && s.AllowedChange.Value > 0 {
+		return fmt.Errorf("criticalChange: %s and allowedChange %s must both be relative or both in percentage points", s.CriticalChange, s.AllowedChange)
 	}
 	return nil
 }

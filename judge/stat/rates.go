@@ -335,7 +335,7 @@ func (t *RateComparison) saddleUpper(y, lt float64) float64 {
 // saddleUpperAt is Lugannani–Rice with the second continuity correction:
 // with ŝ the saddlepoint of the cumulant generating function
 // K(s) = Σ k_g·log(1 − p_g + p_g·e^s) at y (K'(ŝ) = y),
-// w = sgn(ŝ)·√(2(ŝ·y − K(ŝ))) and u = 2·sinh(ŝ/2)·√K''(ŝ),
+// w = sgn(ŝ)·√(2(ŝ·y − K(ŝ))) and u = 2·sinh(ŝ/2)·√K”(ŝ),
 // P(S ≥ y + ½) ≈ 1 − Φ(w) − φ(w)·(1/w − 1/u).
 // ts is the solution of K'(ŝ) = y at θ = 1, so ŝ = ts − lt.
 func (t *RateComparison) saddleUpperAt(y, ts, lt float64) float64 {

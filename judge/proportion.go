@@ -1,0 +1,270 @@
+package judge
+
+import (
+	"fmt"
+	"math"
+)
+
+// shares is the comparison of two binomial proportions over windows: the
+// canary's share of successes (or of observations beyond a bound) against
+// the baseline's, each window a 2×2 table, by the Mantel–Haenszel
+// estimators (Rothman, Greenland & Lash, Modern Epidemiology, 3rd ed.,
+// ch. 15):
+//
+//   - ratio RR = Σ s_c·n_b/N / Σ s_b·n_c/N, with the variance of its log by
+//     Greenland & Robins (1985, Biometrics 41:55–68),
+//     Σ (n_c·n_b·(s_c+s_b) − s_c·s_b·N)/N² / [(Σ s_c·n_b/N)(Σ s_b·n_c/N)];
+//   - difference RD = Σ w·(s_c/n_c − s_b/n_b) / Σ w, w = n_c·n_b/N, with
+//     Sato's variance (1989, Biometrics 45:1323–1324),
+//     (RD·Σ P + Σ Q)/(Σ w)², P = (n_c²·s_b − n_b²·s_c + n_c·n_b·(n_b−n_c)/2)/N²,
+//     Q = (s_c·(n_b−s_b) + s_b·(n_c−s_c))/(2N).
+//
+// Both are consistent however many windows there are and however few
+// trials each holds, and weighting within windows keeps a traffic split or
+// a success ratio that moves over time from biasing the comparison. The
+// variances are multiplied by a dispersion factor (sharesDispersion) and
+// the tests are Wald tests on the normal scale (log scale for the ratio).
+type shares struct {
+	rr, varLogRR float64 // Mantel–Haenszel ratio and the variance of its log
+	rd, varRD    float64 // Mantel–Haenszel difference and its variance
+	phi          float64 // dispersion
+	df           int     // its degrees of freedom (0: not estimated, or 1)
+	degenerate   bool    // no variation: both sides all successes, or all failures
+}
+
+// compareShares computes the Mantel–Haenszel figures of aligned windows (or
+// of the pooled sides when they do not align). A side with no successes, or
+// none failed, makes the log ratio or its variance degenerate; the figures
+// are then computed with half a success and half a failure added to each
+// side's pooled table (Haldane 1955), which keeps them finite.
+func compareShares(b, c counts) shares {
+	var out shares
+	type table struct{ sb, nb, sc, nc float64 }
+	var tables []table
+	aligned := len(b.events) == len(c.events)
+	if aligned {
+		for i := range b.events {
+			if b.exposure[i] > 0 && c.exposure[i] > 0 {
+				tables = append(tables, table{b.events[i], b.exposure[i], c.events[i], c.exposure[i]})
+			}
+		}
+	}
+	if !aligned || len(tables) == 0 {
+		tables = []table{{b.totalEvents, b.totalExposure, c.totalEvents, c.totalExposure}}
+	}
+	var sb, fb, sc, fc float64
+	for _, t := range tables {
+		sb += t.sb
+		fb += t.nb - t.sb
+		sc += t.sc
+		fc += t.nc - t.sc
+	}
+	if (sb == 0 && sc == 0) || (fb == 0 && fc == 0) {
+		out.degenerate = true
+	}
+	if sb == 0 || sc == 0 || fb == 0 || fc == 0 {
+		tables = []table{{sb + 0.5, sb + fb + 1, sc + 0.5, sc + fc + 1}}
+	}
+	var num, den, vnum, wsum, rdnum, psum, qsum float64
+	for _, t := range tables {
+		n := t.nb + t.nc
+		num += t.sc * t.nb / n
+		den += t.sb * t.nc / n
+		vnum += (t.nc*t.nb*(t.sc+t.sb) - t.sc*t.sb*n) / (n * n)
+		w := t.nc * t.nb / n
+		wsum += w
+		rdnum += w * (t.sc/t.nc - t.sb/t.nb)
+		psum += (t.nc*t.nc*t.sb - t.nb*t.nb*t.sc + t.nc*t.nb*(t.nb-t.nc)/2) / (n * n)
+		qsum += (t.sc*(t.nb-t.sb) + t.sb*(t.nc-t.sc)) / (2 * n)
+	}
+	out.rr = num / den
+	out.varLogRR = math.Max(0, vnum/(num*den))
+	out.rd = rdnum / wsum
+	out.varRD = math.Max(0, (out.rd*psum+qsum)/(wsum*wsum))
+	out.phi, out.df = sharesDispersion(b, c, out.rd)
+	return out
+}
+
+// sharesDispersion is the Pearson statistic of the difference of the two
+// sides' shares per block of consecutive windows, around the common
+// difference rd, over its degrees of freedom, at least 1 (1 with fewer than
+// minDispersionBlocks blocks). Blocks grow until each side expects
+// minBlockExpected of the rarer outcome. Trials that succeed or fail
+// together (one session retrying a checkout) raise it. It returns the
+// factor and its degrees of freedom (0 when the factor is 1).
+func sharesDispersion(b, c counts, rd float64) (float64, int) {
+	if len(b.events) != len(c.events) {
+		return 1, 0
+	}
+	var x2 float64
+	blocks := 0
+	var sb, nb, sc, nc float64
+	for i := range b.events {
+		if b.exposure[i] == 0 || c.exposure[i] == 0 {
+			continue
+		}
+		sb += b.events[i]
+		nb += b.exposure[i]
+		sc += c.events[i]
+		nc += c.exposure[i]
+		p := (sb + sc) / (nb + nc)
+		rare := math.Min(p, 1-p)
+		if nb*rare < minBlockExpected || nc*rare < minBlockExpected {
+			continue
+		}
+		v := p * (1 - p) * (1/nb + 1/nc)
+		d := sc/nc - sb/nb - rd
+		x2 += d * d / v
+		blocks++
+		sb, nb, sc, nc = 0, 0, 0, 0
+	}
+	if blocks < minDispersionBlocks || x2 <= float64(blocks-1) {
+		return 1, 0
+	}
+	return x2 / float64(blocks-1), blocks - 1
+}
+
+// judgeProportion compares the canary's success ratio (successes out of
+// trials) with the baseline's. allowedChange is relative to the baseline's
+// ratio ("2%": may fall to 98% of it, a test of the Mantel–Haenszel ratio
+// on the log scale) or in percentage points ("0.5pp": a test of the
+// difference). The decision tests "the change is within the allowance", so
+// a canary exactly at its allowance fails no more often than the level.
+func judgeProportion(r Result, spec Spec, b, c counts, opts Options) Result {
+	what := exposureWord(spec)
+	t := &TestResult{
+		Method:           Proportion,
+		Confidence:       opts.Confidence,
+		Allowed:          ptr(spec.AllowedChange.Value),
+		BaselineEvents:   ptr(b.totalEvents),
+		CanaryEvents:     ptr(c.totalEvents),
+		BaselineExposure: ptr(b.totalExposure),
+		CanaryExposure:   ptr(c.totalExposure),
+		Per:              what,
+		Points:           spec.AllowedChange.Points,
+	}
+	if spec.CriticalChange != nil {
+		t.CriticalAllowed = ptr(spec.CriticalChange.Value)
+	}
+	r.Test = t
+	if res, done := noExposure(r, spec, b, c, what); done {
+		return res
+	}
+	pb, pc := b.totalEvents/b.totalExposure, c.totalEvents/c.totalExposure
+	t.BaselineRate, t.CanaryRate = ptr(pb), ptr(pc)
+	sh := compareShares(b, c)
+	return decideShares(r, spec, sh, opts, describeShares(spec.Name, "succeeded", pc, pb, c, b, what))
+}
+
+// describeShares words two shares: "checkout_completion: 68.2% vs 70.1% of
+// checkouts_started succeeded (canary 682 of 1,000, baseline ...)".
+func describeShares(name, verb string, pc, pb float64, c, b counts, what string) string {
+	return fmt.Sprintf("%s: %s vs %s of %s %s (canary %s of %s, baseline %s of %s)", name, formatShare(pc), formatShare(pb), what, verb,
+		formatCount(c.totalEvents), formatCount(c.totalExposure), formatCount(b.totalEvents), formatCount(b.totalExposure))
+}
+
+// decideShares tests a comparison of shares against the signal's allowance
+// and classifies it; describe words the shares.
+func decideShares(r Result, spec Spec, sh shares, opts Options, describe string) Result {
+	t := r.Test
+	t.Dispersion = sh.phi
+	a := spec.AllowedChange
+	z2 := upperQuantile((1 - opts.Confidence) / 2)
+	seRR := math.Sqrt(sh.phi * sh.varLogRR)
+	seRD := math.Sqrt(sh.phi * sh.varRD)
+	t.RateRatio = ptr(sh.rr)
+	t.RatioLow, t.RatioHigh = ptr(math.Exp(math.Log(sh.rr)-z2*seRR)), ptr(math.Exp(math.Log(sh.rr)+z2*seRR))
+	t.RelativeShift = ptr(sh.rr - 1)
+	t.Estimate, t.CILow, t.CIHigh = ptr(sh.rd), ptr(sh.rd-z2*seRD), ptr(sh.rd+z2*seRD)
+	if a.Points {
+		t.PValue = ptr(2 * pnorm(-math.Abs(sh.rd)/seRD, true))
+		describe += fmt.Sprintf(", %s points (%g%% CI %s .. %s)", signedPoints(sh.rd), 100*opts.Confidence, signedPoints(*t.CILow), signedPoints(*t.CIHigh))
+	} else {
+		t.PValue = ptr(2 * pnorm(-math.Abs(math.Log(sh.rr))/seRR, true))
+		describe += fmt.Sprintf(", ratio %s (%g%% CI %s .. %s)", formatTimes(sh.rr), 100*opts.Confidence, formatTimes(*t.RatioLow), formatTimes(*t.RatioHigh))
+	}
+	if sh.degenerate {
+		r.Classification, r.Gate = Pass, GateIdentical
+		r.Reason = describe + "; no variation on either side"
+		t.PValue = ptr(1)
+		return r
+	}
+	// One-sided p-values of "within the allowance" against a rise beyond
+	// it and a fall beyond it.
+	pUp, pDown := shareTails(sh, a, seRR, seRD)
+	level := DecisionLevel(opts, spec.Direction)
+	up := pUp <= pDown
+	pSide := math.Min(pUp, pDown)
+	t.DecisionLevel, t.DecisionPValue = level, ptr(pSide)
+	zl := upperQuantile(level)
+	if a.Points {
+		if up {
+			t.DecisionBound = ptr(sh.rd - zl*seRD)
+		} else {
+			t.DecisionBound = ptr(sh.rd + zl*seRD)
+		}
+	} else if up {
+		t.DecisionBound = ptr(math.Exp(math.Log(sh.rr)-zl*seRR) - 1)
+	} else {
+		t.DecisionBound = ptr(math.Exp(math.Log(sh.rr)+zl*seRR) - 1)
+	}
+	if pSide > level {
+		r.Classification, r.Gate = Pass, GateInterval
+		if a.Value > 0 {
+			r.Gate = GateAllowedChange
+			r.Reason = describe + fmt.Sprintf("; not significantly beyond the allowed %s", signedChange(a, sh.rr >= 1))
+		} else {
+			r.Reason = describe + "; not a significant change"
+		}
+		return r
+	}
+	if !spec.Direction.harmful(up) {
+		r.Classification, r.Gate = Pass, GateDirection
+		r.Reason = describe + fmt.Sprintf("; a %s is harmless for this signal", riseOrFall(up))
+		return r
+	}
+	beyondCritical := false
+	if spec.CriticalChange != nil {
+		cu, cd := shareTails(sh, *spec.CriticalChange, seRR, seRD)
+		beyondCritical = (up && cu <= level) || (!up && cd <= level)
+	}
+	reason := describe
+	if a.Value == 0 {
+		reason += allowedText(a, up)
+	} else {
+		reason += "; allowed " + signedChange(a, up)
+	}
+	return r.harmful(spec, up, beyondCritical, pSide, level, reason)
+}
+
+// shareTails are the one-sided p-values of "the canary is within the
+// change a of the baseline" against a rise and a fall beyond it.
+func shareTails(sh shares, a Change, seRR, seRD float64) (up, down float64) {
+	if a.Points {
+		return dispersedP(pnorm((sh.rd-a.Value)/seRD, false), sh.df), dispersedP(pnorm((sh.rd+a.Value)/seRD, true), sh.df)
+	}
+	lr := math.Log(sh.rr)
+	up = dispersedP(pnorm((lr-math.Log1p(a.Value))/seRR, false), sh.df)
+	down = 1.0
+	if a.Value < 1 {
+		down = dispersedP(pnorm((lr-math.Log1p(-a.Value))/seRR, true), sh.df)
+	}
+	return up, down
+}
+
+// signedChange formats an allowed change on a side: "+10%", "-0.5pp".
+func signedChange(c Change, up bool) string {
+	if c.Points {
+		return signedPoints(map[bool]float64{true: c.Value, false: -c.Value}[up]) + "pp"
+	}
+	return signedPercent(c.Value, up)
+}
+
+// signedPoints formats a difference of shares in percentage points: "-1.9".
+func signedPoints(d float64) string {
+	s := fmt.Sprintf("%.2g", 100*d)
+	if d >= 0 {
+		s = "+" + s
+	}
+	return s
+}
