@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/scoring"
 )
 
@@ -92,8 +93,15 @@ type Signal struct {
 	// Source is prometheus, loki or file (default: file for offline
 	// judging, prometheus when a query is given).
 	Source string `yaml:"source"`
-	// Query is the query template, rendered per scope.
+	// Query is the query template, rendered per scope. For a rate test with
+	// an exposure it counts the events, for a proportion the successes, for
+	// a histogram it returns the buckets (classic _bucket series by le, or a
+	// native histogram).
 	Query string `yaml:"query"`
+	// ExposureQuery (rate) and TrialsQuery (proportion) count, over the
+	// same steps, what the query's events are out of: requests, trials.
+	ExposureQuery string `yaml:"exposureQuery"`
+	TrialsQuery   string `yaml:"trialsQuery"`
 	// Aggregate combines several series returned for one scope: sum, mean, max or min.
 	Aggregate string `yaml:"aggregate"`
 	// Series names the input series the signal reads when judging files or
@@ -237,6 +245,13 @@ func (c *Config) validate() error {
 	for i := range c.Signals {
 		s := &c.Signals[i]
 		path := fmt.Sprintf("signals[%d]", i)
+		// A live count names its exposure by its query; reports still need a word.
+		if s.ExposureQuery != "" && s.Exposure == "" {
+			s.Exposure = "requests"
+		}
+		if s.TrialsQuery != "" && s.Trials == "" {
+			s.Trials = "trials"
+		}
 		s.Spec = s.Spec.WithDefaults()
 		if err := s.Spec.Check(); err != nil {
 			return c.signalError(path, err)
@@ -270,6 +285,66 @@ func (c *Config) validate() error {
 		}
 		if s.Series != "" && s.Query != "" {
 			return c.fieldError(path+".series", fmt.Errorf("signal %q has both a query and series %q; series names an input series for judging files, a live signal reads its query", s.Name, s.Series))
+		}
+		if err := c.validateCountQueries(path, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Kind is what the signal's queries return: counts per step for the tests
+// of counts, bucket counts for a histogram, levels otherwise.
+func (s Signal) Kind() metrics.Kind {
+	switch {
+	case s.Test == judge.Histogram:
+		return metrics.Histogram
+	case s.Test == judge.Proportion, s.Test == judge.Rate:
+		return metrics.Count
+	}
+	return metrics.Gauge
+}
+
+// countRange finds a PromQL or LogQL rate function: rate(, irate(,
+// bytes_rate( not preceded by a letter, digit or underscore.
+var rateFunction = regexp.MustCompile(`(^|[^A-Za-z0-9_])(i?rate|bytes_rate)\s*\(`)
+
+// validateCountQueries checks a live signal's queries for the tests of
+// counts: the exposure or trials query the test needs, and windows that
+// count: each step's range is the step itself ([{{.step}}]), so windows
+// neither overlap (a rate(x[1m]) sampled every 10 s counts each event six
+// times, and its points are correlated) nor leave gaps, and never a
+// per-second rate(), whose values are not counts.
+func (c *Config) validateCountQueries(path string, s *Signal) error {
+	if s.ExposureQuery != "" && (s.Test != judge.Rate) {
+		return c.fieldError(path+".exposureQuery", fmt.Errorf("only a rate test takes an exposureQuery (signal %q is %s)", s.Name, s.Test))
+	}
+	if s.TrialsQuery != "" && s.Test != judge.Proportion {
+		return c.fieldError(path+".trialsQuery", fmt.Errorf("only a proportion test takes a trialsQuery (signal %q is %s)", s.Name, s.Test))
+	}
+	if s.Query == "" || s.Source == "file" {
+		return nil
+	}
+	queries := []struct{ field, text string }{{"query", s.Query}}
+	switch {
+	case s.Test == judge.Rate && s.ExposureQuery != "":
+		queries = append(queries, struct{ field, text string }{"exposureQuery", s.ExposureQuery})
+	case s.Test == judge.Rate && s.Exposure != "":
+		return c.fieldError(path+".exposureQuery", fmt.Errorf("signal %q is live and has an exposure, so it needs an exposureQuery counting the %s over the same steps", s.Name, s.Exposure))
+	case s.Test == judge.Proportion && s.TrialsQuery == "":
+		return c.fieldError(path+".trialsQuery", fmt.Errorf("signal %q is a live proportion, so it needs a trialsQuery counting the trials over the same steps", s.Name))
+	case s.Test == judge.Proportion:
+		queries = append(queries, struct{ field, text string }{"trialsQuery", s.TrialsQuery})
+	}
+	if s.Kind() == metrics.Gauge {
+		return nil
+	}
+	for _, q := range queries {
+		if m := rateFunction.FindStringSubmatch(q.text); m != nil {
+			return c.fieldError(path+"."+q.field, fmt.Errorf("signal %q counts events, but %s() gives per-second rates, not counts: use increase(...[{{.step}}]) (PromQL) or count_over_time(...[{{.step}}]) (LogQL)", s.Name, m[2]))
+		}
+		if !strings.Contains(q.text, "{{.step}}") && !strings.Contains(q.text, "{{ .step }}") {
+			return c.fieldError(path+"."+q.field, fmt.Errorf("signal %q counts events, so each step must count its own window: use [{{.step}}] as the range (increase(...[{{.step}}]), count_over_time(...[{{.step}}])), so that windows neither overlap nor leave gaps", s.Name))
 		}
 	}
 	return nil

@@ -15,8 +15,15 @@ import (
 // Series is one named sequence of observations.
 //
 // Values holds the observations in time order. Times is either nil (series
-// files without timestamps) or has the same length as Values. NaN in Values
+// files without timestamps) or has one time per observation. NaN in Values
 // marks a missing observation; the judge decides what to do with it.
+//
+// A histogram series has Bounds: the buckets' upper bounds (le), strictly
+// ascending and ending in +Inf. Each observation is then a window's
+// cumulative bucket counts, len(Bounds) values (Prometheus' _bucket
+// increases over the window), so Values holds len(Bounds) values per
+// observation, observation after observation, and Times one per
+// observation (len(Values)/len(Bounds)).
 type Series struct {
 	// Signal is the name of the signal the series belongs to.
 	Signal string
@@ -26,6 +33,17 @@ type Series struct {
 	Times []time.Time
 	// Values are the observations.
 	Values []float64
+	// Bounds are a histogram series' bucket bounds; nil for a plain series.
+	Bounds []float64
+}
+
+// Observations is the number of observations: points, or a histogram's
+// windows.
+func (s Series) Observations() int {
+	if len(s.Bounds) > 0 {
+		return len(s.Values) / len(s.Bounds)
+	}
+	return len(s.Values)
 }
 
 // Scope is the set of template variables that tell a query which deployment
@@ -49,7 +67,28 @@ type Query struct {
 	// Aggregate says how to combine several series returned for one scope:
 	// "" (several series are an error), "sum", "mean", "max" or "min".
 	Aggregate string
+	// Kind says what the query's values are, which decides how a source
+	// fills and shapes its answer (see Kind).
+	Kind Kind
 }
+
+// Kind is what a query's values are.
+type Kind int
+
+// The kinds of query.
+const (
+	// Gauge values are levels sampled at each step (latency, CPU): a step
+	// without a value is missing (NaN is never invented).
+	Gauge Kind = iota
+	// Count values are numbers of events in each step's window
+	// (increase(x[{{.step}}]), count_over_time(...[{{.step}}])): a step the
+	// source answered for but returned no value for counted nothing, so it
+	// is 0, as long as the query returned something at all for the window.
+	Count
+	// Histogram values are bucket counts: classic _bucket series by le, or
+	// native histograms, turned into a Series with Bounds.
+	Histogram
+)
 
 // Result is a source's answer to one query for one scope.
 type Result struct {
