@@ -75,6 +75,12 @@ type Config struct {
 	// same canary at every interval does not inflate false alarms.
 	Sequential bool                `yaml:"sequential"`
 	Thresholds *scoring.Thresholds `yaml:"thresholds"`
+	// CanaryWeight is the canary's expected share of the traffic the two
+	// compared sides serve together (5% for a canary compared with the
+	// stable version at 95/5; 50% for a baseline and a canary of equal
+	// weight). When set, a canary whose observed share is far from it gets
+	// no verdict (see checkMeasured). A request may give its own.
+	CanaryWeight *judge.Change `yaml:"canaryWeight"`
 	// Groups are the scoring groups in file order; empty means every
 	// signal's group (or "default") weighs 1.
 	Groups  []scoring.Group `yaml:"groups,keyed"`
@@ -160,6 +166,14 @@ type LokiSource struct {
 // File is the name the config was read from, for messages.
 func (c *Config) File() string { return c.file }
 
+// Weight is the expected canary share of traffic the config gives, 0 when none.
+func (c *Config) Weight() float64 {
+	if c.CanaryWeight == nil {
+		return 0
+	}
+	return c.CanaryWeight.Value
+}
+
 // ThresholdsOrDefault returns the configured thresholds or the defaults.
 func (c *Config) ThresholdsOrDefault() scoring.Thresholds {
 	if c.Thresholds == nil {
@@ -237,6 +251,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateSchedules(); err != nil {
 		return err
+	}
+	if w := c.CanaryWeight; w != nil && (w.Points || !(w.Value > 0 && w.Value < 1)) {
+		return c.fieldError("canaryWeight", fmt.Errorf("%s is not a share of the traffic; give a percentage between 0%% and 100%%, such as 5%%", w))
 	}
 	if err := c.validateKayenta(); err != nil {
 		return err

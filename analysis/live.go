@@ -43,6 +43,9 @@ type LiveRequest struct {
 	// Look and Looks number this judgement among the repeated looks of a
 	// multi-interval run with a sequential config (see judge.Options).
 	Look, Looks int
+	// CanaryWeight is the canary's expected share of the two sides'
+	// traffic for this judgement (0: the config's canaryWeight, if any).
+	CanaryWeight float64
 }
 
 // DefaultParallelism is the number of queries an analysis runs at once.
@@ -128,13 +131,28 @@ func upper(s string) string {
 	return string(b)
 }
 
-// fetched is one side's answer for one signal.
+// fetched is one side's answer for one query of a signal.
 type fetched struct {
 	values   []float64
 	times    []time.Time
+	bounds   []float64 // a histogram's bucket bounds
 	err      error
 	warnings []string
 	series   int
+}
+
+// signalQueries is what one signal asks of its source: its query and, for
+// a count with an exposure (trials), the exposure's query.
+func signalQueries(s Signal) (main metrics.Query, exposure *metrics.Query) {
+	main = metrics.Query{Signal: s.Name, Expr: s.Query, Aggregate: s.Aggregate, Kind: s.Kind()}
+	expr := s.ExposureQuery
+	if s.Test == judge.Proportion {
+		expr = s.TrialsQuery
+	}
+	if expr != "" {
+		exposure = &metrics.Query{Signal: s.Name, Expr: expr, Aggregate: s.Aggregate, Kind: metrics.Count}
+	}
+	return main, exposure
 }
 
 // Run judges a canary once on live data: it queries every signal for the
@@ -156,8 +174,10 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	}
 	baseline := make([]fetched, len(c.Signals))
 	canary := make([]fetched, len(c.Signals))
-	// The default judge takes each signal as soon as both its sides have
-	// answered, on the goroutine of the later one, so judging overlaps the
+	baseExp := make([]fetched, len(c.Signals))
+	canExp := make([]fetched, len(c.Signals))
+	// The default judge takes each signal as soon as all its queries have
+	// answered, on the goroutine of the last one, so judging overlaps the
 	// remaining queries instead of waiting for the slowest.
 	results := make([]judge.Result, len(c.Signals))
 	answered := make([]atomic.Int32, len(c.Signals))
@@ -168,17 +188,23 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	for i, s := range c.Signals {
-		q := metrics.Query{Signal: s.Name, Expr: s.Query, Aggregate: s.Aggregate}
+		q, qe := signalQueries(s)
 		src := sources[s.Source]
-		for _, side := range []struct {
+		type job struct {
+			q     metrics.Query
 			scope metrics.Scope
 			out   *fetched
-		}{{req.Scopes.Baseline, &baseline[i]}, {req.Scopes.Canary, &canary[i]}} {
+		}
+		jobs := []job{{q, req.Scopes.Baseline, &baseline[i]}, {q, req.Scopes.Canary, &canary[i]}}
+		if qe != nil {
+			jobs = append(jobs, job{*qe, req.Scopes.Baseline, &baseExp[i]}, job{*qe, req.Scopes.Canary, &canExp[i]})
+		}
+		for _, j := range jobs {
 			g.Go(func() error {
-				*side.out = fetch(gctx, src, q, side.scope, req.Window)
-				if answered[i].Add(1) == 2 && c.Judge != JudgeKayenta {
+				*j.out = fetch(gctx, src, j.q, j.scope, req.Window)
+				if answered[i].Add(1) == int32(len(jobs)) && c.Judge != JudgeKayenta {
 					w := workspaces.Get().(*judge.Workspace)
-					results[i] = judgeSignal(w, s, baseline[i], canary[i], req.Scopes, opts)
+					results[i] = judgeSignal(w, s, sides{baseline[i], canary[i], baseExp[i], canExp[i]}, req.Scopes, opts)
 					workspaces.Put(w)
 				}
 				return nil
@@ -194,11 +220,13 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 
 	var warnings []string
 	for i, s := range c.Signals {
-		for _, w := range baseline[i].warnings {
-			warnings = append(warnings, fmt.Sprintf("%s (baseline): %s", s.Name, w))
-		}
-		for _, w := range canary[i].warnings {
-			warnings = append(warnings, fmt.Sprintf("%s (canary): %s", s.Name, w))
+		for _, side := range []struct {
+			name string
+			f    fetched
+		}{{"baseline", baseline[i]}, {"canary", canary[i]}, {"baseline exposure", baseExp[i]}, {"canary exposure", canExp[i]}} {
+			for _, w := range side.f.warnings {
+				warnings = append(warnings, fmt.Sprintf("%s (%s): %s", s.Name, side.name, w))
+			}
 		}
 	}
 	var rep *Report
@@ -212,9 +240,18 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	}
 	rep.Series = make([]SignalSeries, len(c.Signals))
 	for i, s := range c.Signals {
-		rep.Series[i] = SignalSeries{Name: s.Name,
-			Baseline: metrics.Series{Signal: s.Name, Values: baseline[i].values, Times: baseline[i].times},
-			Canary:   metrics.Series{Signal: s.Name, Values: canary[i].values, Times: canary[i].times}}
+		series := func(f fetched) metrics.Series {
+			return metrics.Series{Signal: s.Name, Values: f.values, Times: f.times, Bounds: f.bounds}
+		}
+		rep.Series[i] = SignalSeries{Name: s.Name, Baseline: series(baseline[i]), Canary: series(canary[i]),
+			BaselineExposure: series(baseExp[i]), CanaryExposure: series(canExp[i])}
+	}
+	if c.Judge != JudgeKayenta {
+		weight := req.CanaryWeight
+		if weight == 0 {
+			weight = c.Weight()
+		}
+		rep.checkMeasured(weight)
 	}
 	rep.Scopes = &req.Scopes
 	rep.Window = &Window{Start: req.Window.Start.UTC(), End: req.Window.End.UTC()}
@@ -224,23 +261,124 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	return rep, nil
 }
 
+// sides are what a signal's queries returned: each side's values and, for
+// a count with an exposure, each side's exposure.
+type sides struct {
+	baseline, canary, baselineExposure, canaryExposure fetched
+}
+
 // judgeSignal judges one signal on what its queries returned; a failed
 // query makes the signal an error, never a pass.
-func judgeSignal(w *judge.Workspace, s Signal, b, cn fetched, scopes Scopes, opts judge.Options) judge.Result {
-	switch {
-	case b.err != nil:
-		return judge.Unavailable(s.Spec, "baseline query failed: "+b.err.Error())
-	case cn.err != nil:
-		return judge.Unavailable(s.Spec, "canary query failed: "+cn.err.Error())
+func judgeSignal(w *judge.Workspace, s Signal, f sides, scopes Scopes, opts judge.Options) judge.Result {
+	for _, q := range []struct {
+		name string
+		f    fetched
+	}{{"baseline query", f.baseline}, {"canary query", f.canary}, {"baseline exposure query", f.baselineExposure}, {"canary exposure query", f.canaryExposure}} {
+		if q.f.err != nil {
+			return judge.Unavailable(s.Spec, q.name+" failed: "+q.f.err.Error())
+		}
 	}
-	r := w.Judge(s.Spec, b.values, cn.values, opts)
-	if b.series == 0 {
+	b, cn := judge.Sample{Values: f.baseline.values}, judge.Sample{Values: f.canary.values}
+	_, qe := signalQueries(s)
+	switch {
+	case s.Test == judge.Histogram:
+		var err error
+		if b.Histogram, cn.Histogram, err = histogramSides(f.baseline, f.canary); err != nil {
+			return judge.Unavailable(s.Spec, err.Error())
+		}
+	case qe != nil:
+		b.Values, b.Exposure = countsOnExposure(f.baseline, f.baselineExposure)
+		cn.Values, cn.Exposure = countsOnExposure(f.canary, f.canaryExposure)
+	}
+	r := w.JudgeSamples(s.Spec, b, cn, opts)
+	if f.baseline.series == 0 && (qe == nil || f.baselineExposure.series == 0) {
 		r.Reason += fmt.Sprintf(" (the baseline query returned no series for %s)", query.FormatScope(scopes.Baseline))
 	}
-	if cn.series == 0 {
+	if f.canary.series == 0 && (qe == nil || f.canaryExposure.series == 0) {
 		r.Reason += fmt.Sprintf(" (the canary query returned no series for %s)", query.FormatScope(scopes.Canary))
 	}
 	return r
+}
+
+// countsOnExposure lays a side's event counts on its exposure's windows:
+// a window the events query had no value for counted no events (an error
+// counter is often created only at the first error, so before it the query
+// returns nothing at all). Without times, windows align by position.
+func countsOnExposure(events, exposure fetched) (values, exp []float64) {
+	exp = exposure.values
+	if exp == nil {
+		exp = []float64{}
+	}
+	if len(events.times) == 0 || len(exposure.times) == 0 {
+		if len(events.values) == 0 {
+			return make([]float64, len(exp)), exp
+		}
+		return events.values, exp
+	}
+	at := make(map[int64]float64, len(events.times))
+	for i, t := range events.times {
+		at[t.UnixNano()] = events.values[i]
+	}
+	values = make([]float64, len(exposure.times))
+	for i, t := range exposure.times {
+		values[i] = at[t.UnixNano()]
+	}
+	return values, exp
+}
+
+// histogramSides turns two sides' histogram answers into judge.Buckets on
+// one set of bounds: a bound one side lacks (native histograms only have
+// the buckets that were hit) holds that side's count at its next lower
+// bound.
+func histogramSides(b, c fetched) (*judge.Buckets, *judge.Buckets, error) {
+	for _, side := range []struct {
+		name string
+		f    fetched
+	}{{"baseline", b}, {"canary", c}} {
+		if side.f.series > 0 && len(side.f.bounds) == 0 {
+			return nil, nil, fmt.Errorf("the %s query returned plain values, not histogram buckets (a classic histogram needs sum by (le) (increase(x_bucket[{{.step}}])), a native one sum(increase(x[{{.step}}])))", side.name)
+		}
+	}
+	bounds := mergeBounds(b.bounds, c.bounds)
+	return onBounds(b, bounds), onBounds(c, bounds), nil
+}
+
+// mergeBounds is the sorted union of two sets of bounds.
+func mergeBounds(a, b []float64) []float64 {
+	out := append(slices.Clone(a), b...)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// onBounds re-expresses a side's cumulative counts on bounds (a superset of
+// its own); nil when the side returned nothing.
+func onBounds(f fetched, bounds []float64) *judge.Buckets {
+	if len(f.bounds) == 0 {
+		if f.series == 0 {
+			return nil
+		}
+		return &judge.Buckets{Bounds: bounds}
+	}
+	if slices.Equal(f.bounds, bounds) {
+		return &judge.Buckets{Bounds: bounds, Counts: f.values}
+	}
+	n := len(f.bounds)
+	out := &judge.Buckets{Bounds: bounds, Counts: make([]float64, 0, len(f.values)/n*len(bounds))}
+	for w := 0; w+n <= len(f.values); w += n {
+		row := f.values[w : w+n]
+		j := -1
+		for _, bound := range bounds {
+			for j+1 < n && f.bounds[j+1] <= bound {
+				j++
+			}
+			v := 0.0
+			if j >= 0 {
+				v = row[j]
+			}
+			out.Counts = append(out.Counts, v)
+		}
+	}
+	return out
 }
 
 // judgeKayentaLive runs the Kayenta-compatible judge on fetched data.
@@ -294,6 +432,7 @@ func fetch(ctx context.Context, src metrics.Source, q metrics.Query, scope metri
 	for _, s := range res.Series {
 		f.values = append(f.values, s.Values...)
 		f.times = append(f.times, s.Times...)
+		f.bounds = s.Bounds
 	}
 	return f
 }

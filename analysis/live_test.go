@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +27,19 @@ func (f *fakeSource) Fetch(_ context.Context, q metrics.Query, scope metrics.Sco
 	f.mu.Lock()
 	f.windows = append(f.windows, w)
 	f.mu.Unlock()
-	return f.answer(q.Signal, scope["track"], w)
+	res, err := f.answer(q.Signal, scope["track"], w)
+	if scope["track"] == "canary" {
+		// Two deployments never export the very same series; an identical
+		// answer would be (rightly) taken for a scope that selects nothing.
+		for i, s := range res.Series {
+			v := slices.Clone(s.Values)
+			for j := range v {
+				v[j] *= 1 + 1e-9*math.Sin(float64(j))
+			}
+			res.Series[i].Values = v
+		}
+	}
+	return res, err
 }
 
 // wave is a deterministic series of n points around level with some spread.

@@ -117,5 +117,6 @@ func JudgeSeriesIn(w *judge.Workspace, c *Config, baseline, canary SeriesSet) (*
 	}
 	rep := newReport(c, results, nil)
 	rep.Series = collectSeries(c, baseline.Series, canary.Series)
+	rep.checkMeasured(c.Weight())
 	return rep, nil
 }

@@ -41,11 +41,16 @@ type Report struct {
 
 // SignalSeries is the raw data of one signal: the baseline's and the
 // canary's points as fetched or read, before cleaning. Times are nil when
-// the source had none.
+// the source had none. A rate test with an exposure and a proportion also
+// carry each side's exposure (trials) series, window for window; a
+// histogram signal's series have Bounds.
 type SignalSeries struct {
 	Name     string
 	Baseline metrics.Series
 	Canary   metrics.Series
+	// BaselineExposure and CanaryExposure are empty for signals without one.
+	BaselineExposure metrics.Series
+	CanaryExposure   metrics.Series
 }
 
 // collectSeries gathers each config signal's points from both sides,

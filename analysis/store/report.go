@@ -48,7 +48,22 @@ func EncodeSeries(list []analysis.SignalSeries) []byte {
 	var b bytes.Buffer
 	b.WriteByte('[')
 	side := func(name string, s metrics.Series) {
-		b.WriteString(`"` + name + `":{"times":[`)
+		b.WriteString(`"` + name + `":{`)
+		if len(s.Bounds) > 0 {
+			b.WriteString(`"bounds":[`)
+			for i, v := range s.Bounds {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				if math.IsInf(v, 1) {
+					b.WriteString(`"+Inf"`)
+				} else {
+					b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+				}
+			}
+			b.WriteString("],")
+		}
+		b.WriteString(`"times":[`)
 		for i, t := range s.Times {
 			if i > 0 {
 				b.WriteByte(',')
@@ -77,6 +92,12 @@ func EncodeSeries(list []analysis.SignalSeries) []byte {
 		side("baseline", s.Baseline)
 		b.WriteByte(',')
 		side("canary", s.Canary)
+		if len(s.BaselineExposure.Values) > 0 || len(s.CanaryExposure.Values) > 0 {
+			b.WriteByte(',')
+			side("baselineExposure", s.BaselineExposure)
+			b.WriteByte(',')
+			side("canaryExposure", s.CanaryExposure)
+		}
 		b.WriteByte('}')
 	}
 	b.WriteByte(']')
@@ -90,13 +111,16 @@ func DecodeSeries(data []byte) []analysis.SignalSeries {
 		return nil
 	}
 	type side struct {
+		Bounds []any      `json:"bounds"`
 		Times  []int64    `json:"times"`
 		Values []*float64 `json:"values"`
 	}
 	var raw []struct {
-		Name     string `json:"name"`
-		Baseline side   `json:"baseline"`
-		Canary   side   `json:"canary"`
+		Name             string `json:"name"`
+		Baseline         side   `json:"baseline"`
+		Canary           side   `json:"canary"`
+		BaselineExposure side   `json:"baselineExposure"`
+		CanaryExposure   side   `json:"canaryExposure"`
 	}
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil
@@ -109,7 +133,15 @@ func DecodeSeries(data []byte) []analysis.SignalSeries {
 				out.Values[i] = *v
 			}
 		}
-		if len(s.Times) == len(s.Values) && len(s.Times) > 0 {
+		for _, b := range s.Bounds {
+			switch v := b.(type) {
+			case float64:
+				out.Bounds = append(out.Bounds, v)
+			case string:
+				out.Bounds = append(out.Bounds, math.Inf(1))
+			}
+		}
+		if len(s.Times) > 0 && len(s.Times) == out.Observations() {
 			out.Times = make([]time.Time, len(s.Times))
 			for i, t := range s.Times {
 				out.Times[i] = time.UnixMilli(t).UTC()
@@ -119,7 +151,8 @@ func DecodeSeries(data []byte) []analysis.SignalSeries {
 	}
 	out := make([]analysis.SignalSeries, len(raw))
 	for i, r := range raw {
-		out[i] = analysis.SignalSeries{Name: r.Name, Baseline: conv(r.Name, r.Baseline), Canary: conv(r.Name, r.Canary)}
+		out[i] = analysis.SignalSeries{Name: r.Name, Baseline: conv(r.Name, r.Baseline), Canary: conv(r.Name, r.Canary),
+			BaselineExposure: conv(r.Name, r.BaselineExposure), CanaryExposure: conv(r.Name, r.CanaryExposure)}
 	}
 	return out
 }
