@@ -62,13 +62,65 @@
 //     level is spent across looks by an O'Brien–Fleming-type function, so
 //     the chance that an A/A run fails at any look stays below the level.
 //
-// rate compares event counts (errors, 5xx per interval) as Poisson rates
-// with the exact conditional test and a quasi-Poisson dispersion factor.
-// Rank tests are the wrong tool for such counts: when most intervals are
-// zero on both sides the shift estimate is zero and its interval collapses,
-// so a canary that starts to fail against a zero-error baseline would pass
-// (Kayenta's known weakness). The rate test conditions on the total number
-// of events, so a zero baseline is no free pass.
+// # Counts with their traffic
+//
+// The release signals people name are ratios of counts: 5xx per request,
+// checkouts completed per checkout started, requests slower than the SLO
+// per request. A canary serves a slice of the traffic (5% at 95/5, 1% for
+// its first 15 minutes), so its counts are small and unequal to the
+// baseline's; judging per-window ratios or counts as points gets them wrong
+// (a 5% canary whose error ratio doubled has a tenth of the baseline's
+// errors). These tests take each side's events with what they are out of,
+// window by window (Sample.Exposure), and count requests, not points: a
+// side needs MinExposure of exposure (100 by default), not minSamples
+// points, so a 5-minute window decides when it holds the traffic to.
+//
+// rate with an exposure compares events per unit of exposure with the
+// conditional test of two Poisson rates (stat.RateComparison): in each
+// window, given the events on both sides, the canary's share of them is
+// binomial with a probability set by its share of the exposure and the rate
+// ratio θ, so neither an unequal split, nor traffic that varies, nor a rate
+// that moves over the window (both sides alike) can make an unchanged
+// canary look worse; a baseline without errors is no free pass. Windows
+// whose canary exposure shares are within 10% of each other form one
+// stratum (exact binomial tails with one stratum, a saddlepoint
+// approximation with several). Events that come in clusters (one client's
+// retries on one side) make the split more variable than binomial: the
+// counts are divided by a quasi-likelihood dispersion, the Pearson
+// statistic of the canary's share per block of windows over its degrees of
+// freedom (at least 1; estimated once four blocks each expect five events
+// on each side), and the decision p-value is read on Student's t with its
+// degrees of freedom. Without an exposure, rate compares counts per window
+// of same-size sides as before. Counts must be counts: a value strictly
+// between 0 and 1 (a per-second rate, a ratio) is refused, never rounded;
+// values above 1 that are not whole are accepted, since Prometheus'
+// increase() extrapolates.
+//
+// proportion compares success ratios (successes out of trials) with the
+// Mantel–Haenszel ratio (Greenland–Robins variance) or difference (Sato's
+// variance) over windows, which stay consistent however few trials each
+// window holds; the same dispersion (from the difference per block of
+// windows) and t reference apply. allowedChange is relative to the
+// baseline's ratio ("2%": completion may fall to 98% of the baseline's) or
+// in percentage points ("0.5pp").
+//
+// histogram compares two latency (or any) distributions from bucket counts
+// (Buckets: Prometheus' cumulative le counts per window), request by
+// request: either the share of observations above a bucket bound (above:
+// the SLO bucket), or a quantile (quantile, default 0.99), by the share of
+// each side beyond the bucket bound nearest the pooled quantile. With an
+// allowedChange, the canary's share beyond the smallest bound at or above
+// t·(1 + allowedChange) is compared with the baseline's share beyond t,
+// which a canary within its allowance cannot exceed; when the buckets are
+// coarser than the allowance, the reason says which change they can
+// resolve. The report gives each side's quantile as histogram_quantile
+// would, and an interval of their difference whose ends are bucket bounds.
+//
+// For all three the decision tests the allowance itself ("the ratio is at
+// most 1 + allowedChange"), so a canary exactly at its allowance fails no
+// more often than the level, and the reported two-sided p-value, estimate
+// and interval are about "no change". The simulated operating
+// characteristics are in the package's tests and docs/quality.md.
 //
 // quantile compares a high quantile (quantile: 0.99 by default, 0.5 ≤ q
 // < 1): the generalised median test (Mood 1950; Conover, Practical
