@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -431,5 +432,33 @@ func TestHistogramOperatingCharacteristics(t *testing.T) {
 		if rate > tc.atMost || rate < tc.atLeast {
 			t.Errorf("%s: %.1f%% failed; want between %.1f%% and %.1f%%", tc.name, 100*rate, 100*tc.atLeast, 100*tc.atMost)
 		}
+	}
+}
+
+func TestFormatDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{30 * time.Second: "30s", 5 * time.Minute: "5m", 90 * time.Minute: "1h30m", 150 * time.Second: "2m30s", time.Hour: "1h", 0: "0s"} {
+		if got := formatDuration(d); got != want {
+			t.Errorf("%v: %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestShortWindows: a 5-minute window at a 1-minute step gives five
+// windows: the tests of counts decide on the requests they hold, and say
+// how many more minutes a canary with too little traffic needs; a rank test
+// on five points says what step would do.
+func TestShortWindows(t *testing.T) {
+	opts := Options{Step: time.Minute}
+	busy := JudgeSamples(rateSpec(), Sample{Values: fill(5, 95), Exposure: fill(5, 9500)}, Sample{Values: fill(5, 10), Exposure: fill(5, 500)}, opts)
+	if busy.Classification != High {
+		t.Errorf("5 minutes, 2,500 canary requests, doubled errors: %s (%s), want high", busy.Classification, busy.Reason)
+	}
+	quiet := JudgeSamples(rateSpec(), Sample{Values: fill(5, 1), Exposure: fill(5, 950)}, Sample{Values: make([]float64, 5), Exposure: fill(5, 10)}, opts)
+	if quiet.Classification != NoData || !strings.Contains(quiet.Reason, "about 5m more") {
+		t.Errorf("5 minutes at 10 canary requests a minute: %s (%s), want nodata saying about 5m more", quiet.Classification, quiet.Reason)
+	}
+	points := Judge(Spec{Name: "latency"}, fill(5, 1), fill(5, 1), opts)
+	if points.Classification != NoData || !strings.Contains(points.Reason, "5m more") {
+		t.Errorf("5 points: %s (%s), want nodata saying 5m more", points.Classification, points.Reason)
 	}
 }

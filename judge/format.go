@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // shiftDescriber words a shift of a signal, relative to the baseline median
@@ -114,4 +116,26 @@ func allowedText(allowed Change, up bool) string {
 		return fmt.Sprintf("; no %s is allowed", map[bool]string{true: "rise", false: "fall"}[up])
 	}
 	return "; allowed " + signedPercent(allowed.Value, up)
+}
+
+// formatDuration prints a duration the way people say it: "30s", "5m",
+// "1h30m", "2m30s".
+func formatDuration(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	if h := d / time.Hour; h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+		d -= h * time.Hour
+	}
+	if m := d / time.Minute; m > 0 {
+		fmt.Fprintf(&b, "%dm", m)
+		d -= m * time.Minute
+	}
+	if d > 0 {
+		fmt.Fprintf(&b, "%ds", d/time.Second)
+	}
+	return b.String()
 }

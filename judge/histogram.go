@@ -281,7 +281,7 @@ func judgeHistogramAbove(r Result, spec Spec, b, c *Buckets, bounds []float64, o
 		t.CriticalAllowed = ptr(spec.CriticalChange.Value)
 	}
 	r.Test = t
-	if res, done := noExposure(r, spec, bc, cc, what); done {
+	if res, done := noExposure(r, spec, bc, cc, what, opts.Step); done {
 		return res
 	}
 	pb, pc := bc.totalEvents/bc.totalExposure, cc.totalEvents/cc.totalExposure
@@ -310,7 +310,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 		t.CriticalAllowed = ptr(spec.CriticalChange.Value)
 	}
 	r.Test = t
-	if res, done := noExposure(r, spec, counts{totalExposure: bt.total, exposure: windowsOf(b)}, counts{totalExposure: ct.total, exposure: windowsOf(c)}, "observations"); done {
+	if res, done := noExposure(r, spec, counts{totalExposure: bt.total, exposure: windowsOf(b)}, counts{totalExposure: ct.total, exposure: windowsOf(c)}, "observations", opts.Step); done {
 		return res
 	}
 	qb, qc := histogramQuantile(bounds, bt.cum, q), histogramQuantile(bounds, ct.cum, q)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/verdict-aca/verdict/judge/stat"
 )
@@ -57,6 +58,10 @@ type Options struct {
 	// looks at the same canary repeatedly (look 1 of Looks, ...). Zero means
 	// a single judgement.
 	Look, Looks int
+	// Step is the time each point (window) covers, when known (live
+	// analyses): a signal without enough data then says how many more
+	// minutes it needs.
+	Step time.Duration
 }
 
 // DefaultConfidence is the confidence level used when Options.Confidence is 0.
@@ -284,7 +289,7 @@ func (w *Workspace) Judge(spec Spec, baseline, canary []float64, opts Options) R
 	// The quantile test checks its own, larger need (QuantileMinSamples)
 	// and words it.
 	if spec.Test != Quantile && (len(b.values) < spec.MinSamples || len(c.values) < spec.MinSamples) {
-		return r.noData(spec, len(b.values), len(c.values))
+		return r.noData(spec, len(b.values), len(c.values), opts.Step)
 	}
 	switch spec.Test {
 	case Threshold:
@@ -334,9 +339,12 @@ func (r Result) invalid(reason string) Result {
 	return r
 }
 
-func (r Result) noData(spec Spec, nb, nc int) Result {
+func (r Result) noData(spec Spec, nb, nc int, step time.Duration) Result {
 	r.Classification, r.Gate = NoData, GateMinSamples
 	r.Reason = fmt.Sprintf("%s has too little data: %d baseline and %d canary points, %d needed on each side", spec.Name, nb, nc, spec.MinSamples)
+	if short := spec.MinSamples - min(nb, nc); step > 0 && short > 0 {
+		r.Reason += fmt.Sprintf(" (at one point per %s, %s more; or a finer step)", formatDuration(step), formatDuration(time.Duration(short)*step))
+	}
 	if spec.MustHaveData {
 		r.Gate, r.Failed = GateMustHaveData, true
 		r.CriticalFailure = spec.Critical

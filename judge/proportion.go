@@ -147,7 +147,7 @@ func judgeProportion(r Result, spec Spec, b, c counts, opts Options) Result {
 		t.CriticalAllowed = ptr(spec.CriticalChange.Value)
 	}
 	r.Test = t
-	if res, done := noExposure(r, spec, b, c, what); done {
+	if res, done := noExposure(r, spec, b, c, what, opts.Step); done {
 		return res
 	}
 	pb, pc := b.totalEvents/b.totalExposure, c.totalEvents/c.totalExposure

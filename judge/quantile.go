@@ -70,7 +70,7 @@ func (w *Workspace) judgeQuantile(r Result, spec Spec, b, c sample, opts Options
 	}
 	label := quantileLabel(q)
 	if need := QuantileMinSamples(q, spec.MinSamples); len(b.values) < need || len(c.values) < need {
-		r = r.noData(spec, len(b.values), len(c.values))
+		r = r.noData(spec, len(b.values), len(c.values), opts.Step)
 		r.Reason = fmt.Sprintf("%s has too little data for a %s test: %d baseline and %d canary points; it needs %d on each side, so that %d points are expected above the pooled %s",
 			spec.Name, label, len(b.values), len(c.values), need, TailPoints, label)
 		if spec.MustHaveData {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat/distuv"
@@ -229,7 +230,7 @@ func judgeRatePerExposure(r Result, spec Spec, b, c counts, opts Options) Result
 		t.CriticalAllowed = ptr(spec.CriticalChange.Value)
 	}
 	r.Test = t
-	if res, done := noExposure(r, spec, b, c, what); done {
+	if res, done := noExposure(r, spec, b, c, what, opts.Step); done {
 		return res
 	}
 	rb, rc := b.totalEvents/b.totalExposure, c.totalEvents/c.totalExposure
@@ -325,8 +326,10 @@ func rateComparison(strata []stratum, phi float64) (*stat.RateComparison, error)
 	return stat.NewRateComparison(k, odds, x)
 }
 
-// noExposure gives nodata when a side had too little exposure to judge.
-func noExposure(r Result, spec Spec, b, c counts, what string) (Result, bool) {
+// noExposure gives nodata when a side had too little exposure to judge,
+// saying how many more windows (minutes, when the step is known) the
+// canary needs at its current traffic.
+func noExposure(r Result, spec Spec, b, c counts, what string, step time.Duration) (Result, bool) {
 	need := float64(spec.MinExposure)
 	var short []string
 	if b.totalExposure < need {
@@ -341,8 +344,13 @@ func noExposure(r Result, spec Spec, b, c counts, what string) (Result, bool) {
 	r.Classification, r.Gate = NoData, GateMinSamples
 	r.Reason = fmt.Sprintf("%s has too little traffic to judge: %s, and at least %s are needed on each side", spec.Name, joinAnd(short), formatCount(need))
 	if c.totalExposure > 0 && c.totalExposure < need && len(c.exposure) > 0 {
-		r.Reason += fmt.Sprintf(" (at the canary's %s per window, %d more windows)", formatCount(math.Round(c.totalExposure/float64(len(c.exposure)))),
-			int(math.Ceil((need-c.totalExposure)/(c.totalExposure/float64(len(c.exposure))))))
+		perWindow := c.totalExposure / float64(len(c.exposure))
+		more := int(math.Ceil((need - c.totalExposure) / perWindow))
+		if step > 0 {
+			r.Reason += fmt.Sprintf(" (at the canary's %s %s per %s, about %s more)", formatCount(math.Round(perWindow)), what, formatDuration(step), formatDuration(time.Duration(more)*step))
+		} else {
+			r.Reason += fmt.Sprintf(" (at the canary's %s per window, %d more windows)", formatCount(math.Round(perWindow)), more)
+		}
 	}
 	if spec.MustHaveData {
 		r.Gate, r.Failed = GateMustHaveData, true
