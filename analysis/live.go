@@ -76,10 +76,14 @@ func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
 	return nil
 }
 
-// RenderedQuery is one signal's query as it will run for each scope.
+// RenderedQuery is one signal's query as it will run for each scope, and
+// its exposure (trials) query when it has one.
 type RenderedQuery struct {
 	Signal, Source   string
 	Baseline, Canary string
+	// ExposureName names the exposure query ("exposureQuery", "trialsQuery").
+	ExposureName                     string
+	BaselineExposure, CanaryExposure string
 }
 
 // RenderQueries checks that every signal can run live for these scopes
@@ -103,6 +107,22 @@ func (c *Config) RenderQueries(scopes Scopes, w metrics.Window) ([]RenderedQuery
 		}
 		if r.Canary, err = query.Render(s.Query, scopes.Canary, w); err != nil {
 			return nil, c.fieldError(path, fmt.Errorf("canary scope: %w", err))
+		}
+		if _, qe := signalQueries(s); qe != nil {
+			r.ExposureName = "exposureQuery"
+			if s.Test == judge.Proportion {
+				r.ExposureName = "trialsQuery"
+			}
+			epath := fmt.Sprintf("signals[%d].%s", i, r.ExposureName)
+			if err := query.Validate(qe.Expr, keys); err != nil {
+				return nil, c.fieldError(epath, err)
+			}
+			if r.BaselineExposure, err = query.Render(qe.Expr, scopes.Baseline, w); err != nil {
+				return nil, c.fieldError(epath, fmt.Errorf("baseline scope: %w", err))
+			}
+			if r.CanaryExposure, err = query.Render(qe.Expr, scopes.Canary, w); err != nil {
+				return nil, c.fieldError(epath, fmt.Errorf("canary scope: %w", err))
+			}
 		}
 		out = append(out, r)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/loki"
 	"github.com/verdict-aca/verdict/report"
@@ -24,6 +25,7 @@ type analyzeFlags struct {
 	format, output, db                 string
 	prometheusURL, lokiURL             string
 	parallelism                        int
+	canaryWeight                       string
 }
 
 func newAnalyzeCommand() *cobra.Command {
@@ -53,6 +55,7 @@ func newAnalyzeCommand() *cobra.Command {
 	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then the config)")
 	fl.StringVar(&f.lokiURL, "loki-url", "", "Loki URL (default $VERDICT_LOKI_URL, then the config)")
 	fl.IntVar(&f.parallelism, "parallelism", analysis.DefaultParallelism, "queries in flight at once")
+	fl.StringVar(&f.canaryWeight, "canary-weight", "", "the canary's expected share of the two sides' traffic (5% at 95/5); a canary far from it gets no verdict (default: the config's canaryWeight)")
 	return cmd
 }
 
@@ -91,6 +94,13 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 		return err
 	}
 	live := analysis.LiveRequest{Scopes: scopes, Window: window, Parallelism: f.parallelism}
+	if f.canaryWeight != "" {
+		var w judge.Change
+		if err := w.UnmarshalText([]byte(f.canaryWeight)); err != nil || w.Points || !(w.Value > 0 && w.Value < 1) {
+			return usageError{fmt.Errorf("--canary-weight %q is not a share of the traffic; give a percentage such as 5%%", f.canaryWeight)}
+		}
+		live.CanaryWeight = w.Value
+	}
 
 	var rep *analysis.Report
 	if f.lifetime > 0 {

@@ -12,6 +12,7 @@ import (
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/file"
+	"github.com/verdict-aca/verdict/metrics/query"
 	"github.com/verdict-aca/verdict/report"
 )
 
@@ -111,12 +112,14 @@ func writeReport(cmd *cobra.Command, rep *analysis.Report, f report.Format, outp
 
 func newValidateCommand() *cobra.Command {
 	var configPath, baselineScope, canaryScope string
+	var step time.Duration
 	cmd := &cobra.Command{
-		Use:   "validate --config FILE [--baseline-scope K=V[,K=V] --canary-scope K=V[,K=V]]",
+		Use:   "validate --config FILE [--baseline-scope K=V[,K=V] --canary-scope K=V[,K=V]] [--step DUR]",
 		Short: "Check a config: parse it, validate every field, and render every query for the given scopes",
 		Long: "Check a config without judging anything: every field is parsed and validated, and with scopes every\n" +
-			"signal's query is rendered for the baseline and the canary (over the last hour) and printed, so a\n" +
-			"template variable that a scope lacks, or a value that cannot be placed safely, is found before a canary runs.",
+			"signal's queries are rendered for the baseline and the canary (over the last hour, at --step, 1m by default)\n" +
+			"and printed, so a template variable that a scope lacks, or a value that cannot be placed safely, is found\n" +
+			"before a canary runs. It says the config is valid only once everything checked.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "config"); err != nil {
 				return err
@@ -125,32 +128,42 @@ func newValidateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var rendered []analysis.RenderedQuery
+			if baselineScope != "" || canaryScope != "" {
+				if err := requireFlags(cmd, "baseline-scope", "canary-scope"); err != nil {
+					return err
+				}
+				scopes, err := parseScopes(baselineScope, canaryScope)
+				if err != nil {
+					return err
+				}
+				if step < 0 {
+					return usageError{fmt.Errorf("--step %s is negative", step)}
+				}
+				end := time.Now().Truncate(time.Second)
+				w := metrics.Window{Start: end.Add(-time.Hour), End: end, Step: step}
+				w.Step = query.Step(w)
+				if rendered, err = cfg.RenderQueries(scopes, w); err != nil {
+					return err
+				}
+			}
 			groups := map[string]bool{}
 			for _, s := range cfg.Signals {
 				groups[s.Group] = true
 			}
 			out := cmd.OutOrStdout()
-			if _, err := fmt.Fprintf(out, "%s is valid: %d signals in %d groups, judge %s, confidence %g\n",
-				configPath, len(cfg.Signals), len(groups), cfg.Judge, cfg.Confidence); err != nil {
-				return err
-			}
-			if baselineScope == "" && canaryScope == "" {
-				return nil
-			}
-			if err := requireFlags(cmd, "baseline-scope", "canary-scope"); err != nil {
-				return err
-			}
-			scopes, err := parseScopes(baselineScope, canaryScope)
-			if err != nil {
-				return err
-			}
-			rendered, err := cfg.RenderQueries(scopes, metrics.Window{Start: time.Now().Add(-time.Hour), End: time.Now()})
-			if err != nil {
+			if _, err := fmt.Fprintf(out, "%s is valid: %s in %s, judge %s, confidence %g\n",
+				configPath, plural(len(cfg.Signals), "signal"), plural(len(groups), "group"), cfg.Judge, cfg.Confidence); err != nil {
 				return err
 			}
 			for _, q := range rendered {
 				if _, err := fmt.Fprintf(out, "%s (%s)\n  baseline: %s\n  canary:   %s\n", q.Signal, q.Source, q.Baseline, q.Canary); err != nil {
 					return err
+				}
+				if q.BaselineExposure != "" {
+					if _, err := fmt.Fprintf(out, "  baseline %s: %s\n  canary %s:   %s\n", q.ExposureName, q.BaselineExposure, q.ExposureName, q.CanaryExposure); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
@@ -160,5 +173,14 @@ func newValidateCommand() *cobra.Command {
 	fl.StringVar(&configPath, "config", "", "config file (YAML or JSON)")
 	fl.StringVar(&baselineScope, "baseline-scope", "", "render the queries for this baseline scope")
 	fl.StringVar(&canaryScope, "canary-scope", "", "render the queries for this canary scope")
+	fl.DurationVar(&step, "step", 0, "the step {{.step}} renders to (default 1m, as analyze)")
 	return cmd
+}
+
+// plural words a count: "1 signal", "3 signals".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -160,7 +160,7 @@ func TestBadInput(t *testing.T) {
 func TestValidateAndVersion(t *testing.T) {
 	dir := t.TempDir()
 	code, out, errOut := invoke(t, "validate", "--config", write(t, dir, "shop.yaml", twoSignals))
-	if code != 0 || !strings.Contains(out, "2 signals in 1 groups") {
+	if code != 0 || !strings.Contains(out, "2 signals in 1 group,") {
 		t.Errorf("validate: exit %d, out %q, err %q", code, out, errOut)
 	}
 	code, _, errOut = invoke(t, "validate", "--config", write(t, dir, "bad.yaml", "signals:\n  - name: a\n    test: ttest\n"))
@@ -189,9 +189,37 @@ func TestValidateRendersQueries(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	code, _, errOut = invoke(t, "validate", "--config", cfg, "--baseline-scope", "track=baseline", "--canary-scope", "track=canary")
+	code, out, errOut = invoke(t, "validate", "--config", cfg, "--baseline-scope", "track=baseline", "--canary-scope", "track=canary")
 	if code != 65 || !strings.Contains(errOut, "live.yaml line 3: signals[0].query") || !strings.Contains(errOut, "{{.ns}}") {
 		t.Errorf("a scope without ns: exit %d, %q", code, errOut)
+	}
+	if strings.Contains(out, "is valid") {
+		t.Errorf("validate said %q before failing", out)
+	}
+}
+
+// TestValidateRendersCounts: {{.step}} renders (1m unless --step), and a
+// count signal's exposure query is rendered beside its events.
+func TestValidateRendersCounts(t *testing.T) {
+	dir := t.TempDir()
+	cfg := write(t, dir, "counts.yaml", "signals:\n  - name: error_ratio\n    test: rate\n    query: 'sum(increase(errors{track=\"{{.track}}\"}[{{.step}}]))'\n    exposureQuery: 'sum(increase(requests{track=\"{{.track}}\"}[{{.step}}]))'\n")
+	code, out, errOut := invoke(t, "validate", "--config", cfg, "--baseline-scope", "track=baseline", "--canary-scope", "track=canary")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{`baseline: sum(increase(errors{track="baseline"}[1m]))`, `canary exposureQuery:   sum(increase(requests{track="canary"}[1m]))`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = invoke(t, "validate", "--config", cfg, "--baseline-scope", "track=baseline", "--canary-scope", "track=canary", "--step", "30s")
+	if code != 0 || !strings.Contains(out, "[30s]") {
+		t.Errorf("--step 30s: exit %d:\n%s", code, out)
+	}
+	rate := write(t, dir, "rate.yaml", "signals:\n  - name: errors\n    test: rate\n    query: 'sum(rate(errors{track=\"{{.track}}\"}[5m]))'\n")
+	code, _, errOut = invoke(t, "validate", "--config", rate)
+	if code != 65 || !strings.Contains(errOut, "rate() gives per-second rates, not counts: use increase(...[{{.step}}])") {
+		t.Errorf("a count signal with rate(): exit %d, %q", code, errOut)
 	}
 }
 
