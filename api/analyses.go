@@ -197,7 +197,7 @@ func (s *Server) record(ctx context.Context, p prepared, status store.Status) (s
 
 func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 	var req analysisRequest
-	if !s.readBody(w, r, &req) {
+	if !s.readStrictBody(w, r, &req) {
 		return
 	}
 	p, err := req.plan(s.now())

@@ -31,6 +31,41 @@ type seriesMap struct {
 	limits Limits
 	series []metrics.Series
 	set    bool
+	// names holds the signal names once there are more than
+	// linearNames of them (see has).
+	names map[string]struct{}
+}
+
+// linearNames is how many signals a side may have before has looks names
+// up in a map rather than comparing them one by one.
+const linearNames = 32
+
+// has reports whether the side already has a signal called name.
+func (m *seriesMap) has(name string) bool {
+	if len(m.series) <= linearNames {
+		for _, s := range m.series {
+			if s.Signal == name {
+				return true
+			}
+		}
+		return false
+	}
+	if m.names == nil {
+		m.names = make(map[string]struct{}, 2*len(m.series))
+		for _, s := range m.series {
+			m.names[s.Signal] = struct{}{}
+		}
+	}
+	_, ok := m.names[name]
+	return ok
+}
+
+// add appends a signal's values (has said it is new).
+func (m *seriesMap) add(name string, values []float64) {
+	m.series = append(m.series, metrics.Series{Signal: name, Values: values})
+	if m.names != nil {
+		m.names[name] = struct{}{}
+	}
 }
 
 // limitError is a request over a series limit (answered 413).
@@ -64,6 +99,9 @@ func (m *seriesMap) parse(p *numParser) error {
 			return fmt.Errorf("%s: want ':' after %q", m.side, name)
 		}
 		field := m.side + "." + name
+		if m.has(name) {
+			return fmt.Errorf("%s: given twice", field)
+		}
 		values, err := p.numbers(field, m.limits.MaxPoints)
 		if err != nil {
 			return err
@@ -71,7 +109,7 @@ func (m *seriesMap) parse(p *numParser) error {
 		if len(m.series) >= m.limits.MaxSignals {
 			return &limitError{fmt.Sprintf("%s: more than %d signals", m.side, m.limits.MaxSignals)}
 		}
-		m.series = append(m.series, metrics.Series{Signal: name, Values: values})
+		m.add(name, values)
 		p.space()
 		if p.eat(',') {
 			continue
@@ -87,7 +125,9 @@ func (m *seriesMap) parse(p *numParser) error {
 // hand-written scanner: encoding/json would first scan the whole document
 // to validate it, then reflect, which costs more than the judging of small
 // payloads. The inline config alone goes through encoding/json. Unknown
-// fields are errors, so that a typo is not silently ignored. The series'
+// fields, a key given twice (a field, or a signal of one side) and data
+// after the object are errors, so that neither a typo nor a body that says
+// two things is silently judged on part of what it says. The series'
 // values are appended to slab, whose grown storage is returned for reuse.
 func parseJudgeRequest(b []byte, limits Limits, slab []float64) (judgeRequest, []float64, error) {
 	p := &numParser{b: b, slab: slab[:0]}
@@ -129,6 +169,7 @@ func (p *numParser) judgeRequest(limits Limits) (judgeRequest, error) {
 	if p.eat('}') {
 		return req, nil
 	}
+	var seen uint8 // the fields read so far, one bit each
 	for {
 		p.space()
 		key, err := p.str()
@@ -140,6 +181,12 @@ func (p *numParser) judgeRequest(limits Limits) (judgeRequest, error) {
 			return req, fmt.Errorf("the request body is not valid JSON: want ':' after %q", key)
 		}
 		p.space()
+		if bit := judgeFieldBit(key); bit != 0 {
+			if seen&bit != 0 {
+				return req, fmt.Errorf("%s: given twice", key)
+			}
+			seen |= bit
+		}
 		switch key {
 		case "config":
 			dec := json.NewDecoder(bytes.NewReader(b[p.i:]))
@@ -182,6 +229,22 @@ func (p *numParser) judgeRequest(limits Limits) (judgeRequest, error) {
 		return req, errors.New("the request body is not valid JSON: data after the object")
 	}
 	return req, nil
+}
+
+// judgeFieldBit is a judge request field's bit in judgeRequest's seen
+// set (0 for an unknown field).
+func judgeFieldBit(key string) uint8 {
+	switch key {
+	case "config":
+		return 1
+	case "configName":
+		return 2
+	case "baseline":
+		return 4
+	case "canary":
+		return 8
+	}
+	return 0
 }
 
 type numParser struct {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,7 +104,9 @@ func (m *Metrics) ObserveAnalysis(origin, config string, rep *analysis.Report, d
 	if rep.Score != nil {
 		score = *rep.Score
 	}
-	m.lastScore.WithLabelValues(config, scope).Set(score)
+	// A label value must be UTF-8 (WithLabelValues panics otherwise); the
+	// API refuses scopes that are not, this keeps any other caller safe.
+	m.lastScore.WithLabelValues(strings.ToValidUTF8(config, "\uFFFD"), strings.ToValidUTF8(scope, "\uFFFD")).Set(score)
 }
 
 // ScheduleRun counts a scheduled firing: ran, skipped or panicked.

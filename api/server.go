@@ -342,23 +342,6 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error
 	writeError(w, http.StatusInternalServerError, "internal error; the server log has the details")
 }
 
-// readBody reads a JSON body under the size limit into v. It answers the
-// error itself and returns false when the body is too large or invalid.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, s.opt.Limits.MaxBody)
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		var tooBig *http.MaxBytesError
-		if !errors.As(err, &typeErr) && !errors.As(err, &tooBig) {
-			err = fmt.Errorf("the request body is not valid JSON: %w", err)
-		}
-		s.badJSON(w, err)
-		return false
-	}
-	return true
-}
-
 // badJSON answers a JSON decoding error: 413 for a body over the limit,
 // else 400 naming the field when known.
 func (s *Server) badJSON(w http.ResponseWriter, err error) {
