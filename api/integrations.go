@@ -95,7 +95,7 @@ func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes ana
 		return verdictAnswer{ID: id}, http.StatusInternalServerError, err
 	}
 	return verdictAnswer{ID: id, Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason,
-		ReportURL: s.baseURL(r) + "/analyses/" + id}, http.StatusOK, nil
+		ReportURL: s.baseURL() + "/analyses/" + id}, http.StatusOK, nil
 }
 
 // argo answers Argo Rollouts' web metric provider:

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"container/list"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -387,6 +388,11 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	sc.body.Reset()
+	if r.ContentLength > 0 && r.ContentLength <= s.opt.Limits.MaxBody {
+		// One allocation of the announced size (limitBodies charged it),
+		// rather than doubling to twice the body and leaving the halves.
+		sc.body.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
 	if _, err := sc.body.ReadFrom(http.MaxBytesReader(w, r.Body, s.opt.Limits.MaxBody)); err != nil {
 		s.badJSON(w, err)
 		return
@@ -397,7 +403,7 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 		s.badJSON(w, err)
 		return
 	}
-	cfg, status, err := s.requestConfig(r, req.Config, req.ConfigName)
+	cfg, inline, status, err := s.requestConfig(r, req.Config, req.ConfigName)
 	if err != nil {
 		s.answerError(w, r, status, err)
 		return
@@ -428,6 +434,7 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, fmt.Errorf("encode the report: %w", err))
 		return
 	}
+	s.inline.add(inline)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
 	w.WriteHeader(http.StatusOK)
@@ -435,59 +442,106 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 }
 
 // requestConfig resolves a request's config: inline (cached by the hash of
-// its text) or stored by name. It returns the status to answer on error.
-func (s *Server) requestConfig(r *http.Request, inline json.RawMessage, name string) (*analysis.Config, int, error) {
+// its text, see inlineCache) or stored by name. It returns the status to
+// answer on error, and the inline config, for the caller to add to the
+// cache once it has judged with it.
+func (s *Server) requestConfig(r *http.Request, inline json.RawMessage, name string) (*analysis.Config, inlineConfig, int, error) {
 	hasInline := len(inline) > 0 && !bytes.Equal(bytes.TrimSpace(inline), []byte("null"))
 	switch {
 	case hasInline && name != "":
-		return nil, http.StatusBadRequest, errors.New("config and configName: give one, not both")
+		return nil, inlineConfig{}, http.StatusBadRequest, errors.New("config and configName: give one, not both")
 	case hasInline:
-		cfg, err := s.inline.get(inline)
+		ic, err := s.inline.get(inline)
 		if err != nil {
-			return nil, http.StatusBadRequest, err
+			return nil, inlineConfig{}, http.StatusBadRequest, err
 		}
-		return cfg, 0, nil
+		return ic.cfg, ic, 0, nil
 	case name != "":
 		cfg, err := s.storedConfig(r, name)
 		if err != nil {
-			return nil, statusOf(err), err
+			return nil, inlineConfig{}, statusOf(err), err
 		}
-		return cfg, 0, nil
+		return cfg, inlineConfig{}, 0, nil
 	}
-	return nil, http.StatusBadRequest, errors.New("config: missing (give config, an inline config, or configName, a stored one)")
+	return nil, inlineConfig{}, http.StatusBadRequest, errors.New("config: missing (give config, an inline config, or configName, a stored one)")
 }
 
-// inlineCache keeps parsed inline configs by the SHA-256 of their text.
+// inlineCache keeps parsed inline configs by the SHA-256 of their text,
+// the most recently used first, within a budget of config text bytes and a
+// number of configs. A config is added only once a request with it has
+// judged (add): a config that parses but whose request then fails is not
+// kept, so requests that fail cannot fill the cache, and none larger than
+// the whole budget is kept.
 type inlineCache struct {
-	mu   sync.Mutex
-	max  int
-	byID map[[sha256.Size]byte]*analysis.Config
+	mu         sync.Mutex
+	maxBytes   int64
+	maxEntries int
+	bytes      int64
+	order      *list.List // of *inlineEntry, the most recently used first
+	byID       map[[sha256.Size]byte]*list.Element
 }
 
-func newInlineCache(max int) *inlineCache {
-	return &inlineCache{max: max, byID: map[[sha256.Size]byte]*analysis.Config{}}
+type inlineEntry struct {
+	key  [sha256.Size]byte
+	size int64
+	cfg  *analysis.Config
 }
 
-func (c *inlineCache) get(raw []byte) (*analysis.Config, error) {
+// inlineConfig is an inline config a request gave: parsed, and whether it
+// came from the cache.
+type inlineConfig struct {
+	key    [sha256.Size]byte
+	size   int64
+	cfg    *analysis.Config
+	cached bool
+}
+
+func newInlineCache(maxBytes int64, maxEntries int) *inlineCache {
+	return &inlineCache{maxBytes: maxBytes, maxEntries: maxEntries, order: list.New(), byID: map[[sha256.Size]byte]*list.Element{}}
+}
+
+// get returns the parsed config of raw, from the cache or parsed now
+// (without keeping it: see add).
+func (c *inlineCache) get(raw []byte) (inlineConfig, error) {
 	key := sha256.Sum256(raw)
 	c.mu.Lock()
-	cfg, ok := c.byID[key]
-	c.mu.Unlock()
-	if ok {
-		return cfg, nil
+	if el, ok := c.byID[key]; ok {
+		c.order.MoveToFront(el)
+		e := el.Value.(*inlineEntry)
+		c.mu.Unlock()
+		return inlineConfig{key: key, size: e.size, cfg: e.cfg, cached: true}, nil
 	}
+	c.mu.Unlock()
 	cfg, err := analysis.ParseConfig("config", raw)
 	if err != nil {
-		return nil, err
+		return inlineConfig{}, err
+	}
+	return inlineConfig{key: key, size: int64(len(raw)), cfg: cfg}, nil
+}
+
+// add keeps a config a request has judged with, dropping the least
+// recently used ones beyond the budget.
+func (c *inlineCache) add(ic inlineConfig) {
+	if ic.cached || ic.cfg == nil || ic.size > c.maxBytes {
+		return
 	}
 	c.mu.Lock()
-	if len(c.byID) >= c.max {
-		for k := range c.byID { // drop an arbitrary entry
-			delete(c.byID, k)
-			break
-		}
+	defer c.mu.Unlock()
+	if _, ok := c.byID[ic.key]; ok {
+		return // a concurrent request added it
 	}
-	c.byID[key] = cfg
-	c.mu.Unlock()
-	return cfg, nil
+	for c.order.Len() > 0 && (c.bytes+ic.size > c.maxBytes || c.order.Len() >= c.maxEntries) {
+		old := c.order.Remove(c.order.Back()).(*inlineEntry)
+		delete(c.byID, old.key)
+		c.bytes -= old.size
+	}
+	c.byID[ic.key] = c.order.PushFront(&inlineEntry{key: ic.key, size: ic.size, cfg: ic.cfg})
+	c.bytes += ic.size
+}
+
+// held is the number of configs and the text bytes kept.
+func (c *inlineCache) held() (configs int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len(), c.bytes
 }
