@@ -29,9 +29,9 @@ type Limits struct {
 	MaxSignals int
 	// MaxBodiesInFlight bounds the request body bytes all requests may
 	// hold at once (default 64 MiB, eight bodies of the default MaxBody;
-	// never less than MaxBody). A request is charged its Content-Length (MaxBody
-	// when it has none) until it has been answered; one that does not fit
-	// is refused at once with 503 and Retry-After.
+	// never less than MaxBody). A request is charged its Content-Length
+	// (MaxBody when it has none) until it has been answered; one that does
+	// not fit is refused at once with 503 and Retry-After.
 	MaxBodiesInFlight int64
 	// InlineConfigCache bounds the text of the inline configs kept parsed
 	// for the next request, in bytes (default 4 MiB; at most 256 configs).
