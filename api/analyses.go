@@ -197,7 +197,7 @@ func (s *Server) record(ctx context.Context, p prepared, status store.Status) (s
 
 func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 	var req analysisRequest
-	if !s.readBody(w, r, &req) {
+	if !s.readStrictBody(w, r, &req) {
 		return
 	}
 	p, err := req.plan(s.now())
@@ -205,7 +205,9 @@ func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	cfg, status, err := s.requestConfig(r, req.Config, req.ConfigName)
+	// An inline config is not added to the cache: the analysis has not
+	// judged yet, and live analyses are too rare for the cache to matter.
+	cfg, _, status, err := s.requestConfig(r, req.Config, req.ConfigName)
 	if err != nil {
 		s.answerError(w, r, status, err)
 		return
@@ -220,7 +222,7 @@ func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/v1/analyses/"+id)
-	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": string(store.Queued), "url": s.baseURL(r) + "/api/v1/analyses/" + id})
+	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": string(store.Queued), "url": s.baseURL() + "/api/v1/analyses/" + id})
 }
 
 // Submit stores and starts a live analysis of a stored config, as the
@@ -475,7 +477,7 @@ func (s *Server) getAnalysis(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, view(a, true, s.baseURL(r)))
+	writeJSON(w, http.StatusOK, view(a, true, s.baseURL()))
 }
 
 // filterOf reads the list filters of a query string.
@@ -526,7 +528,7 @@ func (s *Server) listAnalyses(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	base := s.baseURL(r)
+	base := s.baseURL()
 	out := make([]analysisView, 0, len(list))
 	for _, a := range list {
 		out = append(out, view(a, false, base))
@@ -555,7 +557,7 @@ func (s *Server) cancelAnalysis(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, view(a, false, s.baseURL(r)))
+	writeJSON(w, http.StatusOK, view(a, false, s.baseURL()))
 }
 
 // Resume claims the analyses this server should run at start (see the

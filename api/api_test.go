@@ -85,6 +85,9 @@ func (ts *testServer) call(t *testing.T, method, path, token string, body any, o
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	if rd != nil {
+		req.Header.Set("Content-Type", contentTypeOf(method, path))
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +103,15 @@ func (ts *testServer) call(t *testing.T, method, path, token string, body any, o
 		}
 	}
 	return resp.StatusCode, string(data)
+}
+
+// contentTypeOf is the Content-Type a client sends with a body: YAML for
+// a config's text, JSON for everything else.
+func contentTypeOf(method, path string) string {
+	if method == http.MethodPut && strings.HasPrefix(path, "/api/v1/configs/") {
+		return "application/yaml"
+	}
+	return "application/json"
 }
 
 const offlineConfig = `name: offline

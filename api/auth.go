@@ -102,7 +102,8 @@ func (t *Tokens) roleOf(token string) role {
 }
 
 // auth wraps a handler with the role it needs. Without tokens every
-// request passes (serve refuses to listen beyond loopback then).
+// request passes: guard applies the same-origin rule instead (serve
+// refuses to listen beyond loopback then).
 func (s *Server) auth(need role) func(http.Handler) http.Handler {
 	return func(h http.Handler) http.Handler {
 		if s.opt.Tokens.Len() == 0 {

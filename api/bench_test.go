@@ -19,6 +19,7 @@ func BenchmarkJudgeHTTP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	req.Header.Set("Content-Type", "application/yaml")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		b.Fatalf("PUT config: %v", err)
 	}
@@ -50,6 +51,7 @@ func BenchmarkJudgeHTTP(b *testing.B) {
 func BenchmarkJudgeHandler(b *testing.B) {
 	ts := newTestServer(b, Options{})
 	req, _ := http.NewRequest("PUT", ts.URL+"/api/v1/configs/load", bytes.NewReader([]byte(loadgen.Config())))
+	req.Header.Set("Content-Type", "application/yaml")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		b.Fatalf("PUT config: %v", err)
 	}
@@ -60,6 +62,7 @@ func BenchmarkJudgeHandler(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		r, _ := http.NewRequest("POST", "/api/v1/judge", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
 		w := &discardWriter{h: http.Header{}}
 		h.ServeHTTP(w, r)
 		if w.status != 200 {

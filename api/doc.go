@@ -7,14 +7,31 @@
 // Decisions:
 //   - Routing is the standard library's (Go 1.22+ method patterns); errors
 //     are {"error": "..."} with the status that fits: 400 names the field,
-//     401/403 auth, 404, 405, 409 a state conflict, 413 a body or series
-//     over the limits, 500 a generic message (the detail is logged, never
-//     sent).
+//     401/403 auth (403 also a cross-site request), 404, 405, 409 a state
+//     conflict, 413 a body or series over the limits, 415 a body that is
+//     not JSON, 500 a generic message (the detail is logged, never sent),
+//     503 with Retry-After at a bound.
+//   - Every request passes guard (guard.go) first. Without tokens, a
+//     request must be addressed to a loopback host (or the external URL's)
+//     and one that judges or changes anything must not come from another
+//     origin (Origin, Sec-Fetch-Site): a web page the operator opens can
+//     then neither act through the server nor, by DNS rebinding, read it.
+//     A write's body must be application/json (a config's also YAML),
+//     which browsers never send to another site without a preflight.
+//     Links in answers come from Options.ExternalURL, never from Host.
+//   - Memory is bounded under every input: each body by Limits.MaxBody,
+//     the bodies held at once by Limits.MaxBodiesInFlight (a request is
+//     charged its Content-Length until answered, and refused with 503 when
+//     it does not fit), the inline configs kept by Limits.InlineConfigCache.
+//   - JSON bodies are strict (strictjson.go): a key given twice, data after
+//     the value and, outside Kayenta's endpoints, unknown fields are 400s
+//     naming the key.
 //   - POST /api/v1/judge is the hot path: nothing is stored, stored configs
 //     are parsed once and cached by version, inline configs are cached by
-//     the hash of their text, and series are decoded by a small hand-written
-//     number-array parser (Clinger's exact fast path for short decimals,
-//     strconv for the rest). Every verdict answers 200.
+//     the hash of their text once they have judged (least recently used
+//     dropped beyond the budget), and series are decoded by a small
+//     hand-written number-array parser (Clinger's exact fast path for short
+//     decimals, strconv for the rest). Every verdict answers 200.
 //   - Live analyses (POST /api/v1/analyses, schedules, Kayenta executions)
 //     are stored before they start, then run in a bounded worker pool. The
 //     Argo and Flagger endpoints judge synchronously but still store the
@@ -54,7 +71,7 @@
 //   - Auth is optional bearer tokens with two roles: read (GET) and write
 //     (mutations and judging; write implies read). Tokens are compared in
 //     constant time over their SHA-256 digests. /healthz and /readyz are
-//     always open.
+//     always open. Without tokens the same-origin rule above applies.
 //   - /metrics serves a private registry owned by the Server, never the
 //     global one (the Loki push client registers there).
 package api

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/metrics"
@@ -21,10 +22,15 @@ type verdictAnswer struct {
 	ReportURL string   `json:"reportURL"`
 }
 
-// parseScopeParam reads K=V[,K=V] (the CLI's --baseline-scope form).
+// parseScopeParam reads K=V[,K=V] (the CLI's --baseline-scope form). A
+// query string's values are bytes, not text: one that is not UTF-8 is
+// refused, as a scope's values end up in queries and metric labels.
 func parseScopeParam(field, s string) (metrics.Scope, error) {
 	if s == "" {
 		return nil, fmt.Errorf("%s: missing (K=V[,K=V], e.g. track=baseline)", field)
+	}
+	if !utf8.ValidString(s) {
+		return nil, fmt.Errorf("%s: %q is not valid UTF-8", field, s)
 	}
 	scope := metrics.Scope{}
 	for _, pair := range strings.Split(s, ",") {
@@ -89,7 +95,7 @@ func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes ana
 		return verdictAnswer{ID: id}, http.StatusInternalServerError, err
 	}
 	return verdictAnswer{ID: id, Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason,
-		ReportURL: s.baseURL(r) + "/analyses/" + id}, http.StatusOK, nil
+		ReportURL: s.baseURL() + "/analyses/" + id}, http.StatusOK, nil
 }
 
 // argo answers Argo Rollouts' web metric provider:
@@ -137,7 +143,8 @@ func (s *Server) answerError(w http.ResponseWriter, r *http.Request, status int,
 	writeError(w, status, err.Error())
 }
 
-// flaggerPayload is what Flagger posts to a webhook.
+// flaggerPayload is what Flagger posts to a webhook: every field of its
+// CanaryWebhookPayload, read strictly, so that a misspelled one is refused.
 type flaggerPayload struct {
 	Name      string            `json:"name"`
 	Namespace string            `json:"namespace"`
@@ -177,7 +184,7 @@ func flaggerScopes(p flaggerPayload) analysis.Scopes {
 // retrying those is what the retries are for.
 func (s *Server) flagger(w http.ResponseWriter, r *http.Request) {
 	var p flaggerPayload
-	if !s.readBody(w, r, &p) {
+	if !s.readStrictBody(w, r, &p) {
 		return
 	}
 	switch {

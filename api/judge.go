@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"container/list"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -31,6 +32,41 @@ type seriesMap struct {
 	limits Limits
 	series []metrics.Series
 	set    bool
+	// names holds the signal names once there are more than
+	// linearNames of them (see has).
+	names map[string]struct{}
+}
+
+// linearNames is how many signals a side may have before has looks names
+// up in a map rather than comparing them one by one.
+const linearNames = 32
+
+// has reports whether the side already has a signal called name.
+func (m *seriesMap) has(name string) bool {
+	if len(m.series) <= linearNames {
+		for _, s := range m.series {
+			if s.Signal == name {
+				return true
+			}
+		}
+		return false
+	}
+	if m.names == nil {
+		m.names = make(map[string]struct{}, 2*len(m.series))
+		for _, s := range m.series {
+			m.names[s.Signal] = struct{}{}
+		}
+	}
+	_, ok := m.names[name]
+	return ok
+}
+
+// add appends a signal's values (has said it is new).
+func (m *seriesMap) add(name string, values []float64) {
+	m.series = append(m.series, metrics.Series{Signal: name, Values: values})
+	if m.names != nil {
+		m.names[name] = struct{}{}
+	}
 }
 
 // limitError is a request over a series limit (answered 413).
@@ -64,6 +100,9 @@ func (m *seriesMap) parse(p *numParser) error {
 			return fmt.Errorf("%s: want ':' after %q", m.side, name)
 		}
 		field := m.side + "." + name
+		if m.has(name) {
+			return fmt.Errorf("%s: given twice", field)
+		}
 		values, err := p.numbers(field, m.limits.MaxPoints)
 		if err != nil {
 			return err
@@ -71,7 +110,7 @@ func (m *seriesMap) parse(p *numParser) error {
 		if len(m.series) >= m.limits.MaxSignals {
 			return &limitError{fmt.Sprintf("%s: more than %d signals", m.side, m.limits.MaxSignals)}
 		}
-		m.series = append(m.series, metrics.Series{Signal: name, Values: values})
+		m.add(name, values)
 		p.space()
 		if p.eat(',') {
 			continue
@@ -87,7 +126,9 @@ func (m *seriesMap) parse(p *numParser) error {
 // hand-written scanner: encoding/json would first scan the whole document
 // to validate it, then reflect, which costs more than the judging of small
 // payloads. The inline config alone goes through encoding/json. Unknown
-// fields are errors, so that a typo is not silently ignored. The series'
+// fields, a key given twice (a field, or a signal of one side) and data
+// after the object are errors, so that neither a typo nor a body that says
+// two things is silently judged on part of what it says. The series'
 // values are appended to slab, whose grown storage is returned for reuse.
 func parseJudgeRequest(b []byte, limits Limits, slab []float64) (judgeRequest, []float64, error) {
 	p := &numParser{b: b, slab: slab[:0]}
@@ -129,6 +170,7 @@ func (p *numParser) judgeRequest(limits Limits) (judgeRequest, error) {
 	if p.eat('}') {
 		return req, nil
 	}
+	var seen uint8 // the fields read so far, one bit each
 	for {
 		p.space()
 		key, err := p.str()
@@ -140,6 +182,12 @@ func (p *numParser) judgeRequest(limits Limits) (judgeRequest, error) {
 			return req, fmt.Errorf("the request body is not valid JSON: want ':' after %q", key)
 		}
 		p.space()
+		if bit := judgeFieldBit(key); bit != 0 {
+			if seen&bit != 0 {
+				return req, fmt.Errorf("%s: given twice", key)
+			}
+			seen |= bit
+		}
 		switch key {
 		case "config":
 			dec := json.NewDecoder(bytes.NewReader(b[p.i:]))
@@ -182,6 +230,22 @@ func (p *numParser) judgeRequest(limits Limits) (judgeRequest, error) {
 		return req, errors.New("the request body is not valid JSON: data after the object")
 	}
 	return req, nil
+}
+
+// judgeFieldBit is a judge request field's bit in judgeRequest's seen
+// set (0 for an unknown field).
+func judgeFieldBit(key string) uint8 {
+	switch key {
+	case "config":
+		return 1
+	case "configName":
+		return 2
+	case "baseline":
+		return 4
+	case "canary":
+		return 8
+	}
+	return 0
 }
 
 type numParser struct {
@@ -324,6 +388,11 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	sc.body.Reset()
+	if r.ContentLength > 0 && r.ContentLength <= s.opt.Limits.MaxBody {
+		// One allocation of the announced size (limitBodies charged it),
+		// rather than doubling to twice the body and leaving the halves.
+		sc.body.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
 	if _, err := sc.body.ReadFrom(http.MaxBytesReader(w, r.Body, s.opt.Limits.MaxBody)); err != nil {
 		s.badJSON(w, err)
 		return
@@ -334,7 +403,7 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 		s.badJSON(w, err)
 		return
 	}
-	cfg, status, err := s.requestConfig(r, req.Config, req.ConfigName)
+	cfg, inline, status, err := s.requestConfig(r, req.Config, req.ConfigName)
 	if err != nil {
 		s.answerError(w, r, status, err)
 		return
@@ -365,6 +434,7 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, fmt.Errorf("encode the report: %w", err))
 		return
 	}
+	s.inline.add(inline)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
 	w.WriteHeader(http.StatusOK)
@@ -372,59 +442,106 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 }
 
 // requestConfig resolves a request's config: inline (cached by the hash of
-// its text) or stored by name. It returns the status to answer on error.
-func (s *Server) requestConfig(r *http.Request, inline json.RawMessage, name string) (*analysis.Config, int, error) {
+// its text, see inlineCache) or stored by name. It returns the status to
+// answer on error, and the inline config, for the caller to add to the
+// cache once it has judged with it.
+func (s *Server) requestConfig(r *http.Request, inline json.RawMessage, name string) (*analysis.Config, inlineConfig, int, error) {
 	hasInline := len(inline) > 0 && !bytes.Equal(bytes.TrimSpace(inline), []byte("null"))
 	switch {
 	case hasInline && name != "":
-		return nil, http.StatusBadRequest, errors.New("config and configName: give one, not both")
+		return nil, inlineConfig{}, http.StatusBadRequest, errors.New("config and configName: give one, not both")
 	case hasInline:
-		cfg, err := s.inline.get(inline)
+		ic, err := s.inline.get(inline)
 		if err != nil {
-			return nil, http.StatusBadRequest, err
+			return nil, inlineConfig{}, http.StatusBadRequest, err
 		}
-		return cfg, 0, nil
+		return ic.cfg, ic, 0, nil
 	case name != "":
 		cfg, err := s.storedConfig(r, name)
 		if err != nil {
-			return nil, statusOf(err), err
+			return nil, inlineConfig{}, statusOf(err), err
 		}
-		return cfg, 0, nil
+		return cfg, inlineConfig{}, 0, nil
 	}
-	return nil, http.StatusBadRequest, errors.New("config: missing (give config, an inline config, or configName, a stored one)")
+	return nil, inlineConfig{}, http.StatusBadRequest, errors.New("config: missing (give config, an inline config, or configName, a stored one)")
 }
 
-// inlineCache keeps parsed inline configs by the SHA-256 of their text.
+// inlineCache keeps parsed inline configs by the SHA-256 of their text,
+// the most recently used first, within a budget of config text bytes and a
+// number of configs. A config is added only once a request with it has
+// judged (add): a config that parses but whose request then fails is not
+// kept, so requests that fail cannot fill the cache, and none larger than
+// the whole budget is kept.
 type inlineCache struct {
-	mu   sync.Mutex
-	max  int
-	byID map[[sha256.Size]byte]*analysis.Config
+	mu         sync.Mutex
+	maxBytes   int64
+	maxEntries int
+	bytes      int64
+	order      *list.List // of *inlineEntry, the most recently used first
+	byID       map[[sha256.Size]byte]*list.Element
 }
 
-func newInlineCache(max int) *inlineCache {
-	return &inlineCache{max: max, byID: map[[sha256.Size]byte]*analysis.Config{}}
+type inlineEntry struct {
+	key  [sha256.Size]byte
+	size int64
+	cfg  *analysis.Config
 }
 
-func (c *inlineCache) get(raw []byte) (*analysis.Config, error) {
+// inlineConfig is an inline config a request gave: parsed, and whether it
+// came from the cache.
+type inlineConfig struct {
+	key    [sha256.Size]byte
+	size   int64
+	cfg    *analysis.Config
+	cached bool
+}
+
+func newInlineCache(maxBytes int64, maxEntries int) *inlineCache {
+	return &inlineCache{maxBytes: maxBytes, maxEntries: maxEntries, order: list.New(), byID: map[[sha256.Size]byte]*list.Element{}}
+}
+
+// get returns the parsed config of raw, from the cache or parsed now
+// (without keeping it: see add).
+func (c *inlineCache) get(raw []byte) (inlineConfig, error) {
 	key := sha256.Sum256(raw)
 	c.mu.Lock()
-	cfg, ok := c.byID[key]
-	c.mu.Unlock()
-	if ok {
-		return cfg, nil
+	if el, ok := c.byID[key]; ok {
+		c.order.MoveToFront(el)
+		e := el.Value.(*inlineEntry)
+		c.mu.Unlock()
+		return inlineConfig{key: key, size: e.size, cfg: e.cfg, cached: true}, nil
 	}
+	c.mu.Unlock()
 	cfg, err := analysis.ParseConfig("config", raw)
 	if err != nil {
-		return nil, err
+		return inlineConfig{}, err
+	}
+	return inlineConfig{key: key, size: int64(len(raw)), cfg: cfg}, nil
+}
+
+// add keeps a config a request has judged with, dropping the least
+// recently used ones beyond the budget.
+func (c *inlineCache) add(ic inlineConfig) {
+	if ic.cached || ic.cfg == nil || ic.size > c.maxBytes {
+		return
 	}
 	c.mu.Lock()
-	if len(c.byID) >= c.max {
-		for k := range c.byID { // drop an arbitrary entry
-			delete(c.byID, k)
-			break
-		}
+	defer c.mu.Unlock()
+	if _, ok := c.byID[ic.key]; ok {
+		return // a concurrent request added it
 	}
-	c.byID[key] = cfg
-	c.mu.Unlock()
-	return cfg, nil
+	for c.order.Len() > 0 && (c.bytes+ic.size > c.maxBytes || c.order.Len() >= c.maxEntries) {
+		old := c.order.Remove(c.order.Back()).(*inlineEntry)
+		delete(c.byID, old.key)
+		c.bytes -= old.size
+	}
+	c.byID[ic.key] = c.order.PushFront(&inlineEntry{key: ic.key, size: ic.size, cfg: ic.cfg})
+	c.bytes += ic.size
+}
+
+// held is the number of configs and the text bytes kept.
+func (c *inlineCache) held() (configs int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len(), c.bytes
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,7 @@ type Metrics struct {
 	lastScore        *prometheus.GaugeVec
 	scheduleRuns     *prometheus.CounterVec
 	takeovers        *prometheus.CounterVec
+	refusals         *prometheus.CounterVec
 }
 
 // NewMetrics registers the service's metrics on a new private registry.
@@ -65,11 +67,17 @@ func NewMetrics() *Metrics {
 		takeovers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "verdict_analyses_taken_over_total", Help: "Analyses taken over from another replica whose lease expired, by what this server did with them (resumed, interrupted).",
 		}, []string{"outcome"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "verdict_http_refused_total", Help: "Requests refused before their handler, by reason: cross_site (no-token mode), content_type (415), busy (503, the request bodies in flight at their limit).",
+		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.analyses, m.analysisDuration, m.queryDuration, m.sourceErrors, m.requests, m.requestDuration, m.lastScore, m.scheduleRuns, m.takeovers,
+	m.reg.MustRegister(m.analyses, m.analysisDuration, m.queryDuration, m.sourceErrors, m.requests, m.requestDuration, m.lastScore, m.scheduleRuns, m.takeovers, m.refusals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, outcome := range []string{"resumed", "interrupted"} {
 		m.takeovers.WithLabelValues(outcome) // shown at 0 before the first takeover
+	}
+	for _, reason := range []string{"cross_site", "content_type", "busy"} {
+		m.refusals.WithLabelValues(reason)
 	}
 	return m
 }
@@ -103,12 +111,19 @@ func (m *Metrics) ObserveAnalysis(origin, config string, rep *analysis.Report, d
 	if rep.Score != nil {
 		score = *rep.Score
 	}
-	m.lastScore.WithLabelValues(config, scope).Set(score)
+	// A label value must be UTF-8 (WithLabelValues panics otherwise); the
+	// API refuses scopes that are not, this keeps any other caller safe.
+	m.lastScore.WithLabelValues(strings.ToValidUTF8(config, "\uFFFD"), strings.ToValidUTF8(scope, "\uFFFD")).Set(score)
 }
 
 // ScheduleRun counts a scheduled firing: ran, skipped or panicked.
 func (m *Metrics) ScheduleRun(config, outcome string) {
 	m.scheduleRuns.WithLabelValues(config, outcome).Inc()
+}
+
+// refused counts a request refused before its handler (see guard).
+func (m *Metrics) refused(reason string) {
+	m.refusals.WithLabelValues(reason).Inc()
 }
 
 // takenOver counts an analysis taken over from another replica.

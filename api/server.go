@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -17,7 +18,8 @@ import (
 	"github.com/verdict-aca/verdict/metrics/loki"
 )
 
-// Limits bound what one request may ask for.
+// Limits bound what one request may ask for and what all of them may hold
+// at once.
 type Limits struct {
 	// MaxBody is the largest request body in bytes (default 8 MiB).
 	MaxBody int64
@@ -25,11 +27,32 @@ type Limits struct {
 	MaxPoints int
 	// MaxSignals is the most signals one side may carry (default 1,000).
 	MaxSignals int
+	// MaxBodiesInFlight bounds the request body bytes all requests may
+	// hold at once (default 64 MiB, eight bodies of the default MaxBody;
+	// never less than MaxBody). A request is charged its Content-Length
+	// (MaxBody when it has none) until it has been answered; one that does
+	// not fit is refused at once with 503 and Retry-After.
+	MaxBodiesInFlight int64
+	// InlineConfigCache bounds the text of the inline configs kept parsed
+	// for the next request, in bytes (default 4 MiB; at most 256 configs).
+	// Only a config that judged is kept; a larger one is parsed every time.
+	InlineConfigCache int64
 }
+
+// maxInlineConfigs bounds the number of inline configs kept parsed,
+// whatever their size: a short config's parsed form takes a few KiB.
+const maxInlineConfigs = 256
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxBody <= 0 {
 		l.MaxBody = 8 << 20
+	}
+	if l.MaxBodiesInFlight <= 0 {
+		l.MaxBodiesInFlight = 64 << 20
+	}
+	l.MaxBodiesInFlight = max(l.MaxBodiesInFlight, l.MaxBody)
+	if l.InlineConfigCache <= 0 {
+		l.InlineConfigCache = 4 << 20
 	}
 	if l.MaxPoints <= 0 {
 		l.MaxPoints = 100_000
@@ -75,8 +98,11 @@ type Options struct {
 	// replica takes the analyses of a server dead for Lease (checking
 	// every Lease/2).
 	Lease time.Duration
-	// ExternalURL is the base of the URLs the API answers (reportURL);
-	// empty uses the request's host.
+	// ExternalURL is the base of the links the API answers (url,
+	// reportURL), such as https://verdict.example.com; empty answers
+	// paths alone (/analyses/ID). Links never come from the request's
+	// Host header. Without tokens, its host is also accepted in Host
+	// besides the loopback names (see sameOrigin).
 	ExternalURL string
 	Logger      *slog.Logger
 	// Now tells the time; nil uses time.Now.
@@ -99,6 +125,12 @@ type Server struct {
 	inline  *inlineCache
 	mux     *http.ServeMux
 	now     func() time.Time
+	// base is ExternalURL without its trailing slash; external its parsed
+	// form (nil without one).
+	base     string
+	external *url.URL
+	// bodies is the request body bytes held now (Limits.MaxBodiesInFlight).
+	bodies inFlight
 	// scratch recycles the judge API's request memory (*judgeScratch).
 	scratch sync.Pool
 
@@ -160,6 +192,10 @@ func New(opt Options) (*Server, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
+	external, err := parseExternalURL(opt.ExternalURL)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -170,8 +206,11 @@ func New(opt Options) (*Server, error) {
 		store:     opt.Store,
 		metrics:   NewMetrics(),
 		configs:   newConfigCache(),
-		inline:    newInlineCache(256),
+		inline:    newInlineCache(opt.Limits.InlineConfigCache, maxInlineConfigs),
 		now:       opt.Now,
+		external:  external,
+		base:      strings.TrimRight(opt.ExternalURL, "/"),
+		bodies:    inFlight{limit: opt.Limits.MaxBodiesInFlight},
 		ctx:       ctx,
 		cancel:    cancel,
 		sem:       make(chan struct{}, opt.Workers),
@@ -226,7 +265,7 @@ func (s *Server) Close() {
 func (s *Server) routes() {
 	m := http.NewServeMux()
 	s.mux = m
-	read, write := s.auth(roleRead), s.auth(roleWrite)
+	read, write, writeConfig := s.guard(roleRead, nil), s.guard(roleWrite, jsonBody), s.guard(roleWrite, configBody)
 
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
@@ -236,7 +275,7 @@ func (s *Server) routes() {
 
 	m.Handle("GET /api/v1/configs", read(http.HandlerFunc(s.listConfigs)))
 	m.Handle("GET /api/v1/configs/{name}", read(http.HandlerFunc(s.getConfig)))
-	m.Handle("PUT /api/v1/configs/{name}", write(http.HandlerFunc(s.putConfig)))
+	m.Handle("PUT /api/v1/configs/{name}", writeConfig(http.HandlerFunc(s.putConfig)))
 	m.Handle("DELETE /api/v1/configs/{name}", write(http.HandlerFunc(s.deleteConfig)))
 
 	m.Handle("POST /api/v1/analyses", write(http.HandlerFunc(s.createAnalysis)))
@@ -342,23 +381,6 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error
 	writeError(w, http.StatusInternalServerError, "internal error; the server log has the details")
 }
 
-// readBody reads a JSON body under the size limit into v. It answers the
-// error itself and returns false when the body is too large or invalid.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, s.opt.Limits.MaxBody)
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		var tooBig *http.MaxBytesError
-		if !errors.As(err, &typeErr) && !errors.As(err, &tooBig) {
-			err = fmt.Errorf("the request body is not valid JSON: %w", err)
-		}
-		s.badJSON(w, err)
-		return false
-	}
-	return true
-}
-
 // badJSON answers a JSON decoding error: 413 for a body over the limit,
 // else 400 naming the field when known.
 func (s *Server) badJSON(w http.ResponseWriter, err error) {
@@ -377,14 +399,30 @@ func (s *Server) badJSON(w http.ResponseWriter, err error) {
 	}
 }
 
-// baseURL is the URL prefix for links in answers.
-func (s *Server) baseURL(r *http.Request) string {
-	if s.opt.ExternalURL != "" {
-		return strings.TrimRight(s.opt.ExternalURL, "/")
-	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+// CheckExternalURL checks a value of Options.ExternalURL: empty, or an
+// absolute http or https URL with a host and nothing after its path.
+func CheckExternalURL(raw string) error {
+	_, err := parseExternalURL(raw)
+	return err
 }
+
+func parseExternalURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("the external URL %q does not parse: %w", raw, err)
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "", u.Hostname() == "":
+		return nil, fmt.Errorf("the external URL %q is not an http:// or https:// URL with a host", raw)
+	case u.User != nil, u.RawQuery != "", u.Fragment != "", u.Opaque != "", u.ForceQuery:
+		return nil, fmt.Errorf("the external URL %q may hold no user, query or fragment", raw)
+	}
+	return u, nil
+}
+
+// baseURL is the prefix of the links in answers: the external URL, or
+// nothing (links are then paths on this server). It never depends on the
+// request: a Host header is the client's to choose.
+func (s *Server) baseURL() string { return s.base }

@@ -32,7 +32,16 @@ type serveFlags struct {
 	workers                           int
 	shutdownTimeout, resumeWithin     time.Duration
 	lease                             time.Duration
+	bodiesInFlight, inlineConfigCache byteSize
 }
+
+// Defaults of the serve flags that bound memory (see api.Limits).
+const (
+	defaultBodiesInFlight    = 64 << 20
+	defaultInlineConfigCache = 4 << 20
+	// serveMaxBody is the body limit serve leaves at api.Limits' default.
+	serveMaxBody = 8 << 20
+)
 
 func newServeCommand() *cobra.Command {
 	var f serveFlags
@@ -45,7 +54,11 @@ func newServeCommand() *cobra.Command {
 			"SIGTERM drains requests and stops the schedules; unfinished analyses resume at the next start.\n" +
 			"Replicas may share one PostgreSQL store: each owns the analyses it runs under a lease it renews every --lease/3;\n" +
 			"when a replica dies, another takes its analyses over once the lease expires, and a replica restarted with the same\n" +
-			"--instance-id resumes its own at once. A store that cannot be reached exits 70, a malformed --db 64.",
+			"--instance-id resumes its own at once. A store that cannot be reached exits 70, a malformed --db 64.\n" +
+			"Without tokens, requests must be addressed to a loopback host (or --external-url's), and a browser request from\n" +
+			"another origin may not judge or change anything (403). Request bodies take Content-Type application/json\n" +
+			"(a config's, application/yaml too); others get 415. A body may have 8 MiB, and the requests in progress together\n" +
+			"hold at most --max-bodies-in-flight of bodies; beyond that, 503 with Retry-After.",
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
 	}
 	fl := cmd.Flags()
@@ -55,12 +68,15 @@ func newServeCommand() *cobra.Command {
 	fl.StringVar(&f.tokensFile, "tokens-file", "", "bearer tokens, one \"ROLE TOKEN\" a line (default $VERDICT_TOKENS)")
 	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then each config)")
 	fl.StringVar(&f.lokiURL, "loki-url", "", "Loki URL (default $VERDICT_LOKI_URL, then each config)")
-	fl.StringVar(&f.externalURL, "external-url", "", "base URL of links in answers (default: the request's host)")
+	fl.StringVar(&f.externalURL, "external-url", "", "base URL of the links in answers, e.g. https://verdict.example.com (default: http://LISTEN-ADDRESS; never the request's Host)")
 	fl.IntVar(&f.workers, "workers", 4, "live analyses running at once (also how many of a dead replica's analyses this one takes per check: the workers free)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long SIGTERM waits for requests in flight")
 	fl.DurationVar(&f.resumeWithin, "resume-within", 24*time.Hour, "resume unfinished analyses whose window started within this; older ones are marked interrupted")
 	fl.StringVar(&f.instanceID, "instance-id", "", "this replica's name as the owner of its analyses; unique among replicas sharing a store, stable across its restarts (default HOSTNAME:PORT)")
 	fl.DurationVar(&f.lease, "lease", 30*time.Second, "how long a replica owns its analyses without renewing; others take them over after it (at least 1s)")
+	f.bodiesInFlight, f.inlineConfigCache = defaultBodiesInFlight, defaultInlineConfigCache
+	fl.Var(&f.bodiesInFlight, "max-bodies-in-flight", "request body bytes all requests may hold at once (at least 8MiB); beyond, 503 with Retry-After")
+	fl.Var(&f.inlineConfigCache, "inline-config-cache", "config text bytes of the judge API's inline configs kept parsed (only configs that judged)")
 	return cmd
 }
 
@@ -76,6 +92,23 @@ func defaultInstanceID(addr net.Addr) string {
 		port = strconv.Itoa(tcp.Port)
 	}
 	return host + ":" + port
+}
+
+// listenerURL is the base of the links in answers when --external-url is
+// not given: http:// and the address listened on, with the host name for a
+// wildcard address (0.0.0.0, ::).
+func listenerURL(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return "http://" + addr.String()
+	}
+	host := tcp.IP.String()
+	if tcp.IP.IsUnspecified() {
+		if name, err := os.Hostname(); err == nil && name != "" {
+			host = name
+		}
+	}
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }
 
 // loopback reports whether a listen address only accepts local connections.
@@ -139,6 +172,15 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if cmd.Flags().Changed("instance-id") && strings.TrimSpace(f.instanceID) == "" {
 		return usageError{errors.New("--instance-id must not be empty")}
 	}
+	if f.bodiesInFlight < serveMaxBody {
+		return usageError{fmt.Errorf("--max-bodies-in-flight %s is less than one request body's limit of %s", f.bodiesInFlight, byteSize(serveMaxBody))}
+	}
+	if f.inlineConfigCache <= 0 {
+		return usageError{errors.New("--inline-config-cache must be positive")}
+	}
+	if err := api.CheckExternalURL(f.externalURL); err != nil {
+		return usageError{fmt.Errorf("--external-url: %w", err)}
+	}
 	ctx := cmd.Context()
 	st, err := store.Open(ctx, f.db)
 	if err != nil {
@@ -160,6 +202,10 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if instanceID == "" {
 		instanceID = defaultInstanceID(ln.Addr())
 	}
+	externalURL := f.externalURL
+	if externalURL == "" {
+		externalURL = listenerURL(ln.Addr())
+	}
 
 	var sched *schedule.Reloader
 	srv, err := api.New(api.Options{
@@ -170,7 +216,8 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		ResumeWithin: f.resumeWithin,
 		InstanceID:   instanceID,
 		Lease:        f.lease,
-		ExternalURL:  f.externalURL,
+		ExternalURL:  externalURL,
+		Limits:       api.Limits{MaxBodiesInFlight: int64(f.bodiesInFlight), InlineConfigCache: int64(f.inlineConfigCache)},
 		Logger:       log,
 		ConfigsChanged: func() {
 			if err := sched.Reload(ctx); err != nil {
@@ -210,7 +257,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	log.Info("verdict serve listening", "addr", ln.Addr().String(), "auth", tokens.Len() > 0, "schedules", sched.Len())
+	log.Info("verdict serve listening", "addr", ln.Addr().String(), "external", externalURL, "auth", tokens.Len() > 0, "schedules", sched.Len())
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 

@@ -36,6 +36,10 @@ func TestServeListenNeedsTokens(t *testing.T) {
 		{[]string{"serve", "--lease", "10ms"}, "--lease 10ms is shorter than 1s", exitUsage},
 		{[]string{"serve", "--instance-id", " "}, "--instance-id must not be empty", exitUsage},
 		{[]string{"serve", "--tokens-file", filepath.Join(t.TempDir(), "missing")}, "read the tokens file", exitUsage},
+		{[]string{"serve", "--max-bodies-in-flight", "1MiB"}, "--max-bodies-in-flight 1MiB is less than one request body's limit of 8MiB", exitUsage},
+		{[]string{"serve", "--max-bodies-in-flight", "lots"}, `"lots" is not a size such as 64MiB`, exitUsage},
+		{[]string{"serve", "--inline-config-cache", "0"}, "--inline-config-cache must be positive", exitUsage},
+		{[]string{"serve", "--external-url", "verdict.example.com"}, "--external-url: the external URL \"verdict.example.com\" is not an http:// or https:// URL", exitUsage},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), tc.args, &stdout, &stderr)
@@ -201,12 +205,17 @@ func serveRestart(t *testing.T, db func(dir string) string) {
 		t.Fatal(err)
 	}
 	var created struct {
-		ID string `json:"id"`
+		ID  string `json:"id"`
+		URL string `json:"url"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil || resp.StatusCode != 202 {
 		t.Fatalf("POST analyses: %d %v", resp.StatusCode, err)
 	}
 	resp.Body.Close()
+	// Without --external-url, links start with the address listened on.
+	if want := first.url + "/api/v1/analyses/" + created.ID; created.URL != want {
+		t.Errorf("url %q, want %q", created.URL, want)
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		s := getState(t, first.url+"/api/v1/analyses/"+created.ID)

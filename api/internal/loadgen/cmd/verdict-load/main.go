@@ -48,6 +48,7 @@ func do(client *http.Client, method, url, token string, body []byte) (int, []byt
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	req.Header.Set("Content-Type", "application/json") // a config's text may be JSON or YAML
 	resp, err := client.Do(req)
 	if err != nil {
 		return 0, nil, err
