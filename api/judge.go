@@ -103,7 +103,13 @@ func (m *seriesMap) parse(p *numParser) error {
 		if m.has(name) {
 			return fmt.Errorf("%s: given twice", field)
 		}
-		values, err := p.numbers(field, m.limits.MaxPoints)
+		var values, bounds []float64
+		p.space()
+		if p.peek() == '{' {
+			values, bounds, err = p.histogram(field, m.limits.MaxPoints)
+		} else {
+			values, err = p.numbers(field, m.limits.MaxPoints)
+		}
 		if err != nil {
 			return err
 		}
@@ -111,6 +117,9 @@ func (m *seriesMap) parse(p *numParser) error {
 			return &limitError{fmt.Sprintf("%s: more than %d signals", m.side, m.limits.MaxSignals)}
 		}
 		m.add(name, values)
+		if bounds != nil {
+			m.series[len(m.series)-1].Bounds = bounds
+		}
 		p.space()
 		if p.eat(',') {
 			continue
@@ -317,6 +326,142 @@ func (p *numParser) str() (string, error) {
 		p.i++
 	}
 	return "", errors.New("unterminated signal name")
+}
+
+// maxBuckets bounds the buckets of one histogram in a request.
+const maxBuckets = 1000
+
+// histogram reads {"le": [bounds, "+Inf"], "counts": [[window 1], ...]}
+// for field: a histogram series, each window's cumulative bucket counts
+// (see metrics.Series), at most limit counts in all. The rows go on the
+// slab one after another, so the flattened counts are one slice of it.
+func (p *numParser) histogram(field string, limit int) (counts, bounds []float64, err error) {
+	p.eat('{')
+	var seenLE, seenCounts bool
+	rows := 0
+	p.space()
+	if p.eat('}') {
+		return nil, nil, fmt.Errorf("%s: a histogram needs le and counts", field)
+	}
+	for {
+		p.space()
+		key, err := p.str()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", field, err)
+		}
+		p.space()
+		if !p.eat(':') {
+			return nil, nil, fmt.Errorf("%s: want ':' after %q", field, key)
+		}
+		p.space()
+		switch key {
+		case "le":
+			if seenLE {
+				return nil, nil, fmt.Errorf("%s.le: given twice", field)
+			}
+			seenLE = true
+			if bounds, err = p.bounds(field + ".le"); err != nil {
+				return nil, nil, err
+			}
+		case "counts":
+			if seenCounts {
+				return nil, nil, fmt.Errorf("%s.counts: given twice", field)
+			}
+			seenCounts = true
+			if !p.eat('[') {
+				return nil, nil, fmt.Errorf("%s.counts: want an array of windows, each an array of cumulative counts", field)
+			}
+			start := len(p.slab)
+			p.space()
+			if !p.eat(']') {
+				for {
+					row, err := p.numbers(fmt.Sprintf("%s.counts[%d]", field, rows), limit-(len(p.slab)-start))
+					if err != nil {
+						return nil, nil, err
+					}
+					if rows > 0 && len(row) != (len(p.slab)-start-len(row))/rows {
+						return nil, nil, fmt.Errorf("%s.counts[%d]: %d counts where window 0 has %d; every window has one count per bucket", field, rows, len(row), (len(p.slab)-start-len(row))/rows)
+					}
+					rows++
+					p.space()
+					if p.eat(',') {
+						p.space()
+						continue
+					}
+					if p.eat(']') {
+						break
+					}
+					return nil, nil, fmt.Errorf("%s.counts[%d]: want ',' or ']'", field, rows-1)
+				}
+			}
+			counts = p.slab[start:len(p.slab):len(p.slab)]
+		default:
+			return nil, nil, fmt.Errorf("%s.%s: unknown field (a histogram has le and counts)", field, key)
+		}
+		p.space()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat('}') {
+			break
+		}
+		return nil, nil, fmt.Errorf("%s: want ',' or '}' after %q", field, key)
+	}
+	switch {
+	case !seenLE:
+		return nil, nil, fmt.Errorf("%s.le: missing: the buckets' upper bounds, the last \"+Inf\"", field)
+	case !seenCounts:
+		return nil, nil, fmt.Errorf("%s.counts: missing: each window's cumulative count per bucket", field)
+	case rows > 0 && len(counts)/rows != len(bounds):
+		return nil, nil, fmt.Errorf("%s.counts: %d counts per window for %d bounds in le", field, len(counts)/rows, len(bounds))
+	}
+	if counts == nil {
+		counts = []float64{}
+	}
+	return counts, bounds, nil
+}
+
+// bounds reads a histogram's le: numbers, and "+Inf" (or "Inf") for the last.
+func (p *numParser) bounds(field string) ([]float64, error) {
+	if !p.eat('[') {
+		return nil, fmt.Errorf("%s: want an array of bucket bounds", field)
+	}
+	var out []float64
+	p.space()
+	if p.eat(']') {
+		return out, nil
+	}
+	for {
+		p.space()
+		if len(out) >= maxBuckets {
+			return nil, &limitError{fmt.Sprintf("%s: more than %d buckets", field, maxBuckets)}
+		}
+		switch c := p.peek(); {
+		case c == '"':
+			v, err := p.str()
+			if err != nil || (v != "+Inf" && v != "Inf") {
+				return nil, fmt.Errorf("%s[%d]: want a number or \"+Inf\"", field, len(out))
+			}
+			out = append(out, math.Inf(1))
+		case c >= '0' && c <= '9' || c == '-':
+			v, n, ok := parseNumber(p.b[p.i:])
+			if !ok {
+				return nil, fmt.Errorf("%s[%d]: want a number or \"+Inf\"", field, len(out))
+			}
+			p.i += n
+			out = append(out, v)
+		default:
+			return nil, fmt.Errorf("%s[%d]: want a number or \"+Inf\"", field, len(out))
+		}
+		p.space()
+		if p.eat(',') {
+			continue
+		}
+		if p.eat(']') {
+			return out, nil
+		}
+		return nil, fmt.Errorf("%s[%d]: want ',' or ']'", field, len(out)-1)
+	}
 }
 
 // numbers reads [n, n, null, ...] for field, at most limit values.
