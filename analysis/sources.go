@@ -3,10 +3,9 @@ package analysis
 import (
 	"time"
 
-	"github.com/prometheus/common/config"
-
 	"github.com/verdict-aca/verdict/metrics/loki"
 	"github.com/verdict-aca/verdict/metrics/prometheus"
+	"github.com/verdict-aca/verdict/metrics/sourcehttp"
 )
 
 // SourceOverrides are source URLs given outside the config, on the command
@@ -57,16 +56,13 @@ func OpenSources(c *Config, o SourceOverrides) (SourceSet, error) {
 
 // httpClientConfig turns the config's auth and TLS settings into
 // Prometheus' HTTP client settings, which both sources understand.
-func httpClientConfig(bearerTokenFile string, basic *BasicAuth, tls *TLS) config.HTTPClientConfig {
-	h := config.DefaultHTTPClientConfig
-	if bearerTokenFile != "" {
-		h.Authorization = &config.Authorization{Type: "Bearer", CredentialsFile: bearerTokenFile}
-	}
+func httpClientConfig(bearerTokenFile string, basic *BasicAuth, tls *TLS) sourcehttp.Config {
+	h := sourcehttp.Config{BearerTokenFile: bearerTokenFile}
 	if basic != nil {
-		h.BasicAuth = &config.BasicAuth{Username: basic.Username, PasswordFile: basic.PasswordFile}
+		h.BasicAuth = &sourcehttp.BasicAuth{Username: basic.Username, PasswordFile: basic.PasswordFile}
 	}
 	if tls != nil {
-		h.TLSConfig = config.TLSConfig{CAFile: tls.CAFile, CertFile: tls.CertFile, KeyFile: tls.KeyFile, ServerName: tls.ServerName, InsecureSkipVerify: tls.InsecureSkipVerify}
+		h.TLS = &sourcehttp.TLS{CAFile: tls.CAFile, CertFile: tls.CertFile, KeyFile: tls.KeyFile, ServerName: tls.ServerName, InsecureSkipVerify: tls.InsecureSkipVerify}
 	}
 	return h
 }
