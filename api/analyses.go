@@ -149,10 +149,7 @@ func (s *Server) prepare(cfg *analysis.Config, configName string, text []byte, p
 			return prepared{}, nil, fmt.Errorf("thresholds: marginal %g and pass %g must satisfy 0 <= marginal <= pass <= 100", p.Thresholds.Marginal, p.Thresholds.Pass)
 		}
 	}
-	sources, err := s.opt.OpenSources(cfg, s.opt.Sources)
-	if err != nil {
-		return prepared{}, nil, err
-	}
+	sources := s.opt.Sources
 	if err := cfg.CheckLive(sources, p.Scopes); err != nil {
 		return prepared{}, nil, err
 	}
@@ -646,7 +643,7 @@ func (s *Server) take(ctx context.Context, list []store.Analysis) (resumed, inte
 		if reason == "" {
 			var p Plan
 			_ = json.Unmarshal(a.Request, &p)
-			cfg, _ := analysis.ParseConfig(firstNonEmpty(a.ConfigName, "config"), a.Config)
+			cfg, _ := parseStoredConfig(firstNonEmpty(a.ConfigName, "config"), a.Config)
 			prep, sources, perr := s.prepare(cfg, a.ConfigName, a.Config, p, a.Origin)
 			if perr == nil {
 				s.log.Info("resuming analysis", "id", a.ID, "config", a.ConfigName)
@@ -754,8 +751,8 @@ func (s *Server) resumable(a store.Analysis, now time.Time) string {
 	if now.Sub(p.Start) > s.opt.ResumeWithin {
 		return fmt.Sprintf("its window started %s ago, beyond the resume horizon of %s", now.Sub(p.Start).Round(time.Second), s.opt.ResumeWithin)
 	}
-	if _, err := analysis.ParseConfig(firstNonEmpty(a.ConfigName, "config"), a.Config); err != nil {
-		return "its config no longer parses: " + err.Error()
+	if _, err := parseStoredConfig(firstNonEmpty(a.ConfigName, "config"), a.Config); err != nil {
+		return "its config cannot be used any more: " + err.Error()
 	}
 	return ""
 }

@@ -394,15 +394,17 @@ func (s *Server) requestConfig(r *http.Request, inline json.RawMessage, name str
 	return nil, http.StatusBadRequest, errors.New("config: missing (give config, an inline config, or configName, a stored one)")
 }
 
-// inlineCache keeps parsed inline configs by the SHA-256 of their text.
+// inlineCache keeps parsed inline configs by the SHA-256 of their text;
+// check refuses a config before it is cached.
 type inlineCache struct {
-	mu   sync.Mutex
-	max  int
-	byID map[[sha256.Size]byte]*analysis.Config
+	mu    sync.Mutex
+	max   int
+	check func(*analysis.Config) error
+	byID  map[[sha256.Size]byte]*analysis.Config
 }
 
-func newInlineCache(max int) *inlineCache {
-	return &inlineCache{max: max, byID: map[[sha256.Size]byte]*analysis.Config{}}
+func newInlineCache(max int, check func(*analysis.Config) error) *inlineCache {
+	return &inlineCache{max: max, check: check, byID: map[[sha256.Size]byte]*analysis.Config{}}
 }
 
 func (c *inlineCache) get(raw []byte) (*analysis.Config, error) {
@@ -415,6 +417,9 @@ func (c *inlineCache) get(raw []byte) (*analysis.Config, error) {
 	}
 	cfg, err := analysis.ParseConfig("config", raw)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.check(cfg); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
