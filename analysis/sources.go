@@ -80,11 +80,11 @@ type SourceSpec struct {
 	Tenant string `yaml:"tenant"`
 	// PushURL is where verdict events go (the loki source only).
 	PushURL string `yaml:"pushURL"`
-	// MaxConns bounds the connections to the source (default 32).
+	// MaxConns bounds the connections to the source (default 16).
 	MaxConns int `yaml:"maxConns"`
 	// IdleConnTimeout closes a connection unused this long (default 30s).
 	IdleConnTimeout Duration `yaml:"idleConnTimeout"`
-	// MaxResponseBytes caps an answer (default 32MiB).
+	// MaxResponseBytes caps an answer (default 16MiB).
 	MaxResponseBytes ByteSize `yaml:"maxResponseBytes"`
 }
 

@@ -18,7 +18,7 @@
 //     for one scope follow query.Combine.
 //   - The HTTP client is metrics/sourcehttp's, as for Prometheus: one per
 //     Source, bounded connections, and an answer cap
-//     (Config.HTTP.MaxResponseBytes, default 32 MiB); an answer over it is
+//     (Config.HTTP.MaxResponseBytes, default 16 MiB); an answer over it is
 //     a KindTooLarge error naming the cap. Error bodies go into errors as
 //     one short line (query.Excerpt).
 package loki

@@ -24,7 +24,7 @@
 //     (infos prefixed "info: ").
 //   - The HTTP client is metrics/sourcehttp's: one per Source, shared by
 //     every query, with bounded connections and an answer cap
-//     (Config.HTTP.MaxResponseBytes, default 32 MiB) applied under
+//     (Config.HTTP.MaxResponseBytes, default 16 MiB) applied under
 //     client_golang's reading, so an oversized answer is never buffered
 //     whole. An answer over the cap is a KindTooLarge error naming the cap.
 //   - What Prometheus says in an error (a body, a message) is cut to one

@@ -6,7 +6,7 @@
 //
 // Decisions:
 //   - Connections are bounded per source: at most Config.MaxConns
-//     (default 32) to the source's host, counting those being dialled, in
+//     (default 16) to the source's host, counting those being dialled, in
 //     use and idle (http.Transport.MaxConnsPerHost); a query that finds them
 //     all busy waits for one, within its own deadline. Up to MaxConns idle
 //     connections are kept, so a steady load reuses them instead of opening
@@ -14,11 +14,18 @@
 //     Config.IdleConnTimeout (default 30s, well under the 5 minutes
 //     Prometheus' own client library keeps them).
 //   - Answers are capped: a body longer than Config.MaxResponseBytes
-//     (default 32 MiB) is cut there and reading it fails with
+//     (default 16 MiB) is cut there and reading it fails with
 //     *TooLargeError, before anything past the cap is buffered or decoded
 //     (the cap wraps the response body inside the client, under whatever
 //     library reads it). A Content-Length over the cap fails at once,
 //     without reading. The cap applies to the decompressed body.
+//   - Memory: a reader that buffers by doubling (client_golang does)
+//     allocates up to about 4 × the cap for one answer that reaches it,
+//     and at most MaxConns answers are read at once, so a source's answers
+//     cost at most about 4 × MaxResponseBytes × MaxConns at a time (1 GiB
+//     with the defaults, reached only when every connection carries an
+//     answer over the cap; a typical answer, one series of up to 11,000
+//     points, is about 0.3 MiB).
 //   - Credentials and TLS come from files: the bearer token and the basic
 //     auth password are read at every request (so a rotated file is picked
 //     up) and must be under 64 KiB; the CA is read once; a client
@@ -48,14 +55,16 @@ import (
 
 // The defaults of a source's HTTP settings.
 const (
-	// DefaultMaxConns is the most connections a source opens to its host.
-	DefaultMaxConns = 32
+	// DefaultMaxConns is the most connections a source opens to its host:
+	// enough for the default 4 workers' parallel queries to overlap, a
+	// small share of Prometheus' default 512.
+	DefaultMaxConns = 16
 	// DefaultIdleConnTimeout is how long an unused connection is kept.
 	DefaultIdleConnTimeout = 30 * time.Second
 	// DefaultMaxResponseBytes is the largest answer a source reads: a
 	// range query's matrix of 11,000 points is about 0.3 MiB per series,
-	// so this holds a hundred such series.
-	DefaultMaxResponseBytes = 32 << 20
+	// so this holds about fifty such series.
+	DefaultMaxResponseBytes = 16 << 20
 )
 
 // maxSecretFile bounds a credentials file.
