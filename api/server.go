@@ -100,6 +100,8 @@ type Server struct {
 	log     *slog.Logger
 	store   store.Store
 	metrics *Metrics
+	// sources are Options.Sources, each timed and counted in metrics.
+	sources analysis.SourceSet
 	configs *configCache
 	inline  *inlineCache
 	mux     *http.ServeMux
@@ -183,6 +185,7 @@ func New(opt Options) (*Server, error) {
 	var renewCtx context.Context
 	renewCtx, s.renewStop = context.WithCancel(context.Background())
 	s.reapCtx, s.reapStop = context.WithCancel(context.Background())
+	s.sources = s.metrics.instrument(opt.Sources)
 	s.routes()
 	s.loops.Go(func() { s.renewLoop(renewCtx) })
 	return s, nil
