@@ -63,34 +63,56 @@ func HugeMatrix(size int64, pace time.Duration) http.Handler {
 	})
 }
 
-// AcceptedConnections reads how many TCP connections the Prometheus at
-// base has accepted on its HTTP listener since it started
-// (net_conntrack_listener_conn_accepted_total{listener_name="http"}). The
-// read itself opens one connection, counted by the next read.
-func AcceptedConnections(ctx context.Context, base string) (int, error) {
+// Connections is what the Prometheus at base counts of the TCP
+// connections to its HTTP listener since it started: Accepted
+// (net_conntrack_listener_conn_accepted_total{listener_name="http"}) and
+// Closed (..._closed_total). A read opens one connection of its own,
+// accepted and still open while the counts are read.
+type Connections struct {
+	Accepted, Closed int
+}
+
+// Open is the number of connections open, the read's own left out.
+func (c Connections) Open() int { return c.Accepted - c.Closed - 1 }
+
+// ReadConnections reads the connection counts of the Prometheus at base.
+func ReadConnections(ctx context.Context, base string) (Connections, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
-		return 0, err
+		return Connections{}, err
 	}
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("GET %s/metrics: %w", base, err)
+		return Connections{}, fmt.Errorf("GET %s/metrics: %w", base, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, fmt.Errorf("GET %s/metrics: %w", base, err)
+		return Connections{}, fmt.Errorf("GET %s/metrics: %w", base, err)
 	}
-	const name = `net_conntrack_listener_conn_accepted_total{listener_name="http"} `
-	for line := range strings.Lines(string(body)) {
-		if v, ok := strings.CutPrefix(line, name); ok {
-			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil {
-				return 0, fmt.Errorf("%s: %w", strings.TrimSpace(line), err)
+	var c Connections
+	for _, m := range []struct {
+		name string
+		into *int
+	}{
+		{`net_conntrack_listener_conn_accepted_total{listener_name="http"} `, &c.Accepted},
+		{`net_conntrack_listener_conn_closed_total{listener_name="http"} `, &c.Closed},
+	} {
+		found := false
+		for line := range strings.Lines(string(body)) {
+			if v, ok := strings.CutPrefix(line, m.name); ok {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					return Connections{}, fmt.Errorf("%s: %w", strings.TrimSpace(line), err)
+				}
+				*m.into, found = int(f), true
+				break
 			}
-			return int(f), nil
+		}
+		if !found {
+			return Connections{}, fmt.Errorf("%s/metrics has no %s", base, strings.TrimSpace(m.name))
 		}
 	}
-	return 0, fmt.Errorf("%s/metrics has no %s", base, strings.TrimSpace(name))
+	return c, nil
 }

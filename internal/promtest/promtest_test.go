@@ -43,27 +43,43 @@ func TestStartServesTheGivenSeries(t *testing.T) {
 	s.Stop() // a second Stop (and the cleanup's) must not block
 }
 
-// TestAcceptedConnections: each new connection to Prometheus is counted.
-func TestAcceptedConnections(t *testing.T) {
+// TestReadConnections: each new connection to Prometheus is counted as
+// accepted, and as closed once closed; a kept-alive one stays open.
+func TestReadConnections(t *testing.T) {
 	s := Start(t, "")
-	before, err := AcceptedConnections(t.Context(), s.URL)
+	before, err := ReadConnections(t.Context(), s.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 3 {
-		resp, err := (&http.Client{Transport: &http.Transport{DisableKeepAlives: true}}).Get(s.URL + "/-/ready")
+	get := func(c *http.Client) {
+		resp, err := c.Get(s.URL + "/-/ready")
 		if err != nil {
 			t.Fatal(err)
 		}
+		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
-	after, err := AcceptedConnections(t.Context(), s.URL)
-	if err != nil {
-		t.Fatal(err)
+	closing := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for range 3 {
+		get(closing)
 	}
-	// The three requests, and the first read's own connection.
-	if after-before != 4 {
-		t.Errorf("accepted %d then %d, want 4 more", before, after)
+	kept := &http.Client{Transport: &http.Transport{}}
+	get(kept)
+	get(kept)
+	var after Connections
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if after, err = ReadConnections(t.Context(), s.URL); err != nil {
+			t.Fatal(err)
+		}
+		if after.Open()-before.Open() == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Three closed requests, one kept-alive connection, the first read.
+	if after.Accepted-before.Accepted != 5 || after.Open()-before.Open() != 1 {
+		t.Errorf("before %+v, after %+v: want 5 more accepted and 1 more open", before, after)
 	}
 }
 
