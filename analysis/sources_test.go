@@ -288,3 +288,62 @@ func TestSignalSourceNames(t *testing.T) {
 		}
 	}
 }
+
+// yamlBlocks returns the ```yaml blocks of a Markdown file, each dedented
+// by its fence's indentation.
+func yamlBlocks(t *testing.T, path string) []string {
+	t.Helper()
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	var cur *strings.Builder
+	indent := ""
+	for line := range strings.Lines(string(doc)) {
+		trimmed := strings.TrimLeft(line, " ")
+		switch {
+		case cur == nil && strings.HasPrefix(trimmed, "```yaml"):
+			cur, indent = &strings.Builder{}, line[:len(line)-len(trimmed)]
+		case cur != nil && strings.HasPrefix(trimmed, "```"):
+			blocks = append(blocks, cur.String())
+			cur = nil
+		case cur != nil:
+			cur.WriteString(strings.TrimPrefix(line, indent))
+		}
+	}
+	return blocks
+}
+
+// TestDocumentedSources: the sources examples of the README (a config's
+// sources: block) and of docs/integrations.md (a --sources-file) are
+// accepted as written.
+func TestDocumentedSources(t *testing.T) {
+	var configs, files int
+	for _, b := range yamlBlocks(t, filepath.Join("..", "README.md")) {
+		if !strings.HasPrefix(b, "sources:") {
+			continue
+		}
+		configs++
+		if _, err := ParseConfig("README.md", []byte(b+"signals:\n  - name: a\n    source: prom-eu\n    query: up\n")); err != nil {
+			t.Errorf("the README's sources: %v", err)
+		}
+	}
+	for _, b := range yamlBlocks(t, filepath.Join("..", "docs", "integrations.md")) {
+		if !strings.HasPrefix(b, "prometheus:") {
+			continue
+		}
+		files++
+		f, err := ParseServerSources("integrations.md", []byte(b))
+		if err != nil {
+			t.Errorf("the sources file of docs/integrations.md: %v", err)
+			continue
+		}
+		if got := strings.Join(f.Sources.Names(), ","); got != "prometheus,loki,prom-eu" {
+			t.Errorf("docs/integrations.md's sources file names %s", got)
+		}
+	}
+	if configs != 1 || files != 1 {
+		t.Errorf("found %d sources: blocks in the README and %d sources files in docs/integrations.md, want 1 each", configs, files)
+	}
+}

@@ -14,9 +14,9 @@ import (
 // HugeMatrix answers every request with a successful range-query answer
 // (resultType matrix, one series) of at least size bytes, generated as it
 // is written, so that a test can send a client an answer far larger than
-// the test could hold. Every chunk of about 64 KiB waits pace (zero: no
-// wait), for answers that are slow as well as large. It stops when the
-// client goes away.
+// the test could hold. Every 2,048 points (about 40 KiB) it flushes and
+// waits pace (zero: no wait), for answers that are slow as well as large.
+// It stops when the client goes away.
 func HugeMatrix(size int64, pace time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

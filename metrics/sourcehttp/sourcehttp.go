@@ -264,7 +264,7 @@ func readSecret(path string) (string, error) {
 		return "", err
 	}
 	if len(data) > maxSecretFile {
-		return "", fmt.Errorf("%s is larger than %s; it should hold one credential", path, FormatBytes(maxSecretFile))
+		return "", &os.PathError{Op: "read", Path: path, Err: fmt.Errorf("larger than %s; it should hold one credential", FormatBytes(maxSecretFile))}
 	}
 	return string(bytes.TrimSpace(data)), nil
 }
@@ -285,18 +285,28 @@ func (a *authRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) 
 	if a.tokenFile != "" {
 		token, err := readSecret(a.tokenFile)
 		if err != nil {
-			return nil, fmt.Errorf("bearerTokenFile: %w", err)
+			return nil, secretError("bearerTokenFile", err)
 		}
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if a.passwordFile != "" {
 		password, err := readSecret(a.passwordFile)
 		if err != nil {
-			return nil, fmt.Errorf("basicAuth.passwordFile: %w", err)
+			return nil, secretError("basicAuth.passwordFile", err)
 		}
 		req.SetBasicAuth(a.user, password)
 	}
 	return a.next.RoundTrip(req)
+}
+
+// secretError says a credentials file could not be read at a request,
+// without its path: the error ends up in reports that read tokens see.
+func secretError(setting string, err error) error {
+	var pathErr *os.PathError
+	if errors.As(err, &pathErr) {
+		err = pathErr.Err
+	}
+	return fmt.Errorf("the source's %s cannot be read: %w", setting, err)
 }
 
 // capRoundTripper cuts every answer's body at limit bytes.

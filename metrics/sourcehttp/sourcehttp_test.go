@@ -303,3 +303,27 @@ func writeFile(t *testing.T, path, text string) {
 		t.Fatal(err)
 	}
 }
+
+// TestCredentialsFileGone: a token file that disappears after start fails
+// each request with an error naming the setting but not the path, which
+// would otherwise reach reports.
+func TestCredentialsFileGone(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	token := filepath.Join(t.TempDir(), "secret-dir-name", "token")
+	if err := os.MkdirAll(filepath.Dir(token), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, token, "t")
+	c, err := New(Config{BearerTokenFile: token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(token); err != nil {
+		t.Fatal(err)
+	}
+	_, err = get(t, c, srv.URL)
+	if err == nil || !strings.Contains(err.Error(), "the source's bearerTokenFile cannot be read") || strings.Contains(err.Error(), "secret-dir-name") {
+		t.Errorf("err = %v, want one naming bearerTokenFile and not its path", err)
+	}
+}
