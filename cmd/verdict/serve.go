@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -262,7 +264,8 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	log.Info("verdict serve listening", "addr", ln.Addr().String(), "auth", tokens.Len() > 0, "schedules", sched.Len())
+	log.Info("verdict serve listening", "addr", ln.Addr().String(), "auth", tokens.Len() > 0, "schedules", sched.Len(),
+		"sources", slices.Sorted(maps.Keys(sources)), "verdict events", events != nil)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
