@@ -85,7 +85,9 @@ type Config struct {
 	// signal's group (or "default") weighs 1.
 	Groups  []scoring.Group `yaml:"groups,keyed"`
 	Signals []Signal        `yaml:"signals"`
-	Sources Sources         `yaml:"sources"`
+	// Sources configure the metric sources by name, for the command line
+	// tools; verdict serve refuses them (CheckNoSources).
+	Sources Sources `yaml:"sources,keyed"`
 	// Schedules re-score the canary periodically under `verdict serve`.
 	Schedules []Schedule `yaml:"schedules"`
 
@@ -96,8 +98,9 @@ type Config struct {
 // Signal is one signal of a config: what to judge, and where to get it.
 type Signal struct {
 	judge.Spec `yaml:",inline"`
-	// Source is prometheus, loki or file (default: file for offline
-	// judging, prometheus when a query is given).
+	// Source names the source the query goes to: prometheus, loki, another
+	// configured source, or file (default: file for offline judging,
+	// prometheus when a query is given).
 	Source string `yaml:"source"`
 	// Query is the query template, rendered per scope. For a rate test with
 	// an exposure it counts the events, for a proportion the successes, for
@@ -117,50 +120,6 @@ type Signal struct {
 	Series string `yaml:"series"`
 	// Kayenta holds settings only the Kayenta judge reads (judge: kayenta).
 	Kayenta *KayentaSignal `yaml:"kayenta"`
-}
-
-// Sources configures the metric sources once for all signals.
-type Sources struct {
-	Prometheus *PrometheusSource `yaml:"prometheus"`
-	Loki       *LokiSource       `yaml:"loki"`
-}
-
-// PrometheusSource is the connection to a Prometheus-compatible server.
-type PrometheusSource struct {
-	URL     string   `yaml:"url"`
-	Timeout Duration `yaml:"timeout"`
-	// Retries is how often a timed-out or unavailable query is retried (default 2; -1 never).
-	Retries         int        `yaml:"retries"`
-	BearerTokenFile string     `yaml:"bearerTokenFile"`
-	BasicAuth       *BasicAuth `yaml:"basicAuth"`
-	TLS             *TLS       `yaml:"tls"`
-}
-
-// BasicAuth is a user name and a file holding the password.
-type BasicAuth struct {
-	Username     string `yaml:"username"`
-	PasswordFile string `yaml:"passwordFile"`
-}
-
-// TLS configures the client side of TLS connections to a source.
-type TLS struct {
-	CAFile             string `yaml:"caFile"`
-	CertFile           string `yaml:"certFile"`
-	KeyFile            string `yaml:"keyFile"`
-	ServerName         string `yaml:"serverName"`
-	InsecureSkipVerify bool   `yaml:"insecureSkipVerify"`
-}
-
-// LokiSource is the connection to Loki, for LogQL queries and verdict events.
-type LokiSource struct {
-	URL     string   `yaml:"url"`
-	Tenant  string   `yaml:"tenant"`
-	PushURL string   `yaml:"pushURL"`
-	Timeout Duration `yaml:"timeout"`
-	// Retries is how often a rate-limited or unavailable query is retried (default 2; -1 never).
-	Retries         int    `yaml:"retries"`
-	BearerTokenFile string `yaml:"bearerTokenFile"`
-	TLS             *TLS   `yaml:"tls"`
 }
 
 // File is the name the config was read from, for messages.
@@ -258,6 +217,9 @@ func (c *Config) validate() error {
 	if err := c.validateKayenta(); err != nil {
 		return err
 	}
+	if err := c.Sources.validate("sources.", c.fieldError); err != nil {
+		return err
+	}
 	seen := map[string]int{}
 	for i := range c.Signals {
 		s := &c.Signals[i]
@@ -286,14 +248,16 @@ func (c *Config) validate() error {
 		switch s.Source {
 		case "":
 			if s.Query != "" {
-				s.Source = "prometheus"
+				s.Source = SourcePrometheus
 			}
-		case "prometheus", "loki", "file":
+		case SourceFile:
 		default:
-			return c.fieldError(path+".source", fmt.Errorf("%q is not a source (want prometheus, loki or file)", s.Source))
-		}
-		if (s.Source == "prometheus" || s.Source == "loki") && s.Query == "" {
-			return c.fieldError(path+".query", fmt.Errorf("signal %q reads from %s but has no query", s.Name, s.Source))
+			if msg := checkSourceName(s.Source); msg != "" {
+				return c.fieldError(path+".source", fmt.Errorf("%s; want prometheus, loki, file or the name of a configured source", msg))
+			}
+			if s.Query == "" {
+				return c.fieldError(path+".query", fmt.Errorf("signal %q reads from %s but has no query", s.Name, s.Source))
+			}
 		}
 		switch s.Aggregate {
 		case "", "sum", "mean", "max", "min":
@@ -398,14 +362,20 @@ func (c *Config) signalError(path string, err error) error {
 // fieldError makes a ConfigError at the line where field (or its nearest
 // recorded parent) was written.
 func (c *Config) fieldError(field string, err error) error {
+	return locate(c.file, c.lines, field, err)
+}
+
+// locate makes a ConfigError of file at the line where field (or its
+// nearest recorded parent) was written.
+func locate(file string, lines map[string]int, field string, err error) error {
 	line := 0
 	for p := field; p != ""; p = parent(p) {
-		if l, ok := c.lines[p]; ok {
+		if l, ok := lines[p]; ok {
 			line = l
 			break
 		}
 	}
-	return &ConfigError{File: c.file, Line: line, Field: field, Err: err}
+	return &ConfigError{File: file, Line: line, Field: field, Err: err}
 }
 
 // parent strips the last path element: "signals[1].min" → "signals[1]" → "signals".

@@ -7,4 +7,11 @@
 // parse as their field's type, and every error names the file, the line and
 // the field path (signals[2].allowedChange). JSON configs are read with the
 // YAML parser, so they get line numbers too.
+//
+// Sources are named (SourceSpec): prometheus and loki by default, others
+// with a type. The command line tools read them from the config's
+// sources: block (OpenSources); verdict serve reads them from its own
+// --sources-file and flags (ServerSources), builds each once, and refuses
+// configs that set sources (Config.CheckNoSources). See sources.go for the
+// decisions.
 package analysis

@@ -51,7 +51,8 @@ type LiveRequest struct {
 // DefaultParallelism is the number of queries an analysis runs at once.
 const DefaultParallelism = 8
 
-// SourceSet maps a source name (prometheus, loki) to the source that serves it.
+// SourceSet maps a source name (prometheus, loki, or a name the operator
+// chose) to the source that serves it.
 type SourceSet map[string]metrics.Source
 
 // CheckLive reports what stops the config from running live for scopes
@@ -66,8 +67,11 @@ func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
 			return c.fieldError(path+".query", fmt.Errorf("signal %q has no query, so it can only be judged from files", s.Name))
 		}
 		if _, ok := sources[s.Source]; !ok {
-			return c.fieldError(path+".source", fmt.Errorf("signal %q reads from %s, but no %s source is configured (sources.%s.url, --%s-url or VERDICT_%s_URL)",
-				s.Name, s.Source, s.Source, s.Source, s.Source, upper(s.Source)))
+			if IsDefaultSource(s.Source) {
+				return c.fieldError(path+".source", fmt.Errorf("signal %q reads from %s, but no %s source is configured (sources.%s.url in the config, --%s-url or VERDICT_%s_URL; verdict serve: --sources-file or --%s-url)",
+					s.Name, s.Source, s.Source, s.Source, s.Source, upper(s.Source), s.Source))
+			}
+			return c.fieldError(path+".source", fmt.Errorf("signal %q reads from source %q, which is not configured (sources.%s in the config; verdict serve: --sources-file)", s.Name, s.Source, s.Source))
 		}
 		if err := query.Validate(s.Query, keys); err != nil {
 			return c.fieldError(path+".query", err)

@@ -143,20 +143,16 @@ type prepared struct {
 
 // prepare checks that cfg can run live for the plan's scopes, so that a
 // mistake is a 400 now rather than a failed analysis later.
-func (s *Server) prepare(cfg *analysis.Config, configName string, text []byte, p Plan, origin string) (prepared, analysis.SourceSet, error) {
+func (s *Server) prepare(cfg *analysis.Config, configName string, text []byte, p Plan, origin string) (prepared, error) {
 	if p.Thresholds != nil {
 		if p.Thresholds.Marginal > p.Thresholds.Pass || p.Thresholds.Pass > 100 || p.Thresholds.Marginal < 0 {
-			return prepared{}, nil, fmt.Errorf("thresholds: marginal %g and pass %g must satisfy 0 <= marginal <= pass <= 100", p.Thresholds.Marginal, p.Thresholds.Pass)
+			return prepared{}, fmt.Errorf("thresholds: marginal %g and pass %g must satisfy 0 <= marginal <= pass <= 100", p.Thresholds.Marginal, p.Thresholds.Pass)
 		}
 	}
-	sources, err := s.opt.OpenSources(cfg, s.opt.Sources)
-	if err != nil {
-		return prepared{}, nil, err
+	if err := cfg.CheckLive(s.sources, p.Scopes); err != nil {
+		return prepared{}, err
 	}
-	if err := cfg.CheckLive(sources, p.Scopes); err != nil {
-		return prepared{}, nil, err
-	}
-	return prepared{configName: configName, configText: text, cfg: p.config(cfg), plan: p, origin: origin}, sources, nil
+	return prepared{configName: configName, configText: text, cfg: p.config(cfg), plan: p, origin: origin}, nil
 }
 
 // configText returns the text to store with an analysis: the stored
@@ -236,7 +232,7 @@ func (s *Server) Submit(ctx context.Context, configName string, p Plan, origin s
 	if err != nil {
 		return "", nil, err
 	}
-	prep, sources, err := s.prepare(cfg, configName, text, p, origin)
+	prep, err := s.prepare(cfg, configName, text, p, origin)
 	if err != nil {
 		return "", nil, err
 	}
@@ -245,14 +241,14 @@ func (s *Server) Submit(ctx context.Context, configName string, p Plan, origin s
 		if err != nil {
 			return "", nil, err
 		}
-		s.startBackground(id, prep, sources)
+		s.startBackground(id, prep)
 		return id, nil, nil
 	}
 	id, err := s.record(ctx, prep, store.Running)
 	if err != nil {
 		return "", nil, err
 	}
-	rep, err := s.execute(ctx, id, prep, sources)
+	rep, err := s.execute(ctx, id, prep)
 	return id, rep, err
 }
 
@@ -262,7 +258,7 @@ func (s *Server) Submit(ctx context.Context, configName string, p Plan, origin s
 // the background. When it cannot, it has answered the request (400 for a
 // config that cannot run, 503 when the queue is full, 500) and reports false.
 func (s *Server) enqueue(w http.ResponseWriter, r *http.Request, cfg *analysis.Config, configName string, text []byte, p Plan, origin string) (string, bool) {
-	prep, sources, err := s.prepare(cfg, configName, text, p, origin)
+	prep, err := s.prepare(cfg, configName, text, p, origin)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return "", false
@@ -275,7 +271,7 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request, cfg *analysis.C
 		s.internalError(w, r, err)
 		return "", false
 	}
-	s.startBackground(id, prep, sources)
+	s.startBackground(id, prep)
 	return id, true
 }
 
@@ -296,7 +292,7 @@ func (s *Server) full(w http.ResponseWriter) bool {
 var errStopped = errors.New("the analysis was cancelled, or taken over by another server")
 
 // startBackground runs an analysis in the worker pool.
-func (s *Server) startBackground(id string, p prepared, sources analysis.SourceSet) {
+func (s *Server) startBackground(id string, p prepared) {
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	s.mu.Lock()
 	s.running[id] = cancel
@@ -316,7 +312,7 @@ func (s *Server) startBackground(id string, p prepared, sources analysis.SourceS
 			return
 		}
 		defer func() { <-s.sem }()
-		_, _ = s.execute(ctx, id, p, sources)
+		_, _ = s.execute(ctx, id, p)
 	}()
 }
 
@@ -325,7 +321,7 @@ func (s *Server) startBackground(id string, p prepared, sources analysis.SourceS
 // running in the store for the next start to resume. When the store says
 // the analysis ended or has another owner (at a progress write, or at a
 // lease renewal), it stops without writing anything more.
-func (s *Server) execute(ctx context.Context, id string, p prepared, sources analysis.SourceSet) (rep *analysis.Report, err error) {
+func (s *Server) execute(ctx context.Context, id string, p prepared) (rep *analysis.Report, err error) {
 	start := time.Now()
 	ctx, stop := context.WithCancelCause(ctx)
 	s.mu.Lock()
@@ -350,11 +346,10 @@ func (s *Server) execute(ctx context.Context, id string, p prepared, sources ana
 		}
 		s.log.Error("mark analysis running", "id", id, "err", err)
 	}
-	sources = s.metrics.instrument(sources)
 	live := analysis.LiveRequest{Scopes: p.plan.Scopes, Window: metrics.Window{Start: p.plan.Start, End: p.plan.End, Step: p.plan.Step}}
 	if p.plan.Lifetime > 0 {
 		var intervals []analysis.IntervalResult
-		rep, err = analysis.RunIntervals(ctx, p.cfg, sources, analysis.IntervalRequest{
+		rep, err = analysis.RunIntervals(ctx, p.cfg, s.sources, analysis.IntervalRequest{
 			LiveRequest: live, Lifetime: p.plan.Lifetime, Interval: p.plan.Interval, Lookback: p.plan.Lookback, Clock: s.opt.Clock,
 			Progress: func(done, total int, r analysis.IntervalResult) {
 				intervals = append(intervals, r)
@@ -368,7 +363,7 @@ func (s *Server) execute(ctx context.Context, id string, p prepared, sources ana
 				}
 			}})
 	} else {
-		rep, err = analysis.Run(ctx, p.cfg, sources, live)
+		rep, err = analysis.Run(ctx, p.cfg, s.sources, live)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -648,11 +643,11 @@ func (s *Server) take(ctx context.Context, list []store.Analysis) (resumed, inte
 		if reason == "" {
 			var p Plan
 			_ = json.Unmarshal(a.Request, &p)
-			cfg, _ := analysis.ParseConfig(firstNonEmpty(a.ConfigName, "config"), a.Config)
-			prep, sources, perr := s.prepare(cfg, a.ConfigName, a.Config, p, a.Origin)
+			cfg, _ := parseStoredConfig(firstNonEmpty(a.ConfigName, "config"), a.Config)
+			prep, perr := s.prepare(cfg, a.ConfigName, a.Config, p, a.Origin)
 			if perr == nil {
 				s.log.Info("resuming analysis", "id", a.ID, "config", a.ConfigName)
-				s.startBackground(a.ID, prep, sources)
+				s.startBackground(a.ID, prep)
 				if takenOver {
 					s.metrics.takenOver("resumed")
 				}
@@ -756,8 +751,8 @@ func (s *Server) resumable(a store.Analysis, now time.Time) string {
 	if now.Sub(p.Start) > s.opt.ResumeWithin {
 		return fmt.Sprintf("its window started %s ago, beyond the resume horizon of %s", now.Sub(p.Start).Round(time.Second), s.opt.ResumeWithin)
 	}
-	if _, err := analysis.ParseConfig(firstNonEmpty(a.ConfigName, "config"), a.Config); err != nil {
-		return "its config no longer parses: " + err.Error()
+	if _, err := parseStoredConfig(firstNonEmpty(a.ConfigName, "config"), a.Config); err != nil {
+		return "its config cannot be used any more: " + err.Error()
 	}
 	return ""
 }

@@ -440,9 +440,7 @@ func TestSyncTimeout(t *testing.T) { forEachStore(t, testSyncTimeout) }
 func testSyncTimeout(t *testing.T, kind storeKind) {
 	ts := newTestServerOn(t, kind, Options{
 		SyncTimeout: 300 * time.Millisecond,
-		OpenSources: func(*analysis.Config, analysis.SourceOverrides) (analysis.SourceSet, error) {
-			return analysis.SourceSet{"prometheus": blockingSource{}}, nil
-		},
+		Sources:     analysis.SourceSet{"prometheus": blockingSource{}},
 	})
 	cfg := "name: slow\nsignals:\n  - name: a\n    query: 'up{track=\"{{.track}}\"}'\n"
 	if code, body := ts.call(t, "PUT", "/api/v1/configs/slow", "", cfg, nil); code != 200 {
@@ -516,9 +514,7 @@ func testConfigsChangedHook(t *testing.T, kind storeKind) {
 func TestQueueLimit(t *testing.T) {
 	ts := newTestServer(t, Options{
 		MaxQueued: 1,
-		OpenSources: func(*analysis.Config, analysis.SourceOverrides) (analysis.SourceSet, error) {
-			return analysis.SourceSet{"prometheus": blockingSource{}}, nil
-		},
+		Sources:   analysis.SourceSet{"prometheus": blockingSource{}},
 	})
 	cfg := "name: slow\nsignals:\n  - name: a\n    query: 'up{track=\"{{.track}}\"}'\n"
 	ts.call(t, "PUT", "/api/v1/configs/slow", "", cfg, nil)

@@ -81,11 +81,39 @@ func (s *Server) loadConfig(ctx context.Context, name string) (*analysis.Config,
 		}
 		return nil, err
 	}
-	cfg, err := analysis.ParseConfig(name, rec.Data)
+	cfg, err := parseStoredConfig(name, rec.Data)
 	if err != nil {
-		return nil, fmt.Errorf("the stored config %s no longer parses: %w", name, err)
+		return nil, fmt.Errorf("the stored config %s cannot be used: %w", name, err)
 	}
 	s.configs.put(name, rec.Version, cfg)
+	return cfg, nil
+}
+
+// checkNewConfig refuses, in a config that reaches the server (PUT, an
+// inline config, a Kayenta canaryConfig, --config-dir), what only the
+// operator may decide: sources, their URLs, credentials, files and TLS
+// (analysis.Config.CheckNoSources), and a signal naming a source the
+// server does not have.
+func checkNewConfig(cfg *analysis.Config, sources analysis.SourceSet) error {
+	if err := cfg.CheckNoSources(); err != nil {
+		return err
+	}
+	return cfg.CheckSourceNames(sources)
+}
+
+// parseStoredConfig parses a config read back from the store, refusing
+// one with sources (stored by an older version, which took them): the
+// server never queries a URL a config names. Its sources' names are
+// checked when it runs (CheckLive), so that removing a source from the
+// server's settings does not hide the configs that read it.
+func parseStoredConfig(name string, data []byte) (*analysis.Config, error) {
+	cfg, err := analysis.ParseConfig(name, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckNoSources(); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -124,6 +152,9 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg, err := analysis.ParseConfig(name, data)
+	if err == nil {
+		err = checkNewConfig(cfg, s.opt.Sources)
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -212,6 +243,9 @@ func (s *Server) LoadConfigDir(ctx context.Context, dir string) ([]string, error
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 		cfg, err := analysis.ParseConfig(e.Name(), data)
+		if err == nil {
+			err = checkNewConfig(cfg, s.opt.Sources)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -244,9 +278,9 @@ func (s *Server) Configs(ctx context.Context) ([]*analysis.Config, error) {
 	}
 	var out []*analysis.Config
 	for _, rec := range list {
-		cfg, err := analysis.ParseConfig(rec.Name, rec.Data)
+		cfg, err := parseStoredConfig(rec.Name, rec.Data)
 		if err != nil {
-			s.log.Error("stored config does not parse", "config", rec.Name, "err", err)
+			s.log.Error("stored config cannot be used", "config", rec.Name, "err", err)
 			continue
 		}
 		if cfg.Name == "" {

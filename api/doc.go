@@ -72,6 +72,20 @@
 //     (mutations and judging; write implies read). Tokens are compared in
 //     constant time over their SHA-256 digests. /healthz and /readyz are
 //     always open. Without tokens the same-origin rule above applies.
+//   - Metric sources are the operator's, never a caller's: Options.Sources
+//     are built once by whoever starts the server (verdict serve: the URL
+//     flags and --sources-file), instrumented once, and shared by every
+//     analysis, schedule and synchronous judgement, so that connections
+//     and answer sizes are bounded per source (metrics/sourcehttp), not per
+//     analysis. A config that reaches the server (PUT, an inline config of
+//     the judge API or of POST /api/v1/analyses, a Kayenta canaryConfig,
+//     LoadConfigDir) is refused with a 400 when it sets anything under
+//     sources: (analysis.Config.CheckNoSources), since a source's URL and
+//     its credentials and TLS files decide where the server sends what it
+//     can read, or when a signal names a source the server does not have.
+//     A config read back from the store with sources: (stored by an older
+//     version) is not used either. Verdict events of scheduled analyses go
+//     to Options.Events only (verdict serve: the loki source's pushURL).
 //   - /metrics serves a private registry owned by the Server, never the
 //     global one (the Loki push client registers there).
 package api

@@ -98,9 +98,16 @@ func jsonPath(t *testing.T, doc []byte, path string) string {
 // serves the test dataset, with the regress and healthy configs.
 func liveServer(t *testing.T, kind storeKind) *testServer {
 	t.Helper()
+	return liveServerWith(t, kind, Options{})
+}
+
+// liveServerWith is liveServer with more options.
+func liveServerWith(t *testing.T, kind storeKind, opt Options) *testServer {
+	t.Helper()
 	// "Now" is 50 minutes into the data, so trailing windows have data.
 	now := e2eStart.Add(50 * time.Minute)
-	ts := newTestServerOn(t, kind, Options{Sources: sourceOverrides(e2ePrometheus(t)), Now: func() time.Time { return now }})
+	opt.Sources, opt.Now = promSources(t, e2ePrometheus(t)), func() time.Time { return now }
+	ts := newTestServerOn(t, kind, opt)
 	for name, cfg := range map[string]string{"regress": liveRegress, "healthy": liveHealthy} {
 		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, "", cfg, nil); code != 200 {
 			t.Fatalf("PUT %s: %d %s", name, code, body)
@@ -330,8 +337,15 @@ func testAnalysesLive(t *testing.T, kind storeKind) {
 	}
 }
 
-func sourceOverrides(promURL string) analysis.SourceOverrides {
-	return analysis.SourceOverrides{PrometheusURL: promURL}
+// promSources is a server's sources: the prometheus source at promURL,
+// built as verdict serve builds it.
+func promSources(t testing.TB, promURL string) analysis.SourceSet {
+	t.Helper()
+	set, err := (*analysis.ServerSources)(nil).Open(analysis.SourceOverrides{PrometheusURL: promURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set
 }
 
 func TestCancelRunningAnalysis(t *testing.T) { forEachStore(t, testCancelRunningAnalysis) }
@@ -455,15 +469,21 @@ func testScheduledAnalysis(t *testing.T, kind storeKind) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer lokiSrv.Close()
-	ts := liveServer(t, kind)
+	server, err := analysis.ParseServerSources("sources.yaml", []byte("loki: {url: \""+lokiSrv.URL+"\", pushURL: \""+lokiSrv.URL+"\"}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := server.EventPusher(quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := liveServerWith(t, kind, Options{Events: events})
 	cfg := liveRegress + `schedules:
   - cron: "@every 1s"
     baselineScope: {track: baseline}
     canaryScope: {track: canary}
     lookback: 30m
     step: 15s
-sources:
-  loki: {pushURL: "` + lokiSrv.URL + `"}
 `
 	cfg = strings.Replace(cfg, "name: regress", "name: scheduled", 1)
 	if code, body := ts.call(t, "PUT", "/api/v1/configs/scheduled", "", cfg, nil); code != 200 {

@@ -161,7 +161,7 @@ func TestLinksNeverFromHost(t *testing.T) {
 		{"none", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := newTestServerOn(t, onSQLite, Options{Sources: sourceOverrides(e2ePrometheus(t)), Now: func() time.Time { return now },
+			ts := newTestServerOn(t, onSQLite, Options{Sources: promSources(t, e2ePrometheus(t)), Now: func() time.Time { return now },
 				Tokens: tokens, ExternalURL: tc.external})
 			if code, body := ts.call(t, "PUT", "/api/v1/configs/healthy", writeTok, liveHealthy, nil); code != 200 {
 				t.Fatalf("PUT: %d %s", code, body)

@@ -77,7 +77,7 @@ func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes ana
 		now = now.Truncate(step)
 	}
 	p := Plan{Scopes: scopes, Start: now.Add(-lookback), End: now, Step: step}
-	prep, sources, err := s.prepare(cfg, configName, text, p, origin)
+	prep, err := s.prepare(cfg, configName, text, p, origin)
 	if err != nil {
 		return verdictAnswer{}, http.StatusBadRequest, err
 	}
@@ -87,7 +87,7 @@ func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes ana
 	if err != nil {
 		return verdictAnswer{}, http.StatusInternalServerError, err
 	}
-	rep, err := s.execute(ctx, id, prep, sources)
+	rep, err := s.execute(ctx, id, prep)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return verdictAnswer{ID: id}, http.StatusGatewayTimeout, fmt.Errorf("the judgement took longer than %s", s.opt.SyncTimeout)

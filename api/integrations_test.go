@@ -227,7 +227,7 @@ func testArgoWebProviderReplay(t *testing.T, kind storeKind) {
 		t.Fatal(err)
 	}
 	now := e2eStart.Add(50*time.Minute + 7300*time.Millisecond)
-	ts := newTestServerOn(t, kind, Options{Sources: sourceOverrides(e2ePrometheus(t)), Tokens: tokens, Now: func() time.Time { return now }})
+	ts := newTestServerOn(t, kind, Options{Sources: promSources(t, e2ePrometheus(t)), Tokens: tokens, Now: func() time.Time { return now }})
 	for name, cfg := range map[string]string{"regress": liveRegress, "healthy": liveHealthy} {
 		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, writeTok, cfg, nil); code != 200 {
 			t.Fatalf("PUT %s: %d %s", name, code, body)

@@ -616,11 +616,13 @@ func (s *Server) requestConfig(r *http.Request, inline json.RawMessage, name str
 // number of configs. A config is added only once a request with it has
 // judged (add): a config that parses but whose request then fails is not
 // kept, so requests that fail cannot fill the cache, and none larger than
-// the whole budget is kept.
+// the whole budget is kept. check refuses a config before it is used
+// (a config that sets sources, or names one the server lacks).
 type inlineCache struct {
 	mu         sync.Mutex
 	maxBytes   int64
 	maxEntries int
+	check      func(*analysis.Config) error
 	bytes      int64
 	order      *list.List // of *inlineEntry, the most recently used first
 	byID       map[[sha256.Size]byte]*list.Element
@@ -641,8 +643,8 @@ type inlineConfig struct {
 	cached bool
 }
 
-func newInlineCache(maxBytes int64, maxEntries int) *inlineCache {
-	return &inlineCache{maxBytes: maxBytes, maxEntries: maxEntries, order: list.New(), byID: map[[sha256.Size]byte]*list.Element{}}
+func newInlineCache(maxBytes int64, maxEntries int, check func(*analysis.Config) error) *inlineCache {
+	return &inlineCache{maxBytes: maxBytes, maxEntries: maxEntries, check: check, order: list.New(), byID: map[[sha256.Size]byte]*list.Element{}}
 }
 
 // get returns the parsed config of raw, from the cache or parsed now
@@ -659,6 +661,9 @@ func (c *inlineCache) get(raw []byte) (inlineConfig, error) {
 	c.mu.Unlock()
 	cfg, err := analysis.ParseConfig("config", raw)
 	if err != nil {
+		return inlineConfig{}, err
+	}
+	if err := c.check(cfg); err != nil {
 		return inlineConfig{}, err
 	}
 	return inlineConfig{key: key, size: int64(len(raw)), cfg: cfg}, nil

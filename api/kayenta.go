@@ -175,7 +175,7 @@ func (s *Server) kayentaAdhoc(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "executionRequest: missing")
 		return
 	}
-	cfg, text, err := convertKayentaConfig(req.CanaryConfig)
+	cfg, text, err := s.convertKayentaConfig(req.CanaryConfig)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -185,8 +185,9 @@ func (s *Server) kayentaAdhoc(w http.ResponseWriter, r *http.Request) {
 
 // convertKayentaConfig converts an inline Kayenta canary config (judge:
 // kayenta), refusing one that would not convert completely with the list
-// of what would be lost.
-func convertKayentaConfig(raw json.RawMessage) (*analysis.Config, []byte, error) {
+// of what would be lost, and one the server would refuse as a config
+// (checkNewConfig).
+func (s *Server) convertKayentaConfig(raw json.RawMessage) (*analysis.Config, []byte, error) {
 	text, problems, err := kayentaimport.Convert("canaryConfig", raw)
 	if err != nil {
 		return nil, nil, err
@@ -202,6 +203,9 @@ func convertKayentaConfig(raw json.RawMessage) (*analysis.Config, []byte, error)
 	}
 	cfg, err := analysis.ParseConfig("canaryConfig", text)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkNewConfig(cfg, s.opt.Sources); err != nil {
 		return nil, nil, err
 	}
 	return cfg, text, nil

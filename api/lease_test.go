@@ -40,7 +40,7 @@ func replicasWith(t *testing.T, kind storeKind, opt Options, ids ...string) []*r
 	for i, id := range ids {
 		st := stores[i]
 		o := opt
-		o.Store, o.Sources, o.InstanceID, o.Logger = st, sourceOverrides(prom), id, quiet
+		o.Store, o.Sources, o.InstanceID, o.Logger = st, promSources(t, prom), id, quiet
 		srv, err := New(o)
 		if err != nil {
 			t.Fatal(err)
@@ -256,7 +256,7 @@ func testReplicasResumeTogether(t *testing.T, kind storeKind) {
 	now := e2eStart.Add(50 * time.Minute) // the windows are within the resume horizon
 	servers := make([]*Server, len(names))
 	for i, name := range names {
-		srv, err := New(Options{Store: stores[i], Sources: sourceOverrides(prom), InstanceID: name, Lease: 2 * time.Second,
+		srv, err := New(Options{Store: stores[i], Sources: promSources(t, prom), InstanceID: name, Lease: 2 * time.Second,
 			Workers: workers, Logger: quiet, Now: func() time.Time { return now }})
 		if err != nil {
 			t.Fatal(err)
@@ -435,7 +435,7 @@ func testClaimSkipsPastInterrupted(t *testing.T, kind storeKind) {
 	expired := time.Now().Add(-time.Minute)
 	gone := orphans(t, st, 5, "argo", expired)
 	long := orphans(t, st, 3, "api", expired)
-	srv, err := New(Options{Store: st, Sources: sourceOverrides(e2ePrometheus(t)), InstanceID: "A", Workers: 2, Lease: time.Minute, Logger: quiet})
+	srv, err := New(Options{Store: st, Sources: promSources(t, e2ePrometheus(t)), InstanceID: "A", Workers: 2, Lease: time.Minute, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}

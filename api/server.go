@@ -66,10 +66,15 @@ func (l Limits) withDefaults() Limits {
 // Options configure a Server.
 type Options struct {
 	Store store.Store
-	// Sources says where live analyses get their data beyond their configs.
-	Sources analysis.SourceOverrides
-	// OpenSources builds a config's sources; nil uses analysis.OpenSources.
-	OpenSources func(*analysis.Config, analysis.SourceOverrides) (analysis.SourceSet, error)
+	// Sources are the metric sources live analyses read, by name
+	// (prometheus, loki and the operator's others), built once by the
+	// caller (verdict serve: analysis.ServerSources.Open) and shared by
+	// every analysis, schedule and synchronous judgement. Configs name
+	// them; a config that defines sources is refused.
+	Sources analysis.SourceSet
+	// Events, when set, receives a verdict event for every scheduled
+	// analysis (verdict serve: the loki source's pushURL). Close closes it.
+	Events *loki.EventPusher
 	// Tokens enables bearer-token auth when not empty.
 	Tokens *Tokens
 	Limits Limits
@@ -121,6 +126,8 @@ type Server struct {
 	log     *slog.Logger
 	store   store.Store
 	metrics *Metrics
+	// sources are Options.Sources, each timed and counted in metrics.
+	sources analysis.SourceSet
 	configs *configCache
 	inline  *inlineCache
 	mux     *http.ServeMux
@@ -152,7 +159,6 @@ type Server struct {
 	// (a reaper's claim skips them).
 	running   map[string]context.CancelCauseFunc
 	executing map[string]context.CancelCauseFunc
-	pushers   map[string]*loki.EventPusher
 }
 
 // New builds a Server over opt.Store.
@@ -186,9 +192,6 @@ func New(opt Options) (*Server, error) {
 		}
 		opt.InstanceID = host + ":" + store.NewID()[:8]
 	}
-	if opt.OpenSources == nil {
-		opt.OpenSources = analysis.OpenSources
-	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
 	}
@@ -206,7 +209,7 @@ func New(opt Options) (*Server, error) {
 		store:     opt.Store,
 		metrics:   NewMetrics(),
 		configs:   newConfigCache(),
-		inline:    newInlineCache(opt.Limits.InlineConfigCache, maxInlineConfigs),
+		inline:    newInlineCache(opt.Limits.InlineConfigCache, maxInlineConfigs, func(cfg *analysis.Config) error { return checkNewConfig(cfg, opt.Sources) }),
 		now:       opt.Now,
 		external:  external,
 		base:      strings.TrimRight(opt.ExternalURL, "/"),
@@ -217,11 +220,11 @@ func New(opt Options) (*Server, error) {
 		running:   map[string]context.CancelCauseFunc{},
 		executing: map[string]context.CancelCauseFunc{},
 		scratch:   sync.Pool{New: func() any { return new(judgeScratch) }},
-		pushers:   map[string]*loki.EventPusher{},
 	}
 	var renewCtx context.Context
 	renewCtx, s.renewStop = context.WithCancel(context.Background())
 	s.reapCtx, s.reapStop = context.WithCancel(context.Background())
+	s.sources = s.metrics.instrument(opt.Sources)
 	s.routes()
 	s.loops.Go(func() { s.renewLoop(renewCtx) })
 	return s, nil
@@ -255,10 +258,8 @@ func (s *Server) Close() {
 		s.log.Info("analyses left for the next start or another replica", "analyses", len(held))
 	}
 	cancel()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, p := range s.pushers {
-		p.Close() // flushes queued verdict events
+	if s.opt.Events != nil {
+		s.opt.Events.Close() // flushes queued verdict events
 	}
 }
 

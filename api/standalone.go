@@ -82,7 +82,7 @@ func (s *Server) standaloneAdhoc(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "executionRequest: executionRequest must be provided for ad-hoc requests")
 		return
 	}
-	cfg, text, err := convertKayentaConfig(req.CanaryConfig)
+	cfg, text, err := s.convertKayentaConfig(req.CanaryConfig)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

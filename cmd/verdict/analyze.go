@@ -151,14 +151,16 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 // A failed push is reported on stderr and does not change the exit code:
 // the verdict stands whether or not Loki heard of it.
 func pushEvent(cmd *cobra.Command, cfg *analysis.Config, rep *analysis.Report) {
-	src := cfg.Sources.Loki
+	src := cfg.Sources.Get(analysis.SourceLoki)
 	if src == nil || src.PushURL == "" {
 		return
 	}
 	warn := func(err error) {
 		fmt.Fprintf(cmd.ErrOrStderr(), "verdict: warning: the verdict event was not sent to Loki: %v\n", err)
 	}
-	pusher, err := loki.NewEventPusher(loki.PusherConfig{URL: src.PushURL, Tenant: src.Tenant, Retries: 2})
+	pc := src.PusherConfig(nil)
+	pc.Retries = 2
+	pusher, err := loki.NewEventPusher(pc)
 	if err != nil {
 		warn(err)
 		return

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"github.com/verdict-aca/verdict/analysis/schedule"
 	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/api"
+	"github.com/verdict-aca/verdict/metrics/loki"
 )
 
 // serveGCPercent is verdict serve's garbage-collection target when GOGC is
@@ -27,6 +30,7 @@ const serveGCPercent = 400
 
 type serveFlags struct {
 	listen, db, configDir, tokensFile string
+	sourcesFile                       string
 	prometheusURL, lokiURL            string
 	externalURL, instanceID           string
 	workers                           int
@@ -46,11 +50,14 @@ const (
 func newServeCommand() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
-		Use:   "serve [--listen 127.0.0.1:8080] [--db sqlite:PATH | postgres://...] [--config-dir DIR]",
+		Use:   "serve [--listen 127.0.0.1:8080] [--db sqlite:PATH | postgres://...] [--config-dir DIR] [--sources-file FILE]",
 		Short: "Run the judge API, stored analyses and scheduled re-scoring",
 		Long: "Run Verdict as a service: the judge API (POST /api/v1/judge), stored configs and analyses, the Argo Rollouts,\n" +
 			"Flagger and Kayenta-compatible endpoints, cron schedules from the configs, /metrics, /healthz and /readyz.\n" +
 			"Listening beyond loopback needs bearer tokens (--tokens-file or VERDICT_TOKENS, lines \"ROLE TOKEN\", role read or write).\n" +
+			"Metric sources are the server's own settings: --prometheus-url, --loki-url and --sources-file (YAML, source names to\n" +
+			"url, timeout, retries, bearerTokenFile, basicAuth, tls, maxConns, idleConnTimeout, maxResponseBytes; loki: tenant,\n" +
+			"pushURL; other names: type prometheus|loki). Configs name sources (source: NAME) and may not define them.\n" +
 			"SIGTERM drains requests and stops the schedules; unfinished analyses resume at the next start.\n" +
 			"Replicas may share one PostgreSQL store: each owns the analyses it runs under a lease it renews every --lease/3;\n" +
 			"when a replica dies, another takes its analyses over once the lease expires, and a replica restarted with the same\n" +
@@ -66,8 +73,9 @@ func newServeCommand() *cobra.Command {
 	fl.StringVar(&f.db, "db", store.DefaultDSN, "store: sqlite:PATH or postgres://...")
 	fl.StringVar(&f.configDir, "config-dir", "", "load every *.yaml, *.yml and *.json config of this directory at start")
 	fl.StringVar(&f.tokensFile, "tokens-file", "", "bearer tokens, one \"ROLE TOKEN\" a line (default $VERDICT_TOKENS)")
-	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then each config)")
-	fl.StringVar(&f.lokiURL, "loki-url", "", "Loki URL (default $VERDICT_LOKI_URL, then each config)")
+	fl.StringVar(&f.sourcesFile, "sources-file", "", "metric sources by name, with their URLs, credentials files, TLS and bounds (YAML)")
+	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "URL of the prometheus source (default $VERDICT_PROMETHEUS_URL, then --sources-file)")
+	fl.StringVar(&f.lokiURL, "loki-url", "", "URL of the loki source (default $VERDICT_LOKI_URL, then --sources-file)")
 	fl.StringVar(&f.externalURL, "external-url", "", "base URL of the links in answers, e.g. https://verdict.example.com (default: http://LISTEN-ADDRESS; never the request's Host)")
 	fl.IntVar(&f.workers, "workers", 4, "live analyses running at once (also how many of a dead replica's analyses this one takes per check: the workers free)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long SIGTERM waits for requests in flight")
@@ -142,6 +150,42 @@ func loadTokens(f serveFlags) (*api.Tokens, error) {
 	return nil, nil
 }
 
+// openServerSources builds the server's metric sources, once, from
+// --sources-file and the URL flags (flags win, then the environment, then
+// the file), and the verdict event pusher when the loki source has a
+// pushURL. Any mistake is a usage error (exit 64) naming the file, line
+// and field.
+func openServerSources(ctx context.Context, f serveFlags, log *slog.Logger) (analysis.SourceSet, *loki.EventPusher, error) {
+	var file *analysis.ServerSources
+	if f.sourcesFile != "" {
+		var err error
+		if file, err = analysis.LoadServerSources(ctx, f.sourcesFile); err != nil {
+			return nil, nil, usageError{fmt.Errorf("--sources-file: %w", err)}
+		}
+	}
+	overrides := analysis.SourceOverrides{PrometheusURL: firstOf(f.prometheusURL, os.Getenv("VERDICT_PROMETHEUS_URL")), LokiURL: firstOf(f.lokiURL, os.Getenv("VERDICT_LOKI_URL"))}
+	for _, o := range []struct{ flag, url string }{{"--prometheus-url (or VERDICT_PROMETHEUS_URL)", overrides.PrometheusURL}, {"--loki-url (or VERDICT_LOKI_URL)", overrides.LokiURL}} {
+		if o.url == "" {
+			continue
+		}
+		if err := analysis.CheckSourceURL(o.url); err != nil {
+			return nil, nil, usageError{fmt.Errorf("%s: %w", o.flag, err)}
+		}
+	}
+	sources, err := file.Open(overrides)
+	if err != nil {
+		if f.sourcesFile != "" {
+			err = fmt.Errorf("--sources-file: %w", err)
+		}
+		return nil, nil, usageError{err}
+	}
+	events, err := file.EventPusher(log)
+	if err != nil {
+		return nil, nil, usageError{fmt.Errorf("--sources-file: %w", err)}
+	}
+	return sources, events, nil
+}
+
 func runServe(cmd *cobra.Command, f serveFlags) error {
 	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 	if os.Getenv("GOGC") == "" {
@@ -182,6 +226,15 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		return usageError{fmt.Errorf("--external-url: %w", err)}
 	}
 	ctx := cmd.Context()
+	sources, events, err := openServerSources(ctx, f, log)
+	if err != nil {
+		return err
+	}
+	if events != nil {
+		// The server closes it (flushing) at srv.Close; this covers the
+		// returns before the server exists. A second Close does nothing.
+		defer events.Close()
+	}
 	st, err := store.Open(ctx, f.db)
 	if err != nil {
 		if errors.Is(err, store.ErrUnavailable) {
@@ -210,7 +263,8 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	var sched *schedule.Reloader
 	srv, err := api.New(api.Options{
 		Store:        st,
-		Sources:      analysis.SourceOverrides{PrometheusURL: firstOf(f.prometheusURL, os.Getenv("VERDICT_PROMETHEUS_URL")), LokiURL: firstOf(f.lokiURL, os.Getenv("VERDICT_LOKI_URL"))},
+		Sources:      sources,
+		Events:       events,
 		Tokens:       tokens,
 		Workers:      f.workers,
 		ResumeWithin: f.resumeWithin,
@@ -257,7 +311,8 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	log.Info("verdict serve listening", "addr", ln.Addr().String(), "external", externalURL, "auth", tokens.Len() > 0, "schedules", sched.Len())
+	log.Info("verdict serve listening", "addr", ln.Addr().String(), "external", externalURL, "auth", tokens.Len() > 0, "schedules", sched.Len(),
+		"sources", slices.Sorted(maps.Keys(sources)), "verdict events", events != nil)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 

@@ -16,6 +16,11 @@
 //     KindTimeout (all retried with backoff), other 4xx KindRejected.
 //   - "NaN", "+Inf", "-Inf" values are kept as NaN and ±Inf; several series
 //     for one scope follow query.Combine.
+//   - The HTTP client is metrics/sourcehttp's, as for Prometheus: one per
+//     Source, bounded connections, and an answer cap
+//     (Config.HTTP.MaxResponseBytes, default 16 MiB); an answer over it is
+//     a KindTooLarge error naming the cap. Error bodies go into errors as
+//     one short line (query.Excerpt).
 package loki
 
 import (
@@ -31,19 +36,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/common/config"
-
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/query"
+	"github.com/verdict-aca/verdict/metrics/sourcehttp"
 )
 
-const (
-	// DefaultTimeout is the per-attempt timeout when Config.Timeout is zero.
-	DefaultTimeout = 10 * time.Second
-	// maxBody bounds how much of a response is read (a matrix of 11,000
-	// points × hundreds of series fits well below it).
-	maxBody = 256 << 20
-)
+// DefaultTimeout is the per-attempt timeout when Config.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
 
 // Config says how to reach Loki for queries.
 type Config struct {
@@ -59,10 +58,9 @@ type Config struct {
 	// RetryWait is the wait before the first retry, doubling after each;
 	// zero means 200ms.
 	RetryWait time.Duration
-	// HTTP holds authentication (HTTP.BasicAuth, HTTP.BearerToken,
-	// HTTP.BearerTokenFile, HTTP.Authorization) and TLS (HTTP.TLSConfig), as
-	// in Prometheus' and Promtail's configs.
-	HTTP config.HTTPClientConfig
+	// HTTP holds authentication, TLS, the connection bound and the answer
+	// cap (see package sourcehttp).
+	HTTP sourcehttp.Config
 }
 
 // Source runs LogQL metric range queries. It is safe for concurrent use.
@@ -82,7 +80,7 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	client, err := httpClient(cfg.HTTP)
+	client, err := sourcehttp.New(cfg.HTTP)
 	if err != nil {
 		return nil, err
 	}
@@ -100,17 +98,6 @@ func parseURL(raw string) (*url.URL, error) {
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	return u, nil
-}
-
-func httpClient(c config.HTTPClientConfig) (*http.Client, error) {
-	if err := c.Validate(); err != nil {
-		return nil, fmt.Errorf("loki http settings: %w", err)
-	}
-	client, err := config.NewClientFromConfig(c, "verdict")
-	if err != nil {
-		return nil, fmt.Errorf("loki http client: %w", err)
-	}
-	return client, nil
 }
 
 // Fetch renders q.Expr for scope and window and runs it as a LogQL range query.
@@ -182,6 +169,10 @@ func (s *Source) get(ctx context.Context, u string) (response, *query.Error) {
 	}
 	req.Header.Set("Accept", "application/json")
 	res, err := s.client.Do(req)
+	var tooLarge *sourcehttp.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return fail(query.KindTooLarge, tooLarge)
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
@@ -189,7 +180,10 @@ func (s *Source) get(ctx context.Context, u string) (response, *query.Error) {
 		return fail(query.KindUnavailable, fmt.Errorf("loki unreachable: %w", err))
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
+	body, err := io.ReadAll(res.Body)
+	if errors.As(err, &tooLarge) {
+		return fail(query.KindTooLarge, tooLarge)
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return fail(query.KindTimeout, fmt.Errorf("timeout after %s reading the response", s.timeout))
@@ -197,7 +191,7 @@ func (s *Source) get(ctx context.Context, u string) (response, *query.Error) {
 		return fail(query.KindUnavailable, fmt.Errorf("reading the response: %w", err))
 	}
 	if res.StatusCode != http.StatusOK {
-		msg := fmt.Errorf("HTTP %d: %s", res.StatusCode, firstLine(string(body)))
+		msg := fmt.Errorf("HTTP %d: %s", res.StatusCode, query.Excerpt(string(body)))
 		return fail(statusKind(res.StatusCode), msg)
 	}
 	var r response
@@ -223,21 +217,6 @@ func statusKind(code int) query.Kind {
 	default:
 		return query.KindRejected
 	}
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	const limit = 300
-	if len(s) > limit {
-		s = s[:limit] + "…"
-	}
-	if s == "" {
-		s = "(empty body)"
-	}
-	return s
 }
 
 // response is Loki's query_range answer.

@@ -19,8 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-aca/verdict/internal/promtest"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/query"
+	"github.com/verdict-aca/verdict/metrics/sourcehttp"
 )
 
 // fakeLoki answers as Loki does for the handful of LogQL shapes the suite
@@ -447,5 +449,45 @@ func TestParseTime(t *testing.T) {
 		if _, err := parseTime(raw); err == nil {
 			t.Errorf("parseTime(%q) accepted", raw)
 		}
+	}
+}
+
+// TestFetchAnswerCap: an answer over the source's cap is a KindTooLarge
+// error naming the cap and the query, asked once; an error page is cut to
+// one short line.
+func TestFetchAnswerCap(t *testing.T) {
+	huge := promtest.HugeMatrix(64<<20, 0)
+	for _, tc := range []struct {
+		name      string
+		fail      func(w http.ResponseWriter, r *http.Request, call int) bool
+		wantKind  query.Kind
+		wantCalls int32
+		wantMsg   string
+	}{
+		{"huge matrix", func(w http.ResponseWriter, r *http.Request, _ int) bool { huge.ServeHTTP(w, r); return true },
+			query.KindTooLarge, 1, "limit of 256KiB (maxResponseBytes)"},
+		{"huge error page", plain(500, "<html>"+strings.Repeat("internal detail ", 1<<16)),
+			query.KindTooLarge, 1, "limit of 256KiB"},
+		{"long error page", plain(502, "<html>"+strings.Repeat("internal detail ", 1<<12)),
+			query.KindUnavailable, 3, "HTTP 502: <html>internal detail"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeLoki{fail: tc.fail}
+			srv := httptest.NewServer(f)
+			defer srv.Close()
+			src, err := New(Config{URL: srv.URL, RetryWait: time.Millisecond, HTTP: sourcehttp.Config{MaxResponseBytes: 256 << 10}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			q := metrics.Query{Signal: "errors", Expr: `sum(rate({app="shop",track="{{.track}}"}[1m]))`}
+			_, err = src.Fetch(context.Background(), q, metrics.Scope{"track": "canary"}, metrics.Window{Start: time.Unix(0, 0), End: time.Unix(3600, 0)})
+			var qe *query.Error
+			if !errors.As(err, &qe) || qe.Kind != tc.wantKind || f.calls.Load() != tc.wantCalls {
+				t.Fatalf("err = %v after %d requests, want %v after %d", err, f.calls.Load(), tc.wantKind, tc.wantCalls)
+			}
+			if !strings.Contains(err.Error(), tc.wantMsg) || !strings.Contains(err.Error(), `track="canary"`) || len(err.Error()) > 500 {
+				t.Errorf("error of %d bytes %.600q, want it short, naming %q and the query", len(err.Error()), err, tc.wantMsg)
+			}
+		})
 	}
 }

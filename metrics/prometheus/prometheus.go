@@ -22,6 +22,14 @@
 //     labels that differ, or point-wise aggregation when Query.Aggregate is set.
 //   - Warnings and infos from Prometheus are carried into Result.Warnings
 //     (infos prefixed "info: ").
+//   - The HTTP client is metrics/sourcehttp's: one per Source, shared by
+//     every query, with bounded connections and an answer cap
+//     (Config.HTTP.MaxResponseBytes, default 16 MiB) applied under
+//     client_golang's reading, so an oversized answer is never buffered
+//     whole. An answer over the cap is a KindTooLarge error naming the cap.
+//   - What Prometheus says in an error (a body, a message) is cut to one
+//     short line (query.Excerpt) before it goes into the error, and so
+//     into a report.
 package prometheus
 
 import (
@@ -36,11 +44,11 @@ import (
 
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/query"
+	"github.com/verdict-aca/verdict/metrics/sourcehttp"
 )
 
 // DefaultTimeout is the per-attempt timeout used when Config.Timeout is zero.
@@ -59,11 +67,9 @@ type Config struct {
 	// RetryWait is the wait before the first retry, doubling after each;
 	// zero means 200ms.
 	RetryWait time.Duration
-	// HTTP holds authentication and TLS: HTTP.BearerToken or
-	// HTTP.BearerTokenFile, HTTP.BasicAuth, HTTP.Authorization,
-	// HTTP.TLSConfig (CA, client certificate, server name), proxy and
-	// extra headers, with the meaning they have in Prometheus' own configs.
-	HTTP config.HTTPClientConfig
+	// HTTP holds authentication, TLS, the connection bound and the answer
+	// cap (see package sourcehttp).
+	HTTP sourcehttp.Config
 }
 
 // Source runs range queries against one Prometheus. It is safe for
@@ -82,12 +88,9 @@ func New(cfg Config) (*Source, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("prometheus url %q: want http(s)://host[:port][/path]", cfg.URL)
 	}
-	if err := cfg.HTTP.Validate(); err != nil {
-		return nil, fmt.Errorf("prometheus http settings: %w", err)
-	}
-	hc, err := config.NewClientFromConfig(cfg.HTTP, "verdict")
+	hc, err := sourcehttp.New(cfg.HTTP)
 	if err != nil {
-		return nil, fmt.Errorf("prometheus http client: %w", err)
+		return nil, err
 	}
 	client, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
 	if err != nil {
@@ -149,6 +152,10 @@ func (s *Source) kind(ctx context.Context, err error) query.Kind {
 	if ctx.Err() != nil {
 		return query.KindCanceled
 	}
+	var tooLarge *sourcehttp.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return query.KindTooLarge
+	}
 	var apiErr *v1.Error
 	if errors.As(err, &apiErr) {
 		switch apiErr.Type {
@@ -185,26 +192,30 @@ func (s *Source) describe(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("gave up: %w", ctx.Err())
 	}
+	var tooLarge *sourcehttp.TooLargeError
+	if errors.As(err, &tooLarge) {
+		return tooLarge
+	}
 	var apiErr *v1.Error
 	if errors.As(err, &apiErr) {
 		switch apiErr.Type {
 		case v1.ErrServer, v1.ErrClient:
 			msg := fmt.Sprintf("HTTP %d", statusCode(apiErr.Msg))
 			if body, ok := apiBody(apiErr.Detail); ok {
-				msg += ": " + body.ErrorType + ": " + firstLine(body.Error)
-			} else if d := firstLine(apiErr.Detail); d != "" {
-				msg += ": " + d
+				msg += ": " + body.ErrorType + ": " + query.Excerpt(body.Error)
+			} else if strings.TrimSpace(apiErr.Detail) != "" {
+				msg += ": " + query.Excerpt(apiErr.Detail)
 			}
 			return errors.New(msg)
 		case v1.ErrTimeout:
-			return fmt.Errorf("prometheus timed out evaluating the query (timeout %s): %w", s.timeout, err)
+			return fmt.Errorf("prometheus timed out evaluating the query (timeout %s): %s", s.timeout, query.Excerpt(apiErr.Msg))
 		}
-		return err
+		return fmt.Errorf("%s: %s", apiErr.Type, query.Excerpt(apiErr.Msg))
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("timeout after %s: %w", s.timeout, err)
 	}
-	return fmt.Errorf("prometheus unreachable: %w", err)
+	return fmt.Errorf("prometheus unreachable: %s", query.Excerpt(err.Error()))
 }
 
 // apiResponse is Prometheus' error body, which client_golang leaves
@@ -230,18 +241,6 @@ func statusCode(msg string) int {
 		_, _ = fmt.Sscanf(msg[i+1:], "%d", &code)
 	}
 	return code
-}
-
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	const limit = 200
-	if len(s) > limit {
-		s = s[:limit] + "…"
-	}
-	return s
 }
 
 // convert turns a range-query answer into series.

@@ -5,17 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/config"
-
+	"github.com/verdict-aca/verdict/internal/promtest"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/query"
+	"github.com/verdict-aca/verdict/metrics/sourcehttp"
 )
 
 var window = metrics.Window{
@@ -220,7 +224,8 @@ func TestNewChecksConfig(t *testing.T) {
 		{URL: ""},
 		{URL: "127.0.0.1:9090"},
 		{URL: "ftp://x"},
-		{URL: "http://x", HTTP: config.HTTPClientConfig{BearerToken: "a", BearerTokenFile: "b"}},
+		{URL: "http://x", HTTP: sourcehttp.Config{BearerTokenFile: filepath.Join(t.TempDir(), "missing")}},
+		{URL: "http://x", HTTP: sourcehttp.Config{MaxConns: -1}},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)
@@ -230,14 +235,115 @@ func TestNewChecksConfig(t *testing.T) {
 
 func TestFetchSendsBearerToken(t *testing.T) {
 	var auth string
+	token := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(token, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	s, _ := newSource(t, func(w http.ResponseWriter, r *http.Request, _ int) {
 		auth = r.Header.Get("Authorization")
 		writeJSON(w, 200, matrixBody)
-	}, Config{HTTP: config.HTTPClientConfig{BearerToken: "s3cret"}})
+	}, Config{HTTP: sourcehttp.Config{BearerTokenFile: token}})
 	if _, err := s.Fetch(context.Background(), metrics.Query{Signal: "x", Expr: "x"}, nil, window); err != nil {
 		t.Fatal(err)
 	}
 	if auth != "Bearer s3cret" {
 		t.Fatalf("Authorization %q", auth)
+	}
+}
+
+// TestFetchAnswerCap: a matrix answer far over the source's cap is a
+// KindTooLarge error naming the cap and the query, asked once (retrying
+// gets the same answer), and the client stops reading at the cap instead of
+// buffering the whole answer.
+func TestFetchAnswerCap(t *testing.T) {
+	const limit = 1 << 20
+	var written atomic.Int64
+	huge := promtest.HugeMatrix(256<<20, 0)
+	s, f := newSource(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+		cw := &countingWriter{ResponseWriter: w, n: &written}
+		huge.ServeHTTP(cw, r)
+	}, Config{HTTP: sourcehttp.Config{MaxResponseBytes: limit}})
+	_, err := s.Fetch(context.Background(), metrics.Query{Signal: "huge", Expr: `huge{track="{{.track}}"}`}, metrics.Scope{"track": "canary"}, window)
+	var qe *query.Error
+	if !errors.As(err, &qe) || qe.Kind != query.KindTooLarge {
+		t.Fatalf("err = %v, want a KindTooLarge *query.Error", err)
+	}
+	for _, want := range []string{"signal huge", "limit of 1MiB (maxResponseBytes)", `(query: huge{track="canary"})`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not contain %q", err, want)
+		}
+	}
+	if f.calls.Load() != 1 {
+		t.Errorf("%d requests, want 1 (an answer over the cap is not retried)", f.calls.Load())
+	}
+	if w := written.Load(); w > 64<<20 {
+		t.Errorf("the server wrote %d bytes before the client stopped reading", w)
+	}
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestFetchErrorTextIsShort: a megabyte error page is cut to one short
+// line in the error, which a report would keep.
+func TestFetchErrorTextIsShort(t *testing.T) {
+	page := "<html>" + strings.Repeat("internal detail ", 1<<16) + "</html>"
+	s, _ := newSource(t, func(w http.ResponseWriter, r *http.Request, _ int) { writeJSON(w, 404, page) }, Config{})
+	_, err := s.Fetch(context.Background(), metrics.Query{Signal: "x", Expr: "x"}, nil, window)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 404: <html>internal detail") || len(err.Error()) > 400 {
+		t.Errorf("error of %d bytes: %.500s", len(fmt.Sprint(err)), err)
+	}
+}
+
+// TestSourceBoundsConnections: many queries at once through one Source
+// leave no more connections open than its MaxConns, and open few more
+// (see sourcehttp's TestMaxConns for the allowance), however many queries
+// there are.
+func TestSourceBoundsConnections(t *testing.T) {
+	var opened, closed atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(5 * time.Millisecond) // keep connections busy, so queries overlap
+		writeJSON(w, 200, matrixBody)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			opened.Add(1)
+		case http.StateClosed:
+			closed.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	s, err := New(Config{URL: srv.URL, HTTP: sourcehttp.Config{MaxConns: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			if _, err := s.Fetch(context.Background(), metrics.Query{Signal: "lat", Expr: "lat"}, nil, window); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	open := opened.Load() - closed.Load()
+	for deadline := time.Now().Add(10 * time.Second); open > 2 && time.Now().Before(deadline); open = opened.Load() - closed.Load() {
+		time.Sleep(10 * time.Millisecond) // closes reach the server asynchronously
+	}
+	if open > 2 {
+		t.Errorf("%d connections open after 40 concurrent queries, want at most MaxConns 2", open)
+	}
+	if n := opened.Load(); n > 2+40/20 {
+		t.Errorf("40 concurrent queries opened %d connections, want at most MaxConns 2 (+ 2)", n)
 	}
 }

@@ -2,6 +2,8 @@ package query
 
 import (
 	"fmt"
+	"strings"
+	"unicode/utf8"
 )
 
 // Kind classifies why a query failed, so that callers can tell a source
@@ -32,6 +34,10 @@ const (
 	KindBadResponse
 	// KindCanceled: the caller's context was canceled or its deadline passed.
 	KindCanceled
+	// KindTooLarge: the answer was larger than the source's cap
+	// (maxResponseBytes). Asking again gets the same answer, so it is not
+	// retried; the query asks for too much (too many series or points).
+	KindTooLarge
 )
 
 var kindNames = [...]string{
@@ -44,6 +50,7 @@ var kindNames = [...]string{
 	KindRejected:    "rejected",
 	KindBadResponse: "bad response",
 	KindCanceled:    "canceled",
+	KindTooLarge:    "too large",
 }
 
 // String names the kind in lower case ("timeout", "bad query").
@@ -87,3 +94,29 @@ func (e *Error) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
+
+// maxExcerpt bounds the text a source contributes to an error message.
+const maxExcerpt = 200
+
+// Excerpt shortens text a source answered (an error body, a message) for an
+// error that ends up in a report: its first line, trimmed, at most 200
+// bytes (cut on a rune boundary, marked with "…"), or "(empty body)".
+// A source's answer is not ours to store at length: an error page can be
+// megabytes, and the report keeps it.
+func Excerpt(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	if len(s) > maxExcerpt {
+		cut := maxExcerpt
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	if s == "" {
+		s = "(empty body)"
+	}
+	return s
+}
