@@ -208,7 +208,7 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	// The judging goroutines share Workspaces: at most one per query in
 	// flight, reused from signal to signal.
 	workspaces := sync.Pool{New: func() any { return new(judge.Workspace) }}
-	opts := judge.Options{Confidence: c.Confidence, Look: req.Look, Looks: req.Looks, Step: query.Step(req.Window)}
+	opts := judge.Options{Confidence: c.Confidence, Look: req.Look, Looks: req.Looks, Step: query.Step(req.Window), Extrapolated: true}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	for i, s := range c.Signals {

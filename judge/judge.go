@@ -62,6 +62,10 @@ type Options struct {
 	// analyses): a signal without enough data then says how many more
 	// minutes it needs.
 	Step time.Duration
+	// Extrapolated says that counts may have been extrapolated to their
+	// windows (live sources: Prometheus' increase()), so that events a
+	// little above their exposure are noise, not a mistake.
+	Extrapolated bool
 }
 
 // DefaultConfidence is the confidence level used when Options.Confidence is 0.
@@ -246,11 +250,11 @@ func judgeCounts(spec Spec, baseline, canary Sample, opts Options) Result {
 			return r.invalid(fmt.Sprintf("%s: the %s has no %s series, which a %s test needs beside the %s", spec.Name, side.name, exposureWhat, spec.Test, eventsWhat))
 		}
 	}
-	b, err := cleanCounts(spec, "baseline", baseline.Values, baseline.Exposure, eventsWhat, exposureWhat)
+	b, err := cleanCounts(spec, "baseline", baseline.Values, baseline.Exposure, eventsWhat, exposureWhat, opts.Extrapolated)
 	if err != nil {
 		return r.invalid(err.Error())
 	}
-	c, err := cleanCounts(spec, "canary", canary.Values, canary.Exposure, eventsWhat, exposureWhat)
+	c, err := cleanCounts(spec, "canary", canary.Values, canary.Exposure, eventsWhat, exposureWhat, opts.Extrapolated)
 	if err != nil {
 		return r.invalid(err.Error())
 	}
