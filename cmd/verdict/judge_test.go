@@ -207,7 +207,7 @@ func TestJudgeReleaseSignals(t *testing.T) {
 
 	// Latency histograms: a median of 80 ms; on the canary 4% of requests
 	// take three times as long, which moves the p99 from about 0.26 s to
-	// about 0.6 s.
+	// about 0.39 s (read from the buckets).
 	const latencyMetric = "http_request_duration_seconds"
 	latBase := newSeriesFile().histogram(latencyMetric, latencyBounds, drawnHistogram(rng, windows, 900, 0.08, 0.5, 0, 1)).write(t, dir, "latency-base.csv")
 	latSlow := newSeriesFile().histogram(latencyMetric, latencyBounds, drawnHistogram(rng, windows, 100, 0.08, 0.5, 0.04, 3)).write(t, dir, "latency-slow.csv")
