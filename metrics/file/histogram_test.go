@@ -13,7 +13,7 @@ import (
 
 var inf = math.Inf(1)
 
-func TestParseHistograms(t *testing.T) {
+func TestParseFileHistograms(t *testing.T) {
 	tests := []struct {
 		name, file, in string
 		want           []metrics.Series
@@ -87,7 +87,7 @@ func TestParseHistograms(t *testing.T) {
 	}
 }
 
-func TestParseHistogramErrors(t *testing.T) {
+func TestParseFileHistogramErrors(t *testing.T) {
 	const head = "timestamp,signal,le,value\n"
 	tests := []struct {
 		name, file, in string
