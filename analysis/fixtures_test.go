@@ -13,7 +13,7 @@ import (
 // the verdict and each signal's classification against the expectation the
 // scenario was built with (fixtures/*/expect.yaml).
 func TestFixtureVerdicts(t *testing.T) {
-	scenarios, err := fixtures.Load(filepath.Join("..", "fixtures"))
+	scenarios, err := fixtures.LoadAll(filepath.Join("..", "fixtures"))
 	if err != nil {
 		t.Fatal(err)
 	}

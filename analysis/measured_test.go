@@ -12,7 +12,7 @@ import (
 	"github.com/verdict-aca/verdict/scoring"
 )
 
-const countsConfig = `name: shop
+const liveCountsConfig = `name: shop
 signals:
   - name: error_ratio
     test: rate
@@ -77,7 +77,7 @@ func (s countSource) Fetch(_ context.Context, q metrics.Query, scope metrics.Sco
 }
 
 func TestMeasured(t *testing.T) {
-	cfg, err := ParseConfig("shop.yaml", []byte(countsConfig))
+	cfg, err := ParseConfig("shop.yaml", []byte(liveCountsConfig))
 	if err != nil {
 		t.Fatal(err)
 	}

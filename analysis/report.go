@@ -72,6 +72,7 @@ func collectSeries(c *Config, baseline, canary []metrics.Series) []SignalSeries 
 			dst.Values = src.Values[:len(src.Values):len(src.Values)]
 			dst.Times = src.Times[:len(src.Times):len(src.Times)]
 			dst.Labels = src.Labels
+			dst.Bounds = src.Bounds
 			return
 		}
 		dst.Values = append(dst.Values, src.Values...)

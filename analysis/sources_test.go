@@ -71,7 +71,7 @@ signals:
   - name: eu_errors
     source: eu
     test: rate
-    query: 'sum(errors{track="{{.track}}"})'
+    query: 'sum(increase(errors{track="{{.track}}"}[{{.step}}]))'
 `
 	cfg, err := ParseConfig("shop.yaml", []byte(config))
 	if err != nil {

@@ -22,7 +22,10 @@ func newJudgeCommand() *cobra.Command {
 		Use:   "judge --config FILE --baseline FILE --canary FILE",
 		Short: "Judge a canary from series files (CSV or JSON)",
 		Long: "Judge a canary offline: every signal of the config is read from the baseline and canary series files,\n" +
-			"judged, and scored. The exit code carries the verdict (0 pass, 1 fail, 2 marginal, 3 none).",
+			"judged, and scored. The exit code carries the verdict (0 pass, 1 fail, 2 marginal, 3 none).\n\n" +
+			"A rate signal with exposure: or a proportion with trials: also reads that series from each file (counts per\n" +
+			"window, aligned by position); a histogram signal reads bucket counts (CSV column le, or JSON {\"le\": [...],\n" +
+			"\"counts\": [[...], ...]}). Data that cannot be judged exits 65 with one sentence naming the file or signal.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "config", "baseline", "canary"); err != nil {
 				return err

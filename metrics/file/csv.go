@@ -2,11 +2,13 @@ package file
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +21,11 @@ const (
 	colSignal    = "signal"
 	colValue     = "value"
 	colTimestamp = "timestamp"
+	colLe        = "le"
 )
+
+// wantColumns completes the header errors' "(want ...)".
+const wantColumns = "want signal, value, and optionally timestamp and le"
 
 // maxUnixSeconds bounds unix-second timestamps to years 0001..9999, the range
 // RFC 3339 can express; anything beyond is a malformed timestamp.
@@ -28,101 +34,285 @@ const (
 	maxUnixSeconds = 253402300799
 )
 
-// parseCSV parses a CSV series file (see the package doc).
-func parseCSV(name string, data []byte) ([]metrics.Series, error) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.ReuseRecord = true
-	header, err := r.Read()
-	if err != nil {
-		return nil, csvError(name, err, 0, 0)
-	}
-	sigCol, valCol, timeCol := -1, -1, -1
-	for i, h := range header {
-		col := strings.TrimSpace(h)
-		line, column := r.FieldPos(i)
-		var idx *int
-		switch col {
-		case colSignal:
-			idx = &sigCol
-		case colValue:
-			idx = &valCol
-		case colTimestamp:
-			idx = &timeCol
-		case "":
-			return nil, &ParseError{File: name, Line: line, Column: column,
-				Msg: "header has an empty column name (want signal, value and optionally timestamp)"}
-		default:
-			return nil, &ParseError{File: name, Line: line, Column: column,
-				Msg: fmt.Sprintf("header has an unknown column %q (want signal, value and optionally timestamp)", col)}
-		}
-		if *idx >= 0 {
-			return nil, &ParseError{File: name, Line: line, Column: column,
-				Msg: fmt.Sprintf("header names the column %q twice", col)}
-		}
-		*idx = i
-	}
-	headerLine, _ := r.FieldPos(0)
-	for _, c := range []struct {
-		idx  int
-		name string
-	}{{sigCol, colSignal}, {valCol, colValue}} {
-		if c.idx < 0 {
-			return nil, &ParseError{File: name, Line: headerLine,
-				Msg: fmt.Sprintf("header has no %q column (want signal, value and optionally timestamp)", c.name)}
-		}
-	}
+// csvColumns are the positions of a CSV file's columns (-1 when absent).
+type csvColumns struct{ signal, value, timestamp, le int }
 
-	var series []metrics.Series
-	index := map[string]int{}    // signal → position in series
-	lastLine := map[string]int{} // signal → line of its previous row, for order errors
+// csvSignal is the state of one signal while its rows are read.
+type csvSignal struct {
+	index     int  // position in the parsed series
+	firstLine int  // line of its first row
+	histogram bool // its rows carry le
+	lastLine  int  // line of its previous row, for time-order errors
+	windows   int  // histogram windows completed
+	firstWin  int  // line of the first row of its first window
+	open      bucketWindow
+}
+
+// bucketWindow is the histogram window being read: its rows so far.
+type bucketWindow struct {
+	rows []bucketRow
+	line int       // line of its first row
+	time time.Time // its timestamp, when the file has them
+	les  map[float64]int
+}
+
+// bucketRow is one bucket of a histogram window.
+type bucketRow struct {
+	le, value float64
+	line      int
+}
+
+// csvParser reads a CSV series file.
+type csvParser struct {
+	name    string
+	r       *csv.Reader
+	cols    csvColumns
+	width   int // the header's number of columns
+	series  []metrics.Series
+	signals map[string]*csvSignal
+}
+
+// parseCSV parses a CSV series file (see the package doc). Its cost is
+// linear in the file's size (each histogram window is sorted by le, a log
+// factor in the number of buckets).
+func parseCSV(name string, data []byte) ([]metrics.Series, error) {
+	p := &csvParser{name: name, r: csv.NewReader(bytes.NewReader(data)), signals: map[string]*csvSignal{}}
+	p.r.ReuseRecord = true
+	if err := p.header(); err != nil {
+		return nil, err
+	}
 	for {
-		rec, err := r.Read()
+		rec, err := p.r.Read()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, csvError(name, err, len(header), len(rec))
+			return nil, csvError(name, err, p.width, len(rec))
 		}
-		sigLine, _ := r.FieldPos(sigCol)
-		signal := strings.TrimSpace(rec[sigCol])
-		if msg := checkSignalName(signal); msg != "" {
-			return nil, &ParseError{File: name, Line: sigLine, Msg: msg}
+		if err := p.row(rec); err != nil {
+			return nil, err
 		}
-		valLine, _ := r.FieldPos(valCol)
-		v, msg := parseValue(strings.TrimSpace(rec[valCol]))
-		if msg != "" {
-			return nil, &ParseError{File: name, Line: valLine,
-				Msg: fmt.Sprintf("value %q of signal %s %s", strings.TrimSpace(rec[valCol]), signal, msg)}
-		}
-		i, seen := index[signal]
-		if !seen {
-			i = len(series)
-			index[signal] = i
-			series = append(series, metrics.Series{Signal: signal})
-		}
-		s := &series[i]
-		if timeCol >= 0 {
-			timeLine, _ := r.FieldPos(timeCol)
-			raw := strings.TrimSpace(rec[timeCol])
-			t, msg := parseTimestamp(raw)
-			if msg != "" {
-				return nil, &ParseError{File: name, Line: timeLine,
-					Msg: fmt.Sprintf("timestamp %q of signal %s %s", raw, signal, msg)}
-			}
-			if n := len(s.Times); n > 0 && t.Before(s.Times[n-1]) {
-				return nil, &ParseError{File: name, Line: timeLine,
-					Msg: fmt.Sprintf("timestamp %s of signal %s is before the signal's previous one, %s on line %d (rows of a signal must be in time order)",
-						raw, signal, s.Times[n-1].Format(time.RFC3339Nano), lastLine[signal])}
-			}
-			s.Times = append(s.Times, t)
-			lastLine[signal] = timeLine
-		}
-		s.Values = append(s.Values, v)
 	}
-	if len(series) == 0 {
+	if len(p.series) == 0 {
 		return nil, &ParseError{File: name, Msg: "has a header but no rows"}
 	}
-	return series, nil
+	for i := range p.series {
+		st := p.signals[p.series[i].Signal]
+		if st.histogram {
+			if err := p.closeWindow(st); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p.series, nil
+}
+
+// header reads the header row and finds the columns.
+func (p *csvParser) header() error {
+	header, err := p.r.Read()
+	if err != nil {
+		return csvError(p.name, err, 0, 0)
+	}
+	p.cols, p.width = csvColumns{-1, -1, -1, -1}, len(header)
+	for i, h := range header {
+		col := strings.TrimSpace(h)
+		line, column := p.r.FieldPos(i)
+		var idx *int
+		switch col {
+		case colSignal:
+			idx = &p.cols.signal
+		case colValue:
+			idx = &p.cols.value
+		case colTimestamp:
+			idx = &p.cols.timestamp
+		case colLe:
+			idx = &p.cols.le
+		case "":
+			return &ParseError{File: p.name, Line: line, Column: column,
+				Msg: "header has an empty column name (" + wantColumns + ")"}
+		default:
+			return &ParseError{File: p.name, Line: line, Column: column,
+				Msg: fmt.Sprintf("header has an unknown column %q (%s)", col, wantColumns)}
+		}
+		if *idx >= 0 {
+			return &ParseError{File: p.name, Line: line, Column: column,
+				Msg: fmt.Sprintf("header names the column %q twice", col)}
+		}
+		*idx = i
+	}
+	headerLine, _ := p.r.FieldPos(0)
+	for _, c := range []struct {
+		idx  int
+		name string
+	}{{p.cols.signal, colSignal}, {p.cols.value, colValue}} {
+		if c.idx < 0 {
+			return &ParseError{File: p.name, Line: headerLine,
+				Msg: fmt.Sprintf("header has no %q column (%s)", c.name, wantColumns)}
+		}
+	}
+	return nil
+}
+
+// row reads one data row.
+func (p *csvParser) row(rec []string) error {
+	sigLine, _ := p.r.FieldPos(p.cols.signal)
+	signal := strings.TrimSpace(rec[p.cols.signal])
+	if msg := checkSignalName(signal); msg != "" {
+		return &ParseError{File: p.name, Line: sigLine, Msg: msg}
+	}
+	valLine, _ := p.r.FieldPos(p.cols.value)
+	rawValue := strings.TrimSpace(rec[p.cols.value])
+	v, msg := parseValue(rawValue)
+	if msg != "" {
+		return &ParseError{File: p.name, Line: valLine,
+			Msg: fmt.Sprintf("value %q of signal %s %s", rawValue, signal, msg)}
+	}
+	rawLe, leLine := "", 0
+	if p.cols.le >= 0 {
+		rawLe = strings.TrimSpace(rec[p.cols.le])
+		leLine, _ = p.r.FieldPos(p.cols.le)
+	}
+	st, seen := p.signals[signal]
+	if !seen {
+		st = &csvSignal{index: len(p.series), firstLine: sigLine, histogram: rawLe != ""}
+		p.signals[signal] = st
+		p.series = append(p.series, metrics.Series{Signal: signal})
+	}
+	switch {
+	case st.histogram && rawLe == "":
+		return &ParseError{File: p.name, Line: sigLine,
+			Msg: fmt.Sprintf("signal %s has a row without le, but its rows from line %d have le; a signal's rows are either all histogram buckets (with le) or all plain values (without)", signal, st.firstLine)}
+	case !st.histogram && rawLe != "":
+		return &ParseError{File: p.name, Line: leLine,
+			Msg: fmt.Sprintf("signal %s has a row with le %s, but its rows from line %d have none; a signal's rows are either all histogram buckets (with le) or all plain values (without)", signal, rawLe, st.firstLine)}
+	}
+	var t time.Time
+	timed := p.cols.timestamp >= 0
+	if timed {
+		timeLine, _ := p.r.FieldPos(p.cols.timestamp)
+		raw := strings.TrimSpace(rec[p.cols.timestamp])
+		var msg string
+		if t, msg = parseTimestamp(raw); msg != "" {
+			return &ParseError{File: p.name, Line: timeLine,
+				Msg: fmt.Sprintf("timestamp %q of signal %s %s", raw, signal, msg)}
+		}
+		if prev, ok := p.previousTime(st); ok && t.Before(prev) {
+			return &ParseError{File: p.name, Line: timeLine,
+				Msg: fmt.Sprintf("timestamp %s of signal %s is before the signal's previous one, %s on line %d (rows of a signal must be in time order)",
+					raw, signal, prev.Format(time.RFC3339Nano), st.lastLine)}
+		}
+		st.lastLine = timeLine
+	}
+	s := &p.series[st.index]
+	if !st.histogram {
+		if timed {
+			s.Times = append(s.Times, t)
+		}
+		s.Values = append(s.Values, v)
+		return nil
+	}
+	le, msg := parseBound(rawLe)
+	if msg != "" {
+		return &ParseError{File: p.name, Line: leLine, Msg: fmt.Sprintf("le %q of signal %s %s", rawLe, signal, msg)}
+	}
+	w := &st.open
+	if len(w.rows) > 0 {
+		first, dup := w.les[le]
+		switch {
+		case timed && !t.Equal(w.time), !timed && dup:
+			// A later timestamp, or without timestamps a bucket the window
+			// already has, starts the next window.
+			if err := p.closeWindow(st); err != nil {
+				return err
+			}
+		case dup:
+			return &ParseError{File: p.name, Line: leLine,
+				Msg: fmt.Sprintf("bucket le=%s of signal %s appears twice at timestamp %s (lines %d and %d)", formatBound(le), signal, w.time.Format(time.RFC3339Nano), first, leLine)}
+		}
+	}
+	if len(w.rows) == 0 {
+		w.line, w.time = sigLine, t
+		if w.les == nil {
+			w.les = map[float64]int{}
+		}
+	}
+	w.les[le] = leLine
+	w.rows = append(w.rows, bucketRow{le: le, value: v, line: leLine})
+	return nil
+}
+
+// previousTime is the time of the signal's previous row, if it had one.
+func (p *csvParser) previousTime(st *csvSignal) (time.Time, bool) {
+	if st.histogram {
+		if len(st.open.rows) > 0 {
+			return st.open.time, true
+		}
+		if ts := p.series[st.index].Times; len(ts) > 0 {
+			return ts[len(ts)-1], true
+		}
+		return time.Time{}, false
+	}
+	ts := p.series[st.index].Times
+	if len(ts) == 0 {
+		return time.Time{}, false
+	}
+	return ts[len(ts)-1], true
+}
+
+// closeWindow checks the signal's open histogram window and appends its
+// counts, in ascending order of le, to the series: every window needs a
+// +Inf bucket and the same buckets as the signal's first window.
+func (p *csvParser) closeWindow(st *csvSignal) error {
+	w := &st.open
+	if len(w.rows) == 0 {
+		return nil
+	}
+	s := &p.series[st.index]
+	n := st.windows + 1
+	slices.SortFunc(w.rows, func(a, b bucketRow) int { return cmp.Compare(a.le, b.le) })
+	if !math.IsInf(w.rows[len(w.rows)-1].le, 1) {
+		return &ParseError{File: p.name, Line: w.line,
+			Msg: fmt.Sprintf("window %d of signal %s has no le=+Inf bucket; every window needs one (the count of all its observations)", n, s.Signal)}
+	}
+	if s.Bounds == nil {
+		s.Bounds = make([]float64, len(w.rows))
+		for i, r := range w.rows {
+			s.Bounds[i] = r.le
+		}
+		st.firstWin = w.line
+	} else if msg, line := p.sameBuckets(s.Bounds, w, n, s.Signal, st.firstWin); msg != "" {
+		return &ParseError{File: p.name, Line: line, Msg: msg}
+	}
+	for _, r := range w.rows {
+		s.Values = append(s.Values, r.value)
+	}
+	if p.cols.timestamp >= 0 {
+		s.Times = append(s.Times, w.time)
+	}
+	st.windows = n
+	w.rows = w.rows[:0]
+	clear(w.les)
+	return nil
+}
+
+// sameBuckets compares window n's sorted rows with the first window's
+// bounds and returns a message and a line for the first difference.
+func (p *csvParser) sameBuckets(bounds []float64, w *bucketWindow, n int, signal string, firstLine int) (string, int) {
+	i := 0
+	for _, r := range w.rows {
+		switch {
+		case i < len(bounds) && bounds[i] < r.le:
+			return fmt.Sprintf("window %d of signal %s has no bucket le=%s, which its first window (line %d) has; every window needs the same buckets", n, signal, formatBound(bounds[i]), firstLine), w.line
+		case i < len(bounds) && bounds[i] == r.le:
+			i++
+		default:
+			return fmt.Sprintf("bucket le=%s of signal %s is not among the buckets of its first window (line %d: %s); every window needs the same buckets", formatBound(r.le), signal, firstLine, formatBounds(bounds)), r.line
+		}
+	}
+	if i < len(bounds) {
+		return fmt.Sprintf("window %d of signal %s has no bucket le=%s, which its first window (line %d) has; every window needs the same buckets", n, signal, formatBound(bounds[i]), firstLine), w.line
+	}
+	return "", 0
 }
 
 // csvError turns an encoding/csv error into a *ParseError. want is the

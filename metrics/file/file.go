@@ -5,14 +5,15 @@
 // matter):
 //
 //   - CSV (.csv): a header row naming the columns, then one observation per
-//     row. Columns `signal` and `value` are required, `timestamp` is optional;
-//     any other column is an error, because a misspelt column (`vlaue`) must
-//     not be silently ignored. Rows of one signal may be interleaved with
-//     other signals' rows; each signal's rows are concatenated in file order,
-//     and signals are listed in order of first appearance. A timestamp is
-//     RFC 3339 (`2025-06-03T14:00:00Z`) or unix seconds, possibly fractional
-//     (`1748959200.5`); when the column exists every row needs one, and a
-//     signal's timestamps must not go backwards (Series promises time order).
+//     row. Columns `signal` and `value` are required, `timestamp` and `le`
+//     are optional; any other column is an error, because a misspelt column
+//     (`vlaue`) must not be silently ignored. Rows of one signal may be
+//     interleaved with other signals' rows; each signal's rows are
+//     concatenated in file order, and signals are listed in order of first
+//     appearance. A timestamp is RFC 3339 (`2025-06-03T14:00:00Z`) or unix
+//     seconds, possibly fractional (`1748959200.5`); when the column exists
+//     every row needs one, and a signal's timestamps must not go backwards
+//     (Series promises time order).
 //   - JSON (.json): an object mapping a signal name to an array of numbers,
 //     kept in the file's key order; `null` is a missing observation.
 //
@@ -21,11 +22,55 @@
 // out-of-range values are errors, not NaN: they are almost always a bug
 // upstream (a division by zero), and silently dropping them would hide it.
 //
+// # Histograms
+//
+// A signal may be a histogram: per window (the step a count covers), the
+// cumulative number of observations at or below each bucket's upper bound,
+// as Prometheus' _bucket series count them (increase(x_bucket[1m]) by le).
+// It becomes a metrics.Series with Bounds (ascending, the last +Inf) and
+// len(Bounds) values per window, window after window.
+//
+//   - CSV: the `le` column. A row with an le is one bucket of one window; a
+//     signal's rows are either all buckets or all plain values (mixing is
+//     an error). With a timestamp column, a signal's rows with the same
+//     timestamp form one window (in any order of le). Without timestamps a
+//     signal's bucket rows are read in order and a window ends where an le
+//     repeats, so each window's buckets must be written together, one
+//     window after another. le is a number or `+Inf` (`Inf`, any case); the
+//     value is the bucket's cumulative count.
+//   - JSON: an object with the bounds and one array of cumulative counts per
+//     window. A bound is a number, or a string holding one or `+Inf`
+//     (`Inf`); le must be strictly ascending; a count may be null (a
+//     missing observation: the judge drops the window).
+//
+// For example, two one-minute windows of a latency histogram with three
+// buckets, in CSV:
+//
+//	timestamp,signal,le,value
+//	2025-06-03T14:00:00Z,latency_seconds,0.1,912
+//	2025-06-03T14:00:00Z,latency_seconds,0.5,990
+//	2025-06-03T14:00:00Z,latency_seconds,+Inf,1000
+//	2025-06-03T14:01:00Z,latency_seconds,0.1,870
+//	2025-06-03T14:01:00Z,latency_seconds,0.5,985
+//	2025-06-03T14:01:00Z,latency_seconds,+Inf,1002
+//
+// and in JSON:
+//
+//	{"latency_seconds": {"le": [0.1, 0.5, "+Inf"], "counts": [[912, 990, 1000], [870, 985, 1002]]}}
+//
+// Every window needs a +Inf bucket and the same buckets as the others; a
+// bound that is not a number, a duplicate bucket in a window, a window
+// with a bucket missing or extra are errors naming the line. That counts
+// rise with le (are cumulative) is left to the judge, which knows the
+// rounding Prometheus' extrapolation allows.
+//
 // Every problem with the input is reported as a *ParseError whose message is
 // one sentence naming the file, the line (and column where it helps) and what
 // is wrong, so the CLI can print it as is and exit with the data-error code.
-// The parser never panics on input; it reads the whole file into memory,
-// which is fine for series files (a million points is a few tens of MB).
+// The parser never panics on input, and its cost is linear in the input's
+// size (a JSON error's line and column are computed only when there is an
+// error); it reads the whole file into memory, which is fine for series
+// files (a million points is a few tens of MB).
 package file
 
 import (
@@ -80,7 +125,9 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // extension (.csv or .json, any case) and to name the file in errors; any
 // other extension is a *ParseError. On success every returned series has a
 // non-empty, unique Signal, at least one value, no infinite value, and Times
-// either nil or as long as Values.
+// either nil or one per observation (Series.Observations); a histogram
+// series has Bounds, strictly ascending and ending in +Inf, and
+// len(Bounds) values per observation.
 func Parse(name string, r io.Reader) ([]metrics.Series, error) {
 	var parse func(name string, data []byte) ([]metrics.Series, error)
 	switch ext := strings.ToLower(filepath.Ext(name)); ext {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -35,6 +36,9 @@ func sameSeries(t *testing.T, got, want []metrics.Series) {
 		g, w := got[i], want[i]
 		if g.Signal != w.Signal {
 			t.Errorf("series %d: signal %q, want %q", i, g.Signal, w.Signal)
+		}
+		if !slices.Equal(g.Bounds, w.Bounds) {
+			t.Errorf("series %s: bounds %v, want %v", w.Signal, g.Bounds, w.Bounds)
 		}
 		if len(g.Values) != len(w.Values) {
 			t.Errorf("series %s: values %v, want %v", w.Signal, g.Values, w.Values)
@@ -155,10 +159,10 @@ func TestParseErrors(t *testing.T) {
 		{"header only", "b.csv", "signal,value\n", "b.csv: has a header but no rows", 0},
 
 		// CSV header.
-		{"missing value column", "b.csv", "signal,timestamp\na,0\n", `b.csv line 1: header has no "value" column (want signal, value and optionally timestamp)`, 1},
-		{"missing signal column", "b.csv", "value\n1\n", `b.csv line 1: header has no "signal" column (want signal, value and optionally timestamp)`, 1},
-		{"unknown column", "b.csv", "signal,vlaue,value\na,1,1\n", `b.csv line 1, column 8: header has an unknown column "vlaue" (want signal, value and optionally timestamp)`, 1},
-		{"empty column name", "b.csv", "signal,value,\na,1,\n", `b.csv line 1, column 14: header has an empty column name (want signal, value and optionally timestamp)`, 1},
+		{"missing value column", "b.csv", "signal,timestamp\na,0\n", `b.csv line 1: header has no "value" column (want signal, value, and optionally timestamp and le)`, 1},
+		{"missing signal column", "b.csv", "value\n1\n", `b.csv line 1: header has no "signal" column (want signal, value, and optionally timestamp and le)`, 1},
+		{"unknown column", "b.csv", "signal,vlaue,value\na,1,1\n", `b.csv line 1, column 8: header has an unknown column "vlaue" (want signal, value, and optionally timestamp and le)`, 1},
+		{"empty column name", "b.csv", "signal,value,\na,1,\n", `b.csv line 1, column 14: header has an empty column name (want signal, value, and optionally timestamp and le)`, 1},
 		{"duplicate column", "b.csv", "signal,value,signal\na,1,a\n", `b.csv line 1, column 14: header names the column "signal" twice`, 1},
 
 		// CSV rows.
@@ -190,7 +194,7 @@ func TestParseErrors(t *testing.T) {
 		{"json string value", "c.json", "{\"a\": [1, \"2\"]}", `c.json line 1, column 11: value 2 of signal a is a string ("2"), not a number or null`, 1},
 		{"json boolean value", "c.json", "{\"a\": [true]}", `c.json line 1, column 8: value 1 of signal a is a boolean (true), not a number or null`, 1},
 		{"json nested array", "c.json", "{\"a\": [1, [2]]}", `c.json line 1, column 11: value 2 of signal a is an array, not a number or null`, 1},
-		{"json signal not an array", "c.json", "{\"a\": 1}", `c.json line 1, column 7: signal a must be an array of numbers, but it is a number (1)`, 1},
+		{"json signal not an array", "c.json", "{\"a\": 1}", `c.json line 1, column 7: signal a must be an array of numbers or a histogram object ({"le": [...], "counts": [[...], ...]}), but it is a number (1)`, 1},
 		{"json overflowing number", "c.json", "{\"a\": [1e400]}", `c.json line 1, column 8: value 1 of signal a, 1e400, is not finite (beyond the range of a 64-bit float)`, 1},
 		{"json empty key", "c.json", "{\"\": [1]}", `c.json line 1, column 2: signal name is empty`, 1},
 		{"json truncated", "c.json", "{\"a\": [1, 2", "c.json: ends before the JSON object is complete", 0},

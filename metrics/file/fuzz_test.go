@@ -34,8 +34,18 @@ func checkParse(t *testing.T, name string, data []byte) {
 		if len(s.Values) == 0 {
 			t.Fatalf("signal %q has no values", s.Signal)
 		}
-		if len(s.Times) != 0 && len(s.Times) != len(s.Values) {
-			t.Fatalf("signal %q has %d times for %d values", s.Signal, len(s.Times), len(s.Values))
+		if nb := len(s.Bounds); nb > 0 {
+			if len(s.Values)%nb != 0 || !math.IsInf(s.Bounds[nb-1], 1) {
+				t.Fatalf("histogram %q has %d values for %d bounds %v", s.Signal, len(s.Values), nb, s.Bounds)
+			}
+			for i := 1; i < nb; i++ {
+				if !(s.Bounds[i] > s.Bounds[i-1]) {
+					t.Fatalf("histogram %q bounds %v are not strictly ascending", s.Signal, s.Bounds)
+				}
+			}
+		}
+		if len(s.Times) != 0 && len(s.Times) != s.Observations() {
+			t.Fatalf("signal %q has %d times for %d observations", s.Signal, len(s.Times), s.Observations())
 		}
 		for i, v := range s.Values {
 			if math.IsInf(v, 0) {
@@ -53,6 +63,8 @@ func checkParse(t *testing.T, name string, data []byte) {
 func FuzzParseCSV(f *testing.F) {
 	f.Add([]byte("signal,value\na,1\nb,\na,NaN\n"))
 	f.Add([]byte("timestamp,signal,value\n2025-06-03T14:00:00Z,a,1\n1748959210.5,a,2\n"))
+	f.Add([]byte("timestamp,signal,le,value\n0,h,0.1,1\n0,h,+Inf,2\n0,a,,3\n60,h,+Inf,4\n60,h,0.1,1\n"))
+	f.Add([]byte("signal,le,value\nh,1,1\nh,inf,2\nh,1,0\nh,inf,1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkParse(t, "f.csv", data)
 	})
@@ -61,6 +73,7 @@ func FuzzParseCSV(f *testing.F) {
 func FuzzParseJSON(f *testing.F) {
 	f.Add([]byte(`{"a": [1, null, 2.5], "b": [0]}`))
 	f.Add([]byte(`{"a": []}`))
+	f.Add([]byte(`{"h": {"le": [0.1, "+Inf"], "counts": [[1, 2], [null, 3]]}, "a": [1]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkParse(t, "f.json", data)
 	})
