@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -145,5 +146,46 @@ func TestJSONBackwardCompatible(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestCountEdgeCases renders the edge cases of the tests of counts as the
+// judge returns them (reporttest.EdgeCases): no events on either side,
+// none on the baseline, too little traffic, every observation in the first
+// bucket, and a canary quantile beyond the last finite bound.
+func TestCountEdgeCases(t *testing.T) {
+	cases := reporttest.EdgeCases()
+	tests := map[string]map[int]string{ // column → text it contains
+		"no events":                               {3: "0 of 30,000 requests (0%)", 5: "no events"},
+		"none on the baseline":                    {4: "90 of 3,000 requests (3.0%)", 5: "from 0", 6: " .. ∞"},
+		"too little traffic":                      {2: "nodata", 3: "3 of 30 requests (10%)"},
+		"every observation in the first bucket":   {2: "nodata", 3: "p99 0.099"},
+		"a canary quantile beyond the last bound": {4: "p99 1", 6: " .. +∞"},
+	}
+	for name, cells := range tests {
+		t.Run(name, func(t *testing.T) {
+			res, ok := cases[name]
+			if !ok {
+				t.Fatalf("no edge case %q", name)
+			}
+			row := signalRow(res)
+			for col, want := range cells {
+				if !strings.Contains(row[col], want) {
+					t.Errorf("cell %d is %q, want it to contain %q (row %q; reason %s)", col, row[col], want, row, res.Reason)
+				}
+			}
+			for _, c := range row {
+				if strings.Contains(c, "++") || strings.Contains(c, "NaN") || strings.Contains(c, "Inf") {
+					t.Errorf("cell %q", c)
+				}
+			}
+			rep := sample()
+			rep.Signals = []judge.Result{res}
+			for _, f := range Formats {
+				if err := Write(io.Discard, rep, f); err != nil {
+					t.Errorf("%s: %v", f, err)
+				}
+			}
+		})
 	}
 }

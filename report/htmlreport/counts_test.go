@@ -347,3 +347,35 @@ func TestCountSharesPlot(t *testing.T) {
 		t.Errorf("the share plot is not labelled as shares in per cent:\n%.600s", svg)
 	}
 }
+
+// TestCountEdgeCaseRows checks the test figures and statistics of the edge
+// cases of the tests of counts (reporttest.EdgeCases): nothing undefined
+// or doubly signed shows, and each page renders.
+func TestCountEdgeCaseRows(t *testing.T) {
+	for name, res := range reporttest.EdgeCases() {
+		var text []string
+		for _, r := range testRows(res) {
+			text = append(text, r.Label+": "+r.Value)
+		}
+		for _, r := range statRows(res) {
+			text = append(text, r.Name+": "+r.Baseline+" "+r.Canary+" "+r.Change)
+		}
+		text = append(text, "change: "+changeText(res))
+		for _, line := range text {
+			if strings.Contains(line, "++") || strings.Contains(line, "NaN") || strings.Contains(line, "Inf") || strings.Contains(line, "n/a") {
+				t.Errorf("%s: %q", name, line)
+			}
+		}
+		rep := sample()
+		rep.Signals = []judge.Result{res}
+		renderPage(t, rep, PageOptions{})
+	}
+	got, _ := rows(reporttest.EdgeCases()["none on the baseline"])
+	if got := got["ratio (canary / baseline)"]; !strings.HasPrefix(got, "none on the baseline; 95% CI from ") {
+		t.Errorf("a ratio with no baseline events reads %q", got)
+	}
+	got, _ = rows(reporttest.EdgeCases()["a canary quantile beyond the last bound"])
+	if got := got["95% interval of the difference (bucket bounds)"]; !strings.HasSuffix(got, " .. +∞") {
+		t.Errorf("an interval unbounded above reads %q", got)
+	}
+}

@@ -180,3 +180,37 @@ func binomial(rng *rand.Rand, n int, p float64) float64 {
 	}
 	return k
 }
+
+// EdgeCases returns signals judged on the edge cases of the tests of
+// counts, by name: "no events" on either side, "none on the baseline",
+// "too little traffic" (nodata), "every observation in the first bucket"
+// (nodata, the histogram cannot resolve its p99) and "a canary quantile
+// beyond the last bound" (an interval unbounded above).
+func EdgeCases() map[string]judge.Result {
+	windows := func(n int, v float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = v
+		}
+		return out
+	}
+	rate := judge.Spec{Name: "http_5xx", Test: judge.Rate, Exposure: "requests", Direction: judge.Increase, AllowedChange: judge.Rel(0.1)}
+	bounds := []float64{0.1, 0.5, 1, math.Inf(1)}
+	hist := func(rows ...[]float64) judge.Sample {
+		var counts []float64
+		for _, r := range rows {
+			counts = append(counts, r...)
+		}
+		return judge.Sample{Histogram: &judge.Buckets{Bounds: bounds, Counts: counts}}
+	}
+	p99 := judge.Spec{Name: "latency", Test: judge.Histogram, Direction: judge.Increase, AllowedChange: judge.Rel(0.1)}
+	counts := func(events, exposure []float64) judge.Sample { return judge.Sample{Values: events, Exposure: exposure} }
+	return map[string]judge.Result{
+		"no events":                             judge.JudgeSamples(rate, counts(windows(30, 0), windows(30, 1000)), counts(windows(30, 0), windows(30, 100)), judge.Options{}),
+		"none on the baseline":                  judge.JudgeSamples(rate, counts(windows(30, 0), windows(30, 1000)), counts(windows(30, 3), windows(30, 100)), judge.Options{}),
+		"too little traffic":                    judge.JudgeSamples(rate, counts(windows(3, 1), windows(3, 10)), counts(windows(3, 1), windows(3, 10)), judge.Options{}),
+		"every observation in the first bucket": judge.JudgeSamples(p99, hist(windows(4, 100), windows(4, 100)), hist(windows(4, 100), windows(4, 100)), judge.Options{}),
+		"a canary quantile beyond the last bound": judge.JudgeSamples(p99, hist([]float64{900, 990, 1000, 1000}, []float64{900, 990, 1000, 1000}),
+			hist([]float64{800, 900, 950, 1000}, []float64{800, 900, 950, 1000}), judge.Options{}),
+	}
+}
