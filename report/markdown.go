@@ -42,7 +42,7 @@ func WriteMarkdown(w io.Writer, r *analysis.Report) error {
 		b.WriteString("\n")
 	}
 
-	b.WriteString("| Signal | Group | Result | Baseline median | Canary median | Change | Interval | p-value |\n")
+	b.WriteString("| Signal | Group | Result | Baseline | Canary | Change | Interval | p-value |\n")
 	b.WriteString("|---|---|---|--:|--:|--:|--:|--:|\n")
 	for _, s := range r.Signals {
 		row := signalRow(s)
@@ -57,14 +57,7 @@ func WriteMarkdown(w io.Writer, r *analysis.Report) error {
 	}
 
 	if len(r.Groups) > 0 {
-		b.WriteString("\nGroups: ")
-		for i, g := range r.Groups {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			fmt.Fprintf(&b, "%s %s (weight %s)", mdText(g.Name), cell.Score(g.Score), cell.Number(g.Weight))
-		}
-		b.WriteString("\n")
+		b.WriteString("\nGroups: " + groupsText(r, mdText) + "\n")
 	}
 
 	var attention, passing []judge.Result

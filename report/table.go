@@ -30,7 +30,7 @@ func WriteTable(w io.Writer, r *analysis.Report) error {
 	}
 
 	t := tablewriter.NewTable(w, tablewriter.WithRowAlignment(tw.AlignLeft), tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header("Signal", "Group", "Result", "Baseline median", "Canary median", "Change", "Interval", "p-value")
+	t.Header("Signal", "Group", "Result", "Baseline", "Canary", "Change", "Interval", "p-value")
 	for _, s := range r.Signals {
 		if err := t.Append(signalRow(s)); err != nil {
 			return fmt.Errorf("writing the table: %w", err)
@@ -41,13 +41,7 @@ func WriteTable(w io.Writer, r *analysis.Report) error {
 	}
 
 	var b strings.Builder
-	b.WriteString("\nGroups: ")
-	for i, g := range r.Groups {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s %s (weight %s)", g.Name, cell.Score(g.Score), cell.Number(g.Weight))
-	}
+	b.WriteString("\nGroups: " + groupsText(r, func(s string) string { return s }))
 	b.WriteString("\n\nReasons:\n")
 	for _, s := range r.Signals {
 		fmt.Fprintf(&b, "  %s %s\n", cell.ResultMark(s), s.Reason)
@@ -64,13 +58,20 @@ func WriteTable(w io.Writer, r *analysis.Report) error {
 func signalRow(s judge.Result) []string {
 	row := []string{s.Name, s.Group, cell.ResultMark(s) + " " + string(s.Classification), "", "", "", "", ""}
 	if s.Baseline.Count > 0 {
-		row[3] = cell.Number(s.Baseline.Median)
+		row[3] = "median " + cell.Number(s.Baseline.Median)
 	}
 	if s.Canary.Count > 0 {
-		row[4] = cell.Number(s.Canary.Median)
+		row[4] = "median " + cell.Number(s.Canary.Median)
 	}
 	t := s.Test
 	if t == nil {
+		return row
+	}
+	if t.PValue != nil {
+		row[7] = cell.PValue(*t.PValue)
+	}
+	if cell.HasCounts(t) {
+		countCells(row, t)
 		return row
 	}
 	switch t.Method {
@@ -98,9 +99,9 @@ func signalRow(s judge.Result) []string {
 		}
 	case judge.Rate:
 		row[3], row[4] = cell.Optional(t.BaselineRate)+"/pt", cell.Optional(t.CanaryRate)+"/pt"
-		row[5] = cell.Relative(t.RelativeShift)
+		row[5] = ratioText(t)
 		if t.RatioLow != nil {
-			row[6] = "ratio " + cell.Number(*t.RatioLow) + " .. " + cell.RatioHigh(t.RatioHigh)
+			row[6] = cell.TimesInterval(t.RatioLow, t.RatioHigh)
 		}
 	default:
 		row[5] = cell.Relative(t.RelativeShift)
@@ -115,10 +116,128 @@ func signalRow(s judge.Result) []string {
 			row[6] = cell.Number(*t.CILow) + " .. " + cell.Number(*t.CIHigh)
 		}
 	}
-	if t.PValue != nil {
-		row[7] = cell.PValue(*t.PValue)
-	}
 	return row
+}
+
+// countCells fills the cells of a test of counts (a rate with an
+// exposure, a proportion, a histogram): each side's events out of its
+// exposure, or its quantile and share beyond the bound compared; the
+// ratio or the difference in points with its interval, and the dispersion
+// when the counts varied more than binomially or as Poisson.
+func countCells(row []string, t *judge.TestResult) {
+	side := func(events, exposure *float64) string {
+		switch {
+		case exposure == nil:
+			return ""
+		case events == nil:
+			return cell.Count(*exposure) + " " + t.Per
+		}
+		per := t.Per
+		if t.Method == judge.Histogram && t.Threshold != nil {
+			per = "above " + cell.Number(*t.Threshold)
+		}
+		return cell.Of(*events, *exposure, per)
+	}
+	row[3], row[4] = side(t.BaselineEvents, t.BaselineExposure), side(t.CanaryEvents, t.CanaryExposure)
+	if t.Method == judge.Histogram && t.Q > 0 {
+		// A quantile of the histograms: each side's quantile, with its
+		// share of observations above the bound the test compared.
+		label := quantileLabel(t.Q)
+		for i, q := range []struct{ quantile, events, exposure *float64 }{
+			{t.BaselineQuantile, t.BaselineEvents, t.BaselineExposure}, {t.CanaryQuantile, t.CanaryEvents, t.CanaryExposure},
+		} {
+			if q.quantile == nil {
+				continue
+			}
+			row[3+i] = label + " " + cell.Number(*q.quantile)
+			if t.Threshold != nil && q.events != nil && q.exposure != nil && *q.exposure > 0 {
+				row[3+i] += ", " + cell.Share(*q.events / *q.exposure) + " above " + cell.Number(*t.Threshold)
+			}
+		}
+		row[5] = cell.Relative(t.RelativeShift)
+		if t.RelativeShift == nil && t.Estimate != nil {
+			row[5] = cell.Number(*t.Estimate)
+		}
+		row[6] = differenceInterval(t)
+	} else if t.RateRatio != nil || t.Estimate != nil {
+		row[5], row[6] = ratioText(t), cell.TimesInterval(t.RatioLow, t.RatioHigh)
+		if t.RatioLow == nil {
+			row[6] = ""
+		}
+		if t.Points && t.Estimate != nil {
+			row[5] = cell.Points(*t.Estimate)
+			row[6] = ""
+			if t.CILow != nil && t.CIHigh != nil {
+				row[6] = cell.Points(*t.CILow) + " .. " + cell.Points(*t.CIHigh)
+			}
+		}
+	}
+	if t.Dispersion > 1 && row[6] != "" {
+		row[6] += ", dispersion " + cell.Number(t.Dispersion)
+	}
+}
+
+// ratioText is the change of a test of rates or shares as their ratio,
+// canary over baseline: 1.90×; "from 0" when the baseline had no events.
+func ratioText(t *judge.TestResult) string {
+	switch {
+	case t.RateRatio != nil:
+		return cell.Times(*t.RateRatio)
+	case t.RatioLow != nil:
+		return "from 0"
+	case t.BaselineEvents != nil && t.CanaryEvents != nil && *t.BaselineEvents+*t.CanaryEvents == 0:
+		return "no events"
+	}
+	return "n/a"
+}
+
+// differenceInterval is the interval of a quantile difference, relative
+// to the baseline's quantile when that is not zero; a missing end (a
+// quantile beyond the last finite bucket bound) is unbounded.
+func differenceInterval(t *judge.TestResult) string {
+	if t.CILow == nil && t.CIHigh == nil {
+		return "unbounded"
+	}
+	relative := t.RelativeShift != nil && t.BaselineQuantile != nil && *t.BaselineQuantile != 0
+	end := func(v *float64, unbounded string) string {
+		switch {
+		case v == nil:
+			return unbounded
+		case relative:
+			return cell.Relative(ptr(*v / abs(*t.BaselineQuantile)))
+		}
+		return cell.Number(*v)
+	}
+	return end(t.CILow, "-∞") + " .. " + end(t.CIHigh, "+∞")
+}
+
+// groupsText lists the groups with their scores and weights, and the
+// signals of each that had no data or could not be judged: a group's score
+// counts only its judged signals, so "100" alone would hide them. text
+// escapes names for the output form.
+func groupsText(r *analysis.Report, text func(string) string) string {
+	unjudged := map[string]bool{}
+	for _, s := range r.Signals {
+		unjudged[s.Name] = !s.Failed && (s.Classification == judge.NoData || s.Classification == judge.Error)
+	}
+	var b strings.Builder
+	for i, g := range r.Groups {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %s (weight %s", text(g.Name), cell.Score(g.Score), cell.Number(g.Weight))
+		var missing []string
+		for _, name := range g.Signals {
+			if unjudged[name] {
+				missing = append(missing, text(name))
+			}
+		}
+		if len(missing) > 0 {
+			fmt.Fprintf(&b, "; no data for %s", strings.Join(missing, ", "))
+		}
+		b.WriteString(")")
+	}
+	return b.String()
 }
 
 func ptr(v float64) *float64 { return &v }

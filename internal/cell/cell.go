@@ -4,6 +4,7 @@
 package cell
 
 import (
+	"math"
 	"strconv"
 
 	"github.com/verdict-aca/verdict/judge"
@@ -52,17 +53,29 @@ func Optional(v *float64) string {
 	return Number(*v)
 }
 
-// Relative prints a fraction as a signed percentage with one decimal: +4.2%.
+// Relative prints a fraction as a signed percentage with one decimal,
+// +4.2%, or without one and with thousands separators from 1,000% on:
+// +3,125%. An infinite change is +∞%, an undefined one n/a.
 func Relative(v *float64) string {
-	if v == nil {
+	if v == nil || math.IsNaN(*v) {
 		return "n/a"
 	}
 	p := 100 * *v
-	s := strconv.FormatFloat(p, 'f', 1, 64) + "%"
-	if p >= 0 {
-		s = "+" + s
+	var s string
+	switch {
+	case math.IsInf(p, 1):
+		return "+∞%"
+	case math.IsInf(p, -1):
+		return "-∞%"
+	case math.Abs(p) >= 999.95:
+		s = Count(math.Abs(math.Round(p))) + "%"
+	default:
+		s = strconv.FormatFloat(math.Abs(p), 'f', 1, 64) + "%"
 	}
-	return s
+	if p < 0 {
+		return "-" + s
+	}
+	return "+" + s
 }
 
 // RatioHigh prints the upper end of a ratio interval, ∞ when unbounded.

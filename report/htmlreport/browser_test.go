@@ -18,6 +18,8 @@ import (
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/internal/browsertest"
 	"github.com/verdict-aca/verdict/internal/cell"
+	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/report/internal/reporttest"
 )
 
 // The browser test loads generated pages in a real Chromium (Debian's
@@ -117,6 +119,7 @@ func TestBrowser(t *testing.T) {
 		"error-spike":        fixtureReport(t, "error-spike"),
 		"synthetic-50":       syntheticReport(50, 360),
 	}
+	reports["counts"], _ = reporttest.Counts()
 	pages := make(map[string][]byte, len(reports))
 	for name, r := range reports {
 		var b bytes.Buffer
@@ -136,7 +139,7 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	names := []string{"latency-regression", "error-spike", "synthetic-50"}
+	names := []string{"latency-regression", "error-spike", "synthetic-50", "counts"}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			r := reports[name]
@@ -216,6 +219,7 @@ func checkSeen(t *testing.T, r *analysis.Report, got seen) {
 	if len(got.Signals) != len(r.Signals) {
 		t.Fatalf("page shows %d signals, the report has %d", len(got.Signals), len(r.Signals))
 	}
+	plots := 0
 	for _, s := range r.Signals {
 		i := slices.IndexFunc(got.Signals, func(g seenSignal) bool { return g.Name == s.Name })
 		if i < 0 {
@@ -226,12 +230,13 @@ func checkSeen(t *testing.T, r *analysis.Report, got seen) {
 		if g.Classification != string(s.Classification) || g.Reason != s.Reason {
 			t.Errorf("signal %s shows %q %q, want %q %q", s.Name, g.Classification, g.Reason, s.Classification, s.Reason)
 		}
-		if g.Plots != 2 {
-			t.Errorf("signal %s has %d plots, want 2", s.Name, g.Plots)
+		if want := wantPlots(r, s); g.Plots != want {
+			t.Errorf("signal %s has %d plots, want %d", s.Name, g.Plots, want)
 		}
+		plots += wantPlots(r, s)
 	}
-	if len(got.Plots) != 2*len(r.Signals) {
-		t.Errorf("page has %d <svg>, want %d", len(got.Plots), 2*len(r.Signals))
+	if len(got.Plots) != plots {
+		t.Errorf("page has %d <svg>, want %d", len(got.Plots), plots)
 	}
 	for i, p := range got.Plots {
 		if p.Width < 100 || p.Height < 50 || p.Paths < 5 {
@@ -244,6 +249,20 @@ func checkSeen(t *testing.T, r *analysis.Report, got seen) {
 	if got.ScrollWidth > got.Width {
 		t.Errorf("page scrolls sideways: %d px wide in a %d px window", got.ScrollWidth, got.Width)
 	}
+}
+
+// wantPlots is the number of plots a signal's section has: a series over
+// time for a rate with an exposure or a proportion (the report carries
+// no exposure series for a second), two for every other signal with
+// series.
+func wantPlots(r *analysis.Report, s judge.Result) int {
+	if !slices.ContainsFunc(r.Series, func(sr analysis.SignalSeries) bool { return sr.Name == s.Name }) {
+		return 0
+	}
+	if s.Test != nil && s.Test.Method != judge.Histogram && cell.HasCounts(s.Test) {
+		return 1
+	}
+	return 2
 }
 
 // measureLoad loads the page several times and logs the median time from

@@ -14,19 +14,37 @@
 //     grey print; blue and orange stay apart for common colour deficiencies.
 //   - Signals are ordered by what needs attention: critical failures,
 //     failures, no data or errors, then passes; config order within each.
-//   - Plots per signal: (a) both series on one axis over time (over the
-//     point index when a side has no times), reduced to per-bucket min/max
-//     envelopes of at most 500 points per line; (b) both ECDFs, at most 200
-//     steps each, with the baseline median, the baseline median moved by the
-//     Hodges–Lehmann shift and its interval as a band, and the allowed
-//     change (or a threshold test's bounds). A multi-interval run adds the
-//     score of every interval against the thresholds. These limits keep a
-//     50-signal report with 360 points per side well under 2 MB.
+//   - Plots per signal of points: (a) both series on one axis over time
+//     (over the point index when a side has no times), reduced to
+//     per-bucket min/max envelopes of at most 500 points per line; (b) both
+//     ECDFs, at most 200 steps each, with the baseline median, the baseline
+//     median moved by the Hodges–Lehmann shift and its interval as a band,
+//     and the allowed change (or a threshold test's bounds). A multi-interval
+//     run adds the score of every interval (axis 0..100) against the
+//     thresholds. These limits keep a 50-signal report with 360 points per
+//     side well under 2 MB.
+//   - A histogram signal's plots come from its bucket counts (a series with
+//     Bounds, cumulative counts per window): (a) each window's quantile, as
+//     histogram_quantile computes it, or its share above the bound, over
+//     time; (b) each side's share of observations above every bucket bound,
+//     summed over the windows, on logarithmic axes (x only when the bounds
+//     are positive) drawn as linear axes of log10 values, with the bound
+//     compared, the quantile's level and each side's quantile marked. A
+//     rate with an exposure or a proportion shows each window's share of
+//     its exposure over time when given the exposure series, else its events
+//     per window with a note (analysis.Report carries no exposure series).
+//   - Tests of counts show counts, not summaries of points: each side's
+//     events out of its exposure with their share, the ratio with its
+//     interval, the difference in percentage points, the dispersion when
+//     above 1. The allowed change is shown on the side it applies to (+10%,
+//     -0.5 pp, ±10%), read from the decision since a result does not carry
+//     its direction; the decision's one-sided bound reads as a bound on the
+//     change ("the change is at least +54%").
 //   - Stable hooks for tests and scripts: data-verdict on the banner
 //     (#verdict), data-signal and data-classification on each signal
 //     section, data-reason on reasons, data-gate on the deciding rule, and
 //     a class per plot kind on each <svg> (plot-series, plot-distribution,
-//     plot-intervals).
+//     plot-intervals; a histogram's distribution plot is plot-distribution).
 //   - The renderer only formats: every figure and sentence comes from the
 //     report, with the terminal table's number format (four significant
 //     digits). It does not import package report, so report.Write can

@@ -18,6 +18,7 @@ import (
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/judge/stat"
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/report/internal/reporttest"
 	"github.com/verdict-aca/verdict/scoring"
 )
 
@@ -47,6 +48,8 @@ func TestDumpFixtures(t *testing.T) {
 		t.Run(sc, func(t *testing.T) { renderPage(t, fixtureReport(t, sc), PageOptions{}) })
 	}
 	t.Run("synthetic", func(t *testing.T) { renderPage(t, syntheticReport(50, 360), PageOptions{}) })
+	t.Run("counts", func(t *testing.T) { rep, _ := reporttest.Counts(); renderPage(t, rep, PageOptions{}) })
+	t.Run("sample", func(t *testing.T) { renderPage(t, sample(), PageOptions{}) })
 }
 
 // sample is a hand-built report with everything a page can show: a

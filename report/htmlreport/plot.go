@@ -20,6 +20,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/internal/cell"
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
 )
@@ -287,8 +288,10 @@ func hline(y, x0, x1 float64, c color.Color, dashes []vg.Length) (*plotter.Line,
 var errNoPoints = errors.New("no points to plot")
 
 // seriesPlot draws the baseline and the canary over time on one axis, or
-// over the point index when either side has no times.
-func seriesPlot(name string, s analysis.SignalSeries) (string, error) {
+// over the point index when either side has no times; yLabel names what
+// the points are, and shares labels the y axis in per cent (the points are
+// fractions of a whole).
+func seriesPlot(yLabel string, s analysis.SignalSeries, shares bool) (string, error) {
 	ax := xAxis{times: hasTimes(s.Baseline) && hasTimes(s.Canary)}
 	b := envelope(points(s.Baseline, ax), maxLinePoints)
 	c := envelope(points(s.Canary, ax), maxLinePoints)
@@ -299,18 +302,37 @@ func seriesPlot(name string, s analysis.SignalSeries) (string, error) {
 	if ax.times {
 		xLabel = "time (UTC)"
 	}
-	p := newPlot("", xLabel, name)
+	p := newPlot("", xLabel, yLabel)
 	if ax.times {
 		p.X.Tick.Marker = timeTicks{}
 	}
+	if shares {
+		p.Y.Tick.Marker = percentTicks{}
+	}
 	p.Legend.Left = false
 	if err := addSides(p, b, c, plotter.NoStep); err != nil {
-		return "", fmt.Errorf("plotting %s: %w", name, err)
+		return "", fmt.Errorf("plotting %s: %w", yLabel, err)
 	}
 	// Leave room above the data for the legend.
 	_, _, ymin, ymax := dataRange(b, c)
 	p.Y.Min, p.Y.Max = padRange(ymin, ymax, 0.05, 0.28)
-	return render(p, classSeries, name+": baseline and canary over "+xLabel)
+	return render(p, classSeries, yLabel+": baseline and canary over "+xLabel)
+}
+
+// percentTicks are gonum's default ticks of a share axis, labelled in per
+// cent: 0.02 is 2%.
+type percentTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (percentTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i, t := range ticks {
+		if t.Label != "" {
+			// Round away the float noise of 100 × a tick (0.07 × 100 = 7.000000000000001).
+			ticks[i].Label = strconv.FormatFloat(100*t.Value, 'g', 10, 64) + "%"
+		}
+	}
+	return ticks
 }
 
 // timeTicks marks a unix-seconds axis at round clock times (every 1, 2,
@@ -481,6 +503,14 @@ func distributionPlot(name string, s analysis.SignalSeries, r judge.Result) (str
 // allowed change is exceeded, on the harmful side(s).
 func allowedLimits(median, allowed float64, r judge.Result) []float64 {
 	up, down := median+allowed*math.Abs(median), median-allowed*math.Abs(median)
+	switch cell.HarmfulSide(r) {
+	case "+":
+		return []float64{up}
+	case "-":
+		return []float64{down}
+	case "±":
+		return []float64{down, up}
+	}
 	switch {
 	case r.Test.DecisionBound != nil && *r.Test.DecisionBound < 0:
 		return []float64{down}
@@ -500,6 +530,15 @@ func confidenceText(c float64) string {
 // intervalsPlot draws the score of every interval of a multi-interval
 // analysis over time, with the pass and marginal thresholds.
 func intervalsPlot(r *analysis.Report) (string, error) {
+	p, err := intervalsFigure(r)
+	if err != nil {
+		return "", err
+	}
+	return render(p, classIntervals, "score of each interval with the thresholds")
+}
+
+// intervalsFigure is the plot intervalsPlot draws.
+func intervalsFigure(r *analysis.Report) (*plot.Plot, error) {
 	var xys plotter.XYs
 	var x0, x1 float64
 	for i, iv := range r.Intervals {
@@ -513,14 +552,17 @@ func intervalsPlot(r *analysis.Report) (string, error) {
 		}
 	}
 	if len(r.Intervals) == 0 {
-		return "", errNoPoints
+		return nil, errNoPoints
 	}
 	p := newPlot("", "end of interval (UTC)", "score")
 	p.X.Tick.Marker = timeTicks{}
-	p.Legend.Left = true
 	if x1 <= x0 {
 		x0, x1 = x1-60, x1+60
 	}
+	// Scores run from 0 to 100, and so does the axis; the thresholds are
+	// labelled on their lines instead of in a legend that would need room
+	// above 100.
+	var names plotter.XYLabels
 	for _, th := range []struct {
 		label string
 		value float64
@@ -528,24 +570,36 @@ func intervalsPlot(r *analysis.Report) (string, error) {
 	}{{"pass ≥ " + trimFloat(r.Thresholds.Pass), r.Thresholds.Pass, colorPass}, {"marginal ≥ " + trimFloat(r.Thresholds.Marginal), r.Thresholds.Marginal, colorMarginal}} {
 		l, err := hline(th.value, x0, x1, th.color, []vg.Length{vg.Points(4), vg.Points(2)})
 		if err != nil {
-			return "", fmt.Errorf("plotting the intervals: %w", err)
+			return nil, fmt.Errorf("plotting the intervals: %w", err)
 		}
 		p.Add(l)
-		p.Legend.Add(th.label, l)
+		names.XYs = append(names.XYs, plotter.XY{X: x0, Y: th.value})
+		names.Labels = append(names.Labels, th.label)
 	}
+	labels, err := plotter.NewLabels(names)
+	if err != nil {
+		return nil, fmt.Errorf("plotting the intervals: %w", err)
+	}
+	for i := range labels.TextStyle {
+		labels.TextStyle[i].Font = sans(7.5)
+		labels.TextStyle[i].Color = colorGrey
+		labels.TextStyle[i].YAlign = draw.YTop
+	}
+	labels.Offset = vg.Point{X: vg.Points(3), Y: -vg.Points(1.5)}
+	p.Add(labels)
 	if len(xys) > 0 {
 		l, s, err := plotter.NewLinePoints(xys)
 		if err != nil {
-			return "", fmt.Errorf("plotting the intervals: %w", err)
+			return nil, fmt.Errorf("plotting the intervals: %w", err)
 		}
 		l.Color, s.Color = colorGrey, color.Black
 		s.Radius = vg.Points(2.5)
 		p.Add(l, s)
-		p.Legend.Add("score", l, s)
 	}
-	p.Y.Min, p.Y.Max = -5, 130 // room above 100 for the legend
+	p.Y.Min, p.Y.Max = 0, 100
+	p.Y.Tick.Marker = plot.ConstantTicks{{Value: 0, Label: "0"}, {Value: 25, Label: "25"}, {Value: 50, Label: "50"}, {Value: 75, Label: "75"}, {Value: 100, Label: "100"}}
 	p.X.Min, p.X.Max = x0, x1
-	return render(p, classIntervals, "score of each interval with the thresholds")
+	return p, nil
 }
 
 // addSides draws the baseline (solid) and the canary (dashed) as lines with

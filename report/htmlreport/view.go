@@ -50,7 +50,10 @@ type intervalView struct {
 
 type groupView struct {
 	Name, Weight, Score, Mark string
-	Signals                   []string
+	// Note names the group's signals that had no data or could not be
+	// judged: the score counts only judged signals.
+	Note    string
+	Signals []string
 }
 
 type signalView struct {
@@ -62,7 +65,9 @@ type signalView struct {
 	Stats                                   []statRow
 	Test                                    []labelled
 	Plots                                   []template.HTML
-	PlotNote                                string
+	// Legend says how to read the plots; PlotNote why there are none (or
+	// what they lack).
+	Legend, PlotNote string
 }
 
 type statRow struct{ Name, Baseline, Canary, Change string }
@@ -134,16 +139,7 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 		p.IntervalsPlot = template.HTML(svg)
 	}
 	for _, g := range r.Groups {
-		mark := "?"
-		if g.Score != nil {
-			switch {
-			case *g.Score >= 100:
-				mark = "✔"
-			default:
-				mark = "✘"
-			}
-		}
-		p.Groups = append(p.Groups, groupView{Name: g.Name, Weight: cell.Number(g.Weight), Score: cell.Score(g.Score), Mark: mark, Signals: g.Signals})
+		p.Groups = append(p.Groups, groupRow(g, r.Signals))
 	}
 
 	series := make(map[string]analysis.SignalSeries, len(r.Series))
@@ -175,13 +171,15 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 			if !ok {
 				v.PlotNote = "No raw points were kept for this signal, so there is nothing to plot."
 			} else {
-				for _, draw := range []func() (string, error){
-					func() (string, error) { return seriesPlot(s.Name, sr) },
-					func() (string, error) { return distributionPlot(s.Name, sr, s) },
-				} {
+				// The report does not carry the series of what counts are
+				// out of (analysis.SignalSeries has no exposure), so a count
+				// signal's plot shows its events per window.
+				figs := signalFigures(s, sr, metrics.Series{}, metrics.Series{})
+				v.Legend, v.PlotNote = figs.legend, figs.note
+				for _, draw := range figs.draw {
 					svg, err := draw()
 					if errors.Is(err, errNoPoints) {
-						v.PlotNote = "Neither side has a finite point to plot."
+						v.PlotNote, v.Plots = "Neither side has a finite point to plot.", nil
 						break
 					}
 					if err != nil {
@@ -195,6 +193,37 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 	}
 	p.Counts = []labelled{{"failed", strconv.Itoa(failed)}, {"no data or error", strconv.Itoa(noData)}, {"passed", strconv.Itoa(passed)}}
 	return p, nil
+}
+
+// groupRow is a group's line: its mark is ✘ when a signal of it failed,
+// ? when one had no data or could not be judged (a score of 100 then
+// speaks only for the others) or none was judged, and ✔ otherwise.
+func groupRow(g scoring.GroupScore, signals []judge.Result) groupView {
+	v := groupView{Name: g.Name, Weight: cell.Number(g.Weight), Score: cell.Score(g.Score), Mark: "✔", Signals: g.Signals}
+	var failed bool
+	var missing []string
+	for _, name := range g.Signals {
+		i := slices.IndexFunc(signals, func(s judge.Result) bool { return s.Name == name })
+		if i < 0 {
+			continue
+		}
+		switch s := signals[i]; {
+		case s.Failed:
+			failed = true
+		case s.Classification == judge.NoData || s.Classification == judge.Error:
+			missing = append(missing, name)
+		}
+	}
+	switch {
+	case failed || g.Score != nil && *g.Score < 100:
+		v.Mark = "✘"
+	case len(missing) > 0 || g.Score == nil:
+		v.Mark = "?"
+	}
+	if len(missing) > 0 {
+		v.Note = "no data for " + strings.Join(missing, ", ")
+	}
+	return v
 }
 
 func scopeText(s metrics.Scope) string {
@@ -293,6 +322,12 @@ func changeText(s judge.Result) string {
 	if t.Method == judge.Threshold {
 		return string(t.Statistic) + " " + cell.Optional(t.Estimate)
 	}
+	if cell.HasCounts(t) {
+		return countChange(t)
+	}
+	if t.Method == judge.Rate && (t.RateRatio != nil || t.RatioLow != nil) {
+		return ratioText(t)
+	}
 	if t.RelativeShift != nil {
 		return cell.Relative(t.RelativeShift)
 	}
@@ -300,6 +335,12 @@ func changeText(s judge.Result) string {
 }
 
 func statRows(s judge.Result) []statRow {
+	if cell.HasCounts(s.Test) {
+		// The summary of points says nothing here: a histogram's
+		// observations are not kept one by one, and counts are compared
+		// with their exposure.
+		return countStatRows(s.Test)
+	}
 	if s.Baseline.Count == 0 && s.Canary.Count == 0 {
 		return nil
 	}
@@ -341,11 +382,13 @@ func testRows(s judge.Result) []labelled {
 	if t.PValue != nil {
 		add("p-value (two-sided)", cell.PValue(*t.PValue))
 	}
-	switch t.Method {
-	case judge.Threshold:
+	switch {
+	case cell.HasCounts(t):
+		countTestRows(t, add)
+	case t.Method == judge.Threshold:
 		add("canary "+string(t.Statistic), cell.Optional(t.Estimate))
 		add("allowed range", cell.Bounds(t.Min, t.Max))
-	case judge.Quantile:
+	case t.Method == judge.Quantile:
 		label := quantileLabel(t.Q)
 		add("baseline "+label, cell.Optional(t.BaselineQuantile))
 		add("canary "+label, cell.Optional(t.CanaryQuantile))
@@ -364,15 +407,15 @@ func testRows(s judge.Result) []labelled {
 			add(conf+" interval of the difference", "unbounded: too few points to bound a "+label)
 		}
 		add("relative change", cell.Relative(t.RelativeShift))
-	case judge.Rate:
+	case t.Method == judge.Rate:
 		add("baseline rate", cell.Optional(t.BaselineRate)+" per point")
 		add("canary rate", cell.Optional(t.CanaryRate)+" per point")
 		add("rate difference", cell.Optional(t.Estimate)+" per point")
 		if t.RateRatio != nil {
-			add("rate ratio", cell.Number(*t.RateRatio))
+			add("rate ratio", cell.Times(*t.RateRatio))
 		}
 		if t.RatioLow != nil {
-			add(conf+" interval of the ratio", cell.Number(*t.RatioLow)+" .. "+cell.RatioHigh(t.RatioHigh))
+			add(conf+" interval of the ratio", cell.TimesInterval(t.RatioLow, t.RatioHigh))
 		}
 		add("relative change", cell.Relative(t.RelativeShift))
 	default:
@@ -385,14 +428,17 @@ func testRows(s judge.Result) []labelled {
 		}
 		add("relative shift (vs baseline median)", cell.Relative(t.RelativeShift))
 	}
+	side := cell.HarmfulSide(s)
 	if t.Allowed != nil {
-		add("allowed change", signed(*t.Allowed))
+		add("allowed change", allowanceText(*t.Allowed, t.Points, side))
 	}
 	if t.CriticalAllowed != nil {
-		add("critical change", signed(*t.CriticalAllowed))
+		// A critical change is relative unless the allowance is in points
+		// (judge.Spec.Check compares them only when both are alike).
+		add("critical change", allowanceText(*t.CriticalAllowed, t.Points, side))
 	}
 	if t.DecisionBound != nil {
-		add("decision bound (harmful side)", cell.Relative(t.DecisionBound))
+		add("one-sided bound of the change (decision level)", decisionBoundText(t))
 	}
 	if t.Band != nil {
 		add("tolerance band", cell.Number(*t.Band))
@@ -410,9 +456,43 @@ func testRows(s judge.Result) []labelled {
 	return rows
 }
 
-// signed prints a relative bound as ±x%.
-func signed(v float64) string {
-	return "±" + strconv.FormatFloat(100*math.Abs(v), 'f', -1, 64) + "%"
+// allowanceText prints an allowed change on the side(s) it applies to:
+// +10% when only a rise is harmful, -10% for a fall, ±10% for both, and
+// "10% on the harmful side" when the result does not tell which.
+func allowanceText(v float64, points bool, side string) string {
+	s := cell.Allowance(v, points, side)
+	if side == "" {
+		s += " on the harmful side"
+	}
+	return s
+}
+
+// decisionBoundText words the one-sided bound the decision compared with
+// zero as what it is, a bound on the change on the side the canary moved:
+// "at least +3,125%" (the data rule out less), or "at most -12.0%".
+func decisionBoundText(t *judge.TestResult) string {
+	up, _ := cell.Moved(t)
+	v := cell.Relative(t.DecisionBound)
+	switch {
+	case t.Points:
+		v = cell.Points(*t.DecisionBound)
+	case t.RateRatio != nil || t.RatioLow != nil:
+		// A test of a ratio: the bound is the ratio's, less one.
+		v += " (ratio " + cell.Times(1+*t.DecisionBound) + ")"
+	}
+	if up {
+		return "the change is at least " + v
+	}
+	return "the change is at most " + v
+}
+
+// ratioText is the change of a rate test as the ratio of the rates,
+// canary over baseline: 1.39×, or "from 0" when the baseline had none.
+func ratioText(t *judge.TestResult) string {
+	if t.RateRatio != nil {
+		return cell.Times(*t.RateRatio)
+	}
+	return "from 0"
 }
 
 func trimFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
