@@ -171,10 +171,9 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 			if !ok {
 				v.PlotNote = "No raw points were kept for this signal, so there is nothing to plot."
 			} else {
-				// The report does not carry the series of what counts are
-				// out of (analysis.SignalSeries has no exposure), so a count
-				// signal's plot shows its events per window.
-				figs := signalFigures(s, sr, metrics.Series{}, metrics.Series{})
+				// A count signal's plot shows its share per window when the
+				// report carries its exposure, else its events per window.
+				figs := signalFigures(s, sr, sr.BaselineExposure, sr.CanaryExposure)
 				v.Legend, v.PlotNote = figs.legend, figs.note
 				for _, draw := range figs.draw {
 					svg, err := draw()
