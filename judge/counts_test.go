@@ -462,3 +462,33 @@ func TestShortWindows(t *testing.T) {
 		t.Errorf("5 points: %s (%s), want nodata saying 5m more", points.Classification, points.Reason)
 	}
 }
+
+// TestProportionDispersionOfAChange: binomial trials are not overdispersed
+// because the canary's share differs from the baseline's; a variance from
+// the pooled share took a small canary at 90% against a baseline at 99% for
+// dispersion 4.8 and lost power.
+func TestProportionDispersionOfAChange(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	const reps = 200
+	var sum float64
+	for range reps {
+		bs, bn := traffic(r, 60, 500, 0.99)
+		cs, cn := traffic(r, 60, 50, 0.90)
+		sum += JudgeSamples(proportionSpec(), Sample{Values: bs, Exposure: bn}, Sample{Values: cs, Exposure: cn}, Options{}).Test.Dispersion
+	}
+	if mean := sum / reps; mean > 1.3 {
+		t.Errorf("mean dispersion %.2f for binomial trials; want close to 1", mean)
+	}
+}
+
+// TestHistogramQuantileBeyondBuckets: a quantile in the +Inf bucket is only
+// known to lie beyond the last bound, and the reason says so.
+func TestHistogramQuantileBeyondBuckets(t *testing.T) {
+	q := 0.99
+	b := &Buckets{Bounds: []float64{0.1, 1, math.Inf(1)}, Counts: []float64{900, 995, 1000, 900, 995, 1000}}
+	c := &Buckets{Bounds: b.Bounds, Counts: []float64{800, 950, 1000, 800, 950, 1000}}
+	res := JudgeSamples(Spec{Name: "latency", Test: Histogram, Quantile: &q, Direction: Increase}, Sample{Histogram: b}, Sample{Histogram: c}, Options{})
+	if !strings.Contains(res.Reason, "p99 above 1 vs") || strings.Contains(res.Reason, "++") {
+		t.Errorf("reason %q; want the canary's p99 given as above the last bound", res.Reason)
+	}
+}

@@ -44,6 +44,29 @@ func (d shiftDescriber) noChange(est, lo, hi float64) string {
 	return fmt.Sprintf("%s shows no significant change (%s, %s)", d.name, d.rel(est), d.interval(lo, hi))
 }
 
+// riseOrFallNoun names a change: "a rise", "a fall".
+func riseOrFallNoun(up bool) string {
+	if up {
+		return "rise"
+	}
+	return "fall"
+}
+
+// allowedOnHarmfulSide words an allowance on the side that is harmful:
+// "+10%", "-0.5pp", or "±10%" for direction either.
+func allowedOnHarmfulSide(c Change, d Direction) string {
+	switch d {
+	case Increase:
+		return signedChange(c, true)
+	case Decrease:
+		return signedChange(c, false)
+	}
+	if c.Points {
+		return "±" + strconv.FormatFloat(100*c.Value, 'g', 3, 64) + "pp"
+	}
+	return "±" + formatPercent(c.Value)
+}
+
 func riseOrFall(up bool) string {
 	if up {
 		return "rose"
@@ -72,8 +95,12 @@ func signedPercentOf(f float64) string {
 func formatPercent(f float64) string {
 	p := 100 * f
 	switch {
-	case math.IsInf(p, 0) || math.IsNaN(p):
-		return fmt.Sprint(p)
+	case math.IsInf(p, 1):
+		return "∞%"
+	case math.IsInf(p, -1):
+		return "-∞%"
+	case math.IsNaN(p):
+		return "NaN%"
 	case math.Abs(p) < 10:
 		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
 	default:

@@ -362,10 +362,11 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	t.RateRatio = ptr(mid.rr)
 
 	name := "p" + formatQuantile(q)
-	describe := fmt.Sprintf("%s: %s %s vs %s (%g%% CI of the difference %s .. %s, from buckets %s)", spec.Name, name, formatValue(qc), formatValue(qb),
+	qcText, qbText := quantileText(bounds, ct.cum, q, qc), quantileText(bounds, bt.cum, q, qb)
+	describe := fmt.Sprintf("%s: %s %s vs %s (%g%% CI of the difference %s .. %s, from buckets %s)", spec.Name, name, qcText, qbText,
 		100*opts.Confidence, signedValue(cLo-bHi), signedValue(cHi-bLo), resolutionText(bounds, qb))
 	if qb != 0 && !math.IsNaN(qc) {
-		describe = fmt.Sprintf("%s: %s %s vs %s (%s; %g%% CI %s .. %s, from buckets %s)", spec.Name, name, formatValue(qc), formatValue(qb), signedPercentOf(qc/qb-1),
+		describe = fmt.Sprintf("%s: %s %s vs %s (%s; %g%% CI %s .. %s, from buckets %s)", spec.Name, name, qcText, qbText, signedPercentOf(qc/qb-1),
 			100*opts.Confidence, signedPercentOf((cLo-bHi)/qb), signedPercentOf((cHi-bLo)/qb), resolutionText(bounds, qb))
 	}
 	if a > 0 {
@@ -387,7 +388,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 		r.Classification, r.Gate = Pass, GateInterval
 		if a > 0 {
 			r.Gate = GateAllowedChange
-			r.Reason = describe + fmt.Sprintf("; not significantly beyond the allowed %s", signedPercent(a, qc >= qb))
+			r.Reason = describe + fmt.Sprintf("; not significantly beyond the allowed %s", allowedOnHarmfulSide(spec.AllowedChange, spec.Direction))
 		} else {
 			r.Reason = describe + "; not a significant change"
 		}
@@ -395,7 +396,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	}
 	if !spec.Direction.harmful(upSide) {
 		r.Classification, r.Gate = Pass, GateDirection
-		r.Reason = describe + fmt.Sprintf("; a %s is harmless for this signal", riseOrFall(upSide))
+		r.Reason = describe + fmt.Sprintf("; a %s is harmless for this signal", riseOrFallNoun(upSide))
 		return r
 	}
 	beyondCritical := false
@@ -498,4 +499,14 @@ func boundAtOrBelow(bounds []float64, x float64) float64 {
 		}
 	}
 	return best
+}
+
+// quantileText prints a side's quantile, or "above B" when it lies in the
+// +Inf bucket, where the histogram only says it is beyond the last bound B.
+func quantileText(bounds, cum []float64, q, v float64) string {
+	n := len(bounds)
+	if total := cum[n-1]; total > 0 && n >= 2 && cum[n-2] < q*total {
+		return "above " + formatBound(bounds[n-2])
+	}
+	return formatValue(v)
 }

@@ -98,6 +98,9 @@ type Result struct {
 // that do not apply to a method are omitted; undefined values are null.
 type TestResult struct {
 	Method Method `json:"method"`
+	// Direction is the change the signal holds harmful (increase,
+	// decrease, either): the side Allowed applies to.
+	Direction Direction `json:"direction,omitempty"`
 	// PValue is the two-sided p-value of "no change".
 	PValue *float64 `json:"pValue,omitempty"`
 	// Estimate is the estimated change canary − baseline (Hodges–Lehmann
@@ -228,11 +231,20 @@ func (w *Workspace) JudgeSamples(spec Spec, baseline, canary Sample, opts Option
 	}
 	switch {
 	case spec.Test == Histogram:
-		return judgeHistogram(spec, baseline.Histogram, canary.Histogram, opts)
+		return withDirection(judgeHistogram(spec, baseline.Histogram, canary.Histogram, opts), spec)
 	case spec.Test == Proportion, spec.Test == Rate && spec.Exposure != "":
-		return judgeCounts(spec, baseline, canary, opts)
+		return withDirection(judgeCounts(spec, baseline, canary, opts), spec)
 	}
 	return w.Judge(spec, baseline.Values, canary.Values, opts)
+}
+
+// withDirection records in the test figures which change the signal holds
+// harmful, so that a report can word its allowance on that side.
+func withDirection(r Result, spec Spec) Result {
+	if r.Test != nil {
+		r.Test.Direction = spec.Direction
+	}
+	return r
 }
 
 // judgeCounts runs a rate test with exposure or a proportion test.
@@ -267,6 +279,10 @@ func judgeCounts(spec Spec, baseline, canary Sample, opts Options) Result {
 // Judge is the package's Judge working in w's memory.
 func (w *Workspace) Judge(spec Spec, baseline, canary []float64, opts Options) Result {
 	spec = spec.WithDefaults()
+	return withDirection(w.judgeValues(spec, baseline, canary, opts), spec)
+}
+
+func (w *Workspace) judgeValues(spec Spec, baseline, canary []float64, opts Options) Result {
 	if opts.Confidence == 0 {
 		opts.Confidence = DefaultConfidence
 	}
@@ -454,7 +470,7 @@ func (w *Workspace) judgeShift(r Result, spec Spec, b, c sample, opts Options) R
 	}
 	if !spec.Direction.harmful(up) {
 		r.Classification, r.Gate = Pass, GateDirection
-		r.Reason = d.change(est, lo, hi) + fmt.Sprintf("; a %s is harmless for this signal", riseOrFall(up))
+		r.Reason = d.change(est, lo, hi) + fmt.Sprintf("; a %s is harmless for this signal", riseOrFallNoun(up))
 		return r
 	}
 	allowed := spec.AllowedChange.Value * scale

@@ -30,6 +30,10 @@ type shares struct {
 	phi          float64 // dispersion
 	df           int     // its degrees of freedom (0: not estimated, or 1)
 	degenerate   bool    // no variation: both sides all successes, or all failures
+	// corrected says the figures came from the Haldane-corrected table
+	// (a side without successes or without failures), and noBaseline
+	// that the baseline had no events: its ratio is then unbounded.
+	corrected, noBaseline bool
 }
 
 // compareShares computes the Mantel–Haenszel figures of aligned windows (or
@@ -64,6 +68,7 @@ func compareShares(b, c counts) shares {
 	}
 	if sb == 0 || sc == 0 || fb == 0 || fc == 0 {
 		tables = []table{{sb + 0.5, sb + fb + 1, sc + 0.5, sc + fc + 1}}
+		out.corrected, out.noBaseline = true, sb == 0
 	}
 	var num, den, vnum, wsum, rdnum, psum, qsum float64
 	for _, t := range tables {
@@ -81,18 +86,21 @@ func compareShares(b, c counts) shares {
 	out.varLogRR = math.Max(0, vnum/(num*den))
 	out.rd = rdnum / wsum
 	out.varRD = math.Max(0, (out.rd*psum+qsum)/(wsum*wsum))
-	out.phi, out.df = sharesDispersion(b, c, out.rd)
+	out.phi, out.df = sharesDispersion(b, c, out.rd, sb/(sb+fb), sc/(sc+fc))
 	return out
 }
 
 // sharesDispersion is the Pearson statistic of the difference of the two
 // sides' shares per block of consecutive windows, around the common
 // difference rd, over its degrees of freedom, at least 1 (1 with fewer than
-// minDispersionBlocks blocks). Blocks grow until each side expects
-// minBlockExpected of the rarer outcome. Trials that succeed or fail
+// minDispersionBlocks blocks). Each block's difference has the binomial
+// variance of each side at its own overall share (pb, pc): a pooled share
+// would understate the variance of a small canary whose share differs, and
+// mistake a real change for dispersion. Blocks grow until each side expects
+// minBlockExpected of its rarer outcome. Trials that succeed or fail
 // together (one session retrying a checkout) raise it. It returns the
 // factor and its degrees of freedom (0 when the factor is 1).
-func sharesDispersion(b, c counts, rd float64) (float64, int) {
+func sharesDispersion(b, c counts, rd, pb, pc float64) (float64, int) {
 	if len(b.events) != len(c.events) {
 		return 1, 0
 	}
@@ -107,12 +115,10 @@ func sharesDispersion(b, c counts, rd float64) (float64, int) {
 		nb += b.exposure[i]
 		sc += c.events[i]
 		nc += c.exposure[i]
-		p := (sb + sc) / (nb + nc)
-		rare := math.Min(p, 1-p)
-		if nb*rare < minBlockExpected || nc*rare < minBlockExpected {
+		if nb*math.Min(pb, 1-pb) < minBlockExpected || nc*math.Min(pc, 1-pc) < minBlockExpected {
 			continue
 		}
-		v := p * (1 - p) * (1/nb + 1/nc)
+		v := pb*(1-pb)/nb + pc*(1-pc)/nc
 		d := sc/nc - sb/nb - rd
 		x2 += d * d / v
 		blocks++
@@ -174,14 +180,23 @@ func decideShares(r Result, spec Spec, sh shares, opts Options, describe string)
 	seRD := math.Sqrt(sh.phi * sh.varRD)
 	t.RateRatio = ptr(sh.rr)
 	t.RatioLow, t.RatioHigh = ptr(math.Exp(math.Log(sh.rr)-z2*seRR)), ptr(math.Exp(math.Log(sh.rr)+z2*seRR))
+	if sh.noBaseline {
+		// No baseline events: the ratio is unbounded above; the corrected
+		// figures only serve the test.
+		t.RateRatio, t.RatioHigh = nil, nil
+	}
 	t.RelativeShift = ptr(sh.rr - 1)
 	t.Estimate, t.CILow, t.CIHigh = ptr(sh.rd), ptr(sh.rd-z2*seRD), ptr(sh.rd+z2*seRD)
 	if a.Points {
 		t.PValue = ptr(2 * pnorm(-math.Abs(sh.rd)/seRD, true))
-		describe += fmt.Sprintf(", %s points (%g%% CI %s .. %s)", signedPoints(sh.rd), 100*opts.Confidence, signedPoints(*t.CILow), signedPoints(*t.CIHigh))
+		describe += fmt.Sprintf(", %spp (%g%% CI %spp .. %spp)", signedPoints(sh.rd), 100*opts.Confidence, signedPoints(*t.CILow), signedPoints(*t.CIHigh))
 	} else {
 		t.PValue = ptr(2 * pnorm(-math.Abs(math.Log(sh.rr))/seRR, true))
-		describe += fmt.Sprintf(", ratio %s (%g%% CI %s .. %s)", formatTimes(sh.rr), 100*opts.Confidence, formatTimes(*t.RatioLow), formatTimes(*t.RatioHigh))
+		if sh.noBaseline {
+			describe += fmt.Sprintf(", none on the baseline (%g%% CI ratio above %s)", 100*opts.Confidence, formatTimes(*t.RatioLow))
+		} else {
+			describe += fmt.Sprintf(", ratio %s (%g%% CI %s .. %s)", formatTimes(sh.rr), 100*opts.Confidence, formatTimes(*t.RatioLow), formatTimes(*t.RatioHigh))
+		}
 	}
 	if sh.degenerate {
 		r.Classification, r.Gate = Pass, GateIdentical
@@ -212,7 +227,7 @@ func decideShares(r Result, spec Spec, sh shares, opts Options, describe string)
 		r.Classification, r.Gate = Pass, GateInterval
 		if a.Value > 0 {
 			r.Gate = GateAllowedChange
-			r.Reason = describe + fmt.Sprintf("; not significantly beyond the allowed %s", signedChange(a, sh.rr >= 1))
+			r.Reason = describe + fmt.Sprintf("; not significantly beyond the allowed %s", allowedOnHarmfulSide(a, spec.Direction))
 		} else {
 			r.Reason = describe + "; not a significant change"
 		}
@@ -220,7 +235,7 @@ func decideShares(r Result, spec Spec, sh shares, opts Options, describe string)
 	}
 	if !spec.Direction.harmful(up) {
 		r.Classification, r.Gate = Pass, GateDirection
-		r.Reason = describe + fmt.Sprintf("; a %s is harmless for this signal", riseOrFall(up))
+		r.Reason = describe + fmt.Sprintf("; a %s is harmless for this signal", riseOrFallNoun(up))
 		return r
 	}
 	beyondCritical := false

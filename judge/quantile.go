@@ -165,7 +165,7 @@ func (w *Workspace) judgeQuantile(r Result, spec Spec, b, c sample, opts Options
 	changed := fmt.Sprintf("%s %s %s %s (%s): %s", spec.Name, label, riseOrFall(up), size, move, counts)
 	if !spec.Direction.harmful(up) {
 		r.Classification, r.Gate = Pass, GateDirection
-		r.Reason = changed + fmt.Sprintf("; a %s is harmless for this signal", riseOrFall(up))
+		r.Reason = changed + fmt.Sprintf("; a %s is harmless for this signal", riseOrFallNoun(up))
 		return r
 	}
 	allowed := a * scale

@@ -101,7 +101,7 @@ func judgeRate(r Result, spec Spec, b, c []float64, opts Options) Result {
 	}
 	if !spec.Direction.harmful(up) {
 		r.Classification, r.Gate = Pass, GateDirection
-		r.Reason = describe + fmt.Sprintf("; a %s is harmless for this signal", riseOrFall(up))
+		r.Reason = describe + fmt.Sprintf("; a %s is harmless for this signal", riseOrFallNoun(up))
 		return r
 	}
 	change := math.Abs(ratio - 1)
@@ -290,7 +290,7 @@ func judgeRatePerExposure(r Result, spec Spec, b, c counts, opts Options) Result
 		r.Classification, r.Gate = Pass, GateInterval
 		if a > 0 {
 			r.Gate = GateAllowedChange
-			r.Reason = describe + fmt.Sprintf("; not significantly beyond the allowed %s", signedPercent(a, theta >= 1))
+			r.Reason = describe + fmt.Sprintf("; not significantly beyond the allowed %s", allowedOnHarmfulSide(spec.AllowedChange, spec.Direction))
 		} else {
 			r.Reason = describe + "; not a significant change"
 		}
@@ -298,7 +298,7 @@ func judgeRatePerExposure(r Result, spec Spec, b, c counts, opts Options) Result
 	}
 	if !spec.Direction.harmful(up) {
 		r.Classification, r.Gate = Pass, GateDirection
-		r.Reason = describe + fmt.Sprintf("; a %s is harmless for this signal", riseOrFall(up))
+		r.Reason = describe + fmt.Sprintf("; a %s is harmless for this signal", riseOrFallNoun(up))
 		return r
 	}
 	beyondCritical := false
@@ -372,13 +372,18 @@ func describeRatio(name string, rc, rb float64, c, b counts, what string, theta,
 	return s + fmt.Sprintf(", ratio %s (%g%% CI %s .. %s)", formatTimes(theta), 100*conf, formatTimes(lo), formatTimes(hi))
 }
 
-// formatShare prints a rate per unit as a percentage with two significant
-// digits below 10% ("0.052%", "1.9%") or none after the point above ("23%").
+// formatShare prints a share as a percentage with two significant digits
+// of the share, or of what it lacks of 100% when that is smaller: "0.052%",
+// "1.9%", "23%", "99.50%", "99.95%".
 func formatShare(v float64) string {
 	p := 100 * v
 	switch {
-	case p == 0:
-		return "0%"
+	case p == 0 || p == 100:
+		return strconv.FormatFloat(p, 'f', 0, 64) + "%"
+	case p > 50:
+		lack := 100 - p
+		digits := max(0, 1-int(math.Floor(math.Log10(lack))))
+		return strconv.FormatFloat(p, 'f', digits, 64) + "%"
 	case p >= 10:
 		return strconv.FormatFloat(p, 'f', 0, 64) + "%"
 	default:
