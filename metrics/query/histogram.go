@@ -54,7 +54,7 @@ func ClassicHistogram(q metrics.Query, rendered string, scope metrics.Scope, g G
 	}
 	groups := map[string][]bucketSeries{}
 	labels := map[string]map[string]string{}
-	bounds := map[float64]bool{}
+	bounds := boundSet{}
 	for _, s := range series {
 		le, ok := s.Labels["le"]
 		if !ok {
@@ -64,6 +64,9 @@ func ClassicHistogram(q metrics.Query, rendered string, scope metrics.Scope, g G
 		if err != nil || math.IsNaN(bound) {
 			return fail(KindBadQuery, fmt.Errorf("bucket series %s has le=%q, which is not a number", formatLabels(s.Labels), le))
 		}
+		if bound == 0 {
+			bound = 0 // not -0
+		}
 		rest := maps.Clone(s.Labels)
 		delete(rest, "le")
 		key := labelKey(rest)
@@ -71,11 +74,8 @@ func ClassicHistogram(q metrics.Query, rendered string, scope metrics.Scope, g G
 			labels[key] = rest
 		}
 		groups[key] = append(groups[key], bucketSeries{bound, s})
-		if !bounds[bound] {
-			bounds[bound] = true
-			if len(bounds) > metrics.MaxBounds {
-				return fail(KindBadQuery, fmt.Errorf("the histogram has more than %d distinct bucket bounds", metrics.MaxBounds))
-			}
+		if bounds.add(bound) > metrics.MaxBounds {
+			return fail(KindBadQuery, fmt.Errorf("the histogram has more than %d distinct bucket bounds", metrics.MaxBounds))
 		}
 	}
 	keys := slices.Sorted(maps.Keys(groups))
@@ -87,7 +87,7 @@ func ClassicHistogram(q metrics.Query, rendered string, scope metrics.Scope, g G
 	if err := checkHistogramGroups(q, scope, keys, labels); err != nil {
 		return fail(err.kind, err.err)
 	}
-	union := slices.Sorted(maps.Keys(bounds))
+	union := bounds.sorted()
 	nb := len(union)
 	if g.N*nb > metrics.MaxHistogramValues {
 		return fail(KindBadQuery, tooManyCounts(g, nb))
@@ -176,19 +176,16 @@ func NativeHistogram(q metrics.Query, rendered string, scope metrics.Scope, g Gr
 	fail := func(kind Kind, err error) ([]metrics.Series, error) {
 		return nil, &Error{Signal: q.Signal, Query: rendered, Kind: kind, Err: err}
 	}
-	bounds := map[float64]bool{math.Inf(1): true}
+	bounds := boundSet{}
+	bounds.add(math.Inf(1))
 	for _, s := range series {
 		for _, smp := range s.Samples {
 			for _, b := range smp.Buckets {
 				if math.IsNaN(b.Upper) || math.IsNaN(b.Lower) {
 					return fail(KindBadResponse, fmt.Errorf("native histogram %s at %s has a bucket with a NaN edge", formatLabels(s.Labels), smp.Time.UTC().Format(time.RFC3339)))
 				}
-				u := nativeBound(b)
-				if !bounds[u] {
-					bounds[u] = true
-					if len(bounds) > metrics.MaxBounds {
-						return fail(KindBadQuery, fmt.Errorf("the native histogram has more than %d distinct bucket bounds over the window; lower its resolution (schema) or query a classic histogram", metrics.MaxBounds))
-					}
+				if bounds.add(nativeBound(b)) > metrics.MaxBounds {
+					return fail(KindBadQuery, fmt.Errorf("the native histogram has more than %d distinct bucket bounds over the window; lower its resolution (schema) or query a classic histogram", metrics.MaxBounds))
 				}
 			}
 		}
@@ -206,7 +203,7 @@ func NativeHistogram(q metrics.Query, rendered string, scope metrics.Scope, g Gr
 	if err := checkHistogramGroups(q, scope, keys, labels); err != nil {
 		return fail(err.kind, err.err)
 	}
-	union := slices.Sorted(maps.Keys(bounds))
+	union := bounds.sorted()
 	nb := len(union)
 	if g.N*nb > metrics.MaxHistogramValues {
 		return fail(KindBadQuery, tooManyCounts(g, nb))
@@ -244,6 +241,25 @@ func NativeHistogram(q metrics.Query, rendered string, scope metrics.Scope, g Gr
 		}
 	}
 	return []metrics.Series{histogramSeries(q, g, union, values, keys, labels)}, nil
+}
+
+// boundSet is a set of bucket bounds (never NaN or −0), keyed by their
+// bits: hashing a float64 key costs several times more.
+type boundSet map[uint64]struct{}
+
+// add puts b in the set and returns the set's size.
+func (s boundSet) add(b float64) int {
+	s[math.Float64bits(b)] = struct{}{}
+	return len(s)
+}
+
+func (s boundSet) sorted() []float64 {
+	out := make([]float64, 0, len(s))
+	for bits := range s {
+		out = append(out, math.Float64frombits(bits))
+	}
+	slices.Sort(out)
+	return out
 }
 
 // nativeBound is the bound a native bucket is counted at: its upper edge,
