@@ -351,58 +351,36 @@ func countsOnExposure(events, exposure fetched) (values, exp []float64) {
 }
 
 // histogramSides turns two sides' histogram answers into judge.Buckets on
-// one set of bounds: a bound one side lacks (native histograms only have
-// the buckets that were hit) holds that side's count at its next lower
-// bound.
+// one set of bounds (metrics.AlignBounds: native histograms only have the
+// buckets that were hit).
 func histogramSides(b, c fetched) (*judge.Buckets, *judge.Buckets, error) {
 	for _, side := range []struct {
 		name string
 		f    fetched
 	}{{"baseline", b}, {"canary", c}} {
-		if side.f.series > 0 && len(side.f.bounds) == 0 {
+		if side.f.series > 0 && len(side.f.values) > 0 && len(side.f.bounds) == 0 {
 			return nil, nil, fmt.Errorf("the %s query returned plain values, not histogram buckets (a classic histogram needs sum by (le) (increase(x_bucket[{{.step}}])), a native one sum(increase(x[{{.step}}])))", side.name)
 		}
 	}
-	bounds := mergeBounds(b.bounds, c.bounds)
-	return onBounds(b, bounds), onBounds(c, bounds), nil
-}
-
-// mergeBounds is the sorted union of two sets of bounds.
-func mergeBounds(a, b []float64) []float64 {
-	out := append(slices.Clone(a), b...)
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// onBounds re-expresses a side's cumulative counts on bounds (a superset of
-// its own); nil when the side returned nothing.
-func onBounds(f fetched, bounds []float64) *judge.Buckets {
-	if len(f.bounds) == 0 {
+	bs := metrics.Series{Values: b.values, Bounds: b.bounds}
+	cs := metrics.Series{Values: c.values, Bounds: c.bounds}
+	if err := metrics.AlignBounds(&bs, &cs); err != nil {
+		return nil, nil, err
+	}
+	buckets := func(f fetched, s metrics.Series) *judge.Buckets {
 		if f.series == 0 {
 			return nil
 		}
-		return &judge.Buckets{Bounds: bounds}
-	}
-	if slices.Equal(f.bounds, bounds) {
-		return &judge.Buckets{Bounds: bounds, Counts: f.values}
-	}
-	n := len(f.bounds)
-	out := &judge.Buckets{Bounds: bounds, Counts: make([]float64, 0, len(f.values)/n*len(bounds))}
-	for w := 0; w+n <= len(f.values); w += n {
-		row := f.values[w : w+n]
-		j := -1
-		for _, bound := range bounds {
-			for j+1 < n && f.bounds[j+1] <= bound {
-				j++
+		bounds := s.Bounds
+		if bounds == nil {
+			bounds = bs.Bounds
+			if bounds == nil {
+				bounds = cs.Bounds
 			}
-			v := 0.0
-			if j >= 0 {
-				v = row[j]
-			}
-			out.Counts = append(out.Counts, v)
 		}
+		return &judge.Buckets{Bounds: bounds, Counts: s.Values}
 	}
-	return out
+	return buckets(b, bs), buckets(c, cs), nil
 }
 
 // judgeKayentaLive runs the Kayenta-compatible judge on fetched data.

@@ -23,7 +23,8 @@ import (
 // cumulative bucket counts, len(Bounds) values (Prometheus' _bucket
 // increases over the window), so Values holds len(Bounds) values per
 // observation, observation after observation, and Times one per
-// observation (len(Values)/len(Bounds)).
+// observation (len(Values)/len(Bounds)). Two sides' histograms may come
+// back on different bounds: AlignBounds puts them on the same ones.
 type Series struct {
 	// Signal is the name of the signal the series belongs to.
 	Signal string
@@ -84,6 +85,8 @@ const (
 	// (increase(x[{{.step}}]), count_over_time(...[{{.step}}])): a step the
 	// source answered for but returned no value for counted nothing, so it
 	// is 0, as long as the query returned something at all for the window.
+	// Sources evaluate counts on the grid of metrics/query.CountGrid (the
+	// step's multiples inside the window), the same for every scope.
 	Count
 	// Histogram values are bucket counts: classic _bucket series by le, or
 	// native histograms, turned into a Series with Bounds.

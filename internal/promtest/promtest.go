@@ -9,6 +9,17 @@
 // uses a Prometheus that is already running (such as a system service on
 // :9090).
 //
+// StartWith also takes Options: the remote-write receiver
+// (--web.enable-remote-write-receiver), through which Server.Write pushes
+// recent samples into the head block, and native histograms
+// (--enable-feature=native-histograms). Prometheus 2.42's OpenMetrics
+// parser and promtool cannot carry native histograms, and its
+// remote-write receiver refuses them (HTTP 500 "native histograms are
+// disabled") without the feature flag, so native histograms go through
+// Write on a server started with both. Write encodes the remote-write
+// protobuf by hand (protowire and snappy) rather than importing
+// Prometheus' own packages.
+//
 // When the prometheus or promtool binary is missing the test is skipped,
 // except when the environment variable CI is "true": then it fails, so that
 // CI never passes by skipping.
@@ -59,19 +70,38 @@ func Binaries(tb testing.TB) (prometheus, promtool string) {
 	return prometheus, promtool
 }
 
+// Options says what a test's Prometheus holds and accepts.
+type Options struct {
+	// OpenMetrics is written into TSDB blocks before the server starts
+	// (OpenMetrics text: timestamps in seconds, ending with "# EOF"); empty
+	// for none.
+	OpenMetrics string
+	// RemoteWrite enables the remote-write receiver, for Server.Write.
+	RemoteWrite bool
+	// NativeHistograms enables native histograms
+	// (--enable-feature=native-histograms).
+	NativeHistograms bool
+}
+
 // Start writes openMetrics (OpenMetrics text: timestamps in seconds, ending
 // with "# EOF") into a fresh data directory and starts Prometheus over it.
 // The server is stopped when tb ends; Stop stops it earlier.
 func Start(tb testing.TB, openMetrics string) *Server {
 	tb.Helper()
+	return StartWith(tb, Options{OpenMetrics: openMetrics})
+}
+
+// StartWith starts Prometheus as opts say, stopped when tb ends.
+func StartWith(tb testing.TB, opts Options) *Server {
+	tb.Helper()
 	prom, tool := Binaries(tb)
 	dir := tb.TempDir()
 	data := filepath.Join(dir, "data")
 	input := filepath.Join(dir, "series.om")
-	if err := os.WriteFile(input, []byte(openMetrics), 0o600); err != nil {
+	if err := os.WriteFile(input, []byte(opts.OpenMetrics), 0o600); err != nil {
 		tb.Fatalf("promtest: %v", err)
 	}
-	if openMetrics != "" {
+	if opts.OpenMetrics != "" {
 		out, err := exec.Command(tool, "tsdb", "create-blocks-from", "openmetrics", input, data).CombinedOutput()
 		if err != nil {
 			tb.Fatalf("promtest: promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
@@ -84,9 +114,16 @@ func Start(tb testing.TB, openMetrics string) *Server {
 
 	// A free port can be taken by someone else between probing and
 	// binding; try a few.
+	var flags []string
+	if opts.RemoteWrite {
+		flags = append(flags, "--web.enable-remote-write-receiver")
+	}
+	if opts.NativeHistograms {
+		flags = append(flags, "--enable-feature=native-histograms")
+	}
 	var lastErr error
 	for range 3 {
-		s, err := start(prom, cfg, data)
+		s, err := start(prom, cfg, data, flags)
 		if err == nil {
 			tb.Cleanup(s.Stop)
 			return s
@@ -97,20 +134,21 @@ func Start(tb testing.TB, openMetrics string) *Server {
 	return nil
 }
 
-func start(prom, cfg, data string) (*Server, error) {
+func start(prom, cfg, data string, flags []string) (*Server, error) {
 	port, err := testproc.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	s := &Server{URL: "http://" + addr}
-	s.proc, err = testproc.Start("prometheus", exec.Command(prom,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+data,
+	args := append([]string{
+		"--config.file=" + cfg,
+		"--storage.tsdb.path=" + data,
 		"--storage.tsdb.retention.time=100y",
-		"--web.listen-address="+addr,
+		"--web.listen-address=" + addr,
 		"--log.level=warn",
-	))
+	}, flags...)
+	s.proc, err = testproc.Start("prometheus", exec.Command(prom, args...))
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,15 @@
 //     (Config.HTTP.MaxResponseBytes, default 16 MiB); an answer over it is
 //     a KindTooLarge error naming the cap. Error bodies go into errors as
 //     one short line (query.Excerpt).
+//   - Counts (metrics.Count: count_over_time(...[{{.step}}])) are asked for
+//     exactly the grid query.CountGrid gives, the multiples of the step
+//     inside the window, which Loki's query frontend (it rounds a metric
+//     query's start down and end up to the step) leaves unchanged. Loki's
+//     range is (t−step, t], so consecutive windows count each line once. A
+//     count_over_time series has no point where no line matched: those
+//     steps are 0 (query.FillCounts) as long as the query returned a
+//     series; a query that returned no series is no data. Histogram
+//     queries go through query.ClassicHistogram (series by le).
 package loki
 
 import (
@@ -111,10 +120,18 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery,
 			Err: fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))}
 	}
+	start, end := w.Start, w.End
+	var grid query.Grid
+	if q.Kind == metrics.Count || q.Kind == metrics.Histogram {
+		if grid, err = query.CountGrid(w); err != nil {
+			return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery, Err: err}
+		}
+		start, end = grid.First, grid.Last()
+	}
 	params := url.Values{
 		"query":     {rendered},
-		"start":     {strconv.FormatInt(w.Start.UnixNano(), 10)},
-		"end":       {strconv.FormatInt(w.End.UnixNano(), 10)},
+		"start":     {strconv.FormatInt(start.UnixNano(), 10)},
+		"end":       {strconv.FormatInt(end.UnixNano(), 10)},
 		"step":      {strconv.FormatFloat(w.Step.Seconds(), 'f', -1, 64)},
 		"direction": {"forward"},
 	}
@@ -143,7 +160,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		}
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: kind, Err: err}
 	}
-	series, err = query.Combine(q, rendered, scope, series)
+	series, err = query.Shape(q, rendered, scope, grid, series)
 	if err != nil {
 		return metrics.Result{}, err
 	}

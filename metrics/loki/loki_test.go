@@ -8,163 +8,18 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/verdict-aca/verdict/internal/lokitest"
 	"github.com/verdict-aca/verdict/internal/promtest"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/query"
 	"github.com/verdict-aca/verdict/metrics/sourcehttp"
 )
-
-// fakeLoki answers as Loki does for the handful of LogQL shapes the suite
-// uses: it stores lines pushed in Loki's JSON push format and evaluates
-// count_over_time({...}[1m]) with or without sum() over them, answers log
-// queries with streams and unbalanced queries with a plain-text 400.
-type fakeLoki struct {
-	mu      sync.Mutex
-	lines   map[string][]time.Time // by track
-	tenants []string
-	// fail, when set, may answer a query instead (it returns true when it did).
-	fail    func(w http.ResponseWriter, r *http.Request, call int) bool
-	calls   atomic.Int32
-	lastReq atomic.Pointer[http.Request]
-}
-
-var (
-	trackMatcher = regexp.MustCompile(`track="([^"]*)"`)
-	rangeSel     = regexp.MustCompile(`\[(\d+)m\]`)
-)
-
-func (f *fakeLoki) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/loki/api/v1/push":
-		f.push(w, r)
-	case "/loki/api/v1/query_range":
-		n := int(f.calls.Add(1))
-		f.lastReq.Store(r)
-		f.mu.Lock()
-		f.tenants = append(f.tenants, r.Header.Get("X-Scope-OrgID"))
-		f.mu.Unlock()
-		if f.fail != nil && f.fail(w, r, n) {
-			return
-		}
-		f.queryRange(w, r)
-	default:
-		http.Error(w, "404 page not found", http.StatusNotFound)
-	}
-}
-
-func (f *fakeLoki) push(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Streams []struct {
-			Stream map[string]string `json:"stream"`
-			Values [][2]string       `json:"values"`
-		} `json:"streams"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		http.Error(w, "bad push", http.StatusBadRequest)
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.lines == nil {
-		f.lines = map[string][]time.Time{}
-	}
-	for _, s := range req.Streams {
-		for _, v := range s.Values {
-			ns, _ := strconv.ParseInt(v[0], 10, 64)
-			f.lines[s.Stream["track"]] = append(f.lines[s.Stream["track"]], time.Unix(0, ns))
-		}
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (f *fakeLoki) queryRange(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query().Get("query")
-	if strings.Count(q, "(") != strings.Count(q, ")") {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusBadRequest)
-		fmt.Fprintf(w, "parse error at line 1, col %d: syntax error: unexpected $end, expecting ) or ,\n", len(q)+1)
-		return
-	}
-	if strings.HasPrefix(q, "{") {
-		writeBody(w, `{"status":"success","data":{"resultType":"streams","result":[]}}`)
-		return
-	}
-	start, _ := strconv.ParseInt(r.URL.Query().Get("start"), 10, 64)
-	end, _ := strconv.ParseInt(r.URL.Query().Get("end"), 10, 64)
-	step, _ := strconv.ParseFloat(r.URL.Query().Get("step"), 64)
-	m := rangeSel.FindStringSubmatch(q)
-	rng := time.Minute
-	if m != nil {
-		mins, _ := strconv.Atoi(m[1])
-		rng = time.Duration(mins) * time.Minute
-	}
-	tracks := []string{"baseline", "canary"}
-	if m := trackMatcher.FindStringSubmatch(q); m != nil {
-		tracks = []string{m[1]}
-	}
-	sum := strings.HasPrefix(q, "sum(")
-	type stream struct {
-		Metric map[string]string `json:"metric"`
-		Values [][2]any          `json:"values"`
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	counts := func(track string, t time.Time) int {
-		n := 0
-		for _, l := range f.lines[track] {
-			if l.After(t.Add(-rng)) && !l.After(t) {
-				n++
-			}
-		}
-		return n
-	}
-	var out []stream
-	for _, track := range tracks {
-		if !sum || len(out) == 0 {
-			labels := map[string]string{}
-			if !sum {
-				labels["track"] = track
-			}
-			out = append(out, stream{Metric: labels})
-		}
-	}
-	for t := time.Unix(0, start); !t.After(time.Unix(0, end)); t = t.Add(time.Duration(step * float64(time.Second))) {
-		for i, track := range tracks {
-			si := i
-			if sum {
-				si = 0
-			}
-			n := counts(track, t)
-			if n == 0 {
-				continue
-			}
-			vs := out[si].Values
-			if sum && len(vs) > 0 && vs[len(vs)-1][0] == t.Unix() {
-				prev, _ := strconv.Atoi(vs[len(vs)-1][1].(string))
-				vs[len(vs)-1][1] = strconv.Itoa(prev + n)
-				continue
-			}
-			out[si].Values = append(vs, [2]any{t.Unix(), strconv.Itoa(n)})
-		}
-	}
-	out = slices.DeleteFunc(out, func(s stream) bool { return len(s.Values) == 0 })
-	if out == nil {
-		out = []stream{}
-	}
-	body, _ := json.Marshal(map[string]any{"status": "success", "data": map[string]any{"resultType": "matrix", "result": out}})
-	writeBody(w, string(body))
-}
 
 func writeBody(w http.ResponseWriter, body string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -174,6 +29,7 @@ func writeBody(w http.ResponseWriter, body string) {
 // pushLines writes the suite's data: for each minute of five, three canary
 // lines (at +10s, +20s, +30s) and two baseline lines (+10s, +20s), labelled
 // with a run id so that runs against a real Loki do not see each other.
+// The canary's line at +30s of minutes 1 and 3 says status=500.
 func pushLines(t *testing.T, baseURL, tenant, run string, base time.Time) {
 	t.Helper()
 	type stream struct {
@@ -186,7 +42,11 @@ func pushLines(t *testing.T, baseURL, tenant, run string, base time.Time) {
 		for m := range 5 {
 			for _, off := range offsets {
 				ts := base.Add(time.Duration(m)*time.Minute + time.Duration(off)*time.Second)
-				s.Values = append(s.Values, [2]string{strconv.FormatInt(ts.UnixNano(), 10), "request served track=" + track})
+				line := "request served track=" + track
+				if track == "canary" && off == 30 && m%2 == 1 {
+					line += " status=500"
+				}
+				s.Values = append(s.Values, [2]string{strconv.FormatInt(ts.UnixNano(), 10), line})
 			}
 		}
 		streams = append(streams, s)
@@ -272,6 +132,44 @@ func suite(t *testing.T, baseURL, tenant string) {
 		}
 	})
 
+	t.Run("counts on the step grid", func(t *testing.T) {
+		// A window from a minute before the lines (off the minute) to three
+		// minutes after: windows end at base, base+1m, ..., base+7m.
+		cw := metrics.Window{Start: base.Add(-90 * time.Second), End: base.Add(8*time.Minute - time.Second), Step: time.Minute}
+		for _, tt := range []struct {
+			filter, track string
+			want          []float64
+		}{
+			{"", "canary", []float64{0, 3, 3, 3, 3, 3, 0, 0}},
+			{"", "baseline", []float64{0, 2, 2, 2, 2, 2, 0, 0}},
+			// Lines with status=500 in minutes 1 and 3 only: gaps between.
+			{` |= "status=500"`, "canary", []float64{0, 0, 1, 0, 1, 0, 0, 0}},
+		} {
+			q := metrics.Query{Signal: "errors", Kind: metrics.Count, Expr: `sum(count_over_time(` + sel + tt.filter + ` [{{.step}}]))`}
+			res, err := src.Fetch(ctx, q, metrics.Scope{"track": tt.track}, cw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Series) != 1 {
+				t.Fatalf("%s%s: %d series", tt.track, tt.filter, len(res.Series))
+			}
+			s := res.Series[0]
+			if fmt.Sprint(s.Values) != fmt.Sprint(tt.want) {
+				t.Errorf("%s%s: %v, want %v", tt.track, tt.filter, s.Values, tt.want)
+			}
+			for i, tm := range s.Times {
+				if want := base.Add(time.Duration(i) * time.Minute); !tm.Equal(want) {
+					t.Fatalf("step %d at %v, want %v", i, tm, want)
+				}
+			}
+		}
+		q := metrics.Query{Signal: "errors", Kind: metrics.Count, Expr: `sum(count_over_time(` + sel + ` |= "status=503" [{{.step}}]))`}
+		res, err := src.Fetch(ctx, q, metrics.Scope{"track": "canary"}, cw)
+		if err != nil || len(res.Series) != 0 {
+			t.Fatalf("no matching line: got %+v, %v; want no series (no data), not zeros", res, err)
+		}
+	})
+
 	t.Run("bad query", func(t *testing.T) {
 		q := metrics.Query{Signal: "requests", Expr: `sum(count_over_time(` + sel + `[1m])`}
 		_, err := src.Fetch(ctx, q, metrics.Scope{"track": "canary"}, w)
@@ -302,25 +200,35 @@ func suite(t *testing.T, baseURL, tenant string) {
 	})
 }
 
-func TestFakeLoki(t *testing.T) {
-	f := &fakeLoki{}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
+// TestLokiShapedServer runs the suite against internal/lokitest and checks
+// what Loki would see of the requests.
+func TestLokiShapedServer(t *testing.T) {
+	srv := lokitest.Start(t, lokitest.Options{})
 	suite(t, srv.URL, "team-a")
-	for _, tenant := range f.tenants {
+	for _, tenant := range srv.Tenants() {
 		if tenant != "team-a" {
 			t.Fatalf("X-Scope-OrgID %q, want team-a", tenant)
 		}
 	}
-	r := f.lastReq.Load()
-	if got := r.URL.Query().Get("direction"); got != "forward" {
+	queries := srv.Queries()
+	last := queries[len(queries)-1]
+	if got := last.Get("direction"); got != "forward" {
 		t.Errorf("direction %q", got)
 	}
-	if got := r.URL.Query().Get("step"); got != "60" {
+	if got := last.Get("step"); got != "60" {
 		t.Errorf("step %q, want 60 (seconds)", got)
 	}
-	if got := r.URL.Query().Get("start"); len(got) < 19 {
+	if got := last.Get("start"); len(got) < 19 {
 		t.Errorf("start %q, want unix nanoseconds", got)
+	}
+	// The suite's windows start on the minute except the counts' (90 s
+	// before): the source asks for the step's multiples inside it.
+	for _, q := range queries {
+		start, _ := strconv.ParseInt(q.Get("start"), 10, 64)
+		end, _ := strconv.ParseInt(q.Get("end"), 10, 64)
+		if start%int64(time.Minute) != 0 || end%int64(time.Minute) != 0 {
+			t.Errorf("%s asked for %d .. %d ns, not the step's multiples", q.Get("query"), start, end)
+		}
 	}
 }
 
@@ -361,9 +269,7 @@ func TestFetchErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fakeLoki{fail: tt.fail}
-			srv := httptest.NewServer(f)
-			defer srv.Close()
+			srv := lokitest.Start(t, lokitest.Options{Fail: tt.fail})
 			src, err := New(Config{URL: srv.URL, Timeout: 50 * time.Millisecond, RetryWait: time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
@@ -377,7 +283,7 @@ func TestFetchErrors(t *testing.T) {
 			if qe.Kind != tt.wantKind {
 				t.Errorf("kind %v, want %v (%v)", qe.Kind, tt.wantKind, err)
 			}
-			if got := f.calls.Load(); got != tt.wantCalls {
+			if got := int32(srv.Calls()); got != tt.wantCalls {
 				t.Errorf("%d requests, want %d", got, tt.wantCalls)
 			}
 			for _, want := range []string{tt.wantMsg, "signal errors", `track="canary"`} {
@@ -399,7 +305,7 @@ func plain(code int, body string) func(w http.ResponseWriter, r *http.Request, c
 }
 
 func TestFetchRetriesAfter429(t *testing.T) {
-	f := &fakeLoki{fail: func(w http.ResponseWriter, r *http.Request, call int) bool {
+	srv := lokitest.Start(t, lokitest.Options{Fail: func(w http.ResponseWriter, r *http.Request, call int) bool {
 		if call == 1 {
 			return plain(429, "too many outstanding requests")(w, r, call)
 		}
@@ -407,9 +313,7 @@ func TestFetchRetriesAfter429(t *testing.T) {
 			{"metric":{"track":"canary"},"values":[[1704067200,"1.5"],[1704067260.25,"NaN"],[1704067320,"+Inf"],[1704067380,"-Inf"]]}]},
 			"warnings":["query was split"]}`)
 		return true
-	}}
-	srv := httptest.NewServer(f)
-	defer srv.Close()
+	}})
 	src, err := New(Config{URL: srv.URL, RetryWait: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -419,8 +323,8 @@ func TestFetchRetriesAfter429(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.calls.Load() != 2 {
-		t.Errorf("%d calls, want 2", f.calls.Load())
+	if srv.Calls() != 2 {
+		t.Errorf("%d calls, want 2", srv.Calls())
 	}
 	s := res.Series[0]
 	if s.Values[0] != 1.5 || !math.IsNaN(s.Values[1]) || !math.IsInf(s.Values[2], 1) || !math.IsInf(s.Values[3], -1) {
@@ -472,9 +376,7 @@ func TestFetchAnswerCap(t *testing.T) {
 			query.KindUnavailable, 3, "HTTP 502: <html>internal detail"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeLoki{fail: tc.fail}
-			srv := httptest.NewServer(f)
-			defer srv.Close()
+			srv := lokitest.Start(t, lokitest.Options{Fail: tc.fail})
 			src, err := New(Config{URL: srv.URL, RetryWait: time.Millisecond, HTTP: sourcehttp.Config{MaxResponseBytes: 256 << 10}})
 			if err != nil {
 				t.Fatal(err)
@@ -482,8 +384,8 @@ func TestFetchAnswerCap(t *testing.T) {
 			q := metrics.Query{Signal: "errors", Expr: `sum(rate({app="shop",track="{{.track}}"}[1m]))`}
 			_, err = src.Fetch(context.Background(), q, metrics.Scope{"track": "canary"}, metrics.Window{Start: time.Unix(0, 0), End: time.Unix(3600, 0)})
 			var qe *query.Error
-			if !errors.As(err, &qe) || qe.Kind != tc.wantKind || f.calls.Load() != tc.wantCalls {
-				t.Fatalf("err = %v after %d requests, want %v after %d", err, f.calls.Load(), tc.wantKind, tc.wantCalls)
+			if !errors.As(err, &qe) || qe.Kind != tc.wantKind || int32(srv.Calls()) != tc.wantCalls {
+				t.Fatalf("err = %v after %d requests, want %v after %d", err, srv.Calls(), tc.wantKind, tc.wantCalls)
 			}
 			if !strings.Contains(err.Error(), tc.wantMsg) || !strings.Contains(err.Error(), `track="canary"`) || len(err.Error()) > 500 {
 				t.Errorf("error of %d bytes %.600q, want it short, naming %q and the query", len(err.Error()), err, tc.wantMsg)

@@ -30,6 +30,23 @@
 //   - What Prometheus says in an error (a body, a message) is cut to one
 //     short line (query.Excerpt) before it goes into the error, and so
 //     into a report.
+//   - Counts and histograms (metrics.Query.Kind) are evaluated on
+//     query.CountGrid, the step's multiples inside the window, and shaped by
+//     query.Shape: a count's missing steps are 0 when the query returned a
+//     series, no series is no data. increase(x[{{.step}}]) on that grid
+//     counts each step's window once: Prometheus 2.x's range [t−step, t]
+//     shares its edge sample with the previous window, which is what makes
+//     consecutive increases add up (a count_over_time on Prometheus would
+//     count a sample on the edge twice). increase() extrapolates to the
+//     window's edges, so counts need not be whole.
+//   - A histogram query returns classic _bucket series by le (sum by (le)
+//     (increase(x_bucket{...}[{{.step}}]))) or native histograms
+//     (sum(increase(x{...}[{{.step}}])), Prometheus with
+//     --enable-feature=native-histograms); both become one series with
+//     Bounds (query.ClassicHistogram, query.NativeHistogram). A query that
+//     mixes native histograms and numbers is refused. A gauge or count
+//     query that returns native histograms is refused with the function
+//     that reduces them (histogram_quantile, histogram_count).
 package prometheus
 
 import (
@@ -39,6 +56,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -114,6 +132,14 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery,
 			Err: fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))}
 	}
+	rng := v1.Range{Start: w.Start, End: w.End, Step: w.Step}
+	var grid query.Grid
+	if q.Kind == metrics.Count || q.Kind == metrics.Histogram {
+		if grid, err = query.CountGrid(w); err != nil {
+			return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery, Err: err}
+		}
+		rng.Start, rng.End = grid.First, grid.Last()
+	}
 	var (
 		value    model.Value
 		warnings []string
@@ -121,7 +147,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	err = s.backoff.Do(ctx, func(ctx context.Context) error {
 		actx, cancel := context.WithTimeout(ctx, s.timeout)
 		defer cancel()
-		v, warns, infos, err := s.api.QueryRange(actx, rendered, v1.Range{Start: w.Start, End: w.End, Step: w.Step}, v1.WithTimeout(s.timeout))
+		v, warns, infos, err := s.api.QueryRange(actx, rendered, rng, v1.WithTimeout(s.timeout))
 		if err != nil {
 			return &query.Error{Signal: q.Signal, Query: rendered, Kind: s.kind(ctx, err), Err: s.describe(ctx, err)}
 		}
@@ -135,11 +161,15 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	if err != nil {
 		return metrics.Result{}, err
 	}
-	series, err := convert(q, rendered, value)
+	series, natives, err := convert(q, rendered, value)
 	if err != nil {
 		return metrics.Result{}, err
 	}
-	series, err = query.Combine(q, rendered, scope, series)
+	if natives != nil {
+		series, err = query.NativeHistogram(q, rendered, scope, grid, natives)
+	} else {
+		series, err = query.Shape(q, rendered, scope, grid, series)
+	}
 	if err != nil {
 		return metrics.Result{}, err
 	}
@@ -243,30 +273,41 @@ func statusCode(msg string) int {
 	return code
 }
 
-// convert turns a range-query answer into series.
-func convert(q metrics.Query, rendered string, v model.Value) ([]metrics.Series, error) {
+// convert turns a range-query answer into series: numbers, or native
+// histograms when the query is a histogram's and returned them (natives is
+// then not nil).
+func convert(q metrics.Query, rendered string, v model.Value) (series []metrics.Series, natives []query.NativeSeries, err error) {
 	if v == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	m, ok := v.(model.Matrix)
 	if !ok {
-		return nil, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadResponse,
+		return nil, nil, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadResponse,
 			Err: fmt.Errorf("range query answered a %s, want a matrix", v.Type())}
+	}
+	hasHistograms := slices.ContainsFunc(m, func(ss *model.SampleStream) bool { return len(ss.Histograms) > 0 })
+	if hasHistograms {
+		if q.Kind != metrics.Histogram {
+			what := "reduce them to numbers, e.g. with histogram_quantile()"
+			if q.Kind == metrics.Count {
+				what = "count their observations with histogram_count(), e.g. histogram_count(sum(increase(x[{{.step}}])))"
+			}
+			return nil, nil, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery,
+				Err: errors.New("query returned native histograms; " + what)}
+		}
+		if slices.ContainsFunc(m, func(ss *model.SampleStream) bool { return len(ss.Values) > 0 }) {
+			return nil, nil, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery,
+				Err: errors.New("query returned both native histograms and numbers (classic buckets?) for the window; query one kind, e.g. the native histogram alone")}
+		}
+		return nil, nativeSeries(m), nil
 	}
 	out := make([]metrics.Series, 0, len(m))
 	for _, ss := range m {
-		if len(ss.Values) == 0 && len(ss.Histograms) > 0 {
-			return nil, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery,
-				Err: errors.New("query returned native histograms; reduce them to numbers, e.g. with histogram_quantile()")}
-		}
 		s := metrics.Series{
 			Signal: q.Signal,
-			Labels: make(map[string]string, len(ss.Metric)),
+			Labels: labelsOf(ss.Metric),
 			Times:  make([]time.Time, len(ss.Values)),
 			Values: make([]float64, len(ss.Values)),
-		}
-		for k, v := range ss.Metric {
-			s.Labels[string(k)] = string(v)
 		}
 		for i, p := range ss.Values {
 			s.Times[i] = p.Timestamp.Time().UTC()
@@ -277,5 +318,38 @@ func convert(q metrics.Query, rendered string, v model.Value) ([]metrics.Series,
 		}
 		out = append(out, s)
 	}
-	return out, nil
+	return out, nil, nil
+}
+
+func labelsOf(m model.Metric) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[string(k)] = string(v)
+	}
+	return out
+}
+
+// nativeSeries copies client_golang's histogram samples.
+func nativeSeries(m model.Matrix) []query.NativeSeries {
+	out := make([]query.NativeSeries, 0, len(m))
+	for _, ss := range m {
+		ns := query.NativeSeries{Labels: labelsOf(ss.Metric), Samples: make([]query.NativeSample, 0, len(ss.Histograms))}
+		for _, p := range ss.Histograms {
+			if p.Histogram == nil {
+				continue
+			}
+			smp := query.NativeSample{Time: p.Timestamp.Time().UTC(), Count: float64(p.Histogram.Count),
+				Buckets: make([]query.NativeBucket, 0, len(p.Histogram.Buckets))}
+			for _, b := range p.Histogram.Buckets {
+				if b == nil {
+					continue
+				}
+				smp.Buckets = append(smp.Buckets, query.NativeBucket{Boundaries: int(b.Boundaries),
+					Lower: float64(b.Lower), Upper: float64(b.Upper), Count: float64(b.Count)})
+			}
+			ns.Samples = append(ns.Samples, smp)
+		}
+		out = append(out, ns)
+	}
+	return out
 }

@@ -347,3 +347,77 @@ func TestSourceBoundsConnections(t *testing.T) {
 		t.Errorf("40 concurrent queries opened %d connections, want at most MaxConns 2 (+ 2)", n)
 	}
 }
+
+func TestFetchKinds(t *testing.T) {
+	// The window 00:00:05 .. 00:05:00 at 1m: the grid is 00:02 .. 00:05.
+	w := metrics.Window{Start: time.Unix(1704067205, 0), End: time.Unix(1704067500, 0), Step: time.Minute}
+	const (
+		counts = `{"status":"success","data":{"resultType":"matrix","result":[
+			{"metric":{"job":"api"},"values":[[1704067320,"3"],[1704067500,"1.5"]]}]}}`
+		native = `{"status":"success","data":{"resultType":"matrix","result":[
+			{"metric":{"job":"api"},"histograms":[[1704067380,{"count":"6","sum":"1.25","buckets":[
+				[1,"-0.25","-0.125","1"],[3,"-1e-9","1e-9","2"],[0,"0.5","1","3"]]}]]}]}}`
+		mixed = `{"status":"success","data":{"resultType":"matrix","result":[
+			{"metric":{"le":"+Inf"},"values":[[1704067320,"3"]]},
+			{"metric":{},"histograms":[[1704067380,{"count":"1","sum":"1","buckets":[[0,"0.5","1","1"]]}]]}]}}`
+		empty = `{"status":"success","data":{"resultType":"matrix","result":[]}}`
+	)
+	tests := []struct {
+		name       string
+		kind       metrics.Kind
+		body       string
+		wantBounds []float64
+		wantValues []float64
+		wantNone   bool
+		wantErr    string
+	}{
+		{name: "count: missing steps are zero", kind: metrics.Count, body: counts, wantValues: []float64{3, 0, 0, 1.5}},
+		{name: "count: nothing returned is no data", kind: metrics.Count, body: empty, wantNone: true},
+		{name: "count of native histograms", kind: metrics.Count, body: native, wantErr: "histogram_count()"},
+		{name: "native histogram", kind: metrics.Histogram, body: native, wantBounds: []float64{0, 1e-9, 1, math.Inf(1)},
+			wantValues: []float64{0, 0, 0, 0, 1, 3, 6, 6, 0, 0, 0, 0, 0, 0, 0, 0}},
+		{name: "native and classic mixed", kind: metrics.Histogram, body: mixed, wantErr: "both native histograms and numbers"},
+		{name: "histogram: nothing returned is no data", kind: metrics.Histogram, body: empty, wantNone: true},
+		{name: "gauge of native histograms", kind: metrics.Gauge, body: native, wantErr: "histogram_quantile()"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var form map[string][]string
+			s, _ := newSource(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+				_ = r.ParseForm()
+				form = r.Form
+				writeJSON(w, 200, tt.body)
+			}, Config{})
+			res, err := s.Fetch(context.Background(), metrics.Query{Signal: "x", Expr: "x", Kind: tt.kind}, nil, w)
+			if tt.wantErr != "" {
+				var qe *query.Error
+				if !errors.As(err, &qe) || qe.Kind != query.KindBadQuery || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want KindBadQuery saying %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.kind != metrics.Gauge && (form["start"][0] != "1704067320" || form["end"][0] != "1704067500" || form["step"][0] != "60") {
+				t.Errorf("asked for start %v end %v step %v; want the grid 1704067320..1704067500 at 60", form["start"], form["end"], form["step"])
+			}
+			if tt.wantNone {
+				if len(res.Series) != 0 {
+					t.Fatalf("got %+v, want no series", res.Series)
+				}
+				return
+			}
+			if len(res.Series) != 1 {
+				t.Fatalf("%d series", len(res.Series))
+			}
+			got := res.Series[0]
+			if fmt.Sprint(got.Bounds) != fmt.Sprint(tt.wantBounds) || fmt.Sprint(got.Values) != fmt.Sprint(tt.wantValues) {
+				t.Fatalf("bounds %v values %v, want %v %v", got.Bounds, got.Values, tt.wantBounds, tt.wantValues)
+			}
+			if len(got.Times) != 4 || !got.Times[0].Equal(time.Unix(1704067320, 0)) || got.Labels["job"] != "api" {
+				t.Errorf("times %v labels %v", got.Times, got.Labels)
+			}
+		})
+	}
+}

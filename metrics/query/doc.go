@@ -41,4 +41,37 @@
 //
 // Combine enforces: a query returns at most one series per scope, unless
 // the signal says how to aggregate (sum, mean, max, min, point-wise).
+//
+// # Counts and histograms (Shape)
+//
+// A query's metrics.Kind decides the shape of its answer; both sources
+// call Shape, so Prometheus and Loki behave alike.
+//
+//   - Gauges are returned as the source wrote them (through Combine): a
+//     step without a value is missing, never invented.
+//   - A count (metrics.Count) is evaluated on CountGrid: the multiples of
+//     the step t with the window's start ≤ t−step and t ≤ its end, so each
+//     value counts (t−step, t] with a [{{.step}}] range, the windows tile
+//     the analysis window without overlapping, and every server (Loki's and
+//     Thanos' frontends align ranges to the step) evaluates the same times
+//     for the baseline and the canary. FillCounts gives each returned series
+//     a value at every grid time, 0 where the source wrote none (a
+//     count_over_time or an increase() over a window without events or
+//     without enough samples has no point), then Combine applies. A query
+//     that returned no series at all is no data: an empty answer, never a
+//     row of zeros, so "the canary sends nothing" is not judged as "the
+//     canary had no errors". A rate() query for a count is not refused
+//     here (analysis.Config refuses it); it is filled like any other.
+//   - A histogram (metrics.Histogram) is evaluated on the same grid.
+//     ClassicHistogram turns bucket series told apart by le into one series
+//     with metrics.Series.Bounds, NativeHistogram does the same for native
+//     histogram samples. Series that differ in other labels are several
+//     histograms: ambiguous unless aggregate is sum (no other aggregate
+//     keeps bucket counts counts). A bound a histogram lacks at a step (or
+//     altogether) gets its count at the next lower bound: nothing was
+//     counted in that bucket. Bounds are capped at metrics.MaxBounds and
+//     steps × bounds at metrics.MaxHistogramValues. The two sides of an
+//     analysis can end on different bounds (a native histogram lists only
+//     the buckets that received observations): the caller merges them with
+//     metrics.AlignBounds before judging.
 package query
