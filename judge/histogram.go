@@ -447,7 +447,7 @@ func resolutionText(bounds []float64, x float64) string {
 	if i > 0 {
 		lo = bounds[i-1]
 	}
-	return formatBound(lo) + " .. " + formatBound(bounds[i])
+	return formatValue(lo) + " .. " + formatValue(bounds[i])
 }
 
 func formatBound(v float64) string {
