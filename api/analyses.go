@@ -12,6 +12,7 @@ import (
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
 )
 
@@ -27,6 +28,9 @@ type analysisRequest struct {
 	Step          *analysis.Duration `json:"step"`
 	Lifetime      *analysis.Duration `json:"lifetime"`
 	Interval      *analysis.Duration `json:"interval"`
+	// CanaryWeight is the canary's expected share of the two sides'
+	// traffic ("5%"), overriding the config's canaryWeight.
+	CanaryWeight *judge.Change `json:"canaryWeight"`
 }
 
 // Plan is a live analysis with its window resolved to absolute times, as
@@ -41,6 +45,9 @@ type Plan struct {
 	Lifetime time.Duration `json:"lifetime,omitempty"`
 	Interval time.Duration `json:"interval,omitempty"`
 	Lookback time.Duration `json:"lookback,omitempty"`
+	// CanaryWeight is the canary's expected share of the traffic, 0 for the
+	// config's (see analysis.LiveRequest).
+	CanaryWeight float64 `json:"canaryWeight,omitempty"`
 	// Thresholds, when set, replace the config's (Kayenta requests carry them).
 	Thresholds *struct {
 		Pass     float64 `json:"pass"`
@@ -63,6 +70,12 @@ func dur(d *analysis.Duration) time.Duration {
 func (req analysisRequest) plan(now time.Time) (Plan, error) {
 	p := Plan{Scopes: analysis.Scopes{Baseline: req.BaselineScope, Canary: req.CanaryScope},
 		Step: dur(req.Step), Lifetime: dur(req.Lifetime), Interval: dur(req.Interval), Lookback: dur(req.Lookback)}
+	if w := req.CanaryWeight; w != nil {
+		if w.Points || !(w.Value > 0 && w.Value < 1) {
+			return p, fmt.Errorf("canaryWeight: %s is not a share of the traffic; give a percentage such as \"5%%\"", w)
+		}
+		p.CanaryWeight = w.Value
+	}
 	if len(p.Scopes.Baseline) == 0 {
 		return p, errors.New("baselineScope: missing (template variables such as {\"track\": \"baseline\"})")
 	}
@@ -346,7 +359,7 @@ func (s *Server) execute(ctx context.Context, id string, p prepared) (rep *analy
 		}
 		s.log.Error("mark analysis running", "id", id, "err", err)
 	}
-	live := analysis.LiveRequest{Scopes: p.plan.Scopes, Window: metrics.Window{Start: p.plan.Start, End: p.plan.End, Step: p.plan.Step}}
+	live := analysis.LiveRequest{Scopes: p.plan.Scopes, Window: metrics.Window{Start: p.plan.Start, End: p.plan.End, Step: p.plan.Step}, CanaryWeight: p.plan.CanaryWeight}
 	if p.plan.Lifetime > 0 {
 		var intervals []analysis.IntervalResult
 		rep, err = analysis.RunIntervals(ctx, p.cfg, s.sources, analysis.IntervalRequest{

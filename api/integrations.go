@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -58,9 +59,23 @@ func parseDurationParam(field, v string, def time.Duration) (time.Duration, erro
 	return time.Duration(d), nil
 }
 
+// parseWeightParam reads the canary's expected share of the traffic: "5%"
+// or, as rollout controllers write weights, a bare percentage ("5"); empty
+// is 0 (the config's canaryWeight, if any).
+func parseWeightParam(field, v string) (float64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	p, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "%")), 64)
+	if err != nil || !(p > 0 && p < 100) {
+		return 0, fmt.Errorf("%s: %q is not the canary's share of the traffic in per cent, such as 5 or 5%%", field, v)
+	}
+	return p / 100, nil
+}
+
 // judgeNow judges a stored config over the trailing window synchronously,
 // storing the analysis; status is the HTTP status to answer on error.
-func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes analysis.Scopes, lookback, step time.Duration) (verdictAnswer, int, error) {
+func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes analysis.Scopes, lookback, step time.Duration, weight float64) (verdictAnswer, int, error) {
 	cfg, err := s.storedConfig(r, configName)
 	if err != nil {
 		return verdictAnswer{}, statusOf(err), err
@@ -76,7 +91,7 @@ func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes ana
 	if step > 0 {
 		now = now.Truncate(step)
 	}
-	p := Plan{Scopes: scopes, Start: now.Add(-lookback), End: now, Step: step}
+	p := Plan{Scopes: scopes, Start: now.Add(-lookback), End: now, Step: step, CanaryWeight: weight}
 	prep, err := s.prepare(cfg, configName, text, p, origin)
 	if err != nil {
 		return verdictAnswer{}, http.StatusBadRequest, err
@@ -123,7 +138,12 @@ func (s *Server) argo(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "argo", analysis.Scopes{Baseline: b, Canary: c}, lookback, step)
+	weight, err := parseWeightParam("canaryWeight", q.Get("canaryWeight"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "argo", analysis.Scopes{Baseline: b, Canary: c}, lookback, step, weight)
 	if err != nil {
 		s.answerError(w, r, status, err)
 		return
@@ -205,7 +225,12 @@ func (s *Server) flagger(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "flagger", flaggerScopes(p), lookback, step)
+	weight, err := parseWeightParam("metadata.canaryWeight", p.Metadata["canaryWeight"])
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "flagger", flaggerScopes(p), lookback, step, weight)
 	if err != nil {
 		s.answerError(w, r, status, err)
 		return

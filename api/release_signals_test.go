@@ -1,10 +1,12 @@
 package api
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestParseHistogramSeries: a side's series may be a histogram object,
@@ -41,5 +43,34 @@ func TestParseHistogramSeries(t *testing.T) {
 		if _, _, err := parseJudgeRequest([]byte(tt.body), Limits{}.withDefaults(), nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.body, err, tt.want)
 		}
+	}
+}
+
+// TestCanaryWeightParams: the expected canary share reaches the plan from
+// the Argo and Flagger parameters ("5", "5%") and the analyses body ("5%"),
+// and anything else is a 400 naming the field.
+func TestCanaryWeightParams(t *testing.T) {
+	for v, want := range map[string]float64{"": 0, "5": 0.05, "5%": 0.05, " 50 ": 0.5, "0.5": 0.005} {
+		if got, err := parseWeightParam("canaryWeight", v); err != nil || math.Abs(got-want) > 1e-12 {
+			t.Errorf("%q: %g, %v; want %g", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"0", "100", "-5", "five", "120%"} {
+		if _, err := parseWeightParam("canaryWeight", v); err == nil || !strings.HasPrefix(err.Error(), "canaryWeight: ") {
+			t.Errorf("%q: %v; want an error naming canaryWeight", v, err)
+		}
+	}
+	var req analysisRequest
+	if err := json.Unmarshal([]byte(`{"baselineScope": {"track": "b"}, "canaryScope": {"track": "c"}, "lookback": "5m", "canaryWeight": "5%"}`), &req); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := req.plan(time.Now()); err != nil || p.CanaryWeight != 0.05 {
+		t.Errorf("plan: weight %g, %v; want 0.05", p.CanaryWeight, err)
+	}
+	if err := json.Unmarshal([]byte(`{"baselineScope": {"track": "b"}, "canaryScope": {"track": "c"}, "lookback": "5m", "canaryWeight": "1pp"}`), &req); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := req.plan(time.Now()); err == nil || !strings.HasPrefix(err.Error(), "canaryWeight: ") {
+		t.Errorf("a weight in points: %v; want an error naming canaryWeight", err)
 	}
 }
