@@ -275,7 +275,7 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 		if weight == 0 {
 			weight = c.Weight()
 		}
-		rep.checkMeasured(weight)
+		rep.checkMeasured(weight, true)
 	}
 	rep.Scopes = &req.Scopes
 	rep.Window = &Window{Start: req.Window.Start.UTC(), End: req.Window.End.UTC()}

@@ -35,17 +35,22 @@ const (
 
 // checkMeasured applies the checks to a scored report whose Series are set.
 // weight is the expected canary share of the two sides' traffic, 0 when
-// unknown.
-func (rep *Report) checkMeasured(weight float64) {
-	if reason := rep.notMeasured(weight); reason != "" {
+// unknown. live says the series came from queries: only then is one series
+// read for both sides a mistake of the scopes (files and requests may well
+// judge the same numbers twice, as an A/A check does).
+func (rep *Report) checkMeasured(weight float64, live bool) {
+	if reason := rep.notMeasured(weight, live); reason != "" {
 		rep.Verdict, rep.Score = scoring.None, nil
 		rep.Reason = "no verdict: " + reason
 	}
 }
 
-func (rep *Report) notMeasured(weight float64) string {
+func (rep *Report) notMeasured(weight float64, live bool) string {
 	// The queries of a signal read the same series on both sides.
 	for i, s := range rep.Series {
+		if !live {
+			break
+		}
 		if same(s.Baseline, s.Canary) || same(s.BaselineExposure, s.CanaryExposure) {
 			name := s.Name
 			if i < len(rep.Signals) {

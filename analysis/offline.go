@@ -238,7 +238,7 @@ func JudgeSeriesIn(w *judge.Workspace, c *Config, baseline, canary SeriesSet) (*
 	rep := newReport(c, results, nil)
 	rep.Series = collectSeries(c, baseline.Series, canary.Series)
 	attachExposures(rep.Series, samples)
-	rep.checkMeasured(c.Weight())
+	rep.checkMeasured(c.Weight(), false)
 	return rep, nil
 }
 
