@@ -65,6 +65,18 @@ func scopeArgs(scenario string) []string {
 
 var exitOf = map[string]int{"pass": exitPass, "fail": exitFail, "marginal": exitMarginal, "none": exitNone}
 
+// liveDifferences are the classifications a scenario's live form gives
+// where its file form gives another, by scenario and signal (see
+// fixtures/prometheus/README.md). too-little-data's canary exports its
+// error counter for its last 5 minutes only; a count's steps without a
+// value are no events, so live the rate test without an exposure sees an
+// hour of windows with fewer errors (a harmless fall), where the file has
+// 30 points and no data. An exposure (requests) is what tells the two
+// apart.
+var liveDifferences = map[string]map[string]string{
+	"too-little-data": {"errors": "pass"},
+}
+
 // TestAnalyzePrometheus runs `verdict analyze` against a real Prometheus
 // holding every fixture scenario in its Prometheus form (package
 // promfixtures), started once for all subtests.
@@ -98,6 +110,9 @@ func TestAnalyzePrometheus(t *testing.T) {
 				}
 				for _, s := range rep.Signals {
 					t.Logf("%s: %s", s.Name, s.Reason)
+					if live, ok := liveDifferences[name][s.Name]; ok {
+						want.Signals[s.Name] = live
+					}
 					if s.Classification != want.Signals[s.Name] {
 						t.Errorf("signal %s: %s, want %s (%s)", s.Name, s.Classification, want.Signals[s.Name], s.Reason)
 					}
