@@ -185,9 +185,14 @@ func TestBrowser(t *testing.T) {
 			return svgs.length > 0 && svgs.every(s => { const r = s.getBoundingClientRect(); return r.width > 0 && r.height > 0; }); })()`)); err != nil {
 			t.Fatalf("waiting for the section's plots: %v", err)
 		}
-		section, err := chromedp.Run(tctx, chromedp.Screenshot(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatal(err)
+		// A loaded machine may lay the plots out before it paints them:
+		// take the picture again until it holds more than a blank box (the
+		// context's deadline bounds the wait).
+		var section []byte
+		for len(section) < 10_000 {
+			if section, err = chromedp.Run(tctx, chromedp.Screenshot(chromedp.CSS(sel))); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for file, png := range map[string][]byte{"report-top.png": top, "report-signal.png": section} {
 			if !bytes.HasPrefix(png, []byte("\x89PNG")) || len(png) < 10_000 {
