@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"gonum.org/v1/gonum/mathext"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Sample is one side of a signal: its points, and for the tests of counts
@@ -313,4 +314,93 @@ func pooledDispersion(sides ...counts) (float64, int) {
 		return 1, 0
 	}
 	return x2 / float64(df), df
+}
+
+// localDispersion is how much more one side's counts vary from window to
+// window than binomial (Poisson when !binomial) sampling would make them,
+// around the side's own rate in the neighbouring windows: the clustering
+// of its events (a client retrying a failed request, one session's
+// checkouts), which inflates the variance of the split between sides just
+// as much, since under "no change" the canary's traffic behaves as the
+// baseline's. Estimated on the baseline, it is available when the canary
+// is too small to estimate the split's dispersion itself (a 1% canary
+// expecting a handful of errors), where a Poisson test would take one
+// retried request for a regression.
+//
+// Windows are merged into blocks expecting minBlockExpected events each;
+// each block's Pearson term is taken against the rate of the two blocks on
+// either side of it, its variance corrected for that rate's own sampling
+// error, so that the rate's slow changes over the window do not count; the
+// largest tenth of the terms are dropped (an incident's spike is not
+// clustering) and the trimmed mean is divided by its value under no
+// dispersion (0.623 for χ² with one degree of freedom trimmed at its 90%
+// quantile). It returns 1 and 0 degrees of freedom with fewer than
+// minDispersionBlocks+2 blocks.
+func localDispersion(c counts, binomial bool) (float64, int) {
+	if c.totalExposure == 0 || c.totalEvents == 0 {
+		return 1, 0
+	}
+	rate := c.totalEvents / c.totalExposure
+	var blocks []struct{ e, n float64 }
+	var e, n float64
+	for i := range c.events {
+		e += c.events[i]
+		n += c.exposure[i]
+		expected := rate * n
+		if binomial {
+			expected = math.Min(rate, 1-rate) * n
+		}
+		if expected >= minBlockExpected {
+			blocks = append(blocks, struct{ e, n float64 }{e, n})
+			e, n = 0, 0
+		}
+	}
+	if len(blocks) < minDispersionBlocks+2 {
+		return 1, 0
+	}
+	terms := make([]float64, 0, len(blocks))
+	for b := range blocks {
+		var ne, nn float64
+		for j := b - 2; j <= b+2; j++ {
+			if j >= 0 && j < len(blocks) && j != b {
+				ne += blocks[j].e
+				nn += blocks[j].n
+			}
+		}
+		if nn == 0 || ne == 0 {
+			continue
+		}
+		r := ne / nn
+		v := blocks[b].n * r
+		if binomial {
+			if r >= 1 {
+				continue
+			}
+			v *= 1 - r
+		}
+		v *= 1 + blocks[b].n/nn // the local rate's own sampling error
+		d := blocks[b].e - blocks[b].n*r
+		terms = append(terms, d*d/v)
+	}
+	if len(terms) < minDispersionBlocks {
+		return 1, 0
+	}
+	slices.Sort(terms)
+	keep := terms[:len(terms)-len(terms)/10]
+	var sum float64
+	for _, t := range keep {
+		sum += t
+	}
+	// E[χ²₁ | χ²₁ ≤ its 90% quantile] = P(χ²₃ ≤ q₉₀(χ²₁)) / 0.9 (since
+	// x·f₁(x) = f₃(x)), computed rather than written down.
+	q90 := distuv.ChiSquared{K: 1}.Quantile(0.9)
+	trimmedMean := distuv.ChiSquared{K: 3}.CDF(q90) / 0.9
+	if len(keep) == len(terms) {
+		trimmedMean = 1
+	}
+	phi := sum / float64(len(keep)) / trimmedMean
+	if phi <= 1 {
+		return 1, 0
+	}
+	return phi, len(keep) - 1
 }

@@ -87,6 +87,10 @@ func compareShares(b, c counts) shares {
 	out.rd = rdnum / wsum
 	out.varRD = math.Max(0, (out.rd*psum+qsum)/(wsum*wsum))
 	out.phi, out.df = sharesDispersion(b, c, out.rd, sb/(sb+fb), sc/(sc+fc))
+	// The baseline's own clustering, which a small canary cannot show.
+	if local, ldf := localDispersion(b, true); local > out.phi {
+		out.phi, out.df = local, ldf
+	}
 	return out
 }
 

@@ -258,6 +258,10 @@ func judgeRatePerExposure(r Result, spec Spec, b, c counts, opts Options) Result
 	} else {
 		phi, df = pooledDispersion(b, c)
 	}
+	// The baseline's own clustering, which a small canary cannot show.
+	if local, ldf := localDispersion(b, false); local > phi {
+		phi, df = local, ldf
+	}
 	rcmp := rc0
 	if phi > 1 {
 		if rcmp, err = rateComparison(strata, phi); err != nil {

@@ -20,11 +20,21 @@
 //     all signals, has no data or could not be judged (nodata, error), the
 //     verdict is none and there is no score. A signal with mustHaveData that
 //     has no data is a failure, not missing data.
-//  3. Otherwise each group scores 100 × passes / judged signals; groups with
-//     no judged signal are left out and the remaining weights renormalised;
-//     the score is the weighted mean of the group scores.
+//  3. Otherwise each group scores 100 × passes / judged signals; the score
+//     is the weighted mean of the scores of the groups that judged a
+//     signal (groups with no judged signal are left out, the remaining
+//     weights renormalised).
 //  4. score ≥ pass threshold → pass; score ≥ marginal → marginal; else fail.
-//     Boundaries are inclusive.
+//     Boundaries are inclusive. Missing data never makes a verdict worse
+//     or better than the evidence: a canary below the marginal threshold
+//     is marginal, not fail, when it would reach it with every group
+//     without data counted as not failed (a group without data showed no
+//     harm, and leaving it out made each failure elsewhere weigh more: one
+//     failed signal of three judged groups out of four is 66.7, a fail,
+//     where the config's weights make one failed group of four 75). Missing
+//     data never helps a canary pass: pass needs the score of the judged
+//     groups alone. The harness measured the difference (docs/quality.md,
+//     the traffic study).
 //
 // The package is pure: a function of its inputs.
 package scoring
@@ -148,9 +158,18 @@ func Score(spec Spec, results []judge.Result) Outcome {
 		return out
 	}
 
-	var sum, weights float64
+	var sum, weights, unjudged float64
+	var withoutData []string
 	for _, g := range out.Groups {
-		if g.Score == nil || g.Weight <= 0 {
+		if g.Weight <= 0 {
+			continue
+		}
+		if g.Score == nil {
+			if len(g.Signals) == 0 {
+				continue // a group no signal names
+			}
+			unjudged += g.Weight
+			withoutData = append(withoutData, g.Name)
 			continue
 		}
 		sum += g.Weight * *g.Score
@@ -161,6 +180,8 @@ func Score(spec Spec, results []judge.Result) Outcome {
 		return out
 	}
 	score := sum / weights
+	// The score with every group without data counted as not failed.
+	neutral := (sum + 100*unjudged) / (weights + unjudged)
 	out.Score = &score
 	t := spec.Thresholds
 	switch {
@@ -170,6 +191,11 @@ func Score(spec Spec, results []judge.Result) Outcome {
 	case score >= t.Marginal:
 		out.Verdict = Marginal
 		out.Reason = fmt.Sprintf("marginal: score %s is below the pass threshold %s but meets the marginal threshold %s", formatScore(score), formatScore(t.Pass), formatScore(t.Marginal))
+	case neutral >= t.Marginal:
+		out.Verdict = Marginal
+		out.Score = &neutral
+		out.Reason = fmt.Sprintf("marginal: score %s (with %s, which had no data, counted as not failed) is below the pass threshold %s but meets the marginal threshold %s",
+			formatScore(neutral), plural(len(withoutData), "group "+names(withoutData), "groups "+names(withoutData)), formatScore(t.Pass), formatScore(t.Marginal))
 	default:
 		out.Verdict = Fail
 		out.Reason = fmt.Sprintf("fail: score %s is below the marginal threshold %s", formatScore(score), formatScore(t.Marginal))
