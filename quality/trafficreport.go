@@ -10,9 +10,8 @@ import (
 	"strings"
 )
 
-// Headline settings of the traffic study's targets.
+// Targets of the traffic study.
 const (
-	trafficHeadlineRate = 1000
 	// TrafficFailTarget bounds the A/A canaries judged fail at unequal splits.
 	TrafficFailTarget = 0.01
 	// TrafficCatchTarget is the share of the headline regressions to catch.
@@ -48,6 +47,7 @@ func TrafficChecks(rows []TrafficRow) []Check {
 			Target: TrafficFailTarget, Max: true,
 		})
 	}
+	var completion []Check
 	for _, r := range rows {
 		s := r.Scenario
 		switch {
@@ -57,13 +57,13 @@ func TrafficChecks(rows []TrafficRow) []Check {
 				Rate: r.FailRate(CanaryClassic), Target: TrafficCatchTarget,
 			})
 		case s.Effect == Effect{Kind: Completion, Size: 0.10} && s.Split == 0.1 && s.Minutes == 60:
-			out = append(out, Check{
+			completion = append(completion, Check{
 				Name: fmt.Sprintf("completion −10%% at 90/10 over 1 h, %s: canary judged fail or marginal", perMinuteLabel(s.PerMinute)),
 				Rate: r.NotPassRate(CanaryClassic), Target: TrafficCatchTarget,
 			})
 		}
 	}
-	return out
+	return append(out, completion...)
 }
 
 // perMinuteLabel is "1,000 req/min".
