@@ -25,3 +25,24 @@ func BenchmarkJudges(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkTraffic(b *testing.B) {
+	for _, s := range []TrafficScenario{
+		{PerMinute: 1000, Split: 0.05, Minutes: 60},
+		{PerMinute: 10000, Split: 0.5, Minutes: 60},
+	} {
+		name := fmt.Sprintf("%g/min,%s,%s", s.PerMinute, s.SplitLabel(), s.DurationLabel())
+		j := newTrafficJudge(0.95)
+		b.Run("draw/"+name, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				j.gen.draw(trafficStream(1, s, i), s)
+			}
+		})
+		p := j.gen.draw(trafficStream(1, s, 0), s)
+		b.Run("judge/"+name, func(b *testing.B) {
+			for b.Loop() {
+				j.judge(p)
+			}
+		})
+	}
+}

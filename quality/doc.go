@@ -32,4 +32,25 @@
 //
 // Full runs the grid that `make quality` writes into docs/quality.md; Quick
 // is a reduced run for tests.
+//
+// The traffic study (RunTraffic; TrafficFull and TrafficQuick) judges
+// release signals as they are collected: counts with their traffic. A
+// service of 1,000 or 10,000 requests per minute sends a share of its
+// traffic (50/50 to 99/1) to the canary for 15 or 60 one-minute windows;
+// both sides share the traffic's ramp and noise, a drifting error ratio
+// with incidents that hit every pod, and the latency's drift. Errors come
+// in clusters (retries) and checkouts in sessions, so counts are
+// overdispersed; latencies are lognormal per request, counted into
+// Prometheus' default buckets and into a native histogram of schema 2 from
+// the same requests (a multinomial per window drawn as a chain of
+// binomials). Each canary is judged four ways: the tests of counts
+// (judge.JudgeSamples: rate with exposure, proportion with trials,
+// histogram p50 and p99), the old way (mann-whitney on per-window ratios
+// and histogram_quantile values; rate on error counts without their
+// traffic), an oracle (the exact test of the canary's unbinned data
+// against the baseline's true rates and distribution, the most powerful
+// test of the question), and as a release canary of the four signals
+// (error_ratio critical, each signal its own group) scored by
+// scoring.Score. Streams depend only on the seed, the scenario and the
+// replicate.
 package quality

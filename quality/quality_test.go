@@ -250,3 +250,102 @@ func TestQuick(t *testing.T) {
 		t.Error("no multi-interval study in the quick run")
 	}
 }
+
+// trafficKnownMisses are the traffic study's targets the default canary
+// misses today, with the reason measured in docs/quality.md ("Release
+// signals with their traffic"): on a service of 1,000 requests per minute
+// the canaries at 95/5 for 15 minutes and at 99/1 expect a handful of
+// errors, whose clustering (retries) the rate test cannot estimate from so
+// few, and have too few checkouts for the completion signal, so one
+// ordinary failure among the three judged groups fails the canary; and
+// the two regressions are beyond even the perfect test at the level a
+// canary decision needs. TestTrafficQuick logs when one of them is met.
+var trafficKnownMisses = map[string]bool{
+	"A/A canaries 95/5, 15 min, 1,000 req/min judged fail":                             true,
+	"A/A canaries 99/1, 15 min, 1,000 req/min judged fail":                             true,
+	"A/A canaries 99/1, 1 h, 1,000 req/min judged fail":                                true,
+	"error ratio ×2 at 95/5 over 1 h, 1,000 req/min: canary judged fail":               true,
+	"completion −10% at 90/10 over 1 h, 1,000 req/min: canary judged fail or marginal": true,
+}
+
+// TestTrafficQuick runs the quick traffic study and checks its targets
+// with the slack its size needs (300 A/A canaries: 2 points; 100
+// regressions: 5 points), except the known misses; that every signal was
+// judged; that the oracle and, on the busier service, every signal hold
+// their level on A/A canaries; that the judge is not more powerful than
+// the oracle; and that the old way misses what the tests of counts catch.
+func TestTrafficQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the quick traffic study judges a few thousand canaries")
+	}
+	rows, err := RunTraffic(context.Background(), TrafficQuick(20261123))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := TrafficChecks(rows)
+	if len(checks) != 12 {
+		t.Fatalf("%d traffic checks, want 12: %v", len(checks), checks)
+	}
+	for _, c := range checks {
+		slack := 0.05
+		if c.Max {
+			slack = 0.02
+		}
+		met := (c.Max && c.Rate.Value <= c.Target+slack) || (!c.Max && c.Rate.Value >= c.Target-slack)
+		switch {
+		case trafficKnownMisses[c.Name] && c.Met():
+			t.Logf("a known miss is now met, take it off trafficKnownMisses: %s", c)
+		case !trafficKnownMisses[c.Name] && !met:
+			t.Errorf("%s", c)
+		}
+	}
+	for _, r := range rows {
+		s := r.Scenario
+		for tt, n := range r.Errors {
+			if n > 0 {
+				t.Errorf("%s %s %s: %s could not judge %d canaries", s.SplitLabel(), s.DurationLabel(), TrafficEffectLabel(s.Effect), TrafficTest(tt), n)
+			}
+		}
+		if s.Effect.Kind != None {
+			continue
+		}
+		tests := []TrafficTest{ErrOracle, ComplOracle, P50Oracle, P99Oracle}
+		if s.PerMinute >= 10000 {
+			tests = append(tests, ErrVerdict, ComplVerdict, P50Classic, P50Native, P99Classic, P99Native)
+		}
+		for _, tt := range tests {
+			if rate := r.SignalRate(tt); rate.Value > 0.05+0.035 {
+				t.Errorf("A/A %s %s %s: %s flagged %s, above its 5%% level", perMinuteLabel(s.PerMinute), s.SplitLabel(), s.DurationLabel(), tt, rate)
+			}
+		}
+	}
+	for _, perMinute := range []float64{1000, 10000} {
+		errors, ok1 := FindTraffic(rows, TrafficScenario{PerMinute: perMinute, Split: 0.05, Minutes: 60, Effect: Effect{Kind: ErrorRatio, Size: 2}})
+		compl, ok2 := FindTraffic(rows, TrafficScenario{PerMinute: perMinute, Split: 0.1, Minutes: 60, Effect: Effect{Kind: Completion, Size: 0.10}})
+		if !ok1 || !ok2 {
+			t.Fatalf("%s: headline regressions missing", perMinuteLabel(perMinute))
+		}
+		// The oracle is the most powerful test at 5%: the judge may come
+		// close, not beat it beyond the noise of 100 canaries.
+		for _, c := range []struct {
+			row           TrafficRow
+			judge, oracle TrafficTest
+		}{{errors, ErrVerdict, ErrOracle}, {compl, ComplVerdict, ComplOracle}} {
+			if j, o := c.row.SignalRate(c.judge), c.row.SignalRate(c.oracle); j.Value > o.Value+0.1 {
+				t.Errorf("%s: %s caught %s, the oracle %s", perMinuteLabel(perMinute), c.judge, j, o)
+			}
+		}
+		// Counts without their traffic: a 5% canary whose error ratio
+		// doubled has a tenth of the baseline's errors, never more.
+		if old := errors.SignalRate(ErrOldRate); old.Value > 0.05 {
+			t.Errorf("%s: the old rate test on counts caught %s of doubled error ratios at 95/5; it cannot see them", perMinuteLabel(perMinute), old)
+		}
+	}
+	busy, _ := FindTraffic(rows, TrafficScenario{PerMinute: 10000, Split: 0.05, Minutes: 60, Effect: Effect{Kind: ErrorRatio, Size: 2}})
+	if v := busy.SignalRate(ErrVerdict); v.Value < 0.95 {
+		t.Errorf("10,000 req/min, 95/5, 1 h: rate with exposure caught %s of doubled error ratios", v)
+	}
+	if !strings.Contains(TrafficSummary(rows), "latency regressions") {
+		t.Error("the traffic summary has no latency table")
+	}
+}

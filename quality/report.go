@@ -224,9 +224,15 @@ const (
 
 // ReplaceGenerated replaces the generated section of doc (or appends one).
 func ReplaceGenerated(doc, section string) (string, error) {
-	i := strings.Index(doc, BeginGenerated)
-	j := strings.Index(doc, EndGenerated)
-	block := BeginGenerated + "\n" + section + EndGenerated
+	return replaceSection(doc, BeginGenerated, EndGenerated, section)
+}
+
+// replaceSection replaces what lies between the markers begin and end in
+// doc with section (or appends the markers and section).
+func replaceSection(doc, begin, end, section string) (string, error) {
+	i := strings.Index(doc, begin)
+	j := strings.Index(doc, end)
+	block := begin + "\n" + section + end
 	switch {
 	case i < 0 && j < 0:
 		if doc != "" && !strings.HasSuffix(doc, "\n") {
@@ -236,7 +242,7 @@ func ReplaceGenerated(doc, section string) (string, error) {
 	case i < 0 || j < i:
 		return "", fmt.Errorf("the generated-section markers are unbalanced")
 	}
-	return doc[:i] + block + doc[j+len(EndGenerated):], nil
+	return doc[:i] + block + doc[j+len(end):], nil
 }
 
 // Generated is the generated section: run facts, headline, comparison, plots, tables.
