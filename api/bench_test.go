@@ -100,3 +100,29 @@ func BenchmarkParseJudgeRequest(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkJudgeHandlerRelease is BenchmarkJudgeHandler on the release
+// payload: 20 signals of which 4 histograms of 30 buckets × 360 windows, 2
+// rates with their requests and 2 success ratios with their trials.
+func BenchmarkJudgeHandlerRelease(b *testing.B) {
+	ts := newTestServer(b, Options{})
+	req, _ := http.NewRequest("PUT", ts.URL+"/api/v1/configs/release", bytes.NewReader([]byte(loadgen.ReleaseConfig())))
+	req.Header.Set("Content-Type", "application/yaml")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		b.Fatalf("PUT config: %v", err)
+	}
+	body := loadgen.ReleaseBody()
+	h := ts.Handler()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r, _ := http.NewRequest("POST", "/api/v1/judge", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := &discardWriter{h: http.Header{}}
+		h.ServeHTTP(w, r)
+		if w.status != 200 {
+			b.Fatalf("status %d", w.status)
+		}
+	}
+}
