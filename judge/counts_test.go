@@ -503,3 +503,25 @@ func TestHistogramQuantileBeyondBuckets(t *testing.T) {
 		t.Errorf("reason %q; want the canary's p99 given as above the last bound", res.Reason)
 	}
 }
+
+// TestTrimmedChiSquare checks the constant against the χ² distributions and
+// against simulation.
+func TestTrimmedChiSquare(t *testing.T) {
+	q90 := distuv.ChiSquared{K: 1}.Quantile(0.9)
+	if want := (distuv.ChiSquared{K: 3}).CDF(q90) / 0.9; math.Abs(trimmedChiSquare1-want) > 1e-12 {
+		t.Errorf("trimmedChiSquare1 = %.17g, want %.17g", trimmedChiSquare1, want)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	var sum float64
+	n := 0
+	for range 200000 {
+		z := r.NormFloat64()
+		if z*z <= q90 {
+			sum += z * z
+			n++
+		}
+	}
+	if got := sum / float64(n); math.Abs(got-trimmedChiSquare1) > 0.01 {
+		t.Errorf("simulated trimmed mean %.4f, constant %.4f", got, trimmedChiSquare1)
+	}
+}

@@ -61,10 +61,16 @@ func checkHistogram(spec Spec, side string, h *Buckets) (*Buckets, error) {
 	if len(h.Counts)%nb != 0 {
 		return nil, fmt.Errorf("%s: the %s histogram has %d counts, not a whole number of windows of %d buckets", spec.Name, side, len(h.Counts), nb)
 	}
-	out := &Buckets{Bounds: h.Bounds, Counts: make([]float64, 0, len(h.Counts))}
+	// The counts are used as given unless a window holds NaN (the judge
+	// never writes to them).
+	out := &Buckets{Bounds: h.Bounds, Counts: h.Counts}
+	copied := false
 	for w := 0; w < len(h.Counts)/nb; w++ {
 		row := h.Counts[w*nb : (w+1)*nb]
 		if slices.ContainsFunc(row, math.IsNaN) {
+			if !copied {
+				out.Counts, copied = slices.Clone(h.Counts[:w*nb]), true
+			}
 			if spec.NaN != NaNZero {
 				continue
 			}
@@ -76,7 +82,9 @@ func checkHistogram(spec Spec, side string, h *Buckets) (*Buckets, error) {
 			}
 		}
 		for i, v := range row {
-			if err := checkCount(v); err != nil {
+			if v >= 1 && v < 1e15 || v == 0 {
+				// The common case, a count: only the order is left to check.
+			} else if err := checkCount(v); err != nil {
 				return nil, fmt.Errorf("%s: %s window %d, bucket le=%s holds %s; %v", spec.Name, side, w+1, formatBound(h.Bounds[i]), formatCount(v), err)
 			}
 			// increase() extrapolates each bucket alike; allow rounding.
@@ -85,7 +93,9 @@ func checkHistogram(spec Spec, side string, h *Buckets) (*Buckets, error) {
 					spec.Name, side, w+1, formatBound(h.Bounds[i]), formatCount(v), formatCount(row[i-1]), formatBound(h.Bounds[i-1]))
 			}
 		}
-		out.Counts = append(out.Counts, row...)
+		if copied {
+			out.Counts = append(out.Counts, row...)
+		}
 	}
 	return out, nil
 }
@@ -319,7 +329,7 @@ const minAboveExpected = 5
 // bound is larger, and smaller, than the baseline's: the exact conditional
 // test for rare shares (see rareShare), the Mantel–Haenszel comparison
 // otherwise.
-func shareTailsOf(b, c counts) (up, down float64, phi float64) {
+func shareTailsOf(b, c counts, binomial, poisson dispersionEstimate) (up, down float64, phi float64) {
 	pooled := (b.totalEvents + c.totalEvents) / (b.totalExposure + c.totalExposure)
 	if pooled < rareShare {
 		strata := strataOf(b, c)
@@ -332,8 +342,8 @@ func shareTailsOf(b, c counts) (up, down float64, phi float64) {
 			if len(b.events) == len(c.events) {
 				phi, df = rateDispersion(b, c, rc.Estimate())
 			}
-			if local, ldf := localDispersion(b, false); local > phi {
-				phi, df = local, ldf
+			if poisson.phi > phi {
+				phi, df = poisson.phi, poisson.df
 			}
 			if phi > 1 {
 				if rc, err = rateComparison(strata, phi); err != nil {
@@ -346,7 +356,7 @@ func shareTailsOf(b, c counts) (up, down float64, phi float64) {
 			return 1, 1, 1 // no observation beyond the bound on either side
 		}
 	}
-	sh := compareShares(b, c)
+	sh := compareSharesWith(b, c, binomial)
 	up, down = shareTails(sh, Change{}, math.Sqrt(sh.phi*sh.varLogRR), math.Sqrt(sh.phi*sh.varRD))
 	return up, down, sh.phi
 }
@@ -417,15 +427,20 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	t.BaselineEvents, t.CanaryEvents = ptr(bAbove.totalEvents), ptr(aboveCounts(c, x).totalEvents)
 	a := spec.AllowedChange.Value
 	upBound, downBound := boundAtOrAbove(bounds, x*(1+a)), boundAtOrBelow(bounds, x*(1-math.Min(a, 1)))
-	pUp, _, phi := shareTailsOf(bAbove, aboveCounts(c, upBound))
-	_, pDown, _ := shareTailsOf(bAbove, aboveCounts(c, downBound))
+	// The baseline's clustering beyond x, measured once for every bound.
+	var binomial, poisson dispersionEstimate
+	binomial.phi, binomial.df = localDispersion(bAbove, true)
+	poisson.phi, poisson.df = localDispersion(bAbove, false)
+	cUp, cDown := aboveCounts(c, upBound), aboveCounts(c, downBound)
+	pUp, _, phi := shareTailsOf(bAbove, cUp, binomial, poisson)
+	_, pDown, _ := shareTailsOf(bAbove, cDown, binomial, poisson)
 	if a >= 1 {
 		pDown = 1
 	}
-	up := compareShares(bAbove, aboveCounts(c, upBound))
-	down := compareShares(bAbove, aboveCounts(c, downBound))
+	up := compareSharesWith(bAbove, cUp, binomial)
+	down := compareSharesWith(bAbove, cDown, binomial)
 	t.Dispersion = phi
-	mid := compareShares(bAbove, aboveCounts(c, x))
+	mid := compareSharesWith(bAbove, aboveCounts(c, x), binomial)
 	t.PValue = ptr(2 * pnorm(-math.Abs(math.Log(mid.rr))/math.Sqrt(mid.phi*mid.varLogRR), true))
 	t.RateRatio = ptr(mid.rr)
 
@@ -471,10 +486,10 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	if spec.CriticalChange != nil {
 		cv := spec.CriticalChange.Value
 		if upSide {
-			p, _, _ := shareTailsOf(bAbove, aboveCounts(c, boundAtOrAbove(bounds, x*(1+cv))))
+			p, _, _ := shareTailsOf(bAbove, aboveCounts(c, boundAtOrAbove(bounds, x*(1+cv))), binomial, poisson)
 			beyondCritical = p <= level
 		} else if cv < 1 {
-			_, p, _ := shareTailsOf(bAbove, aboveCounts(c, boundAtOrBelow(bounds, x*(1-cv))))
+			_, p, _ := shareTailsOf(bAbove, aboveCounts(c, boundAtOrBelow(bounds, x*(1-cv))), binomial, poisson)
 			beyondCritical = p <= level
 		}
 	}

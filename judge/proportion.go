@@ -42,6 +42,20 @@ type shares struct {
 // are then computed with half a success and half a failure added to each
 // side's pooled table (Haldane 1955), which keeps them finite.
 func compareShares(b, c counts) shares {
+	phi, df := localDispersion(b, true)
+	return compareSharesWith(b, c, dispersionEstimate{phi, df})
+}
+
+// dispersionEstimate is a dispersion factor with its degrees of freedom.
+type dispersionEstimate struct {
+	phi float64
+	df  int
+}
+
+// compareSharesWith is compareShares with the baseline's local dispersion
+// (localDispersion, binomial) already known: a histogram test compares one
+// baseline with the canary at several bounds.
+func compareSharesWith(b, c counts, local dispersionEstimate) shares {
 	var out shares
 	type table struct{ sb, nb, sc, nc float64 }
 	var tables []table
@@ -88,8 +102,8 @@ func compareShares(b, c counts) shares {
 	out.varRD = math.Max(0, (out.rd*psum+qsum)/(wsum*wsum))
 	out.phi, out.df = sharesDispersion(b, c, out.rd, sb/(sb+fb), sc/(sc+fc))
 	// The baseline's own clustering, which a small canary cannot show.
-	if local, ldf := localDispersion(b, true); local > out.phi {
-		out.phi, out.df = local, ldf
+	if local.phi > out.phi {
+		out.phi, out.df = local.phi, local.df
 	}
 	return out
 }
