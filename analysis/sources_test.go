@@ -347,3 +347,21 @@ func TestDocumentedSources(t *testing.T) {
 		t.Errorf("found %d sources: blocks in the README and %d sources files in docs/integrations.md, want 1 each", configs, files)
 	}
 }
+
+// TestDocumentedConfigs: every config the README shows (a YAML block that
+// starts with name: or signals:) is a valid config as written.
+func TestDocumentedConfigs(t *testing.T) {
+	n := 0
+	for _, b := range yamlBlocks(t, filepath.Join("..", "README.md")) {
+		if !strings.HasPrefix(b, "name:") && !strings.HasPrefix(b, "signals:") {
+			continue
+		}
+		n++
+		if _, err := ParseConfig("README.md", []byte(b)); err != nil {
+			t.Errorf("a README config does not parse: %v\n%s", err, b)
+		}
+	}
+	if n < 2 {
+		t.Errorf("found %d configs in the README, want the example config and the release signals", n)
+	}
+}
