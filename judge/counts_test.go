@@ -504,24 +504,20 @@ func TestHistogramQuantileBeyondBuckets(t *testing.T) {
 	}
 }
 
-// TestTrimmedChiSquare checks the constant against the χ² distributions and
+// TestMedianChiSquare checks the constant against the χ² distribution and
 // against simulation.
-func TestTrimmedChiSquare(t *testing.T) {
-	q90 := distuv.ChiSquared{K: 1}.Quantile(0.9)
-	if want := (distuv.ChiSquared{K: 3}).CDF(q90) / 0.9; math.Abs(trimmedChiSquare1-want) > 1e-12 {
-		t.Errorf("trimmedChiSquare1 = %.17g, want %.17g", trimmedChiSquare1, want)
+func TestMedianChiSquare(t *testing.T) {
+	if want := (distuv.ChiSquared{K: 1}).Quantile(0.5); math.Abs(medianChiSquare1-want) > 1e-12 {
+		t.Errorf("medianChiSquare1 = %.17g, want %.17g", medianChiSquare1, want)
 	}
 	r := rand.New(rand.NewPCG(1, 1))
-	var sum float64
-	n := 0
+	below := 0
 	for range 200000 {
-		z := r.NormFloat64()
-		if z*z <= q90 {
-			sum += z * z
-			n++
+		if z := r.NormFloat64(); z*z <= medianChiSquare1 {
+			below++
 		}
 	}
-	if got := sum / float64(n); math.Abs(got-trimmedChiSquare1) > 0.01 {
-		t.Errorf("simulated trimmed mean %.4f, constant %.4f", got, trimmedChiSquare1)
+	if got := float64(below) / 200000; math.Abs(got-0.5) > 0.005 {
+		t.Errorf("%.4f of simulated χ²₁ below the constant, want 0.5", got)
 	}
 }

@@ -303,6 +303,15 @@ func judgeHistogramAbove(r Result, spec Spec, b, c *Buckets, bounds []float64, o
 		rs.Exposure = "observations above " + formatBound(x)
 		res := judgeRatePerExposure(r, rs, bc, cc, opts)
 		res.Test.Method, res.Test.Threshold, res.Test.Per = Histogram, ptr(x), what
+		// The difference of the shares, its interval from the ratio's with
+		// the baseline's share taken as known (it holds most observations).
+		res.Test.Estimate = ptr(pc - pb)
+		if lo, hi := res.Test.RatioLow, res.Test.RatioHigh; lo != nil {
+			res.Test.CILow = ptr(pb * (*lo - 1))
+			if hi != nil {
+				res.Test.CIHigh = ptr(pb * (*hi - 1))
+			}
+		}
 		return res
 	}
 	describe := fmt.Sprintf("%s: %s vs %s of observations above %s (canary %s of %s, baseline %s of %s)", spec.Name, formatShare(pc), formatShare(pb), formatBound(x),
@@ -454,8 +463,8 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	}
 	if a > 0 {
 		if ratio := upBound/x - 1; ratio > a*1.001 {
-			describe += fmt.Sprintf("; at this quantile the buckets resolve a rise only beyond %s (le=%s against le=%s), not the allowed %s",
-				signedPercentOf(ratio), formatBound(x), formatBound(upBound), signedPercentOf(a))
+			describe += fmt.Sprintf("; at this quantile the buckets resolve a rise only beyond %s (le=%s against le=%s)",
+				signedPercentOf(ratio), formatBound(x), formatBound(upBound))
 		}
 	}
 	if up.degenerate && down.degenerate {

@@ -209,7 +209,8 @@ func EdgeCases() map[string]judge.Result {
 		"no events":                             judge.JudgeSamples(rate, counts(windows(30, 0), windows(30, 1000)), counts(windows(30, 0), windows(30, 100)), judge.Options{}),
 		"none on the baseline":                  judge.JudgeSamples(rate, counts(windows(30, 0), windows(30, 1000)), counts(windows(30, 3), windows(30, 100)), judge.Options{}),
 		"too little traffic":                    judge.JudgeSamples(rate, counts(windows(3, 1), windows(3, 10)), counts(windows(3, 1), windows(3, 10)), judge.Options{}),
-		"every observation in the first bucket": judge.JudgeSamples(p99, hist(windows(4, 100), windows(4, 100)), hist(windows(4, 100), windows(4, 100)), judge.Options{}),
+		"every observation in the first bucket": judge.JudgeSamples(p99, hist(windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100)),
+			hist(windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100)), judge.Options{}),
 		"a canary quantile beyond the last bound": judge.JudgeSamples(p99, hist([]float64{900, 990, 1000, 1000}, []float64{900, 990, 1000, 1000}),
 			hist([]float64{800, 900, 950, 1000}, []float64{800, 900, 950, 1000}), judge.Options{}),
 	}
