@@ -206,9 +206,9 @@ func EdgeCases() map[string]judge.Result {
 	p99 := judge.Spec{Name: "latency", Test: judge.Histogram, Direction: judge.Increase, AllowedChange: judge.Rel(0.1)}
 	counts := func(events, exposure []float64) judge.Sample { return judge.Sample{Values: events, Exposure: exposure} }
 	return map[string]judge.Result{
-		"no events":                             judge.JudgeSamples(rate, counts(windows(30, 0), windows(30, 1000)), counts(windows(30, 0), windows(30, 100)), judge.Options{}),
-		"none on the baseline":                  judge.JudgeSamples(rate, counts(windows(30, 0), windows(30, 1000)), counts(windows(30, 3), windows(30, 100)), judge.Options{}),
-		"too little traffic":                    judge.JudgeSamples(rate, counts(windows(3, 1), windows(3, 10)), counts(windows(3, 1), windows(3, 10)), judge.Options{}),
+		"no events":            judge.JudgeSamples(rate, counts(windows(30, 0), windows(30, 1000)), counts(windows(30, 0), windows(30, 100)), judge.Options{}),
+		"none on the baseline": judge.JudgeSamples(rate, counts(windows(30, 0), windows(30, 1000)), counts(windows(30, 3), windows(30, 100)), judge.Options{}),
+		"too little traffic":   judge.JudgeSamples(rate, counts(windows(3, 1), windows(3, 10)), counts(windows(3, 1), windows(3, 10)), judge.Options{}),
 		"every observation in the first bucket": judge.JudgeSamples(p99, hist(windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100)),
 			hist(windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100), windows(4, 100)), judge.Options{}),
 		"a canary quantile beyond the last bound": judge.JudgeSamples(p99, hist([]float64{900, 990, 1000, 1000}, []float64{900, 990, 1000, 1000}),
