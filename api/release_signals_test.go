@@ -74,3 +74,59 @@ func TestCanaryWeightParams(t *testing.T) {
 		t.Errorf("a weight in points: %v; want an error naming canaryWeight", err)
 	}
 }
+
+// TestJudgeReleaseSignals: the judge API judges counts with their
+// exposure, success ratios and histograms as the files do, and refuses
+// what cannot be judged with a 400 naming the signal, never a verdict.
+func TestJudgeReleaseSignals(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	cfg := map[string]any{"name": "release", "signals": []map[string]any{
+		{"name": "error_ratio", "test": "rate", "series": "http_5xx", "exposure": "http_requests", "direction": "increase"},
+		{"name": "latency", "test": "histogram", "quantile": 0.5, "direction": "increase"},
+	}}
+	windows := func(n int, v float64) []float64 {
+		out := make([]float64, n)
+		for i := range out {
+			out[i] = v
+		}
+		return out
+	}
+	hist := func(n int, counts ...float64) map[string]any {
+		rows := make([][]float64, n)
+		for i := range rows {
+			rows[i] = counts
+		}
+		return map[string]any{"le": []any{0.1, 0.25, 0.5, "+Inf"}, "counts": rows}
+	}
+	side := func(errors, requests float64, latency map[string]any) map[string]any {
+		return map[string]any{"http_5xx": windows(30, errors), "http_requests": windows(30, requests), "latency": latency}
+	}
+	for _, tc := range []struct {
+		name             string
+		baseline, canary map[string]any
+		status           int
+		want             string // the verdict, or words of the error
+	}{
+		{"a healthy 5% canary passes", side(95, 9500, hist(30, 4000, 8000, 9300, 9500)), side(5, 500, hist(30, 210, 420, 490, 500)), 200, "pass"},
+		{"a 5% canary with doubled errors fails", side(95, 9500, hist(30, 4000, 8000, 9300, 9500)), side(10, 500, hist(30, 210, 420, 490, 500)), 200, "fail"},
+		{"a per-second rate is refused", side(0.2, 158, hist(30, 4000, 8000, 9300, 9500)), side(0.3, 8, hist(30, 210, 420, 490, 500)), 400, "error_ratio: baseline window 1 of events is 0.2"},
+		{"more errors than requests are refused", side(95, 9500, hist(30, 4000, 8000, 9300, 9500)), side(50, 40, hist(30, 210, 420, 490, 500)), 400, "only 40 http_requests"},
+		{"buckets that are not cumulative are refused", side(95, 9500, hist(30, 4000, 3000, 9300, 9500)), side(5, 500, hist(30, 210, 420, 490, 500)), 400, "not cumulative"},
+		{"a missing exposure series is refused", map[string]any{"http_5xx": windows(30, 95), "latency": hist(30, 4000, 8000, 9300, 9500)}, side(5, 500, hist(30, 210, 420, 490, 500)), 400, "http_requests"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rep struct {
+				Verdict string `json:"verdict"`
+				Reason  string `json:"reason"`
+				Error   string `json:"error"`
+			}
+			code, body := ts.call(t, "POST", "/api/v1/judge", "", map[string]any{"config": cfg, "baseline": tc.baseline, "canary": tc.canary}, &rep)
+			if code != tc.status {
+				t.Fatalf("status %d, want %d: %s", code, tc.status, body)
+			}
+			if tc.status == 200 && rep.Verdict != tc.want || tc.status != 200 && !strings.Contains(rep.Error, tc.want) {
+				t.Errorf("got %s", body)
+			}
+		})
+	}
+}
