@@ -33,8 +33,13 @@ func main() {
 	dur := flag.Duration("d", 30*time.Second, "run time")
 	every := flag.Duration("i", 10*time.Second, "report interval")
 	pid := flag.Int("pid", 0, "server PID, for RSS")
+	payload := flag.String("payload", "points", "points (20 Mann-Whitney signals of 360 points) or release (20 signals: 4 histograms of 30 buckets × 360 windows, 2 rates with their requests, 2 success ratios, 12 of points)")
 	flag.Parse()
-	if err := run(*url, *token, *conc, *dur, *every, *pid); err != nil {
+	if *payload != "points" && *payload != "release" {
+		fmt.Fprintf(os.Stderr, "verdict-load: -payload %q: want points or release\n", *payload)
+		os.Exit(2)
+	}
+	if err := run(*url, *token, *payload, *conc, *dur, *every, *pid); err != nil {
 		fmt.Fprintln(os.Stderr, "verdict-load:", err)
 		os.Exit(1)
 	}
@@ -58,15 +63,18 @@ func do(client *http.Client, method, url, token string, body []byte) (int, []byt
 	return resp.StatusCode, data, err
 }
 
-func run(url, token string, conc int, dur, every time.Duration, pid int) error {
+func run(url, token, payload string, conc int, dur, every time.Duration, pid int) error {
+	name, config, body := "load", loadgen.Config(), loadgen.Body()
+	if payload == "release" {
+		name, config, body = "release", loadgen.ReleaseConfig(), loadgen.ReleaseBody()
+	}
 	// Buffers as large as a request: the driver shares the server's cores,
 	// and with the default 4 KB it writes a 112 KB body in 28 system calls.
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: conc * 2,
-		WriteBufferSize: 128 << 10, ReadBufferSize: 64 << 10}, Timeout: 30 * time.Second}
-	if code, data, err := do(client, "PUT", url+"/api/v1/configs/load", token, []byte(loadgen.Config())); err != nil || code != 200 {
+		WriteBufferSize: len(body) + 4<<10, ReadBufferSize: 64 << 10}, Timeout: 30 * time.Second}
+	if code, data, err := do(client, "PUT", url+"/api/v1/configs/"+name, token, []byte(config)); err != nil || code != 200 {
 		return fmt.Errorf("PUT config: %d %v %s", code, err, data)
 	}
-	body := loadgen.Body()
 	fmt.Printf("payload %d bytes, %d clients, %s\n", len(body), conc, dur)
 	var (
 		mu       sync.Mutex
