@@ -115,8 +115,10 @@
 // # Where this differs from R
 //
 //   - Normal-case interval ends differ from R's by at most R's uniroot
-//     tolerance (1e-4 absolute, plus a few ulps relative): they are the exact
-//     breakpoints R's uniroot approaches. On a gap where the statistic is
+//     tolerance (1e-4 absolute, plus a few ulps relative), or by the
+//     rounding of x[i] - d (a few ulps of the largest |value|), which blurs
+//     where R's W(d) changes when the values span many orders of magnitude:
+//     they are the exact breakpoints R's uniroot approaches. On a gap where the statistic is
 //     flat at z (see above) they are R's default root (tol.root = 1e-4),
 //     which a smaller tol.root moves within the gap. Everything else (W,
 //     p-values, the estimate, exact-case intervals) agrees to rounding; the
