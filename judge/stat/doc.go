@@ -118,11 +118,12 @@
 //     tolerance (1e-4 absolute, plus a few ulps relative), or by the
 //     rounding of x[i] - d (a few ulps of the largest |value|), which blurs
 //     where R's W(d) changes when the values span many orders of magnitude:
-//     they are the exact breakpoints R's uniroot approaches. On a gap where the statistic is
-//     flat at z (see above) they are R's default root (tol.root = 1e-4),
-//     which a smaller tol.root moves within the gap. Everything else (W,
-//     p-values, the estimate, exact-case intervals) agrees to rounding; the
-//     normal-case estimate bit for bit in every case tested.
+//     they are the exact breakpoints R's uniroot approaches. On a gap where
+//     the statistic is flat at z (see above) they are R's default root
+//     (tol.root = 1e-4), which a smaller tol.root moves within the gap.
+//     Everything else (W, p-values, the estimate, exact-case intervals)
+//     agrees to rounding; the normal-case estimate bit for bit in every case
+//     tested.
 //   - So in the normal case the estimate, R's uniroot root, may lie up to
 //     that tolerance outside an interval end at the same breakpoint (R's
 //     own estimate and interval ends do too, each uniroot stopping on its
@@ -133,7 +134,8 @@
 //     an error where R's interval fails, PValue returns NaN as R does, and
 //     Estimate returns the median difference. Estimate returns the median
 //     difference too when min d or max d overflows to ±Inf, where R's
-//     uniroot cannot search.
+//     uniroot cannot search; an interval end on a flat gap is then the
+//     breakpoint below the gap.
 //   - Differences are computed in float64 as x[i]-y[j]; values so large that
 //     the difference overflows give ±Inf order statistics, as R's outer() does.
 package stat
