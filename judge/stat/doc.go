@@ -55,7 +55,12 @@
 //     within each sample), so the root is the order statistic d(j) for the
 //     smallest count j at which the standardised statistic falls to z or
 //     below. This package selects that order statistic exactly, where R's
-//     uniroot stops within about 1e-4 of it. R's short cuts are kept: when
+//     uniroot stops within about 1e-4 of it. One exception: when the
+//     standardised statistic equals z exactly on the gap above that
+//     difference (a one-sided bound at level 0.5, where z = 0 and the
+//     corrected dz is 0 on a gap), R's uniroot has no sign change to close
+//     in on and stops at the first point of its path inside the gap; that
+//     root is replayed as the estimate's is. R's short cuts are kept: when
 //     W(min d) - z <= 0 the end is min d, when W(max d) - z >= 0 it is max d,
 //     with W at those two points evaluated exactly as R does (ties between
 //     the shifted x and y included).
@@ -110,17 +115,27 @@
 // # Where this differs from R
 //
 //   - Normal-case interval ends differ from R's by at most R's uniroot
-//     tolerance (1e-4 absolute, plus a few ulps relative): they are the exact
-//     breakpoints R's uniroot approaches. Everything else (W, p-values, the
-//     estimate, exact-case intervals) agrees to rounding; the normal-case
-//     estimate bit for bit in every case tested.
+//     tolerance (1e-4 absolute, plus a few ulps relative), or by the
+//     rounding of x[i] - d (a few ulps of the largest |value|), which blurs
+//     where R's W(d) changes when the values span many orders of magnitude:
+//     they are the exact breakpoints R's uniroot approaches. On a gap where
+//     the statistic is flat at z (see above) they are R's default root
+//     (tol.root = 1e-4), which a smaller tol.root moves within the gap.
+//     Everything else (W, p-values, the estimate, exact-case intervals)
+//     agrees to rounding; the normal-case estimate bit for bit in every case
+//     tested.
+//   - So in the normal case the estimate, R's uniroot root, may lie up to
+//     that tolerance outside an interval end at the same breakpoint (R's
+//     own estimate and interval ends do too, each uniroot stopping on its
+//     own side).
 //   - R stops with an error when every pooled observation is tied after the
 //     shift (for example all values equal) or when min d = max d (all x
 //     equal and all y equal); Interval, LowerBound and UpperBound then return
 //     an error where R's interval fails, PValue returns NaN as R does, and
 //     Estimate returns the median difference. Estimate returns the median
 //     difference too when min d or max d overflows to ±Inf, where R's
-//     uniroot cannot search.
+//     uniroot cannot search; an interval end on a flat gap is then the
+//     breakpoint below the gap.
 //   - Differences are computed in float64 as x[i]-y[j]; values so large that
 //     the difference overflows give ±Inf order statistics, as R's outer() does.
 package stat

@@ -383,6 +383,12 @@ func (t *MannWhitney) root(zq float64, alt alternative) (float64, error) {
 // each sample only). h(j) = (dz - correction)/sigma0 - zq does not increase
 // with j, so the sign change R's uniroot converges to sits at the difference
 // d(j*) for the smallest j* with h(j*) <= 0.
+//
+// Except when h(j*) is exactly 0 and d(j*) < d(j*+1): W(d) - zq is then
+// zero on the whole gap between them (a one-sided bound at level 0.5, where
+// zq = 0 and dz - correction = 0), and R's uniroot returns the first point
+// of its path that lands in the gap, anywhere in it. That root is replayed
+// (see unirootBound).
 func (t *MannWhitney) roots(zqs []float64, alt alternative) ([]float64, error) {
 	mumin, mumax := t.minDiff(), t.maxDiff()
 	out := make([]float64, len(zqs))
@@ -409,30 +415,63 @@ func (t *MannWhitney) roots(zqs []float64, alt alternative) ([]float64, error) {
 	var vals [2]float64
 	t.selectDiffs(ks[:nk], vals[:nk])
 	for i := range nk {
-		out[at[i]] = vals[i]
+		v := vals[i]
+		if zq := zqs[at[i]]; t.flatAbove(zq, alt, ks[i], v) && !math.IsInf(mumin, 0) && !math.IsInf(mumax, 0) {
+			v = t.unirootBound(zq, alt, mumin, mumax)
+		}
+		out[at[i]] = v
 	}
 	return out, nil
+}
+
+// gapValue returns h(j) (see roots): R's W(d) - zq on the gap above the
+// j-th difference, computed in R's order of operations.
+func (t *MannWhitney) gapValue(zq float64, alt alternative, j int64) float64 {
+	dz := float64(int64(len(t.x))*int64(len(t.y)))/2 - float64(j)
+	return (dz-correction(alt, dz))/t.sigma0 - zq
 }
 
 // rootIndex returns the smallest j* with h(j*) <= 0 (see roots), in [1, nx·ny].
 func (t *MannWhitney) rootIndex(zq float64, alt alternative) int64 {
 	n := int64(len(t.x)) * int64(len(t.y))
 	half := float64(n) / 2
-	h := func(j int64) float64 {
-		dz := half - float64(j)
-		return (dz-correction(alt, dz))/t.sigma0 - zq
-	}
 	// Start from the uncorrected solution and step to the exact one: the
 	// correction moves it by at most one.
 	j := int64(math.Round(half - zq*t.sigma0))
 	j = max(0, min(n, j))
-	for j > 0 && h(j-1) <= 0 {
+	for j > 0 && t.gapValue(zq, alt, j-1) <= 0 {
 		j--
 	}
-	for j <= n && h(j) > 0 {
+	for j <= n && t.gapValue(zq, alt, j) > 0 {
 		j++
 	}
 	return max(1, min(n, j))
+}
+
+// flatAbove reports whether R's W(d) - zq is exactly zero on a non-empty
+// gap above dj, the j-th difference: h(j) == 0 and d(j+1) > dj.
+func (t *MannWhitney) flatAbove(zq float64, alt alternative, j int64, dj float64) bool {
+	n := int64(len(t.x)) * int64(len(t.y))
+	return j < n && t.gapValue(zq, alt, j) == 0 && t.selectDiff(j+1) > dj
+}
+
+// unirootBound replays R's
+//
+//	uniroot(wdiff, lower = mumin, upper = mumax, f.lower = W(mumin) - zq,
+//	        f.upper = W(mumax) - zq, tol = 1e-4, zq = zq)$root
+//
+// with W(d) evaluated exactly as wilcox.test does (see wAt) and the port
+// of R's zeroin. roots uses it only where the exact breakpoint is not R's
+// root: W(d) - zq is zero on a whole gap and R stops wherever it first
+// lands in it. The ends must be finite, and W(mumin) - zq > 0 > W(mumax) - zq
+// (R's short cuts did not apply). O(nx+ny) per evaluation, a few tens of
+// evaluations.
+func (t *MannWhitney) unirootBound(zq float64, alt alternative, mumin, mumax float64) float64 {
+	wdiff := func(d float64) float64 {
+		w, _ := t.wAt(d, alt)
+		return w - zq
+	}
+	return zeroin(mumin, mumax, wdiff(mumin), wdiff(mumax), func(d float64) float64 { return rValue(wdiff(d)) }, zeroinTol, zeroinMaxIter)
 }
 
 // endValues caches W(d) at the two ends of the range of shifts, for one
