@@ -40,6 +40,9 @@ const GateMultiplicity Gate = "multiplicity"
 // add up to the level, so by the union bound the chance that any look of an
 // A/A run fails stays below it, whatever the correlation between looks.
 func DecisionLevel(opts Options, d Direction) float64 {
+	if opts.levelOverride > 0 {
+		return opts.levelOverride
+	}
 	conf := opts.Confidence
 	if conf == 0 {
 		conf = DefaultConfidence

@@ -452,6 +452,48 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	mid := compareSharesWith(bAbove, aboveCounts(c, x), binomial)
 	t.PValue = ptr(2 * pnorm(-math.Abs(math.Log(mid.rr))/math.Sqrt(mid.phi*mid.varLogRR), true))
 	t.RateRatio = ptr(mid.rr)
+	if v := mid.phi * mid.varLogRR; v > 0 {
+		t.Information = 1 / v
+	}
+	// What the data rule out: the smallest bound beyond x (below it, for a
+	// fall) whose canary share is shown not to exceed the baseline's share
+	// beyond x; as a ratio of bounds, within the buckets' resolution.
+	{
+		lvl := DecisionLevel(opts, spec.Direction)
+		var rules float64
+		bounded := true
+		for _, side := range []bool{true, false} {
+			if !spec.Direction.harmful(side) {
+				continue
+			}
+			found := false
+			for i := range len(bounds) - 1 {
+				j := i
+				if !side {
+					j = len(bounds) - 2 - i
+				}
+				bj := bounds[j]
+				if side && bj < x || !side && bj > x {
+					continue
+				}
+				up, down, _ := shareTailsOf(bAbove, aboveCounts(c, bj), binomial, poisson)
+				if side && down <= lvl || !side && up <= lvl {
+					rules = math.Max(rules, math.Abs(bj/x-1))
+					found = true
+					break
+				}
+			}
+			if !found {
+				bounded = false
+			}
+		}
+		if bounded {
+			if spec.Direction == Decrease {
+				rules = -rules
+			}
+			t.RulesOut = ptr(rules)
+		}
+	}
 
 	name := "p" + formatQuantile(q)
 	qcText, qbText := quantileText(bounds, ct.cum, q, qc), quantileText(bounds, bt.cum, q, qb)

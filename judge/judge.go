@@ -38,6 +38,7 @@ const (
 	GateResolution     Gate = "resolution"     // too few points in the tail to reach the level: nodata
 	GateInvalid        Gate = "invalid"        // the data cannot be judged
 	GateSource         Gate = "source"         // the data could not be fetched
+	GateUndecided      Gate = "undecided"      // no harm shown, and not yet shown within the allowance: no verdict yet
 
 	// Gates of the Kayenta-compatible judge (judge: kayenta).
 	GateMissingData        Gate = "missingData"        // a side has no points after NaN handling
@@ -66,6 +67,16 @@ type Options struct {
 	// windows (live sources: Prometheus' increase()), so that events a
 	// little above their exposure are noise, not a mistake.
 	Extrapolated bool
+	// Anytime, when set, makes the decision valid at every look of the
+	// same canary (see Anytime). The caller sets it per signal.
+	Anytime *Anytime
+	// Elapsed is how long the data cover, when known: a signal not yet
+	// shown within its allowance says how much longer it needs.
+	Elapsed time.Duration
+
+	// levelOverride, when set, replaces DecisionLevel (Anytime's second
+	// judgement).
+	levelOverride float64
 }
 
 // DefaultConfidence is the confidence level used when Options.Confidence is 0.
@@ -158,6 +169,24 @@ type TestResult struct {
 	// groups of windows the conditional test compared within.
 	Dispersion float64 `json:"dispersion,omitempty"`
 	Strata     int     `json:"strata,omitempty"`
+	// Evidence: Information is the test's information on its decision
+	// scale (1/variance of the estimate), what sequential decisions are
+	// measured in; RulesOut the one-sided bound on the harmful side at the
+	// decision level, relative like RelativeShift ("the data rule out a rise
+	// above +4%"), null when the harmful side is unbounded; Detectable the
+	// smallest harmful change a test of this information detects 80% of the
+	// time at the decision level, relative. For direction either, RulesOut
+	// and Detectable are the larger of the two sides.
+	Information float64  `json:"information,omitempty"`
+	RulesOut    *float64 `json:"rulesOut,omitempty"`
+	Detectable  *float64 `json:"detectable,omitempty"`
+	// Anytime-valid decisions (sequential: anytime): the information the
+	// signal is expected to hold at its horizon (Reference, kept from its
+	// first look), and AnytimeLevel, the fixed-sample level equivalent to
+	// the normal-mixture boundary at this information: DecisionBound and
+	// RulesOut are taken at it, and DecisionPValue is the anytime p-value.
+	Reference    float64 `json:"reference,omitempty"`
+	AnytimeLevel float64 `json:"anytimeLevel,omitempty"`
 	// Points says that Allowed, CriticalAllowed, Estimate, CILow, CIHigh
 	// and DecisionBound are differences of shares (percentage points as
 	// fractions), not relative changes: a proportion test with a margin in
@@ -229,13 +258,25 @@ func (w *Workspace) JudgeSamples(spec Spec, baseline, canary Sample, opts Option
 	if opts.Confidence == 0 {
 		opts.Confidence = DefaultConfidence
 	}
+	r := w.judgeOnce(spec, baseline, canary, opts)
+	if opts.Anytime != nil {
+		r = w.anytime(spec, baseline, canary, opts, r)
+	}
+	if spec.RequireEvidence {
+		r = requireEvidence(spec, r, opts.Elapsed)
+	}
+	return withDirection(r, spec)
+}
+
+// judgeOnce runs the signal's test once, at opts' level.
+func (w *Workspace) judgeOnce(spec Spec, baseline, canary Sample, opts Options) Result {
 	switch {
 	case spec.Test == Histogram:
-		return withDirection(judgeHistogram(spec, baseline.Histogram, canary.Histogram, opts), spec)
+		return judgeHistogram(spec, baseline.Histogram, canary.Histogram, opts)
 	case spec.Test == Proportion, spec.Test == Rate && spec.Exposure != "":
-		return withDirection(judgeCounts(spec, baseline, canary, opts), spec)
+		return judgeCounts(spec, baseline, canary, opts)
 	}
-	return w.Judge(spec, baseline.Values, canary.Values, opts)
+	return w.judgeValues(spec, baseline.Values, canary.Values, opts)
 }
 
 // withDirection records in the test figures which change the signal holds
@@ -278,8 +319,7 @@ func judgeCounts(spec Spec, baseline, canary Sample, opts Options) Result {
 
 // Judge is the package's Judge working in w's memory.
 func (w *Workspace) Judge(spec Spec, baseline, canary []float64, opts Options) Result {
-	spec = spec.WithDefaults()
-	return withDirection(w.judgeValues(spec, baseline, canary, opts), spec)
+	return w.JudgeSamples(spec, Sample{Values: baseline}, Sample{Values: canary}, opts)
 }
 
 func (w *Workspace) judgeValues(spec Spec, baseline, canary []float64, opts Options) Result {
@@ -440,6 +480,43 @@ func (w *Workspace) judgeShift(r Result, spec Spec, b, c sample, opts Options) R
 	}
 	r.Test = t
 	d := shiftDescriber{name: spec.Name, scale: scale, confidence: opts.Confidence}
+	if !known {
+		// The evidence: the interval's normal-equivalent standard error,
+		// widened for autocorrelation, and the harmful side's bound.
+		se := (hi - lo) / (2 * upperQuantile((1-opts.Confidence)/2)) * math.Sqrt(inflation)
+		if se > 0 && !math.IsInf(se, 0) {
+			t.Information = 1 / (se * se)
+			if scale > 0 {
+				t.Detectable = ptr((upperQuantile(level) + upperQuantile(0.2)) * se / scale)
+			}
+		}
+		conf := 1 - levelUnderInflation(level, inflation)
+		var rules float64
+		for _, side := range []bool{true, false} {
+			if !spec.Direction.harmful(side) {
+				continue
+			}
+			var b float64
+			var err error
+			if side {
+				b, err = mw.UpperBound(conf)
+			} else {
+				b, err = mw.LowerBound(conf)
+				b = -b
+			}
+			if err != nil {
+				rules = math.NaN()
+				break
+			}
+			rules = math.Max(rules, b)
+		}
+		if scale > 0 {
+			t.RulesOut = ptr(rules / scale)
+			if spec.Direction == Decrease {
+				t.RulesOut = ptr(-rules / scale)
+			}
+		}
+	}
 
 	// The side the canary moved: the harmful one when only one is harmful
 	// and the data point that way, else the side with the smaller p-value.

@@ -226,10 +226,28 @@ func decideShares(r Result, spec Spec, sh shares, opts Options, describe string)
 	// it and a fall beyond it.
 	pUp, pDown := shareTails(sh, a, seRR, seRD)
 	level := DecisionLevel(opts, spec.Direction)
+	// The evidence, on the scale the allowance is on.
+	zl, z80 := upperQuantile(level), upperQuantile(0.2)
+	if a.Points {
+		if seRD > 0 {
+			t.Information = 1 / (seRD * seRD)
+			t.Detectable = ptr((zl + z80) * seRD)
+		}
+		t.RulesOut = rulesOutRatio(spec.Direction, func() float64 { return sh.rd + zl*seRD }, func() float64 { return sh.rd - zl*seRD })
+	} else {
+		if seRR > 0 {
+			t.Information = 1 / (seRR * seRR)
+			t.Detectable = ptr(math.Expm1((zl + z80) * seRR))
+			if spec.Direction == Decrease {
+				t.Detectable = ptr(-math.Expm1(-(zl + z80) * seRR))
+			}
+		}
+		lr := math.Log(sh.rr)
+		t.RulesOut = rulesOutRatio(spec.Direction, func() float64 { return math.Expm1(lr + zl*seRR) }, func() float64 { return math.Expm1(lr - zl*seRR) })
+	}
 	up := pUp <= pDown
 	pSide := math.Min(pUp, pDown)
 	t.DecisionLevel, t.DecisionPValue = level, ptr(pSide)
-	zl := upperQuantile(level)
 	if a.Points {
 		if up {
 			t.DecisionBound = ptr(sh.rd - zl*seRD)

@@ -140,6 +140,11 @@ func (w *Workspace) judgeQuantile(r Result, spec Spec, b, c sample, opts Options
 	df := float64(len(b.values)+len(c.values))/inflation - 2
 	pUp, pDown = inflatePT(pUp, inflation, df), inflatePT(pDown, inflation, df)
 	t.Autocorrelation, t.VarianceInflation = ptr(rho), inflation
+	// The information of the 2×2 table about its log odds ratio, widened for
+	// autocorrelation.
+	if a, b2, c2, d2 := float64(qt.CanaryAbove), float64(qt.CanaryN-qt.CanaryAbove), float64(qt.BaselineAbove), float64(qt.BaselineN-qt.BaselineAbove); a > 0 && b2 > 0 && c2 > 0 && d2 > 0 {
+		t.Information = 1 / (1/a + 1/b2 + 1/c2 + 1/d2) / inflation
+	}
 	up := pUp <= pDown
 	pSide := math.Min(pUp, pDown)
 	t.DecisionPValue = ptr(pSide)

@@ -74,6 +74,7 @@ func judgeRate(r Result, spec Spec, b, c []float64, opts Options) Result {
 	ratioLow, ratioHigh := toRatio(shareLow), toRatio(shareHigh)
 	t.RatioLow, t.RatioHigh = ptr(ratioLow), ptr(ratioHigh)
 	t.PValue = ptr(binomialTwoSided(ec, total, m/(n+m)))
+	t.Information = total * m / (n + m) * n / (n + m) // Var of the canary's share, dispersion-scaled
 
 	describe := fmt.Sprintf("%s rate went from %s to %s per interval", spec.Name, formatValue(rb), formatValue(rc))
 	if rb > 0 {
@@ -277,6 +278,16 @@ func judgeRatePerExposure(r Result, spec Spec, b, c counts, opts Options) Result
 	describe := describeRatio(spec.Name, rc, rb, c, b, what, theta, lo, hi, opts.Confidence)
 	level := DecisionLevel(opts, spec.Direction)
 	a := spec.AllowedChange.Value
+	// The evidence: information about log θ, the harmful side's bound.
+	at := theta
+	if !(at > 0) || math.IsInf(at, 0) {
+		at = 1
+	}
+	if v := rcmp.Variance(at); v > 0 {
+		t.Information = v
+		t.Detectable = ptr(math.Expm1((upperQuantile(level) + upperQuantile(0.2)) / math.Sqrt(v)))
+	}
+	t.RulesOut = rulesOutRatio(spec.Direction, func() float64 { return rcmp.UpperBound(1-level) - 1 }, func() float64 { return rcmp.LowerBound(1-level) - 1 })
 	pUp := dispersedP(rcmp.UpperTail(1+a), df)
 	pDown := 1.0
 	if a < 1 {
@@ -315,6 +326,20 @@ func judgeRatePerExposure(r Result, spec Spec, b, c counts, opts Options) Result
 		}
 	}
 	return r.harmful(spec, up, beyondCritical, pSide, level, describe+allowedText(spec.AllowedChange, up))
+}
+
+// rulesOutRatio is what a test of a ratio rules out on the harmful side:
+// the upper bound of the relative change for a rise, the lower for a fall
+// (negative), the larger in size for either; nil when unbounded.
+func rulesOutRatio(d Direction, upper, lower func() float64) *float64 {
+	switch d {
+	case Increase:
+		return ptr(upper())
+	case Decrease:
+		return ptr(lower())
+	}
+	u, l := upper(), lower()
+	return ptr(math.Max(u, -l))
 }
 
 // rateComparison builds the conditional test on strata, each count divided

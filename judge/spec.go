@@ -218,6 +218,12 @@ type Spec struct {
 	// compares the share of observations beyond (the SLO bucket: requests
 	// slower than 0.3 s); it must be one of the bucket bounds.
 	Above *float64 `yaml:"above"`
+	// RequireEvidence makes a pass need evidence: the harmful side's bound
+	// at the decision level within allowedChange ("the data rule out a
+	// rise above +4%"); a signal that shows no harm but not that either has
+	// no verdict yet (nodata, gate undecided), with how much longer it
+	// needs. Off, a pass means "no significant harm".
+	RequireEvidence bool `yaml:"requireEvidence"`
 	// MinExposure is the exposure (requests, trials, observations) each side
 	// of a rate test with exposure, a proportion or a histogram test needs
 	// (default DefaultMinExposure); less gives nodata.

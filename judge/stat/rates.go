@@ -99,6 +99,17 @@ func (t *RateComparison) Expected(theta float64) float64 {
 	return e
 }
 
+// Variance is Var(S) at ratio θ: the test's information about log θ.
+func (t *RateComparison) Variance(theta float64) float64 {
+	var v float64
+	lt := math.Log(theta)
+	for g, k := range t.k {
+		p := sigmoid(t.logOdds[g] + lt)
+		v += k * p * (1 - p)
+	}
+	return v
+}
+
 // UpperTail is P(S ≥ x) at rate ratio θ: the one-sided p-value of "the
 // ratio is θ" against a larger one.
 func (t *RateComparison) UpperTail(theta float64) float64 {
