@@ -70,10 +70,19 @@ type Config struct {
 	Judge Judge `yaml:"judge"`
 	// Confidence is the confidence level of the shift intervals (default 0.95).
 	Confidence float64 `yaml:"confidence"`
-	// Sequential spends the decision level across the looks of a
-	// multi-interval run (judge.Options Look and Looks), so that judging the
-	// same canary at every interval does not inflate false alarms.
-	Sequential bool                `yaml:"sequential"`
+	// Sequential says how a canary judged again and again keeps its false
+	// alarms at the level (see SequentialMode): planned (also written true)
+	// spends the level over a multi-interval run's planned looks; anytime
+	// makes every decision valid however often and whenever the canary is
+	// looked at, and lets a run stop early on a pass the data show.
+	Sequential SequentialMode `yaml:"sequential"`
+	// RequireEvidence makes every signal's pass need evidence (see
+	// judge.Spec.RequireEvidence); a signal may also set it alone.
+	RequireEvidence bool `yaml:"requireEvidence"`
+	// Horizon is the time an anytime analysis is tuned for: its decisions
+	// are sharpest once the canary has been judged that long (default 1h;
+	// a multi-interval run uses its lifetime).
+	Horizon    Duration            `yaml:"horizon"`
 	Thresholds *scoring.Thresholds `yaml:"thresholds"`
 	// CanaryWeight is the canary's expected share of the traffic the two
 	// compared sides serve together (5% for a canary compared with the
@@ -124,6 +133,43 @@ type Signal struct {
 
 // File is the name the config was read from, for messages.
 func (c *Config) File() string { return c.file }
+
+// SequentialMode is how repeated looks at one canary are judged.
+type SequentialMode string
+
+// The sequential modes.
+const (
+	SequentialOff     SequentialMode = ""
+	SequentialPlanned SequentialMode = "planned"
+	SequentialAnytime SequentialMode = "anytime"
+)
+
+// UnmarshalText accepts planned (or true), anytime, or false.
+func (m *SequentialMode) UnmarshalText(text []byte) error {
+	switch string(text) {
+	case "true", "planned":
+		*m = SequentialPlanned
+	case "false", "":
+		*m = SequentialOff
+	case "anytime":
+		*m = SequentialAnytime
+	default:
+		return fmt.Errorf("%q is not a sequential mode (want planned, anytime or false)", text)
+	}
+	return nil
+}
+
+// DefaultHorizon is the time an anytime analysis is tuned for when the
+// config gives none and the run has no lifetime.
+const DefaultHorizon = time.Hour
+
+// HorizonOrDefault is the config's horizon, or DefaultHorizon.
+func (c *Config) HorizonOrDefault() time.Duration {
+	if c.Horizon > 0 {
+		return time.Duration(c.Horizon)
+	}
+	return DefaultHorizon
+}
 
 // Weight is the expected canary share of traffic the config gives, 0 when none.
 func (c *Config) Weight() float64 {
@@ -232,6 +278,7 @@ func (c *Config) validate() error {
 			s.Trials = "trials"
 		}
 		s.Spec = s.Spec.WithDefaults()
+		s.RequireEvidence = s.RequireEvidence || c.RequireEvidence
 		if err := s.Spec.Check(); err != nil {
 			return c.signalError(path, err)
 		}

@@ -46,6 +46,29 @@ type LiveRequest struct {
 	// CanaryWeight is the canary's expected share of the two sides'
 	// traffic for this judgement (0: the config's canaryWeight, if any).
 	CanaryWeight float64
+	// Anytime, for a config with sequential: anytime, is the evidence this
+	// look continues (nil: a first look, or not anytime).
+	Anytime *AnytimeLook
+}
+
+// AnytimeLook is what one look of an anytime analysis carries over from
+// the looks before it: each signal's reference information, set at its
+// first look (judge.Anytime), and the share of the horizon this look's
+// window covers (used by signals without a reference yet).
+type AnytimeLook struct {
+	References map[string]float64
+	Fraction   float64
+}
+
+// references collects each signal's reference information from a report.
+func references(rep *Report) map[string]float64 {
+	out := make(map[string]float64, len(rep.Signals))
+	for _, r := range rep.Signals {
+		if r.Test != nil && r.Test.Reference > 0 {
+			out[r.Name] = r.Test.Reference
+		}
+	}
+	return out
 }
 
 // DefaultParallelism is the number of queries an analysis runs at once.
@@ -208,7 +231,8 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	// The judging goroutines share Workspaces: at most one per query in
 	// flight, reused from signal to signal.
 	workspaces := sync.Pool{New: func() any { return new(judge.Workspace) }}
-	opts := judge.Options{Confidence: c.Confidence, Look: req.Look, Looks: req.Looks, Step: query.Step(req.Window), Extrapolated: true}
+	opts := judge.Options{Confidence: c.Confidence, Look: req.Look, Looks: req.Looks, Step: query.Step(req.Window), Extrapolated: true,
+		Elapsed: req.Window.End.Sub(req.Window.Start)}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(limit)
 	for i, s := range c.Signals {
@@ -223,12 +247,20 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 		if qe != nil {
 			jobs = append(jobs, job{*qe, req.Scopes.Baseline, &baseExp[i]}, job{*qe, req.Scopes.Canary, &canExp[i]})
 		}
+		so := opts
+		if c.Sequential == SequentialAnytime {
+			look := req.Anytime
+			if look == nil {
+				look = &AnytimeLook{Fraction: float64(req.Window.End.Sub(req.Window.Start)) / float64(c.HorizonOrDefault())}
+			}
+			so.Anytime = &judge.Anytime{Reference: look.References[s.Name], Fraction: look.Fraction}
+		}
 		for _, j := range jobs {
 			g.Go(func() error {
 				*j.out = fetch(gctx, src, j.q, j.scope, req.Window)
 				if answered[i].Add(1) == int32(len(jobs)) && c.Judge != JudgeKayenta {
 					w := workspaces.Get().(*judge.Workspace)
-					results[i] = judgeSignal(w, s, sides{baseline[i], canary[i], baseExp[i], canExp[i]}, req.Scopes, opts)
+					results[i] = judgeSignal(w, s, sides{baseline[i], canary[i], baseExp[i], canExp[i]}, req.Scopes, so)
 					workspaces.Put(w)
 				}
 				return nil
@@ -515,6 +547,11 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 	start := req.Window.Start
 	var last *Report
 	var intervals []IntervalResult
+	anytime := c.Sequential == SequentialAnytime
+	if anytime && req.Lookback > 0 {
+		return nil, errors.New("an anytime analysis judges all its data so far at every look; it takes no lookback")
+	}
+	var look *AnytimeLook
 	for i := 1; i <= total; i++ {
 		end := start.Add(time.Duration(i) * interval)
 		if err := clock.SleepUntil(ctx, end); err != nil {
@@ -527,12 +564,26 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 		}
 		one := req.LiveRequest
 		one.Window = w
-		if c.Sequential {
+		if c.Sequential == SequentialPlanned {
 			one.Look, one.Looks = i, total
+		}
+		if anytime {
+			if look == nil {
+				look = &AnytimeLook{Fraction: float64(interval) / float64(req.Lifetime)}
+			}
+			one.Anytime = look
 		}
 		rep, err := Run(ctx, c, sources, one)
 		if err != nil {
 			return nil, err
+		}
+		if anytime {
+			// Signals judged for the first time keep their reference.
+			refs := references(rep)
+			for name, v := range look.References {
+				refs[name] = v
+			}
+			look = &AnytimeLook{References: refs, Fraction: look.Fraction}
 		}
 		ir := IntervalResult{Index: i, Start: w.Start.UTC(), End: w.End.UTC(), Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason}
 		intervals = append(intervals, ir)
@@ -546,7 +597,29 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 			}
 			break
 		}
+		if anytime && i < total && rep.Verdict == "pass" && c.allShownWithin(rep) {
+			last.Reason += fmt.Sprintf(" (stopped early after interval %d of %d: every signal is shown within its allowance)", i, total)
+			break
+		}
 	}
 	last.Intervals = intervals
 	return last, nil
+}
+
+// allShownWithin reports whether every judged signal of a report is shown
+// within its allowance (judge.ShownWithin), or moved the harmless way: an
+// anytime analysis may then stop on a pass, as sure of it as of a fail.
+func (c *Config) allShownWithin(rep *Report) bool {
+	for i, r := range rep.Signals {
+		if i >= len(c.Signals) {
+			return false
+		}
+		if r.Gate == judge.GateDirection || r.Gate == judge.GateIdentical || r.Gate == judge.GateThreshold && !r.Failed {
+			continue
+		}
+		if !judge.ShownWithin(c.Signals[i].Spec, r) {
+			return false
+		}
+	}
+	return true
 }

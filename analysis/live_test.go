@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -298,5 +299,60 @@ func TestRunIntervalsSequential(t *testing.T) {
 		if !(sequential[i] < plain[i]) {
 			t.Errorf("the last of %d sequential looks decides at %g, want below %g", i+1, sequential[i], plain[i])
 		}
+	}
+}
+
+// TestRunIntervalsAnytime: an anytime analysis judges all its data at
+// every look, stops early on a fail, stops early on a pass once every
+// signal is shown within its allowance, and takes no sliding lookback.
+func TestRunIntervalsAnytime(t *testing.T) {
+	cfg, err := ParseConfig("shop.yaml", []byte("name: shop\nsequential: anytime\nsignals:\n"+
+		"  - {name: latency, query: 'avg(latency{track=\"{{.track}}\"})', direction: increase, allowedChange: 10%}\n"+
+		"  - {name: cpu, query: 'avg(cpu{track=\"{{.track}}\"})', direction: increase, allowedChange: 20%}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := liveWindow().Start
+	r := rand.New(rand.NewPCG(1, 2))
+	answer := func(slower float64) func(sig, track string, w metrics.Window) (metrics.Result, error) {
+		return func(sig, track string, w metrics.Window) (metrics.Result, error) {
+			n := int(w.End.Sub(w.Start) / (10 * time.Second))
+			s := metrics.Series{Values: make([]float64, n)}
+			for i := range s.Values {
+				s.Values[i] = 100 * (1 + 0.05*r.NormFloat64())
+				if track == "canary" && sig == "latency" {
+					s.Values[i] *= slower
+				}
+			}
+			return metrics.Result{Series: []metrics.Series{s}}, nil
+		}
+	}
+	run := func(slower float64, lookback time.Duration) (*Report, error) {
+		src := &fakeSource{answer: answer(slower)}
+		req := IntervalRequest{LiveRequest: LiveRequest{Scopes: scopes, Window: liveWindow()}, Lifetime: time.Hour, Interval: 5 * time.Minute,
+			Lookback: lookback, Clock: &fakeClock{now: start}}
+		return RunIntervals(context.Background(), cfg, SourceSet{"prometheus": src}, req)
+	}
+	healthy, err := run(1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if healthy.Verdict != scoring.Pass || len(healthy.Intervals) >= 12 || !strings.Contains(healthy.Reason, "every signal is shown within its allowance") {
+		t.Errorf("healthy: %s after %d of 12 intervals (%s); want a pass before the end", healthy.Verdict, len(healthy.Intervals), healthy.Reason)
+	}
+	for _, s := range healthy.Signals {
+		if s.Test == nil || s.Test.Reference <= 0 || s.Test.AnytimeLevel <= 0 || s.Test.AnytimeLevel >= 0.05 {
+			t.Errorf("%s: test figures %+v; want the reference and an anytime level below 5%%", s.Name, s.Test)
+		}
+	}
+	slow, err := run(1.3, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slow.Verdict != scoring.Fail || len(slow.Intervals) >= 12 {
+		t.Errorf("30%% slower: %s after %d of 12 intervals; want a fail before the end", slow.Verdict, len(slow.Intervals))
+	}
+	if _, err := run(1, 10*time.Minute); err == nil || !strings.Contains(err.Error(), "takes no lookback") {
+		t.Errorf("anytime with a lookback: %v; want an error", err)
 	}
 }

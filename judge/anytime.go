@@ -121,6 +121,14 @@ func (w *Workspace) anytime(spec Spec, b, c Sample, opts Options, r Result) Resu
 	return again
 }
 
+// ShownWithin reports whether a passing signal's data rule out a harmful
+// change beyond its allowance: the harmful side's bound (RulesOut) lies
+// within it. An anytime analysis stops early on a pass only when every
+// signal is.
+func ShownWithin(spec Spec, r Result) bool {
+	return r.Classification == Pass && shownWithin(spec, r.Test)
+}
+
 // shownWithin reports whether the data rule out a harmful change beyond the
 // allowance: the harmful side's bound (TestResult.RulesOut) lies within it.
 func shownWithin(spec Spec, t *TestResult) bool {
