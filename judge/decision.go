@@ -190,57 +190,83 @@ func lag1(v []float64) float64 {
 	return num / den
 }
 
-// AdjustFamily applies Holm's step-down procedure (Holm 1979) across the
-// signals of one canary, in place, so that the chance that any unchanged
-// signal fails stays below the decision level however many signals the
-// canary has. Each result with a DecisionPValue (mann-whitney and rate tests
-// that ran) takes part: with m of them, sorted by p/level ascending, the
-// i-th (from 0) is significant while p ≤ level/(m−i) for it and every one
-// before it. Its Holm-adjusted p-value is stored in AdjustedPValue. A
-// failure that is not significant after adjustment becomes a pass (gate
-// multiplicity); a critical failure needs the adjusted p-value at most
-// CriticalLevelFactor × level, else it is an ordinary failure. Results
-// without a decision p-value (threshold tests, nodata, errors, Kayenta
-// results) are left alone. Applying it twice gives the same results.
+// AdjustFamily shares a canary's error rates among its signals by what a
+// failure costs, in place, with Holm's step-down procedure (Holm 1979) in
+// two families:
+//
+//   - Ordinary failures (they lower the score: marginal, or fail when
+//     enough of them): every result with a DecisionPValue takes part; with
+//     m of them, sorted by p/level ascending, the i-th (from 0) is
+//     significant while p ≤ level/(m−i) for it and every one before it. An
+//     unchanged canary then has any signal fail with probability at most
+//     the level (5%: its false-marginal rate), however many signals it has.
+//     The Holm-adjusted p-value is stored in AdjustedPValue; a failure not
+//     significant after adjustment becomes a pass (gate multiplicity).
+//   - Critical failures (they fail the canary alone): only the results
+//     that can fail critically take part, the critical signals and those
+//     with a criticalChange, at CriticalLevelFactor × level (1%: the
+//     canary's false-fail rate); a critical failure needs its adjusted
+//     p-value in this family within that level, else it is an ordinary
+//     failure (subject to the first family). A critical signal is not
+//     diluted by the canary's other signals: one critical signal of ten
+//     fails the canary at p ≤ 1%, where Holm over all ten asked 0.5% for an
+//     ordinary failure and 0.1% for a critical one, which is the power that
+//     matters most.
+//
+// Results without a decision p-value (threshold tests, nodata, errors,
+// Kayenta results) are left alone. Applying it twice gives the same
+// results.
 func AdjustFamily(results []Result) {
+	ordinary := holm(results, func(Result) bool { return true })
+	critical := holm(results, func(r Result) bool { return r.Critical || r.CriticalFailure || r.Test.CriticalAllowed != nil })
+	m := len(ordinary)
+	for i, adjusted := range ordinary {
+		r := &results[i]
+		t := *r.Test // never write through a pointer the caller may share
+		level := t.DecisionLevel
+		t.AdjustedPValue = ptr(adjusted * level)
+		r.Test = &t
+		// A critical failure stands on its own family's evidence.
+		if r.CriticalFailure {
+			// A family of one: the judge already held it to the critical level.
+			if c, ok := critical[i]; ok && (len(critical) == 1 || c*level <= CriticalLevelFactor*level) {
+				t.AdjustedPValue = ptr(c * level)
+				continue
+			}
+			r.CriticalFailure = false
+			r.Reason += fmt.Sprintf("; the evidence (Holm-adjusted p = %s across the canary's %d signals that can fail it alone) falls short of the p ≤ %s needed for a critical failure, so it counts as an ordinary failure",
+				formatP(critical[i]*level), len(critical), formatP(CriticalLevelFactor*level))
+		}
+		if m > 1 && r.Failed && adjusted*level > level {
+			r.Classification, r.Gate, r.Failed, r.CriticalFailure = Pass, GateMultiplicity, false, false
+			r.Reason += fmt.Sprintf("; but not significant across the canary's %d tested signals (Holm-adjusted p = %s > %s), so it passes", m, formatP(adjusted*level), formatP(level))
+		}
+	}
+}
+
+// holm is Holm's step-down procedure over the results in, among those with
+// a decision p-value: each one's adjusted p-value as a multiple of its own
+// level (the running maximum of (m−i)·p/level, at most 1/level), by index.
+func holm(results []Result, in func(Result) bool) map[int]float64 {
 	type entry struct {
 		i        int
 		p, level float64
 	}
 	var es []entry
 	for i, r := range results {
-		if r.Test == nil || r.Test.DecisionPValue == nil || r.Test.DecisionLevel <= 0 {
+		if r.Test == nil || r.Test.DecisionPValue == nil || r.Test.DecisionLevel <= 0 || !in(r) {
 			continue
 		}
 		es = append(es, entry{i, *r.Test.DecisionPValue, r.Test.DecisionLevel})
 	}
-	m := len(es)
-	if m == 0 {
-		return
-	}
 	sort.SliceStable(es, func(a, b int) bool { return es[a].p/es[a].level < es[b].p/es[b].level })
-	running := 0.0 // running maximum of the adjusted p / level ratio
+	out := make(map[int]float64, len(es))
+	running := 0.0
 	for k, e := range es {
-		ratio := math.Min(1/e.level, float64(m-k)*e.p/e.level)
-		running = math.Max(running, ratio)
-		r := &results[e.i]
-		t := *r.Test // never write through a pointer the caller may share
-		t.AdjustedPValue = ptr(running * e.level)
-		r.Test = &t
-		if m == 1 {
-			continue
-		}
-		adjusted := running * e.level
-		if r.Failed && adjusted > e.level {
-			r.Classification, r.Gate, r.Failed, r.CriticalFailure = Pass, GateMultiplicity, false, false
-			r.Reason += fmt.Sprintf("; but not significant across the canary's %d tested signals (Holm-adjusted p = %s > %s), so it passes", m, formatP(adjusted), formatP(e.level))
-			continue
-		}
-		if r.CriticalFailure && adjusted > CriticalLevelFactor*e.level {
-			r.CriticalFailure = false
-			r.Reason += fmt.Sprintf("; the evidence (Holm-adjusted p = %s) falls short of the p ≤ %s needed for a critical failure, so it counts as an ordinary failure", formatP(adjusted), formatP(CriticalLevelFactor*e.level))
-		}
+		running = math.Max(running, math.Min(1/e.level, float64(len(es)-k)*e.p/e.level))
+		out[e.i] = running
 	}
+	return out
 }
 
 // formatP prints a p-value or level with two significant digits.

@@ -42,8 +42,12 @@ func TestScoreControlsFalseAlarmsAcrossSignals(t *testing.T) {
 		{"one strong signal among ten is marginal", canary(0.0001), Marginal, "s0"},
 		// Holm steps down: 0.0001 ≤ 0.0025, then 0.002 ≤ 0.025/9, then 0.003 ≤ 0.025/8.
 		{"step-down keeps later signals", canary(0.0001, 0.002, 0.003), Fail, "3 signals failed"},
-		// 10 × 0.002 = 0.02: significant, but above 0.2 × 0.025.
-		{"a critical signal with weak evidence is an ordinary failure", append([]judge.Result{tested("crit", 0.002, true)}, canary()[1:]...), Marginal, "ordinary failure"},
+		// Two critical signals: 0.004 × 2 = 0.008 > 0.2 × 0.025 in their own
+		// family, and 10 × 0.004 = 0.04 > 0.025 over all ten: it passes.
+		{"a critical signal with weak evidence among two critical ones is no critical failure", append([]judge.Result{tested("crit", 0.004, true), tested("crit2", 0.5, true)}, canary()[2:]...), Pass, "all 10 judged signals passed"},
+		// One critical signal of ten: its own family of one, 0.004 ≤ 0.005,
+		// where Holm over all ten asked 0.0025.
+		{"a critical signal is not diluted by the other nine", append([]judge.Result{tested("crit", 0.004, true)}, canary()[1:]...), Fail, "critical signal crit failed"},
 		{"a critical signal with strong evidence fails the canary", append([]judge.Result{tested("crit", 0.0001, true)}, canary()[1:]...), Fail, "critical signal crit failed"},
 	}
 	for _, tt := range tests {
