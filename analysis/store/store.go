@@ -105,17 +105,23 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrUnavailable marks an Open error where the DSN is well formed but
 	// the store cannot be reached or used now: connection refused,
-	// authentication failed, a timeout, a missing database. Other Open
-	// errors (a malformed DSN) are the caller's mistake.
+	// authentication failed, a timeout, a missing database; for SQLite a
+	// file that cannot be opened or written (read-only, a missing
+	// directory, not a database) or a schema newer than the build. Other
+	// Open errors (a malformed DSN) are the caller's mistake.
 	ErrUnavailable = errors.New("store unavailable")
 )
 
 // unavailableError is an Open error that is ErrUnavailable; its message is
-// the whole one-sentence error.
-type unavailableError struct{ msg string }
+// the whole one-sentence error, and err (if any) its cause.
+type unavailableError struct {
+	msg string
+	err error
+}
 
 func (e *unavailableError) Error() string        { return e.msg }
 func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
+func (e *unavailableError) Unwrap() error        { return e.err }
 
 // Status is where an analysis is in its life.
 type Status string
