@@ -45,7 +45,8 @@ func newServeCommand() *cobra.Command {
 			"SIGTERM drains requests and stops the schedules; unfinished analyses resume at the next start.\n" +
 			"Replicas may share one PostgreSQL store: each owns the analyses it runs under a lease it renews every --lease/3;\n" +
 			"when a replica dies, another takes its analyses over once the lease expires, and a replica restarted with the same\n" +
-			"--instance-id resumes its own at once. A store that cannot be reached exits 70, a malformed --db 64.",
+			"--instance-id resumes its own at once. A store that cannot be reached or used (a database down, a read-only SQLite\n" +
+			"file) exits 70, a malformed --db 64. A SQLite path with no database gets a new, empty one, with a warning in the log.",
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
 	}
 	fl := cmd.Flags()
@@ -140,14 +141,15 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		return usageError{errors.New("--instance-id must not be empty")}
 	}
 	ctx := cmd.Context()
-	st, err := store.Open(ctx, f.db)
+	st, err := openStore(ctx, f.db)
 	if err != nil {
-		if errors.Is(err, store.ErrUnavailable) {
-			return fmt.Errorf("--db: %w", err) // exit 70: the store is down, not the command line wrong
-		}
-		return usageError{fmt.Errorf("--db: %w", err)}
+		return err
 	}
 	defer st.Close()
+	if sq, ok := st.(*store.SQLite); ok && sq.Created() {
+		log.Warn("the store had no database at its path, so it starts empty with a new one; if this server had configs and analyses before, --db names the wrong file or the file was lost",
+			"db", sq.Path())
+	}
 
 	// Listen before claiming analyses: a second process on the same port
 	// fails here, so two live processes never share the default instance id.
