@@ -75,6 +75,15 @@ type Options struct {
 	// replica takes the analyses of a server dead for Lease (checking
 	// every Lease/2).
 	Lease time.Duration
+	// RecordRetry bounds how long the outcome of an analysis that ended is
+	// retried while the store refuses it (default 10 × Lease); then the
+	// analysis is given up and its lease lapses (see finish).
+	RecordRetry time.Duration
+	// Retention is how long ended analyses are kept: older ones are
+	// deleted in batches every Retention/4 (at least every second, at most
+	// every 10 minutes). 0 keeps them forever (verdict serve's default is
+	// 30 days).
+	Retention time.Duration
 	// ExternalURL is the base of the URLs the API answers (reportURL);
 	// empty uses the request's host.
 	ExternalURL string
@@ -108,7 +117,8 @@ type Server struct {
 	sem    chan struct{}
 	wg     sync.WaitGroup
 
-	// renewStop and reapStop end the lease loops (Close); loops waits for them.
+	// renewStop ends the renewal loop, reapStop the reaper and the retention
+	// loop (Close); loops waits for them.
 	renewStop, reapStop context.CancelFunc
 	reapCtx             context.Context
 	reaping             sync.Once
@@ -146,6 +156,12 @@ func New(opt Options) (*Server, error) {
 	}
 	if opt.Lease < 10*time.Millisecond {
 		return nil, fmt.Errorf("api: a lease of %s is too short (at least 10ms)", opt.Lease)
+	}
+	if opt.RecordRetry <= 0 {
+		opt.RecordRetry = 10 * opt.Lease
+	}
+	if opt.Retention < 0 {
+		return nil, fmt.Errorf("api: a retention of %s is negative", opt.Retention)
 	}
 	if opt.InstanceID == "" {
 		host, err := os.Hostname()
@@ -185,6 +201,9 @@ func New(opt Options) (*Server, error) {
 	s.reapCtx, s.reapStop = context.WithCancel(context.Background())
 	s.routes()
 	s.loops.Go(func() { s.renewLoop(renewCtx) })
+	if opt.Retention > 0 {
+		s.loops.Go(s.retentionLoop)
+	}
 	return s, nil
 }
 
@@ -205,12 +224,13 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // their leases renewed until then).
 func (s *Server) Close() {
 	s.reapStop()
+	working := s.workingOn()
 	s.cancel()
 	s.wg.Wait()
 	s.renewStop()
 	s.loops.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if held, err := s.store.RenewLeases(ctx, s.opt.InstanceID, time.Now()); err != nil {
+	if held, err := s.store.RenewLeases(ctx, s.opt.InstanceID, working, time.Now()); err != nil {
 		s.log.Warn("handing the leases over", "err", err)
 	} else if len(held) > 0 {
 		s.log.Info("analyses left for the next start or another replica", "analyses", len(held))

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -56,6 +57,8 @@ var migrations = []string{
 	`ALTER TABLE analyses ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 	ALTER TABLE analyses ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 	CREATE INDEX analyses_owner ON analyses (owner, status);`,
+	// 4: retention deletes ended analyses by the time they ended.
+	`CREATE INDEX analyses_finished ON analyses (finished_at) WHERE finished_at IS NOT NULL;`,
 }
 
 // busyTimeout bounds how long a write waits for the write lock while
@@ -564,13 +567,21 @@ func (s *SQLite) Unfinished(ctx context.Context) ([]Analysis, error) {
 }
 
 // RenewLeases implements Store.
-func (s *SQLite) RenewLeases(ctx context.Context, owner string, until time.Time) ([]string, error) {
+func (s *SQLite) RenewLeases(ctx context.Context, owner string, ids []string, until time.Time) ([]string, error) {
 	if owner == "" {
 		return nil, errors.New("renew leases: no owner")
 	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
+	}
 	var out []string
-	err := s.retry(ctx, func() error {
-		rows, err := s.w.QueryContext(ctx, `UPDATE analyses SET lease_until = ? WHERE owner = ? AND `+live+` RETURNING id`, leaseNanos(until), owner)
+	err = s.retry(ctx, func() error {
+		rows, err := s.w.QueryContext(ctx, `UPDATE analyses SET lease_until = ? WHERE owner = ? AND `+live+` AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
+			leaseNanos(until), owner, string(list))
 		if err != nil {
 			return err
 		}
@@ -667,6 +678,20 @@ func (s *SQLite) claim(ctx context.Context, owner string, now, until time.Time, 
 		return nil, nil
 	}
 	return out, nil
+}
+
+// DeleteFinished implements Store.
+func (s *SQLite) DeleteFinished(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("delete finished analyses: limit %d is not positive", limit)
+	}
+	res, err := s.exec(ctx, `DELETE FROM analyses WHERE id IN (SELECT id FROM analyses
+		WHERE finished_at IS NOT NULL AND finished_at < ? AND NOT `+live+` ORDER BY finished_at, id LIMIT ?)`, nanos(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete analyses that ended before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // Ping implements Store: the file at the store's path must still be the

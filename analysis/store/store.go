@@ -48,8 +48,12 @@
 //   - Every live analysis has an owner, the instance id of the server
 //     running it (api.Options.InstanceID, `verdict serve --instance-id`),
 //     and a lease: the time until which no other server may take it.
-//     CreateAnalysis records both. The owner extends its leases with
-//     RenewLeases well before they end (serve: every lease/3).
+//     CreateAnalysis records both. The owner extends the leases of the
+//     analyses it is working on with RenewLeases well before they end
+//     (serve: every lease/3), naming them: an analysis the owner holds but
+//     no longer works on (its run ended and its outcome could not be
+//     recorded) is left out, so its lease lapses and a claim resumes or
+//     interrupts it instead of it staying live forever.
 //   - A server that starts calls ClaimUnfinished: it takes the live
 //     analyses whose lease has expired (their owner died or stopped) and its
 //     own (a restart with the same identity resumes them at once), never one
@@ -276,12 +280,13 @@ type Store interface {
 	// server resuming work uses ClaimUnfinished.
 	Unfinished(ctx context.Context) ([]Analysis, error)
 
-	// RenewLeases sets the lease of every live (queued or running) analysis
-	// owner holds to until, and returns their ids, sorted. An analysis the
-	// owner runs that is missing from the answer ended elsewhere (it was
-	// cancelled) or was taken over: the owner must stop it without writing.
-	// owner must not be empty.
-	RenewLeases(ctx context.Context, owner string, until time.Time) ([]string, error)
+	// RenewLeases sets the lease of each of ids that is live (queued or
+	// running) and held by owner to until, and returns those ids, sorted.
+	// An id missing from the answer ended elsewhere (it was cancelled) or
+	// was taken over: the owner must stop it without writing. Analyses of
+	// owner not in ids keep their lease, and lose it when it ends. owner
+	// must not be empty; no ids renews nothing.
+	RenewLeases(ctx context.Context, owner string, ids []string, until time.Time) ([]string, error)
 	// ClaimUnfinished atomically takes every live analysis whose owner is
 	// owner and, of the live analyses of other owners whose lease ended
 	// before now, the limit oldest (by creation time, then id; limit 0
@@ -297,6 +302,13 @@ type Store interface {
 	// starting. The owner's own expired analyses are all taken; the limit
 	// bounds the others'.
 	ClaimExpired(ctx context.Context, owner string, now, until time.Time, limit int) ([]Analysis, error)
+
+	// DeleteFinished deletes up to limit analyses that ended (finished,
+	// failed, cancelled or interrupted) before before, the longest ended
+	// first, and returns how many it deleted; never a live one. limit must
+	// be positive: a caller clearing a backlog calls again while it gets
+	// limit, so each call holds its locks briefly.
+	DeleteFinished(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error

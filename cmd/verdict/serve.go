@@ -31,8 +31,12 @@ type serveFlags struct {
 	externalURL, instanceID           string
 	workers                           int
 	shutdownTimeout, resumeWithin     time.Duration
-	lease                             time.Duration
+	lease, retention                  time.Duration
 }
+
+// defaultRetention is how long serve keeps ended analyses unless
+// --retention says otherwise.
+const defaultRetention = 30 * 24 * time.Hour
 
 func newServeCommand() *cobra.Command {
 	var f serveFlags
@@ -62,6 +66,7 @@ func newServeCommand() *cobra.Command {
 	fl.DurationVar(&f.resumeWithin, "resume-within", 24*time.Hour, "resume unfinished analyses whose window started within this; older ones are marked interrupted")
 	fl.StringVar(&f.instanceID, "instance-id", "", "this replica's name as the owner of its analyses; unique among replicas sharing a store, stable across its restarts (default HOSTNAME:PORT)")
 	fl.DurationVar(&f.lease, "lease", 30*time.Second, "how long a replica owns its analyses without renewing; others take them over after it (at least 1s)")
+	fl.DurationVar(&f.retention, "retention", defaultRetention, "delete analyses that ended longer ago than this (0 keeps them forever; else at least 1h)")
 	return cmd
 }
 
@@ -137,6 +142,9 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if f.lease < time.Second {
 		return usageError{fmt.Errorf("--lease %s is shorter than 1s", f.lease)}
 	}
+	if f.retention != 0 && f.retention < time.Hour {
+		return usageError{fmt.Errorf("--retention %s is neither 0 (keep forever) nor at least 1h", f.retention)}
+	}
 	if cmd.Flags().Changed("instance-id") && strings.TrimSpace(f.instanceID) == "" {
 		return usageError{errors.New("--instance-id must not be empty")}
 	}
@@ -172,6 +180,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		ResumeWithin: f.resumeWithin,
 		InstanceID:   instanceID,
 		Lease:        f.lease,
+		Retention:    f.retention,
 		ExternalURL:  f.externalURL,
 		Logger:       log,
 		ConfigsChanged: func() {

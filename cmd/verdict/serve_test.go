@@ -37,6 +37,8 @@ func TestServeListenNeedsTokens(t *testing.T) {
 		{[]string{"serve", "--db", "postgres://u:s3cret@127.0.0.1/v?sslmode=sometimes"}, "--db: store: open postgres:", exitUsage},
 		{[]string{"serve", "--db", "mysql://u:s3cret@127.0.0.1/v"}, "is not a store", exitUsage},
 		{[]string{"serve", "--lease", "10ms"}, "--lease 10ms is shorter than 1s", exitUsage},
+		{[]string{"serve", "--retention", "10m"}, "--retention 10m0s is neither 0 (keep forever) nor at least 1h", exitUsage},
+		{[]string{"serve", "--retention", "-1h"}, "--retention -1h0m0s is neither 0", exitUsage},
 		{[]string{"serve", "--instance-id", " "}, "--instance-id must not be empty", exitUsage},
 		{[]string{"serve", "--tokens-file", filepath.Join(t.TempDir(), "missing")}, "read the tokens file", exitUsage},
 	} {

@@ -1,0 +1,220 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/verdict-aca/verdict/analysis/store"
+)
+
+// flakyStore is a store whose outcome writes fail, as when the database
+// is down, while refuse says so; it counts the outcome attempts and the
+// runs, and records which analyses a reaper's claim took (ClaimExpired
+// takes only analyses whose lease lapsed).
+type flakyStore struct {
+	store.Store
+	mu       sync.Mutex
+	refuse   func(attempt int, claimed map[string]bool) bool
+	attempts int
+	runs     int // analyses marked running from the start (progress 0)
+	claimed  map[string]bool
+}
+
+var errStoreDown = errors.New("connection refused (the test's store is down)")
+
+func (f *flakyStore) FinishOwnedAnalysis(ctx context.Context, id, owner string, o store.Outcome) error {
+	f.mu.Lock()
+	f.attempts++
+	refused := f.refuse(f.attempts, f.claimed)
+	f.mu.Unlock()
+	if refused {
+		return errStoreDown
+	}
+	return f.Store.FinishOwnedAnalysis(ctx, id, owner, o)
+}
+
+func (f *flakyStore) ClaimExpired(ctx context.Context, owner string, now, until time.Time, limit int) ([]store.Analysis, error) {
+	list, err := f.Store.ClaimExpired(ctx, owner, now, until, limit)
+	f.mu.Lock()
+	for _, a := range list {
+		f.claimed[a.ID] = true
+	}
+	f.mu.Unlock()
+	return list, err
+}
+
+func (f *flakyStore) UpdateOwnedAnalysis(ctx context.Context, id, owner string, status store.Status, p store.Progress, intervals []byte) error {
+	if p.Done == 0 {
+		f.mu.Lock()
+		f.runs++
+		f.mu.Unlock()
+	}
+	return f.Store.UpdateOwnedAnalysis(ctx, id, owner, status, p, intervals)
+}
+
+// flakyServer is a server with the live test data and configs over a
+// flakyStore of kind, its reaper running (Resume).
+func flakyServer(t *testing.T, kind storeKind, opt Options, refuse func(int, map[string]bool) bool) (*testServer, *flakyStore) {
+	t.Helper()
+	fs := &flakyStore{Store: openStores(t, kind, 1)[0], refuse: refuse, claimed: map[string]bool{}}
+	now := e2eStart.Add(50 * time.Minute)
+	opt.Store, opt.Sources, opt.Logger, opt.Now = fs, sourceOverrides(e2ePrometheus(t)), quiet, func() time.Time { return now }
+	srv, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		srv.Close()
+	})
+	ts := &testServer{Server: srv, URL: hs.URL, store: fs}
+	if _, _, err := srv.Resume(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := ts.call(t, "PUT", "/api/v1/configs/regress", "", liveRegress, nil); code != 200 {
+		t.Fatalf("PUT regress: %d %s", code, body)
+	}
+	return ts, fs
+}
+
+// waitEnded polls an analysis until it is terminal, failing t after a
+// generous deadline (a hang guard).
+func waitEnded(t *testing.T, ts *testServer, id string) analysisView {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		var v analysisView
+		ts.call(t, "GET", "/api/v1/analyses/"+id, "", nil, &v)
+		if v.Status.Terminal() {
+			return v
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("analysis %s still %s after 90 s", id, v.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func postLookback(t *testing.T, ts *testServer, config string) string {
+	t.Helper()
+	var created struct{ ID string }
+	code, body := ts.call(t, "POST", "/api/v1/analyses", "",
+		`{"configName":"`+config+`","baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"},"lookback":"30m","step":"15s"}`, &created)
+	if code != 202 {
+		t.Fatalf("POST analyses: %d %s", code, body)
+	}
+	return created.ID
+}
+
+func TestOutcomeWriteRetried(t *testing.T) { forEachStore(t, testOutcomeWriteRetried) }
+
+// testOutcomeWriteRetried ends an analysis while the store refuses its
+// outcome for the first three attempts (the database restarting): the
+// write is retried until it is taken, and the analysis ends finished with
+// its verdict, run once.
+func testOutcomeWriteRetried(t *testing.T, kind storeKind) {
+	ts, fs := flakyServer(t, kind, Options{Lease: time.Second, RecordRetry: time.Minute},
+		func(attempt int, _ map[string]bool) bool { return attempt <= 3 })
+	id := postLookback(t, ts, "regress")
+	v := waitEnded(t, ts, id)
+	fs.mu.Lock()
+	attempts, runs := fs.attempts, fs.runs
+	fs.mu.Unlock()
+	if v.Status != store.Finished || v.Verdict != "fail" || attempts != 4 || runs != 1 {
+		t.Errorf("analysis %s %s after %d outcome attempts and %d runs; want finished with fail after 4 attempts, 1 run", v.Status, v.Verdict, attempts, runs)
+	}
+}
+
+func TestOutcomeNotRecordedLapses(t *testing.T) { forEachStore(t, testOutcomeNotRecordedLapses) }
+
+// testOutcomeNotRecordedLapses ends an analysis while the store refuses
+// its outcome for longer than RecordRetry (the database down for long, or
+// refusing that one write): the server must give it up and let its lease
+// lapse, rather than renew it forever with the analysis stuck running.
+// The store takes writes again once a claim has taken the analysis (a
+// claim takes only a lapsed lease); then the claimer (this server's
+// reaper) runs it again and it ends.
+func testOutcomeNotRecordedLapses(t *testing.T, kind storeKind) {
+	var id string
+	idSet := make(chan struct{})
+	ts, _ := flakyServer(t, kind, Options{Lease: 600 * time.Millisecond, RecordRetry: time.Second}, func(_ int, claimed map[string]bool) bool {
+		<-idSet
+		return !claimed[id]
+	})
+	id = postLookback(t, ts, "regress")
+	close(idSet)
+	if v := waitEnded(t, ts, id); v.Status != store.Finished || v.Verdict != "fail" {
+		t.Errorf("analysis %s %q; want it given up, claimed after its lease lapsed, run again and finished with fail", v.Status, v.Verdict)
+	}
+}
+
+func TestWaitingAnalysisHoldsNoWorker(t *testing.T) {
+	forEachStore(t, testWaitingAnalysisHoldsNoWorker)
+}
+
+// testWaitingAnalysisHoldsNoWorker runs a server with one worker: a
+// multi-interval analysis whose first interval ends in 2030 waits all the
+// test, and a short analysis started after it must still run and finish.
+func testWaitingAnalysisHoldsNoWorker(t *testing.T, kind storeKind) {
+	ts, _ := flakyServer(t, kind, Options{Workers: 1}, func(int, map[string]bool) bool { return false })
+	var long struct{ ID string }
+	if code, body := ts.call(t, "POST", "/api/v1/analyses", "",
+		`{"configName":"regress","baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"},"start":"2030-01-01T00:00:00Z","lifetime":"1h","interval":"10m"}`, &long); code != 202 {
+		t.Fatalf("POST the long analysis: %d %s", code, body)
+	}
+	short := postLookback(t, ts, "regress")
+	if v := waitEnded(t, ts, short); v.Status != store.Finished || v.Verdict != "fail" {
+		t.Errorf("the short analysis: %s %q; want finished with fail", v.Status, v.Verdict)
+	}
+	var v analysisView
+	ts.call(t, "GET", "/api/v1/analyses/"+long.ID, "", nil, &v)
+	if v.Status != store.Running {
+		t.Errorf("the long analysis is %s; want running (waiting for its first interval)", v.Status)
+	}
+}
+
+func TestRetention(t *testing.T) { forEachStore(t, testRetention) }
+
+// testRetention checks that serve deletes the analyses that ended more
+// than Retention ago and keeps the rest: with a retention of an hour a
+// just-finished analysis stays; a server on the same store with a
+// retention of a millisecond deletes it on its own (its loop), and never
+// the live analysis however long it has run.
+func testRetention(t *testing.T, kind storeKind) {
+	ts, fs := flakyServer(t, kind, Options{Retention: time.Hour}, func(int, map[string]bool) bool { return false })
+	var long struct{ ID string }
+	if code, body := ts.call(t, "POST", "/api/v1/analyses", "",
+		`{"configName":"regress","baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"},"start":"2030-01-01T00:00:00Z","lifetime":"1h","interval":"10m"}`, &long); code != 202 {
+		t.Fatalf("POST the long analysis: %d %s", code, body)
+	}
+	done := postLookback(t, ts, "regress")
+	waitEnded(t, ts, done)
+	if n, err := ts.prune(t.Context()); err != nil || n != 0 {
+		t.Fatalf("prune with a retention of an hour: %d, %v; want nothing deleted", n, err)
+	}
+
+	srv, err := New(Options{Store: fs.Store, Logger: quiet, InstanceID: "pruner", Retention: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	deadline := time.Now().Add(90 * time.Second) // a hang guard
+	for {
+		_, err := fs.GetAnalysis(t.Context(), done)
+		if errors.Is(err, store.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the finished analysis is still stored (%v) under a retention of 1ms", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if a, err := fs.GetAnalysis(t.Context(), long.ID); err != nil || a.Status.Terminal() {
+		t.Errorf("the live analysis after pruning: %s, %v; want it kept, running", a.Status, err)
+	}
+}
