@@ -3,11 +3,15 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/schedule"
 	"github.com/verdict-aca/verdict/analysis/store"
 )
 
@@ -216,5 +220,98 @@ func testRetention(t *testing.T, kind storeKind) {
 	}
 	if a, err := fs.GetAnalysis(t.Context(), long.ID); err != nil || a.Status.Terminal() {
 		t.Errorf("the live analysis after pruning: %s, %v; want it kept, running", a.Status, err)
+	}
+}
+
+// TestConfigsParsedOncePerVersion checks that listing the configs for the
+// scheduler (at every config PUT and DELETE) parses only the configs whose
+// version changed: an unchanged config comes back as the same parsed
+// value, a changed one as a new one, a deleted one not at all.
+func TestConfigsParsedOncePerVersion(t *testing.T) {
+	ts := newTestServer(t, Options{})
+	for _, name := range []string{"a", "b", "c"} {
+		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, "", "signals:\n  - name: x\n    query: 'up'\n", nil); code != 200 {
+			t.Fatalf("PUT %s: %d %s", name, code, body)
+		}
+	}
+	byName := func() map[string]*analysis.Config {
+		t.Helper()
+		list, err := ts.Configs(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]*analysis.Config{}
+		for _, c := range list {
+			out[c.Name] = c
+		}
+		return out
+	}
+	first, second := byName(), byName()
+	for _, name := range []string{"a", "b", "c"} {
+		if first[name] == nil || first[name] != second[name] {
+			t.Errorf("config %s parsed again though unchanged", name)
+		}
+	}
+	if code, body := ts.call(t, "PUT", "/api/v1/configs/a", "", "signals:\n  - name: y\n    query: 'up'\n", nil); code != 200 {
+		t.Fatalf("PUT a again: %d %s", code, body)
+	}
+	if code, body := ts.call(t, "DELETE", "/api/v1/configs/c", "", nil, nil); code != 204 {
+		t.Fatalf("DELETE c: %d %s", code, body)
+	}
+	third := byName()
+	if third["a"] == second["a"] || third["a"].Signals[0].Name != "y" {
+		t.Errorf("config a after its PUT: the old parsed value")
+	}
+	if third["b"] != second["b"] {
+		t.Errorf("config b parsed again though unchanged")
+	}
+	if _, ok := third["c"]; ok || len(third) != 2 {
+		t.Errorf("configs after deleting c: %v", third)
+	}
+}
+
+// TestConcurrentPutsSchedules wires the scheduler to config changes as
+// verdict serve does (ConfigsChanged reloads it from Configs) and sends 10
+// concurrent PUTs, each adding or removing a schedule, for 10 rounds:
+// after every round the running schedules are the stored configs'.
+func TestConcurrentPutsSchedules(t *testing.T) {
+	var reloader *schedule.Reloader
+	ts := newTestServer(t, Options{ConfigsChanged: func() {
+		if err := reloader.Reload(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}})
+	reloader = schedule.NewReloader(ts.Configs, schedule.Hooks{Run: func(context.Context, schedule.Job) error { return nil }}, quiet)
+	t.Cleanup(func() { _ = reloader.Stop(context.Background()) })
+	config := func(i, round int) string {
+		c := "signals:\n  - name: x\n    query: 'up{track=\"{{.track}}\"}'\n"
+		if (i+round)%2 == 0 {
+			c += "schedules:\n  - cron: \"@hourly\"\n    baselineScope: {track: b}\n    canaryScope: {track: c}\n"
+		}
+		return c
+	}
+	for round := range 10 {
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Go(func() {
+				if code, body := ts.call(t, "PUT", fmt.Sprintf("/api/v1/configs/c%d", i), "", config(i, round), nil); code != 200 {
+					t.Errorf("PUT c%d: %d %s", i, code, body)
+				}
+			})
+		}
+		wg.Wait()
+		var want []string
+		for i := range 10 {
+			if (i+round)%2 == 0 {
+				want = append(want, fmt.Sprintf("c%d", i))
+			}
+		}
+		var got []string
+		for _, j := range reloader.Jobs() {
+			got = append(got, j.Config)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: schedules running for %v; want %v", round, got, want)
+		}
 	}
 }
