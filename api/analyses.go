@@ -120,6 +120,17 @@ func (req analysisRequest) plan(now time.Time) (Plan, error) {
 	return p, nil
 }
 
+// planFields name a plan's fields in errors: the names of
+// POST /api/v1/analyses and of the Argo and Flagger parameters.
+var planFields = analysis.ExtentFields{Step: "step", Lifetime: "lifetime", Interval: "interval"}
+
+// checkBounds checks the plan against the bounds of a live analysis
+// (analysis.CheckExtent), naming the request's fields with f.
+func (p Plan) checkBounds(f analysis.ExtentFields) error {
+	return analysis.CheckExtent(analysis.Extent{Window: metrics.Window{Start: p.Start, End: p.End, Step: p.Step},
+		Lifetime: p.Lifetime, Interval: p.Interval, Lookback: p.Lookback}, f)
+}
+
 // withThresholds returns cfg with the plan's thresholds, if any.
 func (p Plan) config(cfg *analysis.Config) *analysis.Config {
 	if p.Thresholds == nil {
@@ -141,9 +152,14 @@ type prepared struct {
 	origin     string
 }
 
-// prepare checks that cfg can run live for the plan's scopes, so that a
-// mistake is a 400 now rather than a failed analysis later.
+// prepare checks that cfg can run live for the plan's scopes, and the plan
+// within the bounds (the request's own check names its fields; this one
+// also catches a stored plan from before the bounds, at a resume), so that
+// a mistake is a 400 now rather than a failed analysis later.
 func (s *Server) prepare(cfg *analysis.Config, configName string, text []byte, p Plan, origin string) (prepared, analysis.SourceSet, error) {
+	if err := p.checkBounds(planFields); err != nil {
+		return prepared{}, nil, err
+	}
 	if p.Thresholds != nil {
 		if p.Thresholds.Marginal > p.Thresholds.Pass || p.Thresholds.Pass > 100 || p.Thresholds.Marginal < 0 {
 			return prepared{}, nil, fmt.Errorf("thresholds: marginal %g and pass %g must satisfy 0 <= marginal <= pass <= 100", p.Thresholds.Marginal, p.Thresholds.Pass)
@@ -201,6 +217,9 @@ func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := req.plan(s.now())
+	if err == nil {
+		err = p.checkBounds(planFields)
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

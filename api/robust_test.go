@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -313,5 +314,48 @@ func TestConcurrentPutsSchedules(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("round %d: schedules running for %v; want %v", round, got, want)
 		}
+	}
+}
+
+// TestAnalysisBoundsRefused sends requests beyond the bounds of a live
+// analysis through every endpoint that starts one: each is a 400 naming
+// the field, and none is stored.
+func TestAnalysisBoundsRefused(t *testing.T) {
+	ts, fs := flakyServer(t, onSQLite, Options{}, func(int, map[string]bool) bool { return false })
+	// Kayenta requests name their scopes {{.scope}}.
+	if code, body := ts.call(t, "PUT", "/api/v1/configs/kay", "", "signals:\n  - name: latency\n    query: 'app_latency_ms{track=\"{{.scope}}\"}'\n", nil); code != 200 {
+		t.Fatalf("PUT kay: %d %s", code, body)
+	}
+	scopes := `"configName":"regress","baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"}`
+	kayentaScopes := func(start, end string, step int) string {
+		side := fmt.Sprintf(`{"scope":"%%s","start":%q,"end":%q,"step":%d}`, start, end, step)
+		return fmt.Sprintf(`{"scopes":{"default":{"controlScope":`+side+`,"experimentScope":`+side+`}},"thresholds":{"pass":95,"marginal":75}}`, "baseline", "canary")
+	}
+	standalone := func(extra string) string {
+		return `{"scopes":[{"controlScope":"baseline","experimentScope":"canary","step":60}],"thresholds":{"pass":95,"marginal":75},` + extra + `}`
+	}
+	for _, tc := range []struct {
+		name, method, path, body, want string
+	}{
+		{"a lifetime of 2562047h", "POST", "/api/v1/analyses", `{` + scopes + `,"lifetime":"2562047h","interval":"1h"}`, "lifetime: 2562047h0m0s is longer than the longest lifetime"},
+		{"an interval of 1ns", "POST", "/api/v1/analyses", `{` + scopes + `,"lifetime":"1h","interval":"1ns"}`, "interval: 1ns makes 3600000000000 judgements"},
+		{"a step of 1ns", "POST", "/api/v1/analyses", `{` + scopes + `,"lookback":"30m","step":"1ns"}`, "step: 1ns is finer than the finest step, 1s"},
+		{"a day at 1s", "POST", "/api/v1/analyses", `{` + scopes + `,"start":"2024-01-01T00:00:00Z","end":"2024-01-02T00:00:00Z","step":"1s"}`, "step: 1s asks 86400 points per query"},
+		{"argo at 10ms", "GET", "/api/v1/argo/regress?baseline=track%3Dbaseline&canary=track%3Dcanary&lookback=5m&step=10ms", "", "step: 10ms is finer"},
+		{"kayenta, 30 days at 1s", "POST", "/canary/kay", kayentaScopes("2024-01-01T00:00:00Z", "2024-01-31T00:00:00Z", 1), "scopes.default.controlScope.step: 1s asks 2592000 points"},
+		{"standalone, 10^12 minutes", "POST", "/standalone_canary_analysis/kay", standalone(`"lifetimeDurationMins":1000000000000`), "lifetimeDurationMins: a lifetime of 1000000000000 minutes is longer"},
+		{"standalone, a judgement a minute for 7 days", "POST", "/standalone_canary_analysis/kay", standalone(`"lifetimeDurationMins":10080,"analysisIntervalMins":1`), "analysisIntervalMins: 1m0s makes 10080 judgements"},
+	} {
+		var body any
+		if tc.body != "" {
+			body = tc.body
+		}
+		var e errorBody
+		if code, raw := ts.call(t, tc.method, tc.path, "", body, &e); code != 400 || !strings.Contains(e.Error, tc.want) || strings.Contains(e.Error, "\n") {
+			t.Errorf("%s: %d %s; want 400 saying %q", tc.name, code, raw, tc.want)
+		}
+	}
+	if list, err := fs.ListAnalyses(t.Context(), store.Filter{}); err != nil || len(list) != 0 {
+		t.Errorf("%d analyses stored (%v); want none", len(list), err)
 	}
 }
