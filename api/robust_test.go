@@ -14,6 +14,7 @@ import (
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/schedule"
 	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/metrics"
 )
 
 // flakyStore is a store whose outcome writes fail, as when the database
@@ -357,5 +358,48 @@ func TestAnalysisBoundsRefused(t *testing.T) {
 	}
 	if list, err := fs.ListAnalyses(t.Context(), store.Filter{}); err != nil || len(list) != 0 {
 		t.Errorf("%d analyses stored (%v); want none", len(list), err)
+	}
+}
+
+// TestLastScoreScopesBounded scores 15 canary scopes of one config (a new
+// pod-template hash per rollout) and one of another: verdict_last_score
+// keeps the MaxScoreScopes scored last per config, a scope scored again
+// counts as recent, and other configs keep theirs.
+func TestLastScoreScopesBounded(t *testing.T) {
+	m := NewMetrics()
+	observe := func(config, hash string, score float64) {
+		rep := &analysis.Report{Verdict: "pass", Score: &score,
+			Scopes: &analysis.Scopes{Baseline: metrics.Scope{"hash": "stable"}, Canary: metrics.Scope{"hash": hash}}}
+		m.ObserveAnalysis("argo", config, rep, time.Second)
+	}
+	observe("other", "x", 1)
+	for i := range 15 {
+		observe("checkout", fmt.Sprintf("h%02d", i), float64(i))
+	}
+	observe("checkout", "h05", 55) // scored again: recent
+	observe("checkout", "h15", 15) // evicts the least recent, h06
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopes := map[string][]string{}
+	for _, f := range families {
+		if f.GetName() != "verdict_last_score" {
+			continue
+		}
+		for _, s := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range s.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			scopes[labels["config"]] = append(scopes[labels["config"]], labels["scope"])
+		}
+	}
+	for _, list := range scopes {
+		slices.Sort(list)
+	}
+	want := []string{"hash=h05", "hash=h07", "hash=h08", "hash=h09", "hash=h10", "hash=h11", "hash=h12", "hash=h13", "hash=h14", "hash=h15"}
+	if !slices.Equal(scopes["checkout"], want) || !slices.Equal(scopes["other"], []string{"hash=x"}) {
+		t.Errorf("verdict_last_score series: %v; want checkout %v and other [hash=x]", scopes, want)
 	}
 }
