@@ -50,9 +50,10 @@ type Options struct {
 	// Tokens enables bearer-token auth when not empty.
 	Tokens *Tokens
 	Limits Limits
-	// Workers bounds the live analyses running at once (default 4). It
-	// also bounds how many of a dead replica's analyses one claim takes:
-	// the workers free, at least one.
+	// Workers bounds the judgements of background analyses running at once
+	// (default 4); a multi-interval analysis waiting for its next interval
+	// holds none. It also bounds how many of a dead replica's analyses one
+	// claim takes: the workers free, at least one.
 	Workers int
 	// MaxQueued bounds the background analyses running or waiting for a
 	// worker; beyond it new ones are refused with 503 (default 1,000).

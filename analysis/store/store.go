@@ -30,6 +30,9 @@
 //   - Each store migrates its own schema at open, in one transaction, with
 //     its own numbered steps; a database newer than the build is refused,
 //     never altered.
+//   - Retention: DeleteFinished deletes ended analyses by the time they
+//     ended, in bounded batches (an index on finished_at serves it); the
+//     server calls it periodically (verdict serve --retention).
 //
 // PostgreSQL usage:
 //

@@ -50,7 +50,9 @@ func newServeCommand() *cobra.Command {
 			"Replicas may share one PostgreSQL store: each owns the analyses it runs under a lease it renews every --lease/3;\n" +
 			"when a replica dies, another takes its analyses over once the lease expires, and a replica restarted with the same\n" +
 			"--instance-id resumes its own at once. A store that cannot be reached or used (a database down, a read-only SQLite\n" +
-			"file) exits 70, a malformed --db 64. A SQLite path with no database gets a new, empty one, with a warning in the log.",
+			"file) exits 70, a malformed --db 64. A SQLite path with no database gets a new, empty one, with a warning in the log.\n" +
+			"Ended analyses are deleted after --retention (0 keeps them). A live analysis may ask for a step of at least 1s,\n" +
+			"a lifetime of at most 7 days, at most 1,000 judgements and 11,000 points per query (see docs/security.md).",
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
 	}
 	fl := cmd.Flags()
@@ -61,7 +63,7 @@ func newServeCommand() *cobra.Command {
 	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then each config)")
 	fl.StringVar(&f.lokiURL, "loki-url", "", "Loki URL (default $VERDICT_LOKI_URL, then each config)")
 	fl.StringVar(&f.externalURL, "external-url", "", "base URL of links in answers (default: the request's host)")
-	fl.IntVar(&f.workers, "workers", 4, "live analyses running at once (also how many of a dead replica's analyses this one takes per check: the workers free)")
+	fl.IntVar(&f.workers, "workers", 4, "judgements of live analyses running at once; one waiting for its next interval holds none (also how many of a dead replica's analyses this one takes per check: the workers free)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long SIGTERM waits for requests in flight")
 	fl.DurationVar(&f.resumeWithin, "resume-within", 24*time.Hour, "resume unfinished analyses whose window started within this; older ones are marked interrupted")
 	fl.StringVar(&f.instanceID, "instance-id", "", "this replica's name as the owner of its analyses; unique among replicas sharing a store, stable across its restarts (default HOSTNAME:PORT)")
