@@ -516,6 +516,17 @@ func (c *Config) validateSchedules() error {
 		if s.Lookback == 0 {
 			s.Lookback = DefaultScheduleLookback
 		}
+		if s.Step < 0 {
+			return c.fieldError(path+".step", fmt.Errorf("%s is negative", time.Duration(s.Step)))
+		}
+		w := metrics.Window{End: time.Unix(0, 0).Add(time.Duration(s.Lookback)), Start: time.Unix(0, 0), Step: time.Duration(s.Step)}
+		if err := CheckExtent(Extent{Window: w}, ExtentFields{Step: path + ".step"}); err != nil {
+			var be *BoundError
+			if errors.As(err, &be) {
+				return c.fieldError(be.Field, errors.New(be.Msg))
+			}
+			return err
+		}
 	}
 	return nil
 }

@@ -486,6 +486,13 @@ type IntervalRequest struct {
 	Clock Clock
 	// Progress, when set, is called after each interval is judged.
 	Progress func(done, total int, r IntervalResult)
+	// Acquire, when set, is called before each judgement and returns once
+	// the judgement may run (or ctx's error); the run calls release when
+	// the judgement ends. Between judgements, while it waits for the end of
+	// the next interval, the run holds nothing: a caller bounding the
+	// judgements in progress (verdict serve's workers) is not blocked by
+	// long runs that are only waiting.
+	Acquire func(ctx context.Context) (release func(), err error)
 }
 
 // Clock is the time source of a multi-interval run, replaceable in tests.
@@ -522,6 +529,19 @@ type IntervalResult struct {
 	Verdict string    `json:"verdict"`
 	Score   *float64  `json:"score"`
 	Reason  string    `json:"reason"`
+}
+
+// runHolding is Run while holding what acquire gives (nothing when nil),
+// released however Run ends.
+func runHolding(ctx context.Context, acquire func(context.Context) (func(), error), c *Config, sources SourceSet, req LiveRequest) (*Report, error) {
+	if acquire != nil {
+		release, err := acquire(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("analysis %s: %w", c.Name, err)
+		}
+		defer release()
+	}
+	return Run(ctx, c, sources, req)
 }
 
 // RunIntervals judges the canary at the end of each interval, waiting for
@@ -573,7 +593,7 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 			}
 			one.Anytime = look
 		}
-		rep, err := Run(ctx, c, sources, one)
+		rep, err := runHolding(ctx, req.Acquire, c, sources, one)
 		if err != nil {
 			return nil, err
 		}

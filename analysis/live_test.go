@@ -220,6 +220,57 @@ func TestRunIntervals(t *testing.T) {
 	})
 }
 
+// heldClock is a fakeClock that records, at every wait, whether the run
+// held what Acquire gave it.
+type heldClock struct {
+	fakeClock
+	held       *int
+	heldAtWait []int
+}
+
+func (c *heldClock) SleepUntil(ctx context.Context, t time.Time) error {
+	c.heldAtWait = append(c.heldAtWait, *c.held)
+	return c.fakeClock.SleepUntil(ctx, t)
+}
+
+// TestRunIntervalsAcquire checks that a multi-interval run takes what
+// Acquire gives only for each judgement: one acquire and one release per
+// interval, nothing held while it waits for the next interval, and an
+// acquire that fails (its context ended) ends the run with that error.
+func TestRunIntervalsAcquire(t *testing.T) {
+	cfg, err := ParseConfig("shop.yaml", []byte(liveConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &fakeSource{answer: func(string, string, metrics.Window) (metrics.Result, error) {
+		return metrics.Result{Series: []metrics.Series{wave(60, 100)}}, nil
+	}}
+	held, acquired := 0, 0
+	clock := &heldClock{fakeClock: fakeClock{now: liveWindow().Start}, held: &held}
+	req := IntervalRequest{LiveRequest: LiveRequest{Scopes: scopes, Window: liveWindow()}, Lifetime: time.Hour, Interval: 15 * time.Minute, Clock: clock,
+		Acquire: func(context.Context) (func(), error) {
+			held++
+			acquired++
+			return func() { held-- }, nil
+		}}
+	if _, err := RunIntervals(context.Background(), cfg, SourceSet{"prometheus": src}, req); err != nil {
+		t.Fatal(err)
+	}
+	if acquired != 4 || held != 0 {
+		t.Errorf("acquired %d times, %d still held; want 4 judgements, all released", acquired, held)
+	}
+	if want := []int{0, 0, 0, 0}; !slices.Equal(clock.heldAtWait, want) {
+		t.Errorf("held at each wait: %v; want %v (nothing held while waiting)", clock.heldAtWait, want)
+	}
+
+	refused := errors.New("no worker before the deadline")
+	req.Acquire = func(context.Context) (func(), error) { return nil, refused }
+	req.Clock = &fakeClock{now: liveWindow().Start}
+	if _, err := RunIntervals(context.Background(), cfg, SourceSet{"prometheus": src}, req); !errors.Is(err, refused) {
+		t.Errorf("a refused acquire: %v; want its error", err)
+	}
+}
+
 func TestRunLiveKayenta(t *testing.T) {
 	const config = `name: shop
 judge: kayenta

@@ -133,6 +133,17 @@ func (req analysisRequest) plan(now time.Time) (Plan, error) {
 	return p, nil
 }
 
+// planFields name a plan's fields in errors: the names of
+// POST /api/v1/analyses and of the Argo and Flagger parameters.
+var planFields = analysis.ExtentFields{Step: "step", Lifetime: "lifetime", Interval: "interval"}
+
+// checkBounds checks the plan against the bounds of a live analysis
+// (analysis.CheckExtent), naming the request's fields with f.
+func (p Plan) checkBounds(f analysis.ExtentFields) error {
+	return analysis.CheckExtent(analysis.Extent{Window: metrics.Window{Start: p.Start, End: p.End, Step: p.Step},
+		Lifetime: p.Lifetime, Interval: p.Interval, Lookback: p.Lookback}, f)
+}
+
 // withThresholds returns cfg with the plan's thresholds, if any.
 func (p Plan) config(cfg *analysis.Config) *analysis.Config {
 	if p.Thresholds == nil {
@@ -154,9 +165,14 @@ type prepared struct {
 	origin     string
 }
 
-// prepare checks that cfg can run live for the plan's scopes, so that a
-// mistake is a 400 now rather than a failed analysis later.
+// prepare checks that cfg can run live for the plan's scopes, and the plan
+// within the bounds (the request's own check names its fields; this one
+// also catches a stored plan from before the bounds, at a resume), so that
+// a mistake is a 400 now rather than a failed analysis later.
 func (s *Server) prepare(cfg *analysis.Config, configName string, text []byte, p Plan, origin string) (prepared, error) {
+	if err := p.checkBounds(planFields); err != nil {
+		return prepared{}, err
+	}
 	if p.Thresholds != nil {
 		if p.Thresholds.Marginal > p.Thresholds.Pass || p.Thresholds.Pass > 100 || p.Thresholds.Marginal < 0 {
 			return prepared{}, fmt.Errorf("thresholds: marginal %g and pass %g must satisfy 0 <= marginal <= pass <= 100", p.Thresholds.Marginal, p.Thresholds.Pass)
@@ -210,6 +226,9 @@ func (s *Server) createAnalysis(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := req.plan(s.now())
+	if err == nil {
+		err = p.checkBounds(planFields)
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -261,7 +280,7 @@ func (s *Server) Submit(ctx context.Context, configName string, p Plan, origin s
 	if err != nil {
 		return "", nil, err
 	}
-	rep, err := s.execute(ctx, id, prep)
+	rep, err := s.execute(ctx, id, prep, nil)
 	return id, rep, err
 }
 
@@ -304,7 +323,8 @@ func (s *Server) full(w http.ResponseWriter) bool {
 // ended it (a cancel) or holds it now (a takeover): it must not write.
 var errStopped = errors.New("the analysis was cancelled, or taken over by another server")
 
-// startBackground runs an analysis in the worker pool.
+// startBackground runs an analysis in the background; its judgements
+// take workers (workerSlot).
 func (s *Server) startBackground(id string, p prepared) {
 	ctx, cancel := context.WithCancelCause(s.ctx)
 	s.mu.Lock()
@@ -319,22 +339,31 @@ func (s *Server) startBackground(id string, p prepared) {
 			s.mu.Unlock()
 			cancel(nil)
 		}()
-		select {
-		case s.sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		defer func() { <-s.sem }()
-		_, _ = s.execute(ctx, id, p)
+		_, _ = s.execute(ctx, id, p, s.workerSlot)
 	}()
+}
+
+// workerSlot waits for one of the Workers slots and returns the function
+// that gives it back. A background judgement holds a slot while it
+// queries and judges, never while a multi-interval analysis waits for its
+// next interval.
+func (s *Server) workerSlot(ctx context.Context) (func(), error) {
+	select {
+	case s.sem <- struct{}{}:
+		return func() { <-s.sem }, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
 }
 
 // execute runs a stored analysis this server owns and records its end.
 // When ctx ends because the server is shutting down, the analysis is left
 // running in the store for the next start to resume. When the store says
 // the analysis ended or has another owner (at a progress write, or at a
-// lease renewal), it stops without writing anything more.
-func (s *Server) execute(ctx context.Context, id string, p prepared) (rep *analysis.Report, err error) {
+// lease renewal), it stops without writing anything more. slot, when not
+// nil, is taken around each judgement (workerSlot); a single judgement
+// stays queued until it has one.
+func (s *Server) execute(ctx context.Context, id string, p prepared, slot func(context.Context) (func(), error)) (rep *analysis.Report, err error) {
 	start := time.Now()
 	ctx, stop := context.WithCancelCause(ctx)
 	s.mu.Lock()
@@ -350,35 +379,14 @@ func (s *Server) execute(ctx context.Context, id string, p prepared) (rep *analy
 		if v := recover(); v != nil {
 			err = fmt.Errorf("analysis %s panicked: %v", id, v)
 			s.log.Error("analysis panicked", "id", id, "panic", v)
-			s.finish(id, store.Outcome{Status: store.Failed, Error: "internal error while running the analysis"})
+			s.finish(ctx, id, store.Outcome{Status: store.Failed, Error: "internal error while running the analysis"})
 		}
 	}()
-	if err := s.store.UpdateOwnedAnalysis(ctx, id, s.opt.InstanceID, store.Running, store.Progress{Total: p.progressTotal()}, nil); err != nil {
+	rep, err = s.run(ctx, id, p, slot, stop)
+	if err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, err // cancelled or taken over before it started
 		}
-		s.log.Error("mark analysis running", "id", id, "err", err)
-	}
-	live := analysis.LiveRequest{Scopes: p.plan.Scopes, Window: metrics.Window{Start: p.plan.Start, End: p.plan.End, Step: p.plan.Step}, CanaryWeight: p.plan.CanaryWeight}
-	if p.plan.Lifetime > 0 {
-		var intervals []analysis.IntervalResult
-		rep, err = analysis.RunIntervals(ctx, p.cfg, s.sources, analysis.IntervalRequest{
-			LiveRequest: live, Lifetime: p.plan.Lifetime, Interval: p.plan.Interval, Lookback: p.plan.Lookback, Clock: s.opt.Clock,
-			Progress: func(done, total int, r analysis.IntervalResult) {
-				intervals = append(intervals, r)
-				js, _ := json.Marshal(intervals)
-				switch err := s.store.UpdateOwnedAnalysis(ctx, id, s.opt.InstanceID, store.Running, store.Progress{Done: done, Total: total}, js); {
-				case errors.Is(err, store.ErrConflict):
-					s.log.Info("analysis stopped: it ended or moved elsewhere", "id", id, "reason", err)
-					stop(errStopped)
-				case err != nil:
-					s.log.Error("record analysis progress", "id", id, "err", err)
-				}
-			}})
-	} else {
-		rep, err = analysis.Run(ctx, p.cfg, s.sources, live)
-	}
-	if err != nil {
 		if ctx.Err() != nil {
 			if errors.Is(context.Cause(ctx), errStopped) {
 				return nil, err
@@ -393,22 +401,62 @@ func (s *Server) execute(ctx context.Context, id string, p prepared) (rep *analy
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				msg = "stopped before it finished: the time limit passed"
 			}
-			s.finish(id, store.Outcome{Status: store.Interrupted, Error: msg})
+			s.finish(ctx, id, store.Outcome{Status: store.Interrupted, Error: msg})
 			return nil, err
 		}
 		s.metrics.ObserveAnalysis(p.origin, p.configName, nil, time.Since(start))
-		s.finish(id, store.Outcome{Status: store.Failed, Error: err.Error()})
+		s.finish(ctx, id, store.Outcome{Status: store.Failed, Error: err.Error()})
 		return nil, err
 	}
 	s.metrics.ObserveAnalysis(p.origin, p.configName, rep, time.Since(start))
 	out, err := store.OutcomeOf(rep)
 	if err != nil {
 		s.log.Error("encode the report", "id", id, "err", err)
-		s.finish(id, store.Outcome{Status: store.Failed, Error: "internal error while storing the report"})
+		s.finish(ctx, id, store.Outcome{Status: store.Failed, Error: "internal error while storing the report"})
 		return nil, err
 	}
-	s.finish(id, out)
+	s.finish(ctx, id, out)
 	return rep, nil
+}
+
+// run marks the analysis running and judges it: once, or at every interval
+// of its lifetime with each interval's result recorded as progress. With a
+// slot, a single judgement waits for it before it is marked running (it
+// stays queued until a worker is free), and a multi-interval run takes it
+// for each judgement only.
+func (s *Server) run(ctx context.Context, id string, p prepared, slot func(context.Context) (func(), error), stop context.CancelCauseFunc) (*analysis.Report, error) {
+	if p.plan.Lifetime <= 0 && slot != nil {
+		release, err := slot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		slot = nil
+	}
+	if err := s.store.UpdateOwnedAnalysis(ctx, id, s.opt.InstanceID, store.Running, store.Progress{Total: p.progressTotal()}, nil); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, err
+		}
+		s.log.Error("mark analysis running", "id", id, "err", err)
+	}
+	live := analysis.LiveRequest{Scopes: p.plan.Scopes, Window: metrics.Window{Start: p.plan.Start, End: p.plan.End, Step: p.plan.Step}, CanaryWeight: p.plan.CanaryWeight}
+	if p.plan.Lifetime <= 0 {
+		return analysis.Run(ctx, p.cfg, s.sources, live)
+	}
+	var intervals []analysis.IntervalResult
+	return analysis.RunIntervals(ctx, p.cfg, s.sources, analysis.IntervalRequest{
+		LiveRequest: live, Lifetime: p.plan.Lifetime, Interval: p.plan.Interval, Lookback: p.plan.Lookback, Clock: s.opt.Clock, Acquire: slot,
+		Progress: func(done, total int, r analysis.IntervalResult) {
+			intervals = append(intervals, r)
+			js, _ := json.Marshal(intervals)
+			switch err := s.store.UpdateOwnedAnalysis(ctx, id, s.opt.InstanceID, store.Running, store.Progress{Done: done, Total: total}, js); {
+			case errors.Is(err, store.ErrConflict):
+				s.log.Info("analysis stopped: it ended or moved elsewhere", "id", id, "reason", err)
+				stop(errStopped)
+			case err != nil:
+				s.log.Error("record analysis progress", "id", id, "err", err)
+			}
+		}})
 }
 
 func (p prepared) progressTotal() int {
@@ -422,13 +470,46 @@ func (p prepared) progressTotal() int {
 	return int(p.plan.Lifetime / interval)
 }
 
-// finish records the outcome of an analysis this server owns; a conflict
-// (cancelled meanwhile, or taken over) is expected.
-func (s *Server) finish(id string, o store.Outcome) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.store.FinishOwnedAnalysis(ctx, id, s.opt.InstanceID, o); err != nil && !errors.Is(err, store.ErrConflict) {
-		s.log.Error("record analysis outcome", "id", id, "err", err)
+// finish records the outcome of an analysis this server owns and reports
+// whether the store has it. A conflict (cancelled meanwhile, or taken
+// over) is expected and ends it: the store says how the analysis ended.
+// Any other failure (the store is down) is retried, waiting 100 ms, then
+// twice as long each time up to 5 s, for up to RecordRetry and while ctx
+// lasts (a synchronous caller's deadline; the first attempt is made
+// whatever ctx). Meanwhile the analysis is still executing here, so the
+// renewal keeps its lease whenever the store answers. When the retries run
+// out, or the server shuts down, finish gives up: it logs the outcome it
+// lost, and the analysis, no longer renewed, loses its lease within Lease;
+// then a claim (this server's reaper, its next start, another replica)
+// resumes or interrupts it, so it never stays live forever.
+func (s *Server) finish(ctx context.Context, id string, o store.Outcome) bool {
+	deadline := time.Now().Add(s.opt.RecordRetry)
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := s.store.FinishOwnedAnalysis(wctx, id, s.opt.InstanceID, o)
+		cancel()
+		if err == nil || errors.Is(err, store.ErrConflict) {
+			if attempt > 1 {
+				s.log.Info("analysis outcome recorded after retries", "id", id, "attempts", attempt)
+			}
+			return err == nil
+		}
+		if errors.Is(err, store.ErrNotFound) || !time.Now().Add(wait).Before(deadline) || ctx.Err() != nil || s.ctx.Err() != nil {
+			s.log.Error("the analysis outcome could not be recorded: giving the analysis up, its lease lapses and it will be resumed or interrupted",
+				"id", id, "status", o.Status, "verdict", o.Verdict, "attempts", attempt, "err", err)
+			return false
+		}
+		s.log.Warn("recording the analysis outcome failed; retrying", "id", id, "attempt", attempt, "retry_in", wait, "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		case <-s.ctx.Done():
+			t.Stop()
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
 }
 
@@ -693,9 +774,13 @@ func (s *Server) stopLocal(id string) {
 	}
 }
 
-// renewLoop extends this server's leases every Lease/3 until ctx ends, and
-// stops the background analyses the store no longer lists as this server's
-// (cancelled through another replica, or taken over after a lapse).
+// renewLoop extends, every Lease/3 until ctx ends, the leases of the
+// analyses this server is working on (running, waiting for a worker, or
+// recording their outcome), and stops the background analyses the store no
+// longer lists as this server's (cancelled through another replica, or
+// taken over after a lapse). An analysis this server holds in the store
+// but no longer works on (its outcome could not be recorded) is not
+// renewed: its lease lapses.
 func (s *Server) renewLoop(ctx context.Context) {
 	t := time.NewTicker(s.opt.Lease / 3)
 	defer t.Stop()
@@ -718,7 +803,11 @@ func (s *Server) renew(ctx context.Context) {
 		local = append(local, id)
 	}
 	s.mu.Unlock()
-	held, err := s.store.RenewLeases(ctx, s.opt.InstanceID, time.Now().Add(s.opt.Lease))
+	working := s.workingOn()
+	if len(working) == 0 {
+		return
+	}
+	held, err := s.store.RenewLeases(ctx, s.opt.InstanceID, working, time.Now().Add(s.opt.Lease))
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Warn("renewing the leases of this server's analyses", "err", err)
@@ -731,6 +820,24 @@ func (s *Server) renew(ctx context.Context) {
 			s.stopLocal(id)
 		}
 	}
+}
+
+// workingOn lists the analyses this server is working on: background ones
+// (running, or waiting for a worker) and every one executing here
+// (synchronous ones too, and those recording their outcome).
+func (s *Server) workingOn() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.running)+len(s.executing))
+	for id := range s.running {
+		ids = append(ids, id)
+	}
+	for id := range s.executing {
+		if _, bg := s.running[id]; !bg {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }
 
 // reapLoop takes over, every Lease/2 until Close, the analyses whose

@@ -267,6 +267,46 @@ func testReadyzStoreDown(t *testing.T, kind storeKind) {
 	}
 }
 
+// TestReadyzSQLiteFileGone deletes, then replaces, the SQLite file under a
+// running server: its open handle would go on answering from the unlinked
+// file (and a restart would start empty), so /readyz must say 503.
+func TestReadyzSQLiteFileGone(t *testing.T) {
+	for _, change := range []string{"deleted", "replaced"} {
+		t.Run(change, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "verdict.db")
+			st, err := store.OpenSQLite(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			srv, err := New(Options{Store: st, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Close)
+			hs := httptest.NewServer(srv.Handler())
+			t.Cleanup(hs.Close)
+			ts := &testServer{Server: srv, URL: hs.URL, store: st}
+			if code, body := ts.call(t, "GET", "/readyz", "", nil, nil); code != 200 {
+				t.Fatalf("readyz before: %d %s", code, body)
+			}
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			if change == "replaced" {
+				other, err := store.OpenSQLite(t.Context(), path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				other.Close()
+			}
+			if code, body := ts.call(t, "GET", "/readyz", "", nil, nil); code != 503 {
+				t.Errorf("readyz after the file was %s: %d %s, want 503", change, code, body)
+			}
+		})
+	}
+}
+
 func TestConfigsEndpoints(t *testing.T) { forEachStore(t, testConfigsEndpoints) }
 
 func testConfigsEndpoints(t *testing.T, kind storeKind) {

@@ -18,9 +18,9 @@ import (
 	"github.com/verdict-aca/verdict/analysis/store"
 )
 
-// configCache keeps parsed stored configs by name and version. This
-// process is the only writer of its store, so an entry is replaced on
-// every PUT and dropped on DELETE; a miss reads the store.
+// configCache keeps parsed stored configs by name and version: an entry is
+// replaced on every PUT (and by any read of a newer version) and dropped on
+// DELETE; a miss reads the store. Every cached config has its Name set.
 type configCache struct {
 	mu     sync.RWMutex
 	byName map[string]cachedConfig
@@ -38,6 +38,25 @@ func (c *configCache) get(name string) (*analysis.Config, bool) {
 	e, ok := c.byName[name]
 	c.mu.RUnlock()
 	return e.cfg, ok
+}
+
+// getVersion is the cached config name at exactly version.
+func (c *configCache) getVersion(name string, version int64) (*analysis.Config, bool) {
+	c.mu.RLock()
+	e, ok := c.byName[name]
+	c.mu.RUnlock()
+	return e.cfg, ok && e.version == version
+}
+
+// keepOnly drops the entries of configs not in names (deleted elsewhere).
+func (c *configCache) keepOnly(names map[string]bool) {
+	c.mu.Lock()
+	for name := range c.byName {
+		if !names[name] {
+			delete(c.byName, name)
+		}
+	}
+	c.mu.Unlock()
 }
 
 func (c *configCache) put(name string, version int64, cfg *analysis.Config) {
@@ -84,6 +103,9 @@ func (s *Server) loadConfig(ctx context.Context, name string) (*analysis.Config,
 	cfg, err := parseStoredConfig(name, rec.Data)
 	if err != nil {
 		return nil, fmt.Errorf("the stored config %s cannot be used: %w", name, err)
+	}
+	if cfg.Name == "" {
+		cfg.Name = name
 	}
 	s.configs.put(name, rec.Version, cfg)
 	return cfg, nil
@@ -256,6 +278,7 @@ func (s *Server) LoadConfigDir(ctx context.Context, dir string) ([]string, error
 		if err := checkName(name); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
+		cfg.Name = name
 		// An unchanged file keeps its stored version across restarts.
 		rec, err := s.store.GetConfig(ctx, name)
 		if err != nil || !bytes.Equal(rec.Data, data) {
@@ -269,15 +292,24 @@ func (s *Server) LoadConfigDir(ctx context.Context, dir string) ([]string, error
 	return names, nil
 }
 
-// Configs lists the stored configs, parsed (for the scheduler). A stored
-// config that no longer parses is logged and left out.
+// Configs lists the stored configs, parsed (for the scheduler, which
+// reloads at every config PUT and DELETE): a config whose version is
+// cached is not parsed again, so a reload parses only the configs that
+// changed. A stored config that no longer parses is logged and left out.
+// The returned configs are shared: callers must not change them.
 func (s *Server) Configs(ctx context.Context) ([]*analysis.Config, error) {
 	list, err := s.store.ListConfigs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []*analysis.Config
+	names := make(map[string]bool, len(list))
 	for _, rec := range list {
+		names[rec.Name] = true
+		if cfg, ok := s.configs.getVersion(rec.Name, rec.Version); ok {
+			out = append(out, cfg)
+			continue
+		}
 		cfg, err := parseStoredConfig(rec.Name, rec.Data)
 		if err != nil {
 			s.log.Error("stored config cannot be used", "config", rec.Name, "err", err)
@@ -286,8 +318,10 @@ func (s *Server) Configs(ctx context.Context) ([]*analysis.Config, error) {
 		if cfg.Name == "" {
 			cfg.Name = rec.Name
 		}
+		s.configs.put(rec.Name, rec.Version, cfg)
 		out = append(out, cfg)
 	}
+	s.configs.keepOnly(names)
 	return out, nil
 }
 

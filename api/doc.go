@@ -33,9 +33,21 @@
 //     hand-written number-array parser (Clinger's exact fast path for short
 //     decimals, strconv for the rest). Every verdict answers 200.
 //   - Live analyses (POST /api/v1/analyses, schedules, Kayenta executions)
-//     are stored before they start, then run in a bounded worker pool. The
-//     Argo and Flagger endpoints judge synchronously but still store the
-//     analysis, so the reportURL they answer can be opened later.
+//     are stored before they start, then run in the background, each
+//     judgement taking one of Workers slots: a multi-interval analysis
+//     holds none while it waits for its next interval. The Argo and Flagger
+//     endpoints judge synchronously but still store the analysis, so the
+//     reportURL they answer can be opened later. A request beyond the bounds
+//     of a live analysis (analysis.CheckExtent: step, lifetime, judgements,
+//     points per query) is a 400 naming the field.
+//   - The outcome of an analysis that ended is retried while the store
+//     refuses it (RecordRetry); then the server gives the analysis up and
+//     leaves it out of its lease renewals, so its lease lapses and a claim
+//     resumes or interrupts it instead of it staying running forever.
+//   - Ended analyses older than Retention are deleted in batches
+//     (Store.DeleteFinished) at start and every Retention/4.
+//   - verdict_last_score keeps the MaxScoreScopes canary scopes scored last
+//     per config, so its series do not grow with every rollout.
 //   - A restart resumes every unfinished analysis whose window started
 //     within ResumeWithin and whose config still parses; the others are
 //     marked interrupted with a reason. An analysis is never lost and never
@@ -52,8 +64,9 @@
 //     work is spread over the survivors. Its progress and outcome
 //     writes are fenced by owner, and a lease renewal lists what it still
 //     holds: an analysis cancelled through another replica, or taken over
-//     after a lapse, stops here without writing. Close hands the leases
-//     over after the work in flight has ended.
+//     after a lapse, stops here without writing. A renewal names the
+//     analyses this server is working on, nothing else. Close hands the
+//     leases over after the work in flight has ended.
 //   - The Flagger webhook answers 200 for pass, 412 for fail or marginal
 //     and 424 for no verdict (none): not a 5xx, which Flagger's HTTP client
 //     retries, judging again and replacing the reason with its own.

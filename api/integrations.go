@@ -102,7 +102,7 @@ func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes ana
 	if err != nil {
 		return verdictAnswer{}, http.StatusInternalServerError, err
 	}
-	rep, err := s.execute(ctx, id, prep)
+	rep, err := s.execute(ctx, id, prep, nil)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return verdictAnswer{ID: id}, http.StatusGatewayTimeout, fmt.Errorf("the judgement took longer than %s", s.opt.SyncTimeout)

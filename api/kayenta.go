@@ -105,6 +105,9 @@ func kayentaPlan(req kayenta.ExecutionRequest) (Plan, error) {
 		return p, errors.New("scopes.default.controlScope.step: negative")
 	}
 	p.Step = time.Duration(cs.Step) * time.Second
+	if err := p.checkBounds(analysis.ExtentFields{Step: "scopes.default.controlScope.step"}); err != nil {
+		return p, err
+	}
 	p.Scopes = analysis.Scopes{Baseline: kayentaScope(cs), Canary: kayentaScope(es)}
 	p.Thresholds = &struct {
 		Pass     float64 `json:"pass"`

@@ -3,10 +3,13 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +20,13 @@ import (
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/query"
 )
+
+// MaxScoreScopes is how many canary scopes verdict_last_score keeps per
+// config: the most recently scored ones. A scope usually names one
+// rollout's canary (Argo puts the pod-template hash in it), so a series
+// per scope ever seen would grow with every rollout; the scores of canaries
+// judged lately are what a dashboard or an alert reads.
+const MaxScoreScopes = 10
 
 // Metrics are the service's own metrics, on a private registry.
 type Metrics struct {
@@ -31,12 +41,18 @@ type Metrics struct {
 	scheduleRuns     *prometheus.CounterVec
 	takeovers        *prometheus.CounterVec
 	refusals         *prometheus.CounterVec
+
+	// scoreScopes lists, per config, the scopes verdict_last_score has a
+	// series for, the least recently scored first.
+	scoreMu     sync.Mutex
+	scoreScopes map[string][]string
 }
 
 // NewMetrics registers the service's metrics on a new private registry.
 func NewMetrics() *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		scoreScopes: map[string][]string{},
+		reg:         prometheus.NewRegistry(),
 		analyses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "verdict_analyses_total", Help: "Finished analyses by verdict (none when there was no verdict) and origin.",
 		}, []string{"verdict", "origin"}),
@@ -59,7 +75,7 @@ func NewMetrics() *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"endpoint"}),
 		lastScore: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "verdict_last_score", Help: "Score of the last finished live analysis per config and canary scope (NaN when there was no verdict).",
+			Name: "verdict_last_score", Help: fmt.Sprintf("Score of the last finished live analysis per config and canary scope (NaN when there was no verdict); the %d scopes scored last per config.", MaxScoreScopes),
 		}, []string{"config", "scope"}),
 		scheduleRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "verdict_schedule_runs_total", Help: "Scheduled runs by config and outcome (ran, skipped, panicked).",
@@ -111,9 +127,25 @@ func (m *Metrics) ObserveAnalysis(origin, config string, rep *analysis.Report, d
 	if rep.Score != nil {
 		score = *rep.Score
 	}
+	m.setLastScore(config, scope, score)
+}
+
+// setLastScore sets the score of config's scope, and deletes the series of
+// the config's least recently scored scope beyond MaxScoreScopes.
+func (m *Metrics) setLastScore(config, scope string, score float64) {
 	// A label value must be UTF-8 (WithLabelValues panics otherwise); the
 	// API refuses scopes that are not, this keeps any other caller safe.
-	m.lastScore.WithLabelValues(strings.ToValidUTF8(config, "\uFFFD"), strings.ToValidUTF8(scope, "\uFFFD")).Set(score)
+	config, scope = strings.ToValidUTF8(config, "\uFFFD"), strings.ToValidUTF8(scope, "\uFFFD")
+	m.scoreMu.Lock()
+	defer m.scoreMu.Unlock()
+	scopes := slices.DeleteFunc(m.scoreScopes[config], func(s string) bool { return s == scope })
+	scopes = append(scopes, scope)
+	for len(scopes) > MaxScoreScopes {
+		m.lastScore.DeleteLabelValues(config, scopes[0])
+		scopes = slices.Delete(scopes, 0, 1)
+	}
+	m.scoreScopes[config] = scopes
+	m.lastScore.WithLabelValues(config, scope).Set(score)
 }
 
 // ScheduleRun counts a scheduled firing: ran, skipped or panicked.

@@ -78,9 +78,10 @@ type Options struct {
 	// Tokens enables bearer-token auth when not empty.
 	Tokens *Tokens
 	Limits Limits
-	// Workers bounds the live analyses running at once (default 4). It
-	// also bounds how many of a dead replica's analyses one claim takes:
-	// the workers free, at least one.
+	// Workers bounds the judgements of background analyses running at once
+	// (default 4); a multi-interval analysis waiting for its next interval
+	// holds none. It also bounds how many of a dead replica's analyses one
+	// claim takes: the workers free, at least one.
 	Workers int
 	// MaxQueued bounds the background analyses running or waiting for a
 	// worker; beyond it new ones are refused with 503 (default 1,000).
@@ -103,6 +104,15 @@ type Options struct {
 	// replica takes the analyses of a server dead for Lease (checking
 	// every Lease/2).
 	Lease time.Duration
+	// RecordRetry bounds how long the outcome of an analysis that ended is
+	// retried while the store refuses it (default 10 × Lease); then the
+	// analysis is given up and its lease lapses (see finish).
+	RecordRetry time.Duration
+	// Retention is how long ended analyses are kept: older ones are
+	// deleted in batches every Retention/4 (at least every second, at most
+	// every 10 minutes). 0 keeps them forever (verdict serve's default is
+	// 30 days).
+	Retention time.Duration
 	// ExternalURL is the base of the links the API answers (url,
 	// reportURL), such as https://verdict.example.com; empty answers
 	// paths alone (/analyses/ID). Links never come from the request's
@@ -147,7 +157,8 @@ type Server struct {
 	sem    chan struct{}
 	wg     sync.WaitGroup
 
-	// renewStop and reapStop end the lease loops (Close); loops waits for them.
+	// renewStop ends the renewal loop, reapStop the reaper and the retention
+	// loop (Close); loops waits for them.
 	renewStop, reapStop context.CancelFunc
 	reapCtx             context.Context
 	reaping             sync.Once
@@ -184,6 +195,12 @@ func New(opt Options) (*Server, error) {
 	}
 	if opt.Lease < 10*time.Millisecond {
 		return nil, fmt.Errorf("api: a lease of %s is too short (at least 10ms)", opt.Lease)
+	}
+	if opt.RecordRetry <= 0 {
+		opt.RecordRetry = 10 * opt.Lease
+	}
+	if opt.Retention < 0 {
+		return nil, fmt.Errorf("api: a retention of %s is negative", opt.Retention)
 	}
 	if opt.InstanceID == "" {
 		host, err := os.Hostname()
@@ -227,6 +244,9 @@ func New(opt Options) (*Server, error) {
 	s.sources = s.metrics.instrument(opt.Sources)
 	s.routes()
 	s.loops.Go(func() { s.renewLoop(renewCtx) })
+	if opt.Retention > 0 {
+		s.loops.Go(s.retentionLoop)
+	}
 	return s, nil
 }
 
@@ -247,12 +267,13 @@ func (s *Server) Handler() http.Handler { return s.mux }
 // their leases renewed until then).
 func (s *Server) Close() {
 	s.reapStop()
+	working := s.workingOn()
 	s.cancel()
 	s.wg.Wait()
 	s.renewStop()
 	s.loops.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if held, err := s.store.RenewLeases(ctx, s.opt.InstanceID, time.Now()); err != nil {
+	if held, err := s.store.RenewLeases(ctx, s.opt.InstanceID, working, time.Now()); err != nil {
 		s.log.Warn("handing the leases over", "err", err)
 	} else if len(held) > 0 {
 		s.log.Info("analyses left for the next start or another replica", "analyses", len(held))

@@ -12,6 +12,7 @@ import (
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/metrics"
 )
 
 // Kayenta's standalone canary analysis (StandaloneCanaryAnalysisController):
@@ -112,6 +113,40 @@ func (s *Server) startStandalone(w http.ResponseWriter, r *http.Request, req kay
 	writeJSON(w, http.StatusOK, kayenta.AnalysisExecutionResponse{CanaryAnalysisExecutionID: id})
 }
 
+// standaloneBounds checks a standalone request's lifetime, judgements and
+// points per query against the bounds of a live analysis before its plan
+// lists the judgement windows (one per judgement: a lifetime of 10^9
+// minutes would list 10^9 of them). Errors it cannot judge yet (a start
+// that does not parse) are left to kayenta.PlanAnalysis.
+func standaloneBounds(req kayenta.AnalysisRequest, now time.Time) error {
+	start, err := req.StartTime(now)
+	if err != nil {
+		return nil
+	}
+	end, hasEnd, err := req.EndTime()
+	if err != nil {
+		return nil
+	}
+	fields := analysis.ExtentFields{Step: "scopes[0].step", Lifetime: "lifetimeDurationMins", Interval: "analysisIntervalMins"}
+	var endPtr *time.Time
+	if hasEnd {
+		endPtr, fields.Lifetime = &end, "scopes[0].endTimeIso"
+	}
+	minutes, err := kayenta.LifetimeMinutes(start, endPtr, req)
+	if err != nil || minutes <= 0 {
+		return nil
+	}
+	if maxMinutes := int64(analysis.MaxLifetime / time.Minute); minutes > maxMinutes {
+		return &analysis.BoundError{Field: fields.Lifetime, Msg: fmt.Sprintf("a lifetime of %d minutes is longer than the longest lifetime, %d minutes (7 days)", minutes, maxMinutes)}
+	}
+	lifetime := time.Duration(minutes) * time.Minute
+	interval := time.Duration(kayenta.IntervalMinutes(req, minutes)) * time.Minute
+	lookback := time.Duration(min(max(req.LookbackMins, 0), minutes)) * time.Minute
+	step := time.Duration(req.Scopes[0].StepSeconds()) * time.Second
+	return analysis.CheckExtent(analysis.Extent{Window: metrics.Window{Start: start, End: start.Add(lifetime), Step: step},
+		Lifetime: lifetime, Interval: interval, Lookback: lookback}, fields)
+}
+
 // standalonePlan turns a standalone request into a multi-interval plan
 // whose judgements have exactly Kayenta's windows.
 func standalonePlan(req kayenta.AnalysisRequest, now time.Time) (Plan, error) {
@@ -138,6 +173,9 @@ func standalonePlan(req kayenta.AnalysisRequest, now time.Time) (Plan, error) {
 		return p, errors.New("lifetimeDurationMins: cannot be negative")
 	case req.AnalysisIntervalMins != nil && *req.AnalysisIntervalMins < 0:
 		return p, errors.New("analysisIntervalMins: cannot be negative")
+	}
+	if err := standaloneBounds(req, now); err != nil {
+		return p, err
 	}
 	kp, err := kayenta.PlanAnalysis(req, now)
 	if err != nil {

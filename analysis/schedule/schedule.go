@@ -13,13 +13,19 @@
 //     updating /metrics and pushing the verdict event.
 //   - Stop stops new firings and waits (up to its context) for running jobs.
 //   - Reloader follows config changes: a new scheduler replaces the old,
-//     whose running jobs finish instead of being cancelled.
+//     whose running jobs finish instead of being cancelled; once they have,
+//     the old scheduler is released. Reloads may run concurrently (one per
+//     config PUT): each takes a ticket before it loads the configs, and a
+//     reload whose ticket is older than the running scheduler's discards
+//     what it built, so the schedules running after the reloads settle are
+//     those of the newest load, never a stale one that finished last.
 package schedule
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,6 +53,7 @@ type Hooks struct {
 // Scheduler runs the schedules of a set of configs.
 type Scheduler struct {
 	cron   *cron.Cron
+	jobs   []Job
 	hooks  Hooks
 	log    *slog.Logger
 	ctx    context.Context
@@ -70,13 +77,18 @@ func New(configs []*analysis.Config, hooks Hooks, log *slog.Logger) (*Scheduler,
 				cancel()
 				return nil, fmt.Errorf("config %s schedules[%d]: %q: %w", cfg.Name, i, sch.Cron, err)
 			}
+			s.jobs = append(s.jobs, j)
 		}
 	}
 	return s, nil
 }
 
 // Len is the number of scheduled jobs.
-func (s *Scheduler) Len() int { return len(s.cron.Entries()) }
+func (s *Scheduler) Len() int { return len(s.jobs) }
+
+// Jobs lists the scheduled jobs, in the order of the configs and their
+// schedules.
+func (s *Scheduler) Jobs() []Job { return slices.Clone(s.jobs) }
 
 // job runs one firing, recording a panic before Recover logs it.
 func (s *Scheduler) job(j Job) cron.Job {
@@ -150,16 +162,24 @@ func (s *Scheduler) retire() context.Context { return s.cron.Stop() }
 
 // Reloader keeps the schedules in step with configs that change while the
 // service runs (PUT and DELETE of configs). Reload builds a new scheduler
-// from the current configs and retires the old one: it stops firing, and
-// its running jobs finish normally instead of being cut short.
+// from the current configs and retires the old one: it stops firing, its
+// running jobs finish normally instead of being cut short, and then it is
+// released.
 type Reloader struct {
 	load  func(context.Context) ([]*analysis.Config, error)
 	hooks Hooks
 	log   *slog.Logger
 
-	mu      sync.Mutex
-	cur     *Scheduler
-	retired []*Scheduler
+	mu sync.Mutex
+	// tickets is the number of reloads started; applied is the ticket of
+	// the reload whose scheduler runs (cur).
+	tickets, applied uint64
+	cur              *Scheduler
+	// retired holds the replaced schedulers whose jobs still run.
+	retired map[*Scheduler]struct{}
+	// releases waits for the goroutines that release retired schedulers.
+	releases sync.WaitGroup
+	stopped  bool
 }
 
 // NewReloader makes a Reloader; call Reload to start the first scheduler.
@@ -167,12 +187,18 @@ func NewReloader(load func(context.Context) ([]*analysis.Config, error), hooks H
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Reloader{load: load, hooks: hooks, log: log}
+	return &Reloader{load: load, hooks: hooks, log: log, retired: map[*Scheduler]struct{}{}}
 }
 
 // Reload reads the configs and replaces the running scheduler. On an error
-// the old scheduler keeps running.
+// the old scheduler keeps running. Concurrent reloads are ordered by when
+// they started loading: one that started before the reload whose scheduler
+// now runs changes nothing, since what it read may be older.
 func (r *Reloader) Reload(ctx context.Context) error {
+	r.mu.Lock()
+	r.tickets++
+	ticket := r.tickets
+	r.mu.Unlock()
 	configs, err := r.load(ctx)
 	if err != nil {
 		return fmt.Errorf("reload schedules: %w", err)
@@ -183,13 +209,30 @@ func (r *Reloader) Reload(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cur != nil {
-		r.cur.retire()
-		r.retired = append(r.retired, r.cur)
+	if r.stopped || ticket < r.applied {
+		next.cancel() // never started: nothing runs in it
+		return nil
 	}
-	r.cur = next
+	if r.cur != nil {
+		r.retire(r.cur)
+	}
+	r.cur, r.applied = next, ticket
 	next.Start()
 	return nil
+}
+
+// retire stops s firing and releases it once its running jobs end. The
+// caller holds r.mu.
+func (r *Reloader) retire(s *Scheduler) {
+	done := s.retire()
+	r.retired[s] = struct{}{}
+	r.releases.Go(func() {
+		<-done.Done()
+		s.cancel()
+		r.mu.Lock()
+		delete(r.retired, s)
+		r.mu.Unlock()
+	})
 }
 
 // Len is the number of scheduled jobs now.
@@ -202,12 +245,33 @@ func (r *Reloader) Len() int {
 	return r.cur.Len()
 }
 
+// Jobs lists the jobs scheduled now.
+func (r *Reloader) Jobs() []Job {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cur == nil {
+		return nil
+	}
+	return r.cur.Jobs()
+}
+
+// Retired is the number of replaced schedulers whose jobs still run.
+func (r *Reloader) Retired() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.retired)
+}
+
 // Stop stops the current and retired schedulers, cancels their running
-// jobs and waits for them until ctx ends.
+// jobs and waits for them until ctx ends. Reloads after Stop change
+// nothing.
 func (r *Reloader) Stop(ctx context.Context) error {
 	r.mu.Lock()
-	all := append(r.retired, r.cur)
-	r.cur, r.retired = nil, nil
+	all := []*Scheduler{r.cur}
+	for s := range r.retired {
+		all = append(all, s)
+	}
+	r.cur, r.stopped = nil, true
 	r.mu.Unlock()
 	var first error
 	for _, s := range all {
@@ -218,5 +282,18 @@ func (r *Reloader) Stop(ctx context.Context) error {
 			first = err
 		}
 	}
-	return first
+	if first != nil {
+		return first
+	}
+	released := make(chan struct{})
+	go func() {
+		r.releases.Wait()
+		close(released)
+	}()
+	select {
+	case <-released:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("retired schedulers not yet released: %w", ctx.Err())
+	}
 }

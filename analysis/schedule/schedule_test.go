@@ -2,8 +2,10 @@ package schedule
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -149,5 +151,171 @@ func TestReloader(t *testing.T) {
 	}
 	if r.Len() != 0 {
 		t.Errorf("after Stop: %d jobs", r.Len())
+	}
+}
+
+// schedulesOf describes configs' schedules as "config/index/cron" items,
+// the way Reloader.Jobs should list them.
+func schedulesOf(configs []*analysis.Config) []string {
+	var out []string
+	for _, c := range configs {
+		for i, s := range c.Schedules {
+			out = append(out, fmt.Sprintf("%s/%d/%s", c.Name, i, s.Cron))
+		}
+	}
+	return out
+}
+
+func jobsOf(r *Reloader) []string {
+	var out []string
+	for _, j := range r.Jobs() {
+		out = append(out, fmt.Sprintf("%s/%d/%s", j.Config, j.Index, j.Schedule.Cron))
+	}
+	return out
+}
+
+func scheduled(t *testing.T, name, cron string) *analysis.Config {
+	t.Helper()
+	return config(t, strings.Replace(base, "name: checkout", "name: "+name, 1)+
+		"schedules:\n  - cron: \""+cron+"\"\n    baselineScope: {track: b}\n    canaryScope: {track: c}\n")
+}
+
+// TestReloaderStaleLoadLast runs two reloads whose loads interleave: the
+// first reads the configs, the configs change, the second reads and
+// applies them, and only then does the first finish building its
+// scheduler. The stale first must not replace the second's: the schedules
+// running are the newest configs'.
+func TestReloaderStaleLoadLast(t *testing.T) {
+	var mu sync.Mutex
+	current := []*analysis.Config{scheduled(t, "old", "@hourly")}
+	loaded, gate := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	r := NewReloader(func(context.Context) ([]*analysis.Config, error) {
+		mu.Lock()
+		got := current
+		mu.Unlock()
+		if calls.Add(1) == 1 {
+			close(loaded)
+			<-gate
+		}
+		return got, nil
+	}, Hooks{Run: func(context.Context, Job) error { return nil }}, quiet)
+	t.Cleanup(func() { _ = r.Stop(context.Background()) })
+	first := make(chan error)
+	go func() { first <- r.Reload(t.Context()) }()
+	<-loaded
+	newest := []*analysis.Config{scheduled(t, "new", "@daily"), scheduled(t, "other", "*/5 * * * *")}
+	mu.Lock()
+	current = newest
+	mu.Unlock()
+	if err := r.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if got, want := jobsOf(r), schedulesOf(newest); !slices.Equal(got, want) {
+		t.Errorf("running schedules %v; want the newest configs' %v", got, want)
+	}
+}
+
+// TestReloaderConcurrentPuts stores and reloads from 10 goroutines at
+// once, as 10 concurrent config PUTs do (each load parses the stored
+// texts, as serve's does), for 20 rounds: after each round the running
+// schedules are exactly the stored configs'.
+func TestReloaderConcurrentPuts(t *testing.T) {
+	var mu sync.Mutex
+	stored := map[string]string{}
+	text := func(i, variant int) string {
+		c := strings.Replace(base, "name: checkout", fmt.Sprintf("name: c%d", i), 1)
+		if variant == 0 {
+			c += "schedules:\n  - cron: \"@hourly\"\n    baselineScope: {track: b}\n    canaryScope: {track: c}\n"
+		}
+		return c
+	}
+	load := func(context.Context) ([]*analysis.Config, error) {
+		mu.Lock()
+		texts := make([]string, 0, len(stored))
+		for i := range 10 {
+			if c, ok := stored[fmt.Sprintf("c%d", i)]; ok {
+				texts = append(texts, c)
+			}
+		}
+		mu.Unlock()
+		var out []*analysis.Config
+		for _, c := range texts {
+			cfg, err := analysis.ParseConfig("stored.yaml", []byte(c))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, cfg)
+		}
+		return out, nil
+	}
+	r := NewReloader(load, Hooks{Run: func(context.Context, Job) error { return nil }}, quiet)
+	t.Cleanup(func() { _ = r.Stop(context.Background()) })
+	for round := range 20 {
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Go(func() {
+				mu.Lock()
+				stored[fmt.Sprintf("c%d", i)] = text(i, (round+i)%2)
+				mu.Unlock()
+				if err := r.Reload(t.Context()); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		want, err := load(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := jobsOf(r); !slices.Equal(got, schedulesOf(want)) {
+			t.Fatalf("round %d: running schedules %v; want the stored configs' %v", round, got, schedulesOf(want))
+		}
+	}
+}
+
+// TestReloaderReleasesRetired replaces a scheduler while one of its jobs
+// runs: the job goes on (its context is not cancelled) and the replaced
+// scheduler stays retired until it ends; then the scheduler is released
+// (its context cancelled) and forgotten.
+func TestReloaderReleasesRetired(t *testing.T) {
+	running, finish := make(chan context.Context, 1), make(chan struct{})
+	var fired atomic.Int32
+	cfg := scheduled(t, "slow", "@every 1s")
+	r := NewReloader(func(context.Context) ([]*analysis.Config, error) { return []*analysis.Config{cfg}, nil },
+		Hooks{Run: func(ctx context.Context, _ Job) error {
+			if fired.Add(1) == 1 {
+				running <- ctx
+				<-finish
+			}
+			return nil
+		}}, quiet)
+	t.Cleanup(func() { _ = r.Stop(context.Background()) })
+	if err := r.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var jobCtx context.Context
+	select {
+	case jobCtx = <-running:
+	case <-time.After(time.Minute): // a hang guard: @every 1s fires within a second
+		t.Fatal("the schedule did not fire")
+	}
+	if err := r.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.Retired(); n != 1 || jobCtx.Err() != nil {
+		t.Fatalf("while its job runs: %d retired, job context %v; want 1 retired and the job going on", n, jobCtx.Err())
+	}
+	close(finish)
+	deadline := time.Now().Add(time.Minute) // a hang guard
+	for r.Retired() != 0 || jobCtx.Err() == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("after its job ended: %d retired, job context %v; want the scheduler released", r.Retired(), jobCtx.Err())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

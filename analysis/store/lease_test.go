@@ -92,8 +92,9 @@ func testLeases(t *testing.T, db database) {
 		t.Errorf("ClaimUnfinished by E: %s, %v; want nothing", claimed(got), err)
 	}
 
-	// Renewals touch only the owner's live analyses.
-	renewed, err := a.RenewLeases(ctx, "C", now.Add(time.Hour))
+	// Renewals touch only the named analyses that are the owner's and
+	// live: not A's "held", not the ended one, not one that does not exist.
+	renewed, err := a.RenewLeases(ctx, "C", []string{"none", "dead", "held", "ended", "c-live", "mine", "zz"}, now.Add(time.Hour))
 	if want := "c-live,dead,mine,none"; err != nil || strings.Join(renewed, ",") != want {
 		t.Errorf("RenewLeases(C): %v, %v; want %s", renewed, err, want)
 	}
@@ -127,7 +128,7 @@ func testLeases(t *testing.T, db database) {
 		{"an owned write without owner", func() error { return a.UpdateOwnedAnalysis(ctx, "dead", "", Running, Progress{}, nil) }, errAny, ""},
 		{"an owned finish without owner", func() error { return a.FinishOwnedAnalysis(ctx, "dead", "", Outcome{Status: Failed}) }, errAny, ""},
 		{"an owned write to nothing", func() error { return a.UpdateOwnedAnalysis(ctx, "zz", "C", Running, Progress{}, nil) }, ErrNotFound, ""},
-		{"renew without owner", func() error { _, err := a.RenewLeases(ctx, "", now); return err }, errAny, ""},
+		{"renew without owner", func() error { _, err := a.RenewLeases(ctx, "", []string{"dead"}, now); return err }, errAny, ""},
 		{"claim without owner", func() error { _, err := a.ClaimUnfinished(ctx, "", now, now, 0); return err }, errAny, ""},
 	}
 	for _, st := range steps {
@@ -145,9 +146,20 @@ func testLeases(t *testing.T, db database) {
 		t.Errorf("dead after the fenced writes: %s %s; want running with the owner's [2]", r.Status, r.Intervals)
 	}
 	// The owner learns of the cancel at its next renewal: "mine" is gone.
-	renewed, err = a.RenewLeases(ctx, "C", now.Add(time.Hour))
+	renewed, err = a.RenewLeases(ctx, "C", []string{"c-live", "dead", "mine"}, now.Add(time.Hour))
 	if want := "c-live,dead"; err != nil || strings.Join(renewed, ",") != want {
 		t.Errorf("RenewLeases(C) after the cancel: %v, %v; want %s", renewed, err, want)
+	}
+	// An analysis the owner leaves out keeps its lease, which then lapses:
+	// c-live is renewed no further.
+	if renewed, err := a.RenewLeases(ctx, "C", []string{"dead"}, now.Add(2*time.Hour)); err != nil || strings.Join(renewed, ",") != "dead" {
+		t.Errorf("RenewLeases(C, dead): %v, %v; want dead", renewed, err)
+	}
+	if r, _ := b.GetAnalysis(ctx, "c-live"); !r.LeaseUntil.Equal(now.Add(time.Hour)) {
+		t.Errorf("c-live, left out of the renewal, has its lease moved to %v; want %v", r.LeaseUntil, now.Add(time.Hour))
+	}
+	if renewed, err := a.RenewLeases(ctx, "C", nil, now.Add(2*time.Hour)); err != nil || len(renewed) != 0 {
+		t.Errorf("RenewLeases(C, no ids): %v, %v; want nothing", renewed, err)
 	}
 
 	// A dies: once its lease ends, C takes "held" over, and A's renewal no
@@ -157,7 +169,7 @@ func testLeases(t *testing.T, db database) {
 	if want := "held<A"; err != nil || claimed(got) != want {
 		t.Errorf("ClaimExpired by C after A's lease: %s, %v; want %s", claimed(got), err, want)
 	}
-	if renewed, err := a.RenewLeases(ctx, "A", now.Add(time.Hour)); err != nil || len(renewed) != 0 {
+	if renewed, err := a.RenewLeases(ctx, "A", []string{"held"}, now.Add(time.Hour)); err != nil || len(renewed) != 0 {
 		t.Errorf("A renews %v, %v after the takeover; want nothing", renewed, err)
 	}
 	// Unfinished still lists every live analysis, whoever owns it.
@@ -384,9 +396,13 @@ func BenchmarkLeases(b *testing.B) {
 				}
 			}
 		}
+		live := make([]string, 100)
+		for i := range live {
+			live[i] = fmt.Sprintf("a%05d", i)
+		}
 		b.Run("renew 100", func(b *testing.B) {
 			for b.Loop() {
-				ids, err := s.RenewLeases(ctx, "me", time.Now().Add(time.Hour))
+				ids, err := s.RenewLeases(ctx, "me", live, time.Now().Add(time.Hour))
 				if err != nil || len(ids) != 100 {
 					b.Fatalf("renewed %d, %v", len(ids), err)
 				}

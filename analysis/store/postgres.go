@@ -79,6 +79,8 @@ var pgMigrations = []string{
 		ADD COLUMN owner TEXT COLLATE "C" NOT NULL DEFAULT '',
 		ADD COLUMN lease_until TIMESTAMPTZ NOT NULL DEFAULT 'epoch';
 	CREATE INDEX analyses_owner ON analyses (owner) WHERE status IN ('queued', 'running');`,
+	// 3: retention deletes ended analyses by the time they ended.
+	`CREATE INDEX analyses_finished ON analyses (finished_at) WHERE finished_at IS NOT NULL;`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema
@@ -552,11 +554,20 @@ func leaseParam(t time.Time) time.Time {
 }
 
 // RenewLeases implements Store.
-func (s *Postgres) RenewLeases(ctx context.Context, owner string, until time.Time) ([]string, error) {
+func (s *Postgres) RenewLeases(ctx context.Context, owner string, ids []string, until time.Time) ([]string, error) {
 	if owner == "" {
 		return nil, errors.New("renew leases: no owner")
 	}
-	rows, err := s.pool.Query(ctx, `UPDATE analyses SET lease_until = $2 WHERE owner = $1 AND `+live+` RETURNING id`, cleanText(owner), leaseParam(until))
+	keep := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if storable(id) {
+			keep = append(keep, id)
+		}
+	}
+	if len(keep) == 0 {
+		return nil, nil
+	}
+	rows, err := s.pool.Query(ctx, `UPDATE analyses SET lease_until = $2 WHERE owner = $1 AND `+live+` AND id = ANY($3::text[]) RETURNING id`, cleanText(owner), leaseParam(until), keep)
 	if err != nil {
 		return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
 	}
@@ -634,6 +645,22 @@ func (s *Postgres) claim(ctx context.Context, owner string, now, until time.Time
 		return strings.Compare(x.ID, y.ID)
 	})
 	return out, nil
+}
+
+// DeleteFinished implements Store. The rows are chosen FOR UPDATE SKIP
+// LOCKED, so replicas pruning at once delete different rows instead of
+// waiting for each other; the partial index analyses_finished serves the
+// ordered, bounded scan.
+func (s *Postgres) DeleteFinished(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("delete finished analyses: limit %d is not positive", limit)
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM analyses WHERE id IN (SELECT id FROM analyses
+		WHERE finished_at IS NOT NULL AND finished_at < $1 AND NOT `+live+` ORDER BY finished_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete analyses that ended before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // Ping implements Store: a query on the schema, so a lost connection or a

@@ -3,14 +3,20 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math/rand/v2"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
+	"modernc.org/sqlite" // registers the "sqlite" driver (pure Go, no cgo)
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // migrations are the schema versions in order; migrations[i] brings the
@@ -51,73 +57,207 @@ var migrations = []string{
 	`ALTER TABLE analyses ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 	ALTER TABLE analyses ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 	CREATE INDEX analyses_owner ON analyses (owner, status);`,
+	// 4: retention deletes ended analyses by the time they ended.
+	`CREATE INDEX analyses_finished ON analyses (finished_at) WHERE finished_at IS NOT NULL;`,
 }
 
-// SQLite is the Store on a SQLite file (modernc.org/sqlite, WAL mode, 5 s
-// busy timeout).
+// busyTimeout bounds how long a write waits for the write lock while
+// another process (verdict analyze --db, a second server) writes the same
+// file, and how long a read waits for a checkpoint or recovery.
+const busyTimeout = 30 * time.Second
+
+// SQLite is the Store on a SQLite file (modernc.org/sqlite, WAL mode).
+//
+// Reads and writes use separate connection pools:
+//   - Every write runs on the writer, a pool of one connection: a single
+//     statement on its own, several in a transaction begun with BEGIN
+//     IMMEDIATE. The writers of one process queue in Go for that connection
+//     instead of racing each other for SQLite's lock; and a transaction
+//     holds the write lock from its start, so it never has to upgrade a read
+//     snapshot another writer has made stale (SQLITE_BUSY at once, whatever
+//     the busy timeout: what made servers opening one file together fail).
+//   - While another process holds the lock, a write retries its whole
+//     transaction every 1 to 10 ms (jittered) for up to busyTimeout, rather
+//     than in SQLite's busy handler, whose waits grow to 100 ms: against a
+//     process that writes in a loop, a waiter polling that slowly almost
+//     never finds the lock free, and failed with SQLITE_BUSY under load.
+//   - Readers are a pool of query-only connections: WAL lets them read
+//     beside the writer.
+//
+// The store remembers the identity (device and inode) of the file it
+// opened: Ping fails once that file is deleted or replaced, because the
+// store would go on reading and writing the open, unlinked file, and the
+// next start would find another, or none (see Created).
 type SQLite struct {
-	db  *sql.DB
+	db  *sql.DB // readers (query_only)
+	w   *sql.DB // the writer: one connection, BEGIN IMMEDIATE transactions
 	now func() time.Time
+
+	path    string      // absolute
+	file    os.FileInfo // the file opened, for os.SameFile
+	created bool
 }
 
 var _ Store = (*SQLite)(nil)
 
-// OpenSQLite opens (creating when needed) the database file at path and
-// brings its schema up to date in one transaction.
+// OpenSQLite opens (creating when needed, see Created) the database file
+// at path and brings its schema up to date in one transaction. Every error
+// but an empty path is ErrUnavailable: the path is well formed, the file
+// cannot be used (read-only, in a missing directory, not a database, a
+// newer schema).
 func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if path == "" {
 		return nil, errors.New("the SQLite store needs a file path (sqlite:PATH)")
 	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(5000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	s, err := openSQLite(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("open the store %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(4)
-	s := &SQLite{db: db, now: time.Now}
-	if err := s.migrate(ctx, migrations); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open the store %s: %w", path, err)
+		return nil, &unavailableError{msg: fmt.Sprintf("open the store %s: %v", path, err), err: err}
 	}
 	return s, nil
 }
 
+func openSQLite(ctx context.Context, path string) (*SQLite, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	path = abs
+	// A missing or empty file is a new database: SQLite creates it.
+	info, err := os.Stat(path)
+	created := errors.Is(err, fs.ErrNotExist) || err == nil && info.Size() == 0
+	dsn := func(pragmas ...string) string {
+		q := url.Values{}
+		for _, p := range pragmas {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate")
+		return "file:" + path + "?" + q.Encode()
+	}
+	// The writer has no busy timeout: write retries its transactions itself.
+	w, err := sql.Open("sqlite", dsn("journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"))
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	s := &SQLite{w: w, now: time.Now, path: path, created: created}
+	if err := s.migrate(ctx, migrations); err != nil {
+		w.Close()
+		return nil, err
+	}
+	if s.file, err = os.Stat(path); err != nil {
+		w.Close()
+		return nil, err
+	}
+	// The readers open the file the writer has created and set to WAL
+	// (a persistent setting of the file).
+	r, err := sql.Open("sqlite", dsn(fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "query_only(1)", "foreign_keys(1)"))
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(4)
+	s.db = r
+	return s, nil
+}
+
+// Created reports whether OpenSQLite found no database at its path (no
+// file, or an empty one) and created it: a server that had configs and
+// analyses before is on the wrong path, or its file was lost.
+func (s *SQLite) Created() bool { return s.created }
+
+// Path is the absolute path of the database file.
+func (s *SQLite) Path() string { return s.path }
+
+// retry runs write, a statement or transaction on the writer, again after
+// a short jittered wait while it fails because another process holds the
+// write lock (SQLITE_BUSY), for up to busyTimeout. write must leave nothing
+// behind when it fails (one statement, or a transaction it rolls back).
+func (s *SQLite) retry(ctx context.Context, write func() error) error {
+	deadline := time.Now().Add(busyTimeout)
+	wait := time.Millisecond
+	for {
+		err := write()
+		if err == nil || !busy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait/2 + rand.N(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 10*time.Millisecond)
+	}
+}
+
+// exec runs one write statement on the writer (its own transaction: it
+// takes the write lock at its start), retried while another process holds
+// the lock.
+func (s *SQLite) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.retry(ctx, func() (err error) {
+		res, err = s.w.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
+// transaction runs fn in a write transaction (BEGIN IMMEDIATE on the
+// writer) and commits it, running it again while another process holds
+// the write lock; fn must therefore act only through tx.
+func (s *SQLite) transaction(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return s.retry(ctx, func() error {
+		tx, err := s.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback() }()
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+// busy reports whether err is SQLite's SQLITE_BUSY (another connection
+// holds the lock), in any of its extended forms.
+func busy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
 // migrate applies the missing steps in one transaction: all or none.
 func (s *SQLite) migrate(ctx context.Context, steps []string) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("schema_version: %w", err)
-	}
-	var version int
-	err = tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+	return s.transaction(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 			return fmt.Errorf("schema_version: %w", err)
 		}
-	case err != nil:
-		return fmt.Errorf("schema_version: %w", err)
-	}
-	if version > len(steps) {
-		return fmt.Errorf("the database has schema version %d, newer than this build knows (%d)", version, len(steps))
-	}
-	for i := version; i < len(steps); i++ {
-		if _, err := tx.ExecContext(ctx, steps[i]); err != nil {
-			return fmt.Errorf("migration %d: %w", i+1, err)
+		var version int
+		err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&version)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+				return fmt.Errorf("schema_version: %w", err)
+			}
+		case err != nil:
+			return fmt.Errorf("schema_version: %w", err)
 		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(steps)); err != nil {
-		return fmt.Errorf("schema_version: %w", err)
-	}
-	return tx.Commit()
+		if version > len(steps) {
+			return fmt.Errorf("the database has schema version %d, newer than this build knows (%d)", version, len(steps))
+		}
+		for i := version; i < len(steps); i++ {
+			if _, err := tx.ExecContext(ctx, steps[i]); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+		}
+		// Written even when nothing changed: it proves the file is writable,
+		// so a read-only store fails here rather than at its first write.
+		if _, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = ?`, len(steps)); err != nil {
+			return fmt.Errorf("schema_version: %w", err)
+		}
+		return nil
+	})
 }
 
 // SchemaVersion is the schema version the database is at.
@@ -151,9 +291,11 @@ func leaseTime(n int64) time.Time {
 func (s *SQLite) PutConfig(ctx context.Context, name string, data []byte) (Config, error) {
 	now := s.now()
 	var version int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO configs (name, data, version, updated_at) VALUES (?, ?, 1, ?)
-		ON CONFLICT (name) DO UPDATE SET data = excluded.data, version = configs.version + 1, updated_at = excluded.updated_at
-		RETURNING version`, name, data, nanos(now)).Scan(&version)
+	err := s.retry(ctx, func() error {
+		return s.w.QueryRowContext(ctx, `INSERT INTO configs (name, data, version, updated_at) VALUES (?, ?, 1, ?)
+			ON CONFLICT (name) DO UPDATE SET data = excluded.data, version = configs.version + 1, updated_at = excluded.updated_at
+			RETURNING version`, name, data, nanos(now)).Scan(&version)
+	})
 	if err != nil {
 		return Config{}, fmt.Errorf("store config %s: %w", name, err)
 	}
@@ -177,7 +319,7 @@ func (s *SQLite) GetConfig(ctx context.Context, name string) (Config, error) {
 
 // DeleteConfig implements Store.
 func (s *SQLite) DeleteConfig(ctx context.Context, name string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM configs WHERE name = ?`, name)
+	res, err := s.exec(ctx, `DELETE FROM configs WHERE name = ?`, name)
 	if err != nil {
 		return fmt.Errorf("delete config %s: %w", name, err)
 	}
@@ -223,7 +365,7 @@ func (s *SQLite) CreateAnalysis(ctx context.Context, a *Analysis) error {
 	if !a.LeaseUntil.IsZero() {
 		a.LeaseUntil = fromNanos(nanos(a.LeaseUntil))
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at, owner, lease_until)
+	_, err := s.exec(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at, owner, lease_until)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, nanos(now), nanos(now), a.Owner, leaseNanos(a.LeaseUntil))
 	if err != nil {
@@ -256,7 +398,7 @@ func (s *SQLite) update(ctx context.Context, id, owner string, status Status, p 
 	if status.Terminal() {
 		return fmt.Errorf("update analysis %s: %s is terminal; use FinishAnalysis", id, status)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE analyses SET status = ?, done = ?, total = ?, intervals = COALESCE(?, intervals), updated_at = ?
+	res, err := s.exec(ctx, `UPDATE analyses SET status = ?, done = ?, total = ?, intervals = COALESCE(?, intervals), updated_at = ?
 		WHERE id = ? AND `+live+` AND (? = '' OR owner = ?)`, string(status), p.Done, p.Total, intervals, nanos(s.now()), id, owner, owner)
 	if err != nil {
 		return fmt.Errorf("update analysis %s: %w", id, err)
@@ -307,7 +449,7 @@ func (s *SQLite) finish(ctx context.Context, id, owner string, o Outcome) error 
 		return fmt.Errorf("finish analysis %s: %q is not a terminal status", id, o.Status)
 	}
 	now := nanos(s.now())
-	res, err := s.db.ExecContext(ctx, `UPDATE analyses SET status = ?, verdict = ?, score = ?, error = ?, report = ?, series = ?, kayenta = ?, updated_at = ?, finished_at = ?
+	res, err := s.exec(ctx, `UPDATE analyses SET status = ?, verdict = ?, score = ?, error = ?, report = ?, series = ?, kayenta = ?, updated_at = ?, finished_at = ?
 		WHERE id = ? AND `+live+` AND (? = '' OR owner = ?)`, string(o.Status), o.Verdict, o.Score, o.Error, o.Report, o.Series, o.Kayenta, now, now, id, owner, owner)
 	if err != nil {
 		return fmt.Errorf("finish analysis %s: %w", id, err)
@@ -425,19 +567,31 @@ func (s *SQLite) Unfinished(ctx context.Context) ([]Analysis, error) {
 }
 
 // RenewLeases implements Store.
-func (s *SQLite) RenewLeases(ctx context.Context, owner string, until time.Time) ([]string, error) {
+func (s *SQLite) RenewLeases(ctx context.Context, owner string, ids []string, until time.Time) ([]string, error) {
 	if owner == "" {
 		return nil, errors.New("renew leases: no owner")
 	}
-	rows, err := s.db.QueryContext(ctx, `UPDATE analyses SET lease_until = ? WHERE owner = ? AND `+live+` RETURNING id`, leaseNanos(until), owner)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(ids)
 	if err != nil {
 		return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
 	}
-	defer rows.Close()
-	out, err := collectRows(rows, func() (string, error) {
-		var id string
-		err := rows.Scan(&id)
-		return id, err
+	var out []string
+	err = s.retry(ctx, func() error {
+		rows, err := s.w.QueryContext(ctx, `UPDATE analyses SET lease_until = ? WHERE owner = ? AND `+live+` AND id IN (SELECT value FROM json_each(?)) RETURNING id`,
+			leaseNanos(until), owner, string(list))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out, err = collectRows(rows, func() (string, error) {
+			var id string
+			err := rows.Scan(&id)
+			return id, err
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("renew the leases of %s: %w", owner, err)
@@ -464,10 +618,12 @@ const claimable = `SELECT id FROM analyses WHERE ` + live + ` AND owner = ? AND 
 	SELECT id FROM (SELECT id FROM analyses WHERE ` + live + ` AND owner <> ? AND lease_until < ?
 		ORDER BY created_at, id LIMIT ?)`
 
-// claim selects and takes the claimable analyses in one BEGIN IMMEDIATE
-// transaction: it holds the database's write lock from the start, so no
-// other connection or process can claim (or change) them in between, and
-// the update's claimable set is the one just read.
+// claim selects and takes the claimable analyses in one write transaction
+// (BEGIN IMMEDIATE): it holds the database's write lock from the start, so
+// no other connection or process can claim (or change) them in between,
+// and the update's claimable set is the one just read. A reader looks
+// first, so that a claim that finds nothing (a reaper's usual round) never
+// takes the write lock.
 func (s *SQLite) claim(ctx context.Context, owner string, now, until time.Time, limit int, own bool) (out []Analysis, err error) {
 	if owner == "" {
 		return nil, errors.New("claim analyses: no owner")
@@ -483,54 +639,74 @@ func (s *SQLite) claim(ctx context.Context, owner string, now, until time.Time, 
 		bound = -1 // SQLite: a negative LIMIT is none
 	}
 	args := []any{owner, own, leaseNanos(now), owner, leaseNanos(now), bound}
-	conn, err := s.db.Conn(ctx)
-	if err != nil {
+	var found bool
+	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (`+claimable+`)`, args...).Scan(&found); err != nil {
 		return fail(err)
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		return fail(err)
+	if !found {
+		return nil, nil
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+	err = s.transaction(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT `+analysisColumns+`, config, request FROM analyses WHERE id IN (`+claimable+`) ORDER BY created_at, id`, args...)
+		if err != nil {
+			return err
 		}
-	}()
-	rows, err := conn.QueryContext(ctx, `SELECT `+analysisColumns+`, config, request FROM analyses WHERE id IN (`+claimable+`) ORDER BY created_at, id`, args...)
-	if err != nil {
-		return fail(err)
-	}
-	out, err = collectRows(rows, func() (Analysis, error) {
-		var cfg, req []byte
-		a, err := scanAnalysis(rows, &cfg, &req)
-		a.Config, a.Request = cfg, req
-		a.ClaimedFrom, a.Owner, a.LeaseUntil = a.Owner, owner, leaseTime(leaseNanos(until))
-		return a, err
+		out, err = collectRows(rows, func() (Analysis, error) {
+			var cfg, req []byte
+			a, err := scanAnalysis(rows, &cfg, &req)
+			a.Config, a.Request = cfg, req
+			a.ClaimedFrom, a.Owner, a.LeaseUntil = a.Owner, owner, leaseTime(leaseNanos(until))
+			return a, err
+		})
+		rows.Close()
+		if err != nil || len(out) == 0 {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE analyses SET owner = ?, lease_until = ? WHERE id IN (`+claimable+`)`, append([]any{owner, leaseNanos(until)}, args...)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || int(n) != len(out) {
+			return fmt.Errorf("selected %d analyses, updated %d (%v)", len(out), n, err)
+		}
+		return nil
 	})
-	rows.Close()
 	if err != nil {
 		return fail(err)
 	}
 	if len(out) == 0 {
 		return nil, nil
 	}
-	res, err := conn.ExecContext(ctx, `UPDATE analyses SET owner = ?, lease_until = ? WHERE id IN (`+claimable+`)`, append([]any{owner, leaseNanos(until)}, args...)...)
-	if err != nil {
-		return fail(err)
-	}
-	if n, err := res.RowsAffected(); err != nil || int(n) != len(out) {
-		return fail(fmt.Errorf("selected %d analyses, updated %d (%v)", len(out), n, err))
-	}
-	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		return fail(err)
-	}
-	committed = true
 	return out, nil
 }
 
-// Ping implements Store: a query, so a locked or vanished file shows.
+// DeleteFinished implements Store.
+func (s *SQLite) DeleteFinished(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, fmt.Errorf("delete finished analyses: limit %d is not positive", limit)
+	}
+	res, err := s.exec(ctx, `DELETE FROM analyses WHERE id IN (SELECT id FROM analyses
+		WHERE finished_at IS NOT NULL AND finished_at < ? AND NOT `+live+` ORDER BY finished_at, id LIMIT ?)`, nanos(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete analyses that ended before %s: %w", before.UTC().Format(time.RFC3339), err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}
+
+// Ping implements Store: the file at the store's path must still be the
+// one it opened (not deleted, not replaced), and a query must answer, so
+// a locked or corrupt file shows.
 func (s *SQLite) Ping(ctx context.Context) error {
+	info, err := os.Stat(s.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("store: the database file %s was deleted while the server used it", s.path)
+	case err != nil:
+		return fmt.Errorf("store: %w", err)
+	case !os.SameFile(info, s.file):
+		return fmt.Errorf("store: the database file %s was replaced by another file while the server used it", s.path)
+	}
 	var v int
 	if err := s.db.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v); err != nil {
 		return fmt.Errorf("store: %w", err)
@@ -539,4 +715,4 @@ func (s *SQLite) Ping(ctx context.Context) error {
 }
 
 // Close implements Store.
-func (s *SQLite) Close() error { return s.db.Close() }
+func (s *SQLite) Close() error { return errors.Join(s.db.Close(), s.w.Close()) }

@@ -2,8 +2,13 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -52,7 +57,8 @@ func TestOpenDSN(t *testing.T) {
 }
 
 // TestSQLitePragmas checks the connection settings the SQLite store relies
-// on for concurrent readers and writers.
+// on for concurrent readers and writers: WAL, a busy timeout on both pools,
+// one writer connection, and readers that cannot write.
 func TestSQLitePragmas(t *testing.T) {
 	ctx := context.Background()
 	s, _ := openTemp(t)
@@ -60,9 +66,23 @@ func TestSQLitePragmas(t *testing.T) {
 	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 	}
-	var timeout int
-	if err := s.db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != 5000 {
-		t.Errorf("busy_timeout = %d, %v; want 5000", timeout, err)
+	// The readers wait in SQLite's busy handler; the writer retries its
+	// transactions itself (write), so SQLite must not make it wait.
+	for _, tc := range []struct {
+		name string
+		db   *sql.DB
+		want int64
+	}{{"reader", s.db, busyTimeout.Milliseconds()}, {"writer", s.w, 0}} {
+		var timeout int64
+		if err := tc.db.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != tc.want {
+			t.Errorf("%s busy_timeout = %d, %v; want %d", tc.name, timeout, err, tc.want)
+		}
+	}
+	if n := s.w.Stats().MaxOpenConnections; n != 1 {
+		t.Errorf("the writer pool has up to %d connections; want 1", n)
+	}
+	if _, err := s.db.ExecContext(ctx, "UPDATE schema_version SET version = version"); err == nil {
+		t.Error("a reader connection could write")
 	}
 	if v, err := s.SchemaVersion(ctx); err != nil || v != len(migrations) {
 		t.Errorf("schema version %d, %v; want %d", v, err, len(migrations))
@@ -100,14 +120,14 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	// Rebuild it as version 1: drop everything and apply the first step only.
 	for _, q := range []string{"DROP TABLE analyses", "DROP TABLE configs", "DROP TABLE schema_version"} {
-		if _, err := old.db.ExecContext(ctx, q); err != nil {
+		if _, err := old.w.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if err := old.migrate(ctx, migrations[:1]); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := old.db.ExecContext(ctx, `INSERT INTO analyses (id, config, request, status, created_at, updated_at) VALUES ('old', 'x', '{}', 'running', 1, 1)`); err != nil {
+	if _, err := old.w.ExecContext(ctx, `INSERT INTO analyses (id, config, request, status, created_at, updated_at) VALUES ('old', 'x', '{}', 'running', 1, 1)`); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := old.SchemaVersion(ctx); v != 1 {
@@ -131,11 +151,113 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Errorf("migrated analysis = %+v, %v; want no owner and an expired lease", a, err)
 	}
 	// A database newer than the build is refused, not damaged.
-	if _, err := s.db.ExecContext(ctx, "UPDATE schema_version SET version = 99"); err != nil {
+	if _, err := s.w.ExecContext(ctx, "UPDATE schema_version SET version = 99"); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	if _, err := OpenSQLite(ctx, path); err == nil || !strings.Contains(err.Error(), "newer than this build") {
 		t.Errorf("opening a newer schema: %v", err)
+	}
+}
+
+// TestSQLiteConcurrentOpens opens one database from several stores at
+// once, as servers and `verdict analyze --db` starting together do: every
+// open's migration check must wait for the others' instead of failing with
+// SQLITE_BUSY (a deferred transaction that read first could not take the
+// write lock without giving up its snapshot), and they must all then write.
+func TestSQLiteConcurrentOpens(t *testing.T) {
+	ctx := context.Background()
+	_, path := openTemp(t) // the database exists: opens find the schema done
+	const opens = 8
+	errs := make([]error, opens)
+	var wg sync.WaitGroup
+	for i := range opens {
+		wg.Go(func() {
+			s, err := OpenSQLite(ctx, path)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			errs[i] = s.CreateAnalysis(ctx, &Analysis{ID: fmt.Sprintf("a%d", i), Config: []byte("x")})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("store %d: %v", i, err)
+		}
+	}
+}
+
+// TestSQLiteFileIdentity checks that Ping notices the database file being
+// deleted or replaced under the running store (its open handle would keep
+// answering from the unlinked file), and that Created says whether the
+// open found a database or made a new one.
+func TestSQLiteFileIdentity(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, path string)
+		want   string
+	}{
+		{"unchanged", func(*testing.T, string) {}, ""},
+		{"deleted", func(t *testing.T, path string) {
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+		}, "was deleted"},
+		{"replaced", func(t *testing.T, path string) {
+			other, otherPath := openTemp(t)
+			other.Close()
+			if err := os.Rename(otherPath, path); err != nil {
+				t.Fatal(err)
+			}
+		}, "was replaced"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, path := openTemp(t)
+			if !s.Created() {
+				t.Error("Created() = false for a new file")
+			}
+			tc.change(t, path)
+			err := s.Ping(ctx)
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("Ping after the file was %s: %v; want %q", tc.name, err, tc.want)
+			}
+			s.Close()
+			// Opening the path again finds the database, or makes a new one.
+			again, err := OpenSQLite(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer again.Close()
+			if wantCreated := tc.name == "deleted"; again.Created() != wantCreated {
+				t.Errorf("reopened after the file was %s: Created() = %v, want %v", tc.name, again.Created(), wantCreated)
+			}
+		})
+	}
+}
+
+// TestSQLiteUnusable checks that a well-formed path to a file that cannot
+// be used is ErrUnavailable (an environment failure, exit 70 from serve),
+// never a usage error: a path under a regular file, a file that is not a
+// database, a directory.
+func TestSQLiteUnusable(t *testing.T) {
+	dir := t.TempDir()
+	notDB := filepath.Join(dir, "notes.db")
+	if err := os.WriteFile(notDB, []byte("these are not the pages of a SQLite database, just text long enough"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{filepath.Join(notDB, "sub.db"), notDB, dir} {
+		s, err := OpenSQLite(context.Background(), path)
+		if err == nil {
+			s.Close()
+			t.Errorf("OpenSQLite(%s) succeeded", path)
+			continue
+		}
+		if !errors.Is(err, ErrUnavailable) || !strings.HasPrefix(err.Error(), "open the store "+path+": ") {
+			t.Errorf("OpenSQLite(%s) = %v; want ErrUnavailable naming the path", path, err)
+		}
 	}
 }

@@ -30,6 +30,9 @@
 //   - Each store migrates its own schema at open, in one transaction, with
 //     its own numbered steps; a database newer than the build is refused,
 //     never altered.
+//   - Retention: DeleteFinished deletes ended analyses by the time they
+//     ended, in bounded batches (an index on finished_at serves it); the
+//     server calls it periodically (verdict serve --retention).
 //
 // PostgreSQL usage:
 //
@@ -48,8 +51,12 @@
 //   - Every live analysis has an owner, the instance id of the server
 //     running it (api.Options.InstanceID, `verdict serve --instance-id`),
 //     and a lease: the time until which no other server may take it.
-//     CreateAnalysis records both. The owner extends its leases with
-//     RenewLeases well before they end (serve: every lease/3).
+//     CreateAnalysis records both. The owner extends the leases of the
+//     analyses it is working on with RenewLeases well before they end
+//     (serve: every lease/3), naming them: an analysis the owner holds but
+//     no longer works on (its run ended and its outcome could not be
+//     recorded) is left out, so its lease lapses and a claim resumes or
+//     interrupts it instead of it staying live forever.
 //   - A server that starts calls ClaimUnfinished: it takes the live
 //     analyses whose lease has expired (their owner died or stopped) and its
 //     own (a restart with the same identity resumes them at once), never one
@@ -105,17 +112,23 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrUnavailable marks an Open error where the DSN is well formed but
 	// the store cannot be reached or used now: connection refused,
-	// authentication failed, a timeout, a missing database. Other Open
-	// errors (a malformed DSN) are the caller's mistake.
+	// authentication failed, a timeout, a missing database; for SQLite a
+	// file that cannot be opened or written (read-only, a missing
+	// directory, not a database) or a schema newer than the build. Other
+	// Open errors (a malformed DSN) are the caller's mistake.
 	ErrUnavailable = errors.New("store unavailable")
 )
 
 // unavailableError is an Open error that is ErrUnavailable; its message is
-// the whole one-sentence error.
-type unavailableError struct{ msg string }
+// the whole one-sentence error, and err (if any) its cause.
+type unavailableError struct {
+	msg string
+	err error
+}
 
 func (e *unavailableError) Error() string        { return e.msg }
 func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
+func (e *unavailableError) Unwrap() error        { return e.err }
 
 // Status is where an analysis is in its life.
 type Status string
@@ -270,12 +283,13 @@ type Store interface {
 	// server resuming work uses ClaimUnfinished.
 	Unfinished(ctx context.Context) ([]Analysis, error)
 
-	// RenewLeases sets the lease of every live (queued or running) analysis
-	// owner holds to until, and returns their ids, sorted. An analysis the
-	// owner runs that is missing from the answer ended elsewhere (it was
-	// cancelled) or was taken over: the owner must stop it without writing.
-	// owner must not be empty.
-	RenewLeases(ctx context.Context, owner string, until time.Time) ([]string, error)
+	// RenewLeases sets the lease of each of ids that is live (queued or
+	// running) and held by owner to until, and returns those ids, sorted.
+	// An id missing from the answer ended elsewhere (it was cancelled) or
+	// was taken over: the owner must stop it without writing. Analyses of
+	// owner not in ids keep their lease, and lose it when it ends. owner
+	// must not be empty; no ids renews nothing.
+	RenewLeases(ctx context.Context, owner string, ids []string, until time.Time) ([]string, error)
 	// ClaimUnfinished atomically takes every live analysis whose owner is
 	// owner and, of the live analyses of other owners whose lease ended
 	// before now, the limit oldest (by creation time, then id; limit 0
@@ -291,6 +305,13 @@ type Store interface {
 	// starting. The owner's own expired analyses are all taken; the limit
 	// bounds the others'.
 	ClaimExpired(ctx context.Context, owner string, now, until time.Time, limit int) ([]Analysis, error)
+
+	// DeleteFinished deletes up to limit analyses that ended (finished,
+	// failed, cancelled or interrupted) before before, the longest ended
+	// first, and returns how many it deleted; never a live one. limit must
+	// be positive: a caller clearing a backlog calls again while it gets
+	// limit, so each call holds its locks briefly.
+	DeleteFinished(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error

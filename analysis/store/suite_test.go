@@ -95,6 +95,7 @@ var suiteCases = []struct {
 	{"leases and claims", testLeases},
 	{"bounded claims", testBoundedClaims},
 	{"concurrent claims", testConcurrentClaims},
+	{"retention", testRetention},
 }
 
 func TestSuite(t *testing.T) {
@@ -751,5 +752,85 @@ func testTwoReplicas(t *testing.T, db database) {
 	}
 	if got, err := a.GetAnalysis(ctx, "x"); err != nil || got.Status != Cancelled || got.Error != "by b" {
 		t.Errorf("a reads %+v, %v", got, err)
+	}
+}
+
+// testRetention checks DeleteFinished: it deletes only analyses that ended
+// before the cutoff, the longest ended first and at most the limit per
+// call, whatever their status (finished, failed, cancelled, interrupted),
+// and never a live one however old; what it keeps reads as before.
+func testRetention(t *testing.T, db database) {
+	ctx := context.Background()
+	s := db.open(t)
+	clock := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	setClock(t, s, func() time.Time { return clock })
+	at := func(day int) time.Time { return time.Date(2025, 3, day, 0, 0, 0, 0, time.UTC) }
+	// Each analysis is created on day 1 and ends (or not) on its day.
+	for _, a := range []struct {
+		id  string
+		end Status
+		day int
+	}{
+		{"f3", Finished, 3}, {"c2", Cancelled, 2}, {"x4", Failed, 4}, {"i5", Interrupted, 5},
+		{"f20", Finished, 20}, {"q", Queued, 0}, {"r", Running, 0},
+	} {
+		clock = at(1)
+		if err := s.CreateAnalysis(ctx, &Analysis{ID: a.id, Config: []byte("x"), Status: Running}); err != nil {
+			t.Fatal(err)
+		}
+		switch a.end {
+		case Queued, Running:
+			if err := s.UpdateAnalysis(ctx, a.id, a.end, Progress{}, nil); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			clock = at(a.day)
+			if err := s.FinishAnalysis(ctx, a.id, Outcome{Status: a.end, Verdict: "pass", Report: []byte(`{"r":1}`)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	remaining := func() string {
+		t.Helper()
+		list, err := s.ListAnalyses(ctx, Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, a := range list {
+			out = append(out, a.ID)
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+	cutoff := at(10) // f3, c2, x4 and i5 ended before it; f20 after
+	n, err := s.DeleteFinished(ctx, cutoff, 2)
+	if err != nil || n != 2 {
+		t.Fatalf("first DeleteFinished: %d, %v; want 2", n, err)
+	}
+	if got, want := remaining(), "f20,i5,q,r,x4"; got != want {
+		t.Errorf("after the first batch: %s; want %s (c2 and f3 ended first)", got, want)
+	}
+	if n, err := s.DeleteFinished(ctx, cutoff, 5); err != nil || n != 2 {
+		t.Errorf("second DeleteFinished: %d, %v; want the last 2 before the cutoff", n, err)
+	}
+	if n, err := s.DeleteFinished(ctx, cutoff, 5); err != nil || n != 0 {
+		t.Errorf("third DeleteFinished: %d, %v; want nothing left", n, err)
+	}
+	if got, want := remaining(), "f20,q,r"; got != want {
+		t.Errorf("after retention: %s; want %s (live ones stay however old)", got, want)
+	}
+	if a, err := s.GetAnalysis(ctx, "f20"); err != nil || string(a.Report) != `{"r":1}` {
+		t.Errorf("a kept analysis reads %+v, %v", a, err)
+	}
+	if _, err := s.GetAnalysis(ctx, "f3"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a deleted analysis reads %v; want ErrNotFound", err)
+	}
+	// Even a cutoff in the future leaves live analyses alone.
+	if n, err := s.DeleteFinished(ctx, at(28), 100); err != nil || n != 1 || remaining() != "q,r" {
+		t.Errorf("DeleteFinished(later): %d, %v, left %s; want f20 deleted, q and r kept", n, err, remaining())
+	}
+	if _, err := s.DeleteFinished(ctx, cutoff, 0); err == nil {
+		t.Error("DeleteFinished with limit 0: no error")
 	}
 }

@@ -76,6 +76,10 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 	if err != nil {
 		return err
 	}
+	extent := analysis.Extent{Window: window, Lifetime: f.lifetime, Interval: f.interval, Lookback: f.lookback}
+	if err := analysis.CheckExtent(extent, analysis.ExtentFields{Step: "--step", Lifetime: "--lifetime", Interval: "--interval"}); err != nil {
+		return err // exit 65: the request is well formed but asks too much
+	}
 	ctx := cmd.Context()
 	st, err := openRecord(cmd, f.db)
 	if err != nil {

@@ -83,13 +83,14 @@ func exitCode(err error) int {
 		usage   usageError
 		config  *analysis.ConfigError
 		data    *analysis.DataError
+		bound   *analysis.BoundError
 		parse   *file.ParseError
 		pathErr *os.PathError
 	)
 	switch {
 	case errors.As(err, &usage):
 		return exitUsage
-	case errors.As(err, &config), errors.As(err, &data), errors.As(err, &parse), errors.As(err, &pathErr):
+	case errors.As(err, &config), errors.As(err, &data), errors.As(err, &bound), errors.As(err, &parse), errors.As(err, &pathErr):
 		return exitData
 	}
 	return exitInternal

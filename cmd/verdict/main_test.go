@@ -259,3 +259,26 @@ func TestJudgeRecords(t *testing.T) {
 		t.Errorf("a bad --db: exit %d, %q, output %q; want a usage error before judging", code, errOut, out)
 	}
 }
+
+// TestAnalyzeBounds asks `verdict analyze` for more than a live analysis
+// may: each request is refused before any query with exit 65 and one
+// sentence naming the flag.
+func TestAnalyzeBounds(t *testing.T) {
+	dir := t.TempDir()
+	cfg := write(t, dir, "live.yaml", "signals:\n  - name: latency\n    query: 'up{track=\"{{.track}}\"}'\n")
+	common := []string{"analyze", "--config", cfg, "--baseline-scope", "track=baseline", "--canary-scope", "track=canary", "--prometheus-url", "http://127.0.0.1:1"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--lifetime", "2562047h", "--interval", "1h"}, "verdict: --lifetime: 2562047h0m0s is longer than the longest lifetime, 168h0m0s (7 days)"},
+		{[]string{"--lifetime", "1h", "--interval", "1ns"}, "verdict: --interval: 1ns makes 3600000000000 judgements over the lifetime of 1h0m0s, more than 1000; make it at least 4s"},
+		{[]string{"--lookback", "1h", "--step", "1ns"}, "verdict: --step: 1ns is finer than the finest step, 1s"},
+		{[]string{"--lookback", "24h", "--step", "1s"}, "verdict: --step: 1s asks 86400 points per query over a window of 24h0m0s, more than 11000; make it at least 8s or the window shorter"},
+	} {
+		code, stdout, stderr := invoke(t, append(common, tc.args...)...)
+		if code != exitData || strings.TrimSpace(stderr) != tc.want || stdout != "" {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitData, tc.want)
+		}
+	}
+}

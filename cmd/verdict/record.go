@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -12,13 +14,24 @@ import (
 )
 
 // openRecord opens the store of --db before anything is judged, so that a
-// wrong --db is a usage error and not a lost analysis. No --db gives nil.
+// wrong --db fails at once and not after the analysis. No --db gives nil.
 func openRecord(cmd *cobra.Command, dsn string) (store.Store, error) {
 	if dsn == "" {
 		return nil, nil
 	}
-	st, err := store.Open(cmd.Context(), dsn)
-	if err != nil {
+	return openStore(cmd.Context(), dsn)
+}
+
+// openStore opens the store a --db names. A malformed DSN is a usage
+// error (exit 64); a well-formed one whose store cannot be reached or used
+// (a database down, a read-only or missing SQLite file's directory) is an
+// internal one (exit 70): the command line is right, the environment is not.
+func openStore(ctx context.Context, dsn string) (store.Store, error) {
+	st, err := store.Open(ctx, dsn)
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		return nil, fmt.Errorf("--db: %w", err)
+	case err != nil:
 		return nil, usageError{fmt.Errorf("--db: %w", err)}
 	}
 	return st, nil

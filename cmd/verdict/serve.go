@@ -35,7 +35,7 @@ type serveFlags struct {
 	externalURL, instanceID           string
 	workers                           int
 	shutdownTimeout, resumeWithin     time.Duration
-	lease                             time.Duration
+	lease, retention                  time.Duration
 	bodiesInFlight, inlineConfigCache byteSize
 }
 
@@ -46,6 +46,10 @@ const (
 	// serveMaxBody is the body limit serve leaves at api.Limits' default.
 	serveMaxBody = 8 << 20
 )
+
+// defaultRetention is how long serve keeps ended analyses unless
+// --retention says otherwise.
+const defaultRetention = 30 * 24 * time.Hour
 
 func newServeCommand() *cobra.Command {
 	var f serveFlags
@@ -61,7 +65,10 @@ func newServeCommand() *cobra.Command {
 			"SIGTERM drains requests and stops the schedules; unfinished analyses resume at the next start.\n" +
 			"Replicas may share one PostgreSQL store: each owns the analyses it runs under a lease it renews every --lease/3;\n" +
 			"when a replica dies, another takes its analyses over once the lease expires, and a replica restarted with the same\n" +
-			"--instance-id resumes its own at once. A store that cannot be reached exits 70, a malformed --db 64.\n" +
+			"--instance-id resumes its own at once. A store that cannot be reached or used (a database down, a read-only SQLite\n" +
+			"file) exits 70, a malformed --db 64. A SQLite path with no database gets a new, empty one, with a warning in the log.\n" +
+			"Ended analyses are deleted after --retention (0 keeps them). A live analysis may ask for a step of at least 1s,\n" +
+			"a lifetime of at most 7 days, at most 1,000 judgements and 11,000 points per query (see docs/security.md).\n" +
 			"Without tokens, requests must be addressed to a loopback host (or --external-url's), and a browser request from\n" +
 			"another origin may not judge or change anything (403). Request bodies take Content-Type application/json\n" +
 			"(a config's, application/yaml too); others get 415. A body may have 8 MiB, and the requests in progress together\n" +
@@ -77,7 +84,7 @@ func newServeCommand() *cobra.Command {
 	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "URL of the prometheus source (default $VERDICT_PROMETHEUS_URL, then --sources-file)")
 	fl.StringVar(&f.lokiURL, "loki-url", "", "URL of the loki source (default $VERDICT_LOKI_URL, then --sources-file)")
 	fl.StringVar(&f.externalURL, "external-url", "", "base URL of the links in answers, e.g. https://verdict.example.com (default: http://LISTEN-ADDRESS; never the request's Host)")
-	fl.IntVar(&f.workers, "workers", 4, "live analyses running at once (also how many of a dead replica's analyses this one takes per check: the workers free)")
+	fl.IntVar(&f.workers, "workers", 4, "judgements of live analyses running at once; one waiting for its next interval holds none (also how many of a dead replica's analyses this one takes per check: the workers free)")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long SIGTERM waits for requests in flight")
 	fl.DurationVar(&f.resumeWithin, "resume-within", 24*time.Hour, "resume unfinished analyses whose window started within this; older ones are marked interrupted")
 	fl.StringVar(&f.instanceID, "instance-id", "", "this replica's name as the owner of its analyses; unique among replicas sharing a store, stable across its restarts (default HOSTNAME:PORT)")
@@ -85,6 +92,7 @@ func newServeCommand() *cobra.Command {
 	f.bodiesInFlight, f.inlineConfigCache = defaultBodiesInFlight, defaultInlineConfigCache
 	fl.Var(&f.bodiesInFlight, "max-bodies-in-flight", "request body bytes all requests may hold at once (at least 8MiB); beyond, 503 with Retry-After")
 	fl.Var(&f.inlineConfigCache, "inline-config-cache", "config text bytes of the judge API's inline configs kept parsed (only configs that judged)")
+	fl.DurationVar(&f.retention, "retention", defaultRetention, "delete analyses that ended longer ago than this (0 keeps them forever; else at least 1h)")
 	return cmd
 }
 
@@ -213,6 +221,9 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if f.lease < time.Second {
 		return usageError{fmt.Errorf("--lease %s is shorter than 1s", f.lease)}
 	}
+	if f.retention != 0 && f.retention < time.Hour {
+		return usageError{fmt.Errorf("--retention %s is neither 0 (keep forever) nor at least 1h", f.retention)}
+	}
 	if cmd.Flags().Changed("instance-id") && strings.TrimSpace(f.instanceID) == "" {
 		return usageError{errors.New("--instance-id must not be empty")}
 	}
@@ -235,14 +246,15 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		// returns before the server exists. A second Close does nothing.
 		defer events.Close()
 	}
-	st, err := store.Open(ctx, f.db)
+	st, err := openStore(ctx, f.db)
 	if err != nil {
-		if errors.Is(err, store.ErrUnavailable) {
-			return fmt.Errorf("--db: %w", err) // exit 70: the store is down, not the command line wrong
-		}
-		return usageError{fmt.Errorf("--db: %w", err)}
+		return err
 	}
 	defer st.Close()
+	if sq, ok := st.(*store.SQLite); ok && sq.Created() {
+		log.Warn("the store had no database at its path, so it starts empty with a new one; if this server had configs and analyses before, --db names the wrong file or the file was lost",
+			"db", sq.Path())
+	}
 
 	// Listen before claiming analyses: a second process on the same port
 	// fails here, so two live processes never share the default instance id.
@@ -272,6 +284,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		Lease:        f.lease,
 		ExternalURL:  externalURL,
 		Limits:       api.Limits{MaxBodiesInFlight: int64(f.bodiesInFlight), InlineConfigCache: int64(f.inlineConfigCache)},
+		Retention:    f.retention,
 		Logger:       log,
 		ConfigsChanged: func() {
 			if err := sched.Reload(ctx); err != nil {

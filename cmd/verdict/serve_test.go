@@ -5,16 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/internal/promtest"
 )
 
@@ -34,6 +37,8 @@ func TestServeListenNeedsTokens(t *testing.T) {
 		{[]string{"serve", "--db", "postgres://u:s3cret@127.0.0.1/v?sslmode=sometimes"}, "--db: store: open postgres:", exitUsage},
 		{[]string{"serve", "--db", "mysql://u:s3cret@127.0.0.1/v"}, "is not a store", exitUsage},
 		{[]string{"serve", "--lease", "10ms"}, "--lease 10ms is shorter than 1s", exitUsage},
+		{[]string{"serve", "--retention", "10m"}, "--retention 10m0s is neither 0 (keep forever) nor at least 1h", exitUsage},
+		{[]string{"serve", "--retention", "-1h"}, "--retention -1h0m0s is neither 0", exitUsage},
 		{[]string{"serve", "--instance-id", " "}, "--instance-id must not be empty", exitUsage},
 		{[]string{"serve", "--tokens-file", filepath.Join(t.TempDir(), "missing")}, "read the tokens file", exitUsage},
 		{[]string{"serve", "--max-bodies-in-flight", "1MiB"}, "--max-bodies-in-flight 1MiB is less than one request body's limit of 8MiB", exitUsage},
@@ -272,5 +277,99 @@ func (p *serveProc) terminate(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Errorf("SIGTERM did not stop the server")
+	}
+}
+
+// TestServeReadOnlyStore starts `verdict serve` on a SQLite database it may
+// read but not write (the file and its directory read-only): the store
+// cannot be used, which is the environment's fault, not the command
+// line's, so it exits 70 with one sentence naming the file. As root, file
+// modes do not stop writes, so the server then runs as nobody.
+func TestServeReadOnlyStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir, err := os.MkdirTemp("", "verdict-readonly-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = os.Chmod(dir, 0o755)
+		_ = os.RemoveAll(dir)
+	})
+	bin := filepath.Join(dir, "verdict")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "verdict.db")
+	st, err := store.OpenSQLite(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	for path, mode := range map[string]os.FileMode{db: 0o444, dir: 0o555} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // a hang guard
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "serve", "--listen", "127.0.0.1:0", "--db", "sqlite:"+db)
+	if os.Geteuid() == 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	}
+	out, err := cmd.CombinedOutput()
+	msg := strings.TrimSpace(string(out))
+	if code := cmd.ProcessState.ExitCode(); code != exitInternal || !strings.HasPrefix(msg, "verdict: --db: open the store "+db+": ") || strings.Count(msg, "\n") != 0 {
+		t.Errorf("serve on a read-only store: exit %d (%v), output %q; want %d and one sentence naming the file", code, err, msg, exitInternal)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a server's log writes and the
+// test's reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestServeWarnsOfNewDatabase starts `verdict serve` twice on one SQLite
+// path: the first start finds no database and creates one, and says so in
+// a warning (a server whose file was lost or whose --db is wrong must not
+// start empty silently); the second finds it and does not warn.
+func TestServeWarnsOfNewDatabase(t *testing.T) {
+	db := "sqlite:" + filepath.Join(t.TempDir(), "verdict.db")
+	for i, wantWarning := range []bool{true, false} {
+		ctx, cancel := context.WithCancel(t.Context())
+		var log syncBuffer
+		done := make(chan int, 1)
+		go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--db", db}, io.Discard, &log) }()
+		deadline := time.Now().Add(time.Minute) // a hang guard
+		for !strings.Contains(log.String(), "verdict serve listening") {
+			if time.Now().After(deadline) {
+				cancel()
+				t.Fatalf("start %d did not listen:\n%s", i+1, log.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("start %d: exit %d\n%s", i+1, code, log.String())
+		}
+		warned := strings.Contains(log.String(), "level=WARN msg=\"the store had no database at its path, so it starts empty")
+		if warned != wantWarning {
+			t.Errorf("start %d: warned of a new database: %v, want %v\n%s", i+1, warned, wantWarning, log.String())
+		}
 	}
 }
