@@ -14,6 +14,7 @@ import (
 	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/loki"
 )
 
 // analysisRequest is the body of POST /api/v1/analyses.
@@ -203,8 +204,9 @@ func (s *Server) record(ctx context.Context, p prepared, status store.Status) (s
 	if err != nil {
 		return "", fmt.Errorf("encode the plan: %w", err)
 	}
+	scopes := p.plan.Scopes
 	a := &store.Analysis{ID: store.NewID(), ConfigName: p.configName, Config: p.configText, Request: reqJSON, Origin: p.origin, Status: status,
-		Owner: s.opt.InstanceID, LeaseUntil: time.Now().Add(s.opt.Lease)}
+		Scopes: &scopes, Owner: s.opt.InstanceID, LeaseUntil: time.Now().Add(s.opt.Lease)}
 	if p.plan.Lifetime > 0 {
 		interval := p.plan.Interval
 		if interval <= 0 || interval > p.plan.Lifetime {
@@ -405,7 +407,10 @@ func (s *Server) execute(ctx context.Context, id string, p prepared, slot func(c
 			return nil, err
 		}
 		s.metrics.ObserveAnalysis(p.origin, p.configName, nil, time.Since(start))
-		s.finish(ctx, id, store.Outcome{Status: store.Failed, Error: err.Error()})
+		if s.finish(ctx, id, store.Outcome{Status: store.Failed, Error: err.Error()}) {
+			window := metrics.Window{Start: p.plan.Start, End: p.plan.End, Step: p.plan.Step}
+			s.pushEvent(ctx, analysis.FailedEvent(p.displayName(), p.plan.Scopes, window, err.Error(), s.eventInfo(id, p)))
+		}
 		return nil, err
 	}
 	s.metrics.ObserveAnalysis(p.origin, p.configName, rep, time.Since(start))
@@ -415,7 +420,12 @@ func (s *Server) execute(ctx context.Context, id string, p prepared, slot func(c
 		s.finish(ctx, id, store.Outcome{Status: store.Failed, Error: "internal error while storing the report"})
 		return nil, err
 	}
-	s.finish(ctx, id, out)
+	if p.plan.Lifetime <= 0 {
+		out.Progress = &store.Progress{Done: 1, Total: 1}
+	}
+	if s.finish(ctx, id, out) {
+		s.pushEvent(ctx, analysis.Event(rep, s.eventInfo(id, p)))
+	}
 	return rep, nil
 }
 
@@ -457,6 +467,33 @@ func (s *Server) run(ctx context.Context, id string, p prepared, slot func(conte
 				s.log.Error("record analysis progress", "id", id, "err", err)
 			}
 		}})
+}
+
+// eventInfo says how an analysis ran, for its verdict event.
+func (s *Server) eventInfo(id string, p prepared) analysis.EventInfo {
+	return analysis.EventInfo{Finished: s.now(), Origin: p.origin, ID: id, URL: s.baseURL() + "/analyses/" + id}
+}
+
+// displayName is the config's name for events: the stored config's, or
+// the inline config's own name.
+func (p prepared) displayName() string {
+	if p.configName != "" || p.cfg == nil {
+		return p.configName
+	}
+	return p.cfg.Name
+}
+
+// pushEvent queues a finished analysis' verdict event for Options.Events,
+// when the server has one. The push is asynchronous and outlives the
+// request: a caller that went away does not lose the event, and a push
+// that fails is logged, never turned into the analysis' outcome.
+func (s *Server) pushEvent(ctx context.Context, ev loki.Event) {
+	if s.opt.Events == nil {
+		return
+	}
+	if err := s.opt.Events.Push(context.WithoutCancel(ctx), ev); err != nil {
+		s.log.Warn("the verdict event was not queued for Loki", "config", ev.Config, "report", ev.Report, "err", err)
+	}
 }
 
 func (p prepared) progressTotal() int {
@@ -515,27 +552,30 @@ func (s *Server) finish(ctx context.Context, id string, o store.Outcome) bool {
 
 // analysisView is an analysis in API answers.
 type analysisView struct {
-	ID         string          `json:"id"`
-	ConfigName string          `json:"configName,omitempty"`
-	Origin     string          `json:"origin"`
-	Status     store.Status    `json:"status"`
-	Progress   store.Progress  `json:"progress"`
-	Verdict    string          `json:"verdict,omitempty"`
-	Score      *float64        `json:"score,omitempty"`
-	Error      string          `json:"error,omitempty"`
-	CreatedAt  time.Time       `json:"createdAt"`
-	UpdatedAt  time.Time       `json:"updatedAt"`
-	FinishedAt *time.Time      `json:"finishedAt,omitempty"`
-	Request    json.RawMessage `json:"request,omitempty"`
-	Intervals  json.RawMessage `json:"intervals,omitempty"`
-	Report     json.RawMessage `json:"report,omitempty"`
-	URL        string          `json:"url,omitempty"`
+	ID         string `json:"id"`
+	ConfigName string `json:"configName,omitempty"`
+	Origin     string `json:"origin"`
+	// Scopes are the scopes compared (cut to store.ScopeKeys keys of
+	// store.ScopeText bytes; the request has them whole).
+	Scopes     *analysis.Scopes `json:"scopes,omitempty"`
+	Status     store.Status     `json:"status"`
+	Progress   store.Progress   `json:"progress"`
+	Verdict    string           `json:"verdict,omitempty"`
+	Score      *float64         `json:"score,omitempty"`
+	Error      string           `json:"error,omitempty"`
+	CreatedAt  time.Time        `json:"createdAt"`
+	UpdatedAt  time.Time        `json:"updatedAt"`
+	FinishedAt *time.Time       `json:"finishedAt,omitempty"`
+	Request    json.RawMessage  `json:"request,omitempty"`
+	Intervals  json.RawMessage  `json:"intervals,omitempty"`
+	Report     json.RawMessage  `json:"report,omitempty"`
+	URL        string           `json:"url,omitempty"`
 	// Owner is the server (instance id) that runs or ran the analysis.
 	Owner string `json:"owner,omitempty"`
 }
 
 func view(a store.Analysis, full bool, base string) analysisView {
-	v := analysisView{ID: a.ID, ConfigName: a.ConfigName, Origin: a.Origin, Status: a.Status, Progress: a.Progress,
+	v := analysisView{ID: a.ID, ConfigName: a.ConfigName, Origin: a.Origin, Scopes: a.Scopes, Status: a.Status, Progress: a.Progress,
 		Verdict: a.Verdict, Score: a.Score, Error: a.Error, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt,
 		URL: base + "/api/v1/analyses/" + a.ID, Owner: a.Owner}
 	if !a.FinishedAt.IsZero() {

@@ -97,8 +97,14 @@
 //     its credentials and TLS files decide where the server sends what it
 //     can read, or when a signal names a source the server does not have.
 //     A config read back from the store with sources: (stored by an older
-//     version) is not used either. Verdict events of scheduled analyses go
-//     to Options.Events only (verdict serve: the loki source's pushURL).
+//     version) is not used either.
+//   - Every analysis the server finishes (API, schedule, Argo, Flagger,
+//     Kayenta) pushes its verdict event to Options.Events (verdict serve:
+//     the loki source's pushURL), from the one place analyses end
+//     (execute): one line naming the stored report (id and URL) with the
+//     verdict's level; an analysis that could not run pushes verdict none
+//     at level error; a cancelled or interrupted one pushes nothing. GET /
+//     is the analyses page for a browser and a JSON 404 for API clients.
 //   - /metrics serves a private registry owned by the Server, never the
 //     global one (the Loki push client registers there).
 package api

@@ -4,22 +4,31 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/verdict-aca/verdict/internal/cell"
-	"github.com/verdict-aca/verdict/scoring"
 	"html/template"
+	"maps"
+	"mime"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/internal/cell"
 	"github.com/verdict-aca/verdict/report/htmlreport"
+	"github.com/verdict-aca/verdict/scoring"
 )
 
 // pages registers the HTML pages: a finished analysis is the report page
 // of package htmlreport (with plots from the stored series); a running
 // one, the list and a config's history are small pages that refresh while
-// something runs. They need the read role like the JSON API.
+// something runs. They need the read role like the JSON API. GET / is the
+// list for a browser (a request that accepts text/html) and a JSON 404
+// that points to the list for anything else, so that an API client never
+// gets HTML it did not ask for.
 func (s *Server) pages(m *http.ServeMux, read func(http.Handler) http.Handler) {
+	m.Handle("GET /{$}", read(http.HandlerFunc(s.rootPage)))
 	m.Handle("GET /analyses", read(http.HandlerFunc(s.analysesPage)))
 	m.Handle("GET /analyses/{id}", read(http.HandlerFunc(s.analysisPage)))
 	m.Handle("GET /configs/{name}", read(http.HandlerFunc(s.configPage)))
@@ -34,7 +43,8 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	},
 	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
 	// mark gives a verdict a sign that reads without colour.
-	"mark": func(verdict string) string { return cell.VerdictMark(scoring.Verdict(verdict)) },
+	"mark":   func(verdict string) string { return cell.VerdictMark(scoring.Verdict(verdict)) },
+	"scopes": scopesText,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -63,9 +73,9 @@ progress {{.Progress.Done}} of {{.Progress.Total}} judgements; started {{when .C
 status <select name="status">{{range .Statuses}}<option{{if eq . $.FilterStatus}} selected{{end}}>{{.}}</option>{{end}}</select>
 since <input name="since" value="{{.FilterSince}}" placeholder="24h or 2026-11-23T00:00:00Z" size="24">
 <button>Filter</button></form>
-<table><tr><th>started</th><th>config</th><th>origin</th><th>status</th><th>verdict</th><th>score</th><th>progress</th></tr>
+<table><tr><th>started</th><th>config</th><th>scopes</th><th>origin</th><th>status</th><th>verdict</th><th>score</th><th>progress</th></tr>
 {{range .Rows}}<tr data-analysis="{{.ID}}" data-verdict="{{.Verdict}}" data-status="{{.Status}}"><td><a href="/analyses/{{.ID}}">{{when .CreatedAt}}</a></td><td>{{if .ConfigName}}<a href="/configs/{{.ConfigName}}">{{.ConfigName}}</a>{{else}}(inline){{end}}</td>
-<td>{{.Origin}}</td><td>{{.Status}}</td><td class="{{.Verdict}}">{{mark .Verdict}} {{.Verdict}}</td><td>{{score .Score}}</td><td>{{.Progress.Done}}/{{.Progress.Total}}</td></tr>{{else}}<tr><td colspan="7">No analyses.</td></tr>{{end}}
+<td class="scopes">{{scopes .Scopes}}</td><td>{{.Origin}}</td><td>{{.Status}}</td><td class="{{.Verdict}}">{{mark .Verdict}} {{.Verdict}}</td><td>{{score .Score}}</td><td>{{.Progress.Done}}/{{.Progress.Total}}</td></tr>{{else}}<tr><td colspan="8">No analyses.</td></tr>{{end}}
 </table>{{end}}
 {{if .ConfigText}}<h2>Config (version {{.ConfigVersion}})</h2><pre>{{.ConfigText}}</pre>{{end}}
 </body></html>
@@ -125,6 +135,64 @@ func (s *Server) analysisPage(w http.ResponseWriter, r *http.Request) {
 		d.Refresh = 5
 	}
 	s.renderPage(w, r, http.StatusOK, d)
+}
+
+// rootPage is GET /: the analyses page for a browser, a JSON 404 naming
+// the pages and the API for any other client.
+func (s *Server) rootPage(w http.ResponseWriter, r *http.Request) {
+	if !acceptsHTML(r.Header.Get("Accept")) {
+		writeError(w, http.StatusNotFound, "no such endpoint: GET /; analyses are listed at /api/v1/analyses (JSON) and /analyses (HTML)")
+		return
+	}
+	s.analysesPage(w, r)
+}
+
+// acceptsHTML reports whether an Accept header names text/html (or
+// application/xhtml+xml) with a quality above zero, as browsers send for a
+// page; */* alone (curl, most API clients) does not count.
+func acceptsHTML(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		media, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil || media != "text/html" && media != "application/xhtml+xml" {
+			continue
+		}
+		if q, ok := params["q"]; ok {
+			if v, err := strconv.ParseFloat(q, 64); err != nil || v <= 0 {
+				continue
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// scopesText writes an analysis' scopes in one short line: the keys both
+// sides share with one value as k=v, the others as k: baseline → canary
+// ("app=shop, track: baseline → canary"); "–" for none.
+func scopesText(sc *analysis.Scopes) string {
+	if sc == nil || len(sc.Baseline) == 0 && len(sc.Canary) == 0 {
+		return "–"
+	}
+	all := make(map[string]string, len(sc.Baseline)+len(sc.Canary))
+	maps.Copy(all, sc.Baseline)
+	maps.Copy(all, sc.Canary)
+	keys := slices.Sorted(maps.Keys(all))
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		b, inB := sc.Baseline[k]
+		c, inC := sc.Canary[k]
+		switch {
+		case inB && inC && b == c:
+			parts = append(parts, k+"="+b)
+		case !inC:
+			parts = append(parts, k+": "+b+" → (none)")
+		case !inB:
+			parts = append(parts, k+": (none) → "+c)
+		default:
+			parts = append(parts, k+": "+b+" → "+c)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (s *Server) analysesPage(w http.ResponseWriter, r *http.Request) {

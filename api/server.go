@@ -72,8 +72,9 @@ type Options struct {
 	// every analysis, schedule and synchronous judgement. Configs name
 	// them; a config that defines sources is refused.
 	Sources analysis.SourceSet
-	// Events, when set, receives a verdict event for every scheduled
-	// analysis (verdict serve: the loki source's pushURL). Close closes it.
+	// Events, when set, receives the verdict event of every analysis the
+	// server finishes, whatever its origin (verdict serve: the loki
+	// source's pushURL). Close closes it.
 	Events *loki.EventPusher
 	// Tokens enables bearer-token auth when not empty.
 	Tokens *Tokens

@@ -81,6 +81,9 @@ var pgMigrations = []string{
 	CREATE INDEX analyses_owner ON analyses (owner) WHERE status IN ('queued', 'running');`,
 	// 3: retention deletes ended analyses by the time they ended.
 	`CREATE INDEX analyses_finished ON analyses (finished_at) WHERE finished_at IS NOT NULL;`,
+	// 4: the scopes compared, for lists (JSON; NULL for older rows and
+	// offline analyses).
+	`ALTER TABLE analyses ADD COLUMN scopes BYTEA;`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema
@@ -342,9 +345,10 @@ func (s *Postgres) CreateAnalysis(ctx context.Context, a *Analysis) error {
 		a.Request = []byte("{}")
 	}
 	a.LeaseUntil = pgLease(a.LeaseUntil)
-	_, err := s.pool.Exec(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at, owner, lease_until)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)`,
-		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, now, cleanText(a.Owner), leaseParam(a.LeaseUntil))
+	a.Scopes = CutScopes(a.Scopes)
+	_, err := s.pool.Exec(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at, owner, lease_until, scopes)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)`,
+		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, now, cleanText(a.Owner), leaseParam(a.LeaseUntil), encodeScopes(a.Scopes))
 	if err != nil {
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation
@@ -423,8 +427,10 @@ func (s *Postgres) finish(ctx context.Context, id, owner string, o Outcome) erro
 		return fmt.Errorf("analysis %q: %w", id, ErrNotFound)
 	}
 	now := s.clock()
-	tag, err := s.pool.Exec(ctx, `UPDATE analyses SET status = $1, verdict = $2, score = $3, error = $4, report = $5, series = $6, kayenta = $7, updated_at = $8, finished_at = $8
-		WHERE id = $9 AND `+live+` AND ($10 = '' OR owner = $10)`, string(o.Status), o.Verdict, o.Score, cleanText(o.Error), o.Report, o.Series, o.Kayenta, now, id, owner)
+	done, total := finalProgress(o)
+	tag, err := s.pool.Exec(ctx, `UPDATE analyses SET status = $1, verdict = $2, score = $3, error = $4, report = $5, series = $6, kayenta = $7, updated_at = $8, finished_at = $8,
+		done = COALESCE($11, done), total = COALESCE($12, total)
+		WHERE id = $9 AND `+live+` AND ($10 = '' OR owner = $10)`, string(o.Status), o.Verdict, o.Score, cleanText(o.Error), o.Report, o.Series, o.Kayenta, now, id, owner, done, total)
 	if err != nil {
 		return fmt.Errorf("finish analysis %s: %w", id, err)
 	}
@@ -440,10 +446,12 @@ func scanPGAnalysis(row pgx.Row, extra ...any) (Analysis, error) {
 	var a Analysis
 	var status string
 	var finished *time.Time
-	dest := append([]any{&a.ID, &a.ConfigName, &a.Origin, &status, &a.Progress.Done, &a.Progress.Total, &a.Intervals, &a.Verdict, &a.Score, &a.Error, &a.CreatedAt, &a.UpdatedAt, &finished, &a.Owner, &a.LeaseUntil}, extra...)
+	var scopes []byte
+	dest := append([]any{&a.ID, &a.ConfigName, &a.Origin, &status, &a.Progress.Done, &a.Progress.Total, &a.Intervals, &a.Verdict, &a.Score, &a.Error, &a.CreatedAt, &a.UpdatedAt, &finished, &a.Owner, &a.LeaseUntil, &scopes}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Analysis{}, err
 	}
+	a.Scopes = decodeScopes(scopes)
 	a.LeaseUntil = pgLease(a.LeaseUntil)
 	a.Status = Status(status)
 	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()

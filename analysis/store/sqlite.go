@@ -59,6 +59,9 @@ var migrations = []string{
 	CREATE INDEX analyses_owner ON analyses (owner, status);`,
 	// 4: retention deletes ended analyses by the time they ended.
 	`CREATE INDEX analyses_finished ON analyses (finished_at) WHERE finished_at IS NOT NULL;`,
+	// 5: the scopes compared, for lists (JSON; NULL for older rows and
+	// offline analyses).
+	`ALTER TABLE analyses ADD COLUMN scopes BLOB;`,
 }
 
 // busyTimeout bounds how long a write waits for the write lock while
@@ -365,9 +368,10 @@ func (s *SQLite) CreateAnalysis(ctx context.Context, a *Analysis) error {
 	if !a.LeaseUntil.IsZero() {
 		a.LeaseUntil = fromNanos(nanos(a.LeaseUntil))
 	}
-	_, err := s.exec(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at, owner, lease_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, nanos(now), nanos(now), a.Owner, leaseNanos(a.LeaseUntil))
+	a.Scopes = CutScopes(a.Scopes)
+	_, err := s.exec(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at, owner, lease_until, scopes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, nanos(now), nanos(now), a.Owner, leaseNanos(a.LeaseUntil), encodeScopes(a.Scopes))
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return fmt.Errorf("analysis %s: %w", a.ID, ErrConflict)
@@ -449,8 +453,10 @@ func (s *SQLite) finish(ctx context.Context, id, owner string, o Outcome) error 
 		return fmt.Errorf("finish analysis %s: %q is not a terminal status", id, o.Status)
 	}
 	now := nanos(s.now())
-	res, err := s.exec(ctx, `UPDATE analyses SET status = ?, verdict = ?, score = ?, error = ?, report = ?, series = ?, kayenta = ?, updated_at = ?, finished_at = ?
-		WHERE id = ? AND `+live+` AND (? = '' OR owner = ?)`, string(o.Status), o.Verdict, o.Score, o.Error, o.Report, o.Series, o.Kayenta, now, now, id, owner, owner)
+	done, total := finalProgress(o)
+	res, err := s.exec(ctx, `UPDATE analyses SET status = ?, verdict = ?, score = ?, error = ?, report = ?, series = ?, kayenta = ?, updated_at = ?, finished_at = ?,
+		done = COALESCE(?, done), total = COALESCE(?, total)
+		WHERE id = ? AND `+live+` AND (? = '' OR owner = ?)`, string(o.Status), o.Verdict, o.Score, o.Error, o.Report, o.Series, o.Kayenta, now, now, done, total, id, owner, owner)
 	if err != nil {
 		return fmt.Errorf("finish analysis %s: %w", id, err)
 	}
@@ -462,7 +468,7 @@ func (s *SQLite) CancelAnalysis(ctx context.Context, id, reason string) error {
 	return s.FinishAnalysis(ctx, id, Outcome{Status: Cancelled, Error: reason})
 }
 
-const analysisColumns = `id, config_name, origin, status, done, total, intervals, verdict, score, error, created_at, updated_at, finished_at, owner, lease_until`
+const analysisColumns = `id, config_name, origin, status, done, total, intervals, verdict, score, error, created_at, updated_at, finished_at, owner, lease_until, scopes`
 
 type scanner interface{ Scan(...any) error }
 
@@ -473,10 +479,12 @@ func scanAnalysis(row scanner, extra ...any) (Analysis, error) {
 	var created, updated int64
 	var finished sql.NullInt64
 	var lease int64
-	dest := append([]any{&a.ID, &a.ConfigName, &a.Origin, &status, &a.Progress.Done, &a.Progress.Total, &a.Intervals, &a.Verdict, &score, &a.Error, &created, &updated, &finished, &a.Owner, &lease}, extra...)
+	var scopes []byte
+	dest := append([]any{&a.ID, &a.ConfigName, &a.Origin, &status, &a.Progress.Done, &a.Progress.Total, &a.Intervals, &a.Verdict, &score, &a.Error, &created, &updated, &finished, &a.Owner, &lease, &scopes}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return Analysis{}, err
 	}
+	a.Scopes = decodeScopes(scopes)
 	a.Status = Status(status)
 	if score.Valid {
 		v := score.Float64

@@ -100,6 +100,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/verdict-aca/verdict/analysis"
 )
 
 // Errors callers test with errors.Is.
@@ -187,8 +189,11 @@ type Analysis struct {
 	Config []byte
 	// Request is the caller's request as JSON (scopes, window, lifetime).
 	Request []byte
-	// Origin says who asked: api, schedule, kayenta, argo, flagger.
-	Origin   string
+	// Origin says who asked: api, schedule, kayenta, argo, flagger, cli.
+	Origin string
+	// Scopes are the scopes a live analysis compares (nil for files), for
+	// lists: CreateAnalysis stores them cut to ScopesBytes (CutScopes).
+	Scopes   *analysis.Scopes
 	Status   Status
 	Progress Progress
 	// Intervals is the JSON array of interval results so far.
@@ -224,13 +229,16 @@ type Analysis struct {
 
 // Outcome is how an analysis ended.
 type Outcome struct {
-	Status  Status
-	Verdict string
-	Score   *float64
-	Error   string
-	Report  []byte
-	Series  []byte
-	Kayenta []byte
+	Status Status
+	// Progress, when set, is the final progress (a single-window analysis
+	// that finished did its one judgement); nil keeps the last recorded.
+	Progress *Progress
+	Verdict  string
+	Score    *float64
+	Error    string
+	Report   []byte
+	Series   []byte
+	Kayenta  []byte
 }
 
 // Filter selects analyses for List. Zero fields do not filter.

@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/internal/pgtest"
+	"github.com/verdict-aca/verdict/metrics"
 )
 
 // This file is the behavioural suite every Store implementation must pass:
@@ -96,6 +98,7 @@ var suiteCases = []struct {
 	{"bounded claims", testBoundedClaims},
 	{"concurrent claims", testConcurrentClaims},
 	{"retention", testRetention},
+	{"scopes and final progress", testScopesAndFinalProgress},
 }
 
 func TestSuite(t *testing.T) {
@@ -832,5 +835,61 @@ func testRetention(t *testing.T, db database) {
 	}
 	if _, err := s.DeleteFinished(ctx, cutoff, 0); err == nil {
 		t.Error("DeleteFinished with limit 0: no error")
+	}
+}
+
+// testScopesAndFinalProgress: an analysis' scopes come back from every read
+// (cut to the list bounds when a request's were huge), and an outcome's
+// progress replaces the recorded one while an outcome without one keeps it.
+func testScopesAndFinalProgress(t *testing.T, db database) {
+	ctx := context.Background()
+	s := db.open(t)
+	big := metrics.Scope{}
+	for i := range ScopeKeys + 4 {
+		big[fmt.Sprintf("k%02d", i)] = strings.Repeat("é", ScopeText)
+	}
+	small := &analysis.Scopes{Baseline: metrics.Scope{"track": "baseline"}, Canary: metrics.Scope{"track": "canary"}}
+	for _, a := range []*Analysis{
+		{ID: "small", Config: []byte("x"), Scopes: small, Progress: Progress{0, 1}},
+		{ID: "big", Config: []byte("x"), Scopes: &analysis.Scopes{Baseline: big, Canary: big}, Progress: Progress{0, 1}},
+		{ID: "files", Config: []byte("x"), Progress: Progress{0, 4}},
+	} {
+		if err := s.CreateAnalysis(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.FinishAnalysis(ctx, "small", Outcome{Status: Finished, Verdict: "pass", Progress: &Progress{1, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UpdateAnalysis(ctx, "files", Running, Progress{2, 4}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.FinishAnalysis(ctx, "files", Outcome{Status: Finished, Verdict: "fail"}); err != nil {
+		t.Fatal(err)
+	}
+	s = db.open(t) // read back through a new handle
+	list, err := s.ListAnalyses(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]Analysis{}
+	for _, a := range list {
+		byID[a.ID] = a
+	}
+	got, err := s.GetAnalysis(ctx, "small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []Analysis{got, byID["small"]} {
+		if a.Scopes == nil || a.Scopes.Canary["track"] != "canary" || a.Scopes.Baseline["track"] != "baseline" || a.Progress != (Progress{1, 1}) {
+			t.Errorf("small: scopes %+v, progress %+v; want the scopes and 1/1", a.Scopes, a.Progress)
+		}
+	}
+	cut := byID["big"].Scopes
+	if cut == nil || len(cut.Canary) != ScopeKeys+1 || cut.Canary["…"] != "4 more" || len(cut.Canary["k00"]) > ScopeText || !strings.HasSuffix(cut.Canary["k00"], "…") {
+		t.Errorf("big scopes come back as %+v; want %d keys of at most %d bytes and the rest counted", cut, ScopeKeys, ScopeText)
+	}
+	if f := byID["files"]; f.Scopes != nil || f.Progress != (Progress{2, 4}) {
+		t.Errorf("files: scopes %+v, progress %+v; want none and the recorded 2/4", f.Scopes, f.Progress)
 	}
 }

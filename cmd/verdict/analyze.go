@@ -143,18 +143,20 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 	if err := writeReport(cmd, rep, format, f.output); err != nil {
 		return err
 	}
-	pushEvent(cmd, cfg, rep)
 	request := map[string]any{"baselineScope": scopes.Baseline, "canaryScope": scopes.Canary, "start": window.Start, "end": window.End}
-	if err := record(cmd, st, f.db, f.config, rep, request); err != nil {
+	id, err := record(cmd, st, f.db, f.config, rep, request)
+	if err != nil {
 		return err
 	}
+	pushEvent(cmd, cfg, rep, id)
 	return verdictExit{verdictCode(rep.Verdict)}
 }
 
-// pushEvent sends the verdict event to Loki when the config has a push URL.
-// A failed push is reported on stderr and does not change the exit code:
-// the verdict stands whether or not Loki heard of it.
-func pushEvent(cmd *cobra.Command, cfg *analysis.Config, rep *analysis.Report) {
+// pushEvent sends the verdict event to Loki when the config has a push URL,
+// naming the analysis recorded with --db (id; "" without). A failed push
+// is reported on stderr and does not change the exit code: the verdict
+// stands whether or not Loki heard of it.
+func pushEvent(cmd *cobra.Command, cfg *analysis.Config, rep *analysis.Report, id string) {
 	src := cfg.Sources.Get(analysis.SourceLoki)
 	if src == nil || src.PushURL == "" {
 		return
@@ -170,7 +172,7 @@ func pushEvent(cmd *cobra.Command, cfg *analysis.Config, rep *analysis.Report) {
 		return
 	}
 	defer pusher.Close()
-	if err := pusher.Push(cmd.Context(), analysis.Event(rep, time.Now(), "")); err != nil {
+	if err := pusher.Push(cmd.Context(), analysis.Event(rep, analysis.EventInfo{Finished: time.Now(), Origin: "cli", ID: id})); err != nil {
 		warn(err)
 	}
 }

@@ -64,7 +64,7 @@ func newJudgeCommand() *cobra.Command {
 				return err
 			}
 			request := map[string]string{"baseline": baselinePath, "canary": canaryPath}
-			if err := record(cmd, st, db, configPath, rep, request); err != nil {
+			if _, err := record(cmd, st, db, configPath, rep, request); err != nil {
 				return err
 			}
 			return verdictExit{verdictCode(rep.Verdict)}

@@ -38,32 +38,34 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 }
 
 // record stores an analysis run from the command line, so that
-// `verdict serve --db` lists it and shows its report page. request says
-// what was judged (files, or scopes and window). A nil store records nothing.
-func record(cmd *cobra.Command, st store.Store, dsn, configPath string, rep *analysis.Report, request any) error {
+// `verdict serve --db` lists it and shows its report page, and returns its
+// id. request says what was judged (files, or scopes and window). A nil
+// store records nothing (and returns "").
+func record(cmd *cobra.Command, st store.Store, dsn, configPath string, rep *analysis.Report, request any) (string, error) {
 	if st == nil {
-		return nil
+		return "", nil
 	}
 	ctx := cmd.Context()
 	configText, err := os.ReadFile(configPath)
 	if err != nil {
-		return fmt.Errorf("recording the analysis: %w", err)
+		return "", fmt.Errorf("recording the analysis: %w", err)
 	}
 	req, err := json.Marshal(request)
 	if err != nil {
-		return fmt.Errorf("recording the analysis: %w", err)
+		return "", fmt.Errorf("recording the analysis: %w", err)
 	}
 	out, err := store.OutcomeOf(rep)
 	if err != nil {
-		return fmt.Errorf("recording the analysis: %w", err)
+		return "", fmt.Errorf("recording the analysis: %w", err)
 	}
-	a := &store.Analysis{ID: store.NewID(), ConfigName: rep.Name, Config: configText, Request: req, Origin: "cli", Status: store.Running, Progress: store.Progress{Done: 1, Total: 1}}
+	a := &store.Analysis{ID: store.NewID(), ConfigName: rep.Name, Config: configText, Request: req, Origin: "cli", Scopes: rep.Scopes,
+		Status: store.Running, Progress: store.Progress{Done: 1, Total: 1}}
 	if err := st.CreateAnalysis(ctx, a); err != nil {
-		return fmt.Errorf("recording the analysis in %s: %w", dsn, err)
+		return "", fmt.Errorf("recording the analysis in %s: %w", dsn, err)
 	}
 	if err := st.FinishAnalysis(ctx, a.ID, out); err != nil {
-		return fmt.Errorf("recording the analysis in %s: %w", dsn, err)
+		return "", fmt.Errorf("recording the analysis in %s: %w", dsn, err)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "recorded as analysis %s in %s\n", a.ID, dsn)
-	return nil
+	return a.ID, nil
 }

@@ -127,11 +127,34 @@ func (s *Server) Tenants() []string {
 	return slices.Clone(s.tenants)
 }
 
-// Pushes is the number of push requests accepted.
+// Pushes is the number of push requests accepted (Lines has what they held).
 func (s *Server) Pushes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.pushes
+}
+
+// Lines returns the lines of every stream whose labels include match (all
+// streams for an empty match): streams in label order, each in time order.
+// Pushed lines are kept with the labels they were pushed with.
+func (s *Server) Lines(match map[string]string) []Line {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Line
+	for _, key := range slices.Sorted(maps.Keys(s.streams)) {
+		st := s.streams[key]
+		ok := true
+		for k, v := range match {
+			if st.labels[k] != v {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, st.entries...)
+		}
+	}
+	return out
 }
 
 func (s *Server) add(labels map[string]string, lines []Line) {

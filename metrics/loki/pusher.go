@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	lokiclient "github.com/grafana/loki-client-go/loki"
 	"github.com/grafana/loki-client-go/pkg/backoff"
@@ -48,12 +49,24 @@ type PusherConfig struct {
 	Logger *slog.Logger
 }
 
-// Event is what is pushed for one finished analysis.
+// Event is what is pushed for one finished analysis: one JSON line that
+// says what was judged and how it ended, and where the whole report is
+// (Report, ReportURL). The report itself is not in the line: a report
+// holds every signal's figures (up to hundreds of KiB), Loki refuses lines
+// over its max_line_size (256 KiB by default), and a line that big serves
+// no alert or dashboard. Push bounds the line (see MaxEventBytes).
 type Event struct {
 	// Time is when the analysis finished; zero means now.
 	Time time.Time `json:"-"`
+	// Level is the verdict's severity for log tools (LevelOf): info for
+	// pass, warning for marginal and none, error for fail and for an
+	// analysis that could not run.
+	Level string `json:"level"`
 	// Config is the analysis config's name.
 	Config string `json:"config"`
+	// Origin says who asked for the analysis: api, schedule, argo,
+	// flagger, kayenta or cli.
+	Origin string `json:"origin,omitempty"`
 	// Scopes are the scopes compared, by role ("baseline", "canary").
 	Scopes map[string]metrics.Scope `json:"scopes,omitempty"`
 	// Start and End are the analysed window.
@@ -63,10 +76,131 @@ type Event struct {
 	Verdict string `json:"verdict"`
 	// Score is the score, nil when the verdict is none.
 	Score *float64 `json:"score"`
-	// Reason is the report's one-sentence reason.
+	// Reason is the report's one-sentence reason, or why the analysis
+	// could not run.
 	Reason string `json:"reason"`
-	// Report identifies the stored report, when there is one.
+	// Failed names the signals that counted as failures (at most
+	// maxFailedNames; FailedCount says how many there were).
+	Failed      []string `json:"failed,omitempty"`
+	FailedCount int      `json:"failedCount,omitempty"`
+	// Report is the stored analysis' id, when it was stored.
 	Report string `json:"report,omitempty"`
+	// ReportURL is where the report page is (the server's external URL,
+	// or a path on the server when it has none).
+	ReportURL string `json:"reportURL,omitempty"`
+}
+
+// The levels of verdict events.
+const (
+	LevelInfo    = "info"
+	LevelWarning = "warning"
+	LevelError   = "error"
+)
+
+// LevelOf is the level of a verdict: a pass is news, a marginal canary or
+// one without a verdict needs a look, a fail is an error.
+func LevelOf(verdict string) string {
+	switch verdict {
+	case "pass":
+		return LevelInfo
+	case "fail":
+		return LevelError
+	default:
+		return LevelWarning
+	}
+}
+
+// Bounds of an event line. A scope comes from whoever asked for the
+// analysis, so each part is cut to size (measured as JSON writes it, with
+// its escapes): the line stays under MaxEventBytes whatever the request
+// held.
+const (
+	// MaxEventBytes bounds an encoded event line.
+	MaxEventBytes = 12 << 10
+	// maxReason bounds the reason, maxURL the report URL, maxName the
+	// config name, the origin, the report id and each failed signal's name.
+	maxReason = 1024
+	maxURL    = 512
+	maxName   = 128
+	// maxScopes bounds the roles (baseline, canary), maxScopeKeys the keys
+	// shown per scope; each key is cut at maxScopeKey, each value at
+	// maxScopeValue.
+	maxScopes     = 2
+	maxScopeKeys  = 16
+	maxScopeKey   = 64
+	maxScopeValue = 128
+	// maxFailedNames bounds Failed.
+	maxFailedNames = 10
+)
+
+// bounded returns e cut to the bounds above. A cut string ends with "…";
+// scope keys beyond maxScopeKeys are dropped, in key order, and counted
+// under the key "…"; roles beyond maxScopes are dropped.
+func (e Event) bounded() Event {
+	e.Config = truncate(e.Config, maxName)
+	e.Reason = truncate(e.Reason, maxReason)
+	e.Origin = truncate(e.Origin, maxName)
+	e.Report = truncate(e.Report, maxName)
+	e.ReportURL = truncate(e.ReportURL, maxURL)
+	if e.Scopes != nil {
+		scopes := make(map[string]metrics.Scope, min(len(e.Scopes), maxScopes))
+		for _, role := range slices.Sorted(maps.Keys(e.Scopes))[:min(len(e.Scopes), maxScopes)] {
+			sc := e.Scopes[role]
+			keys := slices.Sorted(maps.Keys(sc))
+			out := make(metrics.Scope, min(len(keys), maxScopeKeys+1))
+			for i, k := range keys {
+				if i == maxScopeKeys {
+					out["…"] = fmt.Sprintf("%d more", len(keys)-maxScopeKeys)
+					break
+				}
+				out[truncate(k, maxScopeKey)] = truncate(sc[k], maxScopeValue)
+			}
+			scopes[truncate(role, maxScopeKey)] = out
+		}
+		e.Scopes = scopes
+	}
+	e.FailedCount = max(e.FailedCount, len(e.Failed))
+	failed := make([]string, 0, min(len(e.Failed), maxFailedNames))
+	for _, name := range e.Failed[:min(len(e.Failed), maxFailedNames)] {
+		failed = append(failed, truncate(name, maxName))
+	}
+	e.Failed = failed
+	if len(e.Failed) == 0 {
+		e.Failed = nil
+	}
+	return e
+}
+
+// truncate cuts s so that, as a JSON string's content (escapes included),
+// it takes at most n bytes; a cut is marked with "…".
+func truncate(s string, n int) string {
+	width := 0
+	cut := -1
+	for i, r := range s {
+		w := jsonWidth(r)
+		if cut < 0 && width+w > n-jsonWidth('…') {
+			cut = i // where the marked cut goes, if one is needed
+		}
+		width += w
+		if width > n {
+			return s[:cut] + "…"
+		}
+	}
+	return s
+}
+
+// jsonWidth is how many bytes encoding/json writes for r in a string:
+// control characters, <, >, &, U+2028, U+2029 and invalid bytes (r is
+// utf8.RuneError) as \uXXXX, " and \ with a backslash.
+func jsonWidth(r rune) int {
+	switch {
+	case r == '"' || r == '\\':
+		return 2
+	case r < 0x20 || r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029' || r == utf8.RuneError:
+		return 6
+	default:
+		return utf8.RuneLen(r)
+	}
 }
 
 // EventPusher pushes one JSON line per finished analysis to Loki with
@@ -151,6 +285,7 @@ func (p *EventPusher) Push(ctx context.Context, e Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	e = e.bounded()
 	line, err := json.Marshal(e)
 	if err != nil {
 		return fmt.Errorf("encode verdict event: %w", err)

@@ -17,14 +17,44 @@
 // whether the action sits inside a "...", '...' or `...` string literal.
 // A scope variable outside a string literal (where `"} or vector(1)` or
 // `unless` could be injected) or in a # comment is refused by Validate,
-// before anything is queried. Inside a literal the value is escaped for that
-// literal (backslash, the quote, \n, \r, \t, other non-printable runes as
-// \uXXXX), so it reads back as exactly itself; when the literal is the
-// operand of a regex operator (=~, !~, |~) its regex metacharacters are
-// quoted too, so "a.*" matches only "a.*". Values that cannot be written
-// safely are refused: invalid UTF-8 and a backtick inside a backtick
-// string. Window variables are produced by Verdict and may go anywhere
-// (range selectors, offsets).
+// before anything is queried; so is one right after a backslash of the
+// template, which would escape the value's first character.
+//
+// Inside a literal the value is written twice over: first for what the
+// literal is to the language (its operand, told from the tokens before
+// it), then for the literal (backslash, the quote, \n, \r, \t, other
+// non-printable runes as \uXXXX). The operands:
+//
+//   - a plain string (matchers and label filters with = and !=, line
+//     filters |= and != and their `or` alternatives, drop and keep,
+//     anything else): as it is.
+//   - a regex (=~, !~, |~ and their `or` alternatives, | regexp,
+//     label_replace's regex): every ASCII punctuation character
+//     backslash-escaped, which RE2 reads as the character in and out of
+//     character classes; a value of other than one character before a
+//     repetition operator (+, *, ?, {) is grouped as (?:...). Refused
+//     placements: after a lone backslash, inside \Q...\E, an escape (\x,
+//     \p, octal), a group's flags or name, an open {n,m}, a [:class:] or
+//     after a class's range dash.
+//   - a Loki pattern (|>, !> and their `or` alternatives, | pattern):
+//     <name> is a capture and a pattern has no escape, so a value holding <
+//     or > is refused, and so is a placement inside a would-be capture.
+//   - a Go template (line_format, label_format's strings): every { written
+//     as the action {{"{"}}, so a value never opens an action; refused
+//     inside an action or right after a {.
+//   - label_replace's replacement: $ written as $$; refused where it would
+//     complete a $1, $name or ${name}.
+//   - a json, logfmt or xml extraction path and ip(...): refused (a value
+//     there cannot be made literal; filter on the label instead).
+//
+// Keywords are matched as Loki does, in any case (OR, REGEXP). Values that
+// cannot be written safely are refused too: invalid UTF-8 and a backtick
+// inside a backtick string. Window variables are produced by Verdict and
+// may go anywhere (range selectors, offsets). logql_test.go proves the
+// rules for every construct with a lexer of LogQL's string forms and the
+// parsers Loki uses for operands (regexp/syntax, text/template), not with
+// Loki's own parser (AGPL); FuzzRenderLogQL and FuzzRenderMatcher (PromQL,
+// with Prometheus' parser) check any value.
 //
 // Unknown variables are errors found by Validate, not empty strings.
 //

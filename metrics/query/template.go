@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -60,15 +59,19 @@ func (c lexContext) String() string {
 }
 
 // scanner follows the lexical context of PromQL/LogQL text: which string
-// literal (if any) the text written so far has left open.
+// literal (if any) the text written so far has left open, and what that
+// literal is to the language (its operand).
 type scanner struct {
 	ctx     lexContext
 	escaped bool // the previous rune in a quoted string was a backslash
-	// prev is the query text before the string literal that is open now;
-	// it tells whether that literal is the operand of a regex operator.
-	prev strings.Builder
-	// regex records whether the open string literal is a regex operand.
-	regex bool
+	// code is the query text outside strings since the last literal;
+	// toks the tokens before it, string literals included.
+	code strings.Builder
+	toks []codeToken
+	// op is what the open string literal is; lit its raw content so far,
+	// each value in it standing as one space.
+	op  operand
+	lit strings.Builder
 }
 
 // feed advances the scanner over literal template text.
@@ -86,7 +89,7 @@ func (s *scanner) feed(text string) {
 			case '#':
 				s.ctx = ctxComment
 			default:
-				s.prev.WriteRune(r)
+				s.code.WriteRune(r)
 			}
 		case ctxDouble, ctxSingle:
 			switch {
@@ -96,35 +99,42 @@ func (s *scanner) feed(text string) {
 				s.escaped = true
 			case r == '"' && s.ctx == ctxDouble, r == '\'' && s.ctx == ctxSingle:
 				s.close()
+				continue
 			}
+			s.lit.WriteRune(r)
 		case ctxRaw:
 			if r == '`' {
 				s.close()
+				continue
 			}
+			s.lit.WriteRune(r)
 		case ctxComment:
 			if r == '\n' {
 				s.ctx = ctxCode
+				s.code.WriteRune(r)
 			}
 		}
 	}
 }
 
-// regexOperator matches the end of query text that a regex operand follows:
-// PromQL's =~ and !~ label matchers and LogQL's |~ and !~ line filters.
-var regexOperator = regexp.MustCompile(`(=~|!~|\|~)\s*$`)
+// value advances the scanner over a scope value placed in the open
+// literal: it is escaped into literal content, which a space stands for.
+func (s *scanner) value() { s.lit.WriteByte(' ') }
 
 func (s *scanner) open(c lexContext) {
+	s.toks = append(s.toks, tokenizeCode(s.code.String())...)
+	s.code.Reset()
 	s.ctx = c
 	s.escaped = false
-	s.regex = regexOperator.MatchString(s.prev.String())
+	s.op = classify(s.toks)
+	s.lit.Reset()
 }
 
 func (s *scanner) close() {
+	s.toks = append(s.toks, codeToken{str: true, op: s.op})
 	s.ctx = ctxCode
-	s.regex = false
-	// A string literal separates what came before it from what follows;
-	// a regex operator before it no longer applies.
-	s.prev.Reset()
+	s.op = opPlain
+	s.lit.Reset()
 }
 
 // piece is one part of a parsed template: literal text, a variable, or a
@@ -133,7 +143,12 @@ type piece struct {
 	text     string // literal text (or the constant's value)
 	variable string // variable name; "" for text
 	ctx      lexContext
-	regex    bool
+	// op is what the literal holding a scope variable is; escaped says a
+	// backslash of the template comes right before the variable; prefix
+	// is the literal's raw content before it.
+	op      operand
+	escaped bool
+	prefix  string
 }
 
 // parseTemplate parses expr and classifies every action by lexical context.
@@ -175,8 +190,13 @@ func parseTemplate(expr string) ([]piece, error) {
 				sc.feed(p.text)
 				continue
 			}
-			p.ctx, p.regex = sc.ctx, sc.regex
+			p.ctx, p.op, p.escaped, p.prefix = sc.ctx, sc.op, sc.escaped, sc.lit.String()
 			pieces = append(pieces, p)
+			if !slices.Contains(windowVars, p.variable) {
+				sc.value()
+			} else if sc.ctx != ctxCode && sc.ctx != ctxComment {
+				sc.lit.WriteString("0") // a window value: digits and units
+			}
 		default:
 			return nil, fmt.Errorf("query template: %q: only {{.name}} variables are supported (no if, range, with or template)", node.String())
 		}
@@ -239,6 +259,27 @@ func Validate(expr string, scopeKeys []string) error {
 			return fmt.Errorf("query template: scope variable {{.%s}} sits in %s; put it inside a quoted label value, e.g. track=\"{{.%s}}\"",
 				p.variable, p.ctx, p.variable)
 		}
+		if err := checkPiece(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkPiece refuses a scope variable placed where its value cannot be
+// made literal: right after a backslash, in a path or ip(...), or at a
+// point of its operand's own syntax where a value could change it. For a
+// regex it notes whether the value sits in a character class.
+func checkPiece(p piece) error {
+	if p.escaped {
+		return fmt.Errorf("query template: scope variable {{.%s}} sits right after a backslash, which would escape the value's first character", p.variable)
+	}
+	prefix, err := decodeLiteral(p.prefix, p.ctx)
+	if err != nil {
+		return fmt.Errorf("query template: the string holding {{.%s}}: %w", p.variable, err)
+	}
+	if _, err := checkPlacement(p.op, prefix); err != nil {
+		return fmt.Errorf("query template: scope variable {{.%s}} in %s: %w", p.variable, p.op, err)
 	}
 	return nil
 }
@@ -271,7 +312,7 @@ func Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) 
 		return "", err
 	}
 	var b strings.Builder
-	for _, p := range pieces {
+	for i, p := range pieces {
 		if p.variable == "" {
 			b.WriteString(p.text)
 			continue
@@ -284,13 +325,52 @@ func Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) 
 			b.WriteString(v)
 			continue
 		}
-		v, err := escape(scope[p.variable], p.ctx, p.regex)
+		v, err := placeValue(scope[p.variable], p, pieces[i+1:])
 		if err != nil {
 			return "", fmt.Errorf("scope value for %s: %w", p.variable, err)
 		}
 		b.WriteString(v)
 	}
 	return b.String(), nil
+}
+
+// placeValue writes a scope value for its place: escaped for its operand
+// (a regex value followed by a repetition operator is grouped, so that the
+// operator repeats the whole value), then for its string literal.
+func placeValue(v string, p piece, rest []piece) (string, error) {
+	if !utf8.ValidString(v) {
+		return "", fmt.Errorf("%q is not valid UTF-8", v)
+	}
+	w, err := escapeOperand(v, p.op)
+	if err != nil {
+		return "", err
+	}
+	if p.op == opRegex && utf8.RuneCountInString(v) != 1 && len(rest) > 0 && rest[0].variable == "" {
+		prefix, _ := decodeLiteral(p.prefix, p.ctx)
+		next, _ := decodeLiteral(firstRuneText(rest[0].text), p.ctx)
+		if inClass, _ := regexPrefixState(prefix); !inClass && quantifierNext(next) {
+			w = "(?:" + w + ")"
+		}
+	}
+	return escape(w, p.ctx)
+}
+
+// firstRuneText is text cut after its first character or escape sequence
+// (enough to decode the first character).
+func firstRuneText(text string) string {
+	if text == "" {
+		return ""
+	}
+	if text[0] != '\\' {
+		_, size := utf8.DecodeRuneInString(text)
+		return text[:size]
+	}
+	for n := 2; n <= len(text) && n <= 10; n++ {
+		if _, _, tail, err := strconv.UnquoteChar(text[:n], 0); err == nil && tail == "" {
+			return text[:n]
+		}
+	}
+	return ""
 }
 
 func windowValue(name string, w metrics.Window) (string, error) {
@@ -323,15 +403,9 @@ func unixSeconds(t time.Time) string {
 	return strconv.FormatFloat(float64(t.UnixMilli())/1000, 'f', -1, 64)
 }
 
-// escape returns v written so that, inside a literal of kind c, it reads back
-// as exactly v (as a regex: matches exactly v).
-func escape(v string, c lexContext, regex bool) (string, error) {
-	if !utf8.ValidString(v) {
-		return "", fmt.Errorf("%q is not valid UTF-8", v)
-	}
-	if regex {
-		v = regexp.QuoteMeta(v)
-	}
+// escape returns v written so that, inside a literal of kind c, it reads
+// back as exactly v.
+func escape(v string, c lexContext) (string, error) {
 	switch c {
 	case ctxRaw:
 		if strings.ContainsRune(v, '`') {
