@@ -13,13 +13,16 @@
 //     updating /metrics and pushing the verdict event.
 //   - Stop stops new firings and waits (up to its context) for running jobs.
 //   - Reloader follows config changes: a new scheduler replaces the old,
-//     whose running jobs finish instead of being cancelled.
+//     whose running jobs finish instead of being cancelled. A retired
+//     scheduler is kept only until they have: a server whose configs are
+//     PUT every few seconds reloads all day.
 package schedule
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,6 +54,9 @@ type Scheduler struct {
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
+	// done, set by retire, ends when the jobs running at retirement have
+	// finished.
+	done context.Context
 }
 
 // New makes a scheduler for the configs' schedules. It returns an error
@@ -144,14 +150,16 @@ func (l skipLogger) Error(err error, msg string, kv ...any) {
 	l.s.log.Error("cron: "+msg, append(kv, "err", err)...)
 }
 
-// retire stops firing without cancelling or waiting for running jobs; it
-// returns a context that is done when they have finished.
-func (s *Scheduler) retire() context.Context { return s.cron.Stop() }
+// retire stops firing without cancelling or waiting for running jobs; done
+// is then a context that ends when they have finished.
+func (s *Scheduler) retire() { s.done = s.cron.Stop() }
 
 // Reloader keeps the schedules in step with configs that change while the
 // service runs (PUT and DELETE of configs). Reload builds a new scheduler
 // from the current configs and retires the old one: it stops firing, and
-// its running jobs finish normally instead of being cut short.
+// its running jobs finish normally instead of being cut short. A retired
+// scheduler is kept until its jobs have finished (Stop cancels and waits
+// for them), then dropped at the next Reload.
 type Reloader struct {
 	load  func(context.Context) ([]*analysis.Config, error)
 	hooks Hooks
@@ -187,9 +195,32 @@ func (r *Reloader) Reload(ctx context.Context) error {
 		r.cur.retire()
 		r.retired = append(r.retired, r.cur)
 	}
+	// Keep a retired scheduler only while its jobs run, for Stop to cancel
+	// and wait for them: configs PUT all day must not pile them up.
+	r.retired = slices.DeleteFunc(r.retired, func(s *Scheduler) bool {
+		if s.done.Err() == nil {
+			return false
+		}
+		s.cancel()
+		return true
+	})
 	r.cur = next
 	next.Start()
 	return nil
+}
+
+// current is the scheduler firing now (nil before the first Reload).
+func (r *Reloader) current() *Scheduler {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cur
+}
+
+// retiredNow lists the retired schedulers kept for Stop.
+func (r *Reloader) retiredNow() []*Scheduler {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.retired)
 }
 
 // Len is the number of scheduled jobs now.
