@@ -1,8 +1,11 @@
-// Package loadgen builds the judge API's benchmark payload and drives a
-// running `verdict serve` with it (see cmd/loadgen). The payload is the
-// documented load case: a config of 20 Mann-Whitney signals and 360
-// points per signal per side, deterministic so every run sends the same
-// bytes.
+// Package loadgen builds the judge API's benchmark payload and the live
+// configs of the mixed load, with which cmd/verdict-load drives a running
+// `verdict serve`. The payload is the documented load case: a config of 20
+// Mann-Whitney signals and 360 points per signal per side, deterministic
+// so every run sends the same bytes. The mixed load's configs are a
+// fixture scenario's Prometheus config renamed, one of them with a
+// schedule (LiveConfig), PUT again with a new revision comment every few
+// seconds (Revision).
 package loadgen
 
 import (

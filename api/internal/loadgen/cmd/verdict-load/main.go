@@ -6,6 +6,22 @@
 // /metrics) every interval and for the whole run.
 //
 //	verdict-load -url http://127.0.0.1:8080 -c 8 -d 10m -pid $(pidof verdict)
+//
+// With -mix it drives the server's whole surface at once, for memory under
+// mixed load (docs/benchmarks.md): judge API clients as above, Argo calls
+// (GET /api/v1/argo/mix-argo over the last 5m of a fixture scenario, which
+// queries the server's Prometheus and stores an analysis), a config
+// "mix-scheduled" whose schedule fires every second, and PUTs replacing
+// all three configs every -put-every. The server's Prometheus must hold the
+// scenario's data around the present (promgen -start). Every sample period
+// it reads the server's /metrics (RSS, Go heap in use, GC goal, goroutines,
+// CPU, scheduled firings); every interval it prints a Markdown table row
+// with the requests of each kind and their errors, those figures' range,
+// and, with -db, the analyses in the server's SQLite store; at the end,
+// whether each memory figure's per-window peak stayed within 20% after the
+// warm-up.
+//
+//	verdict-load -mix -url http://127.0.0.1:8080 -c 2 -argo-c 2 -warmup 1m -d 10m -i 1m -db sqlite:verdict.db
 package main
 
 import (
@@ -34,10 +50,31 @@ func main() {
 	every := flag.Duration("i", 10*time.Second, "report interval")
 	pid := flag.Int("pid", 0, "server PID, for RSS")
 	payload := flag.String("payload", "points", "points (20 Mann-Whitney signals of 360 points) or release (20 signals: 4 histograms of 30 buckets × 360 windows, 2 rates with their requests, 2 success ratios, 12 of points)")
+	mix := flag.Bool("mix", false, "mixed load: judge clients (-c), Argo clients (-argo-c), a schedule firing every second and config PUTs (-put-every); reports memory per interval")
+	argoClients := flag.Int("argo-c", 2, "-mix: concurrent Argo clients")
+	putEvery := flag.Duration("put-every", 3*time.Second, "-mix: how often the three configs are PUT again")
+	scenario := flag.String("scenario", "latency-regression", "-mix: the fixture scenario the Argo calls and the schedule judge")
+	fixtures := flag.String("fixtures", "fixtures/prometheus", "-mix: the directory of the scenarios' Prometheus configs")
+	warmup := flag.Duration("warmup", time.Minute, "-mix: load before the measured -d (its own window, left out of the flatness check)")
+	sampleEvery := flag.Duration("sample", time.Second, "-mix: how often the server's /metrics is read")
+	db := flag.String("db", "", "-mix: the server's --db (sqlite:PATH), to count the stored analyses")
 	flag.Parse()
 	if *payload != "points" && *payload != "release" {
 		fmt.Fprintf(os.Stderr, "verdict-load: -payload %q: want points or release\n", *payload)
 		os.Exit(2)
+	}
+	if *mix {
+		if *conc < 0 || *argoClients < 0 || *putEvery <= 0 || *dur <= 0 || *every <= 0 || *warmup < 0 || *sampleEvery <= 0 || *sampleEvery > *every {
+			fmt.Fprintln(os.Stderr, "verdict-load: -mix needs -c and -argo-c at least 0, -put-every, -d, -i and -sample positive, -warmup at least 0 and -sample at most -i")
+			os.Exit(2)
+		}
+		err := runMix(mixOptions{url: *url, token: *token, payload: *payload, judgeClients: *conc, argoClients: *argoClients,
+			putEvery: *putEvery, scenario: *scenario, fixtures: *fixtures, warmup: *warmup, dur: *dur, every: *every, sample: *sampleEvery, db: *db})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "verdict-load:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(*url, *token, *payload, *conc, *dur, *every, *pid); err != nil {
 		fmt.Fprintln(os.Stderr, "verdict-load:", err)
