@@ -83,9 +83,10 @@ const (
 	P99OldMW
 	P99Oracle
 	// ErrOracleStrict is the error oracle at the level a canary fail
-	// demands of the critical error signal in a canary of four tested
-	// signals: Holm's first step (÷4) of the critical level
-	// (judge.CriticalLevelFactor × 5%), one-sided p ≤ 0.25%.
+	// demands of the critical error signal: the critical level
+	// (judge.CriticalLevelFactor × 5%), one-sided p ≤ 1%, held by the
+	// canary's only signal that can fail it alone (judge.AdjustFamily's
+	// critical family).
 	ErrOracleStrict
 	// ComplOracleHolm is the completion oracle at Holm's first step in a
 	// canary of four tested signals (5% ÷ 4): the level at which one
@@ -337,7 +338,7 @@ func newTrafficJudge(confidence float64) *trafficJudge {
 
 // strictLevel is the one-sided level a critical signal must reach to fail
 // a canary of four tested signals on its own (ErrOracleStrict).
-func (j *trafficJudge) strictLevel() float64 { return j.level * judge.CriticalLevelFactor / 4 }
+func (j *trafficJudge) strictLevel() float64 { return j.level * judge.CriticalLevelFactor }
 
 // The release canary's signals as the study configures them.
 func errorRatioSpec() judge.Spec {

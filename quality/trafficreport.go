@@ -120,7 +120,7 @@ func TrafficHeadline(rows []TrafficRow) string {
 			if s.Effect.Size != 2 || s.Split != 0.05 || s.Minutes != 60 {
 				continue
 			}
-			signal, oracle, strict = r.SignalRate(ErrVerdict).String(), r.SignalRate(ErrOracle).String(), r.SignalRate(ErrOracleStrict).String()+" (p ≤ 0.25%)"
+			signal, oracle, strict = r.SignalRate(ErrVerdict).String(), r.SignalRate(ErrOracle).String(), r.SignalRate(ErrOracleStrict).String()+" (p ≤ 1%)"
 		case Completion:
 			if s.Effect.Size != 0.10 || s.Split != 0.1 || s.Minutes != 60 {
 				continue
@@ -168,7 +168,7 @@ func TrafficTables(rows []TrafficRow) string {
 				pct(r.SignalRate(ErrOracle).Value), pct(r.SignalRate(ComplOracle).Value), pct(r.SignalRate(P50Oracle).Value), pct(r.SignalRate(P99Oracle).Value))
 		}
 		fmt.Fprintf(&b, "\n##### %s: error ratio regressions\n\n", perMinuteLabel(rate))
-		b.WriteString("| split | duration | scenario | rate with exposure | old rate on counts | old MW on ratios | oracle | oracle at p ≤ 0.25% | canary fail | canary fail or marginal | old canary: fail or marginal |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| split | duration | scenario | rate with exposure | old rate on counts | old MW on ratios | oracle | oracle at p ≤ 1% | canary fail | canary fail or marginal | old canary: fail or marginal |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range at {
 			s := r.Scenario
 			if s.Effect.Kind != ErrorRatio {
