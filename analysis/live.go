@@ -529,6 +529,47 @@ type IntervalResult struct {
 	Verdict string    `json:"verdict"`
 	Score   *float64  `json:"score"`
 	Reason  string    `json:"reason"`
+	// Signals are each signal's figures at this look, for plotting a
+	// sequential analysis: where its estimate and its harmful side's bound
+	// stood against its allowance, look by look.
+	Signals []IntervalSignal `json:"signals,omitempty"`
+}
+
+// IntervalSignal is one signal at one look of a multi-interval analysis.
+type IntervalSignal struct {
+	Name           string               `json:"name"`
+	Classification judge.Classification `json:"classification"`
+	// Shift is the estimated relative change (or in points), RulesOut the
+	// harmful side's bound at the decision level (see judge.TestResult),
+	// Allowed the allowance; Level the level the decision used (the
+	// anytime level when sequential: anytime).
+	Shift    *float64 `json:"shift,omitempty"`
+	RulesOut *float64 `json:"rulesOut,omitempty"`
+	Allowed  float64  `json:"allowed"`
+	Level    float64  `json:"level,omitempty"`
+}
+
+// intervalSignals extracts each signal's figures from a look's report.
+func intervalSignals(rep *Report) []IntervalSignal {
+	out := make([]IntervalSignal, 0, len(rep.Signals))
+	for _, r := range rep.Signals {
+		is := IntervalSignal{Name: r.Name, Classification: r.Classification}
+		if t := r.Test; t != nil {
+			is.Shift, is.RulesOut = t.RelativeShift, t.RulesOut
+			if t.Points {
+				is.Shift = t.Estimate
+			}
+			if t.Allowed != nil {
+				is.Allowed = *t.Allowed
+			}
+			is.Level = t.DecisionLevel
+			if t.AnytimeLevel > 0 {
+				is.Level = t.AnytimeLevel
+			}
+		}
+		out = append(out, is)
+	}
+	return out
 }
 
 // runHolding is Run while holding what acquire gives (nothing when nil),
@@ -605,7 +646,8 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 			}
 			look = &AnytimeLook{References: refs, Fraction: look.Fraction}
 		}
-		ir := IntervalResult{Index: i, Start: w.Start.UTC(), End: w.End.UTC(), Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason}
+		ir := IntervalResult{Index: i, Start: w.Start.UTC(), End: w.End.UTC(), Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason,
+			Signals: intervalSignals(rep)}
 		intervals = append(intervals, ir)
 		last = rep
 		if req.Progress != nil {
