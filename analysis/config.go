@@ -21,6 +21,7 @@ import (
 
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/query"
 	"github.com/verdict-aca/verdict/scoring"
 )
 
@@ -465,6 +466,14 @@ func (c *Config) validateSchedules() error {
 		}
 		if len(s.CanaryScope) == 0 {
 			return c.fieldError(path+".canaryScope", errors.New("missing (template variables such as {track: canary})"))
+		}
+		for _, side := range []struct {
+			field string
+			vars  []ScopeVar
+		}{{"baselineScope", s.BaselineScope}, {"canaryScope", s.CanaryScope}} {
+			if err := query.CheckScope(ScopeOf(side.vars)); err != nil {
+				return c.fieldError(path+"."+side.field, err)
+			}
 		}
 		if s.Lookback == 0 {
 			s.Lookback = DefaultScheduleLookback

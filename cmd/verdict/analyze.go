@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -15,6 +14,7 @@ import (
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/loki"
+	"github.com/verdict-aca/verdict/metrics/query"
 	"github.com/verdict-aca/verdict/report"
 )
 
@@ -246,17 +246,9 @@ func parseScopes(baseline, canary string) (analysis.Scopes, error) {
 }
 
 func parseScope(flag, s string) (metrics.Scope, error) {
-	scope := metrics.Scope{}
-	for _, pair := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(pair, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, usageError{fmt.Errorf("%s: %q is not KEY=VALUE", flag, pair)}
-		}
-		if _, dup := scope[k]; dup {
-			return nil, usageError{fmt.Errorf("%s: %s is given twice", flag, k)}
-		}
-		scope[k] = v
+	scope, err := query.ParseScope(s)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s: %w", flag, err)}
 	}
 	return scope, nil
 }

@@ -259,3 +259,33 @@ func TestJudgeRecords(t *testing.T) {
 		t.Errorf("a bad --db: exit %d, %q, output %q; want a usage error before judging", code, errOut, out)
 	}
 }
+
+// TestScopeFlags: a scope that a query would not read as meant is a usage
+// error naming the flag and saying why, before anything is judged.
+func TestScopeFlags(t *testing.T) {
+	dir := t.TempDir()
+	cfg := write(t, dir, "live.yaml", "signals:\n  - name: p99\n    query: 'max(p99{scenario=\"{{.scenario}}\", track=\"{{.track}}\"})'\n")
+	tests := []struct {
+		name, flag, value, want string
+	}{
+		{"empty value", "--canary-scope", "scenario=healthy,track=", "--canary-scope: track has an empty value, which in PromQL and LogQL matches the series without a track label"},
+		{"quoted value", "--baseline-scope", `scenario="healthy",track=baseline`, `--baseline-scope: the value of scenario, "healthy", is quoted; write it bare (scenario=healthy)`},
+		{"a selector", "--canary-scope", `{scenario="healthy",track="canary"}`, "--canary-scope: \"{scenario=\\\"healthy\\\",track=\\\"canary\\\"}\" is a label selector"},
+		{"a key that is no variable", "--canary-scope", "scenario=healthy,track!=baseline", `--canary-scope: key "track!" is not a template variable name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := map[string]string{"--baseline-scope": "scenario=healthy,track=baseline", "--canary-scope": "scenario=healthy,track=canary"}
+			args[tt.flag] = tt.value
+			for _, cmd := range [][]string{
+				{"validate", "--config", cfg},
+				{"analyze", "--config", cfg, "--lookback", "1h", "--prometheus-url", "http://127.0.0.1:1"},
+			} {
+				code, stdout, stderr := invoke(t, append(cmd, "--baseline-scope", args["--baseline-scope"], "--canary-scope", args["--canary-scope"])...)
+				if code != exitUsage || !strings.Contains(stderr, tt.want) || stdout != "" {
+					t.Errorf("%s: exit %d, stdout %q, stderr %q; want 64 and %q", cmd[0], code, stdout, stderr, tt.want)
+				}
+			}
+		})
+	}
+}
