@@ -15,7 +15,6 @@ import (
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/loki"
 	"github.com/verdict-aca/verdict/metrics/query"
-	"github.com/verdict-aca/verdict/report"
 )
 
 type analyzeFlags struct {
@@ -49,8 +48,7 @@ func newAnalyzeCommand() *cobra.Command {
 	fl.DurationVar(&f.step, "step", 0, "query resolution (default: the source's choice)")
 	fl.DurationVar(&f.lifetime, "lifetime", 0, "judge repeatedly over this lifetime, from --start (default now)")
 	fl.DurationVar(&f.interval, "interval", 0, "with --lifetime: time between judgements (default: the lifetime)")
-	fl.StringVar(&f.format, "format", "table", fmt.Sprintf("output format %v", report.Formats))
-	fl.StringVar(&f.output, "output", "", "write the report to this file instead of standard output")
+	addReportFlags(cmd, &f.format, &f.output)
 	fl.StringVar(&f.db, "db", "", "also record the analysis in this store (sqlite:PATH), for verdict serve to list")
 	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then the config)")
 	fl.StringVar(&f.lokiURL, "loki-url", "", "Loki URL (default $VERDICT_LOKI_URL, then the config)")
@@ -63,9 +61,9 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 	if err := requireFlags(cmd, "config", "baseline-scope", "canary-scope"); err != nil {
 		return err
 	}
-	format, err := report.ParseFormat(f.format)
+	format, err := reportFormat(cmd, f.format, f.output)
 	if err != nil {
-		return usageError{fmt.Errorf("--format: %w", err)}
+		return err
 	}
 	scopes, err := parseScopes(f.baselineScope, f.canaryScope)
 	if err != nil {

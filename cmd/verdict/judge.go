@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -13,7 +11,6 @@ import (
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/file"
 	"github.com/verdict-aca/verdict/metrics/query"
-	"github.com/verdict-aca/verdict/report"
 )
 
 func newJudgeCommand() *cobra.Command {
@@ -30,9 +27,9 @@ func newJudgeCommand() *cobra.Command {
 			if err := requireFlags(cmd, "config", "baseline", "canary"); err != nil {
 				return err
 			}
-			f, err := report.ParseFormat(format)
+			f, err := reportFormat(cmd, format, output)
 			if err != nil {
-				return usageError{fmt.Errorf("--format: %w", err)}
+				return err
 			}
 			ctx := cmd.Context()
 			st, err := openRecord(cmd, db)
@@ -75,42 +72,8 @@ func newJudgeCommand() *cobra.Command {
 	fl.StringVar(&configPath, "config", "", "config file (YAML or JSON)")
 	fl.StringVar(&baselinePath, "baseline", "", "baseline series file (.csv or .json)")
 	fl.StringVar(&canaryPath, "canary", "", "canary series file (.csv or .json)")
-	fl.StringVar(&format, "format", "table", fmt.Sprintf("output format %v", report.Formats))
-	fl.StringVar(&output, "output", "", "write the report to this file instead of standard output")
+	addReportFlags(cmd, &format, &output)
 	return cmd
-}
-
-// writeReport renders the report to standard output or, atomically, to a file.
-func writeReport(cmd *cobra.Command, rep *analysis.Report, f report.Format, output string) error {
-	var buf bytes.Buffer
-	if err := report.Write(&buf, rep, f); err != nil {
-		return err
-	}
-	if output == "" {
-		_, err := cmd.OutOrStdout().Write(buf.Bytes())
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(output), ".verdict-report-*")
-	if err != nil {
-		return fmt.Errorf("writing the report to %s: %w", output, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the report to %s: %w", output, err)
-	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the report to %s: %w", output, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the report to %s: %w", output, err)
-	}
-	if err := os.Rename(tmp.Name(), output); err != nil {
-		return fmt.Errorf("writing the report to %s: %w", output, err)
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s (report written to %s)\n", rep.Name, rep.Verdict, output)
-	return nil
 }
 
 func newValidateCommand() *cobra.Command {
