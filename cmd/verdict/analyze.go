@@ -44,10 +44,10 @@ func newAnalyzeCommand() *cobra.Command {
 	fl.StringVar(&f.canaryScope, "canary-scope", "", "template variables selecting the canary, e.g. track=canary,namespace=shop")
 	fl.StringVar(&f.start, "start", "", "start of the window (or of the canary's lifetime)")
 	fl.StringVar(&f.end, "end", "", "end of the window")
-	fl.DurationVar(&f.lookback, "lookback", 0, "judge the last DUR (instead of --start/--end); with --lifetime, the window of each interval")
-	fl.DurationVar(&f.step, "step", 0, "query resolution (default: the source's choice)")
-	fl.DurationVar(&f.lifetime, "lifetime", 0, "judge repeatedly over this lifetime, from --start (default now)")
-	fl.DurationVar(&f.interval, "interval", 0, "with --lifetime: time between judgements (default: the lifetime)")
+	fl.Var((*duration)(&f.lookback), "lookback", "judge the last DUR (instead of --start/--end); with --lifetime, the window of each interval")
+	fl.Var((*duration)(&f.step), "step", "query resolution (default: the source's choice)")
+	fl.Var((*duration)(&f.lifetime), "lifetime", "judge repeatedly over this lifetime, from --start (default now)")
+	fl.Var((*duration)(&f.interval), "interval", "with --lifetime: time between judgements (default: the lifetime)")
 	addReportFlags(cmd, &f.format, &f.output)
 	fl.StringVar(&f.db, "db", "", "also record the analysis in this store (sqlite:PATH), for verdict serve to list")
 	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then the config)")
@@ -172,9 +172,6 @@ func pushEvent(cmd *cobra.Command, cfg *analysis.Config, rep *analysis.Report) {
 // analysisWindow works out the window (or, with --lifetime, its start) from the flags.
 func analysisWindow(f analyzeFlags, now time.Time) (metrics.Window, error) {
 	w := metrics.Window{Step: f.step}
-	if f.step < 0 || f.lookback < 0 || f.lifetime < 0 || f.interval < 0 {
-		return w, usageError{errors.New("durations cannot be negative")}
-	}
 	if f.interval > 0 && f.lifetime == 0 {
 		return w, usageError{errors.New("--interval goes with --lifetime")}
 	}

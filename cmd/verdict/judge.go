@@ -103,9 +103,6 @@ func newValidateCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if step < 0 {
-					return usageError{fmt.Errorf("--step %s is negative", step)}
-				}
 				end := time.Now().Truncate(time.Second)
 				w := metrics.Window{Start: end.Add(-time.Hour), End: end, Step: step}
 				w.Step = query.Step(w)
@@ -139,7 +136,7 @@ func newValidateCommand() *cobra.Command {
 	fl.StringVar(&configPath, "config", "", "config file (YAML or JSON)")
 	fl.StringVar(&baselineScope, "baseline-scope", "", "render the queries for this baseline scope")
 	fl.StringVar(&canaryScope, "canary-scope", "", "render the queries for this canary scope")
-	fl.DurationVar(&step, "step", 0, "the step {{.step}} renders to (default 1m, as analyze)")
+	fl.Var((*duration)(&step), "step", "the step {{.step}} renders to (default 1m, as analyze)")
 	return cmd
 }
 
