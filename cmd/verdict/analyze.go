@@ -169,9 +169,18 @@ func pushEvent(cmd *cobra.Command, cfg *analysis.Config, rep *analysis.Report) {
 	}
 }
 
-// analysisWindow works out the window (or, with --lifetime, its start) from the flags.
+// analysisWindow works out the window (or, with --lifetime, its start) from
+// the flags. "now" (--lookback's end, a lifetime's default start, or the
+// word now) is rounded down to a multiple of the step (--step, else the
+// one query.Step picks for the window, 1m up to 7 days), as the API's Argo
+// and Flagger windows are: the queries then see the same samples whatever
+// second within the step the command runs.
 func analysisWindow(f analyzeFlags, now time.Time) (metrics.Window, error) {
 	w := metrics.Window{Step: f.step}
+	// nowFor is now aligned to the step of a window of this span.
+	nowFor := func(span time.Duration) time.Time {
+		return alignDown(now, query.Step(metrics.Window{Start: now.Add(-span), End: now, Step: f.step}))
+	}
 	if f.interval > 0 && f.lifetime == 0 {
 		return w, usageError{errors.New("--interval goes with --lifetime")}
 	}
@@ -179,9 +188,16 @@ func analysisWindow(f analyzeFlags, now time.Time) (metrics.Window, error) {
 		if f.end != "" {
 			return w, usageError{errors.New("--end does not go with --lifetime (the lifetime sets the end)")}
 		}
-		w.Start = now
+		span := f.lifetime
+		if f.interval > 0 && f.interval < span {
+			span = f.interval
+		}
+		if f.lookback > 0 && f.lookback < span {
+			span = f.lookback
+		}
+		w.Start = nowFor(span)
 		if f.start != "" {
-			t, err := parseTime("--start", f.start, now)
+			t, err := parseTime("--start", f.start, w.Start)
 			if err != nil {
 				return w, err
 			}
@@ -194,7 +210,8 @@ func analysisWindow(f analyzeFlags, now time.Time) (metrics.Window, error) {
 	case f.lookback > 0 && (f.start != "" || f.end != ""):
 		return w, usageError{errors.New("give either --lookback or --start and --end, not both")}
 	case f.lookback > 0:
-		w.Start, w.End = now.Add(-f.lookback), now
+		w.End = nowFor(f.lookback)
+		w.Start = w.End.Add(-f.lookback)
 		return w, nil
 	case f.start == "" || f.end == "":
 		return w, usageError{errors.New("the window needs --start and --end, or --lookback")}
@@ -206,10 +223,23 @@ func analysisWindow(f analyzeFlags, now time.Time) (metrics.Window, error) {
 	if w.End, err = parseTime("--end", f.end, now); err != nil {
 		return w, err
 	}
+	if f.end == "now" {
+		w.End = nowFor(w.End.Sub(w.Start))
+	}
 	if !w.End.After(w.Start) {
 		return w, usageError{fmt.Errorf("--end %s is not after --start %s", f.end, f.start)}
 	}
 	return w, nil
+}
+
+// alignDown rounds t down to a multiple of step since the Unix epoch: the
+// times counts are evaluated at (query.CountGrid).
+func alignDown(t time.Time, step time.Duration) time.Time {
+	if step <= 0 {
+		return t
+	}
+	n := t.UnixNano()
+	return time.Unix(0, n-n%int64(step)).In(t.Location())
 }
 
 // parseTime reads RFC 3339, unix seconds (possibly fractional) or "now".
