@@ -25,7 +25,12 @@ type analyzeFlags struct {
 	prometheusURL, lokiURL             string
 	parallelism                        int
 	canaryWeight                       string
+	timeout                            time.Duration
 }
+
+// defaultAnalyzeTimeout bounds a judgement of verdict analyze: the
+// queries with their retries, and the judging.
+const defaultAnalyzeTimeout = 2 * time.Minute
 
 func newAnalyzeCommand() *cobra.Command {
 	var f analyzeFlags
@@ -35,7 +40,12 @@ func newAnalyzeCommand() *cobra.Command {
 		Long: "Judge a canary on live data: every signal's query is rendered for the baseline and the canary scope,\n" +
 			"run over the window, judged and scored. With --lifetime and --interval the canary is judged at the end\n" +
 			"of every interval (waiting for windows that end in the future) and the run stops at the first fail.\n" +
-			"Times are RFC 3339, unix seconds or \"now\". The exit code carries the verdict (0 pass, 1 fail, 2 marginal, 3 none).",
+			"Times are RFC 3339, unix seconds or \"now\"; now is rounded down to the step, so a command gives the same answer\n" +
+			"whatever second within the step it runs. The exit code carries the verdict (0 pass, 1 fail, 2 marginal, 3 none).\n\n" +
+			"A source that answered none of its queries (refused, unresolvable, 404 for every query, not a Prometheus or Loki,\n" +
+			"out of retries), or one still unanswered when --timeout passes, exits 69 with one line naming the source's URL and\n" +
+			"the window, and no report. --timeout bounds the judgement (default 2m: the queries, their retries and judging);\n" +
+			"with --lifetime it bounds each judgement, and the lifetime bounds the run.",
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAnalyze(cmd, f) },
 	}
 	fl := cmd.Flags()
@@ -52,6 +62,8 @@ func newAnalyzeCommand() *cobra.Command {
 	fl.StringVar(&f.db, "db", "", "also record the analysis in this store (sqlite:PATH), for verdict serve to list")
 	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then the config)")
 	fl.StringVar(&f.lokiURL, "loki-url", "", "Loki URL (default $VERDICT_LOKI_URL, then the config)")
+	f.timeout = defaultAnalyzeTimeout
+	fl.Var((*duration)(&f.timeout), "timeout", "bound on the judgement (with --lifetime, on each): queries, retries and judging; a source that has not answered by then exits 69")
 	fl.IntVar(&f.parallelism, "parallelism", analysis.DefaultParallelism, "queries in flight at once")
 	fl.StringVar(&f.canaryWeight, "canary-weight", "", "the canary's expected share of the two sides' traffic (5% at 95/5); a canary far from it gets no verdict (default: the config's canaryWeight)")
 	return cmd
@@ -91,7 +103,10 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 	if err != nil {
 		return err
 	}
-	live := analysis.LiveRequest{Scopes: scopes, Window: window, Parallelism: f.parallelism}
+	if f.timeout <= 0 {
+		return usageError{errors.New("--timeout must be positive")}
+	}
+	live := analysis.LiveRequest{Scopes: scopes, Window: window, Parallelism: f.parallelism, Timeout: f.timeout, FailUnanswered: true}
 	if f.canaryWeight != "" {
 		var w judge.Change
 		if err := w.UnmarshalText([]byte(f.canaryWeight)); err != nil || w.Points || !(w.Value > 0 && w.Value < 1) {
@@ -130,6 +145,10 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 			LiveRequest: live, Lifetime: f.lifetime, Interval: f.interval, Lookback: f.lookback, Progress: progress})
 	} else {
 		rep, err = analysis.Run(ctx, cfg, sources, live)
+	}
+	var unanswered *analysis.UnansweredError
+	if errors.As(err, &unanswered) {
+		unanswered.URL = cfg.SourceURL(unanswered.Source, overrides)
 	}
 	if err != nil {
 		return err

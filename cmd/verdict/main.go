@@ -3,7 +3,8 @@
 //
 // This file holds the CLI wiring only; the work is done by the packages.
 // Exit codes: 0 pass, 1 fail, 2 marginal, 3 none, 64 usage error,
-// 65 invalid config or data, 70 internal error.
+// 65 invalid config or data, 69 a metric source did not answer (analyze),
+// 70 internal error.
 package main
 
 import (
@@ -25,13 +26,14 @@ import (
 
 // Exit codes.
 const (
-	exitPass     = 0
-	exitFail     = 1
-	exitMarginal = 2
-	exitNone     = 3
-	exitUsage    = 64
-	exitData     = 65
-	exitInternal = 70
+	exitPass        = 0
+	exitFail        = 1
+	exitMarginal    = 2
+	exitNone        = 3
+	exitUsage       = 64
+	exitData        = 65
+	exitUnavailable = 69
+	exitInternal    = 70
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -85,10 +87,13 @@ func exitCode(err error) int {
 		data    *analysis.DataError
 		parse   *file.ParseError
 		pathErr *os.PathError
+		silent  *analysis.UnansweredError
 	)
 	switch {
 	case errors.As(err, &usage):
 		return exitUsage
+	case errors.As(err, &silent):
+		return exitUnavailable
 	case errors.As(err, &config), errors.As(err, &data), errors.As(err, &parse), errors.As(err, &pathErr):
 		return exitData
 	}
@@ -104,7 +109,7 @@ func newRootCommand(stdout io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "verdict",
 		Short:         "Verdict judges canaries: is the canary as healthy as the baseline?",
-		Long:          "Verdict compares a canary's metrics with its baseline's, signal by signal, and answers pass, marginal, fail or none, with a report that says why.\n\nExit codes: 0 pass, 1 fail, 2 marginal, 3 none (no verdict), 64 usage error, 65 invalid config or data, 70 internal error.",
+		Long:          "Verdict compares a canary's metrics with its baseline's, signal by signal, and answers pass, marginal, fail or none, with a report that says why.\n\nExit codes: 0 pass, 1 fail, 2 marginal, 3 none (no verdict), 64 usage error, 65 invalid config or data, 69 a metric source did not answer (analyze), 70 internal error.",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
