@@ -149,17 +149,28 @@ func (c *Config) ScoringSpec() scoring.Spec {
 
 // LoadConfig reads and validates a config file (YAML or JSON).
 func LoadConfig(ctx context.Context, path string) (*Config, error) {
+	c, _, err := LoadConfigText(ctx, path)
+	return c, err
+}
+
+// LoadConfigText is LoadConfig that also returns the text it parsed, so
+// that what is recorded with an analysis is what was judged.
+func LoadConfigText(ctx context.Context, path string) (*Config, []byte, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &ConfigError{File: path, Err: errors.New("the config file does not exist")}
+			return nil, nil, &ConfigError{File: path, Err: errors.New("the config file does not exist")}
 		}
-		return nil, &ConfigError{File: path, Err: err}
+		return nil, nil, &ConfigError{File: path, Err: err}
 	}
-	return ParseConfig(filepath.Base(path), data)
+	c, err := ParseConfig(filepath.Base(path), data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, data, nil
 }
 
 // ParseConfig parses and validates a config. name labels error messages.

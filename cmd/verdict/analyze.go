@@ -46,10 +46,20 @@ func newAnalyzeCommand() *cobra.Command {
 			"out of retries), or one still unanswered when --timeout passes, exits 69 with one line naming the source's URL and\n" +
 			"the window, and no report. --timeout bounds the judgement (default 2m: the queries, their retries and judging);\n" +
 			"with --lifetime it bounds each judgement, and the lifetime bounds the run.",
+		Example: `  # the last hour of a canary on Prometheus, at a 10s step
+  verdict analyze -c fixtures/prometheus/latency-regression.yaml --prometheus-url http://127.0.0.1:9090 \
+      --baseline-scope scenario=latency-regression,track=baseline \
+      --canary-scope scenario=latency-regression,track=canary --lookback 1h --step 10s
+
+  # judge every 15 minutes of the canary's first hour from now, stopping at the first fail
+  verdict analyze -c checkout.yaml --baseline-scope track=baseline --canary-scope track=canary --lifetime 1h --interval 15m
+
+  # a Markdown summary for a pull request; give up on a source after 30s
+  verdict analyze -c checkout.yaml --baseline-scope track=baseline --canary-scope track=canary --lookback 30m -o verdict.md --timeout 30s`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAnalyze(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "", "config file (YAML or JSON)")
+	fl.StringVarP(&f.config, "config", "c", "", "config file (YAML or JSON; - reads standard input)")
 	fl.StringVar(&f.baselineScope, "baseline-scope", "", "template variables selecting the baseline, e.g. track=baseline,namespace=shop")
 	fl.StringVar(&f.canaryScope, "canary-scope", "", "template variables selecting the canary, e.g. track=canary,namespace=shop")
 	fl.StringVar(&f.start, "start", "", "start of the window (or of the canary's lifetime)")
@@ -94,7 +104,7 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 	if st != nil {
 		defer st.Close()
 	}
-	cfg, err := analysis.LoadConfig(ctx, f.config)
+	cfg, configText, err := loadConfig(cmd, f.config)
 	if err != nil {
 		return err
 	}
@@ -158,7 +168,7 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 	}
 	pushEvent(cmd, cfg, rep)
 	request := map[string]any{"baselineScope": scopes.Baseline, "canaryScope": scopes.Canary, "start": window.Start, "end": window.End}
-	if err := record(cmd, st, f.db, f.config, rep, request); err != nil {
+	if err := record(cmd, st, f.db, configText, rep, request); err != nil {
 		return err
 	}
 	return verdictExit{verdictCode(rep.Verdict)}

@@ -46,7 +46,7 @@ type liveReport struct {
 func analyzeLive(t *testing.T, args ...string) (int, liveReport, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), append([]string{"analyze", "--format", "json"}, args...), &out, &errOut)
+	code := run(context.Background(), append([]string{"analyze", "--format", "json"}, args...), strings.NewReader(""), &out, &errOut)
 	var rep liveReport
 	if out.Len() > 0 {
 		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,11 +13,28 @@ import (
 	"github.com/verdict-aca/verdict/analysis/store"
 )
 
-// invoke runs the CLI in-process and returns its exit code and output.
+// invoke runs the CLI in-process, with nothing on standard input, and
+// returns its exit code and output.
 func invoke(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return invokeWithInput(t, "", args...)
+}
+
+// invokeWithInput runs the CLI in-process with the file stdin (none for
+// "") on standard input.
+func invokeWithInput(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var in io.Reader = strings.NewReader("")
+	if stdin != "" {
+		f, err := os.Open(stdin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		in = f
+	}
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, &out, &errOut)
+	code = run(context.Background(), args, in, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

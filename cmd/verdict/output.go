@@ -17,7 +17,7 @@ import (
 // completed by the shell.
 func addReportFlags(cmd *cobra.Command, format, output *string) {
 	fl := cmd.Flags()
-	fl.StringVar(format, "format", string(report.Table), fmt.Sprintf("report format %v (default: the --output file's extension, else table)", report.Formats))
+	fl.StringVar(format, "format", "", fmt.Sprintf("report format %v (default: the --output file's extension, else table)", report.Formats))
 	fl.StringVarP(output, "output", "o", "", "write the report to this file ("+strings.Join(report.FileExtensions(), ", ")+" set its format; - is standard output)")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return reportFormatNames(), cobra.ShellCompDirectiveNoFileComp
@@ -46,9 +46,12 @@ var formatWords = map[string]report.Format{
 //     take --format, table by default.
 func reportFormat(cmd *cobra.Command, format, output string) (report.Format, error) {
 	explicit := cmd.Flags().Changed("format")
-	f, err := report.ParseFormat(format)
-	if err != nil {
-		return "", usageError{fmt.Errorf("--format: %w", err)}
+	f := report.Table
+	if explicit {
+		var err error
+		if f, err = report.ParseFormat(format); err != nil {
+			return "", usageError{fmt.Errorf("--format: %w", err)}
+		}
 	}
 	if output == "" || output == "-" {
 		return f, nil

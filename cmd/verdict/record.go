@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -25,17 +24,14 @@ func openRecord(cmd *cobra.Command, dsn string) (store.Store, error) {
 }
 
 // record stores an analysis run from the command line, so that
-// `verdict serve --db` lists it and shows its report page. request says
-// what was judged (files, or scopes and window). A nil store records nothing.
-func record(cmd *cobra.Command, st store.Store, dsn, configPath string, rep *analysis.Report, request any) error {
+// `verdict serve --db` lists it and shows its report page. configText is
+// the config as judged; request says what was judged (files, or scopes and
+// window). A nil store records nothing.
+func record(cmd *cobra.Command, st store.Store, dsn string, configText []byte, rep *analysis.Report, request any) error {
 	if st == nil {
 		return nil
 	}
 	ctx := cmd.Context()
-	configText, err := os.ReadFile(configPath)
-	if err != nil {
-		return fmt.Errorf("recording the analysis: %w", err)
-	}
 	req, err := json.Marshal(request)
 	if err != nil {
 		return fmt.Errorf("recording the analysis: %w", err)

@@ -66,6 +66,12 @@ func newServeCommand() *cobra.Command {
 			"another origin may not judge or change anything (403). Request bodies take Content-Type application/json\n" +
 			"(a config's, application/yaml too); others get 415. A body may have 8 MiB, and the requests in progress together\n" +
 			"hold at most --max-bodies-in-flight of bodies; beyond that, 503 with Retry-After.",
+		Example: `  # on loopback, with an SQLite store and the configs of a directory
+  verdict serve --db sqlite:verdict.db --config-dir configs/ --prometheus-url http://127.0.0.1:9090
+
+  # beyond loopback: bearer tokens, named sources and the URL clients reach it at
+  verdict serve --listen 0.0.0.0:8080 --tokens-file /etc/verdict/tokens --sources-file /etc/verdict/sources.yaml \
+      --external-url https://verdict.example.com --db postgres://verdict@db.example.com/verdict`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
 	}
 	fl := cmd.Flags()

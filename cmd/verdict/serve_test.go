@@ -42,7 +42,7 @@ func TestServeListenNeedsTokens(t *testing.T) {
 		{[]string{"serve", "--external-url", "verdict.example.com"}, "--external-url: the external URL \"verdict.example.com\" is not an http:// or https:// URL", exitUsage},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := run(context.Background(), tc.args, &stdout, &stderr)
+		code := run(context.Background(), tc.args, strings.NewReader(""), &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stderr.String(), tc.want) || strings.Contains(stderr.String(), "s3cret") {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
 		}
