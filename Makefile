@@ -6,7 +6,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 SCENARIOS := $(sort $(dir $(wildcard fixtures/*/expect.yaml)))
 
-.PHONY: all build demo test test-short lint bench fuzz quality clean
+.PHONY: all build demo test test-short lint bench fuzz quality quality-docs clean
 
 all: build
 
@@ -60,7 +60,14 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzMannWhitney -fuzztime=30s ./judge/stat
 	$(GO) test -run='^$$' -fuzz=FuzzQuantileTest -fuzztime=30s ./judge/stat
 
-quality: ; $(GO) run ./quality/cmd/quality -machine "$$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores"
+# quality runs the full quality studies and prints their tables and checks;
+# quality-docs also rewrites docs/quality.md's generated sections and
+# docs/quality/ (tracked files: only when asked).
+QUALITY_MACHINE = "$$(lscpu | sed -n 's/^Model name: *//p'), $$(nproc) cores"
+
+quality: ; $(GO) run ./quality/cmd/quality -machine $(QUALITY_MACHINE)
+
+quality-docs: ; $(GO) run ./quality/cmd/quality -write -machine $(QUALITY_MACHINE)
 
 clean:
 	rm -rf bin

@@ -21,6 +21,7 @@ import (
 
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/query"
 	"github.com/verdict-aca/verdict/scoring"
 )
 
@@ -194,17 +195,28 @@ func (c *Config) ScoringSpec() scoring.Spec {
 
 // LoadConfig reads and validates a config file (YAML or JSON).
 func LoadConfig(ctx context.Context, path string) (*Config, error) {
+	c, _, err := LoadConfigText(ctx, path)
+	return c, err
+}
+
+// LoadConfigText is LoadConfig that also returns the text it parsed, so
+// that what is recorded with an analysis is what was judged.
+func LoadConfigText(ctx context.Context, path string) (*Config, []byte, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &ConfigError{File: path, Err: errors.New("the config file does not exist")}
+			return nil, nil, &ConfigError{File: path, Err: errors.New("the config file does not exist")}
 		}
-		return nil, &ConfigError{File: path, Err: err}
+		return nil, nil, &ConfigError{File: path, Err: err}
 	}
-	return ParseConfig(filepath.Base(path), data)
+	c, err := ParseConfig(filepath.Base(path), data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, data, nil
 }
 
 // ParseConfig parses and validates a config. name labels error messages.
@@ -512,6 +524,14 @@ func (c *Config) validateSchedules() error {
 		}
 		if len(s.CanaryScope) == 0 {
 			return c.fieldError(path+".canaryScope", errors.New("missing (template variables such as {track: canary})"))
+		}
+		for _, side := range []struct {
+			field string
+			vars  []ScopeVar
+		}{{"baselineScope", s.BaselineScope}, {"canaryScope", s.CanaryScope}} {
+			if err := query.CheckScope(ScopeOf(side.vars)); err != nil {
+				return c.fieldError(path+"."+side.field, err)
+			}
 		}
 		if s.Lookback == 0 {
 			s.Lookback = DefaultScheduleLookback

@@ -111,6 +111,8 @@ func TestConfigErrors(t *testing.T) {
 			`c.yaml line 3: signals[0].test: a threshold test needs min, max or both`},
 		{"confidence out of range", "confidence: 95\nsignals: [{name: a}]\n",
 			`c.yaml line 1: confidence: 95 is not between 0 and 1 (for example 0.95)`},
+		{"thresholds as fractions", "thresholds: {pass: 0.95, marginal: 0.75}\nsignals: [{name: a}]\n",
+			`c.yaml line 1: thresholds: pass: 0.95 reads as a fraction, but thresholds are scores from 0 to 100; did you mean 95?`},
 		{"thresholds inverted", "thresholds: {pass: 70, marginal: 90}\nsignals: [{name: a}]\n",
 			`c.yaml line 1: thresholds: marginal: 90 is above the pass threshold 70`},
 		{"prometheus without query", "signals:\n  - name: a\n    source: prometheus\n",

@@ -49,6 +49,127 @@ type LiveRequest struct {
 	// Anytime, for a config with sequential: anytime, is the evidence this
 	// look continues (nil: a first look, or not anytime).
 	Anytime *AnytimeLook
+	// Timeout, when set, bounds this judgement: its queries, retries and
+	// judging. When it passes before every query has answered, Run returns
+	// an *UnansweredError (a judgement of what answered in time would be
+	// a verdict on part of the evidence). In a multi-interval run it bounds
+	// each judgement, not the waits between them.
+	Timeout time.Duration
+	// FailUnanswered makes Run return an *UnansweredError when a source
+	// answered none of its queries (it could not be reached, refused or
+	// misread every request, or did not answer in time), instead of a
+	// report whose signals are all errors and whose verdict is none, which
+	// reads like too little data.
+	FailUnanswered bool
+}
+
+// UnansweredError is a judgement without a verdict because a source did
+// not answer: it answered none of its queries (connection refused, DNS,
+// HTTP 404 or 401 for every request, an answer that is no Prometheus or
+// Loki answer, retries exhausted on timeouts or 5xx), or the request's
+// Timeout passed before it answered them all.
+type UnansweredError struct {
+	// Source names the source ("prometheus", or an operator's name).
+	Source string
+	// URL is the source's URL when the caller knows it (Run does not;
+	// the command line fills it in), for the message.
+	URL string
+	// Window is the judgement's window.
+	Window metrics.Window
+	// Queries is how many queries the judgement asked of the source, and
+	// Answered how many it answered (0 unless Timeout is set).
+	Queries, Answered int
+	// Timeout is the request's Timeout when it passed first; 0 otherwise.
+	Timeout time.Duration
+	// Err is the first failure, in signal order, without the query text.
+	Err error
+}
+
+func (e *UnansweredError) Error() string {
+	source := "source " + e.Source
+	if e.URL != "" {
+		source += " at " + e.URL
+	}
+	what := fmt.Sprintf("%s answered none of its %d queries", source, e.Queries)
+	if e.Timeout > 0 {
+		what = fmt.Sprintf("the judgement did not finish within %s: %s answered %d of its %d queries", query.Duration(e.Timeout), source, e.Answered, e.Queries)
+	}
+	return fmt.Sprintf("%s for the window %s: %v", what, FormatWindow(e.Window), e.Err)
+}
+
+func (e *UnansweredError) Unwrap() error { return e.Err }
+
+// FormatWindow writes a window as "START .. END (step S)", times in UTC
+// RFC 3339, the step when it has one.
+func FormatWindow(w metrics.Window) string {
+	s := w.Start.UTC().Format(time.RFC3339) + " .. " + w.End.UTC().Format(time.RFC3339)
+	if w.Step > 0 {
+		s += " (step " + query.Duration(w.Step) + ")"
+	}
+	return s
+}
+
+// unanswered tells whether a query's failure means the source gave no
+// answer at all, as opposed to an answer that says the query is wrong (bad
+// query, several series, too large).
+func unanswered(err error) bool {
+	var qe *query.Error
+	if err == nil || !errors.As(err, &qe) {
+		return false
+	}
+	switch qe.Kind {
+	case query.KindTimeout, query.KindUnavailable, query.KindRateLimited, query.KindRejected, query.KindBadResponse, query.KindCanceled:
+		return true
+	}
+	return false
+}
+
+// checkAnswered returns an *UnansweredError for the first source (in
+// signal order) that answered none of its queries or, when timedOut, that
+// left some unanswered; nil when every source answered enough.
+func checkAnswered(c *Config, req LiveRequest, timedOut bool, results ...[]fetched) error {
+	type tally struct {
+		asked, answered int
+		first           error
+	}
+	tallies := map[string]*tally{}
+	var order []string
+	for i, s := range c.Signals {
+		t := tallies[s.Source]
+		if t == nil {
+			t = &tally{}
+			tallies[s.Source] = t
+			order = append(order, s.Source)
+		}
+		_, exposure := signalQueries(s)
+		for k, side := range results {
+			if k >= 2 && exposure == nil {
+				break
+			}
+			t.asked++
+			f := side[i]
+			if !unanswered(f.err) {
+				t.answered++
+			} else if t.first == nil {
+				t.first = f.err
+				var qe *query.Error
+				if errors.As(f.err, &qe) {
+					t.first = qe.Err
+				}
+			}
+		}
+	}
+	for _, name := range order {
+		t := tallies[name]
+		if t.asked > 0 && (t.answered == 0 && req.FailUnanswered || timedOut && t.answered < t.asked) {
+			e := &UnansweredError{Source: name, Window: req.Window, Queries: t.asked, Answered: t.answered, Err: t.first}
+			if timedOut {
+				e.Timeout = req.Timeout
+			}
+			return e
+		}
+	}
+	return nil
 }
 
 // AnytimeLook is what one look of an anytime analysis carries over from
@@ -210,7 +331,10 @@ func signalQueries(s Signal) (main metrics.Query, exposure *metrics.Query) {
 // reason naming the query and what happened; a query that returns nothing
 // gives nodata. Neither is ever a pass: by the scoring rules enough of them
 // make the verdict none. Run itself fails only for a config that cannot run
-// live (see CheckLive) or a cancelled context.
+// live (see CheckLive), a cancelled context, and a source that did not
+// answer: with req.FailUnanswered, one that answered none of its queries;
+// with req.Timeout, one whose queries were not all answered in time (an
+// *UnansweredError either way).
 func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*Report, error) {
 	if err := c.CheckLive(sources, req.Scopes); err != nil {
 		return nil, err
@@ -218,6 +342,12 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	limit := req.Parallelism
 	if limit <= 0 {
 		limit = DefaultParallelism
+	}
+	parent := ctx
+	if req.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, req.Timeout)
+		defer cancel()
 	}
 	baseline := make([]fetched, len(c.Signals))
 	canary := make([]fetched, len(c.Signals))
@@ -270,8 +400,14 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
+	if err := parent.Err(); err != nil {
 		return nil, fmt.Errorf("analysis %s: %w", c.Name, err)
+	}
+	timedOut := ctx.Err() != nil
+	if req.FailUnanswered || timedOut {
+		if err := checkAnswered(c, req, timedOut, baseline, canary, baseExp, canExp); err != nil {
+			return nil, err
+		}
 	}
 
 	var warnings []string

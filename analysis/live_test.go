@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -405,5 +406,96 @@ func TestRunIntervalsAnytime(t *testing.T) {
 	}
 	if _, err := run(1, 10*time.Minute); err == nil || !strings.Contains(err.Error(), "takes no lookback") {
 		t.Errorf("anytime with a lookback: %v; want an error", err)
+	}
+}
+
+// sourceFunc is a metrics.Source made of a function.
+type sourceFunc func(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error)
+
+func (f sourceFunc) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
+	return f(ctx, q, scope, w)
+}
+
+// TestRunUnanswered: with FailUnanswered, a source that answered none of
+// its queries ends the judgement with an *UnansweredError naming it and the
+// first failure; a source that answered some, or answered that a query is
+// wrong, does not. With Timeout, queries left unanswered when it passes do.
+func TestRunUnanswered(t *testing.T) {
+	cfg, err := ParseConfig("two.yaml", []byte(`name: two
+signals:
+  - name: latency
+    query: 'avg(latency{track="{{.track}}"})'
+  - name: errors
+    source: loki
+    query: 'sum(count_over_time({app="shop", track="{{.track}}"} |= "error" [{{.step}}]))'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fail := func(kind query.Kind, msg string) sourceFunc {
+		return func(_ context.Context, q metrics.Query, _ metrics.Scope, _ metrics.Window) (metrics.Result, error) {
+			return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: kind, Err: errors.New(msg)}
+		}
+	}
+	healthy := sourceFunc(func(_ context.Context, q metrics.Query, scope metrics.Scope, _ metrics.Window) (metrics.Result, error) {
+		s := wave(360, 100)
+		if scope["track"] == "canary" {
+			s.Values[0]++
+		}
+		return metrics.Result{Series: []metrics.Series{s}}, nil
+	})
+	baselineOnly := sourceFunc(func(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
+		if scope["track"] == "canary" {
+			return fail(query.KindUnavailable, "HTTP 503")(ctx, q, scope, w)
+		}
+		return healthy(ctx, q, scope, w)
+	})
+	hangsOnCanary := sourceFunc(func(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
+		if scope["track"] == "canary" {
+			<-ctx.Done()
+			return metrics.Result{}, &query.Error{Signal: q.Signal, Kind: query.KindCanceled, Err: fmt.Errorf("gave up: %w", ctx.Err())}
+		}
+		return healthy(ctx, q, scope, w)
+	})
+	tests := []struct {
+		name         string
+		prom, loki   metrics.Source
+		failAll      bool
+		timeout      time.Duration
+		source       string // the source the error names; "" for a report
+		answered     int
+		err, verdict string
+	}{
+		{name: "both answer", prom: healthy, loki: healthy, failAll: true, verdict: "pass"},
+		{name: "prometheus refuses connections", prom: fail(query.KindUnavailable, "prometheus unreachable: connection refused"), loki: healthy, failAll: true,
+			source: "prometheus", err: "source prometheus answered none of its 2 queries for the window 2026-11-01T12:00:00Z .. 2026-11-01T13:00:00Z (step 10s): prometheus unreachable: connection refused"},
+		{name: "loki answers 404 to everything", prom: healthy, loki: fail(query.KindRejected, "HTTP 404: 404 page not found"), failAll: true,
+			source: "loki", err: "source loki answered none of its 2 queries"},
+		{name: "a wrong answer", prom: fail(query.KindBadResponse, "bad_response: readObjectStart"), loki: healthy, failAll: true, source: "prometheus", err: "bad_response"},
+		{name: "some answers are answers", prom: baselineOnly, loki: healthy, failAll: true, verdict: "none"},
+		{name: "a bad query is an answer", prom: fail(query.KindBadQuery, "bad_data: parse error"), loki: healthy, failAll: true, verdict: "none"},
+		{name: "not asked to fail", prom: fail(query.KindUnavailable, "HTTP 503"), loki: fail(query.KindUnavailable, "HTTP 503"), verdict: "none"},
+		{name: "the timeout passes first", prom: hangsOnCanary, loki: healthy, timeout: 50 * time.Millisecond,
+			source: "prometheus", answered: 1, err: "the judgement did not finish within 50ms: source prometheus answered 1 of its 2 queries for the window"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard
+			defer cancel()
+			rep, err := Run(ctx, cfg, SourceSet{"prometheus": tt.prom, "loki": tt.loki}, LiveRequest{Scopes: scopes, Window: liveWindow(), FailUnanswered: tt.failAll, Timeout: tt.timeout})
+			if tt.source == "" {
+				if err != nil || string(rep.Verdict) != tt.verdict {
+					t.Fatalf("Run: %v, %v; want a report with verdict %s", rep, err, tt.verdict)
+				}
+				return
+			}
+			var ue *UnansweredError
+			if !errors.As(err, &ue) || ue.Source != tt.source || ue.Answered != tt.answered || !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("Run: %v (%#v); want an *UnansweredError for %s (%d answered) containing %q", err, ue, tt.source, tt.answered, tt.err)
+			}
+			if rep != nil {
+				t.Errorf("a report came with the error: %+v", rep)
+			}
+		})
 	}
 }

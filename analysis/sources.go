@@ -305,6 +305,16 @@ func OpenSources(c *Config, o SourceOverrides) (SourceSet, error) {
 	return c.Sources.withOverrides(o).openAll(func(sp SourceSpec) bool { return used[sp.Name] && sp.URL != "" }, "sources.", c.fieldError)
 }
 
+// SourceURL is the URL OpenSources gives the source of this name: the
+// override for a default source, else the config's; "" for a source the
+// config does not have.
+func (c *Config) SourceURL(name string, o SourceOverrides) string {
+	if sp := c.Sources.withOverrides(o).Get(name); sp != nil {
+		return sp.URL
+	}
+	return ""
+}
+
 // ServerSources are verdict serve's metric sources, read from its
 // --sources-file: a mapping of source names to the settings a config's
 // sources: block takes.

@@ -30,7 +30,7 @@
 //     costs in false alarms and none verdicts (too few points for a p99).
 //   - Rates carry Wilson 95% intervals.
 //
-// Full runs the grid that `make quality` writes into docs/quality.md; Quick
+// Full runs the grid that `make quality-docs` writes into docs/quality.md; Quick
 // is a reduced run for tests.
 //
 // The traffic study (RunTraffic; TrafficFull and TrafficQuick) judges

@@ -249,7 +249,7 @@ func replaceSection(doc, begin, end, section string) (string, error) {
 func (r *Results) Generated(plots []Plot) string {
 	var b strings.Builder
 	m := r.Meta
-	fmt.Fprintf(&b, "\nCommand: `make quality` (`go run ./quality/cmd/quality -seed %d`). Machine: %s, %s, GOMAXPROCS %d; wall time %s.\n\n", m.Seed, m.Machine, m.GoVersion, m.GOMAXPROCS, m.Elapsed)
+	fmt.Fprintf(&b, "\nCommand: `make quality-docs` (`go run ./quality/cmd/quality -write -seed %d`). Machine: %s, %s, GOMAXPROCS %d; wall time %s.\n\n", m.Seed, m.Machine, m.GoVersion, m.GOMAXPROCS, m.Elapsed)
 	b.WriteString("#### Targets (headline scenarios, with more replications than the grid)\n\n")
 	for _, c := range r.Checks() {
 		fmt.Fprintf(&b, "- %s\n", c)

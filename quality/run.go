@@ -60,7 +60,7 @@ type Config struct {
 	SeqRuns, SeqEffectReps int
 }
 
-// Full is the configuration of `make quality`.
+// Full is the configuration of `make quality` (and `make quality-docs`).
 func Full(seed uint64) Config {
 	return Config{
 		Seed:        seed,

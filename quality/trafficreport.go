@@ -241,7 +241,7 @@ const (
 // TrafficGenerated is the traffic study's generated section.
 func TrafficGenerated(rows []TrafficRow, m TrafficMeta) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nCommand: `make quality`, or this study alone: `go run ./quality/cmd/quality -study traffic -seed %d`. Machine: %s, %s, GOMAXPROCS %d; wall time %s. %d A/A canaries per A/A row, %d per regression row.\n\n",
+	fmt.Fprintf(&b, "\nCommand: `make quality-docs`, or this study alone: `go run ./quality/cmd/quality -study traffic -write -seed %d`. Machine: %s, %s, GOMAXPROCS %d; wall time %s. %d A/A canaries per A/A row, %d per regression row.\n\n",
 		m.Seed, m.Machine, m.GoVersion, m.GOMAXPROCS, m.Elapsed, m.NullReps, m.EffectReps)
 	b.WriteString("#### Targets\n\n")
 	for _, c := range TrafficChecks(rows) {

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/report/htmlreport"
@@ -38,6 +40,35 @@ func ParseFormat(s string) (Format, error) {
 		}
 	}
 	return "", fmt.Errorf("%q is not an output format (want %v)", s, Formats)
+}
+
+// formatExtensions maps a file name's extension to the format it holds,
+// in the order help texts list them.
+var formatExtensions = []struct {
+	ext    string
+	format Format
+}{{".json", JSON}, {".md", Markdown}, {".markdown", Markdown}, {".html", HTML}, {".htm", HTML}, {".txt", Table}, {".text", Table}}
+
+// FormatOfFile returns the format a file name's extension (any case) says:
+// .json, .md or .markdown, .html or .htm, and .txt or .text for the table.
+// ok is false for any other extension, or none.
+func FormatOfFile(name string) (f Format, ok bool) {
+	ext := strings.ToLower(filepath.Ext(name))
+	for _, e := range formatExtensions {
+		if e.ext == ext {
+			return e.format, true
+		}
+	}
+	return "", false
+}
+
+// FileExtensions lists the extensions FormatOfFile knows.
+func FileExtensions() []string {
+	out := make([]string, len(formatExtensions))
+	for i, e := range formatExtensions {
+		out[i] = e.ext
+	}
+	return out
 }
 
 // Write renders r to w in the given format.

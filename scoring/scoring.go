@@ -36,12 +36,19 @@
 //     groups alone. The harness measured the difference (docs/quality.md,
 //     the traffic study).
 //
+// Thresholds are scores from 0 to 100 (Thresholds.Check): a pass threshold
+// of 1 or less, or a marginal one above 0 and at most 1, is refused as a
+// fraction written for a percentage (pass: 0.95 would pass a canary with
+// most of its signals failed).
+//
 // The package is pure: a function of its inputs.
 package scoring
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
 	"github.com/verdict-aca/verdict/judge"
@@ -67,17 +74,34 @@ type Thresholds struct {
 // DefaultThresholds are used when a config gives none: pass at 95, marginal at 75.
 func DefaultThresholds() Thresholds { return Thresholds{Pass: 95, Marginal: 75} }
 
-// Check reports thresholds outside 0 ≤ marginal ≤ pass ≤ 100.
+// Check reports thresholds that are not scores in the order
+// 0 ≤ marginal ≤ pass ≤ 100, and thresholds written as fractions: a pass
+// threshold of 1 or less (pass: 0.95 meant 95, and would pass a canary
+// whose every signal but one in twenty failed; pass: 0 would pass one whose
+// every signal failed), and a marginal threshold above 0 and at most 1
+// (0.75 meant 75). A marginal threshold of 0 stays allowed: it means a
+// score never fails a canary, only a critical failure does.
 func (t Thresholds) Check() error {
 	switch {
-	case t.Pass < 0 || t.Pass > 100:
+	case !(t.Pass >= 0 && t.Pass <= 100):
 		return fmt.Errorf("pass: %g is outside 0..100", t.Pass)
-	case t.Marginal < 0 || t.Marginal > 100:
+	case !(t.Marginal >= 0 && t.Marginal <= 100):
 		return fmt.Errorf("marginal: %g is outside 0..100", t.Marginal)
+	case t.Pass == 0:
+		return errors.New("pass: 0 would pass a canary whose every signal failed; thresholds are scores from 0 to 100 (the default pass is 95)")
+	case t.Pass <= 1:
+		return fractionError("pass", t.Pass)
+	case t.Marginal > 0 && t.Marginal <= 1:
+		return fractionError("marginal", t.Marginal)
 	case t.Marginal > t.Pass:
 		return fmt.Errorf("marginal: %g is above the pass threshold %g", t.Marginal, t.Pass)
 	}
 	return nil
+}
+
+// fractionError refuses a threshold written as a fraction of 1.
+func fractionError(name string, v float64) error {
+	return fmt.Errorf("%s: %g reads as a fraction, but thresholds are scores from 0 to 100; did you mean %s?", name, v, strconv.FormatFloat(100*v, 'g', 10, 64))
 }
 
 // Group is a named set of signals with a weight in the overall score.

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -89,13 +90,47 @@ func TestGroupScores(t *testing.T) {
 }
 
 func TestThresholdsCheck(t *testing.T) {
-	for _, bad := range []Thresholds{{Pass: 101, Marginal: 50}, {Pass: 80, Marginal: 90}, {Pass: 50, Marginal: -1}} {
-		if bad.Check() == nil {
-			t.Errorf("%+v accepted", bad)
-		}
+	tests := []struct {
+		name string
+		t    Thresholds
+		want string // "" when valid
+	}{
+		{"the defaults", DefaultThresholds(), ""},
+		{"marginal 0: a score never fails", Thresholds{Pass: 90, Marginal: 0}, ""},
+		{"pass 100, marginal 1.5", Thresholds{Pass: 100, Marginal: 1.5}, ""},
+		{"pass above 100", Thresholds{Pass: 101, Marginal: 50}, "pass: 101 is outside 0..100"},
+		{"marginal above pass", Thresholds{Pass: 80, Marginal: 90}, "marginal: 90 is above the pass threshold 80"},
+		{"negative marginal", Thresholds{Pass: 50, Marginal: -1}, "marginal: -1 is outside 0..100"},
+		{"NaN pass", Thresholds{Pass: math.NaN(), Marginal: 50}, "pass: NaN is outside 0..100"},
+		{"fractions", Thresholds{Pass: 0.95, Marginal: 0.75}, "pass: 0.95 reads as a fraction, but thresholds are scores from 0 to 100; did you mean 95?"},
+		{"pass 1", Thresholds{Pass: 1, Marginal: 0}, "pass: 1 reads as a fraction, but thresholds are scores from 0 to 100; did you mean 100?"},
+		{"pass 0", Thresholds{Pass: 0, Marginal: 0}, "pass: 0 would pass a canary whose every signal failed"},
+		{"a fraction for marginal only", Thresholds{Pass: 95, Marginal: 0.57}, "marginal: 0.57 reads as a fraction, but thresholds are scores from 0 to 100; did you mean 57?"},
 	}
-	if err := DefaultThresholds().Check(); err != nil {
-		t.Error(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.t.Check()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("%+v refused: %v", tt.t, err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("%+v: error %v, want %q", tt.t, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestFractionThresholdsWouldPassFailures shows what the fraction check
+// prevents: with pass 0.95, a canary with two of five signals failed scores
+// 60 and would pass.
+func TestFractionThresholdsWouldPassFailures(t *testing.T) {
+	results := []judge.Result{pass("a", ""), pass("b", ""), pass("c", ""), fail("d", ""), fail("e", "")}
+	fractions := Thresholds{Pass: 0.95, Marginal: 0.75}
+	if out := Score(Spec{Thresholds: fractions}, results); out.Verdict != Pass {
+		t.Fatalf("the premise changed: thresholds %+v give %s (score %v)", fractions, out.Verdict, out.Score)
+	}
+	if fractions.Check() == nil {
+		t.Errorf("thresholds %+v accepted; they pass a canary with two failed signals", fractions)
 	}
 }
 

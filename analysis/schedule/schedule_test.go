@@ -61,6 +61,8 @@ func TestScheduleConfigErrors(t *testing.T) {
 		{"no cron", "  - baselineScope: {track: b}\n    canaryScope: {track: c}\n", "schedules[0].cron: missing"},
 		{"no canary scope", "  - cron: \"@hourly\"\n    baselineScope: {track: b}\n", "schedules[0].canaryScope: missing"},
 		{"unknown key", "  - cron: \"@hourly\"\n    baselineScope: {track: b}\n    canaryScope: {track: c}\n    lookbak: 5m\n", "did you mean \"lookback\""},
+		{"empty scope value", "  - cron: \"@hourly\"\n    baselineScope: {track: b}\n    canaryScope: {track: \"\"}\n", "test.yaml line 8: schedules[0].canaryScope: track has an empty value"},
+		{"quoted scope value", "  - cron: \"@hourly\"\n    baselineScope: {track: '\"b\"'}\n    canaryScope: {track: c}\n", `schedules[0].baselineScope: the value of track, "b", is quoted`},
 		{"bad lookback", "  - cron: \"@hourly\"\n    baselineScope: {track: b}\n    canaryScope: {track: c}\n    lookback: soon\n", "schedules[0].lookback"},
 	} {
 		_, err := analysis.ParseConfig("test.yaml", []byte(base+"schedules:\n"+tc.sched))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -15,7 +14,7 @@ import (
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/loki"
-	"github.com/verdict-aca/verdict/report"
+	"github.com/verdict-aca/verdict/metrics/query"
 )
 
 type analyzeFlags struct {
@@ -26,7 +25,12 @@ type analyzeFlags struct {
 	prometheusURL, lokiURL             string
 	parallelism                        int
 	canaryWeight                       string
+	timeout                            time.Duration
 }
+
+// defaultAnalyzeTimeout bounds a judgement of verdict analyze: the
+// queries with their retries, and the judging.
+const defaultAnalyzeTimeout = 2 * time.Minute
 
 func newAnalyzeCommand() *cobra.Command {
 	var f analyzeFlags
@@ -36,24 +40,40 @@ func newAnalyzeCommand() *cobra.Command {
 		Long: "Judge a canary on live data: every signal's query is rendered for the baseline and the canary scope,\n" +
 			"run over the window, judged and scored. With --lifetime and --interval the canary is judged at the end\n" +
 			"of every interval (waiting for windows that end in the future) and the run stops at the first fail.\n" +
-			"Times are RFC 3339, unix seconds or \"now\". The exit code carries the verdict (0 pass, 1 fail, 2 marginal, 3 none).",
+			"Times are RFC 3339, unix seconds or \"now\"; now is rounded down to the step, so a command gives the same answer\n" +
+			"whatever second within the step it runs. The exit code carries the verdict (0 pass, 1 fail, 2 marginal, 3 none).\n\n" +
+			"A source that answered none of its queries (refused, unresolvable, 404 for every query, not a Prometheus or Loki,\n" +
+			"out of retries), or one still unanswered when --timeout passes, exits 69 with one line naming the source's URL and\n" +
+			"the window, and no report. --timeout bounds the judgement (default 2m: the queries, their retries and judging);\n" +
+			"with --lifetime it bounds each judgement, and the lifetime bounds the run.",
+		Example: `  # the last hour of a canary on Prometheus, at a 10s step
+  verdict analyze -c fixtures/prometheus/latency-regression.yaml --prometheus-url http://127.0.0.1:9090 \
+      --baseline-scope scenario=latency-regression,track=baseline \
+      --canary-scope scenario=latency-regression,track=canary --lookback 1h --step 10s
+
+  # judge every 15 minutes of the canary's first hour from now, stopping at the first fail
+  verdict analyze -c checkout.yaml --baseline-scope track=baseline --canary-scope track=canary --lifetime 1h --interval 15m
+
+  # a Markdown summary for a pull request; give up on a source after 30s
+  verdict analyze -c checkout.yaml --baseline-scope track=baseline --canary-scope track=canary --lookback 30m -o verdict.md --timeout 30s`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAnalyze(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "", "config file (YAML or JSON)")
+	fl.StringVarP(&f.config, "config", "c", "", "config file (YAML or JSON; - reads standard input)")
 	fl.StringVar(&f.baselineScope, "baseline-scope", "", "template variables selecting the baseline, e.g. track=baseline,namespace=shop")
 	fl.StringVar(&f.canaryScope, "canary-scope", "", "template variables selecting the canary, e.g. track=canary,namespace=shop")
 	fl.StringVar(&f.start, "start", "", "start of the window (or of the canary's lifetime)")
 	fl.StringVar(&f.end, "end", "", "end of the window")
-	fl.DurationVar(&f.lookback, "lookback", 0, "judge the last DUR (instead of --start/--end); with --lifetime, the window of each interval")
-	fl.DurationVar(&f.step, "step", 0, "query resolution (default: the source's choice)")
-	fl.DurationVar(&f.lifetime, "lifetime", 0, "judge repeatedly over this lifetime, from --start (default now)")
-	fl.DurationVar(&f.interval, "interval", 0, "with --lifetime: time between judgements (default: the lifetime)")
-	fl.StringVar(&f.format, "format", "table", fmt.Sprintf("output format %v", report.Formats))
-	fl.StringVar(&f.output, "output", "", "write the report to this file instead of standard output")
+	fl.Var((*duration)(&f.lookback), "lookback", "judge the last DUR (instead of --start/--end); with --lifetime, the window of each interval")
+	fl.Var((*duration)(&f.step), "step", "query resolution (default: the source's choice)")
+	fl.Var((*duration)(&f.lifetime), "lifetime", "judge repeatedly over this lifetime, from --start (default now)")
+	fl.Var((*duration)(&f.interval), "interval", "with --lifetime: time between judgements (default: the lifetime)")
+	addReportFlags(cmd, &f.format, &f.output)
 	fl.StringVar(&f.db, "db", "", "also record the analysis in this store (sqlite:PATH), for verdict serve to list")
 	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "Prometheus URL (default $VERDICT_PROMETHEUS_URL, then the config)")
 	fl.StringVar(&f.lokiURL, "loki-url", "", "Loki URL (default $VERDICT_LOKI_URL, then the config)")
+	f.timeout = defaultAnalyzeTimeout
+	fl.Var((*duration)(&f.timeout), "timeout", "bound on the judgement (with --lifetime, on each): queries, retries and judging; a source that has not answered by then exits 69")
 	fl.IntVar(&f.parallelism, "parallelism", analysis.DefaultParallelism, "queries in flight at once")
 	fl.StringVar(&f.canaryWeight, "canary-weight", "", "the canary's expected share of the two sides' traffic (5% at 95/5); a canary far from it gets no verdict (default: the config's canaryWeight)")
 	return cmd
@@ -63,9 +83,9 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 	if err := requireFlags(cmd, "config", "baseline-scope", "canary-scope"); err != nil {
 		return err
 	}
-	format, err := report.ParseFormat(f.format)
+	format, err := reportFormat(cmd, f.format, f.output)
 	if err != nil {
-		return usageError{fmt.Errorf("--format: %w", err)}
+		return err
 	}
 	scopes, err := parseScopes(f.baselineScope, f.canaryScope)
 	if err != nil {
@@ -88,7 +108,7 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 	if st != nil {
 		defer st.Close()
 	}
-	cfg, err := analysis.LoadConfig(ctx, f.config)
+	cfg, configText, err := loadConfig(cmd, f.config)
 	if err != nil {
 		return err
 	}
@@ -97,7 +117,10 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 	if err != nil {
 		return err
 	}
-	live := analysis.LiveRequest{Scopes: scopes, Window: window, Parallelism: f.parallelism}
+	if f.timeout <= 0 {
+		return usageError{errors.New("--timeout must be positive")}
+	}
+	live := analysis.LiveRequest{Scopes: scopes, Window: window, Parallelism: f.parallelism, Timeout: f.timeout, FailUnanswered: true}
 	if f.canaryWeight != "" {
 		var w judge.Change
 		if err := w.UnmarshalText([]byte(f.canaryWeight)); err != nil || w.Points || !(w.Value > 0 && w.Value < 1) {
@@ -137,6 +160,10 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 	} else {
 		rep, err = analysis.Run(ctx, cfg, sources, live)
 	}
+	var unanswered *analysis.UnansweredError
+	if errors.As(err, &unanswered) {
+		unanswered.URL = cfg.SourceURL(unanswered.Source, overrides)
+	}
 	if err != nil {
 		return err
 	}
@@ -144,7 +171,7 @@ func runAnalyze(cmd *cobra.Command, f analyzeFlags) error {
 		return err
 	}
 	request := map[string]any{"baselineScope": scopes.Baseline, "canaryScope": scopes.Canary, "start": window.Start, "end": window.End}
-	id, err := record(cmd, st, f.db, f.config, rep, request)
+	id, err := record(cmd, st, f.db, configText, rep, request)
 	if err != nil {
 		return err
 	}
@@ -177,11 +204,17 @@ func pushEvent(cmd *cobra.Command, cfg *analysis.Config, rep *analysis.Report, i
 	}
 }
 
-// analysisWindow works out the window (or, with --lifetime, its start) from the flags.
+// analysisWindow works out the window (or, with --lifetime, its start) from
+// the flags. "now" (--lookback's end, a lifetime's default start, or the
+// word now) is rounded down to a multiple of the step (--step, else the
+// one query.Step picks for the window, 1m up to 7 days), as the API's Argo
+// and Flagger windows are: the queries then see the same samples whatever
+// second within the step the command runs.
 func analysisWindow(f analyzeFlags, now time.Time) (metrics.Window, error) {
 	w := metrics.Window{Step: f.step}
-	if f.step < 0 || f.lookback < 0 || f.lifetime < 0 || f.interval < 0 {
-		return w, usageError{errors.New("durations cannot be negative")}
+	// nowFor is now aligned to the step of a window of this span.
+	nowFor := func(span time.Duration) time.Time {
+		return alignDown(now, query.Step(metrics.Window{Start: now.Add(-span), End: now, Step: f.step}))
 	}
 	if f.interval > 0 && f.lifetime == 0 {
 		return w, usageError{errors.New("--interval goes with --lifetime")}
@@ -190,9 +223,16 @@ func analysisWindow(f analyzeFlags, now time.Time) (metrics.Window, error) {
 		if f.end != "" {
 			return w, usageError{errors.New("--end does not go with --lifetime (the lifetime sets the end)")}
 		}
-		w.Start = now
+		span := f.lifetime
+		if f.interval > 0 && f.interval < span {
+			span = f.interval
+		}
+		if f.lookback > 0 && f.lookback < span {
+			span = f.lookback
+		}
+		w.Start = nowFor(span)
 		if f.start != "" {
-			t, err := parseTime("--start", f.start, now)
+			t, err := parseTime("--start", f.start, w.Start)
 			if err != nil {
 				return w, err
 			}
@@ -205,7 +245,8 @@ func analysisWindow(f analyzeFlags, now time.Time) (metrics.Window, error) {
 	case f.lookback > 0 && (f.start != "" || f.end != ""):
 		return w, usageError{errors.New("give either --lookback or --start and --end, not both")}
 	case f.lookback > 0:
-		w.Start, w.End = now.Add(-f.lookback), now
+		w.End = nowFor(f.lookback)
+		w.Start = w.End.Add(-f.lookback)
 		return w, nil
 	case f.start == "" || f.end == "":
 		return w, usageError{errors.New("the window needs --start and --end, or --lookback")}
@@ -217,10 +258,23 @@ func analysisWindow(f analyzeFlags, now time.Time) (metrics.Window, error) {
 	if w.End, err = parseTime("--end", f.end, now); err != nil {
 		return w, err
 	}
+	if f.end == "now" {
+		w.End = nowFor(w.End.Sub(w.Start))
+	}
 	if !w.End.After(w.Start) {
 		return w, usageError{fmt.Errorf("--end %s is not after --start %s", f.end, f.start)}
 	}
 	return w, nil
+}
+
+// alignDown rounds t down to a multiple of step since the Unix epoch: the
+// times counts are evaluated at (query.CountGrid).
+func alignDown(t time.Time, step time.Duration) time.Time {
+	if step <= 0 {
+		return t
+	}
+	n := t.UnixNano()
+	return time.Unix(0, n-n%int64(step)).In(t.Location())
 }
 
 // parseTime reads RFC 3339, unix seconds (possibly fractional) or "now".
@@ -252,17 +306,9 @@ func parseScopes(baseline, canary string) (analysis.Scopes, error) {
 }
 
 func parseScope(flag, s string) (metrics.Scope, error) {
-	scope := metrics.Scope{}
-	for _, pair := range strings.Split(s, ",") {
-		k, v, ok := strings.Cut(pair, "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, usageError{fmt.Errorf("%s: %q is not KEY=VALUE", flag, pair)}
-		}
-		if _, dup := scope[k]; dup {
-			return nil, usageError{fmt.Errorf("%s: %s is given twice", flag, k)}
-		}
-		scope[k] = v
+	scope, err := query.ParseScope(s)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("%s: %w", flag, err)}
 	}
 	return scope, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ type liveReport struct {
 func analyzeLive(t *testing.T, args ...string) (int, liveReport, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), append([]string{"analyze", "--format", "json"}, args...), &out, &errOut)
+	code := run(context.Background(), append([]string{"analyze", "--format", "json"}, args...), strings.NewReader(""), &out, &errOut)
 	var rep liveReport
 	if out.Len() > 0 {
 		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
@@ -190,25 +191,17 @@ func TestAnalyzePrometheus(t *testing.T) {
 	})
 
 	// Last: it stops the shared server.
-	t.Run("a stopped Prometheus gives no verdict", func(t *testing.T) {
+	t.Run("a stopped Prometheus exits 69, naming it and the window", func(t *testing.T) {
 		srv.Stop()
 		args := append([]string{"--config", config("latency-regression"), "--prometheus-url", srv.URL}, scopeArgs("latency-regression")...)
 		code, rep, stderr := analyzeLive(t, append(args, window("latency-regression")...)...)
-		if code != exitNone || rep.Verdict != "none" {
-			t.Fatalf("exit %d, verdict %q, want none (3); stderr: %s", code, rep.Verdict, stderr)
+		if code != exitUnavailable || rep.Schema != "" {
+			t.Fatalf("exit %d, verdict %q, want 69 and no report; stderr: %s", code, rep.Verdict, stderr)
 		}
-		if rep.Score != nil {
-			t.Errorf("score %v, want null for no verdict", *rep.Score)
-		}
-		for _, s := range rep.Signals {
-			if s.Classification != "error" {
-				t.Errorf("signal %s is %s, want error", s.Name, s.Classification)
-			}
-			// The reason names the rendered query (scope filled in) and
-			// what happened to it.
-			if !strings.Contains(s.Reason, "query failed") || !strings.Contains(s.Reason, `scenario="latency-regression",track="`) {
-				t.Errorf("signal %s: reason %q does not name the failed query", s.Name, s.Reason)
-			}
+		w := data["latency-regression"].Window()
+		want := fmt.Sprintf("verdict: source prometheus at %s answered none of its", srv.URL)
+		if !strings.HasPrefix(stderr, want) || !strings.Contains(stderr, "for the window "+w.Start.UTC().Format(time.RFC3339)+" .. "+w.End.UTC().Format(time.RFC3339)+" (step 10s)") {
+			t.Errorf("stderr %q, want %q... naming the window", stderr, want)
 		}
 	})
 }

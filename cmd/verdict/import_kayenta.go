@@ -22,6 +22,8 @@ func newImportKayentaCommand() *cobra.Command {
 			"conversions that change a meaning.\n\n" +
 			"Exit codes: 0 when everything was converted (notes may still be printed), 65 when something could not be\n" +
 			"converted (the partial config is still printed) or FILE is not a Kayenta canary config.",
+		Example: `  verdict import-kayenta canary-config.json > checkout.yaml
+  verdict validate -c checkout.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]

@@ -1,19 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/metrics"
-	"github.com/verdict-aca/verdict/metrics/file"
 	"github.com/verdict-aca/verdict/metrics/query"
-	"github.com/verdict-aca/verdict/report"
 )
 
 func newJudgeCommand() *cobra.Command {
@@ -26,15 +21,30 @@ func newJudgeCommand() *cobra.Command {
 			"A rate signal with exposure: or a proportion with trials: also reads that series from each file (counts per\n" +
 			"window, aligned by position); a histogram signal reads bucket counts (CSV column le, or JSON {\"le\": [...],\n" +
 			"\"counts\": [[...], ...]}). Data that cannot be judged exits 65 with one sentence naming the file or signal.",
+		Example: `  # judge a canary from series files; the exit code is the verdict
+  verdict judge -c fixtures/latency-regression/config.yaml \
+      --baseline fixtures/latency-regression/baseline.csv --canary fixtures/latency-regression/canary.csv
+
+  # an HTML report: the extension of -o sets the format (.json, .md, .html, .txt)
+  verdict judge -c fixtures/error-spike/config.yaml \
+      --baseline fixtures/error-spike/baseline.csv --canary fixtures/error-spike/canary.csv -o report.html
+
+  # the verdict/report/v1 JSON on standard output
+  verdict judge -c fixtures/healthy/config.yaml --baseline fixtures/healthy/baseline.csv --canary fixtures/healthy/canary.csv --format json
+
+  # one input from standard input (-): a config, or series (CSV, or JSON when it starts with {)
+  cat fixtures/healthy/canary.csv | verdict judge -c fixtures/healthy/config.yaml --baseline fixtures/healthy/baseline.csv --canary -`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "config", "baseline", "canary"); err != nil {
 				return err
 			}
-			f, err := report.ParseFormat(format)
-			if err != nil {
-				return usageError{fmt.Errorf("--format: %w", err)}
+			if err := oneStdin(cmd, "config", "baseline", "canary"); err != nil {
+				return err
 			}
-			ctx := cmd.Context()
+			f, err := reportFormat(cmd, format, output)
+			if err != nil {
+				return err
+			}
 			st, err := openRecord(cmd, db)
 			if err != nil {
 				return err
@@ -42,29 +52,29 @@ func newJudgeCommand() *cobra.Command {
 			if st != nil {
 				defer st.Close()
 			}
-			cfg, err := analysis.LoadConfig(ctx, configPath)
+			cfg, configText, err := loadConfig(cmd, configPath)
 			if err != nil {
 				return err
 			}
-			baseline, err := file.Load(ctx, baselinePath)
+			baseline, err := loadSeries(cmd, baselinePath)
 			if err != nil {
 				return err
 			}
-			canary, err := file.Load(ctx, canaryPath)
+			canary, err := loadSeries(cmd, canaryPath)
 			if err != nil {
 				return err
 			}
 			rep, err := analysis.JudgeSeries(cfg,
-				analysis.SeriesSet{Origin: filepath.Base(baselinePath), Series: baseline},
-				analysis.SeriesSet{Origin: filepath.Base(canaryPath), Series: canary})
+				analysis.SeriesSet{Origin: seriesOrigin(baselinePath), Series: baseline},
+				analysis.SeriesSet{Origin: seriesOrigin(canaryPath), Series: canary})
 			if err != nil {
 				return err
 			}
 			if err := writeReport(cmd, rep, f, output); err != nil {
 				return err
 			}
-			request := map[string]string{"baseline": baselinePath, "canary": canaryPath}
-			if _, err := record(cmd, st, db, configPath, rep, request); err != nil {
+			request := map[string]string{"baseline": displayName(baselinePath), "canary": displayName(canaryPath)}
+			if _, err := record(cmd, st, db, configText, rep, request); err != nil {
 				return err
 			}
 			return verdictExit{verdictCode(rep.Verdict)}
@@ -72,45 +82,11 @@ func newJudgeCommand() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&db, "db", "", "also record the analysis in this store (sqlite:PATH), for verdict serve to list")
-	fl.StringVar(&configPath, "config", "", "config file (YAML or JSON)")
-	fl.StringVar(&baselinePath, "baseline", "", "baseline series file (.csv or .json)")
-	fl.StringVar(&canaryPath, "canary", "", "canary series file (.csv or .json)")
-	fl.StringVar(&format, "format", "table", fmt.Sprintf("output format %v", report.Formats))
-	fl.StringVar(&output, "output", "", "write the report to this file instead of standard output")
+	fl.StringVarP(&configPath, "config", "c", "", "config file (YAML or JSON; - reads standard input)")
+	fl.StringVar(&baselinePath, "baseline", "", "baseline series file (.csv or .json; - reads standard input, JSON when it starts with {)")
+	fl.StringVar(&canaryPath, "canary", "", "canary series file (.csv or .json; - reads standard input, JSON when it starts with {)")
+	addReportFlags(cmd, &format, &output)
 	return cmd
-}
-
-// writeReport renders the report to standard output or, atomically, to a file.
-func writeReport(cmd *cobra.Command, rep *analysis.Report, f report.Format, output string) error {
-	var buf bytes.Buffer
-	if err := report.Write(&buf, rep, f); err != nil {
-		return err
-	}
-	if output == "" {
-		_, err := cmd.OutOrStdout().Write(buf.Bytes())
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(output), ".verdict-report-*")
-	if err != nil {
-		return fmt.Errorf("writing the report to %s: %w", output, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the report to %s: %w", output, err)
-	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing the report to %s: %w", output, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing the report to %s: %w", output, err)
-	}
-	if err := os.Rename(tmp.Name(), output); err != nil {
-		return fmt.Errorf("writing the report to %s: %w", output, err)
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s (report written to %s)\n", rep.Name, rep.Verdict, output)
-	return nil
 }
 
 func newValidateCommand() *cobra.Command {
@@ -123,11 +99,17 @@ func newValidateCommand() *cobra.Command {
 			"signal's queries are rendered for the baseline and the canary (over the last hour, at --step, 1m by default)\n" +
 			"and printed, so a template variable that a scope lacks, or a value that cannot be placed safely, is found\n" +
 			"before a canary runs. It says the config is valid only once everything checked.",
+		Example: `  verdict validate -c fixtures/healthy/config.yaml
+  cat fixtures/healthy/config.yaml | verdict validate -c -
+
+  # render every query for the scopes, with {{.step}} at 30s
+  verdict validate -c fixtures/prometheus/healthy.yaml \
+      --baseline-scope scenario=healthy,track=baseline --canary-scope scenario=healthy,track=canary --step 30s`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := requireFlags(cmd, "config"); err != nil {
 				return err
 			}
-			cfg, err := analysis.LoadConfig(cmd.Context(), configPath)
+			cfg, _, err := loadConfig(cmd, configPath)
 			if err != nil {
 				return err
 			}
@@ -139,9 +121,6 @@ func newValidateCommand() *cobra.Command {
 				scopes, err := parseScopes(baselineScope, canaryScope)
 				if err != nil {
 					return err
-				}
-				if step < 0 {
-					return usageError{fmt.Errorf("--step %s is negative", step)}
 				}
 				end := time.Now().Truncate(time.Second)
 				w := metrics.Window{Start: end.Add(-time.Hour), End: end, Step: step}
@@ -156,7 +135,7 @@ func newValidateCommand() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if _, err := fmt.Fprintf(out, "%s is valid: %s in %s, judge %s, confidence %g\n",
-				configPath, plural(len(cfg.Signals), "signal"), plural(len(groups), "group"), cfg.Judge, cfg.Confidence); err != nil {
+				displayName(configPath), plural(len(cfg.Signals), "signal"), plural(len(groups), "group"), cfg.Judge, cfg.Confidence); err != nil {
 				return err
 			}
 			for _, q := range rendered {
@@ -173,10 +152,10 @@ func newValidateCommand() *cobra.Command {
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&configPath, "config", "", "config file (YAML or JSON)")
+	fl.StringVarP(&configPath, "config", "c", "", "config file (YAML or JSON; - reads standard input)")
 	fl.StringVar(&baselineScope, "baseline-scope", "", "render the queries for this baseline scope")
 	fl.StringVar(&canaryScope, "canary-scope", "", "render the queries for this canary scope")
-	fl.DurationVar(&step, "step", 0, "the step {{.step}} renders to (default 1m, as analyze)")
+	fl.Var((*duration)(&step), "step", "the step {{.step}} renders to (default 1m, as analyze)")
 	return cmd
 }
 

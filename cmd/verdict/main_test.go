@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,11 +13,28 @@ import (
 	"github.com/verdict-aca/verdict/analysis/store"
 )
 
-// invoke runs the CLI in-process and returns its exit code and output.
+// invoke runs the CLI in-process, with nothing on standard input, and
+// returns its exit code and output.
 func invoke(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return invokeWithInput(t, "", args...)
+}
+
+// invokeWithInput runs the CLI in-process with the file stdin (none for
+// "") on standard input.
+func invokeWithInput(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var in io.Reader = strings.NewReader("")
+	if stdin != "" {
+		f, err := os.Open(stdin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		in = f
+	}
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, &out, &errOut)
+	code = run(context.Background(), args, in, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -280,5 +298,35 @@ func TestAnalyzeBounds(t *testing.T) {
 		if code != exitData || strings.TrimSpace(stderr) != tc.want || stdout != "" {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitData, tc.want)
 		}
+	}
+}
+
+// TestScopeFlags: a scope that a query would not read as meant is a usage
+// error naming the flag and saying why, before anything is judged.
+func TestScopeFlags(t *testing.T) {
+	dir := t.TempDir()
+	cfg := write(t, dir, "live.yaml", "signals:\n  - name: p99\n    query: 'max(p99{scenario=\"{{.scenario}}\", track=\"{{.track}}\"})'\n")
+	tests := []struct {
+		name, flag, value, want string
+	}{
+		{"empty value", "--canary-scope", "scenario=healthy,track=", "--canary-scope: track has an empty value, which in PromQL and LogQL matches the series without a track label"},
+		{"quoted value", "--baseline-scope", `scenario="healthy",track=baseline`, `--baseline-scope: the value of scenario, "healthy", is quoted; write it bare (scenario=healthy)`},
+		{"a selector", "--canary-scope", `{scenario="healthy",track="canary"}`, "--canary-scope: \"{scenario=\\\"healthy\\\",track=\\\"canary\\\"}\" is a label selector"},
+		{"a key that is no variable", "--canary-scope", "scenario=healthy,track!=baseline", `--canary-scope: key "track!" is not a template variable name`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := map[string]string{"--baseline-scope": "scenario=healthy,track=baseline", "--canary-scope": "scenario=healthy,track=canary"}
+			args[tt.flag] = tt.value
+			for _, cmd := range [][]string{
+				{"validate", "--config", cfg},
+				{"analyze", "--config", cfg, "--lookback", "1h", "--prometheus-url", "http://127.0.0.1:1"},
+			} {
+				code, stdout, stderr := invoke(t, append(cmd, "--baseline-scope", args["--baseline-scope"], "--canary-scope", args["--canary-scope"])...)
+				if code != exitUsage || !strings.Contains(stderr, tt.want) || stdout != "" {
+					t.Errorf("%s: exit %d, stdout %q, stderr %q; want 64 and %q", cmd[0], code, stdout, stderr, tt.want)
+				}
+			}
+		})
 	}
 }

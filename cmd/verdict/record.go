@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -39,17 +38,14 @@ func openStore(ctx context.Context, dsn string) (store.Store, error) {
 
 // record stores an analysis run from the command line, so that
 // `verdict serve --db` lists it and shows its report page, and returns its
-// id. request says what was judged (files, or scopes and window). A nil
-// store records nothing (and returns "").
-func record(cmd *cobra.Command, st store.Store, dsn, configPath string, rep *analysis.Report, request any) (string, error) {
+// id. configText is the config as judged; request says what was judged
+// (files, or scopes and window). A nil store records nothing (and returns
+// "").
+func record(cmd *cobra.Command, st store.Store, dsn string, configText []byte, rep *analysis.Report, request any) (string, error) {
 	if st == nil {
 		return "", nil
 	}
 	ctx := cmd.Context()
-	configText, err := os.ReadFile(configPath)
-	if err != nil {
-		return "", fmt.Errorf("recording the analysis: %w", err)
-	}
 	req, err := json.Marshal(request)
 	if err != nil {
 		return "", fmt.Errorf("recording the analysis: %w", err)

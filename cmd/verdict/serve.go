@@ -73,6 +73,12 @@ func newServeCommand() *cobra.Command {
 			"another origin may not judge or change anything (403). Request bodies take Content-Type application/json\n" +
 			"(a config's, application/yaml too); others get 415. A body may have 8 MiB, and the requests in progress together\n" +
 			"hold at most --max-bodies-in-flight of bodies; beyond that, 503 with Retry-After.",
+		Example: `  # on loopback, with an SQLite store and the configs of a directory
+  verdict serve --db sqlite:verdict.db --config-dir configs/ --prometheus-url http://127.0.0.1:9090
+
+  # beyond loopback: bearer tokens, named sources and the URL clients reach it at
+  verdict serve --listen 0.0.0.0:8080 --tokens-file /etc/verdict/tokens --sources-file /etc/verdict/sources.yaml \
+      --external-url https://verdict.example.com --db postgres://verdict@db.example.com/verdict`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runServe(cmd, f) },
 	}
 	fl := cmd.Flags()
@@ -85,10 +91,13 @@ func newServeCommand() *cobra.Command {
 	fl.StringVar(&f.lokiURL, "loki-url", "", "URL of the loki source (default $VERDICT_LOKI_URL, then --sources-file)")
 	fl.StringVar(&f.externalURL, "external-url", "", "base URL of the links in answers, e.g. https://verdict.example.com (default: http://LISTEN-ADDRESS; never the request's Host)")
 	fl.IntVar(&f.workers, "workers", 4, "judgements of live analyses running at once; one waiting for its next interval holds none (also how many of a dead replica's analyses this one takes per check: the workers free)")
-	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long SIGTERM waits for requests in flight")
-	fl.DurationVar(&f.resumeWithin, "resume-within", 24*time.Hour, "resume unfinished analyses whose window started within this; older ones are marked interrupted")
+	f.shutdownTimeout = 20 * time.Second
+	fl.Var((*duration)(&f.shutdownTimeout), "shutdown-timeout", "how long SIGTERM waits for requests in flight")
+	f.resumeWithin = 24 * time.Hour
+	fl.Var((*duration)(&f.resumeWithin), "resume-within", "resume unfinished analyses whose window started within this; older ones are marked interrupted")
 	fl.StringVar(&f.instanceID, "instance-id", "", "this replica's name as the owner of its analyses; unique among replicas sharing a store, stable across its restarts (default HOSTNAME:PORT)")
-	fl.DurationVar(&f.lease, "lease", 30*time.Second, "how long a replica owns its analyses without renewing; others take them over after it (at least 1s)")
+	f.lease = 30 * time.Second
+	fl.Var((*duration)(&f.lease), "lease", "how long a replica owns its analyses without renewing; others take them over after it (at least 1s)")
 	f.bodiesInFlight, f.inlineConfigCache = defaultBodiesInFlight, defaultInlineConfigCache
 	fl.Var(&f.bodiesInFlight, "max-bodies-in-flight", "request body bytes all requests may hold at once (at least 8MiB); beyond, 503 with Retry-After")
 	fl.Var(&f.inlineConfigCache, "inline-config-cache", "config text bytes of the judge API's inline configs kept parsed (only configs that judged)")

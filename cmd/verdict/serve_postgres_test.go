@@ -181,7 +181,7 @@ func TestServeStoreUnavailable(t *testing.T) {
 		{"malformed", strings.Replace(good, "sslmode=disable", "sslmode=sometimes", 1), "store: open postgres:", exitUsage},
 	} {
 		var stdout, stderr strings.Builder
-		code := run(t.Context(), []string{"serve", "--db", tc.dsn}, &stdout, &stderr)
+		code := run(t.Context(), []string{"serve", "--db", tc.dsn}, strings.NewReader(""), &stdout, &stderr)
 		msg := stderr.String()
 		if code != tc.code || !strings.Contains(msg, tc.want) || strings.Contains(msg, "s3cret") || !strings.HasPrefix(msg, "verdict: --db: store: open postgres:") {
 			t.Errorf("%s: exit %d, stderr %q; want %d and %q", tc.name, code, msg, tc.code, tc.want)

@@ -53,7 +53,7 @@ func TestServeSourcesFileErrors(t *testing.T) {
 	} {
 		var stdout, stderr bytes.Buffer
 		args := append([]string{"serve", "--listen", "127.0.0.1:0", "--db", db}, tc.args...)
-		code := run(context.Background(), args, &stdout, &stderr)
+		code := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
 			t.Errorf("%s: exit %d, stderr %q; want %d and %q", tc.name, code, stderr.String(), tc.code, tc.want)
 		}
@@ -96,7 +96,7 @@ func TestServeNamedSource(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	go func() {
-		exited <- run(ctx, []string{"serve", "--listen", addr, "--db", "sqlite:" + filepath.Join(dir, "v.db"), "--sources-file", sources}, io.Discard, io.Discard)
+		exited <- run(ctx, []string{"serve", "--listen", addr, "--db", "sqlite:" + filepath.Join(dir, "v.db"), "--sources-file", sources}, strings.NewReader(""), io.Discard, io.Discard)
 	}()
 	defer func() {
 		cancel()

@@ -47,7 +47,7 @@ func TestServeListenNeedsTokens(t *testing.T) {
 		{[]string{"serve", "--external-url", "verdict.example.com"}, "--external-url: the external URL \"verdict.example.com\" is not an http:// or https:// URL", exitUsage},
 	} {
 		var stdout, stderr bytes.Buffer
-		code := run(context.Background(), tc.args, &stdout, &stderr)
+		code := run(context.Background(), tc.args, strings.NewReader(""), &stdout, &stderr)
 		if code != tc.code || !strings.Contains(stderr.String(), tc.want) || strings.Contains(stderr.String(), "s3cret") {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
 		}
@@ -354,7 +354,9 @@ func TestServeWarnsOfNewDatabase(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		var log syncBuffer
 		done := make(chan int, 1)
-		go func() { done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--db", db}, io.Discard, &log) }()
+		go func() {
+			done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--db", db}, strings.NewReader(""), io.Discard, &log)
+		}()
 		deadline := time.Now().Add(time.Minute) // a hang guard
 		for !strings.Contains(log.String(), "verdict serve listening") {
 			if time.Now().After(deadline) {

@@ -13,11 +13,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/verdict-aca/verdict/internal/kayentavectors"
 )
 
 // Conformance test against the Kayenta vectors in <shared>/conformance/kayenta
 // (read at test time, never copied). The shared folder is ../shared relative
-// to the module root, or $VERDICT_SHARED_DIR.
+// to the module root, or $VERDICT_SHARED_DIR; see internal/kayentavectors for
+// when the test skips.
 
 // conformanceOverrides lists checks ("<case id>/<output>") that are expected
 // to fail because a quirk was FIXed (see the quirk table in doc.go). Every
@@ -85,39 +88,9 @@ type tally struct {
 	upPass, upFail, derPass, derFail, skipped, overridden int
 }
 
-// conformanceDir finds <shared>/conformance/kayenta.
-func conformanceDir(t *testing.T) (string, []string) {
-	t.Helper()
-	var looked []string
-	if d := os.Getenv("VERDICT_SHARED_DIR"); d != "" {
-		p := filepath.Join(d, "conformance", "kayenta")
-		return p, append(looked, p+" (from VERDICT_SHARED_DIR)")
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatalf("working directory: %v", err)
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "conformance", "kayenta")
-			return p, append(looked, p)
-		}
-		if filepath.Dir(dir) == dir {
-			return "", append(looked, "no go.mod above "+wd)
-		}
-	}
-}
-
 func TestConformance(t *testing.T) {
-	dir, looked := conformanceDir(t)
+	dir := kayentavectors.Dir(t)
 	files, _ := filepath.Glob(filepath.Join(dir, "*.json"))
-	if dir == "" || len(files) == 0 {
-		msg := "Kayenta conformance vectors not found; looked in: " + strings.Join(looked, ", ") + " (set VERDICT_SHARED_DIR to the shared folder)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
 	sort.Strings(files)
 	tallies := map[string]*tally{}
 	var suites []string

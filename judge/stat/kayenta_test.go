@@ -6,16 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-// sharedDir is the project's shared folder: $VERDICT_SHARED_DIR, else
-// ../shared relative to the module root (this package is two levels down).
-func sharedDir() string {
-	if d := os.Getenv("VERDICT_SHARED_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "..", "shared")
-}
+	"github.com/verdict-aca/verdict/internal/kayentavectors"
+)
 
 // TestKayentaMannWhitneyVectors checks the Mann-Whitney vectors of the Kayenta
 // conformance suite whose expected values are R's (README of the suite): the
@@ -26,11 +19,8 @@ func sharedDir() string {
 // approximation. MW2 and MW7 test solver internals that have no counterpart
 // here.
 func TestKayentaMannWhitneyVectors(t *testing.T) {
-	path := filepath.Join(sharedDir(), "conformance", "kayenta", "mannwhitney.json")
+	path := filepath.Join(kayentavectors.Dir(t), "mannwhitney.json")
 	b, err := os.ReadFile(path)
-	if os.IsNotExist(err) {
-		t.Skipf("Kayenta vectors not found at %s (set VERDICT_SHARED_DIR)", path)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

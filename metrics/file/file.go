@@ -129,8 +129,15 @@ func (e *ParseError) Unwrap() error { return e.Err }
 // series has Bounds, strictly ascending and ending in +Inf, and
 // len(Bounds) values per observation.
 func Parse(name string, r io.Reader) ([]metrics.Series, error) {
+	return ParseAs(name, filepath.Ext(name), r)
+}
+
+// ParseAs is Parse for input whose name has no extension to tell its
+// format, such as standard input: ext (".csv" or ".json", any case) says
+// the format, and name only labels errors.
+func ParseAs(name, ext string, r io.Reader) ([]metrics.Series, error) {
 	var parse func(name string, data []byte) ([]metrics.Series, error)
-	switch ext := strings.ToLower(filepath.Ext(name)); ext {
+	switch ext := strings.ToLower(ext); ext {
 	case ".csv":
 		parse = parseCSV
 	case ".json":

@@ -58,6 +58,16 @@
 //
 // Unknown variables are errors found by Validate, not empty strings.
 //
+// # Scopes
+//
+// A scope's keys are the templates' variables and its values are matched
+// exactly. ParseScope reads the K=V[,K=V] form of the command line, and
+// CheckScope refuses what a query would not read as meant: a key that is
+// not an identifier or is a window variable, an empty value (track=""
+// matches the series without the label), a quoted value (the quotes would
+// be part of it), a value starting with ~ (a scope is no regex matcher),
+// and a value with spaces around it.
+//
 // # Errors and retries
 //
 // Sources return *Error with a Kind; Kind.SourceDown tells "no verdict,

@@ -4,20 +4,25 @@
 // and runs the traffic study (release signals as counts with their
 // traffic: error ratio, checkout completion, latency histograms).
 //
-//	quality [-study all|grid|traffic] [-quick] [-seed N] [-docs DIR] [-machine TEXT] [-confidence C]
+//	quality [-study all|grid|traffic] [-quick] [-write] [-seed N] [-docs DIR] [-machine TEXT] [-confidence C]
 //
-// Without -quick it runs the full studies and writes DIR/quality/*.svg,
-// DIR/quality/rows.csv and DIR/quality/traffic.csv, and the generated
-// sections of DIR/quality.md (the grid's between <!-- BEGIN GENERATED -->
-// and <!-- END GENERATED -->, the traffic study's between its own markers);
-// -study grid or -study traffic runs, and rewrites, only that study. With
-// -quick it runs the reduced studies and prints their tables only.
+// Without -quick it runs the full studies and prints their summaries and
+// checks. With -write (make quality-docs) it also writes
+// DIR/quality/*.svg, DIR/quality/rows.csv and DIR/quality/traffic.csv, and
+// the generated sections of DIR/quality.md (the grid's between
+// <!-- BEGIN GENERATED --> and <!-- END GENERATED -->, the traffic study's
+// between its own markers); -study grid or -study traffic runs, and
+// rewrites, only that study. Without -write no file is written, so that
+// make quality never changes a tracked file unasked. With -quick it runs
+// the reduced studies and prints their tables only; -quick -write is
+// refused (reduced runs never go into the docs).
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -27,40 +32,85 @@ import (
 )
 
 func main() {
-	study := flag.String("study", "all", "which study to run: all, grid (the scenario grid, headline and multi-interval runs) or traffic")
-	quick := flag.Bool("quick", false, "run the reduced harness (seconds) and print its tables")
-	seed := flag.Uint64("seed", 20261123, "seed of every random stream")
-	docs := flag.String("docs", "docs", "directory holding quality.md and quality/ (full runs)")
-	machine := flag.String("machine", "", "description of the machine, for the report")
-	confidence := flag.Float64("confidence", 0.95, "confidence given to the default judge")
-	flag.Parse()
-	if *study != "all" && *study != "grid" && *study != "traffic" {
-		fmt.Fprintf(os.Stderr, "quality: -study %q: want all, grid or traffic\n", *study)
-		os.Exit(64)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if *machine == "" {
-		*machine = fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are the command line's settings.
+type options struct {
+	study, docs, machine string
+	quick, write         bool
+	seed                 uint64
+	confidence           float64
+}
+
+// parseOptions reads the command line; a mistake is an error for exit 64.
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("quality", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.study, "study", "all", "which study to run: all, grid (the scenario grid, headline and multi-interval runs) or traffic")
+	fs.BoolVar(&o.quick, "quick", false, "run the reduced harness (seconds) and print its tables")
+	fs.BoolVar(&o.write, "write", false, "write the full runs' results into -docs (quality.md's generated sections, quality/*.svg and *.csv); make quality-docs")
+	fs.Uint64Var(&o.seed, "seed", 20261123, "seed of every random stream")
+	fs.StringVar(&o.docs, "docs", "docs", "directory holding quality.md and quality/ (with -write)")
+	fs.StringVar(&o.machine, "machine", "", "description of the machine, for the report")
+	fs.Float64Var(&o.confidence, "confidence", 0.95, "confidence given to the default judge")
+	if err := fs.Parse(args); err != nil {
+		return o, err
 	}
-	meta := quality.Meta{Seed: *seed, Quick: *quick, Machine: *machine, GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
-	if *study != "traffic" {
-		if err := runGrid(ctx, meta, *docs, *confidence); err != nil {
-			fmt.Fprintln(os.Stderr, "quality:", err)
-			os.Exit(1)
+	switch {
+	case o.study != "all" && o.study != "grid" && o.study != "traffic":
+		return o, fmt.Errorf("-study %q: want all, grid or traffic", o.study)
+	case o.quick && o.write:
+		return o, fmt.Errorf("-quick -write: the reduced runs are never written into the docs; drop -quick to rewrite them")
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return o, nil
+}
+
+// run runs the studies the command line asks for and returns the exit
+// code: 0, 1 when a study failed, 64 for a usage error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, err := parseOptions(args, stderr)
+	if err != nil {
+		if err != flag.ErrHelp {
+			fmt.Fprintln(stderr, "quality:", err)
+		}
+		return 64
+	}
+	if o.machine == "" {
+		o.machine = fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	}
+	meta := quality.Meta{Seed: o.seed, Quick: o.quick, Machine: o.machine, GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	docs := o.docs
+	if !o.write {
+		docs = ""
+	}
+	if o.study != "traffic" {
+		if err := runGrid(ctx, stdout, meta, docs, o.confidence); err != nil {
+			fmt.Fprintln(stderr, "quality:", err)
+			return 1
 		}
 	}
-	if *study != "grid" {
-		if err := runTraffic(ctx, meta, *docs, *confidence); err != nil {
-			fmt.Fprintln(os.Stderr, "quality:", err)
-			os.Exit(1)
+	if o.study != "grid" {
+		if err := runTraffic(ctx, stdout, meta, docs, o.confidence); err != nil {
+			fmt.Fprintln(stderr, "quality:", err)
+			return 1
 		}
 	}
+	if !o.quick && !o.write {
+		fmt.Fprintf(stdout, "%s/quality.md was not rewritten: make quality-docs (or -write) writes these results into it\n", o.docs)
+	}
+	return 0
 }
 
 // runGrid runs the scenario grid, the headline scenarios and the
-// multi-interval study.
-func runGrid(ctx context.Context, meta quality.Meta, docs string, confidence float64) error {
+// multi-interval study, and writes its docs into docs unless docs is "".
+func runGrid(ctx context.Context, stdout io.Writer, meta quality.Meta, docs string, confidence float64) error {
 	cfg := quality.Full(meta.Seed)
 	if meta.Quick {
 		cfg = quality.Quick(meta.Seed)
@@ -73,22 +123,23 @@ func runGrid(ctx context.Context, meta quality.Meta, docs string, confidence flo
 	}
 	meta.Elapsed = time.Since(start).Round(time.Second)
 	res.Meta = meta
-	fmt.Print(res.Summary())
+	fmt.Fprint(stdout, res.Summary())
 	for _, c := range res.Checks() {
-		fmt.Println(c)
+		fmt.Fprintln(stdout, c)
 	}
-	if meta.Quick {
+	if meta.Quick || docs == "" {
 		return nil
 	}
 	if err := res.WriteDocs(docs); err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s/quality.md and %s/quality/ in %s\n", docs, docs, meta.Elapsed)
+	fmt.Fprintf(stdout, "wrote %s/quality.md and %s/quality/ in %s\n", docs, docs, meta.Elapsed)
 	return nil
 }
 
-// runTraffic runs the traffic study.
-func runTraffic(ctx context.Context, meta quality.Meta, docs string, confidence float64) error {
+// runTraffic runs the traffic study, and writes its docs into docs unless
+// docs is "".
+func runTraffic(ctx context.Context, stdout io.Writer, meta quality.Meta, docs string, confidence float64) error {
 	cfg := quality.TrafficFull(meta.Seed)
 	if meta.Quick {
 		cfg = quality.TrafficQuick(meta.Seed)
@@ -100,16 +151,16 @@ func runTraffic(ctx context.Context, meta quality.Meta, docs string, confidence 
 		return err
 	}
 	meta.Elapsed = time.Since(start).Round(time.Second)
-	fmt.Print(quality.TrafficSummary(rows))
+	fmt.Fprint(stdout, quality.TrafficSummary(rows))
 	for _, c := range quality.TrafficChecks(rows) {
-		fmt.Println(c)
+		fmt.Fprintln(stdout, c)
 	}
-	if meta.Quick {
+	if meta.Quick || docs == "" {
 		return nil
 	}
 	if err := quality.WriteTrafficDocs(docs, rows, quality.TrafficMeta{Meta: meta, NullReps: cfg.NullReps, EffectReps: cfg.EffectReps}); err != nil {
 		return err
 	}
-	fmt.Printf("wrote the traffic study to %s/quality.md and %s/quality/traffic.csv in %s\n", docs, docs, meta.Elapsed)
+	fmt.Fprintf(stdout, "wrote the traffic study to %s/quality.md and %s/quality/traffic.csv in %s\n", docs, docs, meta.Elapsed)
 	return nil
 }
