@@ -120,7 +120,7 @@ func TestStart(t *testing.T) {
 			t.Fatalf("the newest sample is at %s; want one within 10 s of %s", newest, at)
 		}
 		oldest := newestSample(t, env, started.Add(-59*time.Minute))
-		if started.Add(-59 * time.Minute).Sub(oldest) > 10*time.Second {
+		if started.Add(-59*time.Minute).Sub(oldest) > 10*time.Second {
 			t.Errorf("at %s the newest sample is from %s: the hour before the start has a gap", started.Add(-59*time.Minute), oldest)
 		}
 		// A later sample arrives (a hang guard, not a timing check).
