@@ -268,7 +268,7 @@ func writeConfigs(root, dir string) ([]string, error) {
 			}
 			name := configName(text)
 			if name == "" {
-				return nil, fmt.Errorf("try: %s has no name:", path)
+				return nil, fmt.Errorf("try: %s has no top-level name field", path)
 			}
 			if slices.Contains(names, name) {
 				return nil, fmt.Errorf("try: two configs named %s", name)
