@@ -6,7 +6,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 SCENARIOS := $(sort $(dir $(wildcard fixtures/*/expect.yaml)))
 
-.PHONY: all build demo test test-short lint bench fuzz quality quality-docs clean
+.PHONY: all build demo try test test-short lint bench fuzz quality quality-docs clean
 
 all: build
 
@@ -29,6 +29,15 @@ demo: build
 	done
 	@echo "Every analysis is recorded in $(DEMO_DB). Browse them with:"
 	@echo "  ./$(BIN) serve --db sqlite:$(DEMO_DB)    # then open http://127.0.0.1:8080/analyses"
+
+# try brings up the playground (internal/try) on 127.0.0.1: a real Prometheus
+# holding the fixture scenarios for the last hour up to now and kept current,
+# a Loki stand-in with their checkout logs, and bin/verdict serve over both
+# with the configs of fixtures/prometheus and fixtures/try. It prints the
+# commands to try and stops everything on Ctrl-C. It needs prometheus on PATH.
+try: build
+	$(GO) build -o bin/verdict-try ./cmd/verdict-try
+	./bin/verdict-try --verdict $(BIN) --fixtures fixtures
 
 # -parallel 4: the serve process tests mostly wait for real-time intervals
 # and leases, so they run side by side even on two cores.

@@ -51,7 +51,7 @@ func (rep *Report) notMeasured(weight float64, live bool) string {
 		if !live {
 			break
 		}
-		if same(s.Baseline, s.Canary) || same(s.BaselineExposure, s.CanaryExposure) {
+		if readTwice(s) {
 			name := s.Name
 			if i < len(rep.Signals) {
 				name = rep.Signals[i].Name
@@ -101,6 +101,17 @@ func (rep *Report) notMeasured(weight float64, live bool) string {
 		}
 	}
 	return ""
+}
+
+// readTwice reports whether a signal's queries read one series for both
+// sides. With an exposure (requests, trials), the exposure tells: a few
+// errors an hour fall in the same windows on both sides by chance far too
+// often for equal event counts to be evidence; equal traffic is.
+func readTwice(s SignalSeries) bool {
+	if len(s.BaselineExposure.Values) > 0 || len(s.CanaryExposure.Values) > 0 {
+		return same(s.BaselineExposure, s.CanaryExposure)
+	}
+	return same(s.Baseline, s.Canary)
 }
 
 // same reports whether two sides are one and the same series: equal, with

@@ -1,5 +1,6 @@
-// Package lokitest is a Loki-shaped HTTP server for tests. Loki cannot be
-// installed here (and is AGPL), so tests that need one talk to this: it
+// Package lokitest is a Loki-shaped HTTP server for tests and for the
+// playground (package try). Loki cannot be installed here (and is AGPL),
+// so tests that need one talk to this: it
 // keeps the lines pushed to it and answers the handful of LogQL shapes the
 // project's tests use the way Loki does.
 //
@@ -37,6 +38,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -61,6 +63,10 @@ type Options struct {
 	// Fail, when set, sees every query_range request first (call counts
 	// them from 1) and may answer it itself, returning true.
 	Fail func(w http.ResponseWriter, r *http.Request, call int) bool
+	// Retention, when set, drops a stream's lines older than its newest
+	// line minus Retention as lines arrive, so that a server fed for hours
+	// (the playground of package try) stays bounded.
+	Retention time.Duration
 }
 
 // Server is a running Loki-shaped server on 127.0.0.1.
@@ -68,9 +74,10 @@ type Server struct {
 	// URL is the server's base URL.
 	URL string
 
-	srv   *httptest.Server
-	fail  func(w http.ResponseWriter, r *http.Request, call int) bool
-	calls atomic.Int32
+	srv       *httptest.Server
+	fail      func(w http.ResponseWriter, r *http.Request, call int) bool
+	retention time.Duration
+	calls     atomic.Int32
 
 	mu      sync.Mutex
 	streams map[string]*stream
@@ -90,17 +97,35 @@ type stream struct {
 	entries []Line // in time order
 }
 
-// Start starts a Server, closed when tb ends.
+// Start starts a Server on a free 127.0.0.1 port, closed when tb ends.
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	s := &Server{fail: opts.Fail, streams: map[string]*stream{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	s.URL = s.srv.URL
+	s, err := Listen("127.0.0.1:0", opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	tb.Cleanup(s.srv.Close)
 	return s
 }
 
-// Close stops the server (also done when the test ends).
+// Listen starts a Server on addr (host:port; port 0 for a free one)
+// without a test, for programs that keep it running (the playground of
+// package try). Close stops it.
+func Listen(addr string, opts Options) (*Server, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("lokitest: %w", err)
+	}
+	s := &Server{fail: opts.Fail, retention: opts.Retention, streams: map[string]*stream{}}
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.srv.Listener.Close()
+	s.srv.Listener = l
+	s.srv.Start()
+	s.URL = s.srv.URL
+	return s, nil
+}
+
+// Close stops the server (also done when the test ends, for Start's).
 func (s *Server) Close() { s.srv.Close() }
 
 // Push stores lines in the stream with these labels, as a push would.
@@ -166,6 +191,11 @@ func (s *Server) add(labels map[string]string, lines []Line) {
 	}
 	st.entries = append(st.entries, lines...)
 	slices.SortStableFunc(st.entries, func(a, b Line) int { return a.Time.Compare(b.Time) })
+	if s.retention > 0 && len(st.entries) > 0 {
+		oldest := st.entries[len(st.entries)-1].Time.Add(-s.retention)
+		keep, _ := slices.BinarySearchFunc(st.entries, oldest, func(l Line, t time.Time) int { return l.Time.Compare(t) })
+		st.entries = slices.Delete(st.entries, 0, keep)
+	}
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {

@@ -166,3 +166,42 @@ func TestPushFormats(t *testing.T) {
 		t.Errorf("log query: HTTP %d %s", code, out)
 	}
 }
+
+// TestRetention: with Retention, a stream keeps only the lines within it
+// of its newest line, whatever order they came in; without, all of them.
+func TestRetention(t *testing.T) {
+	for _, tc := range []struct {
+		retention time.Duration
+		want      string
+	}{
+		{0, "0=1 60=1 120=1 180=1"},
+		{90 * time.Second, "60=1 120=1"},
+	} {
+		s, err := Listen("127.0.0.1:0", Options{Retention: tc.retention})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		labels := map[string]string{"app": "shop"}
+		s.Push(labels, Line{Time: t0.Add(-30 * time.Second), Text: "a"}, Line{Time: t0.Add(90 * time.Second), Text: "c"})
+		s.Push(labels, Line{Time: t0.Add(30 * time.Second), Text: "b"})
+		if tc.retention == 0 {
+			s.Push(labels, Line{Time: t0.Add(150 * time.Second), Text: "d"})
+		}
+		_, body, m := get(t, s, url.Values{"query": {`count_over_time({app="shop"} [1m])`},
+			"start": {strconv.FormatInt(t0.Unix(), 10)}, "end": {strconv.FormatInt(t0.Add(3*time.Minute).Unix(), 10)}, "step": {"60"}})
+		if len(m) != 1 {
+			t.Fatalf("retention %s: %s", tc.retention, body)
+		}
+		var got []string
+		for _, v := range m[0].Values {
+			var val string
+			_ = json.Unmarshal(v[1], &val)
+			sec, _ := strconv.ParseFloat(string(v[0]), 64)
+			got = append(got, strconv.Itoa(int(sec)-int(t0.Unix()))+"="+val)
+		}
+		if g := strings.Join(got, " "); g != tc.want {
+			t.Errorf("retention %s: points %s, want %s", tc.retention, g, tc.want)
+		}
+	}
+}

@@ -23,6 +23,10 @@
 // When the prometheus or promtool binary is missing the test is skipped,
 // except when the environment variable CI is "true": then it fails, so that
 // CI never passes by skipping.
+//
+// Launch starts the same server without a test, for programs that keep it
+// running (the playground of package try, behind `make try`): on a given
+// port or a free one, stopped by the caller.
 package promtest
 
 import (
@@ -33,6 +37,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,8 +57,22 @@ type Server struct {
 // (fails it when CI=true) when either is missing.
 func Binaries(tb testing.TB) (prometheus, promtool string) {
 	tb.Helper()
+	prometheus, promtool, err := FindBinaries()
+	if err != nil {
+		msg := "integration test needs " + err.Error()
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(msg)
+		}
+		tb.Skip(msg)
+	}
+	return prometheus, promtool
+}
+
+// FindBinaries returns the paths of prometheus and promtool on PATH, or an
+// error naming the missing ones and the Debian package that has them.
+func FindBinaries() (prometheus, promtool string, err error) {
 	var missing []string
-	prometheus, err := exec.LookPath("prometheus")
+	prometheus, err = exec.LookPath("prometheus")
 	if err != nil {
 		missing = append(missing, "prometheus")
 	}
@@ -61,13 +81,9 @@ func Binaries(tb testing.TB) (prometheus, promtool string) {
 		missing = append(missing, "promtool")
 	}
 	if len(missing) > 0 {
-		msg := fmt.Sprintf("integration test needs %v on PATH (Debian package prometheus)", missing)
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
+		return "", "", fmt.Errorf("%s on PATH (Debian and Ubuntu: apt-get install prometheus)", strings.Join(missing, " and "))
 	}
-	return prometheus, promtool
+	return prometheus, promtool, nil
 }
 
 // Options says what a test's Prometheus holds and accepts.
@@ -94,26 +110,41 @@ func Start(tb testing.TB, openMetrics string) *Server {
 // StartWith starts Prometheus as opts say, stopped when tb ends.
 func StartWith(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	prom, tool := Binaries(tb)
-	dir := tb.TempDir()
-	data := filepath.Join(dir, "data")
-	input := filepath.Join(dir, "series.om")
-	if err := os.WriteFile(input, []byte(opts.OpenMetrics), 0o600); err != nil {
+	Binaries(tb)
+	s, err := Launch(tb.TempDir(), 0, opts)
+	if err != nil {
 		tb.Fatalf("promtest: %v", err)
 	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// Launch starts Prometheus as opts say over a new data directory in dir,
+// listening on 127.0.0.1:port (0: a free port, with a few tries should
+// another process take it first), and waits until it is ready. It runs in
+// a process group of its own, so a Ctrl-C at the terminal reaches only the
+// program that launched it, which stops it with Stop; it also gets SIGQUIT
+// should that program die (package testproc).
+func Launch(dir string, port int, opts Options) (*Server, error) {
+	prom, tool, err := FindBinaries()
+	if err != nil {
+		return nil, fmt.Errorf("promtest: needs %w", err)
+	}
+	data := filepath.Join(dir, "data")
 	if opts.OpenMetrics != "" {
+		input := filepath.Join(dir, "series.om")
+		if err := os.WriteFile(input, []byte(opts.OpenMetrics), 0o600); err != nil {
+			return nil, fmt.Errorf("promtest: %w", err)
+		}
 		out, err := exec.Command(tool, "tsdb", "create-blocks-from", "openmetrics", input, data).CombinedOutput()
 		if err != nil {
-			tb.Fatalf("promtest: promtool tsdb create-blocks-from openmetrics: %v\n%s", err, out)
+			return nil, fmt.Errorf("promtest: promtool tsdb create-blocks-from openmetrics: %w\n%s", err, out)
 		}
 	}
 	cfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfg, []byte("global:\n  scrape_interval: 1m\n"), 0o600); err != nil {
-		tb.Fatalf("promtest: %v", err)
+		return nil, fmt.Errorf("promtest: %w", err)
 	}
-
-	// A free port can be taken by someone else between probing and
-	// binding; try a few.
 	var flags []string
 	if opts.RemoteWrite {
 		flags = append(flags, "--web.enable-remote-write-receiver")
@@ -121,24 +152,31 @@ func StartWith(tb testing.TB, opts Options) *Server {
 	if opts.NativeHistograms {
 		flags = append(flags, "--enable-feature=native-histograms")
 	}
+	if port != 0 {
+		s, err := start(prom, cfg, data, port, flags)
+		if err != nil {
+			return nil, fmt.Errorf("promtest: %w", err)
+		}
+		return s, nil
+	}
+	// A free port can be taken by someone else between probing and
+	// binding; try a few.
 	var lastErr error
 	for range 3 {
-		s, err := start(prom, cfg, data, flags)
+		port, err := testproc.FreePort()
+		if err != nil {
+			return nil, fmt.Errorf("promtest: %w", err)
+		}
+		s, err := start(prom, cfg, data, port, flags)
 		if err == nil {
-			tb.Cleanup(s.Stop)
-			return s
+			return s, nil
 		}
 		lastErr = err
 	}
-	tb.Fatalf("promtest: %v", lastErr)
-	return nil
+	return nil, fmt.Errorf("promtest: %w", lastErr)
 }
 
-func start(prom, cfg, data string, flags []string) (*Server, error) {
-	port, err := testproc.FreePort()
-	if err != nil {
-		return nil, err
-	}
+func start(prom, cfg, data string, port int, flags []string) (*Server, error) {
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	s := &Server{URL: "http://" + addr}
 	args := append([]string{
@@ -148,7 +186,10 @@ func start(prom, cfg, data string, flags []string) (*Server, error) {
 		"--web.listen-address=" + addr,
 		"--log.level=warn",
 	}, flags...)
-	s.proc, err = testproc.Start("prometheus", exec.Command(prom, args...))
+	cmd := exec.Command(prom, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var err error
+	s.proc, err = testproc.Start("prometheus", cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -178,3 +219,7 @@ func start(prom, cfg, data string, flags []string) (*Server, error) {
 // Stop kills the process (by its PID) and waits for it to exit. It may be
 // called more than once.
 func (s *Server) Stop() { s.proc.Stop(nil, 0) }
+
+// StopGracefully sends the process SIGTERM, kills it if it has not exited
+// after grace, and waits for it to exit.
+func (s *Server) StopGracefully(grace time.Duration) { s.proc.Stop(syscall.SIGTERM, grace) }

@@ -6,7 +6,8 @@
 // Decisions:
 //   - The process gets SIGQUIT when the thread that started it exits
 //     (Linux's parent-death signal), so a test binary killed by -timeout or
-//     by hand takes its servers with it.
+//     by hand takes its servers with it. Other systems have no such signal:
+//     there a killed parent leaves its servers running.
 //   - Output goes to a buffer guarded by a mutex: the process writes it
 //     while a test may read it.
 //   - Waiting for readiness stops early when the process exits, with its
@@ -52,7 +53,7 @@ func Start(name string, cmd *exec.Cmd) (*Process, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
-	cmd.SysProcAttr.Pdeathsig = syscall.SIGQUIT
+	setParentDeathSignal(cmd.SysProcAttr)
 	cmd.Stdout, cmd.Stderr = &p.log, &p.log
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
