@@ -68,10 +68,21 @@
 //     GET /canaryConfig lists stored configs with id = name (Argo's kayenta
 //     provider looks the id up first). A standalone canary analysis is one
 //     multi-interval analysis with Kayenta's window arithmetic.
-//   - Auth is optional bearer tokens with two roles: read (GET) and write
-//     (mutations and judging; write implies read). Tokens are compared in
-//     constant time over their SHA-256 digests. /healthz and /readyz are
-//     always open. Without tokens the same-origin rule above applies.
+//   - Auth is optional tokens with three roles, each allowed what the ones
+//     before it are: read (GET), judge (judging a stored config: the judge
+//     API, Argo, Flagger, Kayenta executions of a stored config) and write
+//     (every other mutation, and whatever runs a query a caller wrote).
+//     A token comes as Authorization: Bearer, or as the password of Basic
+//     authorization, which is how Go's HTTP client sends a URL's user
+//     information (http://verdict:TOKEN@host/): Flagger's webhooks and
+//     Argo Rollouts' kayenta provider cannot set headers, and the user
+//     information, unlike a token in the path or query, stays out of the
+//     request line that proxies log and is masked in Go's errors. Since a
+//     browser resends Basic credentials by itself, a request that acts
+//     with them from another site (Sec-Fetch-Site, Origin) is refused.
+//     Tokens are compared in constant time over their SHA-256 digests.
+//     /healthz and /readyz are always open. Without tokens the same-origin
+//     rule above applies.
 //   - Metric sources are the operator's, never a caller's: Options.Sources
 //     are built once by whoever starts the server (verdict serve: the URL
 //     flags and --sources-file), instrumented once, and shared by every

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -72,15 +73,37 @@ func replay(t *testing.T, ts *testServer, name string, vars map[string]string) (
 // scopeConfigs are liveRegress and liveHealthy reading the Kayenta scope
 // name ({{.scope}}) instead of {{.track}}: Argo's kayenta provider sends only
 // scope and location (its "region"), never extendedScopeParams.
-func putScopeConfigs(t *testing.T, ts *testServer) {
+func putScopeConfigs(t *testing.T, ts *testServer, token string) {
 	t.Helper()
 	for name, cfg := range map[string]string{"regress-scope": liveRegress, "healthy-scope": liveHealthy} {
 		text := strings.ReplaceAll(cfg, "{{.track}}", "{{.scope}}")
 		text = strings.Replace(text, "name: "+strings.TrimSuffix(name, "-scope"), "name: "+name, 1)
-		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, "", text, nil); code != 200 {
+		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, token, text, nil); code != 200 {
 			t.Fatalf("PUT %s: %d %s", name, code, body)
 		}
 	}
+}
+
+// liveJudgeServer is liveServer with tokens: a judge token, which the
+// header-less clients' replays carry as Basic authorization (basic, the
+// base64 of "verdict:TOKEN", as Go's client writes a URL's user
+// information), and a write token for the setup.
+func liveJudgeServer(t *testing.T, kind storeKind) (ts *testServer, basic, writeTok string) {
+	t.Helper()
+	const judgeTok = "0123456789abcdef0123456789abcdef"
+	writeTok = "write-token-0123456789"
+	tokens, err := ParseTokens("test", "judge "+judgeTok+"\nwrite "+writeTok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e2eStart.Add(50 * time.Minute)
+	ts = newTestServerOn(t, kind, Options{Sources: promSources(t, e2ePrometheus(t)), Tokens: tokens, Now: func() time.Time { return now }})
+	for name, cfg := range map[string]string{"regress": liveRegress, "healthy": liveHealthy} {
+		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, writeTok, cfg, nil); code != 200 {
+			t.Fatalf("PUT %s: %d %s", name, code, body)
+		}
+	}
+	return ts, base64.StdEncoding.EncodeToString([]byte("verdict:" + judgeTok)), writeTok
 }
 
 // argoKayentaPhase is how Argo's kayenta provider turns the status document
@@ -129,10 +152,10 @@ func argoKayentaPhase(doc []byte, pass, marginal int) (string, int, error) {
 func TestArgoKayentaProviderReplay(t *testing.T) { forEachStore(t, testArgoKayentaProviderReplay) }
 
 func testArgoKayentaProviderReplay(t *testing.T, kind storeKind) {
-	ts := liveServer(t, kind)
-	putScopeConfigs(t, ts)
+	ts, basic, writeTok := liveJudgeServer(t, kind)
+	putScopeConfigs(t, ts, writeTok)
 
-	code, body := replay(t, ts, "argo-kayenta-canaryconfig", nil)
+	code, body := replay(t, ts, "argo-kayenta-canaryconfig", map[string]string{"basic": basic})
 	// Argo decodes the answer into []struct{Id, Name string; UpdatedTimestamp int; ...}.
 	var index []struct {
 		Id                  string
@@ -165,7 +188,7 @@ func testArgoKayentaProviderReplay(t *testing.T, kind storeKind) {
 		if !ok {
 			t.Fatalf("%s is not in the index: %s", tc.config, body)
 		}
-		code, started := replay(t, ts, "argo-kayenta-start", map[string]string{"configId": id})
+		code, started := replay(t, ts, "argo-kayenta-start", map[string]string{"configId": id, "basic": basic})
 		var dat map[string]any
 		if code != 200 || json.Unmarshal(started, &dat) != nil || dat["canaryExecutionId"] == "" {
 			t.Fatalf("%s: start: %d %s", tc.config, code, started)
@@ -175,7 +198,7 @@ func testArgoKayentaProviderReplay(t *testing.T, kind storeKind) {
 		phase, score := "Running", 0
 		deadline := time.Now().Add(30 * time.Second)
 		for phase == "Running" && time.Now().Before(deadline) {
-			code, doc = replay(t, ts, "argo-kayenta-poll", map[string]string{"id": execID})
+			code, doc = replay(t, ts, "argo-kayenta-poll", map[string]string{"id": execID, "basic": basic})
 			if code != 200 {
 				t.Fatalf("%s: poll: %d %s", tc.config, code, doc)
 			}
@@ -279,7 +302,7 @@ func testArgoWebProviderReplay(t *testing.T, kind storeKind) {
 func TestFlaggerWebhookReplay(t *testing.T) { forEachStore(t, testFlaggerWebhookReplay) }
 
 func testFlaggerWebhookReplay(t *testing.T, kind storeKind) {
-	ts := liveServer(t, kind)
+	ts, basic, _ := liveJudgeServer(t, kind)
 	for _, tc := range []struct {
 		config, canary, verdict string
 		proceeds                bool
@@ -288,7 +311,7 @@ func testFlaggerWebhookReplay(t *testing.T, kind storeKind) {
 		{"regress", "canary", "fail", false},
 		{"healthy", "gone", "none", false},
 	} {
-		code, body := replay(t, ts, "flagger-webhook", map[string]string{"config": tc.config, "canary": tc.canary})
+		code, body := replay(t, ts, "flagger-webhook", map[string]string{"config": tc.config, "canary": tc.canary, "basic": basic})
 		proceeds := code <= 202
 		retried := code == 429 || (code >= 500 && code != 501)
 		var ans verdictAnswer
@@ -368,3 +391,4 @@ func testConfigListsOrder(t *testing.T, kind storeKind) {
 		t.Errorf("GET /canaryConfig: %v, want %s", got, want)
 	}
 }
+

@@ -160,7 +160,7 @@ func TestKayentaStandaloneAnalysis(t *testing.T) { forEachStore(t, testKayentaSt
 
 func testKayentaStandaloneAnalysis(t *testing.T, kind storeKind) {
 	ts := liveServer(t, kind)
-	putScopeConfigs(t, ts)
+	putScopeConfigs(t, ts, "")
 
 	for _, tc := range []struct {
 		config, status string
