@@ -60,7 +60,11 @@
 //   - Kayenta compatibility maps one scope pair (controlScope → baseline,
 //     experimentScope → canary, with location and extendedScopeParams as
 //     template variables) over one window; the request's thresholds replace
-//     the config's. Inline Kayenta configs are converted by
+//     the config's, and are refused when they cannot be honoured (a pass of
+//     0, which Argo's kayenta provider sends for a metric without
+//     threshold, or a fraction). The window's ends, like the Argo
+//     endpoint's, move back to multiples of the step (alignToStep), so that
+//     counts cover its whole steps. Inline Kayenta configs are converted by
 //     analysis/kayentaimport and refused when the conversion would lose
 //     anything. judge: kayenta analyses answer Kayenta's own judgeResult;
 //     judge: verdict ones are mapped onto its shape, with a verdict of none
