@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -349,35 +350,109 @@ func wantContains(t *testing.T, body, sub string) {
 	}
 }
 
+// TestAuth: each role may do what its endpoints need and no more, with
+// the token as a bearer token or as the password of Basic authorization
+// (what Go's HTTP client sends for a URL's user information, the way
+// Flagger and Argo's kayenta provider carry one).
 func TestAuth(t *testing.T) {
-	const readTok, writeTok = "read-token-0123456789", "write-token-0123456789"
-	tokens, err := ParseTokens("test", "# roles\nread "+readTok+"\nwrite:"+writeTok)
+	const readTok, judgeTok, writeTok = "read-token-0123456789", "judge-token-0123456789", "write-token-0123456789"
+	tokens, err := ParseTokens("test", "# roles\nread "+readTok+"\njudge "+judgeTok+"\nwrite:"+writeTok)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := newTestServer(t, Options{Tokens: tokens})
+	bearer := func(tok string) string { return "Bearer " + tok }
+	basic := func(user, tok string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+tok))
+	}
+	const judgeBody = `{"configName":"offline","baseline":{"latency":[1,2,3],"errors":[0]},"canary":{"latency":[1,2,3],"errors":[0]}}`
 	for _, tc := range []struct {
-		name, method, path, token string
-		body                      any
-		want                      int
+		name, method, path, auth string
+		body                     string
+		want                     int
+		wantErr                  string
 	}{
-		{"health is open", "GET", "/healthz", "", nil, 200},
-		{"ready is open", "GET", "/readyz", "", nil, 200},
-		{"no token", "GET", "/api/v1/configs", "", nil, 401},
-		{"wrong token", "GET", "/api/v1/configs", "read-token-0123456788", nil, 401},
-		{"read token reads", "GET", "/api/v1/configs", readTok, nil, 200},
-		{"read token reads metrics", "GET", "/metrics", readTok, nil, 200},
-		{"metrics need a token", "GET", "/metrics", "", nil, 401},
-		{"read token cannot write", "PUT", "/api/v1/configs/offline", readTok, offlineConfig, 403},
-		{"read token cannot judge", "POST", "/api/v1/judge", readTok, `{}`, 403},
-		{"write token writes", "PUT", "/api/v1/configs/offline", writeTok, offlineConfig, 200},
-		{"write token reads", "GET", "/api/v1/configs/offline", writeTok, nil, 200},
-		{"write token judges", "POST", "/api/v1/judge", writeTok, `{"configName":"offline","baseline":{"latency":[1,2,3],"errors":[0]},"canary":{"latency":[1,2,3],"errors":[0]}}`, 200},
+		{"health is open", "GET", "/healthz", "", "", 200, ""},
+		{"ready is open", "GET", "/readyz", "", "", 200, ""},
+		{"no token", "GET", "/api/v1/configs", "", "", 401, "needs a token"},
+		{"wrong token", "GET", "/api/v1/configs", bearer("read-token-0123456788"), "", 401, "not valid"},
+		{"read token reads", "GET", "/api/v1/configs", bearer(readTok), "", 200, ""},
+		{"read token reads metrics", "GET", "/metrics", bearer(readTok), "", 200, ""},
+		{"metrics need a token", "GET", "/metrics", "", "", 401, ""},
+		{"read token cannot write", "PUT", "/api/v1/configs/offline", bearer(readTok), offlineConfig, 403, "write role; this one has the read role"},
+		{"read token cannot judge", "POST", "/api/v1/judge", bearer(readTok), `{}`, 403, "judge role"},
+		{"write token writes", "PUT", "/api/v1/configs/offline", bearer(writeTok), offlineConfig, 200, ""},
+		{"write token reads", "GET", "/api/v1/configs/offline", bearer(writeTok), "", 200, ""},
+		{"write token judges", "POST", "/api/v1/judge", bearer(writeTok), judgeBody, 200, ""},
+		{"judge token judges", "POST", "/api/v1/judge", bearer(judgeTok), judgeBody, 200, ""},
+		{"judge token reads", "GET", "/api/v1/configs/offline", bearer(judgeTok), "", 200, ""},
+		{"judge token reads Kayenta's index", "GET", "/canaryConfig", bearer(judgeTok), "", 200, ""},
+		{"judge token cannot store a config", "PUT", "/api/v1/configs/offline", bearer(judgeTok), offlineConfig, 403, "write role; this one has the judge role"},
+		{"judge token cannot delete a config", "DELETE", "/api/v1/configs/offline", bearer(judgeTok), "", 403, "write role"},
+		{"judge token cannot start an analysis", "POST", "/api/v1/analyses", bearer(judgeTok), `{}`, 403, "write role"},
+		{"judge token cannot run an inline Kayenta config", "POST", "/canary", bearer(judgeTok), `{}`, 403, "write role"},
+		{"Basic carries a token", "POST", "/api/v1/judge", basic("verdict", judgeTok), judgeBody, 200, ""},
+		{"Basic's user name is not read", "GET", "/canaryConfig", basic("anyone", readTok), "", 200, ""},
+		{"Basic with a wrong password", "GET", "/canaryConfig", basic("verdict", "judge-token-0123456788"), "", 401, "not valid"},
+		{"Basic with the token as user name", "GET", "/canaryConfig", basic(judgeTok, ""), "", 401, "needs a token"},
+		{"Basic keeps the roles", "PUT", "/api/v1/configs/offline", basic("verdict", judgeTok), offlineConfig, 403, "write role"},
 	} {
-		code, body := ts.call(t, tc.method, tc.path, tc.token, tc.body, nil)
-		if code != tc.want {
-			t.Errorf("%s: %d, want %d: %s", tc.name, code, tc.want, body)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			checkAuth(t, ts.URL, tc.method, tc.path, tc.auth, tc.body, nil, tc.want, tc.wantErr)
+		})
+	}
+	// A browser sends the Basic credentials of a URL it was once given by
+	// itself, from any page: from another site they may read (the browser
+	// does not let the page see the answer) but not act. A bearer token is
+	// never sent by a browser by itself.
+	for _, tc := range []struct {
+		name, method, path, auth string
+		body                     string
+		header                   map[string]string
+		want                     int
+		wantErr                  string
+	}{
+		{"Basic from another site cannot judge", "POST", "/api/v1/judge", basic("verdict", judgeTok), judgeBody, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403, "Basic credentials"},
+		{"Basic from another origin cannot judge", "GET", "/api/v1/argo/offline?baseline=a%3Db&canary=a%3Dc", basic("verdict", judgeTok), "", map[string]string{"Origin": "https://evil.example"}, 403, "Basic credentials"},
+		{"Basic from another site may read", "GET", "/canaryConfig", basic("verdict", judgeTok), "", map[string]string{"Sec-Fetch-Site": "cross-site"}, 200, ""},
+		{"Basic from this server's own page judges", "POST", "/api/v1/judge", basic("verdict", judgeTok), judgeBody, map[string]string{"Sec-Fetch-Site": "same-origin"}, 200, ""},
+		{"a bearer token from another site judges", "POST", "/api/v1/judge", bearer(judgeTok), judgeBody, map[string]string{"Sec-Fetch-Site": "cross-site"}, 200, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkAuth(t, ts.URL, tc.method, tc.path, tc.auth, tc.body, tc.header, tc.want, tc.wantErr)
+		})
+	}
+}
+
+// checkAuth sends a request with an Authorization header (none when auth
+// is empty) and more headers, and checks the status and error.
+func checkAuth(t *testing.T, base, method, path, auth, body string, header map[string]string, want int, wantErr string) {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", contentTypeOf(method, path))
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != want || !strings.Contains(string(got), wantErr) {
+		t.Errorf("%d %s, want %d %q", resp.StatusCode, got, want, wantErr)
 	}
 }
 
@@ -385,7 +460,9 @@ func TestParseTokens(t *testing.T) {
 	for _, tc := range []struct{ in, wantErr string }{
 		{"read aaaaaaaaaaaaaaaa\nwrite bbbbbbbbbbbbbbbb", ""},
 		{"read:aaaaaaaaaaaaaaaa,write:bbbbbbbbbbbbbbbb", ""},
-		{"admin aaaaaaaaaaaaaaaa", `"admin" is not a role`},
+		{"judge aaaaaaaaaaaaaaaa", ""},
+		{"judge:aaaaaaaaaaaaaaaa,read:bbbbbbbbbbbbbbbb", ""},
+		{"admin aaaaaaaaaaaaaaaa", `"admin" is not a role (want read, judge or write)`},
 		{"read short", "shorter than 16"},
 		{"# nothing\n", "has no tokens"},
 		{"read a b", "want \"ROLE TOKEN\""},

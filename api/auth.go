@@ -12,11 +12,33 @@ import (
 
 type role int
 
+// Roles, each allowed what the ones before it are.
 const (
 	roleNone role = iota
+	// roleRead reads: configs, analyses, reports, Kayenta status documents.
 	roleRead
+	// roleJudge also judges stored configs for the rollout controllers
+	// (Argo, Flagger, Kayenta executions of a stored config) and the judge
+	// API, but changes no config and runs no query a caller wrote. It is
+	// the role for a token that has to sit in a URL (see bearer).
+	roleJudge
+	// roleWrite also stores and deletes configs, starts analyses of
+	// inline configs and cancels analyses.
 	roleWrite
 )
+
+// String is the role's name in the tokens file.
+func (r role) String() string {
+	switch r {
+	case roleRead:
+		return "read"
+	case roleJudge:
+		return "judge"
+	case roleWrite:
+		return "write"
+	}
+	return "none"
+}
 
 // Tokens are the bearer tokens the service accepts, each with a role.
 type Tokens struct {
@@ -38,8 +60,8 @@ func (t *Tokens) Len() int {
 
 // ParseTokens reads "role token" entries, one a line ("#" starts a
 // comment); in env form entries may also be separated by commas and
-// written "role:token". Roles are read and write (write may also read).
-// origin names the input in errors.
+// written "role:token". Roles are read, judge and write, each allowed
+// what the ones before it are. origin names the input in errors.
 func ParseTokens(origin, text string) (*Tokens, error) {
 	t := &Tokens{}
 	sc := bufio.NewScanner(strings.NewReader(strings.ReplaceAll(text, ",", "\n")))
@@ -57,16 +79,18 @@ func ParseTokens(origin, text string) (*Tokens, error) {
 			}
 		}
 		if len(fields) != 2 {
-			return nil, fmt.Errorf("%s entry %d: want \"ROLE TOKEN\" (role read or write)", origin, line)
+			return nil, fmt.Errorf("%s entry %d: want \"ROLE TOKEN\" (role read, judge or write)", origin, line)
 		}
 		var r role
 		switch fields[0] {
 		case "read":
 			r = roleRead
+		case "judge":
+			r = roleJudge
 		case "write":
 			r = roleWrite
 		default:
-			return nil, fmt.Errorf("%s entry %d: %q is not a role (want read or write)", origin, line, fields[0])
+			return nil, fmt.Errorf("%s entry %d: %q is not a role (want read, judge or write)", origin, line, fields[0])
 		}
 		if len(fields[1]) < 16 {
 			return nil, fmt.Errorf("%s entry %d: the token is shorter than 16 characters", origin, line)
@@ -110,32 +134,60 @@ func (s *Server) auth(need role) func(http.Handler) http.Handler {
 			return h
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			token, ok := bearer(r)
+			token, basic, ok := credentials(r)
 			if !ok {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="verdict"`)
-				writeError(w, http.StatusUnauthorized, "this endpoint needs a bearer token (Authorization: Bearer TOKEN)")
+				writeError(w, http.StatusUnauthorized, "this endpoint needs a token (Authorization: Bearer TOKEN, or in the URL as https://verdict:TOKEN@host/ for a client that cannot set headers)")
 				return
 			}
 			got := s.opt.Tokens.roleOf(token)
 			switch {
 			case got == roleNone:
 				w.Header().Set("WWW-Authenticate", `Bearer realm="verdict", error="invalid_token"`)
-				writeError(w, http.StatusUnauthorized, "the bearer token is not valid")
+				writeError(w, http.StatusUnauthorized, "the token is not valid")
 				return
 			case got < need:
-				writeError(w, http.StatusForbidden, "this endpoint needs a token with the write role")
+				writeError(w, http.StatusForbidden, fmt.Sprintf("this endpoint needs a token with the %s role; this one has the %s role", need, got))
 				return
+			}
+			// A browser that was once given a URL with credentials sends
+			// them again by itself, to this server, from any page, as it
+			// sends cookies: a request that acts with them must not come
+			// from another site. A bearer token is never sent by itself.
+			if basic && need >= roleJudge {
+				if what := s.foreignOrigin(r); what != "" {
+					s.metrics.refused("cross_site")
+					writeError(w, http.StatusForbidden, what+": Basic credentials, which a browser sends by itself, may not judge or change anything from another site")
+					return
+				}
 			}
 			h.ServeHTTP(w, r)
 		})
 	}
 }
 
-func bearer(r *http.Request) (string, bool) {
+// credentials returns the token a request carries: Authorization: Bearer
+// TOKEN, or Authorization: Basic with the token as the password (basic is
+// then true; the user name is not read). Basic is how a client that cannot
+// set headers carries a token: Flagger's webhooks and Argo Rollouts'
+// kayenta provider take only a URL, and Go's HTTP client (theirs) turns
+// the URL's user information (http://verdict:TOKEN@host/...) into this
+// header, keeps it out of the request line that proxies and access logs
+// record, and writes the URL without the password in its errors.
+func credentials(r *http.Request) (token string, basic, ok bool) {
 	h := r.Header.Get("Authorization")
-	scheme, token, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return "", false
+	scheme, token, found := strings.Cut(h, " ")
+	if !found {
+		return "", false, false
 	}
-	return strings.TrimSpace(token), true
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		token = strings.TrimSpace(token)
+	case strings.EqualFold(scheme, "Basic"):
+		_, token, _ = r.BasicAuth()
+		basic = true
+	default:
+		return "", false, false
+	}
+	return token, basic, token != ""
 }

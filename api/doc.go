@@ -73,7 +73,11 @@
 //   - Kayenta compatibility maps one scope pair (controlScope → baseline,
 //     experimentScope → canary, with location and extendedScopeParams as
 //     template variables) over one window; the request's thresholds replace
-//     the config's. Inline Kayenta configs are converted by
+//     the config's, and are refused when they cannot be honoured (a pass of
+//     0, which Argo's kayenta provider sends for a metric without
+//     threshold, or a fraction). The window's ends, like the Argo
+//     endpoint's, move back to multiples of the step (alignToStep), so that
+//     counts cover its whole steps. Inline Kayenta configs are converted by
 //     analysis/kayentaimport and refused when the conversion would lose
 //     anything. judge: kayenta analyses answer Kayenta's own judgeResult;
 //     judge: verdict ones are mapped onto its shape, with a verdict of none
@@ -81,10 +85,21 @@
 //     GET /canaryConfig lists stored configs with id = name (Argo's kayenta
 //     provider looks the id up first). A standalone canary analysis is one
 //     multi-interval analysis with Kayenta's window arithmetic.
-//   - Auth is optional bearer tokens with two roles: read (GET) and write
-//     (mutations and judging; write implies read). Tokens are compared in
-//     constant time over their SHA-256 digests. /healthz and /readyz are
-//     always open. Without tokens the same-origin rule above applies.
+//   - Auth is optional tokens with three roles, each allowed what the ones
+//     before it are: read (GET), judge (judging a stored config: the judge
+//     API, Argo, Flagger, Kayenta executions of a stored config) and write
+//     (every other mutation, and whatever runs a query a caller wrote).
+//     A token comes as Authorization: Bearer, or as the password of Basic
+//     authorization, which is how Go's HTTP client sends a URL's user
+//     information (http://verdict:TOKEN@host/): Flagger's webhooks and
+//     Argo Rollouts' kayenta provider cannot set headers, and the user
+//     information, unlike a token in the path or query, stays out of the
+//     request line that proxies log and is masked in Go's errors. Since a
+//     browser resends Basic credentials by itself, a request that acts
+//     with them from another site (Sec-Fetch-Site, Origin) is refused.
+//     Tokens are compared in constant time over their SHA-256 digests.
+//     /healthz and /readyz are always open. Without tokens the same-origin
+//     rule above applies.
 //   - Metric sources are the operator's, never a caller's: Options.Sources
 //     are built once by whoever starts the server (verdict serve: the URL
 //     flags and --sources-file), instrumented once, and shared by every

@@ -54,13 +54,13 @@ func (types bodyTypes) accept(ct string) bool {
 // body budget (limitBodies).
 func (s *Server) guard(need role, types bodyTypes) func(http.Handler) http.Handler {
 	return func(h http.Handler) http.Handler {
-		if need == roleWrite {
+		if need >= roleJudge {
 			h = s.acceptBody(types, s.limitBodies(h))
 		}
 		if s.opt.Tokens.Len() > 0 {
 			return s.auth(need)(h)
 		}
-		return s.sameOrigin(need == roleWrite, h)
+		return s.sameOrigin(need >= roleJudge, h)
 	}
 }
 
@@ -91,11 +91,21 @@ func (s *Server) crossSite(r *http.Request, acts bool) string {
 	if !acts {
 		return ""
 	}
+	if what := s.foreignOrigin(r); what != "" {
+		return what + ", and without tokens only this server's own pages and clients other than browsers may judge or change anything"
+	}
+	return ""
+}
+
+// foreignOrigin says how a browser marked r as coming from another site
+// (Sec-Fetch-Site) or origin (Origin), "" when it did not: clients other
+// than browsers send neither header.
+func (s *Server) foreignOrigin(r *http.Request) string {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return fmt.Sprintf("the browser marks this request Sec-Fetch-Site: %s, and without tokens only this server's own pages and clients other than browsers may judge or change anything", site)
+		return fmt.Sprintf("the browser marks this request Sec-Fetch-Site: %s", site)
 	}
 	if origin := r.Header.Get("Origin"); origin != "" && !s.ownOrigin(origin, r) {
-		return fmt.Sprintf("Origin %q is not this server's, and without tokens only this server's own pages and clients other than browsers may judge or change anything", origin)
+		return fmt.Sprintf("Origin %q is not this server's", origin)
 	}
 	return ""
 }

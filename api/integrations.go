@@ -84,14 +84,14 @@ func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes ana
 	if err != nil {
 		return verdictAnswer{}, statusOf(err), err
 	}
-	// The window ends at now truncated to the step, as Grafana aligns its
-	// range queries: evaluation times then fall on multiples of the step,
-	// so a rate over a short range sees the same samples at every call.
+	// The window ends at now truncated to the step (the source's default
+	// step when the call gives none), as Grafana aligns its range queries:
+	// evaluation times then fall on multiples of the step, so a rate over
+	// a short range sees the same samples at every call, and counts cover
+	// the window's whole steps (see alignToStep).
 	now := s.now()
-	if step > 0 {
-		now = now.Truncate(step)
-	}
-	p := Plan{Scopes: scopes, Start: now.Add(-lookback), End: now, Step: step, CanaryWeight: weight}
+	start, end := alignToStep(now.Add(-lookback), now, step)
+	p := Plan{Scopes: scopes, Start: start, End: end, Step: step, CanaryWeight: weight}
 	prep, err := s.prepare(cfg, configName, text, p, origin)
 	if err != nil {
 		return verdictAnswer{}, http.StatusBadRequest, err

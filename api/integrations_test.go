@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/verdict-aca/verdict/judge/kayenta"
 )
 
 // replay sends testdata/clients/NAME.http, a request written by hand from
@@ -72,15 +75,37 @@ func replay(t *testing.T, ts *testServer, name string, vars map[string]string) (
 // scopeConfigs are liveRegress and liveHealthy reading the Kayenta scope
 // name ({{.scope}}) instead of {{.track}}: Argo's kayenta provider sends only
 // scope and location (its "region"), never extendedScopeParams.
-func putScopeConfigs(t *testing.T, ts *testServer) {
+func putScopeConfigs(t *testing.T, ts *testServer, token string) {
 	t.Helper()
 	for name, cfg := range map[string]string{"regress-scope": liveRegress, "healthy-scope": liveHealthy} {
 		text := strings.ReplaceAll(cfg, "{{.track}}", "{{.scope}}")
 		text = strings.Replace(text, "name: "+strings.TrimSuffix(name, "-scope"), "name: "+name, 1)
-		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, "", text, nil); code != 200 {
+		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, token, text, nil); code != 200 {
 			t.Fatalf("PUT %s: %d %s", name, code, body)
 		}
 	}
+}
+
+// liveJudgeServer is liveServer with tokens: a judge token, which the
+// header-less clients' replays carry as Basic authorization (basic, the
+// base64 of "verdict:TOKEN", as Go's client writes a URL's user
+// information), and a write token for the setup.
+func liveJudgeServer(t *testing.T, kind storeKind) (ts *testServer, basic, writeTok string) {
+	t.Helper()
+	const judgeTok = "0123456789abcdef0123456789abcdef"
+	writeTok = "write-token-0123456789"
+	tokens, err := ParseTokens("test", "judge "+judgeTok+"\nwrite "+writeTok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e2eStart.Add(50 * time.Minute)
+	ts = newTestServerOn(t, kind, Options{Sources: promSources(t, e2ePrometheus(t)), Tokens: tokens, Now: func() time.Time { return now }})
+	for name, cfg := range map[string]string{"regress": liveRegress, "healthy": liveHealthy} {
+		if code, body := ts.call(t, "PUT", "/api/v1/configs/"+name, writeTok, cfg, nil); code != 200 {
+			t.Fatalf("PUT %s: %d %s", name, code, body)
+		}
+	}
+	return ts, base64.StdEncoding.EncodeToString([]byte("verdict:" + judgeTok)), writeTok
 }
 
 // argoKayentaPhase is how Argo's kayenta provider turns the status document
@@ -129,10 +154,10 @@ func argoKayentaPhase(doc []byte, pass, marginal int) (string, int, error) {
 func TestArgoKayentaProviderReplay(t *testing.T) { forEachStore(t, testArgoKayentaProviderReplay) }
 
 func testArgoKayentaProviderReplay(t *testing.T, kind storeKind) {
-	ts := liveServer(t, kind)
-	putScopeConfigs(t, ts)
+	ts, basic, writeTok := liveJudgeServer(t, kind)
+	putScopeConfigs(t, ts, writeTok)
 
-	code, body := replay(t, ts, "argo-kayenta-canaryconfig", nil)
+	code, body := replay(t, ts, "argo-kayenta-canaryconfig", map[string]string{"basic": basic})
 	// Argo decodes the answer into []struct{Id, Name string; UpdatedTimestamp int; ...}.
 	var index []struct {
 		Id                  string
@@ -165,7 +190,7 @@ func testArgoKayentaProviderReplay(t *testing.T, kind storeKind) {
 		if !ok {
 			t.Fatalf("%s is not in the index: %s", tc.config, body)
 		}
-		code, started := replay(t, ts, "argo-kayenta-start", map[string]string{"configId": id})
+		code, started := replay(t, ts, "argo-kayenta-start", map[string]string{"configId": id, "basic": basic})
 		var dat map[string]any
 		if code != 200 || json.Unmarshal(started, &dat) != nil || dat["canaryExecutionId"] == "" {
 			t.Fatalf("%s: start: %d %s", tc.config, code, started)
@@ -175,7 +200,7 @@ func testArgoKayentaProviderReplay(t *testing.T, kind storeKind) {
 		phase, score := "Running", 0
 		deadline := time.Now().Add(30 * time.Second)
 		for phase == "Running" && time.Now().Before(deadline) {
-			code, doc = replay(t, ts, "argo-kayenta-poll", map[string]string{"id": execID})
+			code, doc = replay(t, ts, "argo-kayenta-poll", map[string]string{"id": execID, "basic": basic})
 			if code != 200 {
 				t.Fatalf("%s: poll: %d %s", tc.config, code, doc)
 			}
@@ -279,7 +304,7 @@ func testArgoWebProviderReplay(t *testing.T, kind storeKind) {
 func TestFlaggerWebhookReplay(t *testing.T) { forEachStore(t, testFlaggerWebhookReplay) }
 
 func testFlaggerWebhookReplay(t *testing.T, kind storeKind) {
-	ts := liveServer(t, kind)
+	ts, basic, _ := liveJudgeServer(t, kind)
 	for _, tc := range []struct {
 		config, canary, verdict string
 		proceeds                bool
@@ -288,7 +313,7 @@ func testFlaggerWebhookReplay(t *testing.T, kind storeKind) {
 		{"regress", "canary", "fail", false},
 		{"healthy", "gone", "none", false},
 	} {
-		code, body := replay(t, ts, "flagger-webhook", map[string]string{"config": tc.config, "canary": tc.canary})
+		code, body := replay(t, ts, "flagger-webhook", map[string]string{"config": tc.config, "canary": tc.canary, "basic": basic})
 		proceeds := code <= 202
 		retried := code == 429 || (code >= 500 && code != 501)
 		var ans verdictAnswer
@@ -366,5 +391,71 @@ func testConfigListsOrder(t *testing.T, kind storeKind) {
 	}
 	if strings.Join(got, ",") != want {
 		t.Errorf("GET /canaryConfig: %v, want %s", got, want)
+	}
+}
+
+// TestKayentaPlan: an execution request's thresholds must be ones Verdict
+// can honour (Argo Rollouts' kayenta provider sends 0/0 when its metric has
+// no threshold, which passed every canary), and its window's ends move back
+// to multiples of the step, keeping its length, so that its counts cover
+// whole steps.
+func TestKayentaPlan(t *testing.T) {
+	ist := time.FixedZone("IST", 5*3600+1800)
+	req := func(start, end string, step int64, pass, marginal float64) kayenta.ExecutionRequest {
+		s := kayenta.CanaryScope{Scope: "s", Start: start, End: end, Step: step}
+		e := s
+		e.Scope = "e"
+		return kayenta.ExecutionRequest{Scopes: map[string]kayenta.ScopePair{"default": {ControlScope: s, ExperimentScope: e}},
+			Thresholds: &kayenta.Thresholds{Pass: pass, Marginal: marginal}}
+	}
+	at := func(h, m, s int) time.Time { return time.Date(2024, 1, 1, h, m, s, 0, ist) }
+	for _, tc := range []struct {
+		name       string
+		req        kayenta.ExecutionRequest
+		start, end time.Time
+		err        string
+	}{
+		{"aligned", req("2024-01-01T05:40:00+05:30", "2024-01-01T05:45:00+05:30", 60, 95, 75), at(5, 40, 0), at(5, 45, 0), ""},
+		{"now−5m .. now, as Argo sends it: 5 whole minutes", req("2024-01-01T05:40:31+05:30", "2024-01-01T05:45:31+05:30", 60, 95, 75), at(5, 40, 0), at(5, 45, 0), ""},
+		{"no step: the source's minute", req("2024-01-01T05:40:31+05:30", "2024-01-01T05:45:31+05:30", 0, 95, 75), at(5, 40, 0), at(5, 45, 0), ""},
+		{"a 15 s step", req("2024-01-01T05:40:31+05:30", "2024-01-01T06:20:31+05:30", 15, 95, 75), at(5, 40, 30), at(6, 20, 30), ""},
+		{"shorter than a step: left as it is", req("2024-01-01T05:40:10+05:30", "2024-01-01T05:40:50+05:30", 60, 95, 75), at(5, 40, 10), at(5, 40, 50), ""},
+		{"Argo's thresholds without threshold: 0/0", req("2024-01-01T05:40:00+05:30", "2024-01-01T05:45:00+05:30", 60, 0, 0), time.Time{}, time.Time{},
+			"thresholds.pass: 0 would pass every canary whatever its score; send the score out of 100 a canary needs, such as 95 (Argo Rollouts' kayenta provider sends 0 when its metric sets no threshold: add threshold: {pass: 95, marginal: 75})"},
+		{"a fraction", req("2024-01-01T05:40:00+05:30", "2024-01-01T05:45:00+05:30", 60, 0.95, 0.75), time.Time{}, time.Time{}, "thresholds.pass: 0.95 is a score out of 100 (did you mean 95?)"},
+		{"above 100", req("2024-01-01T05:40:00+05:30", "2024-01-01T05:45:00+05:30", 60, 101, 75), time.Time{}, time.Time{}, "thresholds.pass: 101 is above 100, the highest score"},
+		{"marginal above pass", req("2024-01-01T05:40:00+05:30", "2024-01-01T05:45:00+05:30", 60, 75, 95), time.Time{}, time.Time{}, "thresholds.marginal: 95 must be from 0 to the pass score, 75"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := kayentaPlan(tc.req)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !p.Start.Equal(tc.start) || !p.End.Equal(tc.end) {
+				t.Errorf("window %s .. %s, want %s .. %s", p.Start, p.End, tc.start, tc.end)
+			}
+		})
+	}
+}
+
+// TestKayentaRefusesZeroThresholds: the execution request Argo Rollouts'
+// kayenta provider sends for a metric without threshold is a 400 that says
+// what to set, which Argo records as the measurement's error; it was
+// accepted and passed a regressed canary.
+func TestKayentaRefusesZeroThresholds(t *testing.T) {
+	ts := liveServer(t, onSQLite)
+	body := `{"scopes":{"default":{"controlScope":{"scope":"baseline","location":"","step":15,"start":"2024-01-01T05:40:00+05:30","end":"2024-01-01T06:20:00+05:30"},` +
+		`"experimentScope":{"scope":"canary","location":"","step":15,"start":"2024-01-01T05:40:00+05:30","end":"2024-01-01T06:20:00+05:30"}}},"thresholds":{"pass":0,"marginal":0}}`
+	putScopeConfigs(t, ts, "")
+	var ans struct{ Error string }
+	code, got := ts.call(t, "POST", "/canary/regress-scope?application=shop", "", body, &ans)
+	if code != 400 || !strings.Contains(ans.Error, "threshold: {pass: 95, marginal: 75}") {
+		t.Errorf("thresholds 0/0: %d %s", code, got)
 	}
 }

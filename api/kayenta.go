@@ -15,6 +15,7 @@ import (
 	"github.com/verdict-aca/verdict/judge/kayenta"
 	"github.com/verdict-aca/verdict/judge/stat"
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/query"
 	"github.com/verdict-aca/verdict/scoring"
 )
 
@@ -64,6 +65,26 @@ func kayentaScope(s kayenta.CanaryScope) metrics.Scope {
 	return out
 }
 
+// checkKayentaThresholds refuses request thresholds that cannot be
+// honoured. Kayenta scores run from 0 to 100 and a score at or above pass
+// passes, so a pass of 0 passes every canary, whatever its score: Argo
+// Rollouts' kayenta provider sends 0/0 when its metric has no threshold
+// (an int64 that defaults to 0), and a pass written as a fraction (0.95)
+// passes every canary with any score at all.
+func checkKayentaThresholds(t kayenta.Thresholds) error {
+	switch {
+	case t.Pass <= 0:
+		return fmt.Errorf("thresholds.pass: %g would pass every canary whatever its score; send the score out of 100 a canary needs, such as 95 (Argo Rollouts' kayenta provider sends 0 when its metric sets no threshold: add threshold: {pass: 95, marginal: 75})", t.Pass)
+	case t.Pass <= 1:
+		return fmt.Errorf("thresholds.pass: %g is a score out of 100 (did you mean %g?)", t.Pass, 100*t.Pass)
+	case t.Pass > 100:
+		return fmt.Errorf("thresholds.pass: %g is above 100, the highest score", t.Pass)
+	case t.Marginal < 0 || t.Marginal > t.Pass:
+		return fmt.Errorf("thresholds.marginal: %g must be from 0 to the pass score, %g", t.Marginal, t.Pass)
+	}
+	return nil
+}
+
 // kayentaPlan turns an execution request into a plan. Verdict judges both
 // sides over one window and one scope pair, so the request must have one
 // scope (or one named "default") and equal control and experiment windows.
@@ -71,6 +92,9 @@ func kayentaPlan(req kayenta.ExecutionRequest) (Plan, error) {
 	var p Plan
 	if req.Thresholds == nil {
 		return p, errors.New("thresholds: Execution request must contain thresholds")
+	}
+	if err := checkKayentaThresholds(*req.Thresholds); err != nil {
+		return p, err
 	}
 	if len(req.Scopes) == 0 {
 		return p, errors.New("scopes: missing (give a \"default\" scope with controlScope and experimentScope)")
@@ -108,12 +132,45 @@ func kayentaPlan(req kayenta.ExecutionRequest) (Plan, error) {
 	if err := p.checkBounds(analysis.ExtentFields{Step: "scopes.default.controlScope.step"}); err != nil {
 		return p, err
 	}
+	p.Start, p.End = alignToStep(p.Start, p.End, p.Step)
 	p.Scopes = analysis.Scopes{Baseline: kayentaScope(cs), Canary: kayentaScope(es)}
 	p.Thresholds = &struct {
 		Pass     float64 `json:"pass"`
 		Marginal float64 `json:"marginal"`
 	}{req.Thresholds.Pass, req.Thresholds.Marginal}
 	return p, nil
+}
+
+// alignToStep moves a window's ends back to multiples of its step (the
+// source's default step when step is 0), as the Argo endpoint ends its
+// window at now truncated to the step. Counts and histograms are counted
+// over the steps that end on the step's multiples inside the window
+// (metrics/query.CountGrid), so a window whose ends fall between two of
+// them holds one step fewer than its length: Argo Rollouts' kayenta
+// provider sends now−interval..now when its scopes set no start and end,
+// and a 5-minute window at a 60 s step was judged on 4 minutes of
+// traffic. A window too short to keep a whole step is left as it is.
+func alignToStep(start, end time.Time, step time.Duration) (time.Time, time.Time) {
+	if step <= 0 {
+		step = query.Step(metrics.Window{Start: start, End: end})
+	}
+	s, e := floorToStep(start, step), floorToStep(end, step)
+	if !e.After(s) {
+		return start, end
+	}
+	return s, e
+}
+
+// floorToStep is the latest multiple of step since the Unix epoch at or
+// before t (time.Truncate counts from year 1, which differs for steps that
+// do not divide a day), in t's location.
+func floorToStep(t time.Time, step time.Duration) time.Time {
+	n, d := t.UnixNano(), int64(step)
+	q := n / d
+	if n%d < 0 {
+		q--
+	}
+	return time.Unix(0, q*d).In(t.Location())
 }
 
 // kayentaStart is POST /canary/{configId}: configId names a stored config.

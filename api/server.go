@@ -289,12 +289,15 @@ func (s *Server) routes() {
 	m := http.NewServeMux()
 	s.mux = m
 	read, write, writeConfig := s.guard(roleRead, nil), s.guard(roleWrite, jsonBody), s.guard(roleWrite, configBody)
+	// judge is for the endpoints that judge a stored config (or, for the
+	// judge API, the series sent) and change nothing else.
+	judge := s.guard(roleJudge, jsonBody)
 
 	m.HandleFunc("GET /healthz", s.healthz)
 	m.HandleFunc("GET /readyz", s.readyz)
 	m.Handle("GET /metrics", read(s.metrics.Handler()))
 
-	m.Handle("POST /api/v1/judge", write(s.counted("judge", s.judge)))
+	m.Handle("POST /api/v1/judge", judge(s.counted("judge", s.judge)))
 
 	m.Handle("GET /api/v1/configs", read(http.HandlerFunc(s.listConfigs)))
 	m.Handle("GET /api/v1/configs/{name}", read(http.HandlerFunc(s.getConfig)))
@@ -306,14 +309,14 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/analyses/{id}", read(http.HandlerFunc(s.getAnalysis)))
 	m.Handle("POST /api/v1/analyses/{id}/cancel", write(http.HandlerFunc(s.cancelAnalysis)))
 
-	m.Handle("GET /api/v1/argo/{configName}", write(s.counted("argo", s.argo)))
-	m.Handle("POST /api/v1/flagger/{configName}", write(s.counted("flagger", s.flagger)))
+	m.Handle("GET /api/v1/argo/{configName}", judge(s.counted("argo", s.argo)))
+	m.Handle("POST /api/v1/flagger/{configName}", judge(s.counted("flagger", s.flagger)))
 
-	m.Handle("POST /canary/{configId}", write(s.counted("kayenta", s.kayentaStart)))
+	m.Handle("POST /canary/{configId}", judge(s.counted("kayenta", s.kayentaStart)))
 	m.Handle("POST /canary", write(s.counted("kayenta", s.kayentaAdhoc)))
 	m.Handle("GET /canary/{id}", read(http.HandlerFunc(s.kayentaStatus)))
 	m.Handle("GET /canaryConfig", read(http.HandlerFunc(s.kayentaConfigIndex)))
-	m.Handle("POST /standalone_canary_analysis/{canaryConfigId}", write(s.counted("kayenta", s.standaloneStart)))
+	m.Handle("POST /standalone_canary_analysis/{canaryConfigId}", judge(s.counted("kayenta", s.standaloneStart)))
 	m.Handle("POST /standalone_canary_analysis", write(s.counted("kayenta", s.standaloneAdhoc)))
 	m.Handle("GET /standalone_canary_analysis/{id}", read(http.HandlerFunc(s.standaloneStatus)))
 

@@ -159,6 +159,9 @@ func standalonePlan(req kayenta.AnalysisRequest, now time.Time) (Plan, error) {
 	case req.Thresholds == nil:
 		return p, errors.New("thresholds: missing (pass and marginal)")
 	}
+	if err := checkKayentaThresholds(*req.Thresholds); err != nil {
+		return p, err
+	}
 	sc := req.Scopes[0]
 	switch {
 	case sc.ControlScope == "" || sc.ExperimentScope == "":

@@ -59,6 +59,8 @@ func TestStandalonePlan(t *testing.T) {
 		{name: "no scope", req: kayenta.AnalysisRequest{Thresholds: th, LifetimeDurationMins: i64(10)}, err: "must contain at least one scope"},
 		{name: "two scopes", req: kayenta.AnalysisRequest{Scopes: []kayenta.AnalysisScope{base, base}, Thresholds: th, LifetimeDurationMins: i64(10)}, err: "one scope pair"},
 		{name: "no thresholds", req: kayenta.AnalysisRequest{Scopes: with(func(*kayenta.AnalysisScope) {}), LifetimeDurationMins: i64(10)}, err: "thresholds"},
+		{name: "thresholds 0/0", req: kayenta.AnalysisRequest{Scopes: with(func(*kayenta.AnalysisScope) {}), Thresholds: &kayenta.Thresholds{}, LifetimeDurationMins: i64(10)}, err: "thresholds.pass: 0 would pass every canary"},
+		{name: "a fractional pass", req: kayenta.AnalysisRequest{Scopes: with(func(*kayenta.AnalysisScope) {}), Thresholds: &kayenta.Thresholds{Pass: 0.9, Marginal: 0.5}, LifetimeDurationMins: i64(10)}, err: "did you mean 90?"},
 		{name: "control offset", req: kayenta.AnalysisRequest{Scopes: with(func(s *kayenta.AnalysisScope) { s.ControlOffsetInMinutes = 10 }), Thresholds: th, LifetimeDurationMins: i64(10)}, err: "controlOffsetInMinutes"},
 		{name: "no lifetime", req: kayenta.AnalysisRequest{Scopes: with(func(*kayenta.AnalysisScope) {}), Thresholds: th}, err: "either `endTime` or `lifetimeDuration`"},
 		{name: "under a minute", req: kayenta.AnalysisRequest{Scopes: with(func(s *kayenta.AnalysisScope) {
@@ -160,7 +162,7 @@ func TestKayentaStandaloneAnalysis(t *testing.T) { forEachStore(t, testKayentaSt
 
 func testKayentaStandaloneAnalysis(t *testing.T, kind storeKind) {
 	ts := liveServer(t, kind)
-	putScopeConfigs(t, ts)
+	putScopeConfigs(t, ts, "")
 
 	for _, tc := range []struct {
 		config, status string

@@ -34,7 +34,7 @@ const liveArgo = "/api/v1/argo/healthy?baseline=track%3Dbaseline&canary=track%3D
 // does not read (its clients send them), but not the other two.
 func TestStrictJSONBodies(t *testing.T) {
 	ts := liveServer(t, onSQLite)
-	putScopeConfigs(t, ts)
+	putScopeConfigs(t, ts, "")
 	series := `"baseline":{"latency":[1,2,3]},"canary":{"latency":[1,2,3]}`
 	kayentaScopes := `"scopes":{"default":{"controlScope":{"scope":"baseline","step":15,"start":"2024-01-01T00:10:00Z","end":"2024-01-01T00:40:00Z"},` +
 		`"experimentScope":{"scope":"canary","step":15,"start":"2024-01-01T00:10:00Z","end":"2024-01-01T00:40:00Z"}}}`

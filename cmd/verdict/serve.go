@@ -58,7 +58,8 @@ func newServeCommand() *cobra.Command {
 		Short: "Run the judge API, stored analyses and scheduled re-scoring",
 		Long: "Run Verdict as a service: the judge API (POST /api/v1/judge), stored configs and analyses, the Argo Rollouts,\n" +
 			"Flagger and Kayenta-compatible endpoints, cron schedules from the configs, /metrics, /healthz and /readyz.\n" +
-			"Listening beyond loopback needs bearer tokens (--tokens-file or VERDICT_TOKENS, lines \"ROLE TOKEN\", role read or write).\n" +
+			"Listening beyond loopback needs tokens (--tokens-file or VERDICT_TOKENS, lines \"ROLE TOKEN\", role read, judge or write),\n" +
+			"sent as Authorization: Bearer, or by clients that cannot set headers in the URL (http://verdict:TOKEN@host/...).\n" +
 			"Metric sources are the server's own settings: --prometheus-url, --loki-url and --sources-file (YAML, source names to\n" +
 			"url, timeout, retries, bearerTokenFile, basicAuth, tls, maxConns, idleConnTimeout, maxResponseBytes; loki: tenant,\n" +
 			"pushURL; other names: type prometheus|loki). Configs name sources (source: NAME) and may not define them.\n" +
