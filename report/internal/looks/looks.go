@@ -278,7 +278,7 @@ func (t Track) Line() string {
 	case NotShown:
 		return "not shown within " + t.Allowance() + " by " + LookText(last) + ", bound " + t.BoundText(last)
 	}
-	return "no bound at " + LookText(last) + " (" + string(last.Classification) + ")"
+	return "no bound at " + LookText(last) + ": " + string(last.Classification)
 }
 
 // LookText names a look with how long after the start it ended: "look 4

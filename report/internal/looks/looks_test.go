@@ -73,10 +73,10 @@ func TestTracks(t *testing.T) {
 		}, ShownWithin, 2, "shown within +10% at look 2 (10 min), bound +5.0%"},
 		{"no bound at the last look", judge.Increase, 0.1, false, []look{
 			{pass, f(0.02), f(0.05)}, {judge.NoData, nil, nil},
-		}, NoBound, 2, "no bound at look 2 (10 min) (nodata)"},
+		}, NoBound, 2, "no bound at look 2 (10 min): nodata"},
 		{"an infinite bound is no bound", judge.Increase, 0.1, false, []look{
 			{pass, f(0.02), f(math.Inf(1))},
-		}, NoBound, 1, "no bound at look 1 (5 min) (pass)"},
+		}, NoBound, 1, "no bound at look 1 (5 min): pass"},
 		{"points", judge.Decrease, 0.005, true, []look{
 			{pass, f(-0.001), f(-0.004)},
 		}, ShownWithin, 1, "shown within -0.5 pp at look 1 (5 min), bound -0.40 pp"},
