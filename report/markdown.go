@@ -9,11 +9,13 @@ import (
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/report/internal/looks"
 )
 
 // WriteMarkdown writes r as a compact GitHub-flavoured Markdown summary for
 // pull-request comments and chat: the verdict line with its mark, the
-// reason, the terminal table's signal table, the reasons of the signals
+// reason, the terminal table's signal table, for a multi-interval analysis
+// a line per signal on what its looks came to, the reasons of the signals
 // that need attention as a list, and the passing signals' reasons folded
 // in a <details> block. Text in cells is escaped so that a reason cannot
 // break the table or inject markup.
@@ -58,6 +60,18 @@ func WriteMarkdown(w io.Writer, r *analysis.Report) error {
 
 	if len(r.Groups) > 0 {
 		b.WriteString("\nGroups: " + groupsText(r, mdText) + "\n")
+	}
+
+	if tracks := looks.Tracks(r); len(tracks) > 0 {
+		stop, _ := looks.RunStop(r)
+		fmt.Fprintf(&b, "\n**Looks**: %s.\n\n", mdText(looks.StopText(stop)))
+		for _, tr := range tracks {
+			name := "`" + strings.ReplaceAll(tr.Name, "`", "'") + "`"
+			if tr.Outcome == looks.Failed {
+				name = "**" + name + "**"
+			}
+			fmt.Fprintf(&b, "- %s %s: %s\n", tr.Mark(), name, mdText(tr.Line()))
+		}
 	}
 
 	var attention, passing []judge.Result

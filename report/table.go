@@ -13,10 +13,13 @@ import (
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/report/internal/looks"
 )
 
 // WriteTable writes r as a terminal summary: the verdict line, a table of
-// signals with their figures, the group scores, and each signal's reason.
+// signals with their figures, the group scores, for a multi-interval
+// analysis a line per signal on what its looks came to and where the run
+// stopped, and each signal's reason.
 // Meaning is carried by words and marks, not colour.
 func WriteTable(w io.Writer, r *analysis.Report) error {
 	name := r.Name
@@ -42,7 +45,16 @@ func WriteTable(w io.Writer, r *analysis.Report) error {
 
 	var b strings.Builder
 	b.WriteString("\nGroups: " + groupsText(r, func(s string) string { return s }))
-	b.WriteString("\n\nReasons:\n")
+	if tracks := looks.Tracks(r); len(tracks) > 0 {
+		stop, _ := looks.RunStop(r)
+		fmt.Fprintf(&b, "\n\nLooks: %s\n", looks.StopText(stop))
+		for _, tr := range tracks {
+			fmt.Fprintf(&b, "  %s %s: %s\n", tr.Mark(), tr.Name, tr.Line())
+		}
+		b.WriteString("\nReasons:\n")
+	} else {
+		b.WriteString("\n\nReasons:\n")
+	}
 	for _, s := range r.Signals {
 		fmt.Fprintf(&b, "  %s %s\n", cell.ResultMark(s), s.Reason)
 	}

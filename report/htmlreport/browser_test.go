@@ -19,6 +19,7 @@ import (
 	"github.com/verdict-aca/verdict/internal/browsertest"
 	"github.com/verdict-aca/verdict/internal/cell"
 	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/report/internal/looks"
 	"github.com/verdict-aca/verdict/report/internal/reporttest"
 )
 
@@ -120,6 +121,9 @@ func TestBrowser(t *testing.T) {
 		"synthetic-50":       syntheticReport(50, 360),
 	}
 	reports["counts"], _ = reporttest.Counts()
+	for name, r := range sequentialRuns(t) {
+		reports["sequential-"+name] = r
+	}
 	pages := make(map[string][]byte, len(reports))
 	for name, r := range reports {
 		var b bytes.Buffer
@@ -139,20 +143,23 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	names := []string{"latency-regression", "error-spike", "synthetic-50", "counts"}
+	names := []string{"latency-regression", "error-spike", "synthetic-50", "counts", "sequential-healthy", "sequential-slow", "sequential-undecided"}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			r := reports[name]
 			tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()
-			if err := chromedp.Do(tctx, chromedp.EmulateViewport(1280, 1000), chromedp.Navigate(base+"/"+name)); err != nil {
-				t.Fatalf("loading %s: %v", name, err)
+			// A desktop window and a phone's.
+			for _, width := range []int64{1280, 390} {
+				if err := chromedp.Do(tctx, chromedp.EmulateViewport(width, 1000), chromedp.Navigate(base+"/"+name)); err != nil {
+					t.Fatalf("loading %s: %v", name, err)
+				}
+				got, err := chromedp.Run(tctx, chromedp.Evaluate[seen](readPage))
+				if err != nil {
+					t.Fatalf("reading %s: %v", name, err)
+				}
+				checkSeen(t, r, got)
 			}
-			got, err := chromedp.Run(tctx, chromedp.Evaluate[seen](readPage))
-			if err != nil {
-				t.Fatalf("reading %s: %v", name, err)
-			}
-			checkSeen(t, r, got)
 
 			if name == "synthetic-50" {
 				measureLoad(t, tctx, base+"/"+name, len(pages[name]))
@@ -240,6 +247,9 @@ func checkSeen(t *testing.T, r *analysis.Report, got seen) {
 		}
 		plots += wantPlots(r, s)
 	}
+	if len(r.Intervals) > 0 {
+		plots++ // the score of each interval
+	}
 	if len(got.Plots) != plots {
 		t.Errorf("page has %d <svg>, want %d", len(got.Plots), plots)
 	}
@@ -247,7 +257,7 @@ func checkSeen(t *testing.T, r *analysis.Report, got seen) {
 		if p.Width < 100 || p.Height < 50 || p.Paths < 5 {
 			t.Errorf("svg %d (%s) rendered %gx%g px with %d paths; want a visible plot", i, p.Class, p.Width, p.Height, p.Paths)
 		}
-		if !strings.Contains(p.Class, "plot-series") && !strings.Contains(p.Class, "plot-distribution") {
+		if !slices.ContainsFunc([]string{"plot-series", "plot-distribution", "plot-looks", "plot-intervals"}, func(kind string) bool { return strings.Contains(p.Class, kind) }) {
 			t.Errorf("svg %d has class %q, want a plot kind", i, p.Class)
 		}
 	}
@@ -256,18 +266,22 @@ func checkSeen(t *testing.T, r *analysis.Report, got seen) {
 	}
 }
 
-// wantPlots is the number of plots a signal's section has: a series over
-// time for a rate with an exposure or a proportion (the report carries
-// no exposure series for a second), two for every other signal with
-// series.
+// wantPlots is the number of plots a signal's section has: its looks in
+// a multi-interval analysis that recorded them, then a series over time
+// for a rate with an exposure or a proportion (the report carries no
+// exposure series for a second), two for every other signal with series.
 func wantPlots(r *analysis.Report, s judge.Result) int {
+	n := 0
+	if slices.ContainsFunc(looks.Tracks(r), func(tr looks.Track) bool { return tr.Name == s.Name }) {
+		n++
+	}
 	if !slices.ContainsFunc(r.Series, func(sr analysis.SignalSeries) bool { return sr.Name == s.Name }) {
-		return 0
+		return n
 	}
 	if s.Test != nil && s.Test.Method != judge.Histogram && cell.HasCounts(s.Test) {
-		return 1
+		return n + 1
 	}
-	return 2
+	return n + 2
 }
 
 // measureLoad loads the page several times and logs the median time from

@@ -23,6 +23,24 @@
 //     run adds the score of every interval (axis 0..100) against the
 //     thresholds. These limits keep a 50-signal report with 360 points per
 //     side well under 2 MB.
+//   - A multi-interval analysis whose looks recorded their signals
+//     (analysis.IntervalSignal) adds per signal a plot of its looks, over
+//     minutes since the start: the estimated change and the harmful side's
+//     bound at each look (with sequential: anytime, a confidence-sequence
+//     bound), the allowed change shaded on the harmful side (both sides
+//     for direction either, whose bound is a size and is drawn at ±), a
+//     dashed line at the look where the run stopped, labelled with why
+//     (a fail, every signal within its allowance, or its last look), and
+//     a ring on the look the signal's outcome dates from: its estimate
+//     where it failed, its bound where it came within (package
+//     report/internal/looks reads this, for the table and Markdown too).
+//     A bound beyond five times the largest of the allowance, the
+//     estimates and the last bound is drawn at the plot's edge, and the
+//     legend says so; a run of more than 60 looks loses the marks of its
+//     looks and each line is reduced to an envelope of at most 200 points.
+//     The plot needs no raw points, so a stored analysis read back from
+//     its JSON document still has it. The signal's outcome in one line is
+//     listed under the intervals and in its section.
 //   - A histogram signal's plots come from its bucket counts (a series with
 //     Bounds, cumulative counts per window): (a) each window's quantile, as
 //     histogram_quantile computes it, or its share above the bound, over
@@ -43,8 +61,10 @@
 //   - Stable hooks for tests and scripts: data-verdict on the banner
 //     (#verdict), data-signal and data-classification on each signal
 //     section, data-reason on reasons, data-gate on the deciding rule, and
-//     a class per plot kind on each <svg> (plot-series, plot-distribution,
-//     plot-intervals; a histogram's distribution plot is plot-distribution).
+//     data-looks on each signal's line over the looks (failed,
+//     shown-within, not-shown, no-bound), and a class per plot kind on
+//     each <svg> (plot-series, plot-distribution, plot-intervals,
+//     plot-looks; a histogram's distribution plot is plot-distribution).
 //   - The renderer only formats: every figure and sentence comes from the
 //     report, with the terminal table's number format (four significant
 //     digits). It does not import package report, so report.Write can

@@ -50,6 +50,9 @@ func TestDumpFixtures(t *testing.T) {
 	t.Run("synthetic", func(t *testing.T) { renderPage(t, syntheticReport(50, 360), PageOptions{}) })
 	t.Run("counts", func(t *testing.T) { rep, _ := reporttest.Counts(); renderPage(t, rep, PageOptions{}) })
 	t.Run("sample", func(t *testing.T) { renderPage(t, sample(), PageOptions{}) })
+	for name, r := range sequentialRuns(t) {
+		t.Run("sequential-"+name, func(t *testing.T) { renderPage(t, r, PageOptions{}) })
+	}
 }
 
 // sample is a hand-built report with everything a page can show: a

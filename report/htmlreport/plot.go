@@ -39,6 +39,7 @@ const (
 	classSeries       = "plot plot-series"
 	classDistribution = "plot plot-distribution"
 	classIntervals    = "plot plot-intervals"
+	classLooks        = "plot plot-looks"
 )
 
 // Colours: blue and orange stay apart for the common colour-vision

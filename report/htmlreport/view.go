@@ -17,6 +17,7 @@ import (
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/report/internal/looks"
 	"github.com/verdict-aca/verdict/scoring"
 )
 
@@ -35,9 +36,13 @@ type page struct {
 	Warnings                         []string
 	Intervals                        []intervalView
 	IntervalsPlot                    template.HTML
-	Groups                           []groupView
-	Counts                           []labelled
-	Signals                          []signalView
+	// Looks says where a multi-interval run stopped and, per signal, what
+	// its looks came to (empty for other reports).
+	Looks     string
+	LookLines []lookLine
+	Groups    []groupView
+	Counts    []labelled
+	Signals   []signalView
 }
 
 type labelled struct{ Label, Value string }
@@ -46,6 +51,11 @@ type intervalView struct {
 	Index                     int
 	Start, End, Verdict, Mark string
 	Score, Reason             string
+}
+
+// lookLine is a signal's looks in one line, linked to its section.
+type lookLine struct {
+	Name, Anchor, Mark, Outcome, Line string
 }
 
 type groupView struct {
@@ -68,6 +78,11 @@ type signalView struct {
 	// Legend says how to read the plots; PlotNote why there are none (or
 	// what they lack).
 	Legend, PlotNote string
+	// Looks is what the signal's looks came to, LooksOutcome its
+	// looks.Outcome; LooksPlot draws them and LooksLegend says how to
+	// read it (a multi-interval analysis only).
+	Looks, LooksOutcome, LooksLegend string
+	LooksPlot                        template.HTML
 }
 
 type statRow struct{ Name, Baseline, Canary, Change string }
@@ -141,6 +156,12 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 	for _, g := range r.Groups {
 		p.Groups = append(p.Groups, groupRow(g, r.Signals))
 	}
+	trackList := looks.Tracks(r)
+	tracks := make(map[string]looks.Track, len(trackList))
+	for _, tr := range trackList {
+		tracks[tr.Name] = tr
+	}
+	stop, _ := looks.RunStop(r)
 
 	series := make(map[string]analysis.SignalSeries, len(r.Series))
 	for _, s := range r.Series {
@@ -158,6 +179,19 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 			Change: changeText(s),
 			Stats:  statRows(s), Test: testRows(s),
 		}
+		tr, hasLooks := tracks[s.Name]
+		if hasLooks {
+			v.Looks, v.LooksOutcome = tr.Line(), string(tr.Outcome)
+			if withPlots {
+				svg, clipped, err := looksPlot(tr, stop)
+				if err != nil && !errors.Is(err, errNoPoints) {
+					return nil, err
+				}
+				if svg != "" {
+					v.LooksPlot, v.LooksLegend = template.HTML(svg), looksLegend(tr, clipped)
+				}
+			}
+		}
 		switch severity(s) {
 		case 0, 1:
 			failed++
@@ -168,9 +202,12 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 		}
 		if withPlots {
 			sr, ok := series[s.Name]
-			if !ok {
+			switch {
+			case !ok && v.LooksPlot != "":
+				v.PlotNote = "No raw points were kept for this signal: only its looks are plotted."
+			case !ok:
 				v.PlotNote = "No raw points were kept for this signal, so there is nothing to plot."
-			} else {
+			default:
 				// A count signal's plot shows its share per window when the
 				// report carries its exposure, else its events per window.
 				figs := signalFigures(s, sr, sr.BaselineExposure, sr.CanaryExposure)
@@ -189,6 +226,16 @@ func buildPage(r *analysis.Report, opts PageOptions, withPlots bool) (*page, err
 			}
 		}
 		p.Signals = append(p.Signals, v)
+	}
+	if len(trackList) > 0 {
+		p.Looks = looks.StopText(stop)
+		for _, tr := range trackList {
+			i := slices.IndexFunc(p.Signals, func(v signalView) bool { return v.Name == tr.Name })
+			if i < 0 {
+				continue
+			}
+			p.LookLines = append(p.LookLines, lookLine{Name: tr.Name, Anchor: p.Signals[i].Anchor, Mark: tr.Mark(), Outcome: string(tr.Outcome), Line: tr.Line()})
+		}
 	}
 	p.Counts = []labelled{{"failed", strconv.Itoa(failed)}, {"no data or error", strconv.Itoa(noData)}, {"passed", strconv.Itoa(passed)}}
 	return p, nil
@@ -503,4 +550,28 @@ func escapeAttr(s string) string { return html.EscapeString(s) }
 // quantileLabel names a tested quantile as dashboards do: p99, p99.9, p95.
 func quantileLabel(q float64) string {
 	return "p" + strconv.FormatFloat(math.Round(q*1e6)/1e4, 'f', -1, 64)
+}
+
+// looksLegend says how to read a signal's looks plot.
+func looksLegend(tr looks.Track, clipped bool) string {
+	bound := "the harmful side's bound at the decision level"
+	if tr.Anytime {
+		bound = "the harmful side's confidence-sequence bound, valid at every look however often the canary is looked at"
+	}
+	shaded := map[looks.Side]string{
+		looks.Rise: "shaded up to the red dashed line",
+		looks.Fall: "shaded down to the red dashed line",
+		looks.Both: "shaded between the red dashed lines; either change is harmful, so the bound is drawn on both sides",
+	}[tr.Side]
+	s := "Each look's estimated change (solid, dots) and " + bound + " (dashed, triangles), against the allowed change " +
+		tr.Allowance() + " (" + shaded + ")."
+	if l := tr.Looks[len(tr.Looks)-1]; l.Level > 0 {
+		s += " The last look's bound is one-sided at level " + cell.Number(l.Level) + "."
+	}
+	s += " The dashed vertical line is the look where the run stopped; the ring marks the look from which the signal failed (on its estimate) " +
+		"or came within its allowance (on its bound), or its last bound when it is not within."
+	if clipped {
+		s += " Values beyond the plot are drawn at its edge."
+	}
+	return s
 }
