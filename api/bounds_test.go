@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // heapAfterGC is the live heap, in bytes, once the garbage (and the
@@ -267,18 +269,34 @@ func TestBodiesInFlightBounded(t *testing.T) {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		t.Fatal("the requests did not end within 3 minutes")
 	}
-	if statuses[http.StatusOK] == 0 || statuses[http.StatusServiceUnavailable] < clients/2 {
-		t.Errorf("statuses %v: want some 200 and most of the %d refused with 503", statuses, clients)
+	// A refused client may see its connection closed while it still writes
+	// its body instead of the 503 (how many depends on the machine's load),
+	// so the refusals are counted where the server makes them.
+	refused := int(testutil.ToFloat64(ts.Metrics().refusals.WithLabelValues("busy")))
+	if statuses[http.StatusOK] == 0 || refused < clients/2 {
+		t.Errorf("statuses %v, %d refused as busy: want some 200 and most of the %d refused with 503", statuses, refused, clients)
+	}
+	served := 0
+	for code, n := range statuses {
+		if code != http.StatusServiceUnavailable {
+			served += n
+		}
+	}
+	if served+refused != clients {
+		t.Errorf("%d answered and %d refused as busy: want each of the %d requests either served or refused", served, refused, clients)
+	}
+	if len(clientErrs) > refused-statuses[http.StatusServiceUnavailable] {
+		t.Errorf("%d client errors but only %d refusals the clients did not read: a served request failed: %v", len(clientErrs), refused-statuses[http.StatusServiceUnavailable], clientErrs[0])
 	}
 	if noRetry > 0 {
 		t.Errorf("%d answers 503 without Retry-After", noRetry)
 	}
-	if n := statuses[http.StatusOK]; int64(n)*limits.MaxBody > limits.MaxBodiesInFlight {
-		t.Errorf("%d requests of %d MiB were served together; the budget is %d MiB", n, limits.MaxBody/mib, limits.MaxBodiesInFlight/mib)
-	}
 	ts.bodies.mu.Lock()
-	held := ts.bodies.held
+	held, peakHeld := ts.bodies.held, ts.bodies.peak
 	ts.bodies.mu.Unlock()
+	if peakHeld > limits.MaxBodiesInFlight {
+		t.Errorf("%d MiB of bodies were served together; the budget is %d MiB", peakHeld/mib, limits.MaxBodiesInFlight/mib)
+	}
 	if held != 0 {
 		t.Errorf("%d bytes of bodies are still charged after every request ended", held)
 	}

@@ -184,6 +184,7 @@ func (s *Server) acceptBody(types bodyTypes, h http.Handler) http.Handler {
 type inFlight struct {
 	mu          sync.Mutex
 	limit, held int64
+	peak        int64 // the most held at once
 }
 
 // acquire takes n bytes if they fit under the limit.
@@ -194,6 +195,7 @@ func (f *inFlight) acquire(n int64) bool {
 		return false
 	}
 	f.held += n
+	f.peak = max(f.peak, f.held)
 	return true
 }
 
