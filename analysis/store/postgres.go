@@ -81,6 +81,22 @@ var pgMigrations = []string{
 	CREATE INDEX analyses_owner ON analyses (owner) WHERE status IN ('queued', 'running');`,
 	// 3: retention deletes ended analyses by the time they ended.
 	`CREATE INDEX analyses_finished ON analyses (finished_at) WHERE finished_at IS NOT NULL;`,
+	// 4: the evidence of canaries judged one look at a time (sequential:
+	// anytime), by config and canary; retention deletes it by its last look.
+	`CREATE TABLE evidence (
+		config_name TEXT COLLATE "C" NOT NULL,
+		scope_key   TEXT COLLATE "C" NOT NULL,
+		version     TEXT NOT NULL,
+		step        BIGINT NOT NULL,
+		start_at    TIMESTAMPTZ NOT NULL,
+		refs        BYTEA NOT NULL,
+		looks       INTEGER NOT NULL,
+		revision    BIGINT NOT NULL,
+		created_at  TIMESTAMPTZ NOT NULL,
+		updated_at  TIMESTAMPTZ NOT NULL,
+		PRIMARY KEY (config_name, scope_key)
+	);
+	CREATE INDEX evidence_updated ON evidence (updated_at);`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema

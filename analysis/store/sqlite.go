@@ -59,6 +59,22 @@ var migrations = []string{
 	CREATE INDEX analyses_owner ON analyses (owner, status);`,
 	// 4: retention deletes ended analyses by the time they ended.
 	`CREATE INDEX analyses_finished ON analyses (finished_at) WHERE finished_at IS NOT NULL;`,
+	// 5: the evidence of canaries judged one look at a time (sequential:
+	// anytime), by config and canary; retention deletes it by its last look.
+	`CREATE TABLE evidence (
+		config_name TEXT NOT NULL,
+		scope_key   TEXT NOT NULL,
+		version     TEXT NOT NULL,
+		step        INTEGER NOT NULL,
+		start_at    INTEGER NOT NULL,
+		refs        BLOB NOT NULL,
+		looks       INTEGER NOT NULL,
+		revision    INTEGER NOT NULL,
+		created_at  INTEGER NOT NULL,
+		updated_at  INTEGER NOT NULL,
+		PRIMARY KEY (config_name, scope_key)
+	);
+	CREATE INDEX evidence_updated ON evidence (updated_at);`,
 }
 
 // busyTimeout bounds how long a write waits for the write lock while
