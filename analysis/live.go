@@ -630,16 +630,5 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 // within its allowance (judge.ShownWithin), or moved the harmless way: an
 // anytime analysis may then stop on a pass, as sure of it as of a fail.
 func (c *Config) allShownWithin(rep *Report) bool {
-	for i, r := range rep.Signals {
-		if i >= len(c.Signals) {
-			return false
-		}
-		if r.Gate == judge.GateDirection || r.Gate == judge.GateIdentical || r.Gate == judge.GateThreshold && !r.Failed {
-			continue
-		}
-		if !judge.ShownWithin(c.Signals[i].Spec, r) {
-			return false
-		}
-	}
-	return true
+	return len(c.notShownWithin(rep)) == 0
 }
