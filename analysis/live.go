@@ -56,12 +56,14 @@ type LiveRequest struct {
 // first look (judge.Anytime), and the share of the horizon this look's
 // window covers (used by signals without a reference yet).
 type AnytimeLook struct {
-	References map[string]float64
-	Fraction   float64
+	References map[string]float64 `json:"references,omitempty"`
+	Fraction   float64            `json:"fraction"`
 }
 
-// references collects each signal's reference information from a report.
-func references(rep *Report) map[string]float64 {
+// References collects each signal's reference information from the report
+// of an anytime look (judge.TestResult.Reference): what the next look of
+// the same canary passes back.
+func (rep *Report) References() map[string]float64 {
 	out := make(map[string]float64, len(rep.Signals))
 	for _, r := range rep.Signals {
 		if r.Test != nil && r.Test.Reference > 0 {
@@ -599,7 +601,7 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 		}
 		if anytime {
 			// Signals judged for the first time keep their reference.
-			refs := references(rep)
+			refs := rep.References()
 			for name, v := range look.References {
 				refs[name] = v
 			}

@@ -57,6 +57,11 @@ type Plan struct {
 	Kayenta json.RawMessage `json:"kayenta,omitempty"`
 	// KayentaConfigID is the configId a Kayenta request named.
 	KayentaConfigID string `json:"kayentaConfigId,omitempty"`
+	// Anytime and Evidence are set for one look of an anytime canary
+	// judged again and again (Argo, Flagger, schedules; see openLook): the
+	// references the look carries over, and the evidence it continues.
+	Anytime  *analysis.AnytimeLook `json:"anytime,omitempty"`
+	Evidence *analysis.Evidence    `json:"evidence,omitempty"`
 }
 
 func dur(d *analysis.Duration) time.Duration {
@@ -177,6 +182,9 @@ func (s *Server) prepare(cfg *analysis.Config, configName string, text []byte, p
 		if p.Thresholds.Marginal > p.Thresholds.Pass || p.Thresholds.Pass > 100 || p.Thresholds.Marginal < 0 {
 			return prepared{}, fmt.Errorf("thresholds: marginal %g and pass %g must satisfy 0 <= marginal <= pass <= 100", p.Thresholds.Marginal, p.Thresholds.Pass)
 		}
+	}
+	if p.Lifetime > 0 && p.Lookback > 0 && cfg.Sequential == analysis.SequentialAnytime {
+		return prepared{}, errors.New("lookback: the config is sequential: anytime, whose looks each judge all the data since the start; give no lookback")
 	}
 	if err := cfg.CheckLive(s.sources, p.Scopes); err != nil {
 		return prepared{}, err
@@ -439,9 +447,14 @@ func (s *Server) run(ctx context.Context, id string, p prepared, slot func(conte
 		}
 		s.log.Error("mark analysis running", "id", id, "err", err)
 	}
-	live := analysis.LiveRequest{Scopes: p.plan.Scopes, Window: metrics.Window{Start: p.plan.Start, End: p.plan.End, Step: p.plan.Step}, CanaryWeight: p.plan.CanaryWeight}
+	live := analysis.LiveRequest{Scopes: p.plan.Scopes, Window: metrics.Window{Start: p.plan.Start, End: p.plan.End, Step: p.plan.Step},
+		CanaryWeight: p.plan.CanaryWeight, Anytime: p.plan.Anytime}
 	if p.plan.Lifetime <= 0 {
-		return analysis.Run(ctx, p.cfg, s.sources, live)
+		rep, err := analysis.Run(ctx, p.cfg, s.sources, live)
+		if err == nil {
+			decideLook(p.cfg, p.plan, rep)
+		}
+		return rep, err
 	}
 	var intervals []analysis.IntervalResult
 	return analysis.RunIntervals(ctx, p.cfg, s.sources, analysis.IntervalRequest{

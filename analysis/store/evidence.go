@@ -35,9 +35,10 @@ type Evidence struct {
 	Version string
 	// Step is the query step of the looks (0: the source's choice).
 	Step time.Duration
-	// Start is where the data every look judges begin (kept to the
+	// Start is where the data every look judges begin, and LastLook where
+	// the last look's data end, by the caller's clock (both kept to the
 	// microsecond).
-	Start time.Time
+	Start, LastLook time.Time
 	// References is the caller's JSON document (each signal's reference
 	// information), kept byte for byte.
 	References []byte
@@ -53,21 +54,21 @@ type Evidence struct {
 }
 
 // evidenceColumns are read back by scanEvidence, in its order.
-const evidenceColumns = `config_name, scope_key, version, step, start_at, refs, looks, revision, created_at, updated_at`
+const evidenceColumns = `config_name, scope_key, version, step, start_at, last_look, refs, looks, revision, created_at, updated_at`
 
 // GetEvidence implements Store.
 func (s *SQLite) GetEvidence(ctx context.Context, config, key string) (Evidence, error) {
 	var e Evidence
-	var step, start, created, updated int64
+	var step, start, last, created, updated int64
 	err := s.db.QueryRowContext(ctx, `SELECT `+evidenceColumns+` FROM evidence WHERE config_name = ? AND scope_key = ?`, config, key).
-		Scan(&e.Config, &e.Key, &e.Version, &step, &start, &e.References, &e.Looks, &e.Revision, &created, &updated)
+		Scan(&e.Config, &e.Key, &e.Version, &step, &start, &last, &e.References, &e.Looks, &e.Revision, &created, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Evidence{}, fmt.Errorf("evidence of %s for %s: %w", config, key, ErrNotFound)
 	}
 	if err != nil {
 		return Evidence{}, fmt.Errorf("read the evidence of %s for %s: %w", config, key, err)
 	}
-	e.Step, e.Start = time.Duration(step), fromNanos(start)
+	e.Step, e.Start, e.LastLook = time.Duration(step), fromNanos(start), fromNanos(last)
 	e.CreatedAt, e.UpdatedAt = fromNanos(created), fromNanos(updated)
 	return e, nil
 }
@@ -82,10 +83,11 @@ func (s *SQLite) PutEvidence(ctx context.Context, e Evidence, revision int64) (E
 	}
 	now := fromNanos(nanos(s.now()))
 	e.Start = fromNanos(nanos(e.Start.Round(time.Microsecond)))
+	e.LastLook = fromNanos(nanos(e.LastLook.Round(time.Microsecond)))
 	var err error
 	if revision == 0 {
-		_, err = s.exec(ctx, `INSERT INTO evidence (`+evidenceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
-			e.Config, e.Key, e.Version, int64(e.Step), nanos(e.Start), e.References, e.Looks, nanos(now), nanos(now))
+		_, err = s.exec(ctx, `INSERT INTO evidence (`+evidenceColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`,
+			e.Config, e.Key, e.Version, int64(e.Step), nanos(e.Start), nanos(e.LastLook), e.References, e.Looks, nanos(now), nanos(now))
 		if err != nil && strings.Contains(err.Error(), "UNIQUE") {
 			return Evidence{}, fmt.Errorf("evidence of %s for %s: another look created it: %w", e.Config, e.Key, ErrConflict)
 		}
@@ -93,9 +95,9 @@ func (s *SQLite) PutEvidence(ctx context.Context, e Evidence, revision int64) (E
 	} else {
 		var created int64
 		err = s.retry(ctx, func() error {
-			return s.w.QueryRowContext(ctx, `UPDATE evidence SET version = ?, step = ?, start_at = ?, refs = ?, looks = ?, revision = revision + 1, updated_at = ?
+			return s.w.QueryRowContext(ctx, `UPDATE evidence SET version = ?, step = ?, start_at = ?, last_look = ?, refs = ?, looks = ?, revision = revision + 1, updated_at = ?
 				WHERE config_name = ? AND scope_key = ? AND revision = ? RETURNING created_at`,
-				e.Version, int64(e.Step), nanos(e.Start), e.References, e.Looks, nanos(now), e.Config, e.Key, revision).Scan(&created)
+				e.Version, int64(e.Step), nanos(e.Start), nanos(e.LastLook), e.References, e.Looks, nanos(now), e.Config, e.Key, revision).Scan(&created)
 		})
 		if errors.Is(err, sql.ErrNoRows) {
 			return Evidence{}, fmt.Errorf("evidence of %s for %s: another look wrote it since revision %d: %w", e.Config, e.Key, revision, ErrConflict)
@@ -143,7 +145,7 @@ func (s *Postgres) GetEvidence(ctx context.Context, config, key string) (Evidenc
 	var e Evidence
 	var step int64
 	err := s.pool.QueryRow(ctx, `SELECT `+evidenceColumns+` FROM evidence WHERE config_name = $1 AND scope_key = $2`, config, key).
-		Scan(&e.Config, &e.Key, &e.Version, &step, &e.Start, &e.References, &e.Looks, &e.Revision, &e.CreatedAt, &e.UpdatedAt)
+		Scan(&e.Config, &e.Key, &e.Version, &step, &e.Start, &e.LastLook, &e.References, &e.Looks, &e.Revision, &e.CreatedAt, &e.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Evidence{}, fmt.Errorf("evidence of %s for %s: %w", config, key, ErrNotFound)
 	}
@@ -151,7 +153,7 @@ func (s *Postgres) GetEvidence(ctx context.Context, config, key string) (Evidenc
 		return Evidence{}, fmt.Errorf("read the evidence of %s for %s: %w", config, key, err)
 	}
 	e.Step = time.Duration(step)
-	e.Start, e.CreatedAt, e.UpdatedAt = e.Start.UTC(), e.CreatedAt.UTC(), e.UpdatedAt.UTC()
+	e.Start, e.LastLook, e.CreatedAt, e.UpdatedAt = e.Start.UTC(), e.LastLook.UTC(), e.CreatedAt.UTC(), e.UpdatedAt.UTC()
 	return e, nil
 }
 
@@ -168,10 +170,10 @@ func (s *Postgres) PutEvidence(ctx context.Context, e Evidence, revision int64) 
 	}
 	e.Version = cleanText(e.Version)
 	now := s.clock()
-	e.Start = e.Start.Round(time.Microsecond).UTC()
+	e.Start, e.LastLook = e.Start.Round(time.Microsecond).UTC(), e.LastLook.Round(time.Microsecond).UTC()
 	if revision == 0 {
-		_, err := s.pool.Exec(ctx, `INSERT INTO evidence (`+evidenceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)`,
-			e.Config, e.Key, e.Version, int64(e.Step), e.Start, e.References, e.Looks, now)
+		_, err := s.pool.Exec(ctx, `INSERT INTO evidence (`+evidenceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)`,
+			e.Config, e.Key, e.Version, int64(e.Step), e.Start, e.LastLook, e.References, e.Looks, now)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation
 			return Evidence{}, fmt.Errorf("evidence of %s for %s: another look created it: %w", e.Config, e.Key, ErrConflict)
@@ -181,9 +183,9 @@ func (s *Postgres) PutEvidence(ctx context.Context, e Evidence, revision int64) 
 		}
 		e.CreatedAt = now
 	} else {
-		err := s.pool.QueryRow(ctx, `UPDATE evidence SET version = $1, step = $2, start_at = $3, refs = $4, looks = $5, revision = revision + 1, updated_at = $6
-			WHERE config_name = $7 AND scope_key = $8 AND revision = $9 RETURNING created_at`,
-			e.Version, int64(e.Step), e.Start, e.References, e.Looks, now, e.Config, e.Key, revision).Scan(&e.CreatedAt)
+		err := s.pool.QueryRow(ctx, `UPDATE evidence SET version = $1, step = $2, start_at = $3, last_look = $4, refs = $5, looks = $6, revision = revision + 1, updated_at = $7
+			WHERE config_name = $8 AND scope_key = $9 AND revision = $10 RETURNING created_at`,
+			e.Version, int64(e.Step), e.Start, e.LastLook, e.References, e.Looks, now, e.Config, e.Key, revision).Scan(&e.CreatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return Evidence{}, fmt.Errorf("evidence of %s for %s: another look wrote it since revision %d: %w", e.Config, e.Key, revision, ErrConflict)
 		}

@@ -89,6 +89,7 @@ var pgMigrations = []string{
 		version     TEXT NOT NULL,
 		step        BIGINT NOT NULL,
 		start_at    TIMESTAMPTZ NOT NULL,
+		last_look   TIMESTAMPTZ NOT NULL,
 		refs        BYTEA NOT NULL,
 		looks       INTEGER NOT NULL,
 		revision    BIGINT NOT NULL,

@@ -67,6 +67,7 @@ var migrations = []string{
 		version     TEXT NOT NULL,
 		step        INTEGER NOT NULL,
 		start_at    INTEGER NOT NULL,
+		last_look   INTEGER NOT NULL,
 		refs        BLOB NOT NULL,
 		looks       INTEGER NOT NULL,
 		revision    INTEGER NOT NULL,

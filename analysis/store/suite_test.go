@@ -852,7 +852,8 @@ func testEvidence(t *testing.T, db database) {
 		t.Fatalf("evidence before any look: %v; want ErrNotFound", err)
 	}
 	first := Evidence{Config: "checkout", Key: key, Version: "v1", Step: 15 * time.Second,
-		Start: time.Date(2025, 4, 1, 11, 55, 0, 123456789, time.UTC), References: []byte(`{"latency": 1.5e3, "errors":12}`), Looks: 1}
+		Start: time.Date(2025, 4, 1, 11, 55, 0, 123456789, time.UTC), LastLook: time.Date(2024, 1, 1, 0, 5, 0, 0, time.UTC),
+		References: []byte(`{"latency": 1.5e3, "errors":12}`), Looks: 1}
 	got, err := s.PutEvidence(ctx, first, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -881,12 +882,12 @@ func testEvidence(t *testing.T, db database) {
 		return e
 	}
 	e := read(s)
-	if e.Version != "v1" || e.Step != 15*time.Second || !e.Start.Equal(wantStart) || string(e.References) != string(first.References) || e.Looks != 1 || e.Revision != 1 {
+	if e.Version != "v1" || e.Step != 15*time.Second || !e.Start.Equal(wantStart) || !e.LastLook.Equal(first.LastLook) || string(e.References) != string(first.References) || e.Looks != 1 || e.Revision != 1 {
 		t.Errorf("read back %+v", e)
 	}
 	clock = clock.Add(5 * time.Minute)
 	next := e
-	next.Looks, next.References = 2, []byte(`{"latency":1500,"errors":12,"cpu":3}`)
+	next.Looks, next.References, next.LastLook = 2, []byte(`{"latency":1500,"errors":12,"cpu":3}`), first.LastLook.Add(5*time.Minute)
 	if got, err = s.PutEvidence(ctx, next, e.Revision); err != nil || got.Revision != 2 || !got.UpdatedAt.Equal(clock) || !got.CreatedAt.Equal(e.CreatedAt) {
 		t.Fatalf("the second look: %+v, %v; want revision 2, updated now, created as before", got, err)
 	}
@@ -902,7 +903,7 @@ func testEvidence(t *testing.T, db database) {
 	s.Close()
 	r1, r2 := db.open(t), db.open(t)
 	for i, st := range []Store{r1, r2} {
-		if e := read(st); e.Looks != 2 || e.Revision != 2 || string(e.References) != `{"latency":1500,"errors":12,"cpu":3}` || !e.Start.Equal(wantStart) {
+		if e := read(st); e.Looks != 2 || e.Revision != 2 || string(e.References) != `{"latency":1500,"errors":12,"cpu":3}` || !e.Start.Equal(wantStart) || !e.LastLook.Equal(next.LastLook) {
 			t.Errorf("replica %d after a reopen reads %+v", i, e)
 		}
 	}
