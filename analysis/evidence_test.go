@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +184,140 @@ func TestDecideLook(t *testing.T) {
 	rep := &Report{Verdict: scoring.None, Signals: []judge.Result{{Name: "latency", Classification: judge.NoData, Gate: judge.GateUndecided}, {Name: "cpu", Classification: judge.Error, Gate: judge.GateSource}}}
 	if anytime.DecideLook(rep, time.Minute) {
 		t.Error("a look with a failed query is undecided; want no verdict")
+	}
+}
+
+// pointsSince answers every query with one point every 10 s from base, the
+// same values for the same times however the windows fall: noise around
+// 100 (5%), the canary's latency slower by slower from regressAt on, and
+// nothing for the signal "late" before lateFrom.
+func pointsSince(base, regressAt, lateFrom time.Time, slower float64) func(sig, track string, w metrics.Window) (metrics.Result, error) {
+	return func(sig, track string, w metrics.Window) (metrics.Result, error) {
+		var s metrics.Series
+		seed := uint64(len(sig))*31 + uint64(len(track))
+		for t := w.Start; t.Before(w.End); t = t.Add(10 * time.Second) {
+			if sig == "late" && t.Before(lateFrom) {
+				continue
+			}
+			i := uint64(t.Sub(base) / (10 * time.Second))
+			v := 100 * (1 + 0.05*rand.New(rand.NewPCG(seed, i)).NormFloat64())
+			if track == "canary" && sig == "latency" && !t.Before(regressAt) {
+				v *= slower
+			}
+			s.Values, s.Times = append(s.Values, v), append(s.Times, t)
+		}
+		return metrics.Result{Series: []metrics.Series{s}}, nil
+	}
+}
+
+// TestRunIntervalsAnytimeLateSignal: a signal without data at the first
+// look sets its reference at the look that first judges it, from the share
+// of the lifetime that look's window covers (not the first look's share).
+func TestRunIntervalsAnytimeLateSignal(t *testing.T) {
+	cfg, err := ParseConfig("shop.yaml", []byte("name: shop\nsequential: anytime\nsignals:\n"+
+		"  - {name: latency, query: 'avg(latency{track=\"{{.track}}\"})', direction: increase, allowedChange: 1%}\n"+
+		"  - {name: late, query: 'avg(late{track=\"{{.track}}\"})', direction: increase, allowedChange: 1%}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := liveWindow().Start
+	answer := pointsSince(start, start.Add(time.Hour), start.Add(10*time.Minute), 1)
+	req := IntervalRequest{LiveRequest: LiveRequest{Scopes: scopes, Window: liveWindow()}, Lifetime: time.Hour, Interval: 5 * time.Minute, Clock: &fakeClock{now: start}}
+	rep, err := RunIntervals(context.Background(), cfg, SourceSet{"prometheus": &fakeSource{answer: answer}}, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Intervals) < 3 {
+		t.Fatalf("%d intervals: %s", len(rep.Intervals), rep.Reason)
+	}
+	if _, ok := rep.Intervals[1].References["late"]; ok {
+		t.Fatalf("late has a reference before it has data: %v", rep.Intervals[1].References)
+	}
+	// The third look (15 minutes, a quarter of the lifetime) judges late first.
+	w := liveWindow()
+	w.End = start.Add(15 * time.Minute)
+	third, err := Run(context.Background(), cfg, SourceSet{"prometheus": &fakeSource{answer: answer}}, LiveRequest{Scopes: scopes, Window: w, Anytime: &AnytimeLook{Fraction: 0.25}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := third.References()["late"]
+	if got := rep.Intervals[2].References["late"]; want <= 0 || got != want {
+		t.Errorf("late's reference %v; want %v, its information at 15 minutes over a quarter of the lifetime", got, want)
+	}
+}
+
+// TestRunIntervalsResume: a resumed anytime run keeps the judgements it
+// recorded and judges again from the last of them on, with its stored
+// references (it queries no window that ended before), and ends as the
+// uninterrupted run does; recorded judgements that do not fit the run are
+// judged anew from the first.
+func TestRunIntervalsResume(t *testing.T) {
+	cfg, err := ParseConfig("shop.yaml", []byte("name: shop\nsequential: anytime\nsignals:\n"+
+		"  - {name: latency, query: 'avg(latency{track=\"{{.track}}\"})', direction: increase, allowedChange: 0.5%}\n"+
+		"  - {name: cpu, query: 'avg(cpu{track=\"{{.track}}\"})', direction: increase, allowedChange: 0.5%}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := liveWindow().Start
+	answer := pointsSince(start, start.Add(20*time.Minute), start.Add(-time.Hour), 1.15)
+	run := func(done []IntervalResult) (*Report, []IntervalResult, *fakeSource) {
+		t.Helper()
+		src := &fakeSource{answer: answer}
+		var progress []IntervalResult
+		req := IntervalRequest{LiveRequest: LiveRequest{Scopes: scopes, Window: liveWindow()}, Lifetime: time.Hour, Interval: 5 * time.Minute,
+			Clock: &fakeClock{now: start}, Done: done, Progress: func(_, _ int, r IntervalResult) { progress = append(progress, r) }}
+		rep, err := RunIntervals(context.Background(), cfg, SourceSet{"prometheus": src}, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep, progress, src
+	}
+	whole, recorded, _ := run(nil)
+	if whole.Verdict != scoring.Fail || len(whole.Intervals) < 5 || len(whole.Intervals) == 12 {
+		t.Fatalf("uninterrupted: %s after %d intervals (%s); want a fail after the regression, before the end", whole.Verdict, len(whole.Intervals), whole.Reason)
+	}
+	t.Logf("uninterrupted: %s after %d of 12 intervals", whole.Verdict, len(whole.Intervals))
+	same := func(name string, rep *Report) {
+		t.Helper()
+		if rep.Verdict != whole.Verdict || rep.Reason != whole.Reason || len(rep.Intervals) != len(whole.Intervals) {
+			t.Fatalf("%s: %s after %d intervals (%s); want %s after %d (%s)", name, rep.Verdict, len(rep.Intervals), rep.Reason, whole.Verdict, len(whole.Intervals), whole.Reason)
+		}
+		for i, ir := range rep.Intervals {
+			w := whole.Intervals[i]
+			if ir.Verdict != w.Verdict || ir.Reason != w.Reason || !ir.End.Equal(w.End) || len(ir.References) != len(w.References) {
+				t.Errorf("%s: interval %d %+v; want %+v", name, i+1, ir, w)
+			}
+			for k, v := range w.References {
+				if ir.References[k] != v {
+					t.Errorf("%s: interval %d reference of %s %v; want %v", name, i+1, k, ir.References[k], v)
+				}
+			}
+		}
+		for i, s := range rep.Signals {
+			if s.Test == nil || whole.Signals[i].Test == nil || s.Test.Reference != whole.Signals[i].Test.Reference || *s.Test.PValue != *whole.Signals[i].Test.PValue {
+				t.Errorf("%s: %s's final test differs from the uninterrupted run's", name, s.Name)
+			}
+		}
+	}
+	// Stopped after the third judgement was recorded.
+	rep, progress, src := run(recorded[:3])
+	same("resumed after 3", rep)
+	if progress[0].Index != 3 {
+		t.Errorf("the resumed run reported interval %d first; want 3, judged again", progress[0].Index)
+	}
+	for _, w := range src.windows {
+		if w.End.Before(start.Add(15 * time.Minute)) {
+			t.Errorf("the resumed run queried %v–%v, before its last recorded judgement", w.Start, w.End)
+		}
+	}
+	// Recorded judgements of another run (other windows) are not kept.
+	moved := slices.Clone(recorded[:3])
+	for i := range moved {
+		moved[i].End = moved[i].End.Add(time.Minute)
+	}
+	rep, _, src = run(moved)
+	same("resumed from judgements of another run", rep)
+	if src.windows[0].End != start.Add(5*time.Minute) {
+		t.Errorf("judgements that do not fit were kept: the first window queried ends at %v", src.windows[0].End)
 	}
 }

@@ -168,6 +168,9 @@ type prepared struct {
 	cfg        *analysis.Config
 	plan       Plan
 	origin     string
+	// done, for a resumed multi-interval analysis, are the judgements it
+	// recorded before (analysis.IntervalRequest.Done).
+	done []analysis.IntervalResult
 }
 
 // prepare checks that cfg can run live for the plan's scopes, and the plan
@@ -456,10 +459,15 @@ func (s *Server) run(ctx context.Context, id string, p prepared, slot func(conte
 		}
 		return rep, err
 	}
+	// A resumed run keeps what it recorded, but for the last judgement,
+	// which it judges again (see analysis.IntervalRequest.Done).
 	var intervals []analysis.IntervalResult
 	return analysis.RunIntervals(ctx, p.cfg, s.sources, analysis.IntervalRequest{
-		LiveRequest: live, Lifetime: p.plan.Lifetime, Interval: p.plan.Interval, Lookback: p.plan.Lookback, Clock: s.opt.Clock, Acquire: slot,
+		LiveRequest: live, Lifetime: p.plan.Lifetime, Interval: p.plan.Interval, Lookback: p.plan.Lookback, Clock: s.opt.Clock, Acquire: slot, Done: p.done,
 		Progress: func(done, total int, r analysis.IntervalResult) {
+			if intervals == nil && r.Index > 1 && r.Index-1 <= len(p.done) {
+				intervals = slices.Clone(p.done[:r.Index-1])
+			}
 			intervals = append(intervals, r)
 			js, _ := json.Marshal(intervals)
 			switch err := s.store.UpdateOwnedAnalysis(ctx, id, s.opt.InstanceID, store.Running, store.Progress{Done: done, Total: total}, js); {
@@ -753,6 +761,10 @@ func (s *Server) take(ctx context.Context, list []store.Analysis) (resumed, inte
 			cfg, _ := parseStoredConfig(firstNonEmpty(a.ConfigName, "config"), a.Config)
 			prep, perr := s.prepare(cfg, a.ConfigName, a.Config, p, a.Origin)
 			if perr == nil {
+				// What it recorded is kept (unreadable: judged anew).
+				if json.Unmarshal(a.Intervals, &prep.done) != nil {
+					prep.done = nil
+				}
 				s.log.Info("resuming analysis", "id", a.ID, "config", a.ConfigName)
 				s.startBackground(a.ID, prep)
 				if takenOver {

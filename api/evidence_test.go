@@ -426,3 +426,97 @@ func testStandaloneAnytime(t *testing.T, kind storeKind) {
 		t.Errorf("a lookback with an anytime config: %d %s; want 400 naming lookback", code, body)
 	}
 }
+
+// TestResumeAnytimeFromEvidence resumes multi-interval anytime analyses a
+// stopped server recorded three judgements of: the resumed run keeps the
+// recorded judgements, judges on with the references they recorded (a
+// reference altered in the store is the one the rest of the run uses: it
+// continues from the stored evidence, it does not recompute it), and, from
+// the evidence as recorded, ends exactly as the uninterrupted run.
+func TestResumeAnytimeFromEvidence(t *testing.T) { forEachStore(t, testResumeAnytimeFromEvidence) }
+
+func testResumeAnytimeFromEvidence(t *testing.T, kind storeKind) {
+	ts := liveServer(t, kind)
+	cfg := strings.Replace(anytimeSteady, "allowedChange: 5%", "allowedChange: 3%", 1)
+	putConfigs(t, ts, map[string]string{"steady": cfg})
+	plan := Plan{Scopes: sampleScopes(), Start: e2eStart, End: e2eStart.Add(40 * time.Minute), Step: 15 * time.Second, Lifetime: 40 * time.Minute, Interval: 5 * time.Minute}
+	wait := func(id string) analysisView {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second) // a hang guard
+		for {
+			var v analysisView
+			ts.call(t, "GET", "/api/v1/analyses/"+id, "", nil, &v)
+			if v.Status.Terminal() || time.Now().After(deadline) {
+				return v
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	var started struct{ ID string }
+	if code, body := ts.call(t, "POST", "/api/v1/analyses", "", `{"configName":"steady","baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"},"start":"2024-01-01T00:00:00Z","lifetime":"40m","interval":"5m","step":"15s"}`, &started); code != 202 {
+		t.Fatalf("POST: %d %s", code, body)
+	}
+	whole := wait(started.ID)
+	var wholeIntervals []analysis.IntervalResult
+	if err := json.Unmarshal(whole.Intervals, &wholeIntervals); err != nil || whole.Verdict == "" || len(wholeIntervals) < 4 {
+		t.Fatalf("uninterrupted: %s %s after %s", whole.Status, whole.Verdict, whole.Intervals)
+	}
+	wholeReport := storedReport(t, ts, started.ID)
+	t.Logf("uninterrupted: %s after %d of 8 judgements", whole.Verdict, len(wholeIntervals))
+
+	crashed := func(scale float64) string {
+		t.Helper()
+		recorded := make([]analysis.IntervalResult, 3)
+		for i := range recorded {
+			recorded[i] = wholeIntervals[i]
+			recorded[i].References = map[string]float64{}
+			for k, v := range wholeIntervals[i].References {
+				recorded[i].References[k] = v * scale
+			}
+		}
+		recorded[0].Reason = "recorded before the restart"
+		js, _ := json.Marshal(recorded)
+		req, _ := json.Marshal(plan)
+		a := &store.Analysis{ID: store.NewID(), ConfigName: "steady", Config: []byte(cfg), Request: req, Origin: "api", Status: store.Running,
+			Progress: store.Progress{Done: 3, Total: 8}, Intervals: js}
+		if err := ts.store.CreateAnalysis(t.Context(), a); err != nil {
+			t.Fatal(err)
+		}
+		return a.ID
+	}
+	same, altered := crashed(1), crashed(4)
+	if resumed, _, err := ts.Resume(t.Context()); err != nil || resumed != 2 {
+		t.Fatalf("Resume: %d, %v; want both resumed", resumed, err)
+	}
+	for _, tc := range []struct {
+		id    string
+		scale float64
+	}{{same, 1}, {altered, 4}} {
+		v := wait(tc.id)
+		var got []analysis.IntervalResult
+		if err := json.Unmarshal(v.Intervals, &got); err != nil || len(got) < 3 {
+			t.Fatalf("resumed (references ×%g): %s %s after %s", tc.scale, v.Status, v.Verdict, v.Intervals)
+		}
+		if got[0].Reason != "recorded before the restart" {
+			t.Errorf("resumed (references ×%g): the first judgement was judged again: %+v", tc.scale, got[0])
+		}
+		rep := storedReport(t, ts, tc.id)
+		for i, s := range rep.Signals {
+			want := wholeReport.Signals[i].Test.Reference * tc.scale
+			if s.Test == nil || s.Test.Reference != want {
+				t.Errorf("resumed (references ×%g): %s's reference %v; want the stored %v", tc.scale, s.Name, s.Test, want)
+			}
+		}
+		if tc.scale != 1 {
+			continue
+		}
+		if v.Status != whole.Status || v.Verdict != whole.Verdict || len(got) != len(wholeIntervals) || rep.Reason != wholeReport.Reason {
+			t.Errorf("resumed: %s %s after %d (%s); want %s %s after %d (%s)", v.Status, v.Verdict, len(got), rep.Reason, whole.Status, whole.Verdict, len(wholeIntervals), wholeReport.Reason)
+		}
+		for i := 1; i < min(len(got), len(wholeIntervals)); i++ {
+			if got[i].Verdict != wholeIntervals[i].Verdict || got[i].Reason != wholeIntervals[i].Reason {
+				t.Errorf("resumed: judgement %d %+v; want %+v", i+1, got[i], wholeIntervals[i])
+			}
+		}
+	}
+}
