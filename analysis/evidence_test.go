@@ -3,6 +3,7 @@ package analysis
 import (
 	"context"
 	"math/rand/v2"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -319,5 +320,28 @@ func TestRunIntervalsResume(t *testing.T) {
 	same("resumed from judgements of another run", rep)
 	if src.windows[0].End != start.Add(5*time.Minute) {
 		t.Errorf("judgements that do not fit were kept: the first window queried ends at %v", src.windows[0].End)
+	}
+}
+
+// TestDocumentedSequentialConfigs: every config docs/integrations.md shows
+// (a YAML block that starts with name:) is valid as written, and one of
+// them is sequential: anytime.
+func TestDocumentedSequentialConfigs(t *testing.T) {
+	anytime := 0
+	for _, b := range yamlBlocks(t, filepath.Join("..", "docs", "integrations.md")) {
+		if !strings.HasPrefix(b, "name:") {
+			continue
+		}
+		cfg, err := ParseConfig("integrations.md", []byte(b))
+		if err != nil {
+			t.Errorf("a config of docs/integrations.md does not parse: %v\n%s", err, b)
+			continue
+		}
+		if cfg.Sequential == SequentialAnytime {
+			anytime++
+		}
+	}
+	if anytime == 0 {
+		t.Error("docs/integrations.md shows no sequential: anytime config")
 	}
 }

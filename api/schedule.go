@@ -12,10 +12,11 @@ import (
 )
 
 // RunSchedule runs one firing of a config's schedule: it judges the last
-// lookback of the schedule's scopes, stores the analysis (origin
-// schedule), updates /metrics, and pushes the verdict event to
-// Options.Events when the server has one (verdict serve: the loki
-// source's pushURL).
+// lookback of the schedule's scopes (for a config with sequential: anytime,
+// all the data since the canary's evidence started: see judgeLook),
+// stores the analysis (origin schedule), updates /metrics, and pushes the
+// verdict event to Options.Events when the server has one (verdict serve:
+// the loki source's pushURL).
 func (s *Server) RunSchedule(ctx context.Context, j schedule.Job) error {
 	now := s.now()
 	lookback := time.Duration(j.Schedule.Lookback)
