@@ -14,4 +14,14 @@
 // --sources-file and flags (ServerSources), builds each once, and refuses
 // configs that set sources (Config.CheckNoSources). See sources.go for the
 // decisions.
+//
+// Repeated looks (Config.Sequential): planned spends the level over a
+// multi-interval run's looks; anytime (RunIntervals, and the looks of
+// Argo, Flagger and schedules under verdict serve) judges all the data
+// since the start at every look, with each signal's reference information
+// from its first look. A canary judged one call at a time keeps that
+// evidence between calls: EvidenceKey identifies it, NextLook decides what
+// a look continues and when evidence starts anew, DecideLook what the look
+// decided (see evidence.go). A resumed RunIntervals continues from the
+// judgements and references it recorded (IntervalRequest.Done).
 package analysis

@@ -60,7 +60,12 @@ var kayentaDisallowed = []struct{ key, instead string }{
 	{"statistic", "Kayenta has only the Mann-Whitney comparison; use judge: verdict for threshold tests"},
 	{"min", "Kayenta has only the Mann-Whitney comparison; use judge: verdict for threshold tests"},
 	{"max", "Kayenta has only the Mann-Whitney comparison; use judge: verdict for threshold tests"},
+	{"requireEvidence", "Kayenta's judge has no bound on what the data rule out; use judge: verdict"},
 }
+
+// kayentaDisallowedTop lists the config settings that have no meaning
+// under the Kayenta judge, which repeats its fixed-sample test at every look.
+var kayentaDisallowedTop = []string{"sequential", "horizon", "requireEvidence"}
 
 // validateKayenta checks the Kayenta-specific parts of a config: the
 // kayenta blocks only with judge: kayenta, and with it no setting that the
@@ -79,6 +84,11 @@ func (c *Config) validateKayenta() error {
 		return c.fieldError("confidence", errors.New("the Kayenta judge uses a fixed confidence of 0.98; remove confidence (or set 0.98)"))
 	}
 	c.Confidence = kayenta.ConfidenceLevel
+	for _, key := range kayentaDisallowedTop {
+		if _, set := c.lines[key]; set {
+			return c.fieldError(key, fmt.Errorf("%s has no meaning with judge: kayenta: Kayenta's judge repeats its fixed-sample test at every look; use judge: verdict for sequential decisions and evidence", key))
+		}
+	}
 	var total float64
 	for _, g := range c.Groups {
 		total += g.Weight

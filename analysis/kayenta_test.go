@@ -47,6 +47,11 @@ func TestKayentaValidation(t *testing.T) {
 		{"cles above 1", head + "    kayenta: {effectSize: {measure: cles, allowedIncrease: 1.2}}\n", "signals[0].kayenta.effectSize.allowedIncrease", 5, "between 0 and 1"},
 		{"negative ratio", head + "    kayenta: {effectSize: {allowedDecrease: -1}}\n", "signals[0].kayenta.effectSize.allowedDecrease", 5, "negative"},
 		{"unknown kayenta key", head + "    kayenta: {mute: true}\n", "signals[0].kayenta", 5, `did you mean "muted"`},
+		{"sequential anytime", "name: k\njudge: kayenta\nsequential: anytime\nsignals:\n  - name: lat\n", "sequential", 3, "repeats its fixed-sample test"},
+		{"sequential false is refused too", "name: k\njudge: kayenta\nsequential: false\nsignals:\n  - name: lat\n", "sequential", 3, "judge: verdict"},
+		{"horizon", "name: k\njudge: kayenta\nhorizon: 30m\nsignals:\n  - name: lat\n", "horizon", 3, "no meaning with judge: kayenta"},
+		{"requireEvidence", "name: k\njudge: kayenta\nrequireEvidence: true\nsignals:\n  - name: lat\n", "requireEvidence", 3, "no meaning with judge: kayenta"},
+		{"signal requireEvidence", head + "    requireEvidence: true\n", "signals[0].requireEvidence", 5, "no bound on what the data rule out"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

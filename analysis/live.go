@@ -177,12 +177,14 @@ func checkAnswered(c *Config, req LiveRequest, timedOut bool, results ...[]fetch
 // first look (judge.Anytime), and the share of the horizon this look's
 // window covers (used by signals without a reference yet).
 type AnytimeLook struct {
-	References map[string]float64
-	Fraction   float64
+	References map[string]float64 `json:"references,omitempty"`
+	Fraction   float64            `json:"fraction"`
 }
 
-// references collects each signal's reference information from a report.
-func references(rep *Report) map[string]float64 {
+// References collects each signal's reference information from the report
+// of an anytime look (judge.TestResult.Reference): what the next look of
+// the same canary passes back.
+func (rep *Report) References() map[string]float64 {
 	out := make(map[string]float64, len(rep.Signals))
 	for _, r := range rep.Signals {
 		if r.Test != nil && r.Test.Reference > 0 {
@@ -622,6 +624,14 @@ type IntervalRequest struct {
 	Clock Clock
 	// Progress, when set, is called after each interval is judged.
 	Progress func(done, total int, r IntervalResult)
+	// Done, for a resumed run, are the judgements it recorded before it
+	// stopped (Progress's results, in order). The run keeps them and
+	// judges again from the last of them on (its report is the run's when
+	// it was the last), an anytime run with the references that judgement
+	// recorded, so that it continues from its stored evidence instead of
+	// recomputing it. Judgements that do not fit the run (another count,
+	// other windows, an anytime run's without references) are judged anew.
+	Done []IntervalResult
 	// Acquire, when set, is called before each judgement and returns once
 	// the judgement may run (or ctx's error); the run calls release when
 	// the judgement ends. Between judgements, while it waits for the end of
@@ -669,6 +679,9 @@ type IntervalResult struct {
 	// sequential analysis: where its estimate and its harmful side's bound
 	// stood against its allowance, look by look.
 	Signals []IntervalSignal `json:"signals,omitempty"`
+	// References, in an anytime run, is each signal's reference
+	// information after this judgement: the evidence the next one carries.
+	References map[string]float64 `json:"references,omitempty"`
 }
 
 // IntervalSignal is one signal at one look of a multi-interval analysis.
@@ -749,7 +762,17 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 		return nil, errors.New("an anytime analysis judges all its data so far at every look; it takes no lookback")
 	}
 	var look *AnytimeLook
-	for i := 1; i <= total; i++ {
+	first := 1
+	if done := resumable(req.Done, start, interval, total, req.Lookback, anytime); len(done) > 0 {
+		// Keep the recorded judgements; judge the last one again, with the
+		// evidence it recorded, for its report.
+		intervals = slices.Clone(done[:len(done)-1])
+		first = len(done)
+		if anytime {
+			look = &AnytimeLook{References: done[len(done)-1].References}
+		}
+	}
+	for i := first; i <= total; i++ {
 		end := start.Add(time.Duration(i) * interval)
 		if err := clock.SleepUntil(ctx, end); err != nil {
 			return nil, fmt.Errorf("analysis %s interval %d of %d: %w", c.Name, i, total, err)
@@ -766,24 +789,28 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 		}
 		if anytime {
 			if look == nil {
-				look = &AnytimeLook{Fraction: float64(interval) / float64(req.Lifetime)}
+				look = &AnytimeLook{}
 			}
+			// A signal judged for the first time sets its reference from
+			// the share of the lifetime its window covers.
+			look.Fraction = float64(end.Sub(start)) / float64(req.Lifetime)
 			one.Anytime = look
 		}
 		rep, err := runHolding(ctx, req.Acquire, c, sources, one)
 		if err != nil {
 			return nil, err
 		}
+		ir := IntervalResult{Index: i, Start: w.Start.UTC(), End: w.End.UTC(), Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason,
+			Signals: intervalSignals(rep)}
 		if anytime {
 			// Signals judged for the first time keep their reference.
-			refs := references(rep)
+			refs := rep.References()
 			for name, v := range look.References {
 				refs[name] = v
 			}
-			look = &AnytimeLook{References: refs, Fraction: look.Fraction}
+			look = &AnytimeLook{References: refs}
+			ir.References = refs
 		}
-		ir := IntervalResult{Index: i, Start: w.Start.UTC(), End: w.End.UTC(), Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason,
-			Signals: intervalSignals(rep)}
 		intervals = append(intervals, ir)
 		last = rep
 		if req.Progress != nil {
@@ -804,20 +831,31 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 	return last, nil
 }
 
+// resumable is the part of a resumed run's recorded judgements it can
+// keep: all of them when they are the first judgements of this run (their
+// indices, windows, and for an anytime run references, as this run would
+// make them), none otherwise.
+func resumable(done []IntervalResult, start time.Time, interval time.Duration, total int, lookback time.Duration, anytime bool) []IntervalResult {
+	if len(done) == 0 || len(done) > total {
+		return nil
+	}
+	for k, d := range done {
+		i := k + 1
+		end := start.Add(time.Duration(i) * interval)
+		from := start
+		if lookback > 0 && end.Add(-lookback).After(start) {
+			from = end.Add(-lookback)
+		}
+		if d.Index != i || !d.Start.Equal(from) || !d.End.Equal(end) || anytime && len(d.References) == 0 {
+			return nil
+		}
+	}
+	return done
+}
+
 // allShownWithin reports whether every judged signal of a report is shown
 // within its allowance (judge.ShownWithin), or moved the harmless way: an
 // anytime analysis may then stop on a pass, as sure of it as of a fail.
 func (c *Config) allShownWithin(rep *Report) bool {
-	for i, r := range rep.Signals {
-		if i >= len(c.Signals) {
-			return false
-		}
-		if r.Gate == judge.GateDirection || r.Gate == judge.GateIdentical || r.Gate == judge.GateThreshold && !r.Failed {
-			continue
-		}
-		if !judge.ShownWithin(c.Signals[i].Spec, r) {
-			return false
-		}
-	}
-	return true
+	return len(c.notShownWithin(rep)) == 0
 }

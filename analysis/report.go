@@ -31,6 +31,9 @@ type Report struct {
 	Window *Window `json:"window,omitempty"`
 	// Intervals lists every judgement of a multi-interval analysis, in order.
 	Intervals []IntervalResult `json:"intervals,omitempty"`
+	// Evidence, for one look of an anytime canary judged again and again
+	// (Argo, Flagger, schedules), is the evidence the look judged.
+	Evidence *Evidence `json:"evidence,omitempty"`
 	// Series holds the raw points each signal was judged on, in config
 	// order, for plots. It is not part of the JSON report.
 	Series []SignalSeries `json:"-"`

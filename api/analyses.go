@@ -58,6 +58,11 @@ type Plan struct {
 	Kayenta json.RawMessage `json:"kayenta,omitempty"`
 	// KayentaConfigID is the configId a Kayenta request named.
 	KayentaConfigID string `json:"kayentaConfigId,omitempty"`
+	// Anytime and Evidence are set for one look of an anytime canary
+	// judged again and again (Argo, Flagger, schedules; see openLook): the
+	// references the look carries over, and the evidence it continues.
+	Anytime  *analysis.AnytimeLook `json:"anytime,omitempty"`
+	Evidence *analysis.Evidence    `json:"evidence,omitempty"`
 }
 
 func dur(d *analysis.Duration) time.Duration {
@@ -164,6 +169,9 @@ type prepared struct {
 	cfg        *analysis.Config
 	plan       Plan
 	origin     string
+	// done, for a resumed multi-interval analysis, are the judgements it
+	// recorded before (analysis.IntervalRequest.Done).
+	done []analysis.IntervalResult
 }
 
 // prepare checks that cfg can run live for the plan's scopes, and the plan
@@ -178,6 +186,9 @@ func (s *Server) prepare(cfg *analysis.Config, configName string, text []byte, p
 		if p.Thresholds.Marginal > p.Thresholds.Pass || p.Thresholds.Pass > 100 || p.Thresholds.Marginal < 0 {
 			return prepared{}, fmt.Errorf("thresholds: marginal %g and pass %g must satisfy 0 <= marginal <= pass <= 100", p.Thresholds.Marginal, p.Thresholds.Pass)
 		}
+	}
+	if p.Lifetime > 0 && p.Lookback > 0 && cfg.Sequential == analysis.SequentialAnytime {
+		return prepared{}, errors.New("lookback: the config is sequential: anytime, whose looks each judge all the data since the start; give no lookback")
 	}
 	if err := cfg.CheckLive(s.sources, p.Scopes); err != nil {
 		return prepared{}, err
@@ -449,14 +460,24 @@ func (s *Server) run(ctx context.Context, id string, p prepared, slot func(conte
 		}
 		s.log.Error("mark analysis running", "id", id, "err", err)
 	}
-	live := analysis.LiveRequest{Scopes: p.plan.Scopes, Window: metrics.Window{Start: p.plan.Start, End: p.plan.End, Step: p.plan.Step}, CanaryWeight: p.plan.CanaryWeight}
+	live := analysis.LiveRequest{Scopes: p.plan.Scopes, Window: metrics.Window{Start: p.plan.Start, End: p.plan.End, Step: p.plan.Step},
+		CanaryWeight: p.plan.CanaryWeight, Anytime: p.plan.Anytime}
 	if p.plan.Lifetime <= 0 {
-		return analysis.Run(ctx, p.cfg, s.sources, live)
+		rep, err := analysis.Run(ctx, p.cfg, s.sources, live)
+		if err == nil {
+			decideLook(p.cfg, p.plan, rep)
+		}
+		return rep, err
 	}
+	// A resumed run keeps what it recorded, but for the last judgement,
+	// which it judges again (see analysis.IntervalRequest.Done).
 	var intervals []analysis.IntervalResult
 	return analysis.RunIntervals(ctx, p.cfg, s.sources, analysis.IntervalRequest{
-		LiveRequest: live, Lifetime: p.plan.Lifetime, Interval: p.plan.Interval, Lookback: p.plan.Lookback, Clock: s.opt.Clock, Acquire: slot,
+		LiveRequest: live, Lifetime: p.plan.Lifetime, Interval: p.plan.Interval, Lookback: p.plan.Lookback, Clock: s.opt.Clock, Acquire: slot, Done: p.done,
 		Progress: func(done, total int, r analysis.IntervalResult) {
+			if intervals == nil && r.Index > 1 && r.Index-1 <= len(p.done) {
+				intervals = slices.Clone(p.done[:r.Index-1])
+			}
 			intervals = append(intervals, r)
 			js, _ := json.Marshal(intervals)
 			switch err := s.store.UpdateOwnedAnalysis(ctx, id, s.opt.InstanceID, store.Running, store.Progress{Done: done, Total: total}, js); {
@@ -780,6 +801,10 @@ func (s *Server) take(ctx context.Context, list []store.Analysis) (resumed, inte
 			cfg, _ := parseStoredConfig(firstNonEmpty(a.ConfigName, "config"), a.Config)
 			prep, perr := s.prepare(cfg, a.ConfigName, a.Config, p, a.Origin)
 			if perr == nil {
+				// What it recorded is kept (unreadable: judged anew).
+				if json.Unmarshal(a.Intervals, &prep.done) != nil {
+					prep.done = nil
+				}
 				s.log.Info("resuming analysis", "id", a.ID, "config", a.ConfigName)
 				s.startBackground(a.ID, prep)
 				if takenOver {

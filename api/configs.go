@@ -93,22 +93,33 @@ func (s *Server) storedConfig(r *http.Request, name string) (*analysis.Config, e
 }
 
 func (s *Server) loadConfig(ctx context.Context, name string) (*analysis.Config, error) {
+	cfg, _, err := s.storedConfigText(ctx, name)
+	return cfg, err
+}
+
+// storedConfigText reads the stored config name: its text and its parsed
+// form at that version (parsed once per version, then cached), one the
+// version of the other.
+func (s *Server) storedConfigText(ctx context.Context, name string) (*analysis.Config, []byte, error) {
 	rec, err := s.store.GetConfig(ctx, name)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, notFoundError{fmt.Sprintf("configName: no config named %q", name)}
+			return nil, nil, notFoundError{fmt.Sprintf("configName: no config named %q", name)}
 		}
-		return nil, err
+		return nil, nil, err
+	}
+	if cfg, ok := s.configs.getVersion(name, rec.Version); ok {
+		return cfg, rec.Data, nil
 	}
 	cfg, err := parseStoredConfig(name, rec.Data)
 	if err != nil {
-		return nil, fmt.Errorf("the stored config %s cannot be used: %w", name, err)
+		return nil, nil, fmt.Errorf("the stored config %s cannot be used: %w", name, err)
 	}
 	if cfg.Name == "" {
 		cfg.Name = name
 	}
 	s.configs.put(name, rec.Version, cfg)
-	return cfg, nil
+	return cfg, rec.Data, nil
 }
 
 // checkNewConfig refuses, in a config that reaches the server (PUT, an

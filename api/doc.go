@@ -45,7 +45,8 @@
 //     leaves it out of its lease renewals, so its lease lapses and a claim
 //     resumes or interrupts it instead of it staying running forever.
 //   - Ended analyses older than Retention are deleted in batches
-//     (Store.DeleteFinished) at start and every Retention/4.
+//     (Store.DeleteFinished) at start and every Retention/4 (every 10
+//     minutes at most).
 //   - verdict_last_score keeps the MaxScoreScopes canary scopes scored last
 //     per config, so its series do not grow with every rollout.
 //   - A restart resumes every unfinished analysis whose window started
@@ -70,6 +71,20 @@
 //   - The Flagger webhook answers 200 for pass, 412 for fail or marginal
 //     and 424 for no verdict (none): not a 5xx, which Flagger's HTTP client
 //     retries, judging again and replacing the reason with its own.
+//   - For a config with sequential: anytime, the Argo and Flagger looks and
+//     the schedules' firings at one canary share its evidence, stored by
+//     config and canary (evidence.go): each look judges all the data since
+//     the evidence started, with the references its first look set, and
+//     says what it decided (answer field decision: pass, fail, marginal,
+//     none, or undecided when the evidence is only too short yet). Flagger
+//     has no inconclusive, so an undecided look answers 200 and only an
+//     anytime-valid fail counts toward its rollback; metadata undecided:
+//     halt makes it 424, for a confirm-promotion hook. A resumed
+//     multi-interval analysis keeps the judgements it recorded and
+//     continues from the references they recorded.
+//   - Evidence no look can continue (last written a day ago,
+//     analysis.MaxEvidenceWindow) is deleted by the same loop as the ended
+//     analyses, whatever Retention.
 //   - Kayenta compatibility maps one scope pair (controlScope → baseline,
 //     experimentScope → canary, with location and extendedScopeParams as
 //     template variables) over one window; the request's thresholds replace

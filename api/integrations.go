@@ -16,11 +16,16 @@ import (
 
 // verdictAnswer is what the Argo and Flagger endpoints answer.
 type verdictAnswer struct {
-	ID        string   `json:"id"`
-	Verdict   string   `json:"verdict"`
-	Score     *float64 `json:"score"`
-	Reason    string   `json:"reason"`
-	ReportURL string   `json:"reportURL"`
+	ID      string   `json:"id"`
+	Verdict string   `json:"verdict"`
+	Score   *float64 `json:"score"`
+	Reason  string   `json:"reason"`
+	// Decision is the verdict, but "undecided" for a look of an anytime
+	// canary that has no verdict yet only because its evidence is short.
+	Decision  string `json:"decision"`
+	ReportURL string `json:"reportURL"`
+	// Evidence is, for an anytime config, the evidence the look judged.
+	Evidence *analysis.Evidence `json:"evidence,omitempty"`
 }
 
 // parseScopeParam reads K=V[,K=V] (the CLI's --baseline-scope form). A
@@ -74,13 +79,11 @@ func parseWeightParam(field, v string) (float64, error) {
 }
 
 // judgeNow judges a stored config over the trailing window synchronously,
-// storing the analysis; status is the HTTP status to answer on error.
-func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes analysis.Scopes, lookback, step time.Duration, weight float64) (verdictAnswer, int, error) {
-	cfg, err := s.storedConfig(r, configName)
-	if err != nil {
-		return verdictAnswer{}, statusOf(err), err
-	}
-	text, err := s.configText(r.Context(), configName, nil)
+// storing the analysis; status is the HTTP status to answer on error. For
+// an anytime config the look continues the canary's evidence (judgeLook;
+// revision: the release the controller names, if any).
+func (s *Server) judgeNow(r *http.Request, configName, origin, revision string, scopes analysis.Scopes, lookback, step time.Duration, weight float64) (verdictAnswer, int, error) {
+	cfg, text, err := s.storedConfigText(r.Context(), configName)
 	if err != nil {
 		return verdictAnswer{}, statusOf(err), err
 	}
@@ -92,25 +95,17 @@ func (s *Server) judgeNow(r *http.Request, configName, origin string, scopes ana
 	now := s.now()
 	start, end := alignToStep(now.Add(-lookback), now, step)
 	p := Plan{Scopes: scopes, Start: start, End: end, Step: step, CanaryWeight: weight}
-	prep, err := s.prepare(cfg, configName, text, p, origin)
-	if err != nil {
-		return verdictAnswer{}, http.StatusBadRequest, err
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opt.SyncTimeout)
 	defer cancel()
-	id, err := s.record(ctx, prep, "running")
-	if err != nil {
-		return verdictAnswer{}, http.StatusInternalServerError, err
-	}
-	rep, err := s.execute(ctx, id, prep, nil)
+	id, rep, status, err := s.judgeLook(ctx, cfg, configName, text, p, origin, revision, lookback)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return verdictAnswer{ID: id}, http.StatusGatewayTimeout, fmt.Errorf("the judgement took longer than %s", s.opt.SyncTimeout)
 		}
-		return verdictAnswer{ID: id}, http.StatusInternalServerError, err
+		return verdictAnswer{ID: id}, status, err
 	}
-	return verdictAnswer{ID: id, Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason,
-		ReportURL: s.baseURL() + "/analyses/" + id}, http.StatusOK, nil
+	return verdictAnswer{ID: id, Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason, Decision: decision(rep),
+		ReportURL: s.baseURL() + "/analyses/" + id, Evidence: rep.Evidence}, http.StatusOK, nil
 }
 
 // argo answers Argo Rollouts' web metric provider:
@@ -143,7 +138,7 @@ func (s *Server) argo(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "argo", analysis.Scopes{Baseline: b, Canary: c}, lookback, step, weight)
+	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "argo", "", analysis.Scopes{Baseline: b, Canary: c}, lookback, step, weight)
 	if err != nil {
 		s.answerError(w, r, status, err)
 		return
@@ -230,18 +225,47 @@ func (s *Server) flagger(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "flagger", flaggerScopes(p), lookback, step, weight)
+	halt, err := parseUndecided(p.Metadata["undecided"])
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ans, status, err := s.judgeNow(r, r.PathValue("configName"), "flagger", p.Checksum, flaggerScopes(p), lookback, step, weight)
 	if err != nil {
 		s.answerError(w, r, status, err)
 		return
 	}
-	switch ans.Verdict {
-	case "pass":
-		status = http.StatusOK
-	case "none":
-		status = http.StatusFailedDependency
-	default:
-		status = http.StatusPreconditionFailed
+	writeJSON(w, flaggerStatus(ans, halt), ans)
+}
+
+// flaggerStatus is the status a Flagger webhook answers: 200 on pass, 412
+// on fail or marginal, 424 on none. A look of an anytime canary that has
+// no verdict yet (undecided: no harm shown, the evidence still short)
+// answers 200, so that only an anytime-valid fail counts toward Flagger's
+// rollback threshold (Flagger has no inconclusive: every answer above 202
+// is a failed check); with halt (metadata undecided: halt, for a
+// confirm-promotion hook) it answers 424, holding the promotion until the
+// evidence decides.
+func flaggerStatus(ans verdictAnswer, halt bool) int {
+	switch {
+	case ans.Verdict == "pass":
+		return http.StatusOK
+	case ans.Decision == "undecided" && !halt:
+		return http.StatusOK
+	case ans.Verdict == "none":
+		return http.StatusFailedDependency
 	}
-	writeJSON(w, status, ans)
+	return http.StatusPreconditionFailed
+}
+
+// parseUndecided reads a Flagger webhook's metadata "undecided": proceed
+// (the default) or halt.
+func parseUndecided(v string) (halt bool, err error) {
+	switch v {
+	case "", "proceed":
+		return false, nil
+	case "halt":
+		return true, nil
+	}
+	return false, fmt.Errorf("metadata.undecided: %q is neither proceed (an undecided look answers 200) nor halt (424, for confirm-promotion hooks)", v)
 }

@@ -3,6 +3,8 @@ package api
 import (
 	"context"
 	"time"
+
+	"github.com/verdict-aca/verdict/analysis"
 )
 
 // retentionBatch is how many ended analyses one delete removes: each batch
@@ -10,20 +12,33 @@ import (
 // locks only briefly at a time.
 const retentionBatch = 500
 
-// retentionLoop deletes the analyses that ended more than Retention ago:
-// at start, then every Retention/4 (at least a second, at most 10
-// minutes apart), until Close.
+// retentionLoop deletes the analyses that ended more than Retention ago
+// (with a Retention) and the evidence no look can continue any more: at
+// start, then every Retention/4 (at least a second, at most 10 minutes
+// apart; every 10 minutes without a Retention), until Close.
 func (s *Server) retentionLoop() {
-	every := min(max(s.opt.Retention/4, time.Second), 10*time.Minute)
+	every := 10 * time.Minute
+	if s.opt.Retention > 0 {
+		every = min(max(s.opt.Retention/4, time.Second), every)
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		n, err := s.prune(s.reapCtx)
+		if s.opt.Retention > 0 {
+			n, err := s.prune(s.reapCtx)
+			switch {
+			case err != nil && s.reapCtx.Err() == nil:
+				s.log.Warn("deleting the analyses past the retention", "deleted", n, "err", err)
+			case n > 0:
+				s.log.Info("deleted the analyses past the retention", "deleted", n, "retention", s.opt.Retention)
+			}
+		}
+		n, err := s.pruneEvidence(s.reapCtx)
 		switch {
 		case err != nil && s.reapCtx.Err() == nil:
-			s.log.Warn("deleting the analyses past the retention", "deleted", n, "err", err)
+			s.log.Warn("deleting the evidence no look can continue", "deleted", n, "err", err)
 		case n > 0:
-			s.log.Info("deleted the analyses past the retention", "deleted", n, "retention", s.opt.Retention)
+			s.log.Info("deleted the evidence no look can continue", "deleted", n)
 		}
 		select {
 		case <-s.reapCtx.Done():
@@ -41,6 +56,22 @@ func (s *Server) prune(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		n, err := s.store.DeleteFinished(ctx, before, retentionBatch)
+		total += n
+		if err != nil || n < retentionBatch {
+			return total, err
+		}
+	}
+}
+
+// pruneEvidence deletes, in batches of retentionBatch, the evidence of
+// anytime canaries last looked at more than analysis.MaxEvidenceWindow
+// ago: its start is older still, so no look can continue it (NextLook
+// would start anew). It returns how many it deleted.
+func (s *Server) pruneEvidence(ctx context.Context) (int, error) {
+	before := time.Now().Add(-analysis.MaxEvidenceWindow)
+	total := 0
+	for {
+		n, err := s.store.DeleteEvidence(ctx, before, retentionBatch)
 		total += n
 		if err != nil || n < retentionBatch {
 			return total, err

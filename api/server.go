@@ -112,7 +112,9 @@ type Options struct {
 	// Retention is how long ended analyses are kept: older ones are
 	// deleted in batches every Retention/4 (at least every second, at most
 	// every 10 minutes). 0 keeps them forever (verdict serve's default is
-	// 30 days).
+	// 30 days). The evidence of anytime canaries is deleted a day after
+	// its last look (analysis.MaxEvidenceWindow: no look can continue it
+	// then), whatever the retention.
 	Retention time.Duration
 	// ExternalURL is the base of the links the API answers (url,
 	// reportURL), such as https://verdict.example.com; empty answers
@@ -245,9 +247,7 @@ func New(opt Options) (*Server, error) {
 	s.sources = s.metrics.instrument(opt.Sources)
 	s.routes()
 	s.loops.Go(func() { s.renewLoop(renewCtx) })
-	if opt.Retention > 0 {
-		s.loops.Go(s.retentionLoop)
-	}
+	s.loops.Go(s.retentionLoop)
 	return s, nil
 }
 

@@ -44,6 +44,13 @@ import (
 //   - Judgements are not separate /canary executions: each has the
 //     executionId "<id>.<n>", and only the last one of a finished run
 //     carries the full judgeResult (earlier ones carry their score).
+//   - A stored config with sequential: anytime makes the run anytime-valid
+//     (analysis.RunIntervals): every judgement judges all the data since
+//     the start with each signal's reference from its first judgement, and
+//     the run stops early on a fail or on a pass every signal is shown
+//     within its allowance (the judgements not run are SKIPPED, as after a
+//     fail); lookbackMins is then refused, as a sliding window is not
+//     anytime-valid. The horizon is the run's lifetime.
 
 // standaloneStart is POST /standalone_canary_analysis/{canaryConfigId}.
 func (s *Server) standaloneStart(w http.ResponseWriter, r *http.Request) {
@@ -93,6 +100,9 @@ func (s *Server) standaloneAdhoc(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) startStandalone(w http.ResponseWriter, r *http.Request, req kayenta.AnalysisRequest, canaryConfig json.RawMessage, cfg *analysis.Config, configName string, text []byte) {
 	p, err := standalonePlan(req, s.now())
+	if err == nil && p.Lookback > 0 && cfg.Sequential == analysis.SequentialAnytime {
+		err = errors.New("lookbackMins: the canary config is sequential: anytime, whose judgements each judge all the data since the start; give no lookbackMins")
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

@@ -84,6 +84,23 @@ var pgMigrations = []string{
 	// 4: the scopes compared, for lists (JSON; NULL for older rows and
 	// offline analyses).
 	`ALTER TABLE analyses ADD COLUMN scopes BYTEA;`,
+	// 5: the evidence of canaries judged one look at a time (sequential:
+	// anytime), by config and canary; retention deletes it by its last look.
+	`CREATE TABLE evidence (
+		config_name TEXT COLLATE "C" NOT NULL,
+		scope_key   TEXT COLLATE "C" NOT NULL,
+		version     TEXT NOT NULL,
+		step        BIGINT NOT NULL,
+		start_at    TIMESTAMPTZ NOT NULL,
+		last_look   TIMESTAMPTZ NOT NULL,
+		refs        BYTEA NOT NULL,
+		looks       INTEGER NOT NULL,
+		revision    BIGINT NOT NULL,
+		created_at  TIMESTAMPTZ NOT NULL,
+		updated_at  TIMESTAMPTZ NOT NULL,
+		PRIMARY KEY (config_name, scope_key)
+	);
+	CREATE INDEX evidence_updated ON evidence (updated_at);`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema

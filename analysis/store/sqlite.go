@@ -62,6 +62,23 @@ var migrations = []string{
 	// 5: the scopes compared, for lists (JSON; NULL for older rows and
 	// offline analyses).
 	`ALTER TABLE analyses ADD COLUMN scopes BLOB;`,
+	// 6: the evidence of canaries judged one look at a time (sequential:
+	// anytime), by config and canary; retention deletes it by its last look.
+	`CREATE TABLE evidence (
+		config_name TEXT NOT NULL,
+		scope_key   TEXT NOT NULL,
+		version     TEXT NOT NULL,
+		step        INTEGER NOT NULL,
+		start_at    INTEGER NOT NULL,
+		last_look   INTEGER NOT NULL,
+		refs        BLOB NOT NULL,
+		looks       INTEGER NOT NULL,
+		revision    INTEGER NOT NULL,
+		created_at  INTEGER NOT NULL,
+		updated_at  INTEGER NOT NULL,
+		PRIMARY KEY (config_name, scope_key)
+	);
+	CREATE INDEX evidence_updated ON evidence (updated_at);`,
 }
 
 // busyTimeout bounds how long a write waits for the write lock while

@@ -33,6 +33,11 @@
 //   - Retention: DeleteFinished deletes ended analyses by the time they
 //     ended, in bounded batches (an index on finished_at serves it); the
 //     server calls it periodically (verdict serve --retention).
+//   - Evidence (sequential: anytime): what a canary judged one look at a
+//     time keeps between its looks, one row per config and canary, written
+//     over the revision the writer read (optimistic concurrency: of two
+//     looks writing at once, one gets ErrConflict), never owned or leased.
+//     DeleteEvidence deletes it by its last look, in bounded batches.
 //
 // PostgreSQL usage:
 //
@@ -320,6 +325,21 @@ type Store interface {
 	// be positive: a caller clearing a backlog calls again while it gets
 	// limit, so each call holds its locks briefly.
 	DeleteFinished(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// GetEvidence returns the evidence of a canary (see Evidence):
+	// ErrNotFound when there is none.
+	GetEvidence(ctx context.Context, config, key string) (Evidence, error)
+	// PutEvidence writes e over the revision its caller read: it creates
+	// the evidence when revision is 0, or replaces it when its stored
+	// Revision is revision, and returns what it stored (Revision
+	// revision+1, CreatedAt and UpdatedAt set). ErrConflict when another
+	// look wrote first: a create found evidence, or the stored revision is
+	// not revision (or the evidence was deleted).
+	PutEvidence(ctx context.Context, e Evidence, revision int64) (Evidence, error)
+	// DeleteEvidence deletes up to limit evidence last written before
+	// before, the longest unused first, and returns how many it deleted.
+	// limit must be positive.
+	DeleteEvidence(ctx context.Context, before time.Time, limit int) (int, error)
 
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error

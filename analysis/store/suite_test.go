@@ -99,6 +99,9 @@ var suiteCases = []struct {
 	{"concurrent claims", testConcurrentClaims},
 	{"retention", testRetention},
 	{"scopes and final progress", testScopesAndFinalProgress},
+	{"evidence", testEvidence},
+	{"evidence writers race", testEvidenceRace},
+	{"evidence retention", testEvidenceRetention},
 }
 
 func TestSuite(t *testing.T) {
@@ -891,5 +894,193 @@ func testScopesAndFinalProgress(t *testing.T, db database) {
 	}
 	if f := byID["files"]; f.Scopes != nil || f.Progress != (Progress{2, 4}) {
 		t.Errorf("files: scopes %+v, progress %+v; want none and the recorded 2/4", f.Scopes, f.Progress)
+	}
+}
+
+// testEvidence checks the evidence of a canary: absent until written, read
+// back exactly (references byte for byte, the start to the microsecond),
+// kept across a reopen and seen by a second replica, and written only over
+// the revision the writer read.
+func testEvidence(t *testing.T, db database) {
+	ctx := context.Background()
+	s := db.open(t)
+	clock := time.Date(2025, 4, 1, 12, 0, 0, 0, time.UTC)
+	setClock(t, s, func() time.Time { return clock })
+	const key = `{"baseline":{"track":"baseline"},"canary":{"track":"canary"}}`
+	if _, err := s.GetEvidence(ctx, "checkout", key); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("evidence before any look: %v; want ErrNotFound", err)
+	}
+	first := Evidence{Config: "checkout", Key: key, Version: "v1", Step: 15 * time.Second,
+		Start: time.Date(2025, 4, 1, 11, 55, 0, 123456789, time.UTC), LastLook: time.Date(2024, 1, 1, 0, 5, 0, 0, time.UTC),
+		References: []byte(`{"latency": 1.5e3, "errors":12}`), Looks: 1}
+	got, err := s.PutEvidence(ctx, first, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStart := time.Date(2025, 4, 1, 11, 55, 0, 123457000, time.UTC)
+	if got.Revision != 1 || !got.CreatedAt.Equal(clock) || !got.UpdatedAt.Equal(clock) || !got.Start.Equal(wantStart) {
+		t.Errorf("created evidence: revision %d, created %v, updated %v, start %v; want 1, %v, %v, %v", got.Revision, got.CreatedAt, got.UpdatedAt, got.Start, clock, clock, wantStart)
+	}
+	if _, err := s.PutEvidence(ctx, first, 0); !errors.Is(err, ErrConflict) {
+		t.Errorf("creating it again: %v; want ErrConflict", err)
+	}
+	// Another canary of the config, and the same canary of another config,
+	// are other evidence.
+	for _, other := range []Evidence{{Config: "checkout", Key: key + " ", Looks: 1}, {Config: "search", Key: key, Looks: 1}} {
+		if _, err := s.PutEvidence(ctx, other, 0); err != nil {
+			t.Errorf("evidence of %s for %q: %v", other.Config, other.Key, err)
+		}
+	}
+
+	read := func(st Store) Evidence {
+		t.Helper()
+		e, err := st.GetEvidence(ctx, "checkout", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	e := read(s)
+	if e.Version != "v1" || e.Step != 15*time.Second || !e.Start.Equal(wantStart) || !e.LastLook.Equal(first.LastLook) || string(e.References) != string(first.References) || e.Looks != 1 || e.Revision != 1 {
+		t.Errorf("read back %+v", e)
+	}
+	clock = clock.Add(5 * time.Minute)
+	next := e
+	next.Looks, next.References, next.LastLook = 2, []byte(`{"latency":1500,"errors":12,"cpu":3}`), first.LastLook.Add(5*time.Minute)
+	if got, err = s.PutEvidence(ctx, next, e.Revision); err != nil || got.Revision != 2 || !got.UpdatedAt.Equal(clock) || !got.CreatedAt.Equal(e.CreatedAt) {
+		t.Fatalf("the second look: %+v, %v; want revision 2, updated now, created as before", got, err)
+	}
+	// A look that read revision 1 and writes after the second one loses.
+	stale := e
+	stale.Looks = 7
+	if _, err := s.PutEvidence(ctx, stale, 1); !errors.Is(err, ErrConflict) {
+		t.Errorf("a write over revision 1 after revision 2: %v; want ErrConflict", err)
+	}
+	if _, err := s.PutEvidence(ctx, Evidence{Config: "checkout", Key: "nobody", Looks: 1}, 3); !errors.Is(err, ErrConflict) {
+		t.Errorf("a write over the revision of missing evidence: %v; want ErrConflict", err)
+	}
+	s.Close()
+	r1, r2 := db.open(t), db.open(t)
+	for i, st := range []Store{r1, r2} {
+		if e := read(st); e.Looks != 2 || e.Revision != 2 || string(e.References) != `{"latency":1500,"errors":12,"cpu":3}` || !e.Start.Equal(wantStart) || !e.LastLook.Equal(next.LastLook) {
+			t.Errorf("replica %d after a reopen reads %+v", i, e)
+		}
+	}
+	for _, bad := range []struct {
+		e   Evidence
+		rev int64
+	}{{Evidence{Key: key}, 0}, {Evidence{Config: "c"}, 0}, {Evidence{Config: "c", Key: "k"}, -1}, {Evidence{Config: "c", Key: "k", Looks: -1}, 0}} {
+		if _, err := r1.PutEvidence(ctx, bad.e, bad.rev); err == nil || errors.Is(err, ErrConflict) {
+			t.Errorf("PutEvidence(%+v, %d): %v; want a refusal", bad.e, bad.rev, err)
+		}
+	}
+}
+
+// testEvidenceRace has several looks (goroutines, on two replicas' stores
+// where the backend has them) write over the same revision at once:
+// exactly one wins, the others get ErrConflict, and the winner's write is
+// what is stored.
+func testEvidenceRace(t *testing.T, db database) {
+	ctx := context.Background()
+	stores := []Store{db.open(t), db.open(t)}
+	base, err := stores[0].PutEvidence(ctx, Evidence{Config: "c", Key: "k", Looks: 1, References: []byte(`{}`)}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 5 {
+		const writers = 8
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for w := range writers {
+			wg.Go(func() {
+				<-start
+				e := base
+				e.Looks = base.Looks + 1
+				e.References = fmt.Appendf(nil, `{"writer":%d}`, w)
+				_, errs[w] = stores[w%2].PutEvidence(ctx, e, base.Revision)
+			})
+		}
+		close(start)
+		wg.Wait()
+		winner := -1
+		for w, err := range errs {
+			switch {
+			case err == nil && winner < 0:
+				winner = w
+			case err == nil:
+				t.Fatalf("round %d: writers %d and %d both wrote over revision %d", round, winner, w, base.Revision)
+			case !errors.Is(err, ErrConflict):
+				t.Fatalf("round %d, writer %d: %v", round, w, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatalf("round %d: no writer won", round)
+		}
+		if base, err = stores[1].GetEvidence(ctx, "c", "k"); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf(`{"writer":%d}`, winner); string(base.References) != want || base.Looks != round+2 {
+			t.Fatalf("round %d: stored %s after %d looks; want the winner's %s after %d", round, base.References, base.Looks, want, round+2)
+		}
+	}
+}
+
+// testEvidenceRetention checks DeleteEvidence: it deletes the evidence last
+// written before the cutoff, the longest unused first and at most the limit
+// per call; a look keeps its evidence alive.
+func testEvidenceRetention(t *testing.T, db database) {
+	ctx := context.Background()
+	s := db.open(t)
+	clock := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	setClock(t, s, func() time.Time { return clock })
+	day := func(d int) time.Time { return time.Date(2025, 3, d, 0, 0, 0, 0, time.UTC) }
+	revisions := map[string]int64{}
+	look := func(key string, d int) {
+		t.Helper()
+		clock = day(d)
+		e, err := s.PutEvidence(ctx, Evidence{Config: "c", Key: key, Looks: 1}, revisions[key])
+		if err != nil {
+			t.Fatal(err)
+		}
+		revisions[key] = e.Revision
+	}
+	look("a", 2)
+	look("b", 3)
+	look("c", 1)
+	look("d", 20)
+	look("c", 12) // a later look keeps c
+	remaining := func() string {
+		t.Helper()
+		var out []string
+		for _, k := range []string{"a", "b", "c", "d"} {
+			_, err := s.GetEvidence(ctx, "c", k)
+			switch {
+			case err == nil:
+				out = append(out, k)
+			case !errors.Is(err, ErrNotFound):
+				t.Fatal(err)
+			}
+		}
+		return strings.Join(out, ",")
+	}
+	if n, err := s.DeleteEvidence(ctx, day(10), 1); err != nil || n != 1 || remaining() != "b,c,d" {
+		t.Errorf("first DeleteEvidence: %d, %v, left %s; want a deleted", n, err, remaining())
+	}
+	if n, err := s.DeleteEvidence(ctx, day(10), 5); err != nil || n != 1 || remaining() != "c,d" {
+		t.Errorf("second DeleteEvidence: %d, %v, left %s; want b deleted", n, err, remaining())
+	}
+	if n, err := s.DeleteEvidence(ctx, day(10), 5); err != nil || n != 0 {
+		t.Errorf("third DeleteEvidence: %d, %v; want nothing left before the cutoff", n, err)
+	}
+	if _, err := s.DeleteEvidence(ctx, day(10), 0); err == nil {
+		t.Error("DeleteEvidence with limit 0: no error")
+	}
+	// Deleted evidence starts anew: a write over its old revision conflicts.
+	if _, err := s.PutEvidence(ctx, Evidence{Config: "c", Key: "a", Looks: 2}, revisions["a"]); !errors.Is(err, ErrConflict) {
+		t.Errorf("a write over deleted evidence: %v; want ErrConflict", err)
+	}
+	if _, err := s.PutEvidence(ctx, Evidence{Config: "c", Key: "a", Looks: 1}, 0); err != nil {
+		t.Errorf("new evidence where deleted evidence was: %v", err)
 	}
 }
