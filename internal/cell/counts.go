@@ -164,16 +164,24 @@ func Moved(t *judge.TestResult) (up, known bool) {
 }
 
 // HarmfulSide is the side on which a signal's allowed change applied: "+"
-// when only a rise is harmful, "-" when only a fall is, "±" when both are,
-// or "" when the result does not say. A result does not carry its
-// signal's direction, so it is read from what the judge decided: a high or
-// low signal failed on that side; a change passed as harmless was harmful
-// on the other; and a single-look decision at half of 1 − confidence was
-// two-sided (see judge.DecisionLevel).
+// for a rise, "-" for a fall, "±" for either, or "" when the result does
+// not say. It is the direction the result records (TestResult.Direction);
+// a result stored before results carried it is read from what the judge
+// decided: a high or low signal failed on that side; a change passed as
+// harmless was harmful on the other; and a single-look decision at half of
+// 1 − confidence was two-sided (see judge.DecisionLevel).
 func HarmfulSide(r judge.Result) string {
 	t := r.Test
 	if t == nil {
 		return ""
+	}
+	switch t.Direction {
+	case judge.Increase:
+		return "+"
+	case judge.Decrease:
+		return "-"
+	case judge.Either:
+		return "±"
 	}
 	switch r.Classification {
 	case judge.High:

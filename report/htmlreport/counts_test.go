@@ -108,7 +108,8 @@ func TestAllowedChangeSide(t *testing.T) {
 		{"rise that fails", judge.Increase, higher, "+10%"},
 		{"rise that is harmless", judge.Decrease, higher, "-10%"},
 		{"either direction", judge.Either, base, "±10%"},
-		{"one direction, no change", judge.Increase, base, "10% on the harmful side"},
+		{"one direction, no change", judge.Increase, base, "+10%"},
+		{"fall that is harmful, no change", judge.Decrease, base, "-10%"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

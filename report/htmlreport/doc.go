@@ -55,8 +55,7 @@
 //     events out of its exposure with their share, the ratio with its
 //     interval, the difference in percentage points, the dispersion when
 //     above 1. The allowed change is shown on the side it applies to (+10%,
-//     -0.5 pp, ±10%), read from the decision since a result does not carry
-//     its direction; the decision's one-sided bound reads as a bound on the
+//     -0.5 pp, ±10%), the direction the result records; the decision's one-sided bound reads as a bound on the
 //     change ("the change is at least +54%").
 //   - Stable hooks for tests and scripts: data-verdict on the banner
 //     (#verdict), data-signal and data-classification on each signal
