@@ -15,6 +15,7 @@ import (
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/loki"
+	"github.com/verdict-aca/verdict/scoring"
 )
 
 // analysisRequest is the body of POST /api/v1/analyses.
@@ -183,8 +184,9 @@ func (s *Server) prepare(cfg *analysis.Config, configName string, text []byte, p
 		return prepared{}, err
 	}
 	if p.Thresholds != nil {
-		if p.Thresholds.Marginal > p.Thresholds.Pass || p.Thresholds.Pass > 100 || p.Thresholds.Marginal < 0 {
-			return prepared{}, fmt.Errorf("thresholds: marginal %g and pass %g must satisfy 0 <= marginal <= pass <= 100", p.Thresholds.Marginal, p.Thresholds.Pass)
+		t := scoring.Thresholds{Pass: p.Thresholds.Pass, Marginal: p.Thresholds.Marginal}
+		if err := t.Check(); err != nil {
+			return prepared{}, fmt.Errorf("thresholds.%w", err)
 		}
 	}
 	if p.Lifetime > 0 && p.Lookback > 0 && cfg.Sequential == analysis.SequentialAnytime {

@@ -344,6 +344,8 @@ func TestAnalysisBoundsRefused(t *testing.T) {
 		{"a day at 1s", "POST", "/api/v1/analyses", `{` + scopes + `,"start":"2024-01-01T00:00:00Z","end":"2024-01-02T00:00:00Z","step":"1s"}`, "step: 1s asks 86400 points per query"},
 		{"argo at 10ms", "GET", "/api/v1/argo/regress?baseline=track%3Dbaseline&canary=track%3Dcanary&lookback=5m&step=10ms", "", "step: 10ms is finer"},
 		{"kayenta, 30 days at 1s", "POST", "/canary/kay", kayentaScopes("2024-01-01T00:00:00Z", "2024-01-31T00:00:00Z", 1), "scopes.default.controlScope.step: 1s asks 2592000 points"},
+		{"kayenta, marginal above pass", "POST", "/canary/kay", strings.Replace(kayentaScopes("2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z", 60), `"pass":95,"marginal":75`, `"pass":75,"marginal":95`, 1), "thresholds.marginal: 95 must be from 0 to the pass score, 75"},
+		{"standalone, thresholds as fractions", "POST", "/standalone_canary_analysis/kay", `{"scopes":[{"controlScope":"baseline","experimentScope":"canary","step":60}],"thresholds":{"pass":0.9,"marginal":0.5},"lifetimeDurationMins":30,"analysisIntervalMins":10}`, "did you mean 90?"},
 		{"standalone, 10^12 minutes", "POST", "/standalone_canary_analysis/kay", standalone(`"lifetimeDurationMins":1000000000000`), "lifetimeDurationMins: a lifetime of 1000000000000 minutes is longer"},
 		{"standalone, a judgement a minute for 7 days", "POST", "/standalone_canary_analysis/kay", standalone(`"lifetimeDurationMins":10080,"analysisIntervalMins":1`), "analysisIntervalMins: 1m0s makes 10080 judgements"},
 	} {
