@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 )
 
 type role int
@@ -40,9 +42,12 @@ func (r role) String() string {
 	return "none"
 }
 
-// Tokens are the bearer tokens the service accepts, each with a role.
+// Tokens are the bearer tokens the service accepts, each with a role. A
+// server's tokens can be replaced while it serves (Replace: verdict serve
+// rereads its tokens file on SIGHUP), so that a token is rotated without a
+// restart.
 type Tokens struct {
-	entries []tokenEntry
+	entries atomic.Pointer[[]tokenEntry]
 }
 
 type tokenEntry struct {
@@ -55,7 +60,29 @@ func (t *Tokens) Len() int {
 	if t == nil {
 		return 0
 	}
-	return len(t.entries)
+	return len(t.list())
+}
+
+func (t *Tokens) list() []tokenEntry {
+	if e := t.entries.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// Replace makes the tokens those of next, for every request that starts
+// from now on. A server started without tokens (no authentication) cannot
+// be given some, nor can tokens be taken away: next must have tokens.
+func (t *Tokens) Replace(next *Tokens) error {
+	if t.Len() == 0 {
+		return errors.New("the server was started without tokens; restart it to require them")
+	}
+	entries := next.list()
+	if len(entries) == 0 {
+		return errors.New("no tokens: the server would refuse every request")
+	}
+	t.entries.Store(&entries)
+	return nil
 }
 
 // ParseTokens reads "role token" entries, one a line ("#" starts a
@@ -63,7 +90,7 @@ func (t *Tokens) Len() int {
 // written "role:token". Roles are read, judge and write, each allowed
 // what the ones before it are. origin names the input in errors.
 func ParseTokens(origin, text string) (*Tokens, error) {
-	t := &Tokens{}
+	var entries []tokenEntry
 	sc := bufio.NewScanner(strings.NewReader(strings.ReplaceAll(text, ",", "\n")))
 	line := 0
 	for sc.Scan() {
@@ -95,11 +122,13 @@ func ParseTokens(origin, text string) (*Tokens, error) {
 		if len(fields[1]) < 16 {
 			return nil, fmt.Errorf("%s entry %d: the token is shorter than 16 characters", origin, line)
 		}
-		t.entries = append(t.entries, tokenEntry{digest: sha256.Sum256([]byte(fields[1])), role: r})
+		entries = append(entries, tokenEntry{digest: sha256.Sum256([]byte(fields[1])), role: r})
 	}
-	if len(t.entries) == 0 {
+	if len(entries) == 0 {
 		return nil, fmt.Errorf("%s has no tokens", origin)
 	}
+	t := &Tokens{}
+	t.entries.Store(&entries)
 	return t, nil
 }
 
@@ -117,7 +146,7 @@ func LoadTokens(path string) (*Tokens, error) {
 func (t *Tokens) roleOf(token string) role {
 	d := sha256.Sum256([]byte(token))
 	found := roleNone
-	for _, e := range t.entries {
+	for _, e := range t.list() {
 		if subtle.ConstantTimeCompare(d[:], e.digest[:]) == 1 && e.role > found {
 			found = e.role
 		}

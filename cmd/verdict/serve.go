@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,7 +88,7 @@ func newServeCommand() *cobra.Command {
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fl.StringVar(&f.db, "db", store.DefaultDSN, "store: sqlite:PATH or postgres://...")
 	fl.StringVar(&f.configDir, "config-dir", "", "load every *.yaml, *.yml and *.json config of this directory at start")
-	fl.StringVar(&f.tokensFile, "tokens-file", "", "bearer tokens, one \"ROLE TOKEN\" a line (default $VERDICT_TOKENS)")
+	fl.StringVar(&f.tokensFile, "tokens-file", "", "bearer tokens, one \"ROLE TOKEN\" a line, reread on SIGHUP (default $VERDICT_TOKENS)")
 	fl.StringVar(&f.sourcesFile, "sources-file", "", "metric sources by name, with their URLs, credentials files, TLS and bounds (YAML)")
 	fl.StringVar(&f.prometheusURL, "prometheus-url", "", "URL of the prometheus source (default $VERDICT_PROMETHEUS_URL, then --sources-file)")
 	fl.StringVar(&f.lokiURL, "loki-url", "", "URL of the loki source (default $VERDICT_LOKI_URL, then --sources-file)")
@@ -148,6 +150,36 @@ func loopback(addr string) (bool, error) {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback(), nil
+}
+
+// reloadTokensOnHangup rereads the tokens file at every SIGHUP from now
+// until ctx ends: a token is added, rotated or revoked without a restart.
+// A file that cannot be read or has a mistake keeps the tokens in force,
+// with the error in the log.
+func reloadTokensOnHangup(ctx context.Context, path string, tokens *api.Tokens, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go reloadTokens(ctx, hup, path, tokens, log)
+}
+
+func reloadTokens(ctx context.Context, hup chan os.Signal, path string, tokens *api.Tokens, log *slog.Logger) {
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		next, err := api.LoadTokens(path)
+		if err == nil {
+			err = tokens.Replace(next)
+		}
+		if err != nil {
+			log.Error("SIGHUP: the tokens in force are kept", "file", path, "err", err)
+			continue
+		}
+		log.Info("SIGHUP: tokens reloaded", "file", path, "tokens", next.Len())
+	}
 }
 
 func loadTokens(f serveFlags) (*api.Tokens, error) {
@@ -333,6 +365,9 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+	}
+	if f.tokensFile != "" {
+		reloadTokensOnHangup(ctx, f.tokensFile, tokens, log)
 	}
 	log.Info("verdict serve listening", "addr", ln.Addr().String(), "external", externalURL, "auth", tokens.Len() > 0, "schedules", sched.Len(),
 		"sources", slices.Sorted(maps.Keys(sources)), "verdict events", events != nil)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -92,7 +93,7 @@ signals:
 type serveProc struct {
 	cmd  *exec.Cmd
 	url  string
-	log  *bytes.Buffer
+	log  *syncBuffer
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit status, once done is closed
 }
@@ -105,7 +106,7 @@ func startServe(t *testing.T, bin string, args ...string) *serveProc {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	p := &serveProc{url: "http://" + addr, log: &bytes.Buffer{}, done: make(chan struct{})}
+	p := &serveProc{url: "http://" + addr, log: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, append([]string{"serve", "--listen", addr}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	if err := p.cmd.Start(); err != nil {
@@ -373,5 +374,88 @@ func TestServeWarnsOfNewDatabase(t *testing.T) {
 		if warned != wantWarning {
 			t.Errorf("start %d: warned of a new database: %v, want %v\n%s", i+1, warned, wantWarning, log.String())
 		}
+	}
+}
+
+// TestServeReloadsTokensOnHangup rotates a token without a restart: after
+// the tokens file is rewritten and the server gets SIGHUP, the new token is
+// accepted and the old one refused; a file with a mistake then keeps the
+// tokens in force.
+func TestServeReloadsTokensOnHangup(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "verdict")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	const oldToken, newToken = "old-read-token-0123456789", "new-read-token-9876543210"
+	tokens := filepath.Join(dir, "tokens")
+	write := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(tokens, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("read " + oldToken + "\n")
+	p := startServe(t, bin, "--db", "sqlite:"+filepath.Join(dir, "verdict.db"), "--tokens-file", tokens)
+	status := func(token string) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", p.url+"/api/v1/configs", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// waitFor polls until the tokens answer as wanted (the reload happens
+	// after the signal is delivered), with a generous hang guard.
+	waitFor := func(what string, want map[string]int) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := map[string]int{}
+			for tok := range want {
+				got[tok] = status(tok)
+			}
+			if maps.Equal(got, want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: statuses %v, want %v\n%s", what, got, want, p.log)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitFor("at start", map[string]int{oldToken: 200, newToken: 401})
+
+	write("read " + newToken + "\n")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("after SIGHUP", map[string]int{oldToken: 401, newToken: 200})
+
+	write("reed " + oldToken + "\n") // a mistake: the role
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.log.String(), "the tokens in force are kept") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no error logged for a tokens file with a mistake:\n%s", p.log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if a, b := status(newToken), status(oldToken); a != 200 || b != 401 {
+		t.Errorf("after a SIGHUP with a mistaken file: new token %d, old %d; want the tokens in force kept (200, 401)", a, b)
+	}
+	if !strings.Contains(p.log.String(), `is not a role`) {
+		t.Errorf("the log does not name the mistake:\n%s", p.log)
 	}
 }
