@@ -365,13 +365,24 @@ func TestRunIntervalsAnytime(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := liveWindow().Start
+	// Each series' noise is drawn once, so that the queries, which run
+	// concurrently, read it without sharing a generator and every look
+	// sees the same points as the looks before it.
 	r := rand.New(rand.NewPCG(1, 2))
+	noise := map[string][]float64{}
+	for _, key := range []string{"latency/baseline", "latency/canary", "cpu/baseline", "cpu/canary"} {
+		noise[key] = make([]float64, 2*int(time.Hour/(10*time.Second)))
+		for i := range noise[key] {
+			noise[key][i] = 0.05 * r.NormFloat64()
+		}
+	}
 	answer := func(slower float64) func(sig, track string, w metrics.Window) (metrics.Result, error) {
 		return func(sig, track string, w metrics.Window) (metrics.Result, error) {
 			n := int(w.End.Sub(w.Start) / (10 * time.Second))
+			first := int(w.Start.Sub(start) / (10 * time.Second))
 			s := metrics.Series{Values: make([]float64, n)}
 			for i := range s.Values {
-				s.Values[i] = 100 * (1 + 0.05*r.NormFloat64())
+				s.Values[i] = 100 * (1 + noise[sig+"/"+track][first+i])
 				if track == "canary" && sig == "latency" {
 					s.Values[i] *= slower
 				}
