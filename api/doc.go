@@ -72,8 +72,8 @@
 //     every replica meets a firing at its due time, checks the stored
 //     config still has that schedule, and claims the firing by config,
 //     schedule index and due time (store.ClaimFiring); only the claimer
-//     judges it, the others count it as elsewhere. The judged window ends
-//     at the due time. A replica killed between its claim and the
+//     judges it, the others count it as elsewhere; the analysis' request
+//     records the due time (due). A replica killed between its claim and the
 //     analysis' creation (one statement apart) loses that firing; once the
 //     analysis is stored, its lease carries it to another replica as any
 //     other. ConfigsVersion summarises the stored configs' versions for

@@ -14,11 +14,12 @@ import (
 	"github.com/verdict-aca/verdict/analysis/store"
 )
 
-// RunSchedule runs one firing of a config's schedule: it judges the
-// lookback up to the firing's due time (for a config with sequential:
+// RunSchedule runs one firing of a config's schedule: it judges the last
+// lookback of the schedule's scopes (for a config with sequential:
 // anytime, all the data since the canary's evidence started: see
-// judgeLook) and stores the analysis (origin schedule); like every
-// analysis, it updates /metrics and pushes its verdict event (execute).
+// judgeLook) and stores the analysis (origin schedule, with the firing's
+// due time in its request); like every analysis, it updates /metrics and
+// pushes its verdict event (execute).
 //
 // Replicas sharing a store all meet every firing. RunSchedule reads the
 // stored config first: a firing of a schedule the stored config no longer
@@ -28,8 +29,7 @@ import (
 // applies from the next firing on every replica. It then claims the firing
 // by config, schedule index and due time (store.ClaimFiring), and when
 // another replica has it returns schedule.ErrElsewhere without judging. A
-// Job without a due time (not from a scheduler) is judged up to now,
-// unclaimed.
+// Job without a due time (not from a scheduler) is judged unclaimed.
 func (s *Server) RunSchedule(ctx context.Context, j schedule.Job) error {
 	fail := func(err error) error { return fmt.Errorf("config %s schedules[%d]: %w", j.Config, j.Index, err) }
 	cfg, text, err := s.storedConfigText(ctx, j.Config)
@@ -37,10 +37,8 @@ func (s *Server) RunSchedule(ctx context.Context, j schedule.Job) error {
 		return fail(err)
 	}
 	sched := j.Schedule
-	end := j.Due
-	if end.IsZero() {
-		end = s.now()
-	} else {
+	var due *time.Time
+	if !j.Due.IsZero() {
 		if j.Index >= len(cfg.Schedules) || cfg.Schedules[j.Index].Cron != j.Schedule.Cron {
 			return fail(errors.New("the stored config no longer has this schedule (changed elsewhere; the schedules reload within seconds)"))
 		}
@@ -52,11 +50,14 @@ func (s *Server) RunSchedule(ctx context.Context, j schedule.Job) error {
 		if !mine {
 			return fail(fmt.Errorf("due %s: %w", j.Due.Format(time.RFC3339), schedule.ErrElsewhere))
 		}
+		at := j.Due.UTC()
+		due = &at
 	}
+	now := s.now()
 	lookback := time.Duration(sched.Lookback)
 	p := Plan{
 		Scopes: analysis.Scopes{Baseline: analysis.ScopeOf(sched.BaselineScope), Canary: analysis.ScopeOf(sched.CanaryScope)},
-		Start:  end.Add(-lookback), End: end, Step: time.Duration(sched.Step),
+		Start:  now.Add(-lookback), End: now, Step: time.Duration(sched.Step), Due: due,
 	}
 	// An anytime config's firings are looks at one canary: they continue
 	// its evidence, shared with the Argo looks at the same scopes.

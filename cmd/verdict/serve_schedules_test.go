@@ -29,7 +29,7 @@ func scheduledConfig(cron, lookback string) string {
 `, cron, lookback)
 }
 
-// firing is a stored analysis of a schedule, by the window it judged.
+// firing is a stored analysis of a schedule's firing.
 type firing struct {
 	id, owner  string
 	due        time.Time
@@ -39,7 +39,7 @@ type firing struct {
 }
 
 // storedFirings lists the analyses of config steady through p, with the
-// window each judged (its end is its firing's due time).
+// due time of the firing each ran (request.due) and its lookback.
 func storedFirings(t *testing.T, p *serveProc) []firing {
 	t.Helper()
 	var list struct {
@@ -60,10 +60,11 @@ func storedFirings(t *testing.T, p *serveProc) []firing {
 			Request struct {
 				Start time.Time `json:"start"`
 				End   time.Time `json:"end"`
+				Due   time.Time `json:"due"`
 			} `json:"request"`
 		}
 		call(t, "GET", p.url+"/api/v1/analyses/"+a.ID, "", 200, &full)
-		out = append(out, firing{id: a.ID, owner: full.Owner, due: full.Request.End.UTC(), lookback: full.Request.End.Sub(full.Request.Start), status: full.Status})
+		out = append(out, firing{id: a.ID, owner: full.Owner, due: full.Request.Due.UTC(), lookback: full.Request.End.Sub(full.Request.Start), status: full.Status})
 	}
 	slices.SortFunc(out, func(a, b firing) int { return a.due.Compare(b.due) })
 	return out
