@@ -31,11 +31,9 @@ func scheduledConfig(cron, lookback string) string {
 
 // firing is a stored analysis of a schedule's firing.
 type firing struct {
-	id, owner  string
-	due        time.Time
-	lookback   time.Duration
-	status     string
-	finishedAt time.Time
+	id, owner string
+	due       time.Time
+	lookback  time.Duration
 }
 
 // storedFirings lists the analyses of config steady through p, with the
@@ -56,7 +54,6 @@ func storedFirings(t *testing.T, p *serveProc) []firing {
 		}
 		var full struct {
 			Owner   string `json:"owner"`
-			Status  string `json:"status"`
 			Request struct {
 				Start time.Time `json:"start"`
 				End   time.Time `json:"end"`
@@ -64,7 +61,7 @@ func storedFirings(t *testing.T, p *serveProc) []firing {
 			} `json:"request"`
 		}
 		call(t, "GET", p.url+"/api/v1/analyses/"+a.ID, "", 200, &full)
-		out = append(out, firing{id: a.ID, owner: full.Owner, due: full.Request.Due.UTC(), lookback: full.Request.End.Sub(full.Request.Start), status: full.Status})
+		out = append(out, firing{id: a.ID, owner: full.Owner, due: full.Request.Due.UTC(), lookback: full.Request.End.Sub(full.Request.Start)})
 	}
 	slices.SortFunc(out, func(a, b firing) int { return a.due.Compare(b.due) })
 	return out
