@@ -190,6 +190,13 @@ func TestServeReplicaSchedules(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	pushed := 0
+	for _, id := range ids {
+		pushed += events()[id]
+	}
+	if pushed != len(slots) {
+		t.Errorf("%d verdict events for the minute's %d firings; want one each", pushed, len(slots))
+	}
 
 	// 2. A change through A: B and C follow within 5 s.
 	changed := time.Now()
