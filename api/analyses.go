@@ -64,6 +64,9 @@ type Plan struct {
 	// references the look carries over, and the evidence it continues.
 	Anytime  *analysis.AnytimeLook `json:"anytime,omitempty"`
 	Evidence *analysis.Evidence    `json:"evidence,omitempty"`
+	// Due is when the schedule's firing this analysis runs was due (origin
+	// schedule): the firing's identity across replicas.
+	Due *time.Time `json:"due,omitempty"`
 }
 
 func dur(d *analysis.Duration) time.Duration {

@@ -68,6 +68,18 @@
 //     after a lapse, stops here without writing. A renewal names the
 //     analyses this server is working on, nothing else. Close hands the
 //     leases over after the work in flight has ended.
+//   - Replicas run the same schedules, and each firing once (RunSchedule):
+//     every replica meets a firing at its due time, checks the stored
+//     config still has that schedule, and claims the firing by config,
+//     schedule index and due time (store.ClaimFiring); only the claimer
+//     judges it, the others count it as elsewhere; the analysis' request
+//     records the due time (due). A replica killed between its claim and the
+//     analysis' creation (one statement apart) loses that firing; once the
+//     analysis is stored, its lease carries it to another replica as any
+//     other. ConfigsVersion summarises the stored configs' versions for
+//     the replicas' schedules to follow changes made through another
+//     (schedule.Reloader.Follow). The records of firings are deleted an
+//     hour after their due time (FiringRetention).
 //   - The Flagger webhook answers 200 for pass, 412 for fail or marginal
 //     and 424 for no verdict (none): not a 5xx, which Flagger's HTTP client
 //     retries, judging again and replacing the reason with its own.

@@ -78,7 +78,7 @@ func NewMetrics() *Metrics {
 			Name: "verdict_last_score", Help: fmt.Sprintf("Score of the last finished live analysis per config and canary scope (NaN when there was no verdict); the %d scopes scored last per config.", MaxScoreScopes),
 		}, []string{"config", "scope"}),
 		scheduleRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "verdict_schedule_runs_total", Help: "Scheduled runs by config and outcome (ran, skipped, panicked).",
+			Name: "verdict_schedule_runs_total", Help: "Scheduled firings by config and outcome (ran, failed, skipped, panicked, elsewhere: another replica ran it).",
 		}, []string{"config", "outcome"}),
 		takeovers: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "verdict_analyses_taken_over_total", Help: "Analyses taken over from another replica whose lease expired, by what this server did with them (resumed, interrupted).",
@@ -148,7 +148,8 @@ func (m *Metrics) setLastScore(config, scope string, score float64) {
 	m.lastScore.WithLabelValues(config, scope).Set(score)
 }
 
-// ScheduleRun counts a scheduled firing: ran, skipped or panicked.
+// ScheduleRun counts a scheduled firing by outcome: ran, failed, skipped,
+// panicked or elsewhere (another replica ran it).
 func (m *Metrics) ScheduleRun(config, outcome string) {
 	m.scheduleRuns.WithLabelValues(config, outcome).Inc()
 }

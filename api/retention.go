@@ -13,7 +13,8 @@ import (
 const retentionBatch = 500
 
 // retentionLoop deletes the analyses that ended more than Retention ago
-// (with a Retention) and the evidence no look can continue any more: at
+// (with a Retention), the records of firings past FiringRetention and the
+// evidence no look can continue any more: at
 // start, then every Retention/4 (at least a second, at most 10 minutes
 // apart; every 10 minutes without a Retention), until Close.
 func (s *Server) retentionLoop() {
@@ -33,7 +34,14 @@ func (s *Server) retentionLoop() {
 				s.log.Info("deleted the analyses past the retention", "deleted", n, "retention", s.opt.Retention)
 			}
 		}
-		n, err := s.pruneEvidence(s.reapCtx)
+		n, err := s.pruneFirings(s.reapCtx)
+		switch {
+		case err != nil && s.reapCtx.Err() == nil:
+			s.log.Warn("deleting the records of past firings", "deleted", n, "err", err)
+		case n > 0:
+			s.log.Debug("deleted the records of past firings", "deleted", n)
+		}
+		n, err = s.pruneEvidence(s.reapCtx)
 		switch {
 		case err != nil && s.reapCtx.Err() == nil:
 			s.log.Warn("deleting the evidence no look can continue", "deleted", n, "err", err)
@@ -72,6 +80,29 @@ func (s *Server) pruneEvidence(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		n, err := s.store.DeleteEvidence(ctx, before, retentionBatch)
+		total += n
+		if err != nil || n < retentionBatch {
+			return total, err
+		}
+	}
+}
+
+// FiringRetention is how long the record of a schedule's firing is kept
+// after its due time. A record only has to outlive the last claim of its
+// firing, which replicas make as the firing falls due (their clocks agree
+// to well within a second, and a late start still claims within a
+// period); an hour leaves room for stalls and skew many times over, and
+// keeps about 1,800 rows per @every 2s schedule.
+const FiringRetention = time.Hour
+
+// pruneFirings deletes, in batches of retentionBatch, the records of the
+// firings due more than FiringRetention ago, and returns how many it
+// deleted.
+func (s *Server) pruneFirings(ctx context.Context) (int, error) {
+	before := time.Now().Add(-FiringRetention)
+	total := 0
+	for {
+		n, err := s.store.DeleteFirings(ctx, before, retentionBatch)
 		total += n
 		if err != nil || n < retentionBatch {
 			return total, err

@@ -2,29 +2,62 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/schedule"
+	"github.com/verdict-aca/verdict/analysis/store"
 )
 
 // RunSchedule runs one firing of a config's schedule: it judges the last
-// lookback of the schedule's scopes (for a config with sequential: anytime,
-// all the data since the canary's evidence started: see judgeLook) and
-// stores the analysis (origin schedule); like every analysis, it updates
-// /metrics and pushes its verdict event (execute).
+// lookback of the schedule's scopes (for a config with sequential:
+// anytime, all the data since the canary's evidence started: see
+// judgeLook) and stores the analysis (origin schedule, with the firing's
+// due time in its request); like every analysis, it updates /metrics and
+// pushes its verdict event (execute).
+//
+// Replicas sharing a store all meet every firing. RunSchedule reads the
+// stored config first: a firing of a schedule the stored config no longer
+// has at that index with that cron spec (this replica's schedules are
+// about to reload after a change elsewhere) is not run; otherwise it runs
+// the stored config's schedule, so a change of scopes, lookback or step
+// applies from the next firing on every replica. It then claims the firing
+// by config, schedule index and due time (store.ClaimFiring), and when
+// another replica has it returns schedule.ErrElsewhere without judging. A
+// Job without a due time (not from a scheduler) is judged unclaimed.
 func (s *Server) RunSchedule(ctx context.Context, j schedule.Job) error {
-	now := s.now()
-	lookback := time.Duration(j.Schedule.Lookback)
-	p := Plan{
-		Scopes: analysis.Scopes{Baseline: analysis.ScopeOf(j.Schedule.BaselineScope), Canary: analysis.ScopeOf(j.Schedule.CanaryScope)},
-		Start:  now.Add(-lookback), End: now, Step: time.Duration(j.Schedule.Step),
-	}
 	fail := func(err error) error { return fmt.Errorf("config %s schedules[%d]: %w", j.Config, j.Index, err) }
 	cfg, text, err := s.storedConfigText(ctx, j.Config)
 	if err != nil {
 		return fail(err)
+	}
+	sched := j.Schedule
+	var due *time.Time
+	if !j.Due.IsZero() {
+		if j.Index >= len(cfg.Schedules) || cfg.Schedules[j.Index].Cron != j.Schedule.Cron {
+			return fail(errors.New("the stored config no longer has this schedule (changed elsewhere; the schedules reload within seconds)"))
+		}
+		sched = cfg.Schedules[j.Index]
+		mine, err := s.store.ClaimFiring(ctx, store.Firing{Config: j.Config, Schedule: j.Index, At: j.Due, Owner: s.opt.InstanceID})
+		if err != nil {
+			return fail(err)
+		}
+		if !mine {
+			return fail(fmt.Errorf("due %s: %w", j.Due.Format(time.RFC3339), schedule.ErrElsewhere))
+		}
+		at := j.Due.UTC()
+		due = &at
+	}
+	now := s.now()
+	lookback := time.Duration(sched.Lookback)
+	p := Plan{
+		Scopes: analysis.Scopes{Baseline: analysis.ScopeOf(sched.BaselineScope), Canary: analysis.ScopeOf(sched.CanaryScope)},
+		Start:  now.Add(-lookback), End: now, Step: time.Duration(sched.Step), Due: due,
 	}
 	// An anytime config's firings are looks at one canary: they continue
 	// its evidence, shared with the Argo looks at the same scopes.
@@ -32,6 +65,29 @@ func (s *Server) RunSchedule(ctx context.Context, j schedule.Job) error {
 	if err != nil {
 		return fail(err)
 	}
-	s.log.Info("scheduled analysis", "config", j.Config, "id", id, "verdict", rep.Verdict)
+	s.log.Info("scheduled analysis", "config", j.Config, "schedule", j.Index, "due", j.Due, "id", id, "verdict", rep.Verdict)
 	return nil
+}
+
+// ConfigsVersion summarises the stored configs' names, versions and update
+// times in one string that changes whenever a config is stored or deleted,
+// by any replica; schedule.Reloader.Follow polls it. It reads no config
+// text.
+func (s *Server) ConfigsVersion(ctx context.Context) (string, error) {
+	list, err := s.store.ListConfigVersions(ctx)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	var n [8]byte
+	for _, c := range list {
+		binary.BigEndian.PutUint64(n[:], uint64(len(c.Name)))
+		h.Write(n[:])
+		h.Write([]byte(c.Name))
+		binary.BigEndian.PutUint64(n[:], uint64(c.Version))
+		h.Write(n[:])
+		binary.BigEndian.PutUint64(n[:], uint64(c.UpdatedAt.UnixNano()))
+		h.Write(n[:])
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

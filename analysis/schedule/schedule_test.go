@@ -321,3 +321,179 @@ func TestReloaderReleasesRetired(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestDueTimes checks the due times every replica must agree on: @every D
+// fires at the multiples of D since the Unix epoch (not D after a start),
+// and the due time of a firing that runs at a moment is the schedule's
+// last at or before it, also when the run started late.
+func TestDueTimes(t *testing.T) {
+	at := func(s string) time.Time {
+		t.Helper()
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		spec, now, next, due string
+	}{
+		{"@every 2s", "2026-12-07T21:00:01.3Z", "2026-12-07T21:00:02Z", "2026-12-07T21:00:00Z"},
+		{"@every 2s", "2026-12-07T21:00:02Z", "2026-12-07T21:00:04Z", "2026-12-07T21:00:02Z"},
+		{"@every 5m", "2026-12-07T21:03:27Z", "2026-12-07T21:05:00Z", "2026-12-07T21:00:00Z"},
+		{"@every 90s", "2026-12-07T00:00:10Z", "2026-12-07T00:01:30Z", "2026-12-07T00:00:00Z"}, // a day is 960 periods
+		{"@every 7s", "1969-12-31T23:59:55Z", "1970-01-01T00:00:00Z", "1969-12-31T23:59:53Z"},  // before the epoch: rounded down
+		{"*/5 * * * *", "2026-12-07T21:05:00.004Z", "2026-12-07T21:10:00Z", "2026-12-07T21:05:00Z"},
+		{"*/5 * * * *", "2026-12-07T21:07:40Z", "2026-12-07T21:10:00Z", "2026-12-07T21:05:00Z"}, // started late
+		{"* * * * *", "2026-12-07T21:05:59.9Z", "2026-12-07T21:06:00Z", "2026-12-07T21:05:00Z"},
+		{"@hourly", "2026-12-07T21:00:00.2Z", "2026-12-07T22:00:00Z", "2026-12-07T21:00:00Z"},
+		{"@hourly", "2026-12-07T21:42:00Z", "2026-12-07T22:00:00Z", "2026-12-07T21:00:00Z"},
+		{"@daily", "2026-12-07T21:00:00Z", "2026-12-08T00:00:00Z", "2026-12-07T00:00:00Z"},
+		{"0 0 1 1 *", "2026-12-07T21:00:00Z", "2027-01-01T00:00:00Z", "2026-01-01T00:00:00Z"},
+	} {
+		spec, err := parseSpec(tc.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := at(tc.now)
+		if got := spec.Next(now); !got.Equal(at(tc.next)) {
+			t.Errorf("%s: next after %s is %s, want %s", tc.spec, tc.now, got.Format(time.RFC3339Nano), tc.next)
+		}
+		if got := dueAt(spec, now); !got.Equal(at(tc.due)) {
+			t.Errorf("%s: a firing running at %s was due %s, want %s", tc.spec, tc.now, got.Format(time.RFC3339Nano), tc.due)
+		}
+	}
+}
+
+// TestFiringsCarryDueTimes runs an @every 2s schedule on two schedulers
+// started 1.3 s apart, as two replicas are: each firing reaches Run with
+// its due time (an even second, not after the call), and both schedulers
+// meet the same due times (started apart, firing 2 s after their starts,
+// they would fire on seconds of different parity). A firing Run reports as taken elsewhere is counted as
+// such, not as a failure.
+func TestFiringsCarryDueTimes(t *testing.T) {
+	cfg := config(t, base+"schedules:\n  - cron: \"@every 2s\"\n    baselineScope: {track: b}\n    canaryScope: {track: c}\n")
+	var mu sync.Mutex
+	dues := [2]map[time.Time]bool{{}, {}}
+	outcomes := map[string]int{}
+	start := func(replica int) *Scheduler {
+		s, err := New([]*analysis.Config{cfg}, Hooks{
+			Run: func(_ context.Context, j Job) error {
+				called := time.Now()
+				mu.Lock()
+				defer mu.Unlock()
+				if j.Due.IsZero() || j.Due.UnixNano()%int64(2*time.Second) != 0 || j.Due.After(called) {
+					t.Errorf("replica %d: a firing due %s reached Run at %s; want an even second at or before it", replica, j.Due, called)
+				}
+				dues[replica][j.Due] = true
+				if replica == 1 {
+					return fmt.Errorf("claim: %w", ErrElsewhere)
+				}
+				return nil
+			},
+			Outcome: func(_ Job, o string) {
+				mu.Lock()
+				outcomes[o]++
+				mu.Unlock()
+			},
+		}, quiet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Start()
+		t.Cleanup(func() { _ = s.Stop(context.Background()) })
+		return s
+	}
+	start(0)
+	time.Sleep(1300 * time.Millisecond) // not a phase a start-relative @every would share
+	start(1)
+	deadline := time.Now().Add(time.Minute) // a hang guard
+	for {
+		mu.Lock()
+		var common int
+		for d := range dues[1] {
+			if dues[0][d] {
+				common++
+			}
+		}
+		mu.Unlock()
+		if common >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the two schedulers met no common due times: %v and %v", dues[0], dues[1])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if outcomes["failed"] != 0 || outcomes["elsewhere"] == 0 || outcomes["ran"] == 0 {
+		t.Errorf("outcomes %v; want runs and firings taken elsewhere, no failures", outcomes)
+	}
+}
+
+// TestFollow changes the stored configs under a Reloader that follows
+// them: each change of the version summary reloads the schedules, an
+// unchanged summary reloads nothing, and a failed check changes nothing
+// until the next one succeeds.
+func TestFollow(t *testing.T) {
+	var mu sync.Mutex
+	current, version := []*analysis.Config{scheduled(t, "a", "@hourly")}, "v1"
+	var checkErr error
+	var loads atomic.Int32
+	r := NewReloader(func(context.Context) ([]*analysis.Config, error) {
+		loads.Add(1)
+		mu.Lock()
+		defer mu.Unlock()
+		return current, nil
+	}, Hooks{Run: func(context.Context, Job) error { return nil }}, quiet)
+	ctx, cancel := context.WithCancel(t.Context())
+	followed := make(chan struct{})
+	go func() {
+		defer close(followed)
+		r.Follow(ctx, 10*time.Millisecond, func(context.Context) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return version, checkErr
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-followed
+		_ = r.Stop(context.Background())
+	})
+	await := func(want []string) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute) // a hang guard
+		for !slices.Equal(jobsOf(r), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("running schedules %v; want %v", jobsOf(r), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	await([]string{"a/0/@hourly"})
+	// Unchanged: 20 more checks load nothing.
+	before := loads.Load()
+	time.Sleep(200 * time.Millisecond)
+	if n := loads.Load() - before; n != 0 {
+		t.Errorf("%d reloads without a config change", n)
+	}
+	// A change elsewhere: the new version is followed.
+	mu.Lock()
+	current, version = []*analysis.Config{scheduled(t, "a", "@daily"), scheduled(t, "b", "@every 5m")}, "v2"
+	mu.Unlock()
+	await([]string{"a/0/@daily", "b/0/@every 5m"})
+	// The check fails: nothing changes, even though the configs did.
+	mu.Lock()
+	current, version, checkErr = nil, "v3", fmt.Errorf("database down")
+	mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	if got := jobsOf(r); !slices.Equal(got, []string{"a/0/@daily", "b/0/@every 5m"}) {
+		t.Errorf("after failed checks the schedules are %v; want them unchanged", got)
+	}
+	mu.Lock()
+	checkErr = nil
+	mu.Unlock()
+	await(nil)
+}

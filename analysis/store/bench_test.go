@@ -139,3 +139,49 @@ func BenchmarkListAnalyses(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkClaimFiring is what each replica pays at every firing of a
+// schedule: "won" claims a new firing (the INSERT happens), "lost" one
+// another replica claimed already (ON CONFLICT DO NOTHING).
+func BenchmarkClaimFiring(b *testing.B) {
+	benchStores(b, func(b *testing.B, s Store) {
+		ctx := context.Background()
+		due := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		b.Run("won", func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				i++
+				if ok, err := s.ClaimFiring(ctx, Firing{Config: "checkout", Schedule: 0, At: due.Add(time.Duration(i) * time.Second), Owner: "A"}); err != nil || !ok {
+					b.Fatal(ok, err)
+				}
+			}
+		})
+		b.Run("lost", func(b *testing.B) {
+			for b.Loop() {
+				if ok, err := s.ClaimFiring(ctx, Firing{Config: "checkout", Schedule: 0, At: due.Add(time.Second), Owner: "B"}); err != nil || ok {
+					b.Fatal(ok, err)
+				}
+			}
+		})
+	})
+}
+
+// BenchmarkListConfigVersions is what each replica pays at every check of
+// whether the configs changed, with 100 stored configs of 4 KB each.
+func BenchmarkListConfigVersions(b *testing.B) {
+	benchStores(b, func(b *testing.B, s Store) {
+		ctx := context.Background()
+		text := []byte(strings.Repeat("#", 4096))
+		for i := range 100 {
+			if _, err := s.PutConfig(ctx, fmt.Sprintf("config-%03d", i), text); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for b.Loop() {
+			list, err := s.ListConfigVersions(ctx)
+			if err != nil || len(list) != 100 {
+				b.Fatal(len(list), err)
+			}
+		}
+	})
+}

@@ -101,6 +101,18 @@ var pgMigrations = []string{
 		PRIMARY KEY (config_name, scope_key)
 	);
 	CREATE INDEX evidence_updated ON evidence (updated_at);`,
+	// 6: the firings of schedules, one row per config, schedule and due
+	// time, so that replicas run each firing once (INSERT ... ON CONFLICT
+	// DO NOTHING); retention deletes them by due time.
+	`CREATE TABLE firings (
+		config_name TEXT COLLATE "C" NOT NULL,
+		schedule    INTEGER NOT NULL,
+		due_at      TIMESTAMPTZ NOT NULL,
+		owner       TEXT COLLATE "C" NOT NULL,
+		claimed_at  TIMESTAMPTZ NOT NULL,
+		PRIMARY KEY (config_name, schedule, due_at)
+	);
+	CREATE INDEX firings_due ON firings (due_at);`,
 }
 
 // migrationLock is the pg_advisory_xact_lock key that serialises schema

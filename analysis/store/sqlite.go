@@ -79,6 +79,18 @@ var migrations = []string{
 		PRIMARY KEY (config_name, scope_key)
 	);
 	CREATE INDEX evidence_updated ON evidence (updated_at);`,
+	// 7: the firings of schedules, one row per config, schedule and due
+	// time, so that replicas run each firing once; retention deletes them
+	// by due time.
+	`CREATE TABLE firings (
+		config_name TEXT NOT NULL,
+		schedule    INTEGER NOT NULL,
+		due_at      INTEGER NOT NULL,
+		owner       TEXT NOT NULL,
+		claimed_at  INTEGER NOT NULL,
+		PRIMARY KEY (config_name, schedule, due_at)
+	);
+	CREATE INDEX firings_due ON firings (due_at);`,
 }
 
 // busyTimeout bounds how long a write waits for the write lock while

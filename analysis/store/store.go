@@ -38,6 +38,15 @@
 //     over the revision the writer read (optimistic concurrency: of two
 //     looks writing at once, one gets ErrConflict), never owned or leased.
 //     DeleteEvidence deletes it by its last look, in bounded batches.
+//   - Firings: replicas run the same schedules, so each meets every firing
+//     of them. A firing is recorded by config, schedule index and due time
+//     (Firing); ClaimFiring inserts that key unless it is there (INSERT ...
+//     ON CONFLICT DO NOTHING), so exactly one replica's claim succeeds and
+//     that replica runs the firing. Keying by index rather than by the
+//     schedule's text keeps a firing single while replicas briefly hold
+//     different versions of a config (a change reaches them within
+//     seconds): one of them runs it, under its version. DeleteFirings
+//     deletes them by due time, in bounded batches.
 //
 // PostgreSQL usage:
 //
@@ -340,6 +349,21 @@ type Store interface {
 	// before, the longest unused first, and returns how many it deleted.
 	// limit must be positive.
 	DeleteEvidence(ctx context.Context, before time.Time, limit int) (int, error)
+
+	// ClaimFiring records that f.Owner runs the firing f, unless it is
+	// recorded already: true when this call recorded it, false when
+	// another claim (another replica's) came first. Of replicas claiming
+	// one firing at once, exactly one gets true.
+	ClaimFiring(ctx context.Context, f Firing) (bool, error)
+	// DeleteFirings deletes up to limit firings due before before, the
+	// oldest first, and returns how many it deleted. limit must be
+	// positive.
+	DeleteFirings(ctx context.Context, before time.Time, limit int) (int, error)
+	// ListConfigVersions lists every config by name with its version and
+	// update time but not its text: a cheap check of whether the configs
+	// changed (a config deleted and stored again starts at version 1
+	// anew, with another update time).
+	ListConfigVersions(ctx context.Context) ([]Config, error)
 
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error

@@ -102,6 +102,9 @@ var suiteCases = []struct {
 	{"evidence", testEvidence},
 	{"evidence writers race", testEvidenceRace},
 	{"evidence retention", testEvidenceRetention},
+	{"firings", testFirings},
+	{"firings claimed at once", testFiringsRace},
+	{"config versions", testConfigVersions},
 }
 
 func TestSuite(t *testing.T) {
@@ -1082,5 +1085,152 @@ func testEvidenceRetention(t *testing.T, db database) {
 	}
 	if _, err := s.PutEvidence(ctx, Evidence{Config: "c", Key: "a", Looks: 1}, 0); err != nil {
 		t.Errorf("new evidence where deleted evidence was: %v", err)
+	}
+}
+
+// testFirings checks ClaimFiring and DeleteFirings: a firing is claimed
+// once, by its config, schedule index and due time (any other of the three
+// is another firing); bad firings are refused; retention deletes the
+// firings due before its cutoff, the oldest first and at most the limit
+// per call, after which the firing can be claimed again.
+func testFirings(t *testing.T, db database) {
+	ctx := context.Background()
+	s := db.open(t)
+	due := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	claim := func(f Firing) bool {
+		t.Helper()
+		ok, err := s.ClaimFiring(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	first := Firing{Config: "checkout", Schedule: 0, At: due, Owner: "A"}
+	if !claim(first) {
+		t.Fatal("the first claim of a firing did not get it")
+	}
+	for _, f := range []Firing{first, {Config: "checkout", Schedule: 0, At: due, Owner: "B"}, {Config: "checkout", Schedule: 0, At: due.Add(400 * time.Nanosecond), Owner: "B"}} {
+		if claim(f) {
+			t.Errorf("claim %+v after A's got it too", f)
+		}
+	}
+	for _, f := range []Firing{
+		{Config: "checkout", Schedule: 1, At: due, Owner: "B"},
+		{Config: "checkout", Schedule: 0, At: due.Add(2 * time.Second), Owner: "B"},
+		{Config: "search", Schedule: 0, At: due, Owner: "B"},
+		{Config: "checkout", Schedule: 0, At: due.Add(-time.Hour), Owner: "B"},
+	} {
+		if !claim(f) {
+			t.Errorf("claim %+v did not get it: another firing than A's", f)
+		}
+	}
+	for _, bad := range []Firing{
+		{Schedule: 0, At: due, Owner: "A"},
+		{Config: "checkout", Schedule: -1, At: due, Owner: "A"},
+		{Config: "checkout", Schedule: 0, Owner: "A"},
+		{Config: "checkout", Schedule: 0, At: due},
+	} {
+		if ok, err := s.ClaimFiring(ctx, bad); err == nil || ok {
+			t.Errorf("claim %+v: %v, %v; want an error", bad, ok, err)
+		}
+	}
+	// Due: 11:00 (1), 12:00 (3), 12:00:02 (1).
+	if n, err := s.DeleteFirings(ctx, due, 5); err != nil || n != 1 {
+		t.Errorf("delete the firings due before 12:00: %d, %v; want the one of 11:00", n, err)
+	}
+	if n, err := s.DeleteFirings(ctx, due.Add(time.Second), 2); err != nil || n != 2 {
+		t.Errorf("delete 2 of the 3 firings due before 12:00:01: %d, %v", n, err)
+	}
+	if n, err := s.DeleteFirings(ctx, due.Add(time.Second), 2); err != nil || n != 1 {
+		t.Errorf("delete the rest due before 12:00:01: %d, %v; want 1", n, err)
+	}
+	if _, err := s.DeleteFirings(ctx, due, 0); err == nil {
+		t.Error("DeleteFirings with limit 0: no error")
+	}
+	if !claim(first) {
+		t.Error("a firing whose record was deleted cannot be claimed again")
+	}
+	if claim(Firing{Config: "checkout", Schedule: 0, At: due.Add(2 * time.Second), Owner: "C"}) {
+		t.Error("the firing due after the cutoff was deleted")
+	}
+}
+
+// testFiringsRace has 8 claimers on two stores (two replicas) claim each
+// of 20 firings at once: exactly one gets each.
+func testFiringsRace(t *testing.T, db database) {
+	ctx := context.Background()
+	stores := []Store{db.open(t), db.open(t)}
+	due := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	for round := range 20 {
+		const claimers = 8
+		won := make([]bool, claimers)
+		errs := make([]error, claimers)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for c := range claimers {
+			wg.Go(func() {
+				<-start
+				won[c], errs[c] = stores[c%2].ClaimFiring(ctx, Firing{Config: "c", Schedule: 0, At: due.Add(time.Duration(round) * 2 * time.Second), Owner: fmt.Sprint("r", c)})
+			})
+		}
+		close(start)
+		wg.Wait()
+		winners := 0
+		for c := range claimers {
+			if errs[c] != nil {
+				t.Fatalf("round %d, claimer %d: %v", round, c, errs[c])
+			}
+			if won[c] {
+				winners++
+			}
+		}
+		if winners != 1 {
+			t.Fatalf("round %d: %d claimers got the firing; want exactly 1", round, winners)
+		}
+	}
+}
+
+// testConfigVersions checks ListConfigVersions: every config's name,
+// version and update time, without its text, and a change of either
+// whenever a config is stored or deleted and stored again.
+func testConfigVersions(t *testing.T, db database) {
+	ctx := context.Background()
+	s := db.open(t)
+	clock := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	setClock(t, s, func() time.Time { clock = clock.Add(time.Second); return clock })
+	describe := func() string {
+		t.Helper()
+		list, err := s.ListConfigVersions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range list {
+			if c.Data != nil {
+				t.Errorf("ListConfigVersions returned the text of %s", c.Name)
+			}
+			out = append(out, fmt.Sprintf("%s@%d/%s", c.Name, c.Version, c.UpdatedAt.Format("15:04:05")))
+		}
+		return strings.Join(out, ",")
+	}
+	if got := describe(); got != "" {
+		t.Errorf("an empty store lists %q", got)
+	}
+	for _, put := range []string{"b", "a", "b"} {
+		if _, err := s.PutConfig(ctx, put, []byte("name: "+put)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := describe(), "a@1/00:00:02,b@2/00:00:03"; got != want {
+		t.Errorf("after storing b, a, b: %s; want %s", got, want)
+	}
+	if err := s.DeleteConfig(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutConfig(ctx, "a", []byte("name: a")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := describe(), "a@1/00:00:04,b@2/00:00:03"; got != want {
+		t.Errorf("after a was deleted and stored again: %s; want %s (version 1 again, a later time)", got, want)
 	}
 }

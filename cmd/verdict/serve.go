@@ -49,6 +49,11 @@ const (
 	serveMaxBody = 8 << 20
 )
 
+// configPollPeriod is how often serve checks whether the stored configs
+// changed through another replica (one query of names and versions; see
+// schedule.Reloader.Follow).
+const configPollPeriod = 2 * time.Second
+
 // defaultRetention is how long serve keeps ended analyses unless
 // --retention says otherwise.
 const defaultRetention = 30 * 24 * time.Hour
@@ -70,6 +75,8 @@ func newServeCommand() *cobra.Command {
 			"when a replica dies, another takes its analyses over once the lease expires, and a replica restarted with the same\n" +
 			"--instance-id resumes its own at once. A store that cannot be reached or used (a database down, a read-only SQLite\n" +
 			"file) exits 70, a malformed --db 64. A SQLite path with no database gets a new, empty one, with a warning in the log.\n" +
+			"Replicas run the same schedules and each firing once: the first to claim it in the store runs it, and a config\n" +
+			"stored through one replica reaches the others' schedules within 2s.\n" +
 			"Ended analyses are deleted after --retention (0 keeps them). A live analysis may ask for a step of at least 1s,\n" +
 			"a lifetime of at most 7 days, at most 1,000 judgements and 11,000 points per query (see docs/security.md).\n" +
 			"Without tokens, requests must be addressed to a loopback host (or --external-url's), and a browser request from\n" +
@@ -357,6 +364,18 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err := sched.Reload(ctx); err != nil {
 		return err
 	}
+	// Configs stored or deleted through another replica reach this one's
+	// schedules within configPollPeriod (its own changes reload at once).
+	followCtx, stopFollowing := context.WithCancel(ctx)
+	following := make(chan struct{})
+	go func() {
+		defer close(following)
+		sched.Follow(followCtx, configPollPeriod, srv.ConfigsVersion)
+	}()
+	defer func() {
+		stopFollowing()
+		<-following
+	}()
 
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -384,6 +403,8 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	sctx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
 	shutdownErr := hs.Shutdown(sctx)
+	stopFollowing()
+	<-following
 	if err := sched.Stop(sctx); err != nil {
 		log.Warn("stopping the scheduler", "err", err)
 	}
