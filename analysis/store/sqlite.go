@@ -157,8 +157,8 @@ const analysesV7 = `CREATE TABLE analyses (
 func moveDocumentsV7(ctx context.Context, tx *sql.Tx, codec *documentCodec) error {
 	const batch = 64
 	type docs struct {
-		rowid                                 int64
-		id                                    string
+		rowid                                int64
+		id                                   string
 		config, request, report, series, kay []byte
 	}
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO analysis_documents (id, config, request, report, series, kayenta) VALUES (?, ?, ?, ?, ?, ?)`)

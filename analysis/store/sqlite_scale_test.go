@@ -121,7 +121,7 @@ func TestMigrateFromVersion6(t *testing.T) {
 	series := []byte(`[{"name":"p99","baseline":{"times":[1,2],"values":[1.5,null]},"canary":{"times":[1,2],"values":[2,3]}}]`)
 	scopes := encodeScopes(&analysis.Scopes{Baseline: map[string]string{"track": "baseline"}, Canary: map[string]string{"track": "canary"}})
 	type row struct {
-		id, config, status, verdict, owner string
+		id, config, status, verdict, owner  string
 		cfg, req, intervals, report, series []byte
 		kayenta                             []byte
 		score                               any
