@@ -237,3 +237,64 @@ func TestMigrateFromVersion6(t *testing.T) {
 		t.Errorf("%d documents rows left (%v); want the 30 of the analyses left", docs, err)
 	}
 }
+
+// TestSQLiteStatsVacuum checks that Stats counts the rows and sees the
+// room deleted analyses leave free, and that Vacuum gives it back to the
+// file system and empties the write-ahead log, keeping the rows left.
+func TestSQLiteStatsVacuum(t *testing.T) {
+	ctx := context.Background()
+	s, path := openTemp(t)
+	o := Outcome{Status: Finished, Verdict: "pass", Report: bytes.Repeat([]byte(`{"reason":"noise"},`), 2000)}
+	// Incompressible series, so that each analysis takes pages.
+	series := make([]byte, 64<<10)
+	for i := range series {
+		series[i] = byte(i*7919 + i/251*31 + i*i%253)
+	}
+	o.Series = []byte(fmt.Sprintf("%x", series))
+	for i := range 40 {
+		id := fmt.Sprintf("a%02d", i)
+		if err := s.CreateAnalysis(ctx, &Analysis{ID: id, Config: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.FinishAnalysis(ctx, id, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.PutConfig(ctx, "c", []byte("name: c")); err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Path != path || full.Analyses != 40 || full.Configs != 1 || full.Evidence != 0 || full.SchemaVersion != len(migrations) ||
+		full.FileBytes+full.WALBytes < 40*int64(len(series)) || full.BytesPerAnalysis() <= 0 {
+		t.Fatalf("stats of 40 analyses: %+v", full)
+	}
+	if n, err := s.DeleteFinished(ctx, time.Now().Add(time.Hour), 30); err != nil || n != 30 {
+		t.Fatalf("DeleteFinished: %d, %v", n, err)
+	}
+	if _, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+	deleted, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deleted.Analyses != 10 || deleted.FreeBytes < 20*int64(len(series)) {
+		t.Fatalf("stats after deleting 30 of 40 analyses: %+v; want their room free", deleted)
+	}
+	if err := s.Vacuum(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Analyses != 10 || after.FreeBytes != 0 || after.WALBytes != 0 || after.FileBytes > deleted.FileBytes-deleted.FreeBytes {
+		t.Errorf("stats after vacuum: %+v; before %+v", after, deleted)
+	}
+	if a, err := s.GetAnalysis(ctx, "a39"); err != nil || !bytes.Equal(a.Series, o.Series) {
+		t.Errorf("an analysis after vacuum: %v", err)
+	}
+}

@@ -353,13 +353,11 @@ const DefaultDSN = "sqlite:verdict.db"
 // Open opens the store a DSN names: "sqlite:PATH" or a bare path ending in
 // .db for SQLite; "postgres://..." or "postgresql://..." for PostgreSQL.
 func Open(ctx context.Context, dsn string) (Store, error) {
-	switch {
-	case strings.HasPrefix(dsn, "sqlite:"):
-		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	if path, ok := SQLitePath(dsn); ok {
+		return OpenSQLite(ctx, path)
+	}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		return OpenPostgres(ctx, dsn)
-	case strings.HasSuffix(dsn, ".db"), strings.HasSuffix(dsn, ".sqlite"):
-		return OpenSQLite(ctx, dsn)
 	}
 	shown := fmt.Sprintf("%q", dsn)
 	if u, err := url.Parse(dsn); err == nil && u.User != nil {
