@@ -31,8 +31,8 @@ func newStoreCommand() *cobra.Command {
 	}
 	var db string
 	stats := &cobra.Command{
-		Use:   "stats [--db sqlite:PATH]",
-		Short: "Print a SQLite store's rows, file size and bytes per analysis",
+		Use:     "stats [--db sqlite:PATH]",
+		Short:   "Print a SQLite store's rows, file size and bytes per analysis",
 		Example: `  verdict store stats --db sqlite:verdict.db`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			s, err := openExistingSQLite(cmd, db)
