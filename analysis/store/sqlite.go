@@ -219,6 +219,12 @@ const busyTimeout = 30 * time.Second
 //   - Readers are a pool of query-only connections: WAL lets them read
 //     beside the writer.
 //
+// Rows: the analyses table holds what lists read (status, verdict, times,
+// progress, intervals, scopes); the documents (config, request, report,
+// series, Kayenta's result) are in analysis_documents, one zstd frame
+// each, read only by GetAnalysis (all of them) and by Unfinished and
+// claims (config and request). See analysesV7 for the indexes.
+//
 // The store remembers the identity (device and inode) of the file it
 // opened: Ping fails once that file is deleted or replaced, because the
 // store would go on reading and writing the open, unlinked file, and the
