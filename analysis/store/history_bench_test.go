@@ -14,7 +14,9 @@ import (
 // 100,000 recorded analyses (each finished with benchOutcome's report and
 // series, or failed) by every filter of the analyses page and API, newest
 // 100 first; and reports the file's bytes per analysis (bytes sub-benchmark,
-// B/analysis) and the time to record one more analysis.
+// B/analysis) and the time to record one more analysis. Besides the wall
+// time per operation it reports the process' CPU time per operation
+// (cpu-ns/op), steadier on a busy machine.
 //
 // The histories take minutes to build at 100,000. With
 // VERDICT_BENCH_HISTORY=DIR they are kept in DIR (history-N.db) and reused
@@ -55,12 +57,14 @@ func BenchmarkSQLiteHistory(b *testing.B) {
 				{"config+status+since", Filter{Config: "checkout-1", Status: Finished, Since: since}},
 			} {
 				b.Run("list="+f.name, func(b *testing.B) {
+					cpu := cpuTime(b)
 					for b.Loop() {
 						list, err := s.ListAnalyses(ctx, f.f)
 						if err != nil || len(list) != 100 {
 							b.Fatalf("%d analyses, %v", len(list), err)
 						}
 					}
+					reportCPU(b, cpu)
 				})
 			}
 			b.Run("bytes", func(b *testing.B) {
@@ -79,6 +83,7 @@ func BenchmarkSQLiteHistory(b *testing.B) {
 			})
 			b.Run("record", func(b *testing.B) {
 				o := benchOutcome(b)
+				cpu := cpuTime(b)
 				for b.Loop() {
 					id := NewID()
 					if err := s.CreateAnalysis(ctx, &Analysis{ID: id, ConfigName: "checkout-extra", Config: []byte("name: checkout\n"), Origin: "api"}); err != nil {
@@ -88,6 +93,7 @@ func BenchmarkSQLiteHistory(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
+				reportCPU(b, cpu)
 				// The history stays as built, for the next run's lists.
 				if _, err := s.w.ExecContext(ctx, `DELETE FROM analyses WHERE config_name = 'checkout-extra'`); err != nil {
 					b.Fatal(err)
