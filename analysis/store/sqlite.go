@@ -88,7 +88,7 @@ var migrations = []sqliteStep{
 	);
 	CREATE INDEX evidence_updated ON evidence (updated_at);`},
 	// 7: lists at any history size. The analyses table keeps only what
-	// lists read (its columns before 7 put created_at after ~90 kB of
+	// lists read (before 7, a row's created_at came after tens of kB of
 	// report and series, read for every row a list sorted); the documents
 	// move, zstd-compressed, to analysis_documents; and every list filter
 	// (config, verdict, status, their combinations, since) has an index
@@ -112,8 +112,9 @@ var migrations = []sqliteStep{
 // Lists filter by equality on any of config_name, status and verdict and
 // by a range of created_at, newest first, ties by id: for each set of
 // equality filters an index whose columns are those, then created_at DESC
-// and id, serves every list as one range scan in the list's order (see
-// listIndexes). Small, fixed columns come first in a row.
+// and id, serves every list as one range scan in the list's order
+// (TestSQLiteListPlans checks each). Small, fixed columns come first in a
+// row.
 const analysesV7 = `CREATE TABLE analyses (
 		id          TEXT PRIMARY KEY,
 		config_name TEXT NOT NULL DEFAULT '',
