@@ -19,10 +19,18 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
+// sqliteStep is one schema migration: SQL, then (if set) Go code for what
+// SQL cannot do (compressing documents), both in the migration's
+// transaction.
+type sqliteStep struct {
+	sql string
+	run func(ctx context.Context, tx *sql.Tx, codec *documentCodec) error
+}
+
 // migrations are the schema versions in order; migrations[i] brings the
 // schema from version i to i+1. Never edit a released step: append one.
-var migrations = []string{
-	`CREATE TABLE configs (
+var migrations = []sqliteStep{
+	{sql: `CREATE TABLE configs (
 		name       TEXT PRIMARY KEY,
 		data       BLOB NOT NULL,
 		version    INTEGER NOT NULL,
@@ -49,22 +57,22 @@ var migrations = []string{
 	);
 	CREATE INDEX analyses_created ON analyses (created_at DESC);
 	CREATE INDEX analyses_config ON analyses (config_name, created_at DESC);
-	CREATE INDEX analyses_status ON analyses (status);`,
+	CREATE INDEX analyses_status ON analyses (status);`},
 	// 2: Kayenta's own judge result of a judge: kayenta analysis.
-	`ALTER TABLE analyses ADD COLUMN kayenta BLOB;`,
+	{sql: `ALTER TABLE analyses ADD COLUMN kayenta BLOB;`},
 	// 3: owners and leases (replicas sharing a database). Existing rows
 	// get no owner and an expired lease (0), so the first claim takes them.
-	`ALTER TABLE analyses ADD COLUMN owner TEXT NOT NULL DEFAULT '';
+	{sql: `ALTER TABLE analyses ADD COLUMN owner TEXT NOT NULL DEFAULT '';
 	ALTER TABLE analyses ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
-	CREATE INDEX analyses_owner ON analyses (owner, status);`,
+	CREATE INDEX analyses_owner ON analyses (owner, status);`},
 	// 4: retention deletes ended analyses by the time they ended.
-	`CREATE INDEX analyses_finished ON analyses (finished_at) WHERE finished_at IS NOT NULL;`,
+	{sql: `CREATE INDEX analyses_finished ON analyses (finished_at) WHERE finished_at IS NOT NULL;`},
 	// 5: the scopes compared, for lists (JSON; NULL for older rows and
 	// offline analyses).
-	`ALTER TABLE analyses ADD COLUMN scopes BLOB;`,
+	{sql: `ALTER TABLE analyses ADD COLUMN scopes BLOB;`},
 	// 6: the evidence of canaries judged one look at a time (sequential:
 	// anytime), by config and canary; retention deletes it by its last look.
-	`CREATE TABLE evidence (
+	{sql: `CREATE TABLE evidence (
 		config_name TEXT NOT NULL,
 		scope_key   TEXT NOT NULL,
 		version     TEXT NOT NULL,
@@ -78,11 +86,11 @@ var migrations = []string{
 		updated_at  INTEGER NOT NULL,
 		PRIMARY KEY (config_name, scope_key)
 	);
-	CREATE INDEX evidence_updated ON evidence (updated_at);`,
+	CREATE INDEX evidence_updated ON evidence (updated_at);`},
 	// 7: the firings of schedules, one row per config, schedule and due
 	// time, so that replicas run each firing once; retention deletes them
 	// by due time.
-	`CREATE TABLE firings (
+	{sql: `CREATE TABLE firings (
 		config_name TEXT NOT NULL,
 		schedule    INTEGER NOT NULL,
 		due_at      INTEGER NOT NULL,
@@ -90,7 +98,115 @@ var migrations = []string{
 		claimed_at  INTEGER NOT NULL,
 		PRIMARY KEY (config_name, schedule, due_at)
 	);
-	CREATE INDEX firings_due ON firings (due_at);`,
+	CREATE INDEX firings_due ON firings (due_at);`},
+	// 8: lists at any history size. The analyses table keeps only what
+	// lists read (before 8, a row's created_at came after tens of kB of
+	// report and series, read for every row a list sorted); the documents
+	// move, zstd-compressed, to analysis_documents; and every list filter
+	// (config, verdict, status, their combinations, since) has an index
+	// that yields its rows newest first, so a list reads LIMIT entries.
+	{sql: `DROP INDEX analyses_created;
+	DROP INDEX analyses_config;
+	DROP INDEX analyses_status;
+	DROP INDEX analyses_owner;
+	DROP INDEX analyses_finished;
+	ALTER TABLE analyses RENAME TO analyses_v7;
+	` + analysesV8 + `
+	INSERT INTO analyses (id, config_name, origin, status, verdict, created_at, updated_at, finished_at,
+		done, total, score, owner, lease_until, error, scopes, intervals)
+	SELECT id, config_name, origin, status, verdict, created_at, updated_at, finished_at,
+		done, total, score, owner, lease_until, error, scopes, intervals
+	FROM analyses_v7 ORDER BY rowid;`,
+		run: moveDocumentsV8},
+}
+
+// analysesV8 is the analyses table and its indexes as of schema version 8.
+// Lists filter by equality on any of config_name, status and verdict and
+// by a range of created_at, newest first, ties by id: for each set of
+// equality filters an index whose columns are those, then created_at DESC
+// and id, serves every list as one range scan in the list's order
+// (TestSQLiteListPlans checks each). Small, fixed columns come first in a
+// row.
+const analysesV8 = `CREATE TABLE analyses (
+		id          TEXT PRIMARY KEY,
+		config_name TEXT NOT NULL DEFAULT '',
+		origin      TEXT NOT NULL DEFAULT '',
+		status      TEXT NOT NULL,
+		verdict     TEXT NOT NULL DEFAULT '',
+		created_at  INTEGER NOT NULL,
+		updated_at  INTEGER NOT NULL,
+		finished_at INTEGER,
+		done        INTEGER NOT NULL DEFAULT 0,
+		total       INTEGER NOT NULL DEFAULT 0,
+		score       REAL,
+		owner       TEXT NOT NULL DEFAULT '',
+		lease_until INTEGER NOT NULL DEFAULT 0,
+		error       TEXT NOT NULL DEFAULT '',
+		scopes      BLOB,
+		intervals   BLOB
+	);
+	CREATE TABLE analysis_documents (
+		id      TEXT PRIMARY KEY REFERENCES analyses (id) ON DELETE CASCADE,
+		config  BLOB NOT NULL,
+		request BLOB NOT NULL,
+		report  BLOB,
+		series  BLOB,
+		kayenta BLOB
+	);
+	CREATE INDEX analyses_created ON analyses (created_at DESC, id);
+	CREATE INDEX analyses_config ON analyses (config_name, created_at DESC, id);
+	CREATE INDEX analyses_verdict ON analyses (verdict, created_at DESC, id);
+	CREATE INDEX analyses_status ON analyses (status, created_at DESC, id);
+	CREATE INDEX analyses_config_verdict ON analyses (config_name, verdict, created_at DESC, id);
+	CREATE INDEX analyses_config_status ON analyses (config_name, status, created_at DESC, id);
+	CREATE INDEX analyses_status_verdict ON analyses (status, verdict, created_at DESC, id);
+	CREATE INDEX analyses_config_status_verdict ON analyses (config_name, status, verdict, created_at DESC, id);
+	CREATE INDEX analyses_owner ON analyses (owner, status);
+	CREATE INDEX analyses_finished ON analyses (finished_at) WHERE finished_at IS NOT NULL;`
+
+// moveDocumentsV8 copies the documents of every analysis of the version 7
+// table into analysis_documents, compressed, a batch at a time (memory
+// stays bounded by the batch), then drops the version 7 table.
+func moveDocumentsV8(ctx context.Context, tx *sql.Tx, codec *documentCodec) error {
+	const batch = 64
+	type docs struct {
+		rowid                                int64
+		id                                   string
+		config, request, report, series, kay []byte
+	}
+	insert, err := tx.PrepareContext(ctx, `INSERT INTO analysis_documents (id, config, request, report, series, kayenta) VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer insert.Close()
+	after := int64(-1 << 63)
+	for {
+		rows, err := tx.QueryContext(ctx, `SELECT rowid, id, config, request, report, series, kayenta FROM analyses_v7 WHERE rowid > ? ORDER BY rowid LIMIT ?`, after, batch)
+		if err != nil {
+			return err
+		}
+		list, err := collectRows(rows, func() (docs, error) {
+			var d docs
+			err := rows.Scan(&d.rowid, &d.id, &d.config, &d.request, &d.report, &d.series, &d.kay)
+			return d, err
+		})
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		for _, d := range list {
+			if _, err := insert.ExecContext(ctx, d.id, codec.compress(d.config), codec.compress(d.request),
+				codec.compress(d.report), codec.compress(d.series), codec.compress(d.kay)); err != nil {
+				return fmt.Errorf("analysis %s: %w", d.id, err)
+			}
+			after = d.rowid
+		}
+		if len(list) < batch {
+			break
+		}
+	}
+	_, err = tx.ExecContext(ctx, `DROP TABLE analyses_v7`)
+	return err
 }
 
 // busyTimeout bounds how long a write waits for the write lock while
@@ -116,14 +232,21 @@ const busyTimeout = 30 * time.Second
 //   - Readers are a pool of query-only connections: WAL lets them read
 //     beside the writer.
 //
+// Rows: the analyses table holds what lists read (status, verdict, times,
+// progress, intervals, scopes); the documents (config, request, report,
+// series, Kayenta's result) are in analysis_documents, one zstd frame
+// each, read only by GetAnalysis (all of them) and by Unfinished and
+// claims (config and request). See analysesV8 for the indexes.
+//
 // The store remembers the identity (device and inode) of the file it
 // opened: Ping fails once that file is deleted or replaced, because the
 // store would go on reading and writing the open, unlinked file, and the
 // next start would find another, or none (see Created).
 type SQLite struct {
-	db  *sql.DB // readers (query_only)
-	w   *sql.DB // the writer: one connection, BEGIN IMMEDIATE transactions
-	now func() time.Time
+	db    *sql.DB // readers (query_only)
+	w     *sql.DB // the writer: one connection, BEGIN IMMEDIATE transactions
+	codec *documentCodec
+	now   func() time.Time
 
 	path    string      // absolute
 	file    os.FileInfo // the file opened, for os.SameFile
@@ -171,21 +294,28 @@ func openSQLite(ctx context.Context, path string) (*SQLite, error) {
 		return nil, err
 	}
 	w.SetMaxOpenConns(1)
-	s := &SQLite{w: w, now: time.Now, path: path, created: created}
-	if err := s.migrate(ctx, migrations); err != nil {
+	codec, err := newDocumentCodec()
+	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	if s.file, err = os.Stat(path); err != nil {
+	s := &SQLite{w: w, codec: codec, now: time.Now, path: path, created: created}
+	fail := func(err error) (*SQLite, error) {
+		codec.Close()
 		w.Close()
 		return nil, err
+	}
+	if err := s.migrate(ctx, migrations); err != nil {
+		return fail(err)
+	}
+	if s.file, err = os.Stat(path); err != nil {
+		return fail(err)
 	}
 	// The readers open the file the writer has created and set to WAL
 	// (a persistent setting of the file).
 	r, err := sql.Open("sqlite", dsn(fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()), "query_only(1)", "foreign_keys(1)"))
 	if err != nil {
-		w.Close()
-		return nil, err
+		return fail(err)
 	}
 	r.SetMaxOpenConns(4)
 	s.db = r
@@ -260,7 +390,7 @@ func busy(err error) bool {
 }
 
 // migrate applies the missing steps in one transaction: all or none.
-func (s *SQLite) migrate(ctx context.Context, steps []string) error {
+func (s *SQLite) migrate(ctx context.Context, steps []sqliteStep) error {
 	return s.transaction(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
 			return fmt.Errorf("schema_version: %w", err)
@@ -279,7 +409,13 @@ func (s *SQLite) migrate(ctx context.Context, steps []string) error {
 			return fmt.Errorf("the database has schema version %d, newer than this build knows (%d)", version, len(steps))
 		}
 		for i := version; i < len(steps); i++ {
-			if _, err := tx.ExecContext(ctx, steps[i]); err != nil {
+			if _, err := tx.ExecContext(ctx, steps[i].sql); err != nil {
+				return fmt.Errorf("migration %d: %w", i+1, err)
+			}
+			if steps[i].run == nil {
+				continue
+			}
+			if err := steps[i].run(ctx, tx, s.codec); err != nil {
 				return fmt.Errorf("migration %d: %w", i+1, err)
 			}
 		}
@@ -398,9 +534,17 @@ func (s *SQLite) CreateAnalysis(ctx context.Context, a *Analysis) error {
 		a.LeaseUntil = fromNanos(nanos(a.LeaseUntil))
 	}
 	a.Scopes = CutScopes(a.Scopes)
-	_, err := s.exec(ctx, `INSERT INTO analyses (id, config_name, config, request, origin, status, done, total, intervals, created_at, updated_at, owner, lease_until, scopes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.ConfigName, a.Config, a.Request, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, nanos(now), nanos(now), a.Owner, leaseNanos(a.LeaseUntil), encodeScopes(a.Scopes))
+	// A nil config stays NULL: the column refuses it, as before.
+	config, request := s.codec.compress(a.Config), s.codec.compress(a.Request)
+	err := s.transaction(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO analyses (id, config_name, origin, status, done, total, intervals, created_at, updated_at, owner, lease_until, scopes)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.ConfigName, a.Origin, string(a.Status), a.Progress.Done, a.Progress.Total, a.Intervals, nanos(now), nanos(now), a.Owner, leaseNanos(a.LeaseUntil), encodeScopes(a.Scopes)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO analysis_documents (id, config, request) VALUES (?, ?, ?)`, a.ID, config, request)
+		return err
+	})
 	if err != nil {
 		if strings.Contains(err.Error(), "UNIQUE") {
 			return fmt.Errorf("analysis %s: %w", a.ID, ErrConflict)
@@ -483,9 +627,22 @@ func (s *SQLite) finish(ctx context.Context, id, owner string, o Outcome) error 
 	}
 	now := nanos(s.now())
 	done, total := finalProgress(o)
-	res, err := s.exec(ctx, `UPDATE analyses SET status = ?, verdict = ?, score = ?, error = ?, report = ?, series = ?, kayenta = ?, updated_at = ?, finished_at = ?,
-		done = COALESCE(?, done), total = COALESCE(?, total)
-		WHERE id = ? AND `+live+` AND (? = '' OR owner = ?)`, string(o.Status), o.Verdict, o.Score, o.Error, o.Report, o.Series, o.Kayenta, now, now, done, total, id, owner, owner)
+	report, series, kayenta := s.codec.compress(o.Report), s.codec.compress(o.Series), s.codec.compress(o.Kayenta)
+	var res sql.Result
+	err := s.transaction(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, `UPDATE analyses SET status = ?, verdict = ?, score = ?, error = ?, updated_at = ?, finished_at = ?,
+			done = COALESCE(?, done), total = COALESCE(?, total)
+			WHERE id = ? AND `+live+` AND (? = '' OR owner = ?)`, string(o.Status), o.Verdict, o.Score, o.Error, now, now, done, total, id, owner, owner)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE analysis_documents SET report = ?, series = ?, kayenta = ? WHERE id = ?`, report, series, kayenta, id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("finish analysis %s: %w", id, err)
 	}
@@ -530,19 +687,47 @@ func scanAnalysis(row scanner, extra ...any) (Analysis, error) {
 // GetAnalysis implements Store.
 func (s *SQLite) GetAnalysis(ctx context.Context, id string) (Analysis, error) {
 	var cfg, req, rep, series, kay []byte
-	a, err := scanAnalysis(s.db.QueryRowContext(ctx, `SELECT `+analysisColumns+`, config, request, report, series, kayenta FROM analyses WHERE id = ?`, id), &cfg, &req, &rep, &series, &kay)
+	a, err := scanAnalysis(s.db.QueryRowContext(ctx, `SELECT `+analysisColumns+`, config, request, report, series, kayenta
+		FROM analyses JOIN analysis_documents USING (id) WHERE id = ?`, id), &cfg, &req, &rep, &series, &kay)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Analysis{}, fmt.Errorf("analysis %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return Analysis{}, fmt.Errorf("read analysis %s: %w", id, err)
 	}
-	a.Config, a.Request, a.Report, a.Series, a.Kayenta = cfg, req, rep, series, kay
+	if err := s.documents(&a, cfg, req, rep, series, kay); err != nil {
+		return Analysis{}, fmt.Errorf("read analysis %s: %w", id, err)
+	}
 	return a, nil
 }
 
-// ListAnalyses implements Store.
+// documents decompresses an analysis' stored documents into a (nil
+// arguments stay nil: Unfinished and claims read no report).
+func (s *SQLite) documents(a *Analysis, config, request, report, series, kayenta []byte) error {
+	for _, d := range []struct {
+		dst  *[]byte
+		blob []byte
+	}{{&a.Config, config}, {&a.Request, request}, {&a.Report, report}, {&a.Series, series}, {&a.Kayenta, kayenta}} {
+		doc, err := s.codec.decompress(d.blob)
+		if err != nil {
+			return err
+		}
+		*d.dst = doc
+	}
+	return nil
+}
+
+// ListAnalyses implements Store. Every filter is served by an index range
+// scan that reads the analyses in the list's order (see analysesV8), so a
+// list reads at most its limit of rows whatever the history's size, and
+// never the documents.
 func (s *SQLite) ListAnalyses(ctx context.Context, f Filter) ([]Analysis, error) {
+	q, args := listQuery(f)
+	return s.list(ctx, q, args...)
+}
+
+// listQuery is the query of ListAnalyses and its arguments.
+func listQuery(f Filter) (string, []any) {
 	var where []string
 	var args []any
 	if f.Config != "" {
@@ -567,8 +752,7 @@ func (s *SQLite) ListAnalyses(ctx context.Context, f Filter) ([]Analysis, error)
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY created_at DESC, id LIMIT ?"
-	args = append(args, limit)
-	return s.list(ctx, q, args...)
+	return q, append(args, limit)
 }
 
 func (s *SQLite) list(ctx context.Context, q string, args ...any) ([]Analysis, error) {
@@ -586,7 +770,8 @@ func (s *SQLite) list(ctx context.Context, q string, args ...any) ([]Analysis, e
 
 // Unfinished implements Store.
 func (s *SQLite) Unfinished(ctx context.Context) ([]Analysis, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+analysisColumns+`, config, request FROM analyses WHERE `+live+` ORDER BY created_at, id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+analysisColumns+`, config, request FROM analyses JOIN analysis_documents USING (id)
+		WHERE `+live+` ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list unfinished analyses: %w", err)
 	}
@@ -594,8 +779,10 @@ func (s *SQLite) Unfinished(ctx context.Context) ([]Analysis, error) {
 	out, err := collectRows(rows, func() (Analysis, error) {
 		var cfg, req []byte
 		a, err := scanAnalysis(rows, &cfg, &req)
-		a.Config, a.Request = cfg, req
-		return a, err
+		if err != nil {
+			return a, err
+		}
+		return a, s.documents(&a, cfg, req, nil, nil, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list unfinished analyses: %w", err)
@@ -684,16 +871,19 @@ func (s *SQLite) claim(ctx context.Context, owner string, now, until time.Time, 
 		return nil, nil
 	}
 	err = s.transaction(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+analysisColumns+`, config, request FROM analyses WHERE id IN (`+claimable+`) ORDER BY created_at, id`, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT `+analysisColumns+`, config, request FROM analyses JOIN analysis_documents USING (id)
+			WHERE id IN (`+claimable+`) ORDER BY created_at, id`, args...)
 		if err != nil {
 			return err
 		}
 		out, err = collectRows(rows, func() (Analysis, error) {
 			var cfg, req []byte
 			a, err := scanAnalysis(rows, &cfg, &req)
-			a.Config, a.Request = cfg, req
+			if err != nil {
+				return a, err
+			}
 			a.ClaimedFrom, a.Owner, a.LeaseUntil = a.Owner, owner, leaseTime(leaseNanos(until))
-			return a, err
+			return a, s.documents(&a, cfg, req, nil, nil, nil)
 		})
 		rows.Close()
 		if err != nil || len(out) == 0 {
@@ -752,4 +942,8 @@ func (s *SQLite) Ping(ctx context.Context) error {
 }
 
 // Close implements Store.
-func (s *SQLite) Close() error { return errors.Join(s.db.Close(), s.w.Close()) }
+func (s *SQLite) Close() error {
+	err := errors.Join(s.db.Close(), s.w.Close())
+	s.codec.Close()
+	return err
+}

@@ -119,7 +119,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Rebuild it as version 1: drop everything and apply the first step only.
-	for _, q := range []string{"DROP TABLE analyses", "DROP TABLE configs", "DROP TABLE evidence", "DROP TABLE firings", "DROP TABLE schema_version"} {
+	for _, q := range []string{"DROP TABLE analysis_documents", "DROP TABLE analyses", "DROP TABLE configs", "DROP TABLE evidence", "DROP TABLE firings", "DROP TABLE schema_version"} {
 		if _, err := old.w.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}

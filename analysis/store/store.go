@@ -14,7 +14,15 @@
 //     version that grows by one on every write, so callers can cache the
 //     parsed form and detect staleness.
 //   - Reports and series are opaque JSON documents to the store; it indexes
-//     only what lists filter on (config, verdict, status, creation time).
+//     only what lists filter on (config, verdict, status, creation time),
+//     and a list never reads a document. PostgreSQL compresses them itself
+//     (TOAST, lz4); the SQLite store keeps them zstd-compressed in a table
+//     of their own (analysis_documents), beside a narrow analyses table
+//     with one index per combination of list filters, so a list reads its
+//     limit of index entries and rows whatever the history's size.
+//   - SQLite maintenance: (*SQLite).Stats counts rows and measures the file
+//     (verdict store stats); (*SQLite).Vacuum gives the room of deleted
+//     analyses back to the file system (verdict store vacuum).
 //   - The interface uses only plain values and context-aware calls. Open
 //     picks the implementation from a DSN: "sqlite:PATH" (the default; one
 //     server, a local file) or "postgres://..." / "postgresql://..." (several
@@ -377,13 +385,11 @@ const DefaultDSN = "sqlite:verdict.db"
 // Open opens the store a DSN names: "sqlite:PATH" or a bare path ending in
 // .db for SQLite; "postgres://..." or "postgresql://..." for PostgreSQL.
 func Open(ctx context.Context, dsn string) (Store, error) {
-	switch {
-	case strings.HasPrefix(dsn, "sqlite:"):
-		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	if path, ok := SQLitePath(dsn); ok {
+		return OpenSQLite(ctx, path)
+	}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		return OpenPostgres(ctx, dsn)
-	case strings.HasSuffix(dsn, ".db"), strings.HasSuffix(dsn, ".sqlite"):
-		return OpenSQLite(ctx, dsn)
 	}
 	shown := fmt.Sprintf("%q", dsn)
 	if u, err := url.Parse(dsn); err == nil && u.User != nil {

@@ -1,7 +1,6 @@
 package file
 
 import (
-	"bytes"
 	"cmp"
 	"encoding/csv"
 	"errors"
@@ -75,8 +74,8 @@ type csvParser struct {
 // parseCSV parses a CSV series file (see the package doc). Its cost is
 // linear in the file's size (each histogram window is sorted by le, a log
 // factor in the number of buckets).
-func parseCSV(name string, data []byte) ([]metrics.Series, error) {
-	p := &csvParser{name: name, r: csv.NewReader(bytes.NewReader(data)), signals: map[string]*csvSignal{}}
+func parseCSV(name string, r io.Reader) ([]metrics.Series, error) {
+	p := &csvParser{name: name, r: csv.NewReader(r), signals: map[string]*csvSignal{}}
 	p.r.ReuseRecord = true
 	if err := p.header(); err != nil {
 		return nil, err
@@ -321,7 +320,7 @@ func (p *csvParser) sameBuckets(bounds []float64, w *bucketWindow, n int, signal
 func csvError(name string, err error, want, got int) error {
 	var pe *csv.ParseError
 	if !errors.As(err, &pe) {
-		return &ParseError{File: name, Msg: fmt.Sprintf("cannot be read: %v", err), Err: err}
+		return readError(name, err)
 	}
 	switch {
 	case errors.Is(pe.Err, csv.ErrFieldCount):

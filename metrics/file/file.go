@@ -68,12 +68,13 @@
 // one sentence naming the file, the line (and column where it helps) and what
 // is wrong, so the CLI can print it as is and exit with the data-error code.
 // The parser never panics on input, and its cost is linear in the input's
-// size (a JSON error's line and column are computed only when there is an
-// error); it reads the whole file into memory, which is fine for series
-// files (a million points is a few tens of MB).
+// size: both formats are read as a stream, a buffer at a time, and every
+// position in an error is the one the reader had reached (no error looks
+// back at the input), so memory holds the series read, not the file.
 package file
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -136,7 +137,7 @@ func Parse(name string, r io.Reader) ([]metrics.Series, error) {
 // format, such as standard input: ext (".csv" or ".json", any case) says
 // the format, and name only labels errors.
 func ParseAs(name, ext string, r io.Reader) ([]metrics.Series, error) {
-	var parse func(name string, data []byte) ([]metrics.Series, error)
+	var parse func(name string, r io.Reader) ([]metrics.Series, error)
 	switch ext := strings.ToLower(ext); ext {
 	case ".csv":
 		parse = parseCSV
@@ -147,20 +148,68 @@ func ParseAs(name, ext string, r io.Reader) ([]metrics.Series, error) {
 	default:
 		return nil, &ParseError{File: name, Msg: fmt.Sprintf("has an unknown series file format %q (want .csv or .json)", ext)}
 	}
-	data, err := io.ReadAll(r)
-	if err != nil {
-		cause := err
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			cause = pe.Err // the path is already in File
-		}
-		return nil, &ParseError{File: name, Msg: fmt.Sprintf("cannot be read: %v", cause), Err: err}
+	br := bufio.NewReaderSize(r, readBuffer)
+	if err := skipByteOrderMark(br); err != nil {
+		return nil, readError(name, err)
 	}
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark, as spreadsheets write it
-	if len(bytes.TrimSpace(data)) == 0 {
+	switch empty, err := blank(br); {
+	case err != nil:
+		return nil, readError(name, err)
+	case empty:
 		return nil, &ParseError{File: name, Msg: "is empty"}
 	}
-	return parse(name, data)
+	return parse(name, br)
+}
+
+// readBuffer is how much of a series file is read at a time.
+const readBuffer = 64 << 10
+
+// skipByteOrderMark consumes a UTF-8 byte order mark, as spreadsheets
+// write it, at the start of r.
+func skipByteOrderMark(r *bufio.Reader) error {
+	head, err := r.Peek(3)
+	if err != nil && err != io.EOF {
+		return err
+	}
+	if bytes.Equal(head, []byte("\xef\xbb\xbf")) {
+		_, err = r.Discard(3)
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	return err
+}
+
+// blank reports whether r holds nothing but white space, looking ahead as
+// far as its buffer without consuming anything (input with a buffer full
+// of white space is not blank: the parser reads on).
+func blank(r *bufio.Reader) (bool, error) {
+	for n := 1; n <= r.Size(); n *= 2 {
+		n = min(n, r.Size())
+		head, err := r.Peek(n)
+		if len(bytes.TrimSpace(head)) > 0 {
+			return false, nil
+		}
+		switch {
+		case err == io.EOF:
+			return true, nil
+		case err != nil && !errors.Is(err, bufio.ErrBufferFull):
+			return false, err
+		case n == r.Size():
+			return false, nil
+		}
+	}
+	return false, nil
+}
+
+// readError is a read that failed in the middle of a file.
+func readError(name string, err error) *ParseError {
+	cause := err
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		cause = pe.Err // the path is already in File
+	}
+	return &ParseError{File: name, Msg: fmt.Sprintf("cannot be read: %v", cause), Err: err}
 }
 
 // Load opens the series file at path and parses it (see Parse). Every error,

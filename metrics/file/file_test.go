@@ -3,6 +3,8 @@ package file
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -201,6 +203,29 @@ func TestParseErrors(t *testing.T) {
 		{"json syntax error", "c.json", "{\"a\": [1,\n 2 3]}", `c.json line 2, column 4: is not valid JSON: invalid character '3' after array element`, 2},
 		{"json NaN literal", "c.json", "{\"a\": [NaN]}", `c.json line 1, column 8: is not valid JSON: invalid character 'N' looking for beginning of value`, 1},
 		{"json trailing data", "c.json", "{\"a\": [1]}\n{\"b\": [2]}", `c.json line 2, column 1: has an object after the JSON object; the file must hold exactly one object`, 2},
+		// Syntax errors, in encoding/json's words, at the byte that is wrong.
+		{"json missing colon", "c.json", `{"a" [1]}`, `c.json line 1, column 6: is not valid JSON: invalid character '[' after object key`, 1},
+		{"json missing comma between signals", "c.json", `{"a": [1] "b": [2]}`, `c.json line 1, column 11: is not valid JSON: invalid character '"' after object key:value pair`, 1},
+		{"json key not a string", "c.json", `{a: [1]}`, `c.json line 1, column 2: is not valid JSON: invalid character 'a' looking for beginning of object key string`, 1},
+		{"json trailing comma", "c.json", `{"a": [1],}`, `c.json line 1, column 11: is not valid JSON: invalid character '}' looking for beginning of object key string`, 1},
+		{"json fraction without digits", "c.json", `{"a": [1.x]}`, `c.json line 1, column 10: is not valid JSON: invalid character 'x' after decimal point in numeric literal`, 1},
+		{"json exponent without digits", "c.json", `{"a": [1e+]}`, `c.json line 1, column 11: is not valid JSON: invalid character ']' in exponent of numeric literal`, 1},
+		{"json minus alone", "c.json", `{"a": [-]}`, `c.json line 1, column 9: is not valid JSON: invalid character ']' in numeric literal`, 1},
+		{"json leading zero", "c.json", `{"a": [01]}`, `c.json line 1, column 9: is not valid JSON: invalid character '1' after array element`, 1},
+		{"json broken literal", "c.json", `{"a": [nul]}`, `c.json line 1, column 11: is not valid JSON: invalid character ']' in literal null (expecting 'l')`, 1},
+		{"json newline in a string", "c.json", "{\"a\nb\": [1]}", `c.json line 1, column 4: is not valid JSON: invalid character '\n' in string literal`, 1},
+		{"json unknown escape", "c.json", `{"a\x": [1]}`, `c.json line 1, column 5: is not valid JSON: invalid character 'x' in string escape code`, 1},
+		{"json bad unicode escape", "c.json", `{"a\u12G4": [1]}`, `c.json line 1, column 8: is not valid JSON: invalid character 'G' in \u hexadecimal character escape`, 1},
+		{"json truncated in a string", "c.json", `{"abc`, "c.json: ends before the JSON object is complete", 0},
+		{"json trailing garbage", "c.json", `{"a": [1]} x`, `c.json line 1, column 12: is not valid JSON: invalid character 'x' looking for beginning of value`, 1},
+		{"json CRLF lines", "c.json", "{\r\n\"a\": [1],\r\n\"b\": [x]}", `c.json line 3, column 7: is not valid JSON: invalid character 'x' looking for beginning of value`, 3},
+		// A line longer than the reader's buffer: positions carry across it.
+		{"json error after a long line", "c.json", "{\"a\": [" + strings.Repeat("1.5, ", 40000) + "1],\n  \"b\": [true]}",
+			`c.json line 2, column 9: value 1 of signal b is a boolean (true), not a number or null`, 2},
+		{"json error far into a long line", "c.json", "{\"a\": [" + strings.Repeat("1.5, ", 40000) + "1, \"x\"]}",
+			fmt.Sprintf(`c.json line 1, column %d: value 40002 of signal a is a string ("x"), not a number or null`, 8+5*40000+3), 1},
+		{"json duplicate key after a long line", "c.json", "{\"a\": [1],\n\"b\": [" + strings.Repeat("2, ", 30000) + "2],\n\"a\": [3]}",
+			"c.json line 3, column 1: signal a appears twice (first on line 1)", 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,11 +247,27 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestParseReadError: a read that fails, at the start or in the middle of
+// a file (the parsers read it as a stream), is one sentence saying the
+// file cannot be read, never a syntax error at the place the input stopped.
 func TestParseReadError(t *testing.T) {
-	_, err := Parse("b.csv", iotest.ErrReader(errors.New("disk on fire")))
-	var pe *ParseError
-	if !errors.As(err, &pe) || err.Error() != "b.csv: cannot be read: disk on fire" {
-		t.Fatalf("got %v, want a *ParseError saying the file cannot be read", err)
+	fire := errors.New("disk on fire")
+	for _, tc := range []struct {
+		name string
+		r    io.Reader
+	}{
+		{"b.csv", iotest.ErrReader(fire)},
+		{"b.json", iotest.ErrReader(fire)},
+		{"b.csv", io.MultiReader(strings.NewReader("signal,value\na,1\na,"), iotest.ErrReader(fire))},
+		{"b.json", io.MultiReader(strings.NewReader(`{"a": [1, 2`), iotest.ErrReader(fire))},
+		{"b.json", io.MultiReader(strings.NewReader(`{"a": [1, 2]`), iotest.ErrReader(fire))},
+		{"b.json", io.MultiReader(strings.NewReader(`{"a": [1, 2]}  `), iotest.ErrReader(fire))},
+	} {
+		_, err := Parse(tc.name, tc.r)
+		var pe *ParseError
+		if !errors.As(err, &pe) || !errors.Is(err, fire) || err.Error() != tc.name+": cannot be read: disk on fire" {
+			t.Errorf("%s: got %v, want a *ParseError saying the file cannot be read", tc.name, err)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package file
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -72,9 +73,37 @@ func FuzzParseCSV(f *testing.F) {
 
 func FuzzParseJSON(f *testing.F) {
 	f.Add([]byte(`{"a": [1, null, 2.5], "b": [0]}`))
+	f.Add([]byte("{\"a\\u00e9\\ud83d\\ude00\": [-0.5e+3, 1E-2],\n \"b\": [0]}\n"))
+	f.Add([]byte(`{"a": [1, 2] } x`))
 	f.Add([]byte(`{"a": []}`))
 	f.Add([]byte(`{"h": {"le": [0.1, "+Inf"], "counts": [[1, 2], [null, 3]]}, "a": [1]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkParse(t, "f.json", data)
+		// The parser reads JSON itself: it must accept only what
+		// encoding/json accepts (after a byte order mark), and read the
+		// same names and numbers.
+		series, err := Parse("f.json", bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		var object map[string]json.RawMessage
+		if err := json.Unmarshal(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")), &object); err != nil {
+			t.Fatalf("accepted %q, which encoding/json refuses: %v", data, err)
+		}
+		for _, s := range series {
+			raw, ok := object[s.Signal]
+			if !ok {
+				t.Fatalf("signal %q is not a key of %q for encoding/json", s.Signal, data)
+			}
+			var values []*float64
+			if s.Bounds != nil || json.Unmarshal(raw, &values) != nil {
+				continue
+			}
+			for i, v := range values {
+				if v == nil && !math.IsNaN(s.Values[i]) || v != nil && *v != s.Values[i] {
+					t.Fatalf("signal %q value %d is %v; encoding/json reads %s", s.Signal, i, s.Values[i], raw)
+				}
+			}
+		}
 	})
 }

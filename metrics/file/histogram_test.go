@@ -1,6 +1,7 @@
 package file
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -192,7 +193,7 @@ func BenchmarkParseJSONManySignals(b *testing.B) {
 		b.Run(fmt.Sprintf("signals=%d", n), func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				if _, err := parseJSON("b.json", data); err != nil {
+				if _, err := parseJSON("b.json", bytes.NewReader(data)); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -216,7 +217,7 @@ func BenchmarkParseCSVHistogram(b *testing.B) {
 	data := []byte(sb.String())
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		if _, err := parseCSV("b.csv", data); err != nil {
+		if _, err := parseCSV("b.csv", bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
 	}

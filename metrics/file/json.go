@@ -1,7 +1,6 @@
 package file
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,20 +12,27 @@ import (
 	"github.com/verdict-aca/verdict/metrics"
 )
 
-// jsonParser walks a JSON series file token by token, so that key order is
-// kept, duplicate keys are caught, and every error has a line and column.
+// Contexts of syntax errors, in encoding/json's words.
+const (
+	lookingForValue = "looking for beginning of value"
+	lookingForKey   = "looking for beginning of object key string"
+	afterKey        = "after object key"
+	afterPair       = "after object key:value pair"
+	afterElement    = "after array element"
+)
+
+// jsonParser reads a JSON series file token by token from a stream (see
+// jsonLexer), so that key order is kept, duplicate keys are caught, and
+// every error has a line and column, at a cost linear in the input.
 type jsonParser struct {
 	name string
-	data []byte
-	dec  *json.Decoder
+	l    *jsonLexer
 }
 
 // parseJSON parses a JSON series file (see the package doc).
-func parseJSON(name string, data []byte) ([]metrics.Series, error) {
-	p := &jsonParser{name: name, data: data, dec: json.NewDecoder(bytes.NewReader(data))}
-	p.dec.UseNumber()
-
-	tok, at, err := p.next()
+func parseJSON(name string, r io.Reader) ([]metrics.Series, error) {
+	p := &jsonParser{name: name, l: newJSONLexer(name, r)}
+	tok, at, err := p.l.value(lookingForValue)
 	if err != nil {
 		return nil, err
 	}
@@ -34,52 +40,103 @@ func parseJSON(name string, data []byte) ([]metrics.Series, error) {
 		return nil, p.errorAt(at, fmt.Sprintf("the file must hold one JSON object mapping signal names to arrays of numbers, but it starts with %s", describe(tok)))
 	}
 	var series []metrics.Series
-	// signal → offset of its key, for duplicate errors. Offsets, not lines:
-	// a line is computed only for an error (computing it scans the input
-	// before the offset, which for every key would make loading quadratic).
-	firstKey := map[string]int64{}
-	for p.dec.More() {
-		tok, at, err := p.next()
-		if err != nil {
-			return nil, err
-		}
-		signal, ok := tok.(string)
-		if !ok { // the decoder only yields strings here; kept for safety
-			return nil, p.errorAt(at, fmt.Sprintf("expected a signal name, found %s", describe(tok)))
-		}
+	firstKey := map[string]int{} // signal → line of its key, for duplicate errors
+	err = p.object(func(signal string, at pos) error {
 		if msg := checkSignalName(signal); msg != "" {
-			return nil, p.errorAt(at, msg)
+			return p.errorAt(at, msg)
 		}
 		if first, dup := firstKey[signal]; dup {
-			line, _ := p.position(first)
-			return nil, p.errorAt(at, fmt.Sprintf("signal %s appears twice (first on line %d)", signal, line))
+			return p.errorAt(at, fmt.Sprintf("signal %s appears twice (first on line %d)", signal, first))
 		}
-		firstKey[signal] = at
+		firstKey[signal] = at.line
 		s, err := p.series(signal, at)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		series = append(series, s)
-	}
-	if _, _, err := p.next(); err != nil { // the closing '}'
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	if len(series) == 0 {
 		return nil, &ParseError{File: name, Msg: "has no signals (the JSON object is empty)"}
 	}
-	if tok, at, err := p.token(); err != io.EOF {
-		if err != nil {
-			return nil, err
+	if _, ok := p.l.skipSpace(); !ok {
+		if p.l.err != nil {
+			return nil, readError(name, p.l.err)
 		}
-		return nil, p.errorAt(at, fmt.Sprintf("has %s after the JSON object; the file must hold exactly one object", describe(tok)))
+		return series, nil
 	}
-	return series, nil
+	tok, at, err = p.l.value(lookingForValue)
+	if err != nil {
+		return nil, err
+	}
+	return nil, p.errorAt(at, fmt.Sprintf("has %s after the JSON object; the file must hold exactly one object", describe(tok)))
+}
+
+// object reads the members of an object whose '{' was just read, up to and
+// including its '}', calling member for each key (with its position) to
+// read the key's value.
+func (p *jsonParser) object(member func(key string, at pos) error) error {
+	b, ok := p.l.skipSpace()
+	if !ok {
+		return p.l.end()
+	}
+	if b == '}' {
+		p.l.advance(b)
+		return nil
+	}
+	for {
+		b, ok := p.l.skipSpace()
+		at := p.l.next
+		switch {
+		case !ok:
+			return p.l.end()
+		case b != '"':
+			return p.l.syntax(at, b, lookingForKey)
+		}
+		key, err := p.l.str()
+		if err != nil {
+			return err
+		}
+		if _, err := p.l.delimiter(":", afterKey); err != nil {
+			return err
+		}
+		if err := member(key, at); err != nil {
+			return err
+		}
+		if d, err := p.l.delimiter(",}", afterPair); err != nil || d == '}' {
+			return err
+		}
+	}
+}
+
+// array reads the elements of an array whose '[' was just read, up to and
+// including its ']', calling element to read each one.
+func (p *jsonParser) array(element func() error) error {
+	b, ok := p.l.skipSpace()
+	if !ok {
+		return p.l.end()
+	}
+	if b == ']' {
+		p.l.advance(b)
+		return nil
+	}
+	for {
+		if err := element(); err != nil {
+			return err
+		}
+		if d, err := p.l.delimiter(",]", afterElement); err != nil || d == ']' {
+			return err
+		}
+	}
 }
 
 // series reads signal's value: an array of numbers, or a histogram object.
-// keyAt is the key's offset.
-func (p *jsonParser) series(signal string, keyAt int64) (metrics.Series, error) {
-	tok, at, err := p.next()
+// keyAt is the key's position.
+func (p *jsonParser) series(signal string, keyAt pos) (metrics.Series, error) {
+	tok, at, err := p.l.value(lookingForValue)
 	if err != nil {
 		return metrics.Series{}, err
 	}
@@ -108,32 +165,39 @@ func (p *jsonParser) numbers(dst []float64, what func(pos int) string) ([]float6
 		dst = []float64{}
 	}
 	start := len(dst)
-	for p.dec.More() {
-		tok, at, err := p.next()
-		if err != nil {
-			return nil, err
-		}
-		pos := len(dst) - start + 1
-		switch t := tok.(type) {
-		case nil:
-			dst = append(dst, math.NaN())
-		case json.Number:
-			v, err := strconv.ParseFloat(string(t), 64)
+	err := p.array(func() error {
+		index := len(dst) - start + 1
+		b, _ := p.l.skipSpace() // the array read a byte here
+		at := p.l.next
+		if b != '-' && (b < '0' || b > '9') {
+			tok, at, err := p.l.value(lookingForValue)
 			switch {
-			case err == nil:
-			case errors.Is(err, strconv.ErrRange) && math.IsInf(v, 0):
-				return nil, p.errorAt(at, fmt.Sprintf("%s, %s, is not finite (beyond the range of a 64-bit float)", what(pos), t))
-			case errors.Is(err, strconv.ErrRange):
-				// underflow: ParseFloat rounds to the nearest value (0 or a subnormal)
-			default:
-				return nil, p.errorAt(at, fmt.Sprintf("%s, %s, is not a number", what(pos), t))
+			case err != nil:
+				return err
+			case tok == nil:
+				dst = append(dst, math.NaN())
+				return nil
 			}
-			dst = append(dst, v)
-		default:
-			return nil, p.errorAt(at, fmt.Sprintf("%s is %s, not a number or null", what(pos), describe(tok)))
+			return p.errorAt(at, fmt.Sprintf("%s is %s, not a number or null", what(index), describe(tok)))
 		}
-	}
-	if _, _, err := p.next(); err != nil { // the closing ']'
+		text, err := p.l.number()
+		if err != nil {
+			return err
+		}
+		v, err := strconv.ParseFloat(string(text), 64)
+		switch {
+		case err == nil:
+		case errors.Is(err, strconv.ErrRange) && math.IsInf(v, 0):
+			return p.errorAt(at, fmt.Sprintf("%s, %s, is not finite (beyond the range of a 64-bit float)", what(index), text))
+		case errors.Is(err, strconv.ErrRange):
+			// underflow: ParseFloat rounds to the nearest value (0 or a subnormal)
+		default:
+			return p.errorAt(at, fmt.Sprintf("%s, %s, is not a number", what(index), text))
+		}
+		dst = append(dst, v)
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return dst, nil
@@ -141,48 +205,41 @@ func (p *jsonParser) numbers(dst []float64, what func(pos int) string) ([]float6
 
 // histogram reads a histogram object, whose '{' was just read:
 // {"le": [bounds], "counts": [[cumulative counts of window 1], ...]}.
-func (p *jsonParser) histogram(signal string, keyAt int64) (metrics.Series, error) {
+func (p *jsonParser) histogram(signal string, keyAt pos) (metrics.Series, error) {
 	s := metrics.Series{Signal: signal}
-	var leAt, countsAt int64 = -1, -1
-	var windowAt []int64 // offset of each window's '['
-	var windowLen []int  // its number of counts
-	for p.dec.More() {
-		tok, at, err := p.next()
-		if err != nil {
-			return s, err
-		}
-		key, _ := tok.(string)
+	var leAt, countsAt *pos
+	var windowAt []pos  // position of each window's '['
+	var windowLen []int // its number of counts
+	err := p.object(func(key string, at pos) error {
+		var err error
 		switch key {
 		case "le":
-			if leAt >= 0 {
-				return s, p.errorAt(at, fmt.Sprintf("signal %s has \"le\" twice", signal))
+			if leAt != nil {
+				return p.errorAt(at, fmt.Sprintf("signal %s has \"le\" twice", signal))
 			}
-			leAt = at
-			if s.Bounds, err = p.bounds(signal); err != nil {
-				return s, err
-			}
+			leAt = &at
+			s.Bounds, err = p.bounds(signal)
 		case "counts":
-			if countsAt >= 0 {
-				return s, p.errorAt(at, fmt.Sprintf("signal %s has \"counts\" twice", signal))
+			if countsAt != nil {
+				return p.errorAt(at, fmt.Sprintf("signal %s has \"counts\" twice", signal))
 			}
-			countsAt = at
-			if s.Values, windowAt, windowLen, err = p.counts(signal); err != nil {
-				return s, err
-			}
+			countsAt = &at
+			s.Values, windowAt, windowLen, err = p.counts(signal)
 		default:
-			return s, p.errorAt(at, fmt.Sprintf("signal %s is a histogram object with an unknown key %s (want \"le\" and \"counts\")", signal, describe(tok)))
+			return p.errorAt(at, fmt.Sprintf("signal %s is a histogram object with an unknown key %s (want \"le\" and \"counts\")", signal, describe(key)))
 		}
-	}
-	if _, _, err := p.next(); err != nil { // the closing '}'
+		return err
+	})
+	if err != nil {
 		return s, err
 	}
 	switch {
-	case leAt < 0:
+	case leAt == nil:
 		return s, p.errorAt(keyAt, fmt.Sprintf("signal %s is a histogram object without \"le\", the buckets' upper bounds", signal))
-	case countsAt < 0:
+	case countsAt == nil:
 		return s, p.errorAt(keyAt, fmt.Sprintf("signal %s is a histogram object without \"counts\", each window's cumulative bucket counts", signal))
 	case len(windowLen) == 0:
-		return s, p.errorAt(countsAt, fmt.Sprintf("signal %s has no windows in \"counts\"", signal))
+		return s, p.errorAt(*countsAt, fmt.Sprintf("signal %s has no windows in \"counts\"", signal))
 	}
 	for w, n := range windowLen {
 		if n != len(s.Bounds) {
@@ -195,21 +252,20 @@ func (p *jsonParser) histogram(signal string, keyAt int64) (metrics.Series, erro
 // bounds reads a histogram's le array: numbers, or strings holding a
 // number or +Inf, strictly ascending, the last +Inf.
 func (p *jsonParser) bounds(signal string) ([]float64, error) {
-	tok, at, err := p.next()
+	tok, arrayAt, err := p.l.value(lookingForValue)
 	if err != nil {
 		return nil, err
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return nil, p.errorAt(at, fmt.Sprintf("le of signal %s must be an array of bucket bounds, but it is %s", signal, describe(tok)))
+		return nil, p.errorAt(arrayAt, fmt.Sprintf("le of signal %s must be an array of bucket bounds, but it is %s", signal, describe(tok)))
 	}
-	arrayAt := at
 	var bounds []float64
-	for p.dec.More() {
-		tok, at, err := p.next()
+	err = p.array(func() error {
+		tok, at, err := p.l.value(lookingForValue)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		pos := len(bounds) + 1
+		index := len(bounds) + 1
 		var text string
 		switch t := tok.(type) {
 		case json.Number:
@@ -217,18 +273,19 @@ func (p *jsonParser) bounds(signal string) ([]float64, error) {
 		case string:
 			text = strings.TrimSpace(t)
 		default:
-			return nil, p.errorAt(at, fmt.Sprintf("le %d of signal %s is %s, not a number or \"+Inf\"", pos, signal, describe(tok)))
+			return p.errorAt(at, fmt.Sprintf("le %d of signal %s is %s, not a number or \"+Inf\"", index, signal, describe(tok)))
 		}
 		v, msg := parseBound(text)
 		if msg != "" {
-			return nil, p.errorAt(at, fmt.Sprintf("le %d of signal %s, %s, %s", pos, signal, text, msg))
+			return p.errorAt(at, fmt.Sprintf("le %d of signal %s, %s, %s", index, signal, text, msg))
 		}
 		if n := len(bounds); n > 0 && !(v > bounds[n-1]) {
-			return nil, p.errorAt(at, fmt.Sprintf("le %d of signal %s, %s, is not above the bound before it, %s; le must list the buckets in ascending order, each once", pos, signal, text, formatBound(bounds[n-1])))
+			return p.errorAt(at, fmt.Sprintf("le %d of signal %s, %s, is not above the bound before it, %s; le must list the buckets in ascending order, each once", index, signal, text, formatBound(bounds[n-1])))
 		}
 		bounds = append(bounds, v)
-	}
-	if _, _, err := p.next(); err != nil { // the closing ']'
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	if len(bounds) == 0 || !math.IsInf(bounds[len(bounds)-1], 1) {
@@ -239,9 +296,9 @@ func (p *jsonParser) bounds(signal string) ([]float64, error) {
 
 // counts reads a histogram's counts: an array of windows, each an array of
 // cumulative counts. It returns them concatenated, with each window's
-// offset and length.
-func (p *jsonParser) counts(signal string) ([]float64, []int64, []int, error) {
-	tok, at, err := p.next()
+// position and length.
+func (p *jsonParser) counts(signal string) ([]float64, []pos, []int, error) {
+	tok, at, err := p.l.value(lookingForValue)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -249,94 +306,35 @@ func (p *jsonParser) counts(signal string) ([]float64, []int64, []int, error) {
 		return nil, nil, nil, p.errorAt(at, fmt.Sprintf("counts of signal %s must be an array of windows, each an array of cumulative bucket counts, but it is %s", signal, describe(tok)))
 	}
 	var values []float64
-	var offsets []int64
+	var windows []pos
 	var lengths []int
-	for p.dec.More() {
-		tok, at, err := p.next()
+	err = p.array(func() error {
+		tok, at, err := p.l.value(lookingForValue)
 		if err != nil {
-			return nil, nil, nil, err
+			return err
 		}
-		w := len(offsets) + 1
+		w := len(windows) + 1
 		if d, ok := tok.(json.Delim); !ok || d != '[' {
-			return nil, nil, nil, p.errorAt(at, fmt.Sprintf("window %d of signal %s is %s, not an array of cumulative bucket counts", w, signal, describe(tok)))
+			return p.errorAt(at, fmt.Sprintf("window %d of signal %s is %s, not an array of cumulative bucket counts", w, signal, describe(tok)))
 		}
 		before := len(values)
 		values, err = p.numbers(values, func(pos int) string { return fmt.Sprintf("count %d of window %d of signal %s", pos, w, signal) })
 		if err != nil {
-			return nil, nil, nil, err
+			return err
 		}
-		offsets = append(offsets, at)
+		windows = append(windows, at)
 		lengths = append(lengths, len(values)-before)
-	}
-	if _, _, err := p.next(); err != nil { // the closing ']'
+		return nil
+	})
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	return values, offsets, lengths, nil
+	return values, windows, lengths, nil
 }
 
-// next returns the next token and its starting offset; running out of input
-// is an error.
-func (p *jsonParser) next() (json.Token, int64, error) {
-	tok, at, err := p.token()
-	if err == io.EOF {
-		return nil, at, &ParseError{File: p.name, Msg: "ends before the JSON object is complete"}
-	}
-	return tok, at, err
-}
-
-// token returns the next token and its starting offset. It returns io.EOF
-// unchanged at the clean end of input and a *ParseError for invalid JSON.
-func (p *jsonParser) token() (json.Token, int64, error) {
-	at := p.skipSeparators(p.dec.InputOffset())
-	tok, err := p.dec.Token()
-	if err == nil {
-		return tok, at, nil
-	}
-	if err == io.EOF {
-		return nil, at, io.EOF
-	}
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return nil, at, &ParseError{File: p.name, Msg: "ends before the JSON object is complete", Err: err}
-	}
-	// The position is where the failing token starts: json.SyntaxError's
-	// Offset is not reliable for errors from Decoder.Token.
-	pe := p.errorAt(at, fmt.Sprintf("is not valid JSON: %v", err))
-	pe.Err = err
-	return nil, at, pe
-}
-
-// skipSeparators moves off past the whitespace, commas and colons that the
-// decoder consumes before a token, so that off is where the token starts.
-func (p *jsonParser) skipSeparators(off int64) int64 {
-	for off >= 0 && off < int64(len(p.data)) {
-		switch p.data[off] {
-		case ' ', '\t', '\r', '\n', ',', ':':
-			off++
-		default:
-			return off
-		}
-	}
-	return off
-}
-
-// position converts a byte offset to a 1-based line and column.
-func (p *jsonParser) position(off int64) (line, col int) {
-	if off < 0 {
-		off = 0
-	}
-	if off > int64(len(p.data)) {
-		off = int64(len(p.data))
-	}
-	before := p.data[:off]
-	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1) + 1
-	return line, col
-}
-
-// errorAt returns a *ParseError at byte offset off.
-func (p *jsonParser) errorAt(off int64, msg string) *ParseError {
-	line, col := p.position(off)
-	return &ParseError{File: p.name, Line: line, Column: col, Msg: msg}
+// errorAt returns a *ParseError at position at.
+func (p *jsonParser) errorAt(at pos, msg string) *ParseError {
+	return &ParseError{File: p.name, Line: at.line, Column: at.col, Msg: msg}
 }
 
 // describe names a JSON token for an error message.
