@@ -28,6 +28,7 @@ package deploycheck
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -180,10 +181,10 @@ func Check(o Object) ([]string, error) {
 		errs = append(errs, checkService(d.service)...)
 	case d.secret != nil:
 		errs = apivalidation.ValidateObjectMeta(&d.secret.ObjectMeta, true, apivalidation.NameIsDNSSubdomain, meta)
-		errs = append(errs, checkKeys(slices.Collect(mapKeys(d.secret.Data)), field.NewPath("data"))...)
+		errs = append(errs, checkKeys(slices.Collect(maps.Keys(d.secret.Data)), field.NewPath("data"))...)
 	case d.configMap != nil:
 		errs = apivalidation.ValidateObjectMeta(&d.configMap.ObjectMeta, true, apivalidation.NameIsDNSSubdomain, meta)
-		errs = append(errs, checkKeys(slices.Collect(mapKeys(d.configMap.Data)), field.NewPath("data"))...)
+		errs = append(errs, checkKeys(slices.Collect(maps.Keys(d.configMap.Data)), field.NewPath("data"))...)
 	case d.claim != nil:
 		errs = apivalidation.ValidateObjectMeta(&d.claim.ObjectMeta, true, apivalidation.NameIsDNSSubdomain, meta)
 		errs = append(errs, checkClaim(d.claim)...)
@@ -201,16 +202,6 @@ func messages(errs field.ErrorList) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func checkKeys(keys []string, path *field.Path) field.ErrorList {
