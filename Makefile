@@ -6,12 +6,25 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 SCENARIOS := $(sort $(dir $(wildcard fixtures/*/expect.yaml)))
 
-.PHONY: all build demo try test test-short lint bench fuzz quality quality-docs clean
+.PHONY: all build image demo try test test-short lint bench fuzz quality quality-docs clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/verdict
+
+# image builds the container image with Go tooling alone (cmd/verdict-image,
+# internal/ociimage): verdict for linux/amd64 and linux/arm64, from scratch,
+# user 65532, as an OCI image layout in bin/image, and prints its digest.
+# Every file and the image carry the commit's time, so the same commit built
+# with the same Go gives the same digest.
+IMAGE_DIR := bin/image
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
+image:
+	rm -rf $(IMAGE_DIR)
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./cmd/verdict-image -o $(IMAGE_DIR) \
+		-version $(VERSION) -ref $(VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null)"
 
 # demo judges every fixture scenario offline (files only, no server), prints
 # its table and verdict, and records every analysis in an SQLite store that

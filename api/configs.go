@@ -239,6 +239,7 @@ func (s *Server) deleteConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.configs.drop(name)
+	s.metrics.ForgetConfig(name)
 	s.configsChanged()
 	w.WriteHeader(http.StatusNoContent)
 }

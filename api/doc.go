@@ -49,6 +49,18 @@
 //     minutes at most).
 //   - verdict_last_score keeps the MaxScoreScopes canary scopes scored last
 //     per config, so its series do not grow with every rollout.
+//   - verdict_verdicts_total counts every verdict by config, verdict and
+//     origin, whichever path gave it: the judge API (origin judge) where it
+//     answers, every analysis where it ends (execute; one that could not
+//     run counts as none). The verdict_signal_* gauges show, per config,
+//     the signals of its latest analysis (the judge API's judgements are
+//     not analyses: they count, but do not replace them), from a snapshot
+//     a scrape reads whole (signalmetrics.go). Series labelled by config
+//     are bounded: MaxMetricConfigs stored configs have their own (the
+//     first judged; the rest count under OtherConfigs, inline configs under
+//     ""), MaxMetricSignals signals each, those not judged pass first; a
+//     config deleted through this server, or found gone from the store by
+//     the retention loop, loses its series and frees its place.
 //   - A restart resumes every unfinished analysis whose window started
 //     within ResumeWithin and whose config still parses; the others are
 //     marked interrupted with a reason. An analysis is never lost and never

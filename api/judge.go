@@ -580,6 +580,7 @@ func (s *Server) judge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.inline.add(inline)
+	s.metrics.CountVerdict("judge", req.ConfigName, string(rep.Verdict))
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
 	w.WriteHeader(http.StatusOK)

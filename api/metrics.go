@@ -28,6 +28,25 @@ import (
 // judged lately are what a dashboard or an alert reads.
 const MaxScoreScopes = 10
 
+// MaxMetricConfigs is how many stored configs get series of their own in
+// the metrics labelled by config (verdict_verdicts_total,
+// verdict_last_score, verdict_schedule_runs_total, verdict_signal_*): the
+// first ones judged; the verdicts of the configs beyond them are counted
+// under config OtherConfigs. A config deleted (through this server, or seen
+// gone from the store by the retention loop) loses its series and frees
+// its place. The verdicts of inline configs are counted under config "",
+// since their names are the caller's.
+const MaxMetricConfigs = 100
+
+// OtherConfigs is the config label of the configs beyond MaxMetricConfigs;
+// it cannot be a stored config's name (see configName).
+const OtherConfigs = "(other)"
+
+// MaxMetricSignals is how many signals of a config's latest analysis the
+// verdict_signal_* gauges show: those not judged pass first (high, low,
+// error, nodata), then the others, each in the report's order.
+const MaxMetricSignals = 20
+
 // Metrics are the service's own metrics, on a private registry.
 type Metrics struct {
 	reg              *prometheus.Registry
@@ -41,6 +60,13 @@ type Metrics struct {
 	scheduleRuns     *prometheus.CounterVec
 	takeovers        *prometheus.CounterVec
 	refusals         *prometheus.CounterVec
+	verdicts         *prometheus.CounterVec
+	signals          *signalCollector
+
+	// configsMu guards configs, the stored configs with series of their
+	// own (see MaxMetricConfigs).
+	configsMu sync.Mutex
+	configs   map[string]struct{}
 
 	// scoreScopes lists, per config, the scopes verdict_last_score has a
 	// series for, the least recently scored first.
@@ -52,6 +78,8 @@ type Metrics struct {
 func NewMetrics() *Metrics {
 	m := &Metrics{
 		scoreScopes: map[string][]string{},
+		configs:     map[string]struct{}{},
+		signals:     &signalCollector{latest: map[string]signalFigures{}},
 		reg:         prometheus.NewRegistry(),
 		analyses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "verdict_analyses_total", Help: "Finished analyses by verdict (none when there was no verdict) and origin.",
@@ -86,8 +114,11 @@ func NewMetrics() *Metrics {
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "verdict_http_refused_total", Help: "Requests refused before their handler, by reason: cross_site (no-token mode), content_type (415), busy (503, the request bodies in flight at their limit).",
 		}, []string{"reason"}),
+		verdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "verdict_verdicts_total", Help: fmt.Sprintf("Verdicts given, by config (\"\" for an inline config, %q beyond the first %d stored configs), verdict (none also for an analysis that failed to run) and origin: judge (POST /api/v1/judge), api (POST /api/v1/analyses), argo, flagger, kayenta, schedule.", OtherConfigs, MaxMetricConfigs),
+		}, []string{"config", "verdict", "origin"}),
 	}
-	m.reg.MustRegister(m.analyses, m.analysisDuration, m.queryDuration, m.sourceErrors, m.requests, m.requestDuration, m.lastScore, m.scheduleRuns, m.takeovers, m.refusals,
+	m.reg.MustRegister(m.analyses, m.analysisDuration, m.queryDuration, m.sourceErrors, m.requests, m.requestDuration, m.lastScore, m.scheduleRuns, m.takeovers, m.refusals, m.verdicts, m.signals,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, outcome := range []string{"resumed", "interrupted"} {
 		m.takeovers.WithLabelValues(outcome) // shown at 0 before the first takeover
@@ -111,14 +142,20 @@ func (m *Metrics) observeRequest(endpoint string, status int, d time.Duration) {
 	m.requestDuration.WithLabelValues(endpoint).Observe(d.Seconds())
 }
 
-// ObserveAnalysis records a finished live analysis.
+// ObserveAnalysis records a finished live analysis of config (a stored
+// config's name, "" for an inline config): rep is nil when it could not run.
 func (m *Metrics) ObserveAnalysis(origin, config string, rep *analysis.Report, d time.Duration) {
 	m.analysisDuration.WithLabelValues(origin).Observe(d.Seconds())
 	if rep == nil {
 		m.analyses.WithLabelValues("none", origin).Inc()
+		m.CountVerdict(origin, config, "none")
 		return
 	}
 	m.analyses.WithLabelValues(string(rep.Verdict), origin).Inc()
+	m.CountVerdict(origin, config, string(rep.Verdict))
+	if label := m.configLabel(config); label != "" && label != OtherConfigs {
+		m.signals.set(label, rep, time.Now())
+	}
 	scope := ""
 	if rep.Scopes != nil {
 		scope = query.FormatScope(rep.Scopes.Canary)
@@ -135,7 +172,7 @@ func (m *Metrics) ObserveAnalysis(origin, config string, rep *analysis.Report, d
 func (m *Metrics) setLastScore(config, scope string, score float64) {
 	// A label value must be UTF-8 (WithLabelValues panics otherwise); the
 	// API refuses scopes that are not, this keeps any other caller safe.
-	config, scope = strings.ToValidUTF8(config, "\uFFFD"), strings.ToValidUTF8(scope, "\uFFFD")
+	config, scope = m.configLabel(config), strings.ToValidUTF8(scope, "\uFFFD")
 	m.scoreMu.Lock()
 	defer m.scoreMu.Unlock()
 	scopes := slices.DeleteFunc(m.scoreScopes[config], func(s string) bool { return s == scope })
@@ -151,7 +188,66 @@ func (m *Metrics) setLastScore(config, scope string, score float64) {
 // ScheduleRun counts a scheduled firing by outcome: ran, failed, skipped,
 // panicked or elsewhere (another replica ran it).
 func (m *Metrics) ScheduleRun(config, outcome string) {
-	m.scheduleRuns.WithLabelValues(config, outcome).Inc()
+	m.scheduleRuns.WithLabelValues(m.configLabel(config), outcome).Inc()
+}
+
+// CountVerdict counts one verdict (pass, marginal, fail, none) of config
+// (a stored config's name, "" for an inline one) given by origin.
+func (m *Metrics) CountVerdict(origin, config, verdict string) {
+	m.verdicts.WithLabelValues(m.configLabel(config), verdict, origin).Inc()
+}
+
+// configLabel is the config label of a config's series: its name while
+// it is one of the MaxMetricConfigs configs with series of their own (the
+// first ones seen take the places), "" for an inline config, OtherConfigs
+// for the rest. The name is made valid UTF-8, as a label value must be.
+func (m *Metrics) configLabel(config string) string {
+	if config == "" {
+		return ""
+	}
+	config = strings.ToValidUTF8(config, "\uFFFD")
+	m.configsMu.Lock()
+	defer m.configsMu.Unlock()
+	if _, ok := m.configs[config]; ok {
+		return config
+	}
+	if len(m.configs) >= MaxMetricConfigs {
+		return OtherConfigs
+	}
+	m.configs[config] = struct{}{}
+	return config
+}
+
+// ForgetConfig deletes every series of a config (it was deleted), which
+// frees its place among the MaxMetricConfigs.
+func (m *Metrics) ForgetConfig(config string) {
+	config = strings.ToValidUTF8(config, "\uFFFD")
+	m.configsMu.Lock()
+	_, ok := m.configs[config]
+	delete(m.configs, config)
+	m.configsMu.Unlock()
+	if !ok {
+		return
+	}
+	match := prometheus.Labels{"config": config}
+	m.verdicts.DeletePartialMatch(match)
+	m.scheduleRuns.DeletePartialMatch(match)
+	m.signals.drop(config)
+	m.scoreMu.Lock()
+	defer m.scoreMu.Unlock()
+	m.lastScore.DeletePartialMatch(match)
+	delete(m.scoreScopes, config)
+}
+
+// trackedConfigs lists the configs with series of their own.
+func (m *Metrics) trackedConfigs() []string {
+	m.configsMu.Lock()
+	defer m.configsMu.Unlock()
+	out := make([]string, 0, len(m.configs))
+	for name := range m.configs {
+		out = append(out, name)
+	}
+	return out
 }
 
 // refused counts a request refused before its handler (see guard).

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
@@ -33,6 +34,9 @@ func (s *Server) retentionLoop() {
 			case n > 0:
 				s.log.Info("deleted the analyses past the retention", "deleted", n, "retention", s.opt.Retention)
 			}
+		}
+		if err := s.forgetDeletedConfigs(s.reapCtx); err != nil && s.reapCtx.Err() == nil {
+			s.log.Warn("listing the configs to drop the metrics of deleted ones", "err", err)
 		}
 		n, err := s.pruneFirings(s.reapCtx)
 		switch {
@@ -108,4 +112,30 @@ func (s *Server) pruneFirings(ctx context.Context) (int, error) {
 			return total, err
 		}
 	}
+}
+
+// forgetDeletedConfigs drops the metric series of the configs no longer
+// stored (deleted through another replica, or never stored), so that they
+// neither stay on /metrics nor hold places among MaxMetricConfigs. Only
+// configs tracked before the store is listed are candidates: one stored
+// and judged meanwhile keeps its series.
+func (s *Server) forgetDeletedConfigs(ctx context.Context) error {
+	tracked := s.metrics.trackedConfigs()
+	if len(tracked) == 0 {
+		return nil
+	}
+	list, err := s.store.ListConfigs(ctx)
+	if err != nil {
+		return err
+	}
+	stored := make(map[string]bool, len(list))
+	for _, c := range list {
+		stored[strings.ToValidUTF8(c.Name, "\uFFFD")] = true
+	}
+	for _, name := range tracked {
+		if !stored[name] {
+			s.metrics.ForgetConfig(name)
+		}
+	}
+	return nil
 }

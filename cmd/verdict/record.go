@@ -18,20 +18,21 @@ func openRecord(cmd *cobra.Command, dsn string) (store.Store, error) {
 	if dsn == "" {
 		return nil, nil
 	}
-	return openStore(cmd.Context(), dsn)
+	return openStore(cmd.Context(), "--db", dsn)
 }
 
-// openStore opens the store a --db names. A malformed DSN is a usage
+// openStore opens the store a DSN names; origin (--db, VERDICT_DB) names
+// where it came from in errors. A malformed DSN is a usage
 // error (exit 64); a well-formed one whose store cannot be reached or used
 // (a database down, a read-only or missing SQLite file's directory) is an
 // internal one (exit 70): the command line is right, the environment is not.
-func openStore(ctx context.Context, dsn string) (store.Store, error) {
+func openStore(ctx context.Context, origin, dsn string) (store.Store, error) {
 	st, err := store.Open(ctx, dsn)
 	switch {
 	case errors.Is(err, store.ErrUnavailable):
-		return nil, fmt.Errorf("--db: %w", err)
+		return nil, fmt.Errorf("%s: %w", origin, err)
 	case err != nil:
-		return nil, usageError{fmt.Errorf("--db: %w", err)}
+		return nil, usageError{fmt.Errorf("%s: %w", origin, err)}
 	}
 	return st, nil
 }

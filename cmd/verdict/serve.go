@@ -93,7 +93,7 @@ func newServeCommand() *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:8080", "address to listen on")
-	fl.StringVar(&f.db, "db", store.DefaultDSN, "store: sqlite:PATH or postgres://...")
+	fl.StringVar(&f.db, "db", store.DefaultDSN, "store: sqlite:PATH or postgres://... ($VERDICT_DB when not given)")
 	fl.StringVar(&f.configDir, "config-dir", "", "load every *.yaml, *.yml and *.json config of this directory at start")
 	fl.StringVar(&f.tokensFile, "tokens-file", "", "bearer tokens, one \"ROLE TOKEN\" a line, reread on SIGHUP (default $VERDICT_TOKENS)")
 	fl.StringVar(&f.sourcesFile, "sources-file", "", "metric sources by name, with their URLs, credentials files, TLS and bounds (YAML)")
@@ -295,7 +295,11 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		// returns before the server exists. A second Close does nothing.
 		defer events.Close()
 	}
-	st, err := openStore(ctx, f.db)
+	dsn, origin := f.db, "--db"
+	if env := os.Getenv("VERDICT_DB"); env != "" && !cmd.Flags().Changed("db") {
+		dsn, origin = env, "VERDICT_DB"
+	}
+	st, err := openStore(ctx, origin, dsn)
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,27 @@ func TestServeListenNeedsTokens(t *testing.T) {
 	}
 }
 
+// TestServeDBFromEnvironment: without --db, VERDICT_DB names the store
+// (a Kubernetes Secret can hold a PostgreSQL URL with its password, which
+// a flag would show in the process list), and errors name it; --db wins.
+func TestServeDBFromEnvironment(t *testing.T) {
+	t.Setenv("VERDICT_TOKENS", "")
+	t.Setenv("VERDICT_DB", "mysql://u:s3cret@127.0.0.1/v")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve"}, "verdict: VERDICT_DB: "},
+		{[]string{"serve", "--db", "oracle://u:s3cret@127.0.0.1/v"}, "verdict: --db: "},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), tc.args, strings.NewReader(""), &stdout, &stderr)
+		if code != exitUsage || !strings.HasPrefix(stderr.String(), tc.want) || !strings.Contains(stderr.String(), "is not a store") || strings.Contains(stderr.String(), "s3cret") {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), exitUsage, tc.want)
+		}
+	}
+}
+
 // nowMetrics writes latency gauges from 30 minutes before now to 10
 // minutes after, every 2 s: the canary's latency equals the baseline's
 // until regression, then is 30% higher.
