@@ -134,16 +134,8 @@ func (t QuantileTest) MinPValueLess() float64 { return t.minLess }
 // pooledPercentile is Percentile of the union of two sorted samples,
 // without merging them: it walks both to the two order statistics it needs.
 func pooledPercentile(a, b []float64, p float64) float64 {
-	n := len(a) + len(b)
-	index := 1 + float64(n-1)*p
-	lo := int(math.Floor(index))
-	hi := int(math.Ceil(index))
-	qs, xh := kthOfTwo(a, b, lo), kthOfTwo(a, b, hi)
-	if index > float64(lo) && xh != qs {
-		h := index - float64(lo)
-		qs = (1-h)*qs + h*xh
-	}
-	return qs
+	index, lo, hi := type7Index(len(a)+len(b), p)
+	return type7Value(index, lo, kthOfTwo(a, b, lo), kthOfTwo(a, b, hi))
 }
 
 // kthOfTwo returns the k-th smallest (1-based) value of the union of two
