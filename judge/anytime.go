@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // Anytime makes a signal's decision valid however often, and whenever,
@@ -51,7 +53,7 @@ func mixtureConstant(alpha float64) float64 {
 // mixture is M(S, V) for the one-sided half-normal mixture of variance ρ.
 func mixture(s, v, rho float64) float64 {
 	a := v + 1/rho
-	return 2 * math.Exp(s*s/(2*a)) * pnorm(s/math.Sqrt(a), true) / math.Sqrt(1+rho*v)
+	return 2 * math.Exp(s*s/(2*a)) * numeric.Pnorm(s/math.Sqrt(a), true) / math.Sqrt(1+rho*v)
 }
 
 // anytimeP is the anytime-valid one-sided p-value of a fixed-sample
@@ -84,7 +86,7 @@ func anytimeLevel(alpha, v, rho float64) float64 {
 			hi = mid
 		}
 	}
-	return pnorm(hi/math.Sqrt(v), false)
+	return numeric.Pnorm(hi/math.Sqrt(v), false)
 }
 
 // anytime redoes a judgement so that its decision holds at every look: it

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // Buckets is one side's histogram over the windows of an analysis, as
@@ -450,7 +452,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	down := compareSharesWith(bAbove, cDown, binomial)
 	t.Dispersion = phi
 	mid := compareSharesWith(bAbove, aboveCounts(c, x), binomial)
-	t.PValue = ptr(2 * pnorm(-math.Abs(math.Log(mid.rr))/math.Sqrt(mid.phi*mid.varLogRR), true))
+	t.PValue = ptr(2 * numeric.Pnorm(-math.Abs(math.Log(mid.rr))/math.Sqrt(mid.phi*mid.varLogRR), true))
 	t.RateRatio = ptr(mid.rr)
 	if v := mid.phi * mid.varLogRR; v > 0 {
 		t.Information = 1 / v

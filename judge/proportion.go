@@ -3,6 +3,8 @@ package judge
 import (
 	"fmt"
 	"math"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // shares is the comparison of two binomial proportions over windows: the
@@ -206,10 +208,10 @@ func decideShares(r Result, spec Spec, sh shares, opts Options, describe string)
 	t.RelativeShift = ptr(sh.rr - 1)
 	t.Estimate, t.CILow, t.CIHigh = ptr(sh.rd), ptr(sh.rd-z2*seRD), ptr(sh.rd+z2*seRD)
 	if a.Points {
-		t.PValue = ptr(2 * pnorm(-math.Abs(sh.rd)/seRD, true))
+		t.PValue = ptr(2 * numeric.Pnorm(-math.Abs(sh.rd)/seRD, true))
 		describe += fmt.Sprintf(", %spp (%g%% CI %spp .. %spp)", signedPoints(sh.rd), 100*opts.Confidence, signedPoints(*t.CILow), signedPoints(*t.CIHigh))
 	} else {
-		t.PValue = ptr(2 * pnorm(-math.Abs(math.Log(sh.rr))/seRR, true))
+		t.PValue = ptr(2 * numeric.Pnorm(-math.Abs(math.Log(sh.rr))/seRR, true))
 		if sh.noBaseline {
 			describe += fmt.Sprintf(", none on the baseline (%g%% CI ratio above %s)", 100*opts.Confidence, formatTimes(*t.RatioLow))
 		} else {
@@ -292,13 +294,13 @@ func decideShares(r Result, spec Spec, sh shares, opts Options, describe string)
 // change a of the baseline" against a rise and a fall beyond it.
 func shareTails(sh shares, a Change, seRR, seRD float64) (up, down float64) {
 	if a.Points {
-		return dispersedP(pnorm((sh.rd-a.Value)/seRD, false), sh.df), dispersedP(pnorm((sh.rd+a.Value)/seRD, true), sh.df)
+		return dispersedP(numeric.Pnorm((sh.rd-a.Value)/seRD, false), sh.df), dispersedP(numeric.Pnorm((sh.rd+a.Value)/seRD, true), sh.df)
 	}
 	lr := math.Log(sh.rr)
-	up = dispersedP(pnorm((lr-math.Log1p(a.Value))/seRR, false), sh.df)
+	up = dispersedP(numeric.Pnorm((lr-math.Log1p(a.Value))/seRR, false), sh.df)
 	down = 1.0
 	if a.Value < 1 {
-		down = dispersedP(pnorm((lr-math.Log1p(-a.Value))/seRR, true), sh.df)
+		down = dispersedP(numeric.Pnorm((lr-math.Log1p(-a.Value))/seRR, true), sh.df)
 	}
 	return up, down
 }

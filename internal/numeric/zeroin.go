@@ -48,7 +48,7 @@ func Zeroin(ax, bx, fa, fb float64, f func(float64) (float64, error), opt Zeroin
 			a, b, c = b, c, b
 			fa, fb, fc = fb, fc, fb
 		}
-		tolAct := float64(2*eps*math.Abs(b)) + opt.Tol/2
+		tolAct := float64(2*eps*math.Abs(b)) + float64(opt.Tol/2)
 		newStep := (c - b) / 2
 		if math.Abs(newStep) <= tolAct || isRoot(fb) {
 			return b, nil
@@ -76,7 +76,7 @@ func Zeroin(ax, bx, fa, fb float64, f func(float64) (float64, error), opt Zeroin
 			} else {
 				p = -p
 			}
-			if p < float64(float64(0.75*cb)*q)-math.Abs(tolAct*q)/2 && p < math.Abs(prevStep*q/2) {
+			if p < float64(float64(0.75*cb)*q)-float64(math.Abs(tolAct*q)/2) && p < math.Abs(prevStep*q/2) {
 				newStep = p / q
 			}
 		}

@@ -117,10 +117,10 @@ func WilcoxonDiff(mu, quantile float64, x, y []float64) (float64, error) {
 	return newRankSampler(x, y).wdiff(mu, quantile, true)
 }
 
-// NormalQuantile is the standard normal quantile Phi^-1(p), computed as
-// sqrt(2)*erfinv(2p-1) (within 1-2 ulps of commons-math and R).
+// NormalQuantile is the standard normal quantile Phi^-1(p): R's qnorm
+// (numeric.Qnorm), within 1-2 ulps of commons-math's erfInv-based one.
 func NormalQuantile(p float64) float64 {
-	return math.Sqrt2 * math.Erfinv(2*p-1)
+	return numeric.Qnorm(p, true)
 }
 
 // NormalApproxPValue is the two-sided normal-approximation p-value
@@ -131,7 +131,7 @@ func NormalApproxPValue(x, y []float64) (float64, error) {
 	if err != nil {
 		return math.NaN(), err
 	}
-	return math.Erfc(math.Abs(z) / math.Sqrt2), nil
+	return 2 * numeric.Pnorm(-math.Abs(z), true), nil
 }
 
 // Zeroin finds a root of f in [ax, bx] given fa = f(ax) and fb = f(bx), step

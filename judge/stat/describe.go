@@ -116,12 +116,12 @@ func stdDev(values []float64, mean float64) float64 {
 		// does, at a fraction of its cost.
 		for _, v := range values {
 			d := (v - mean) * scale
-			ss += d * d
+			ss += float64(d * d)
 		}
 	} else {
 		for _, v := range values {
 			d := math.Ldexp(v-mean, -e)
-			ss += d * d
+			ss += float64(d * d)
 		}
 	}
 	return math.Ldexp(math.Sqrt(ss/float64(len(values)-1)), e)
@@ -170,7 +170,7 @@ func IQRFences(sorted []float64, factor float64) (lower, upper float64) {
 	q1 := Percentile(sorted, 0.25)
 	q3 := Percentile(sorted, 0.75)
 	iqr := q3 - q1
-	return q1 - factor*iqr, q3 + factor*iqr
+	return q1 - float64(factor*iqr), q3 + float64(factor*iqr)
 }
 
 // RemoveOutliers returns the values inside the IQR fences (IQRFences with

@@ -258,7 +258,7 @@ func QuantileInterval(sorted []float64, q, conf float64) (lo, hi float64, r, s i
 	case !(conf > 0 && conf < 1):
 		return 0, 0, 0, 0, fmt.Errorf("quantile interval: confidence %g is not strictly between 0 and 1", conf)
 	}
-	tail := (1 - conf) / 2
+	tail := float64((1 - conf) / 2)
 	cdf := binomialCDF(n, q)
 	// cdf[k] = P(Y ≤ k). r − 1 is the largest k with cdf[k] ≤ tail; r = 0
 	// (no lower bound) when even P(Y ≤ 0) exceeds it.
@@ -303,7 +303,7 @@ func binomialCDF(n int, p float64) []float64 {
 	d[mode] = 1
 	sum := 1.0
 	for k := mode; k < n && d[k] > negligible; k++ {
-		d[k+1] = d[k] * float64(n-k) / float64(k+1) * odds
+		d[k+1] = float64(d[k] * float64(n-k) / float64(k+1) * odds)
 		sum += d[k+1]
 	}
 	for k := mode; k > 0 && d[k] > negligible; k-- {

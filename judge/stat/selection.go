@@ -214,7 +214,7 @@ func (s *selector) step(g *target) {
 		// No usable prediction: halve the bracket by value.
 		m := g.hiBits - (g.hiBits-g.loBits)/2
 		if g.cLo > 0 {
-			if v := g.lo()/2 + g.hi()/2; !math.IsInf(v, 0) {
+			if v := float64(g.lo()/2) + float64(g.hi()/2); !math.IsInf(v, 0) {
 				if bv := numeric.OrderedBits(v); bv > g.loBits && bv < g.hiBits {
 					m = bv
 				}
@@ -246,7 +246,7 @@ func (s *selector) window(g *target) (a, b uint64, noA, ok bool) {
 		// median have density 1/(2σ√π) per unit and per pair.
 		sigma := (iqr(x) + iqr(y)) / 2 / 1.349
 		slope = float64(s.n) / (2 * sigma * math.SqrtPi)
-		dist = math.Abs(k - float64(s.n)/2)
+		dist = math.Abs(k - float64(float64(s.n)/2))
 		if dist < float64(s.list) {
 			dist = 0
 		} else {
@@ -520,7 +520,7 @@ func (s *selector) bisect(g *target) {
 		}
 		m := g.loBits + (g.hiBits-g.loBits)/2
 		if byValue && g.cLo > 0 {
-			if v := g.lo()/2 + g.hi()/2; !math.IsInf(v, 0) {
+			if v := float64(g.lo()/2) + float64(g.hi()/2); !math.IsInf(v, 0) {
 				if b := numeric.OrderedBits(v); b > g.loBits && b < g.hiBits {
 					m = b
 				}
