@@ -14,8 +14,9 @@ import "math"
 // that meets an addition rounded on its own. Both are within one ulp of the
 // exact value.
 
-// exp returns e**x.
-func exp(x float64) float64 {
+// Exp returns e**x, the same float64 on every architecture (math.Exp is
+// not), within one ulp of the exact value.
+func Exp(x float64) float64 {
 	const (
 		ln2Hi     = 6.93147180369123816490e-01
 		ln2Lo     = 1.90821492927058770002e-10
@@ -58,8 +59,9 @@ func exp(x float64) float64 {
 	return math.Ldexp(y, k)
 }
 
-// log returns the natural logarithm of x.
-func log(x float64) float64 {
+// Log returns the natural logarithm of x, the same float64 on every
+// architecture (math.Log is not), within one ulp of the exact value.
+func Log(x float64) float64 {
 	const (
 		ln2Hi = 6.93147180369123816490e-01
 		ln2Lo = 1.90821492927058770002e-10

@@ -78,13 +78,13 @@ func pnormBoth(x float64) (cum, ccum float64) {
 	return cum, ccum
 }
 
-// tail returns Cody's exp(-y²/2)·rational and its complement, with y² split
+// tail returns Cody's Exp(-y²/2)·rational and its complement, with y² split
 // as xsq² + del (xsq = trunc(16y)/16, so that xsq² is exact) to keep the
 // exponential accurate.
 func tail(y, rational float64) (lower, upper float64) {
 	xsq := float64(math.Trunc(y*16) / 16)
 	del := (y - xsq) * (y + xsq)
-	lower = float64(float64(exp(-xsq*xsq*0.5)*exp(-del*0.5)) * rational)
+	lower = float64(float64(Exp(-xsq*xsq*0.5)*Exp(-del*0.5)) * rational)
 	return lower, 1 - lower
 }
 
@@ -119,7 +119,7 @@ func Qnorm(p float64, lowerTail bool) float64 {
 		r := 0.180625 - float64(q*q)
 		return float64(q*horner(r, &wichuraA)) / horner(r, &wichuraB)
 	}
-	// r = sqrt(-log(min(p, 1-p))), the smaller tail taken as given where
+	// r = sqrt(-Log(min(p, 1-p))), the smaller tail taken as given where
 	// it is given.
 	small := lowerP
 	if q > 0 {
@@ -128,7 +128,7 @@ func Qnorm(p float64, lowerTail bool) float64 {
 			small = p
 		}
 	}
-	r := math.Sqrt(-log(small))
+	r := math.Sqrt(-Log(small))
 	var val float64
 	if r <= 5 {
 		r -= 1.6

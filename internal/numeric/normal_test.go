@@ -20,12 +20,12 @@ func ulps(a, b float64) uint64 {
 func TestExpLog(t *testing.T) {
 	for i := range 20001 {
 		x := -745 + float64(i)*(709.4+745)/20000
-		if got, want := exp(x), math.Exp(x); ulps(got, want) > 2 {
-			t.Errorf("exp(%v) = %v, math.Exp %v (%d ulps)", x, got, want, ulps(got, want))
+		if got, want := Exp(x), math.Exp(x); ulps(got, want) > 2 {
+			t.Errorf("Exp(%v) = %v, math.Exp %v (%d ulps)", x, got, want, ulps(got, want))
 		}
 		y := math.Ldexp(1+float64(i)/20001, i%2000-1000)
-		if got, want := log(y), math.Log(y); ulps(got, want) > 2 {
-			t.Errorf("log(%v) = %v, math.Log %v (%d ulps)", y, got, want, ulps(got, want))
+		if got, want := Log(y), math.Log(y); ulps(got, want) > 2 {
+			t.Errorf("Log(%v) = %v, math.Log %v (%d ulps)", y, got, want, ulps(got, want))
 		}
 	}
 	for _, c := range []struct{ x, exp, log float64 }{
@@ -36,11 +36,11 @@ func TestExpLog(t *testing.T) {
 		{-1, 1 / math.E, math.NaN()},
 		{800, math.Inf(1), math.Log(800)},
 	} {
-		if got := exp(c.x); got != c.exp && !(ulps(got, c.exp) <= 1) {
-			t.Errorf("exp(%v) = %v, want %v", c.x, got, c.exp)
+		if got := Exp(c.x); got != c.exp && !(ulps(got, c.exp) <= 1) {
+			t.Errorf("Exp(%v) = %v, want %v", c.x, got, c.exp)
 		}
-		if got := log(c.x); !(got == c.log || math.IsNaN(got) && math.IsNaN(c.log) || ulps(got, c.log) <= 1) {
-			t.Errorf("log(%v) = %v, want %v", c.x, got, c.log)
+		if got := Log(c.x); !(got == c.log || math.IsNaN(got) && math.IsNaN(c.log) || ulps(got, c.log) <= 1) {
+			t.Errorf("Log(%v) = %v, want %v", c.x, got, c.log)
 		}
 	}
 }

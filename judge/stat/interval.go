@@ -3,9 +3,10 @@ package stat
 import (
 	"errors"
 	"fmt"
-	"github.com/verdict-aca/verdict/internal/numeric"
 	"math"
 	"slices"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // ErrAllTied is returned (wrapped) by the interval methods when every pooled

@@ -3,10 +3,11 @@ package stat
 import (
 	"errors"
 	"fmt"
-	"github.com/verdict-aca/verdict/internal/numeric"
 	"math"
 	"sync"
 	"sync/atomic"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // exactLimit is R's default for the exact test: both samples smaller than it.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // QuantileTest is the two-sample quantile test of a high quantile: the
@@ -207,13 +209,13 @@ func fisherTails(a, m, above, total int) (greater, less, twoSided, minGreater, m
 	for k := lo; k < hi; k++ {
 		num := float64(above-k) * float64(m-k)
 		den := float64(k+1) * float64(total-above-m+k+1)
-		logs[k-lo+1] = logs[k-lo] + math.Log(num/den)
+		logs[k-lo+1] = logs[k-lo] + numeric.Log(num/den)
 		peak = math.Max(peak, logs[k-lo+1])
 	}
 	d := make([]float64, len(logs))
 	var sum float64
 	for i, l := range logs {
-		d[i] = math.Exp(l - peak)
+		d[i] = numeric.Exp(l - peak)
 		sum += d[i]
 	}
 	for i := range d {

@@ -2,9 +2,9 @@ package stat
 
 import (
 	"fmt"
-	"github.com/verdict-aca/verdict/internal/numeric"
 	"math"
 
+	"github.com/verdict-aca/verdict/internal/numeric"
 	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat/distuv"
 )

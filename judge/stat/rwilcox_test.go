@@ -3,11 +3,12 @@ package stat
 import (
 	"errors"
 	"fmt"
-	"github.com/verdict-aca/verdict/internal/numeric"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // This file replays R's wilcox.test(x, y, conf.int = TRUE, correct = TRUE)
