@@ -78,7 +78,7 @@ lint: check-fma
 # rounding fewer than R's and Kayenta's arithmetic) anywhere in the packages
 # that promise their float64 results, and names the lines: round the
 # product there with float64(x*y) (see internal/numeric).
-EXACT_PKGS := ./internal/numeric ./judge/stat ./judge/kayenta
+EXACT_PKGS := ./internal/numeric ./judge/stat ./judge/kayenta ./internal/archcheck
 
 check-fma:
 	@asm=$$(GOARCH=arm64 $(GO) build -gcflags=-S $(EXACT_PKGS) 2>&1) || { echo "$$asm" | grep -v '^	' >&2; exit 1; }; \
