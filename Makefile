@@ -75,13 +75,13 @@ lint: check-fma
 	$(GO) run $(STATICCHECK) ./...
 
 # check-fma fails when the arm64 compiler fuses a multiply and an add (one
-# rounding fewer than R's and Kayenta's arithmetic) anywhere in the packages
-# that promise their float64 results, and names the lines: round the
+# rounding fewer than R's and Kayenta's arithmetic, and than amd64's)
+# anywhere in the statistics packages, and names the lines: round the
 # product there with float64(x*y) (see internal/numeric).
-EXACT_PKGS := ./internal/numeric ./judge/stat ./judge/kayenta ./internal/archcheck
+FMA_PKGS := ./internal/numeric ./judge/... ./scoring ./internal/archcheck
 
 check-fma:
-	@asm=$$(GOARCH=arm64 $(GO) build -gcflags=-S $(EXACT_PKGS) 2>&1) || { echo "$$asm" | grep -v '^	' >&2; exit 1; }; \
+	@asm=$$(GOARCH=arm64 $(GO) build -gcflags=-S $(FMA_PKGS) 2>&1) || { echo "$$asm" | grep -v '^	' >&2; exit 1; }; \
 	fused=$$(echo "$$asm" | grep -E '[[:space:]](FMADDD|FMSUBD|FNMADDD|FNMSUBD)[[:space:]]' | grep -oE '[^( ]+\.go:[0-9]+' | sed 's|^$(CURDIR)/||' | sort -u); \
 	if [ -n "$$fused" ]; then echo "check-fma: the arm64 compiler fuses a multiply-add at these lines; round the product with float64(x*y):" >&2; echo "$$fused" >&2; exit 1; fi
 

@@ -84,7 +84,7 @@ func inflatePT(p, f, df float64) float64 {
 	}
 	t := upperQuantile(p) / math.Sqrt(f)
 	df = math.Max(df, 1)
-	return 0.5 * mathext.RegIncBeta(df/2, 0.5, df/(df+t*t))
+	return 0.5 * mathext.RegIncBeta(df/2, 0.5, df/(df+float64(t*t)))
 }
 
 // upperQuantile is the standard normal z with upper tail p, R's
@@ -151,7 +151,7 @@ func debias(rho float64, n int) float64 {
 	if rho <= 2/math.Sqrt(float64(n)) {
 		return rho
 	}
-	return rho + (1+4*rho)/float64(n)
+	return rho + (1+float64(4*rho))/float64(n)
 }
 
 // lag1 is the lag-1 sample autocorrelation (0 for a constant series).
@@ -164,9 +164,9 @@ func lag1(v []float64) float64 {
 	var num, den float64
 	for i, x := range v {
 		d := x - mean
-		den += d * d
+		den += float64(d * d)
 		if i > 0 {
-			num += d * (v[i-1] - mean)
+			num += float64(d * (v[i-1] - mean))
 		}
 	}
 	if den == 0 {

@@ -90,7 +90,7 @@ func checkHistogram(spec Spec, side string, h *Buckets) (*Buckets, error) {
 				return nil, fmt.Errorf("%s: %s window %d, bucket le=%s holds %s; %v", spec.Name, side, w+1, formatBound(h.Bounds[i]), formatCount(v), err)
 			}
 			// increase() extrapolates each bucket alike; allow rounding.
-			if i > 0 && v < row[i-1]*(1-1e-9)-1e-9 {
+			if i > 0 && v < float64(row[i-1]*(1-1e-9))-1e-9 {
 				return nil, fmt.Errorf("%s: %s window %d is not cumulative: bucket le=%s holds %s, fewer than the %s of le=%s; give each bucket the count of observations at or below its bound (Prometheus' _bucket series)",
 					spec.Name, side, w+1, formatBound(h.Bounds[i]), formatCount(v), formatCount(row[i-1]), formatBound(h.Bounds[i-1]))
 			}
@@ -158,7 +158,7 @@ func histogramQuantile(bounds, cum []float64, q float64) float64 {
 	if total <= 0 {
 		return math.NaN()
 	}
-	rank := q * total
+	rank := float64(q * total)
 	i := 0
 	for i < len(cum)-1 && cum[i] < rank {
 		i++
@@ -176,7 +176,7 @@ func histogramQuantile(bounds, cum []float64, q float64) float64 {
 	if inBucket <= 0 {
 		return bounds[i]
 	}
-	return lo + (bounds[i]-lo)*(rank-below)/inBucket
+	return lo + float64((bounds[i]-lo)*(rank-below)/inBucket)
 }
 
 // bucketOfRank returns the bounds of the bucket holding the observation of
@@ -566,7 +566,7 @@ func windowsOf(h *Buckets) []float64 {
 // q·n + z·√(n·q·(1−q)), clamped to [1, n].
 func rankBucket(bounds []float64, t histogramTotals, q, z float64) (lo, hi float64) {
 	n := t.total
-	rank := q*n + z*math.Sqrt(n*q*(1-q))
+	rank := float64(q*n) + float64(z*math.Sqrt(n*q*(1-q)))
 	rank = math.Min(math.Max(math.Ceil(rank), 1), n)
 	return bucketOfRank(bounds, t.cum, rank)
 }
