@@ -16,8 +16,8 @@
 // addition or subtraction is therefore converted explicitly, float64(x*y),
 // which the Go specification says rounds it: the result is then the same on
 // amd64 and arm64. `make check-fma` (part of `make lint`) names any line of
-// internal/numeric, judge/stat, judge/kayenta and internal/archcheck where
-// the arm64 compiler still fuses one; `make test-arm64` runs their tests
+// internal/numeric, judge/..., scoring and internal/archcheck where the
+// arm64 compiler still fuses one; `make test-arm64` runs their tests
 // built for arm64 under qemu-user, and internal/archcheck compares their
 // results on both architectures bit for bit.
 package numeric
