@@ -149,13 +149,19 @@ func cumAt(bounds, cum []float64, x float64) float64 {
 	return below + (cum[i]-below)*(x-lo)/(bounds[i]-lo)
 }
 
-// histogramQuantile is the q-quantile of cumulative counts as Prometheus'
+// HistogramQuantile is the q-quantile of cumulative bucket counts cum
+// (one per upper bound in bounds, the last +Inf) as Prometheus'
 // histogram_quantile computes it: the bucket holding rank q·total, linear
-// within it; NaN with no observations, the last finite bound when the rank
-// falls in the +Inf bucket.
-func histogramQuantile(bounds, cum []float64, q float64) float64 {
+// within it, the first bucket starting at 0 when its bound is positive; the
+// last finite bound when the rank falls in the +Inf bucket; NaN without
+// observations or when bounds and cum do not pair up. The judge's histogram
+// test and the report's plots both read quantiles with it.
+func HistogramQuantile(bounds, cum []float64, q float64) float64 {
+	if len(bounds) < 2 || len(cum) != len(bounds) {
+		return math.NaN()
+	}
 	total := cum[len(cum)-1]
-	if total <= 0 {
+	if !(total > 0) {
 		return math.NaN()
 	}
 	rank := float64(q * total)
@@ -398,7 +404,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	if res, done := noExposure(r, need, counts{totalExposure: bt.total, exposure: windowsOf(b)}, counts{totalExposure: ct.total, exposure: windowsOf(c)}, "observations", opts.Step); done {
 		return res
 	}
-	qb, qc := histogramQuantile(bounds, bt.cum, q), histogramQuantile(bounds, ct.cum, q)
+	qb, qc := HistogramQuantile(bounds, bt.cum, q), HistogramQuantile(bounds, ct.cum, q)
 	t.BaselineQuantile, t.CanaryQuantile = ptr(qb), ptr(qc)
 	t.Estimate = ptr(qc - qb)
 	if qb != 0 {
