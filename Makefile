@@ -6,7 +6,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 SCENARIOS := $(sort $(dir $(wildcard fixtures/*/expect.yaml)))
 
-.PHONY: all build image demo try test test-short lint bench fuzz quality quality-docs clean
+.PHONY: all build image demo try test test-arm64 test-short lint check-fma bench fuzz quality quality-docs clean
 
 all: build
 
@@ -54,19 +54,49 @@ try: build
 
 # -parallel 4: the serve process tests mostly wait for real-time intervals
 # and leases, so they run side by side even on two cores.
+# make test also runs test-arm64 when qemu-aarch64 is installed, and always
+# under CI=true (where a missing qemu-aarch64 fails the run).
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 -parallel 4 ./...
+	@if [ "$$CI" = true ] || command -v qemu-aarch64 >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory test-arm64; \
+	else \
+		echo "make test: qemu-aarch64 is not installed, so the statistics packages were not tested under arm64 (make test-arm64; Debian: apt-get install qemu-user)"; \
+	fi
+
+# test-arm64 runs the tests of the pure statistics packages compiled for
+# arm64, under Debian's qemu-user: their results must be the same float64
+# as on amd64 (internal/numeric). -short leaves out the simulations of the
+# tests' operating characteristics, which take many minutes under emulation
+# and check the methods, not the arithmetic (they run natively in make test).
+ARM64_PKGS := ./internal/numeric ./judge/... ./scoring
+
+test-arm64:
+	@command -v qemu-aarch64 >/dev/null 2>&1 || { \
+		echo "test-arm64: qemu-aarch64 is not installed; install Debian's qemu-user (apt-get install qemu-user)" >&2; exit 1; }
+	GOARCH=arm64 $(GO) test -count=1 -short -exec qemu-aarch64 $(ARM64_PKGS)
 
 test-short:
 	$(GO) test -short ./...
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-lint:
+lint: check-fma
 	@test -z "$$(gofmt -l .)" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# check-fma fails when the arm64 compiler fuses a multiply and an add (one
+# rounding fewer than R's and Kayenta's arithmetic, and than amd64's)
+# anywhere in the statistics packages, and names the lines: round the
+# product there with float64(x*y) (see internal/numeric).
+FMA_PKGS := ./internal/numeric ./judge/... ./scoring ./internal/archcheck
+
+check-fma:
+	@asm=$$(GOARCH=arm64 $(GO) build -gcflags=-S $(FMA_PKGS) 2>&1) || { echo "$$asm" | grep -v '^	' >&2; exit 1; }; \
+	fused=$$(echo "$$asm" | grep -E '[[:space:]](FMADDD|FMSUBD|FNMADDD|FNMSUBD)[[:space:]]' | grep -oE '[^( ]+\.go:[0-9]+' | sed 's|^$(CURDIR)/||' | sort -u); \
+	if [ -n "$$fused" ]; then echo "check-fma: the arm64 compiler fuses a multiply-add at these lines; round the product with float64(x*y):" >&2; echo "$$fused" >&2; exit 1; fi
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // Anytime makes a signal's decision valid however often, and whenever,
@@ -44,14 +46,14 @@ type Anytime struct {
 
 // mixtureConstant is c in ρ = c / Reference for a one-sided level alpha.
 func mixtureConstant(alpha float64) float64 {
-	l := -2 * math.Log(2*alpha)
+	l := float64(-2 * math.Log(2*alpha))
 	return l + math.Log(1+l)
 }
 
 // mixture is M(S, V) for the one-sided half-normal mixture of variance ρ.
 func mixture(s, v, rho float64) float64 {
-	a := v + 1/rho
-	return 2 * math.Exp(s*s/(2*a)) * pnorm(s/math.Sqrt(a), true) / math.Sqrt(1+rho*v)
+	a := v + float64(1/rho)
+	return 2 * math.Exp(s*s/(2*a)) * numeric.Pnorm(s/math.Sqrt(a), true) / math.Sqrt(1+float64(rho*v))
 }
 
 // anytimeP is the anytime-valid one-sided p-value of a fixed-sample
@@ -84,7 +86,7 @@ func anytimeLevel(alpha, v, rho float64) float64 {
 			hi = mid
 		}
 	}
-	return pnorm(hi/math.Sqrt(v), false)
+	return numeric.Pnorm(hi/math.Sqrt(v), false)
 }
 
 // anytime redoes a judgement so that its decision holds at every look: it
@@ -172,7 +174,7 @@ func requireEvidence(spec Spec, r Result, elapsed time.Duration) Result {
 		est = -est
 	}
 	if half, room := bound-est, limit-est; elapsed > 0 && half > 0 && room > 0 {
-		more := time.Duration(float64(elapsed) * ((half/room)*(half/room) - 1))
+		more := time.Duration(float64(elapsed) * (float64((half/room)*(half/room)) - 1))
 		r.Reason += fmt.Sprintf("; about %s more at this traffic", formatDuration(more.Round(time.Minute)+time.Minute))
 	}
 	return r

@@ -79,9 +79,9 @@ func cleanCounts(spec Spec, side string, events, exposure []float64, eventsWhat,
 		// scraped inside the window), so a canary failing nearly every
 		// request may show a few more events than requests in a window:
 		// up to 10% and one event more is taken as that and clamped.
-		slack := n*1e-6 + 1e-9
+		slack := float64(n*1e-6) + 1e-9
 		if extrapolated {
-			slack = 0.1*n + 1
+			slack = float64(0.1*n) + 1
 		}
 		if e > n+slack {
 			return counts{}, fmt.Errorf("%s: %s window %d has %s %s but only %s %s; the %s must count what the events are out of",
@@ -249,8 +249,8 @@ func rateDispersion(b, c counts, theta float64) (float64, int) {
 		o := theta * c.exposure[i] / b.exposure[i]
 		p := o / (1 + o)
 		obs += c.events[i]
-		exp += kt * p
-		v += kt * p * (1 - p)
+		exp += float64(kt * p)
+		v += float64(kt * p * (1 - p))
 		k += kt
 		if exp >= minBlockExpected && k-exp >= minBlockExpected {
 			flush()
@@ -278,7 +278,7 @@ func dispersedP(p float64, df int) float64 {
 	}
 	t := upperQuantile(p)
 	d := float64(df)
-	return 0.5 * mathext.RegIncBeta(d/2, 0.5, d/(d+t*t))
+	return 0.5 * mathext.RegIncBeta(d/2, 0.5, d/(d+float64(t*t)))
 }
 
 // pooledDispersion is the dispersion of sides whose windows do not align:
@@ -298,7 +298,7 @@ func pooledDispersion(sides ...counts) (float64, int) {
 		var obs, exp float64
 		for i := range s.events {
 			obs += s.events[i]
-			exp += rate * s.exposure[i]
+			exp += float64(rate * s.exposure[i])
 			if exp >= minBlockExpected {
 				x2 += (obs - exp) * (obs - exp) / exp
 				blocks++
@@ -392,7 +392,7 @@ func localDispersion(c counts, binomial bool) (float64, int) {
 		// The local rate's own sampling error: a median of the neighbours'
 		// rates varies about π/2 times as much as their pooled rate.
 		v *= 1 + math.Pi/2*blocks[b].n/nn
-		d := blocks[b].e - blocks[b].n*r
+		d := blocks[b].e - float64(blocks[b].n*r)
 		terms = append(terms, d*d/v)
 	}
 	if len(terms) < minDispersionBlocks {

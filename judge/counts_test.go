@@ -521,3 +521,31 @@ func TestMedianChiSquare(t *testing.T) {
 		t.Errorf("%.4f of simulated χ²₁ below the constant, want 0.5", got)
 	}
 }
+
+func TestHistogramQuantile(t *testing.T) {
+	inf := math.Inf(1)
+	bounds := []float64{1, 2, inf}
+	for _, c := range []struct {
+		name   string
+		bounds []float64
+		cum    []float64
+		q      float64
+		want   float64
+	}{
+		// Rank 5 of 10 lies in (1, 2] with 3 below and 2 in it: 1 + (5−3)/2.
+		{"median", bounds, []float64{3, 5, 10}, 0.5, 2},
+		{"p40", bounds, []float64{3, 5, 10}, 0.4, 1.5},
+		{"in the first bucket, from 0", bounds, []float64{4, 5, 10}, 0.2, 0.5},
+		{"p99 in the +Inf bucket: the last finite bound", bounds, []float64{3, 5, 10}, 0.99, 2},
+		{"first bound not positive", []float64{-1, 2, inf}, []float64{3, 5, 10}, 0.1, -1},
+		{"no observations", bounds, []float64{0, 0, 0}, 0.5, math.NaN()},
+		{"NaN total", bounds, []float64{1, 2, math.NaN()}, 0.5, math.NaN()},
+		{"counts and bounds do not pair up", bounds, []float64{3, 10}, 0.5, math.NaN()},
+		{"no finite bound", []float64{inf}, []float64{10}, 0.5, math.NaN()},
+	} {
+		got := HistogramQuantile(c.bounds, c.cum, c.q)
+		if got != c.want && !(math.IsNaN(got) && math.IsNaN(c.want)) {
+			t.Errorf("%s: HistogramQuantile = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/verdict-aca/verdict/internal/numeric"
 	"gonum.org/v1/gonum/mathext"
 )
 
@@ -59,7 +60,7 @@ func DecisionLevel(opts Options, d Direction) float64 {
 			return 0
 		}
 		z := upperQuantile(alpha / 2)
-		return 2 * pnorm(z/math.Sqrt(t), false)
+		return 2 * numeric.Pnorm(z/math.Sqrt(t), false)
 	}
 	k, n := float64(opts.Look), float64(opts.Looks)
 	return (spent(k/n) - spent((k-1)/n)) * alpha / spent(1)
@@ -71,7 +72,7 @@ func inflateP(p, f float64) float64 {
 	if f <= 1 || math.IsNaN(p) || p >= 0.5 {
 		return p
 	}
-	return pnorm(upperQuantile(p)/math.Sqrt(f), false)
+	return numeric.Pnorm(upperQuantile(p)/math.Sqrt(f), false)
 }
 
 // inflatePT is inflateP with a Student t reference on df degrees of freedom
@@ -83,33 +84,17 @@ func inflatePT(p, f, df float64) float64 {
 	}
 	t := upperQuantile(p) / math.Sqrt(f)
 	df = math.Max(df, 1)
-	return 0.5 * mathext.RegIncBeta(df/2, 0.5, df/(df+t*t))
+	return 0.5 * mathext.RegIncBeta(df/2, 0.5, df/(df+float64(t*t)))
 }
 
-// upperQuantile is the standard normal z with upper tail p. Below 1e-8 it
-// refines z with Newton steps on log Φ̄(z) = log p, since 1 − p (and so
-// math.Erfinv and math.Erfcinv) loses the digits of a tiny p.
+// upperQuantile is the standard normal z with upper tail p, R's
+// qnorm(p, lower.tail = FALSE) (numeric.Qnorm: accurate also for a tiny
+// p); +Inf for p <= 0.
 func upperQuantile(p float64) float64 {
-	if p >= 1e-8 {
-		return -math.Sqrt2 * math.Erfinv(2*p-1)
-	}
 	if p <= 0 {
 		return math.Inf(1)
 	}
-	z := math.Sqrt(-2 * math.Log(p))
-	for range 50 {
-		tail := pnorm(z, false)
-		if tail <= 0 {
-			break
-		}
-		density := math.Exp(-z*z/2) / math.Sqrt(2*math.Pi)
-		step := (math.Log(tail) - math.Log(p)) * tail / density
-		z += step
-		if math.Abs(step) < 1e-12*z {
-			break
-		}
-	}
-	return z
+	return numeric.Qnorm(p, false)
 }
 
 // levelUnderInflation is the level at which the uncorrected statistic's
@@ -118,7 +103,7 @@ func levelUnderInflation(level, f float64) float64 {
 	if f <= 1 {
 		return level
 	}
-	return pnorm(math.Sqrt(f)*upperQuantile(level), false)
+	return numeric.Pnorm(math.Sqrt(f)*upperQuantile(level), false)
 }
 
 // VarianceInflation estimates how much serial correlation inflates the
@@ -166,7 +151,7 @@ func debias(rho float64, n int) float64 {
 	if rho <= 2/math.Sqrt(float64(n)) {
 		return rho
 	}
-	return rho + (1+4*rho)/float64(n)
+	return rho + (1+float64(4*rho))/float64(n)
 }
 
 // lag1 is the lag-1 sample autocorrelation (0 for a constant series).
@@ -179,9 +164,9 @@ func lag1(v []float64) float64 {
 	var num, den float64
 	for i, x := range v {
 		d := x - mean
-		den += d * d
+		den += float64(d * d)
 		if i > 0 {
-			num += d * (v[i-1] - mean)
+			num += float64(d * (v[i-1] - mean))
 		}
 	}
 	if den == 0 {
@@ -275,12 +260,4 @@ func formatP(p float64) string {
 		return fmt.Sprintf("%.1e", p)
 	}
 	return fmt.Sprintf("%.2g", p)
-}
-
-// pnorm is the standard normal distribution function, lower or upper tail.
-func pnorm(z float64, lower bool) float64 {
-	if !lower {
-		z = -z
-	}
-	return 0.5 * math.Erfc(-z/math.Sqrt2)
 }

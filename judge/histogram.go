@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strconv"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // Buckets is one side's histogram over the windows of an analysis, as
@@ -88,7 +90,7 @@ func checkHistogram(spec Spec, side string, h *Buckets) (*Buckets, error) {
 				return nil, fmt.Errorf("%s: %s window %d, bucket le=%s holds %s; %v", spec.Name, side, w+1, formatBound(h.Bounds[i]), formatCount(v), err)
 			}
 			// increase() extrapolates each bucket alike; allow rounding.
-			if i > 0 && v < row[i-1]*(1-1e-9)-1e-9 {
+			if i > 0 && v < float64(row[i-1]*(1-1e-9))-1e-9 {
 				return nil, fmt.Errorf("%s: %s window %d is not cumulative: bucket le=%s holds %s, fewer than the %s of le=%s; give each bucket the count of observations at or below its bound (Prometheus' _bucket series)",
 					spec.Name, side, w+1, formatBound(h.Bounds[i]), formatCount(v), formatCount(row[i-1]), formatBound(h.Bounds[i-1]))
 			}
@@ -147,16 +149,22 @@ func cumAt(bounds, cum []float64, x float64) float64 {
 	return below + (cum[i]-below)*(x-lo)/(bounds[i]-lo)
 }
 
-// histogramQuantile is the q-quantile of cumulative counts as Prometheus'
+// HistogramQuantile is the q-quantile of cumulative bucket counts cum
+// (one per upper bound in bounds, the last +Inf) as Prometheus'
 // histogram_quantile computes it: the bucket holding rank q·total, linear
-// within it; NaN with no observations, the last finite bound when the rank
-// falls in the +Inf bucket.
-func histogramQuantile(bounds, cum []float64, q float64) float64 {
-	total := cum[len(cum)-1]
-	if total <= 0 {
+// within it, the first bucket starting at 0 when its bound is positive; the
+// last finite bound when the rank falls in the +Inf bucket; NaN without
+// observations or when bounds and cum do not pair up. The judge's histogram
+// test and the report's plots both read quantiles with it.
+func HistogramQuantile(bounds, cum []float64, q float64) float64 {
+	if len(bounds) < 2 || len(cum) != len(bounds) {
 		return math.NaN()
 	}
-	rank := q * total
+	total := cum[len(cum)-1]
+	if !(total > 0) {
+		return math.NaN()
+	}
+	rank := float64(q * total)
 	i := 0
 	for i < len(cum)-1 && cum[i] < rank {
 		i++
@@ -174,7 +182,7 @@ func histogramQuantile(bounds, cum []float64, q float64) float64 {
 	if inBucket <= 0 {
 		return bounds[i]
 	}
-	return lo + (bounds[i]-lo)*(rank-below)/inBucket
+	return lo + float64((bounds[i]-lo)*(rank-below)/inBucket)
 }
 
 // bucketOfRank returns the bounds of the bucket holding the observation of
@@ -396,7 +404,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	if res, done := noExposure(r, need, counts{totalExposure: bt.total, exposure: windowsOf(b)}, counts{totalExposure: ct.total, exposure: windowsOf(c)}, "observations", opts.Step); done {
 		return res
 	}
-	qb, qc := histogramQuantile(bounds, bt.cum, q), histogramQuantile(bounds, ct.cum, q)
+	qb, qc := HistogramQuantile(bounds, bt.cum, q), HistogramQuantile(bounds, ct.cum, q)
 	t.BaselineQuantile, t.CanaryQuantile = ptr(qb), ptr(qc)
 	t.Estimate = ptr(qc - qb)
 	if qb != 0 {
@@ -450,7 +458,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	down := compareSharesWith(bAbove, cDown, binomial)
 	t.Dispersion = phi
 	mid := compareSharesWith(bAbove, aboveCounts(c, x), binomial)
-	t.PValue = ptr(2 * pnorm(-math.Abs(math.Log(mid.rr))/math.Sqrt(mid.phi*mid.varLogRR), true))
+	t.PValue = ptr(2 * numeric.Pnorm(-math.Abs(math.Log(mid.rr))/math.Sqrt(mid.phi*mid.varLogRR), true))
 	t.RateRatio = ptr(mid.rr)
 	if v := mid.phi * mid.varLogRR; v > 0 {
 		t.Information = 1 / v
@@ -564,7 +572,7 @@ func windowsOf(h *Buckets) []float64 {
 // q·n + z·√(n·q·(1−q)), clamped to [1, n].
 func rankBucket(bounds []float64, t histogramTotals, q, z float64) (lo, hi float64) {
 	n := t.total
-	rank := q*n + z*math.Sqrt(n*q*(1-q))
+	rank := float64(q*n) + float64(z*math.Sqrt(n*q*(1-q)))
 	rank = math.Min(math.Max(math.Ceil(rank), 1), n)
 	return bucketOfRank(bounds, t.cum, rank)
 }

@@ -3,6 +3,8 @@ package judge
 import (
 	"fmt"
 	"math"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // shares is the comparison of two binomial proportions over windows: the
@@ -89,17 +91,17 @@ func compareSharesWith(b, c counts, local dispersionEstimate) shares {
 		n := t.nb + t.nc
 		num += t.sc * t.nb / n
 		den += t.sb * t.nc / n
-		vnum += (t.nc*t.nb*(t.sc+t.sb) - t.sc*t.sb*n) / (n * n)
+		vnum += (float64(t.nc*t.nb*(t.sc+t.sb)) - float64(t.sc*t.sb*n)) / (n * n)
 		w := t.nc * t.nb / n
 		wsum += w
-		rdnum += w * (t.sc/t.nc - t.sb/t.nb)
-		psum += (t.nc*t.nc*t.sb - t.nb*t.nb*t.sc + t.nc*t.nb*(t.nb-t.nc)/2) / (n * n)
-		qsum += (t.sc*(t.nb-t.sb) + t.sb*(t.nc-t.sc)) / (2 * n)
+		rdnum += float64(w * (t.sc/t.nc - t.sb/t.nb))
+		psum += (float64(t.nc*t.nc*t.sb) - float64(t.nb*t.nb*t.sc) + float64(t.nc*t.nb*(t.nb-t.nc)/2)) / (n * n)
+		qsum += (float64(t.sc*(t.nb-t.sb)) + float64(t.sb*(t.nc-t.sc))) / (2 * n)
 	}
 	out.rr = num / den
 	out.varLogRR = math.Max(0, vnum/(num*den))
 	out.rd = rdnum / wsum
-	out.varRD = math.Max(0, (out.rd*psum+qsum)/(wsum*wsum))
+	out.varRD = math.Max(0, (float64(out.rd*psum)+qsum)/(wsum*wsum))
 	out.phi, out.df = sharesDispersion(b, c, out.rd, sb/(sb+fb), sc/(sc+fc))
 	// The baseline's own clustering, which a small canary cannot show.
 	if local.phi > out.phi {
@@ -197,19 +199,19 @@ func decideShares(r Result, spec Spec, sh shares, opts Options, describe string)
 	seRR := math.Sqrt(sh.phi * sh.varLogRR)
 	seRD := math.Sqrt(sh.phi * sh.varRD)
 	t.RateRatio = ptr(sh.rr)
-	t.RatioLow, t.RatioHigh = ptr(math.Exp(math.Log(sh.rr)-z2*seRR)), ptr(math.Exp(math.Log(sh.rr)+z2*seRR))
+	t.RatioLow, t.RatioHigh = ptr(math.Exp(math.Log(sh.rr)-float64(z2*seRR))), ptr(math.Exp(math.Log(sh.rr)+float64(z2*seRR)))
 	if sh.noBaseline {
 		// No baseline events: the ratio is unbounded above; the corrected
 		// figures only serve the test.
 		t.RateRatio, t.RatioHigh = nil, nil
 	}
 	t.RelativeShift = ptr(sh.rr - 1)
-	t.Estimate, t.CILow, t.CIHigh = ptr(sh.rd), ptr(sh.rd-z2*seRD), ptr(sh.rd+z2*seRD)
+	t.Estimate, t.CILow, t.CIHigh = ptr(sh.rd), ptr(sh.rd-float64(z2*seRD)), ptr(sh.rd+float64(z2*seRD))
 	if a.Points {
-		t.PValue = ptr(2 * pnorm(-math.Abs(sh.rd)/seRD, true))
+		t.PValue = ptr(2 * numeric.Pnorm(-math.Abs(sh.rd)/seRD, true))
 		describe += fmt.Sprintf(", %spp (%g%% CI %spp .. %spp)", signedPoints(sh.rd), 100*opts.Confidence, signedPoints(*t.CILow), signedPoints(*t.CIHigh))
 	} else {
-		t.PValue = ptr(2 * pnorm(-math.Abs(math.Log(sh.rr))/seRR, true))
+		t.PValue = ptr(2 * numeric.Pnorm(-math.Abs(math.Log(sh.rr))/seRR, true))
 		if sh.noBaseline {
 			describe += fmt.Sprintf(", none on the baseline (%g%% CI ratio above %s)", 100*opts.Confidence, formatTimes(*t.RatioLow))
 		} else {
@@ -233,7 +235,7 @@ func decideShares(r Result, spec Spec, sh shares, opts Options, describe string)
 			t.Information = 1 / (seRD * seRD)
 			t.Detectable = ptr((zl + z80) * seRD)
 		}
-		t.RulesOut = rulesOutRatio(spec.Direction, func() float64 { return sh.rd + zl*seRD }, func() float64 { return sh.rd - zl*seRD })
+		t.RulesOut = rulesOutRatio(spec.Direction, func() float64 { return sh.rd + float64(zl*seRD) }, func() float64 { return sh.rd - float64(zl*seRD) })
 	} else {
 		if seRR > 0 {
 			t.Information = 1 / (seRR * seRR)
@@ -243,21 +245,21 @@ func decideShares(r Result, spec Spec, sh shares, opts Options, describe string)
 			}
 		}
 		lr := math.Log(sh.rr)
-		t.RulesOut = rulesOutRatio(spec.Direction, func() float64 { return math.Expm1(lr + zl*seRR) }, func() float64 { return math.Expm1(lr - zl*seRR) })
+		t.RulesOut = rulesOutRatio(spec.Direction, func() float64 { return math.Expm1(lr + float64(zl*seRR)) }, func() float64 { return math.Expm1(lr - float64(zl*seRR)) })
 	}
 	up := pUp <= pDown
 	pSide := math.Min(pUp, pDown)
 	t.DecisionLevel, t.DecisionPValue = level, ptr(pSide)
 	if a.Points {
 		if up {
-			t.DecisionBound = ptr(sh.rd - zl*seRD)
+			t.DecisionBound = ptr(sh.rd - float64(zl*seRD))
 		} else {
-			t.DecisionBound = ptr(sh.rd + zl*seRD)
+			t.DecisionBound = ptr(sh.rd + float64(zl*seRD))
 		}
 	} else if up {
-		t.DecisionBound = ptr(math.Exp(math.Log(sh.rr)-zl*seRR) - 1)
+		t.DecisionBound = ptr(math.Exp(math.Log(sh.rr)-float64(zl*seRR)) - 1)
 	} else {
-		t.DecisionBound = ptr(math.Exp(math.Log(sh.rr)+zl*seRR) - 1)
+		t.DecisionBound = ptr(math.Exp(math.Log(sh.rr)+float64(zl*seRR)) - 1)
 	}
 	if pSide > level {
 		r.Classification, r.Gate = Pass, GateInterval
@@ -292,13 +294,13 @@ func decideShares(r Result, spec Spec, sh shares, opts Options, describe string)
 // change a of the baseline" against a rise and a fall beyond it.
 func shareTails(sh shares, a Change, seRR, seRD float64) (up, down float64) {
 	if a.Points {
-		return dispersedP(pnorm((sh.rd-a.Value)/seRD, false), sh.df), dispersedP(pnorm((sh.rd+a.Value)/seRD, true), sh.df)
+		return dispersedP(numeric.Pnorm((sh.rd-a.Value)/seRD, false), sh.df), dispersedP(numeric.Pnorm((sh.rd+a.Value)/seRD, true), sh.df)
 	}
 	lr := math.Log(sh.rr)
-	up = dispersedP(pnorm((lr-math.Log1p(a.Value))/seRR, false), sh.df)
+	up = dispersedP(numeric.Pnorm((lr-math.Log1p(a.Value))/seRR, false), sh.df)
 	down = 1.0
 	if a.Value < 1 {
-		down = dispersedP(pnorm((lr-math.Log1p(-a.Value))/seRR, true), sh.df)
+		down = dispersedP(numeric.Pnorm((lr-math.Log1p(-a.Value))/seRR, true), sh.df)
 	}
 	return up, down
 }

@@ -234,9 +234,9 @@ func allowedP(canary, baseline []float64, q, a, qb, level float64, d Direction, 
 		case nonNegative:
 			moved[i] = v / (1 - a)
 		case up:
-			moved[i] = v - a*math.Abs(qb)
+			moved[i] = v - float64(a*math.Abs(qb))
 		default:
-			moved[i] = v + a*math.Abs(qb)
+			moved[i] = v + float64(a*math.Abs(qb))
 		}
 	}
 	t, err := chooseSplit(moved, baseline, q, level, d)

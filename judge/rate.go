@@ -162,9 +162,9 @@ func dispersion(b, c []float64) float64 {
 		mean /= float64(len(side))
 		for _, v := range side {
 			d := math.Round(v) - mean
-			ss += d * d
+			ss += float64(d * d)
 		}
-		sum += mean * float64(len(side))
+		sum += float64(mean * float64(len(side)))
 		df += len(side) - 1
 	}
 	if df == 0 || sum == 0 {
@@ -183,7 +183,7 @@ func clopperPearson(x, total, alpha float64) (lo, hi float64) {
 		lo = distuv.Beta{Alpha: x, Beta: total - x + 1}.Quantile(alpha / 2)
 	}
 	if x < total {
-		hi = distuv.Beta{Alpha: x + 1, Beta: total - x}.Quantile(1 - alpha/2)
+		hi = distuv.Beta{Alpha: x + 1, Beta: total - x}.Quantile(1 - float64(alpha/2))
 	}
 	return lo, hi
 }
@@ -405,7 +405,7 @@ func describeRatio(name string, rc, rb float64, c, b counts, what string, theta,
 // of the share, or of what it lacks of 100% when that is smaller: "0.052%",
 // "1.9%", "23%", "99.50%", "99.95%".
 func formatShare(v float64) string {
-	p := 100 * v
+	p := float64(100 * v)
 	switch {
 	case p == 0 || p == 100:
 		return strconv.FormatFloat(p, 'f', 0, 64) + "%"

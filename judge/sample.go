@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 
+	"github.com/verdict-aca/verdict/internal/numeric"
 	"github.com/verdict-aca/verdict/judge/stat"
 )
 
@@ -107,11 +108,11 @@ func (w *Workspace) bucketSort(values []float64, perm, spare []int32) bool {
 	keys, sorted := w.keys[:n:n], w.keys[n:2*n]
 	kLo, kHi := uint64(math.MaxUint64), uint64(0)
 	for i, v := range values {
-		k := orderedBits(v)
+		k := numeric.OrderedBits(v)
 		keys[i] = k
 		kLo, kHi = min(kLo, k), max(kHi, k)
 	}
-	lo, hi := fromOrderedBits(kLo), fromOrderedBits(kHi)
+	lo, hi := numeric.FromOrderedBits(kLo), numeric.FromOrderedBits(kHi)
 	// At least n of 2^logBuckets >= 2n buckets are in use.
 	logBuckets := bits.Len(uint(n)) + 1
 	buckets := 1 << logBuckets
@@ -176,7 +177,7 @@ func radixSort(values []float64, keyBuf []uint64, idxBuf []int32) []int32 {
 	idx, tmpIdx := idxBuf[:n:n], idxBuf[n:2*n]
 	var count [8][256]int32
 	for i, v := range values {
-		k := orderedBits(v)
+		k := numeric.OrderedBits(v)
 		keys[i], idx[i] = k, int32(i)
 		for b := range 8 {
 			count[b][byte(k>>(8*b))]++
@@ -202,24 +203,6 @@ func radixSort(values []float64, keyBuf []uint64, idxBuf []int32) []int32 {
 		idx, tmpIdx = tmpIdx, idx
 	}
 	return idx
-}
-
-// orderedBits maps a float64 to a uint64 whose unsigned order is the
-// numeric order: flip every bit of negatives, only the sign bit of the rest.
-func orderedBits(v float64) uint64 {
-	b := math.Float64bits(v)
-	if b>>63 == 1 {
-		return ^b
-	}
-	return b | 1<<63
-}
-
-// fromOrderedBits is the inverse of orderedBits.
-func fromOrderedBits(k uint64) float64 {
-	if k>>63 == 1 {
-		return math.Float64frombits(k &^ (1 << 63))
-	}
-	return math.Float64frombits(^k)
 }
 
 // pooledRanks returns the average-tie ranks, in the pooled sample, of a's

@@ -196,7 +196,7 @@ func Score(spec Spec, results []judge.Result) Outcome {
 			withoutData = append(withoutData, g.Name)
 			continue
 		}
-		sum += g.Weight * *g.Score
+		sum += float64(g.Weight * *g.Score)
 		weights += g.Weight
 	}
 	if weights == 0 {
@@ -205,7 +205,7 @@ func Score(spec Spec, results []judge.Result) Outcome {
 	}
 	score := sum / weights
 	// The score with every group without data counted as not failed.
-	neutral := (sum + 100*unjudged) / (weights + unjudged)
+	neutral := (sum + float64(100*unjudged)) / (weights + unjudged)
 	out.Score = &score
 	t := spec.Thresholds
 	switch {

@@ -111,6 +111,9 @@
 // appearance of the group in the results (upstream's Scala map order is the
 // same for up to four groups; beyond that the order, and so the last bit of
 // an unrounded sum, may differ); configured weights are summed in name order.
-// The normal quantile is sqrt(2)·erfinv(2p-1) with Go's erfinv, 1-2 ulps from
-// commons-math, which changes no conformance value.
+// The normal quantile is R's qnorm (Wichura's AS 241, internal/numeric), 1-2
+// ulps from commons-math's erfInv-based one, which changes no conformance
+// value. Products are rounded as Java rounds them, never fused into a
+// multiply-add (see internal/numeric), so that the results are the same
+// float64 on amd64 and arm64.
 package kayenta

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // ErrAllTied is returned when every observation of both samples is tied at
@@ -15,7 +17,6 @@ var ErrAllTied = errors.New("cannot compute confidence interval when all observa
 // Zeroin solver constants (R's zeroin as ported by Kayenta's BrentSolver).
 const (
 	zeroinTol   = 1e-4
-	zeroinEps   = 2.220446049250313e-16
 	zeroinMaxIt = 1000
 )
 
@@ -84,12 +85,12 @@ func (r *rankSampler) wdiff(mu, q float64, correct bool) (float64, error) {
 		}
 		t := cx + cy
 		avg := (float64(pos+1) + float64(pos+t)) / 2
-		rankSumX += float64(cx) * avg
+		rankSumX += float64(float64(cx) * avg)
 		tf := float64(t)
-		ties += tf*tf*tf - tf
+		ties += float64(tf*tf*tf) - tf
 		pos += t
 	}
-	dz := rankSumX - nx*(nx+1)/2 - nx*ny/2
+	dz := rankSumX - float64(nx*(nx+1)/2) - float64(nx*ny/2)
 	corr := 0.0
 	if correct {
 		switch {
@@ -116,10 +117,10 @@ func WilcoxonDiff(mu, quantile float64, x, y []float64) (float64, error) {
 	return newRankSampler(x, y).wdiff(mu, quantile, true)
 }
 
-// NormalQuantile is the standard normal quantile Phi^-1(p), computed as
-// sqrt(2)*erfinv(2p-1) (within 1-2 ulps of commons-math and R).
+// NormalQuantile is the standard normal quantile Phi^-1(p): R's qnorm
+// (numeric.Qnorm), within 1-2 ulps of commons-math's erfInv-based one.
 func NormalQuantile(p float64) float64 {
-	return math.Sqrt2 * math.Erfinv(2*p-1)
+	return numeric.Qnorm(p, true)
 }
 
 // NormalApproxPValue is the two-sided normal-approximation p-value
@@ -130,87 +131,18 @@ func NormalApproxPValue(x, y []float64) (float64, error) {
 	if err != nil {
 		return math.NaN(), err
 	}
-	return math.Erfc(math.Abs(z) / math.Sqrt2), nil
-}
-
-// isZeroULP is commons-math Precision.equals(f, 0.0): within one ulp of 0.
-func isZeroULP(f float64) bool {
-	return math.Abs(f) <= math.SmallestNonzeroFloat64
+	return 2 * numeric.Pnorm(-math.Abs(z), true), nil
 }
 
 // Zeroin finds a root of f in [ax, bx] given fa = f(ax) and fb = f(bx), step
 // for step as R's zeroin (Brent's method) with tolerance 1e-4 and at most
-// 1000 iterations, as ported by Kayenta's BrentSolver. It does not check that
-// fa and fb have opposite signs, and on non-convergence returns the last
-// iterate without error (quirk Q4). Errors come only from f.
+// 1000 iterations, as ported by Kayenta's BrentSolver: numeric.Zeroin with a
+// value within one ulp of 0 counting as a root (commons-math's
+// Precision.equals). It does not check that fa and fb have opposite signs,
+// and on non-convergence returns the last iterate without error (quirk Q4).
+// Errors come only from f.
 func Zeroin(ax, bx, fa, fb float64, f func(float64) (float64, error)) (float64, error) {
-	a, b := ax, bx
-	c, fc := a, fa
-	if isZeroULP(fa) {
-		return a, nil
-	}
-	if isZeroULP(fb) {
-		return b, nil
-	}
-	for it := 0; it <= zeroinMaxIt; it++ {
-		prevStep := b - a
-		if math.Abs(fc) < math.Abs(fb) {
-			a = b
-			b = c
-			c = a
-			fa = fb
-			fb = fc
-			fc = fa
-		}
-		tolAct := 2*zeroinEps*math.Abs(b) + zeroinTol/2
-		newStep := (c - b) / 2
-		if math.Abs(newStep) <= tolAct || isZeroULP(fb) {
-			return b, nil
-		}
-		if math.Abs(prevStep) >= tolAct && math.Abs(fa) > math.Abs(fb) {
-			var p, q float64
-			cb := c - b
-			if a == c {
-				t1 := fb / fa
-				p = cb * t1
-				q = 1.0 - t1
-			} else {
-				q = fa / fc
-				t1 := fb / fc
-				t2 := fb / fa
-				p = t2 * (cb*q*(q-t1) - (b-a)*(t1-1.0))
-				q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
-			}
-			if p > 0 {
-				q = -q
-			} else {
-				p = -p
-			}
-			if p < (0.75*cb*q-math.Abs(tolAct*q)/2) && p < math.Abs(prevStep*q/2) {
-				newStep = p / q
-			}
-		}
-		if math.Abs(newStep) < tolAct {
-			if newStep > 0 {
-				newStep = tolAct
-			} else {
-				newStep = -tolAct
-			}
-		}
-		a = b
-		fa = fb
-		b += newStep
-		var err error
-		fb, err = f(b)
-		if err != nil {
-			return math.NaN(), err
-		}
-		if (fb > 0 && fc > 0) || (fb < 0 && fc < 0) {
-			c = a
-			fc = fa
-		}
-	}
-	return b, nil
+	return numeric.Zeroin(ax, bx, fa, fb, f, numeric.ZeroinOptions{Tol: zeroinTol, MaxIter: zeroinMaxIt, ZeroULP: true})
 }
 
 // MannWhitneyInternals exposes the intermediate quantities of the interval

@@ -58,8 +58,8 @@ func IQRFences(values []float64, factor float64, reduceSensitivity bool) (lower,
 	p75 := mustPercentile(values, 75)
 	p25 := mustPercentile(values, 25)
 	iqr := p75 - p25
-	lower = p25 - factor*iqr
-	upper = p75 + factor*iqr
+	lower = p25 - float64(factor*iqr)
+	upper = p75 + float64(factor*iqr)
 	if reduceSensitivity {
 		p01 := mustPercentile(values, 1)
 		p99 := mustPercentile(values, 99)
@@ -167,7 +167,7 @@ func (s *NoiseSource) uniform() float64 {
 
 // Normal returns one N(0, 1) draw.
 func (s *NoiseSource) Normal() float64 {
-	u1 := 1 - s.uniform() // (0, 1]: the logarithm stays finite
+	u1 := 1 - float64(s.uniform()) // (0, 1]: the logarithm stays finite
 	u2 := s.uniform()
 	return math.Sqrt(-2*math.Log(u1)) * math.Cos(2*math.Pi*u2)
 }
@@ -177,7 +177,7 @@ func (s *NoiseSource) Normal() float64 {
 func (s *NoiseSource) NormalSamples(mean, stdev float64, n int) []float64 {
 	out := make([]float64, n)
 	for i := range out {
-		out[i] = s.Normal()*stdev + mean
+		out[i] = float64(s.Normal()*stdev) + mean
 	}
 	return out
 }

@@ -128,7 +128,7 @@ func WeightedSumScore(groupWeights map[string]float64, results []AnalysisResult)
 		if !ok {
 			w = defaultWeight
 		}
-		sum += eff * (w / 100)
+		sum += float64(eff * (w / 100))
 	}
 	out.Summary = RoundHalfUp(sum, 2)
 	return out

@@ -105,7 +105,7 @@ func deviationSums(values []float64) (sumSq, sum float64) {
 	m := Mean(values)
 	for _, v := range values {
 		d := v - m
-		sumSq += d * d
+		sumSq += float64(d * d)
 		sum += d
 	}
 	return sumSq, sum
@@ -139,7 +139,7 @@ func Percentile(values []float64, p float64) (float64, error) {
 	if q == 1 {
 		pos = float64(n)
 	} else {
-		pos = 1 + float64(n-1)*q
+		pos = 1 + float64(float64(n-1)*q)
 	}
 	if pos < 1 {
 		return s[0], nil
@@ -150,7 +150,7 @@ func Percentile(values []float64, p float64) (float64, error) {
 	fpos := math.Floor(pos)
 	k := int(fpos)
 	lower, upper := s[k-1], s[k]
-	return lower + (pos-fpos)*(upper-lower), nil
+	return lower + float64((pos-fpos)*(upper-lower)), nil
 }
 
 // mustPercentile is Percentile for the fixed, valid p values used internally.
@@ -223,7 +223,7 @@ func CLES(control, experiment []float64) float64 {
 	for _, v := range r[:len(experiment)] {
 		r1 += v
 	}
-	return (2*r1 - m*(m+1)) / (2 * n * m)
+	return (float64(2*r1) - float64(m*(m+1))) / (2 * n * m)
 }
 
 // CohenD is |mean_e - mean_c| divided by the pooled sample standard
@@ -231,6 +231,6 @@ func CLES(control, experiment []float64) float64 {
 func CohenD(control, experiment []float64) float64 {
 	c, e := Summary(control), Summary(experiment)
 	ce, cc := float64(e.Count), float64(c.Count)
-	pooled := math.Sqrt(((ce-1)*math.Pow(float64(e.Std), 2) + (cc-1)*math.Pow(float64(c.Std), 2)) / (cc + ce - 2))
+	pooled := math.Sqrt((float64((ce-1)*math.Pow(float64(e.Std), 2)) + float64((cc-1)*math.Pow(float64(c.Std), 2))) / (cc + ce - 2))
 	return math.Abs(float64(e.Mean)-float64(c.Mean)) / pooled
 }

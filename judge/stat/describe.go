@@ -116,12 +116,12 @@ func stdDev(values []float64, mean float64) float64 {
 		// does, at a fraction of its cost.
 		for _, v := range values {
 			d := (v - mean) * scale
-			ss += d * d
+			ss += float64(d * d)
 		}
 	} else {
 		for _, v := range values {
 			d := math.Ldexp(v-mean, -e)
-			ss += d * d
+			ss += float64(d * d)
 		}
 	}
 	return math.Ldexp(math.Sqrt(ss/float64(len(values)-1)), e)
@@ -138,16 +138,29 @@ func Percentile(sorted []float64, p float64) float64 {
 		return math.NaN()
 	}
 	p = math.Max(0, math.Min(1, p))
-	index := 1 + float64(n-1)*p
-	lo := math.Floor(index)
-	hi := math.Ceil(index)
-	qs := sorted[int(lo)-1]
-	xh := sorted[int(hi)-1]
-	if index > lo && xh != qs {
-		h := index - lo
-		qs = (1-h)*qs + h*xh
+	index, lo, hi := type7Index(n, p)
+	return type7Value(index, lo, sorted[lo-1], sorted[hi-1])
+}
+
+// type7Index returns R's index h = 1+(n-1)p of the p-quantile of n sorted
+// values (type 7) and the 1-based ranks floor(h) and ceil(h) of the order
+// statistics it lies between; p must be in [0, 1].
+func type7Index(n int, p float64) (index float64, lo, hi int) {
+	index = 1 + float64(float64(n-1)*p) // rounded as R does: no fused multiply-add
+	return index, int(math.Floor(index)), int(math.Ceil(index))
+}
+
+// type7Value is R's type-7 quantile at index, given the order statistics
+// x[lo] and x[hi] around it: (1-h)·x[lo] + h·x[hi] with h = index - lo, or
+// x[lo] when index is lo or x[hi] equals it. Each product is rounded on its
+// own, as R's compiled arithmetic does, so that no architecture fuses them
+// into a multiply-add with one rounding fewer.
+func type7Value(index float64, lo int, xlo, xhi float64) float64 {
+	if index > float64(lo) && xhi != xlo {
+		h := index - float64(lo)
+		return float64((1-h)*xlo) + float64(h*xhi)
 	}
-	return qs
+	return xlo
 }
 
 // IQRFences returns Tukey's fences Q1 - factor·IQR and Q3 + factor·IQR of
@@ -157,7 +170,7 @@ func IQRFences(sorted []float64, factor float64) (lower, upper float64) {
 	q1 := Percentile(sorted, 0.25)
 	q3 := Percentile(sorted, 0.75)
 	iqr := q3 - q1
-	return q1 - factor*iqr, q3 + factor*iqr
+	return q1 - float64(factor*iqr), q3 + float64(factor*iqr)
 }
 
 // RemoveOutliers returns the values inside the IQR fences (IQRFences with

@@ -69,8 +69,8 @@
 //     the median of the differences when nx·ny is odd; when it is even, W(d)
 //     is exactly 0 on the whole gap between the two middle differences and
 //     uniroot stops wherever its path first lands in it, which is not their
-//     mean. This package replays that search: zeroin is a port of R's
-//     zeroin.c (Brent's method, R_zeroin2) and W(d) is evaluated as R does,
+//     mean. This package replays that search: internal/numeric's Zeroin is
+//     a port of R's zeroin.c (Brent's method, R_zeroin2) and W(d) is evaluated as R does,
 //     by ranking the pooled sample (x - d, y) in one O(nx+ny) merge with
 //     x - d rounded to float64 and R's order of operations for dz and
 //     SIGMA.CI, so that every iterate, and the estimate, is the same float64
@@ -111,6 +111,20 @@
 // correctly rounded. R's short cuts at the ends of the range of shifts are
 // decided by a bound on W there when it is conclusive (almost always beyond
 // a few points), else by evaluating W exactly as R does.
+//
+// # Arithmetic
+//
+// The normal distribution is R's pnorm and qnorm (internal/numeric), and
+// every product that meets an addition is rounded on its own, float64(x*y),
+// as R's compiled arithmetic on amd64 rounds it: the arm64 compiler would
+// otherwise fuse them into multiply-adds and move results by an ulp. So the
+// results are the same float64 on amd64 and arm64 (make test-arm64,
+// internal/archcheck), and the percentiles, the median, the fences, W, the
+// estimate and the exact-case intervals are R's bit for bit in every case
+// tested; normal-case p-values are within an ulp of R's. The rate
+// comparison (RateComparison) is the exception: it uses gonum's incomplete
+// beta function and math's exponentials, which may differ in the last bits
+// between architectures.
 //
 // # Where this differs from R
 //

@@ -105,7 +105,7 @@ func uint128ToFloat(hi, lo uint64) float64 {
 // same rounding: the shorter of the two tails is summed and complemented when
 // needed.
 func (t *MannWhitney) pwilcox(q float64, lowerTail bool) float64 {
-	mn := float64(len(t.x)) * float64(len(t.y))
+	mn := float64(float64(len(t.x)) * float64(len(t.y)))
 	q = math.Floor(q + 1e-7)
 	if q < 0 {
 		return dtVal(0, lowerTail)

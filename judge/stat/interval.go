@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // ErrAllTied is returned (wrapped) by the interval methods when every pooled
@@ -54,7 +56,7 @@ func (t *MannWhitney) Estimate() float64 {
 func mid(a, b float64) float64 {
 	s := a + b
 	if math.IsInf(s, 0) && !math.IsInf(a, 0) && !math.IsInf(b, 0) {
-		return a/2 + b/2
+		return float64(a/2) + float64(b/2)
 	}
 	return s / 2
 }
@@ -85,7 +87,7 @@ func (t *MannWhitney) Interval(conf float64) (lo, hi float64, err error) {
 		t.selectDiffs([]int64{qu, n - qu + 1}, ends[:])
 		return ends[0], ends[1], nil
 	}
-	ends, err := t.roots([]float64{qnorm(1 - alpha/2), qnorm(alpha / 2)}, twoSided)
+	ends, err := t.roots([]float64{numeric.Qnorm(alpha/2, false), numeric.Qnorm(alpha/2, true)}, twoSided)
 	if err != nil {
 		return math.NaN(), math.NaN(), fmt.Errorf("mann-whitney interval: %w", err)
 	}
@@ -107,7 +109,7 @@ func (t *MannWhitney) LowerBound(conf float64) (float64, error) {
 		}
 		return t.selectDiff(qu), nil
 	}
-	v, err := t.root(qnorm(1-alpha), greater)
+	v, err := t.root(numeric.Qnorm(alpha, false), greater)
 	if err != nil {
 		return math.NaN(), fmt.Errorf("mann-whitney lower bound: %w", err)
 	}
@@ -130,7 +132,7 @@ func (t *MannWhitney) UpperBound(conf float64) (float64, error) {
 		n := int64(len(t.x)) * int64(len(t.y))
 		return t.selectDiff(n - qu + 1), nil
 	}
-	v, err := t.root(qnorm(alpha), less)
+	v, err := t.root(numeric.Qnorm(alpha, true), less)
 	if err != nil {
 		return math.NaN(), fmt.Errorf("mann-whitney upper bound: %w", err)
 	}
@@ -157,7 +159,7 @@ func correction(alt alternative, dz float64) float64 {
 func (t *MannWhitney) wAt(d float64, alt alternative) (w, sigma float64) {
 	nx, ny := float64(len(t.x)), float64(len(t.y))
 	rankSum2, ties := t.shiftedRanks(d, nil)
-	dz := float64(rankSum2)/2 - nx*(nx+1)/2 - nx*ny/2
+	dz := float64(float64(rankSum2)/2) - float64(nx*(nx+1)/2) - float64(nx*ny/2)
 	sigma = sigmaW(nx, ny, ties)
 	return (dz - correction(alt, dz)) / sigma, sigma
 }
@@ -345,9 +347,9 @@ func (t *MannWhitney) unirootEstimate() (float64, bool) {
 	counter := newRootCounter(t, rows)
 	w := func(d float64) float64 {
 		rankSum2, ties := t.shiftedRanks(d, counter)
-		dz := float64(rankSum2)/2 - nx*(nx+1)/2 - nx*ny/2
+		dz := float64(float64(rankSum2)/2) - float64(nx*(nx+1)/2) - float64(nx*ny/2)
 		if ns < len(seen) {
-			seen[ns] = point{d, int64(nx*ny/2 - dz)}
+			seen[ns] = point{d, int64(float64(nx*ny/2) - dz)}
 			ns++
 		}
 		sigma := math.Sqrt((nx * ny / 12) * ((nx + ny + 1) - ties/((nx+ny)*(nx+ny-1))))
@@ -427,17 +429,17 @@ func (t *MannWhitney) roots(zqs []float64, alt alternative) ([]float64, error) {
 // gapValue returns h(j) (see roots): R's W(d) - zq on the gap above the
 // j-th difference, computed in R's order of operations.
 func (t *MannWhitney) gapValue(zq float64, alt alternative, j int64) float64 {
-	dz := float64(int64(len(t.x))*int64(len(t.y)))/2 - float64(j)
+	dz := float64(float64(int64(len(t.x))*int64(len(t.y)))/2) - float64(j)
 	return (dz-correction(alt, dz))/t.sigma0 - zq
 }
 
 // rootIndex returns the smallest j* with h(j*) <= 0 (see roots), in [1, nx·ny].
 func (t *MannWhitney) rootIndex(zq float64, alt alternative) int64 {
 	n := int64(len(t.x)) * int64(len(t.y))
-	half := float64(n) / 2
+	half := float64(float64(n) / 2)
 	// Start from the uncorrected solution and step to the exact one: the
 	// correction moves it by at most one.
-	j := int64(math.Round(half - zq*t.sigma0))
+	j := int64(math.Round(half - float64(zq*t.sigma0)))
 	j = max(0, min(n, j))
 	for j > 0 && t.gapValue(zq, alt, j-1) <= 0 {
 		j--
@@ -545,9 +547,9 @@ func (t *MannWhitney) endsSettled(zq, mumin, mumax float64) bool {
 	if p == scan || q == scan || p2 == scan || q2 == scan {
 		return false
 	}
-	half := float64(nx) * float64(ny) / 2
+	half := float64(float64(nx) * float64(ny) / 2)
 	smax := sigmaW(float64(nx), float64(ny), 0)
-	margin := 1e-9 * (1 + math.Abs(zq))
+	margin := float64(1e-9 * (1 + math.Abs(zq)))
 	dmin := half - float64(p*q)   // dz at min d is at least this
 	dmax := float64(p2*q2) - half // dz at max d is at most this
 	return dmin > 0.5 && (dmin-0.5)/smax > zq+margin &&

@@ -6,6 +6,8 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // exactLimit is R's default for the exact test: both samples smaller than it.
@@ -184,7 +186,7 @@ func tieSum(sorted []float64) float64 {
 			j++
 		}
 		if t := float64(j - i); t > 1 {
-			s += t*t*t - t
+			s += float64(t*t*t) - t
 		}
 		i = j
 	}
@@ -311,7 +313,7 @@ func rankSum(x, y []float64) (rankSum2 int64, ties float64, anyTie bool) {
 		if t > 1 {
 			anyTie = true
 			ft := float64(t)
-			ties += ft*ft*ft - ft
+			ties += float64(ft*ft*ft) - ft
 		}
 		pos += t
 	}
@@ -347,9 +349,9 @@ func (t *MannWhitney) PValue() float64 {
 		}
 		return math.Min(2*p, 1)
 	}
-	z := t.w - float64(len(t.x))*float64(len(t.y))/2
-	z = (z - sign(z)*0.5) / t.sigma
-	return 2 * math.Min(pnorm(z, true), pnorm(z, false))
+	z := t.w - float64(float64(len(t.x))*float64(len(t.y))/2)
+	z = (z - float64(sign(z)*0.5)) / t.sigma
+	return 2 * math.Min(numeric.Pnorm(z, true), numeric.Pnorm(z, false))
 }
 
 // PValueGreater returns the one-sided p-value for the alternative that x is
@@ -358,8 +360,8 @@ func (t *MannWhitney) PValueGreater() float64 {
 	if t.exact {
 		return t.pwilcox(t.w-1, false)
 	}
-	z := (t.w - float64(len(t.x))*float64(len(t.y))/2 - 0.5) / t.sigma
-	return pnorm(z, false)
+	z := (t.w - float64(float64(len(t.x))*float64(len(t.y))/2) - 0.5) / t.sigma
+	return numeric.Pnorm(z, false)
 }
 
 // PValueLess returns the one-sided p-value for the alternative that x is
@@ -368,8 +370,8 @@ func (t *MannWhitney) PValueLess() float64 {
 	if t.exact {
 		return t.pwilcox(t.w, true)
 	}
-	z := (t.w - float64(len(t.x))*float64(len(t.y))/2 + 0.5) / t.sigma
-	return pnorm(z, true)
+	z := (t.w - float64(float64(len(t.x))*float64(len(t.y))/2) + 0.5) / t.sigma
+	return numeric.Pnorm(z, true)
 }
 
 func sign(v float64) float64 {
@@ -380,18 +382,4 @@ func sign(v float64) float64 {
 		return -1
 	}
 	return 0
-}
-
-// pnorm is the standard normal distribution function, lower or upper tail.
-func pnorm(z float64, lower bool) float64 {
-	if !lower {
-		z = -z
-	}
-	return 0.5 * math.Erfc(-z/math.Sqrt2)
-}
-
-// qnorm is the standard normal quantile function (lower tail), for p in (0, 1).
-// Go's math.Erfinv is Wichura's AS 241, the algorithm of R's qnorm.
-func qnorm(p float64) float64 {
-	return math.Sqrt2 * math.Erfinv(2*p-1)
 }

@@ -254,24 +254,6 @@ func TestWilcoxCounts(t *testing.T) {
 	}
 }
 
-func TestOrderedBits(t *testing.T) {
-	vals := []float64{math.Inf(-1), -math.MaxFloat64, -1, -5e-324, 0, 5e-324, 1, math.MaxFloat64, math.Inf(1)}
-	for i, v := range vals {
-		if got := fromOrderedBits(orderedBits(v)); got != v || math.Signbit(got) != math.Signbit(v) {
-			t.Errorf("round trip of %v gave %v", v, got)
-		}
-		if i > 0 && orderedBits(vals[i-1]) >= orderedBits(v) {
-			t.Errorf("order of %v and %v not kept", vals[i-1], v)
-		}
-	}
-	if orderedBits(math.Copysign(0, -1)) != orderedBits(0) {
-		t.Error("-0 and +0 must share a code")
-	}
-	if orderedBits(0)-orderedBits(-5e-324) != 1 || orderedBits(5e-324)-orderedBits(0) != 1 {
-		t.Error("codes around zero are not consecutive")
-	}
-}
-
 // TestDifferenceLargeSamples exercises the bracketing probes (grid guesses,
 // interpolation, halving) on samples large enough to use them, continuous and
 // heavily tied, against the fully sorted differences.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // QuantileTest is the two-sample quantile test of a high quantile: the
@@ -134,16 +136,8 @@ func (t QuantileTest) MinPValueLess() float64 { return t.minLess }
 // pooledPercentile is Percentile of the union of two sorted samples,
 // without merging them: it walks both to the two order statistics it needs.
 func pooledPercentile(a, b []float64, p float64) float64 {
-	n := len(a) + len(b)
-	index := 1 + float64(n-1)*p
-	lo := int(math.Floor(index))
-	hi := int(math.Ceil(index))
-	qs, xh := kthOfTwo(a, b, lo), kthOfTwo(a, b, hi)
-	if index > float64(lo) && xh != qs {
-		h := index - float64(lo)
-		qs = (1-h)*qs + h*xh
-	}
-	return qs
+	index, lo, hi := type7Index(len(a)+len(b), p)
+	return type7Value(index, lo, kthOfTwo(a, b, lo), kthOfTwo(a, b, hi))
 }
 
 // kthOfTwo returns the k-th smallest (1-based) value of the union of two
@@ -215,13 +209,13 @@ func fisherTails(a, m, above, total int) (greater, less, twoSided, minGreater, m
 	for k := lo; k < hi; k++ {
 		num := float64(above-k) * float64(m-k)
 		den := float64(k+1) * float64(total-above-m+k+1)
-		logs[k-lo+1] = logs[k-lo] + math.Log(num/den)
+		logs[k-lo+1] = logs[k-lo] + numeric.Log(num/den)
 		peak = math.Max(peak, logs[k-lo+1])
 	}
 	d := make([]float64, len(logs))
 	var sum float64
 	for i, l := range logs {
-		d[i] = math.Exp(l - peak)
+		d[i] = numeric.Exp(l - peak)
 		sum += d[i]
 	}
 	for i := range d {
@@ -266,7 +260,7 @@ func QuantileInterval(sorted []float64, q, conf float64) (lo, hi float64, r, s i
 	case !(conf > 0 && conf < 1):
 		return 0, 0, 0, 0, fmt.Errorf("quantile interval: confidence %g is not strictly between 0 and 1", conf)
 	}
-	tail := (1 - conf) / 2
+	tail := float64((1 - conf) / 2)
 	cdf := binomialCDF(n, q)
 	// cdf[k] = P(Y ≤ k). r − 1 is the largest k with cdf[k] ≤ tail; r = 0
 	// (no lower bound) when even P(Y ≤ 0) exceeds it.
@@ -311,7 +305,7 @@ func binomialCDF(n int, p float64) []float64 {
 	d[mode] = 1
 	sum := 1.0
 	for k := mode; k < n && d[k] > negligible; k++ {
-		d[k+1] = d[k] * float64(n-k) / float64(k+1) * odds
+		d[k+1] = float64(d[k] * float64(n-k) / float64(k+1) * odds)
 		sum += d[k+1]
 	}
 	for k := mode; k > 0 && d[k] > negligible; k-- {

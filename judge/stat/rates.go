@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/verdict-aca/verdict/internal/numeric"
 	"gonum.org/v1/gonum/mathext"
 	"gonum.org/v1/gonum/stat/distuv"
 )
@@ -94,7 +95,7 @@ func (t *RateComparison) Expected(theta float64) float64 {
 	var e float64
 	lt := math.Log(theta)
 	for g, k := range t.k {
-		e += k * sigmoid(t.logOdds[g]+lt)
+		e += float64(k * sigmoid(t.logOdds[g]+lt))
 	}
 	return e
 }
@@ -105,7 +106,7 @@ func (t *RateComparison) Variance(theta float64) float64 {
 	lt := math.Log(theta)
 	for g, k := range t.k {
 		p := sigmoid(t.logOdds[g] + lt)
-		v += k * p * (1 - p)
+		v += float64(k * p * (1 - p))
 	}
 	return v
 }
@@ -235,7 +236,7 @@ func (t *RateComparison) Interval(conf float64) (lo, hi float64) {
 func (t *RateComparison) anyEvent(lt float64) float64 {
 	var logNone float64
 	for g, k := range t.k {
-		logNone -= k * softplus(t.logOdds[g]+lt)
+		logNone -= float64(k * softplus(t.logOdds[g]+lt))
 	}
 	return -math.Expm1(logNone)
 }
@@ -244,7 +245,7 @@ func (t *RateComparison) anyEvent(lt float64) float64 {
 func (t *RateComparison) allEvents(lt float64) float64 {
 	var logAll float64
 	for g, k := range t.k {
-		logAll -= k * softplus(-(t.logOdds[g] + lt))
+		logAll -= float64(k * softplus(-(t.logOdds[g] + lt)))
 	}
 	return math.Exp(logAll)
 }
@@ -288,15 +289,15 @@ func (t *RateComparison) solve(y float64) float64 {
 		var m, v float64
 		for g, k := range t.k {
 			p := sigmoid(t.logOdds[g] + s)
-			m += k * p
-			v += k * p * (1 - p)
+			m += float64(k * p)
+			v += float64(k * p * (1 - p))
 		}
 		return m - y, v
 	}
 	// Start from the single-stratum answer with the events' mean log odds.
 	var meanLog float64
 	for g, k := range t.k {
-		meanLog += k * t.logOdds[g]
+		meanLog += float64(k * t.logOdds[g])
 	}
 	meanLog /= t.total
 	s := math.Log(y/(t.total-y)) - meanLog
@@ -354,18 +355,18 @@ func (t *RateComparison) saddleUpperAt(y, ts, lt float64) float64 {
 	var kS, k2 float64
 	for g, k := range t.k {
 		a := t.logOdds[g]
-		kS += k * (softplus(a+ts) - softplus(a+lt))
+		kS += float64(k * (softplus(a+ts) - softplus(a+lt)))
 		p := sigmoid(a + ts)
-		k2 += k * p * (1 - p)
+		k2 += float64(k * p * (1 - p))
 	}
-	r := s*y - kS
+	r := float64(s*y) - kS
 	if math.Abs(s) < 1e-5 || r <= 0 || k2 <= 0 {
 		// At the mean: the normal approximation, continuity-corrected.
 		var mean, v float64
 		for g, k := range t.k {
 			p := sigmoid(t.logOdds[g] + lt)
-			mean += k * p
-			v += k * p * (1 - p)
+			mean += float64(k * p)
+			v += float64(k * p * (1 - p))
 		}
 		if v <= 0 {
 			if y < mean {
@@ -373,11 +374,11 @@ func (t *RateComparison) saddleUpperAt(y, ts, lt float64) float64 {
 			}
 			return 0
 		}
-		return pnorm((y-mean)/math.Sqrt(v), false)
+		return numeric.Pnorm((y-mean)/math.Sqrt(v), false)
 	}
 	w := math.Copysign(math.Sqrt(2*r), s)
 	u := 2 * math.Sinh(s/2) * math.Sqrt(k2)
-	p := pnorm(w, false) - normalDensity(w)*(1/w-1/u)
+	p := numeric.Pnorm(w, false) - float64(normalDensity(w)*(1/w-1/u))
 	return math.Min(1, math.Max(0, p))
 }
 

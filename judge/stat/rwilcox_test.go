@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // This file replays R's wilcox.test(x, y, conf.int = TRUE, correct = TRUE)
@@ -121,16 +123,16 @@ func rRoot(x, y []float64, zq float64, alternative string, tol float64) (float64
 // uniroot's tolerance tol (wilcox.test uses 1e-4).
 func rBounds(x, y []float64, conf, tol float64) (lo, hi, lower, upper float64, err error) {
 	alpha := 1 - conf
-	if lo, err = rRoot(x, y, qnorm(1-alpha/2), "two.sided", tol); err != nil {
+	if lo, err = rRoot(x, y, numeric.Qnorm(alpha/2, false), "two.sided", tol); err != nil {
 		return
 	}
-	if hi, err = rRoot(x, y, qnorm(alpha/2), "two.sided", tol); err != nil {
+	if hi, err = rRoot(x, y, numeric.Qnorm(alpha/2, true), "two.sided", tol); err != nil {
 		return
 	}
-	if lower, err = rRoot(x, y, qnorm(1-alpha), "greater", tol); err != nil {
+	if lower, err = rRoot(x, y, numeric.Qnorm(alpha, false), "greater", tol); err != nil {
 		return
 	}
-	upper, err = rRoot(x, y, qnorm(alpha), "less", tol)
+	upper, err = rRoot(x, y, numeric.Qnorm(alpha, true), "less", tol)
 	return
 }
 

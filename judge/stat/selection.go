@@ -2,6 +2,8 @@ package stat
 
 import (
 	"math"
+
+	"github.com/verdict-aca/verdict/internal/numeric"
 )
 
 // Difference returns the k-th smallest (1-based) of the nx·ny pairwise
@@ -74,7 +76,7 @@ type point struct {
 }
 
 // target is one wanted order statistic k with its bracket: count(lo) = cLo
-// < k <= cHi = count(hi), the ends kept as ordered bits (see orderedBits).
+// < k <= cHi = count(hi), the ends kept as ordered bits (see numeric.OrderedBits).
 // cLo == 0 means no lower limit: loBits is then not a float's code.
 type target struct {
 	k              int64
@@ -86,8 +88,8 @@ type target struct {
 	useHint        bool
 }
 
-func (g *target) lo() float64 { return fromOrderedBits(g.loBits) }
-func (g *target) hi() float64 { return fromOrderedBits(g.hiBits) }
+func (g *target) lo() float64 { return numeric.FromOrderedBits(g.loBits) }
+func (g *target) hi() float64 { return numeric.FromOrderedBits(g.hiBits) }
 
 // selectDiffs sets out[i] to the ks[i]-th smallest difference, for 1 <=
 // ks[i] <= nx·ny; all the order statistics share the counts, and start from
@@ -130,8 +132,8 @@ func (t *MannWhitney) selectDiffs(ks []int64, out []float64) (listed centre, ok 
 	for i, k := range ks {
 		s.targets[i] = target{
 			k:      k,
-			loBits: orderedBits(minD) - 1, // below every difference
-			hiBits: orderedBits(maxD),
+			loBits: numeric.OrderedBits(minD) - 1, // below every difference
+			hiBits: numeric.OrderedBits(maxD),
 			cLo:    0,
 			cHi:    s.n,
 		}
@@ -184,7 +186,7 @@ type centre struct {
 // learn tightens every target's bracket with a count known from elsewhere.
 func (s *selector) learn(p point) {
 	s.record(p)
-	b := orderedBits(p.v)
+	b := numeric.OrderedBits(p.v)
 	for i := range s.nt {
 		g := &s.targets[i]
 		switch {
@@ -212,8 +214,8 @@ func (s *selector) step(g *target) {
 		// No usable prediction: halve the bracket by value.
 		m := g.hiBits - (g.hiBits-g.loBits)/2
 		if g.cLo > 0 {
-			if v := g.lo()/2 + g.hi()/2; !math.IsInf(v, 0) {
-				if bv := orderedBits(v); bv > g.loBits && bv < g.hiBits {
+			if v := float64(g.lo()/2) + float64(g.hi()/2); !math.IsInf(v, 0) {
+				if bv := numeric.OrderedBits(v); bv > g.loBits && bv < g.hiBits {
 					m = bv
 				}
 			}
@@ -244,7 +246,7 @@ func (s *selector) window(g *target) (a, b uint64, noA, ok bool) {
 		// median have density 1/(2σ√π) per unit and per pair.
 		sigma := (iqr(x) + iqr(y)) / 2 / 1.349
 		slope = float64(s.n) / (2 * sigma * math.SqrtPi)
-		dist = math.Abs(k - float64(s.n)/2)
+		dist = math.Abs(k - float64(float64(s.n)/2))
 		if dist < float64(s.list) {
 			dist = 0
 		} else {
@@ -264,7 +266,7 @@ func (s *selector) window(g *target) (a, b uint64, noA, ok bool) {
 	if !(slope > 0) || math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
 		return 0, 0, false, false
 	}
-	a, b = orderedBits(lo), orderedBits(hi)
+	a, b = numeric.OrderedBits(lo), numeric.OrderedBits(hi)
 	switch {
 	case b <= g.loBits+1:
 		// At or below the bracket's least value: probe that value (with
@@ -382,7 +384,7 @@ func iqr(v []float64) float64 {
 func (s *selector) pass(aBits uint64, noA bool, bBits uint64) {
 	x, ys := s.t.x, s.t.ys
 	n, m := len(x), len(s.t.y)
-	a, b := fromOrderedBits(aBits), fromOrderedBits(bBits)
+	a, b := numeric.FromOrderedBits(aBits), numeric.FromOrderedBits(bBits)
 	jb, ja := s.bigB, s.bigA
 	if jb == nil {
 		jb, ja = s.smallB[:n+1], s.smallA[:n+1]
@@ -427,8 +429,8 @@ func (s *selector) pass(aBits uint64, noA bool, bBits uint64) {
 				aboveA = min(aboveA, xi-ys[k])
 			}
 		}
-		loA, hiA = orderedBits(aboveA)-1, orderedBits(belowA)
-		loB, hiB = orderedBits(aboveB)-1, orderedBits(belowB)
+		loA, hiA = numeric.OrderedBits(aboveA)-1, numeric.OrderedBits(belowA)
+		loB, hiB = numeric.OrderedBits(aboveB)-1, numeric.OrderedBits(belowB)
 	}
 	buf := s.big
 	if buf == nil {
@@ -518,8 +520,8 @@ func (s *selector) bisect(g *target) {
 		}
 		m := g.loBits + (g.hiBits-g.loBits)/2
 		if byValue && g.cLo > 0 {
-			if v := g.lo()/2 + g.hi()/2; !math.IsInf(v, 0) {
-				if b := orderedBits(v); b > g.loBits && b < g.hiBits {
+			if v := float64(g.lo()/2) + float64(g.hi()/2); !math.IsInf(v, 0) {
+				if b := numeric.OrderedBits(v); b > g.loBits && b < g.hiBits {
 					m = b
 				}
 			}
@@ -538,26 +540,4 @@ func (t *MannWhitney) middlePair(k int64) (a, b float64) {
 		t.centre.Store(&c)
 	}
 	return out[0], out[1]
-}
-
-// orderedBits maps a float64 (not NaN) to a uint64 with the same order,
-// consecutive floats to consecutive integers; -0 and +0 both map to the code
-// of +0, so the codes are in one-to-one correspondence with the distinct
-// float64 values (fromOrderedBits never returns -0).
-func orderedBits(f float64) uint64 {
-	b := math.Float64bits(f)
-	if f == 0 {
-		return 1 << 63
-	}
-	if b>>63 == 1 {
-		return ^b + 1
-	}
-	return b | 1<<63
-}
-
-func fromOrderedBits(u uint64) float64 {
-	if u>>63 == 1 {
-		return math.Float64frombits(u &^ (1 << 63))
-	}
-	return math.Float64frombits(^(u - 1))
 }

@@ -54,37 +54,6 @@ func histogramTotals(s metrics.Series) []float64 {
 	return cum
 }
 
-// bucketQuantile is the q-quantile of cumulative bucket counts as
-// Prometheus' histogram_quantile computes it: linear within the bucket
-// holding rank q·total, the first bucket starting at 0 when its bound is
-// positive, the last finite bound when the rank falls in the +Inf bucket;
-// NaN without observations.
-func bucketQuantile(bounds, cum []float64, q float64) float64 {
-	n := len(bounds)
-	if n < 2 || len(cum) != n || !(cum[n-1] > 0) {
-		return math.NaN()
-	}
-	rank := q * cum[n-1]
-	i := 0
-	for i < n-1 && cum[i] < rank {
-		i++
-	}
-	if i == n-1 {
-		return bounds[n-2]
-	}
-	lo, below := 0.0, 0.0
-	switch {
-	case i > 0:
-		lo, below = bounds[i-1], cum[i-1]
-	case bounds[0] <= 0:
-		return bounds[0]
-	}
-	if cum[i] <= below {
-		return bounds[i]
-	}
-	return lo + (bounds[i]-lo)*(rank-below)/(cum[i]-below)
-}
-
 // perWindow derives one value per window of a histogram series, with the
 // window's time when the series has one per window.
 func perWindow(s metrics.Series, value func(row []float64) float64) metrics.Series {
@@ -128,7 +97,7 @@ func histogramSeries(s analysis.SignalSeries, t *judge.TestResult) (analysis.Sig
 	case t != nil && t.Q > 0:
 		label = quantileLabel(t.Q)
 		value = func(bounds []float64) func([]float64) float64 {
-			return func(row []float64) float64 { return bucketQuantile(bounds, row, t.Q) }
+			return func(row []float64) float64 { return judge.HistogramQuantile(bounds, row, t.Q) }
 		}
 	case t != nil && t.Threshold != nil:
 		label = "share above " + cell.Number(*t.Threshold)
