@@ -72,7 +72,10 @@
 //
 // Sources return *Error with a Kind; Kind.SourceDown tells "no verdict,
 // the source is down" from "the config is wrong". Backoff retries only
-// retryable kinds (timeout, 5xx, 429); an answer over the source's size
+// retryable kinds (timeout, 5xx, 429), waiting at least what a source's
+// Retry-After asked for (Error.RetryAfter, read by ParseRetryAfter); a
+// source that asks for more than MaxRetryAfter, or for a wait past the
+// query's deadline, is not asked again. An answer over the source's size
 // cap (KindTooLarge) is not retried. What a source says in an error goes
 // through Excerpt: one line of at most 200 bytes, so that an error page
 // never lands whole in a report.
