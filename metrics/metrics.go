@@ -110,3 +110,24 @@ type Result struct {
 type Source interface {
 	Fetch(ctx context.Context, q Query, scope Scope, w Window) (Result, error)
 }
+
+// Language is a query language's template rules: whether a template is
+// valid for a scope's keys, and what it reads once a scope and a window
+// fill it in. metrics/query.PromQL (Prometheus, Loki and the servers that
+// speak their APIs) is every source's unless the source says otherwise
+// (LanguageSource).
+type Language interface {
+	// Validate checks expr before anything is queried, for scopes with
+	// these keys.
+	Validate(expr string, scopeKeys []string) error
+	// Render fills expr in for scope and w; a scope value can never
+	// change what the query means.
+	Render(expr string, scope Scope, w Window) (string, error)
+}
+
+// LanguageSource is a Source whose queries are not PromQL or LogQL (such
+// as Graphite's target expressions).
+type LanguageSource interface {
+	Source
+	Language() Language
+}

@@ -223,6 +223,56 @@ func actionPiece(n *parse.ActionNode) (piece, error) {
 	}
 }
 
+// Part is one piece of a query template as Parts reads it: literal text
+// (a {{"text"}} constant included) or a variable.
+type Part struct {
+	// Text is the literal text; "" for a variable.
+	Text string
+	// Variable is the variable's name ("track" for {{.track}}); "" for text.
+	Variable string
+}
+
+// Parts parses a template with the rules every source shares (only
+// {{.name}} variables and {{"text"}} constants), without reading the text
+// around them: for sources whose query language is not PromQL or LogQL,
+// which place values by their own rules.
+func Parts(expr string) ([]Part, error) {
+	pieces, err := parseTemplate(expr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Part, 0, len(pieces))
+	for _, p := range pieces {
+		if p.variable == "" && len(out) > 0 && out[len(out)-1].Variable == "" {
+			out[len(out)-1].Text += p.text
+			continue
+		}
+		out = append(out, Part{Text: p.text, Variable: p.variable})
+	}
+	return out, nil
+}
+
+// IsWindowVar reports whether name is one of the window's variables
+// (interval, step, start, end) rather than a scope key.
+func IsWindowVar(name string) bool { return slices.Contains(windowVars, name) }
+
+// WindowVars lists the window's variables.
+func WindowVars() []string { return slices.Clone(windowVars) }
+
+// PromQL is the template language of Prometheus and Loki queries (PromQL
+// and LogQL): Validate and Render.
+type PromQL struct{}
+
+var _ metrics.Language = PromQL{}
+
+// Validate is the package's Validate.
+func (PromQL) Validate(expr string, scopeKeys []string) error { return Validate(expr, scopeKeys) }
+
+// Render is the package's Render.
+func (PromQL) Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) {
+	return Render(expr, scope, w)
+}
+
 // Validate checks a query template before anything is queried: it must
 // parse, use only {{.name}} variables (and {{"text"}} constants), every
 // variable must be a scope key or a window variable (interval, step, start,
