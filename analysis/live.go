@@ -219,11 +219,39 @@ func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
 			}
 			return c.fieldError(path+".source", fmt.Errorf("signal %q reads from source %q, which is not configured (sources.%s in the config; verdict serve: --sources-file)", s.Name, s.Source, s.Source))
 		}
-		if err := query.Validate(s.Query, keys); err != nil {
+		lang := languageOf(sources[s.Source])
+		if err := lang.Validate(s.Query, keys); err != nil {
 			return c.fieldError(path+".query", err)
+		}
+		if _, qe := signalQueries(s); qe != nil {
+			field := "exposureQuery"
+			if s.Test == judge.Proportion {
+				field = "trialsQuery"
+			}
+			if err := lang.Validate(qe.Expr, keys); err != nil {
+				return c.fieldError(path+"."+field, err)
+			}
 		}
 	}
 	return nil
+}
+
+// languageOf is the template language of a source's queries: its own, or
+// PromQL/LogQL's.
+func languageOf(src metrics.Source) metrics.Language {
+	if ls, ok := src.(metrics.LanguageSource); ok {
+		return ls.Language()
+	}
+	return query.PromQL{}
+}
+
+// languageOfSpec is the template language of the named source as the
+// config's sources: block types it (PromQL/LogQL for the default names).
+func (c *Config) languageOfSpec(name string) metrics.Language {
+	if sp := c.Sources.Get(name); sp != nil {
+		return sp.Language()
+	}
+	return query.PromQL{}
 }
 
 // RenderedQuery is one signal's query as it will run for each scope, and
@@ -247,15 +275,16 @@ func (c *Config) RenderQueries(scopes Scopes, w metrics.Window) ([]RenderedQuery
 		if s.Source == "" || s.Source == "file" || s.Query == "" {
 			return nil, c.fieldError(path, fmt.Errorf("signal %q has no query, so it can only be judged from files", s.Name))
 		}
-		if err := query.Validate(s.Query, keys); err != nil {
+		lang := c.languageOfSpec(s.Source)
+		if err := lang.Validate(s.Query, keys); err != nil {
 			return nil, c.fieldError(path, err)
 		}
 		r := RenderedQuery{Signal: s.Name, Source: s.Source}
 		var err error
-		if r.Baseline, err = query.Render(s.Query, scopes.Baseline, w); err != nil {
+		if r.Baseline, err = lang.Render(s.Query, scopes.Baseline, w); err != nil {
 			return nil, c.fieldError(path, fmt.Errorf("baseline scope: %w", err))
 		}
-		if r.Canary, err = query.Render(s.Query, scopes.Canary, w); err != nil {
+		if r.Canary, err = lang.Render(s.Query, scopes.Canary, w); err != nil {
 			return nil, c.fieldError(path, fmt.Errorf("canary scope: %w", err))
 		}
 		if _, qe := signalQueries(s); qe != nil {
@@ -264,13 +293,13 @@ func (c *Config) RenderQueries(scopes Scopes, w metrics.Window) ([]RenderedQuery
 				r.ExposureName = "trialsQuery"
 			}
 			epath := fmt.Sprintf("signals[%d].%s", i, r.ExposureName)
-			if err := query.Validate(qe.Expr, keys); err != nil {
+			if err := lang.Validate(qe.Expr, keys); err != nil {
 				return nil, c.fieldError(epath, err)
 			}
-			if r.BaselineExposure, err = query.Render(qe.Expr, scopes.Baseline, w); err != nil {
+			if r.BaselineExposure, err = lang.Render(qe.Expr, scopes.Baseline, w); err != nil {
 				return nil, c.fieldError(epath, fmt.Errorf("baseline scope: %w", err))
 			}
-			if r.CanaryExposure, err = query.Render(qe.Expr, scopes.Canary, w); err != nil {
+			if r.CanaryExposure, err = lang.Render(qe.Expr, scopes.Canary, w); err != nil {
 				return nil, c.fieldError(epath, fmt.Errorf("canary scope: %w", err))
 			}
 		}

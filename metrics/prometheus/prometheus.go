@@ -88,7 +88,24 @@ type Config struct {
 	// HTTP holds authentication, TLS, the connection bound and the answer
 	// cap (see package sourcehttp).
 	HTTP sourcehttp.Config
+	// Flavor is the server's kind: "" (Prometheus, Thanos, Mimir) or
+	// FlavorVictoriaMetrics.
+	Flavor string
+	// LatencyOffset is, for VictoriaMetrics, the server's
+	// -search.latencyOffset: how long before now it answers with copies
+	// of earlier points. Zero means DefaultLatencyOffset; negative means
+	// none.
+	LatencyOffset time.Duration
 }
+
+// The flavors of server that speak Prometheus' query API.
+const (
+	// FlavorPrometheus is Prometheus and the servers that answer its API
+	// as it does (Thanos, Mimir).
+	FlavorPrometheus = "prometheus"
+	// FlavorVictoriaMetrics is VictoriaMetrics (single-node or vmselect).
+	FlavorVictoriaMetrics = "victoriametrics"
+)
 
 // Source runs range queries against one Prometheus. It is safe for
 // concurrent use.
@@ -96,6 +113,9 @@ type Source struct {
 	api     v1.API
 	timeout time.Duration
 	backoff query.Backoff
+	// vm is set for FlavorVictoriaMetrics, which is queried without
+	// client_golang.
+	vm *victoriaMetrics
 }
 
 var _ metrics.Source = (*Source)(nil)
@@ -109,6 +129,17 @@ func New(cfg Config) (*Source, error) {
 	hc, err := sourcehttp.New(cfg.HTTP)
 	if err != nil {
 		return nil, err
+	}
+	switch cfg.Flavor {
+	case "", FlavorPrometheus:
+	case FlavorVictoriaMetrics:
+		s := &Source{timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait), vm: newVictoriaMetrics(u, hc, cfg.LatencyOffset)}
+		if s.timeout <= 0 {
+			s.timeout = DefaultTimeout
+		}
+		return s, nil
+	default:
+		return nil, fmt.Errorf("prometheus flavor %q: want %s or %s", cfg.Flavor, FlavorPrometheus, FlavorVictoriaMetrics)
 	}
 	client, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
 	if err != nil {
@@ -144,7 +175,26 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		value    model.Value
 		warnings []string
 	)
+	if s.vm != nil {
+		var cut bool
+		if rng, grid, cut = s.vm.cutLatest(rng, grid, q.Kind, time.Now()); cut {
+			warnings = append(warnings, s.vm.cutWarning(w, grid, q.Kind))
+		}
+		if rng.End.Before(rng.Start) {
+			return metrics.Result{Warnings: warnings}, nil
+		}
+	}
 	err = s.backoff.Do(ctx, func(ctx context.Context) error {
+		if s.vm != nil {
+			v, warns, qe := s.vm.queryRange(ctx, s.timeout, rendered, rng)
+			if qe != nil {
+				qe.Signal, qe.Query = q.Signal, rendered
+				return qe
+			}
+			value = v
+			warnings = append(warnings, warns...)
+			return nil
+		}
 		actx, cancel := context.WithTimeout(ctx, s.timeout)
 		defer cancel()
 		v, warns, infos, err := s.api.QueryRange(actx, rendered, rng, v1.WithTimeout(s.timeout))
