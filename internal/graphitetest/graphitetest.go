@@ -153,7 +153,7 @@ CACHE_QUERY_PORT = %[7]d
 LOG_LISTENER_CONNECTIONS = False
 CARBON_METRIC_INTERVAL = 0
 `, storage, conf, logs, dir, line, pickle, cacheQuery),
-		filepath.Join(conf, "storage-schemas.conf"): "[everything]\npattern = .*\nretentions = 10s:2d\n",
+		filepath.Join(conf, "storage-schemas.conf"):     "[everything]\npattern = .*\nretentions = 10s:2d\n",
 		filepath.Join(conf, "storage-aggregation.conf"): "[everything]\npattern = .*\nxFilesFactor = 0\naggregationMethod = average\n",
 		filepath.Join(dir, "web", "verdict_graphite_settings.py"): fmt.Sprintf(`SECRET_KEY = 'graphitetest'
 STORAGE_DIR = %[1]q
