@@ -201,10 +201,11 @@ const DefaultParallelism = 8
 // chose) to the source that serves it.
 type SourceSet map[string]metrics.Source
 
-// CheckLive reports what stops the config from running live for scopes
-// with these variables: a signal without a query, a source that is not
-// configured, or a template variable that neither scope defines. It queries
-// nothing.
+// CheckLive reports what stops the config from running live for these
+// scopes: a signal without a query, a source that is not configured, a
+// template variable that neither scope defines, or a scope value the
+// source's query language cannot hold (a Graphite target takes only
+// letters, digits, '_' and '-'). It queries nothing.
 func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
 	keys := scopeKeys(scopes)
 	for i, s := range c.Signals {
@@ -220,7 +221,7 @@ func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
 			return c.fieldError(path+".source", fmt.Errorf("signal %q reads from source %q, which is not configured (sources.%s in the config; verdict serve: --sources-file)", s.Name, s.Source, s.Source))
 		}
 		lang := languageOf(sources[s.Source])
-		if err := lang.Validate(s.Query, keys); err != nil {
+		if err := checkQuery(lang, s.Query, keys, scopes); err != nil {
 			return c.fieldError(path+".query", err)
 		}
 		if _, qe := signalQueries(s); qe != nil {
@@ -228,9 +229,29 @@ func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
 			if s.Test == judge.Proportion {
 				field = "trialsQuery"
 			}
-			if err := lang.Validate(qe.Expr, keys); err != nil {
+			if err := checkQuery(lang, qe.Expr, keys, scopes); err != nil {
 				return c.fieldError(path+"."+field, err)
 			}
+		}
+	}
+	return nil
+}
+
+// checkQuery validates a query template for the scopes' keys and renders
+// it for each scope over a nominal window, so that a value the language
+// cannot hold is refused before anything is queried.
+func checkQuery(lang metrics.Language, expr string, keys []string, scopes Scopes) error {
+	if err := lang.Validate(expr, keys); err != nil {
+		return err
+	}
+	end := time.Unix(1_000_000_020, 0)
+	w := metrics.Window{Start: end.Add(-time.Hour), End: end, Step: time.Minute}
+	for _, side := range []struct {
+		name  string
+		scope metrics.Scope
+	}{{"baseline", scopes.Baseline}, {"canary", scopes.Canary}} {
+		if _, err := lang.Render(expr, side.scope, w); err != nil {
+			return fmt.Errorf("%s scope: %w", side.name, err)
 		}
 	}
 	return nil
