@@ -286,8 +286,11 @@ func (sp SourceSpec) open() (metrics.Source, error) {
 
 // Language is the template language of the source's queries.
 func (sp SourceSpec) Language() metrics.Language {
-	if sp.Type == TypeGraphite {
+	switch sp.Type {
+	case TypeGraphite:
 		return graphite.Language{}
+	case TypeVictoriaMetrics:
+		return query.MetricsQL{}
 	}
 	return query.PromQL{}
 }

@@ -118,7 +118,7 @@ type Source struct {
 	vm *victoriaMetrics
 }
 
-var _ metrics.Source = (*Source)(nil)
+var _ metrics.LanguageSource = (*Source)(nil)
 
 // New checks cfg and builds a Source. It does not contact the server.
 func New(cfg Config) (*Source, error) {
@@ -152,10 +152,19 @@ func New(cfg Config) (*Source, error) {
 	return s, nil
 }
 
+// Language is the template language of the server's queries: PromQL's, or
+// MetricsQL's for VictoriaMetrics.
+func (s *Source) Language() metrics.Language {
+	if s.vm != nil {
+		return query.MetricsQL{}
+	}
+	return query.PromQL{}
+}
+
 // Fetch renders q.Expr for scope and window and runs it as a range query.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
 	w.Step = query.Step(w)
-	rendered, err := query.Render(q.Expr, scope, w)
+	rendered, err := s.Language().Render(q.Expr, scope, w)
 	if err != nil {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
 	}

@@ -54,9 +54,18 @@
 // rules for every construct with a lexer of LogQL's string forms and the
 // parsers Loki uses for operands (regexp/syntax, text/template), not with
 // Loki's own parser (AGPL); FuzzRenderLogQL and FuzzRenderMatcher (PromQL,
-// with Prometheus' parser) check any value.
+// with Prometheus' parser) and FuzzRenderMetricsQL (with VictoriaMetrics'
+// metricsql parser) check any value.
 //
 // Unknown variables are errors found by Validate, not empty strings.
+//
+// MetricsQL (VictoriaMetrics) reads the same templates with one
+// difference that matters: in a backtick string a backslash escapes the
+// next character (the closing backtick too) and a carriage return is
+// dropped, so the MetricsQL language refuses a value there that holds a
+// carriage return or ends in an odd run of backslashes. Sources whose
+// queries are in another language (Graphite) place values by their own
+// rules, reading the template through Parts.
 //
 // # Scopes
 //
