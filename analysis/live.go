@@ -220,7 +220,7 @@ func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
 			}
 			return c.fieldError(path+".source", fmt.Errorf("signal %q reads from source %q, which is not configured (sources.%s in the config; verdict serve: --sources-file)", s.Name, s.Source, s.Source))
 		}
-		lang := languageOf(sources[s.Source])
+		lang := LanguageOf(sources[s.Source])
 		if err := checkQuery(lang, s.Query, keys, scopes); err != nil {
 			return c.fieldError(path+".query", err)
 		}
@@ -257,9 +257,11 @@ func checkQuery(lang metrics.Language, expr string, keys []string, scopes Scopes
 	return nil
 }
 
-// languageOf is the template language of a source's queries: its own, or
-// PromQL/LogQL's.
-func languageOf(src metrics.Source) metrics.Language {
+// LanguageOf is the template language of a source's queries: its own
+// (metrics.LanguageSource), or PromQL/LogQL's. A wrapper of a source
+// (instrumentation) must implement LanguageSource with the wrapped
+// source's LanguageOf.
+func LanguageOf(src metrics.Source) metrics.Language {
 	if ls, ok := src.(metrics.LanguageSource); ok {
 		return ls.Language()
 	}
