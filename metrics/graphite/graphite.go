@@ -160,7 +160,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		return bad(fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339)))
 	}
 	if q.Kind == metrics.Histogram {
-		return bad(errors.New("Graphite has no histograms; judge a latency percentile as a gauge instead (test: mann-whitney)"))
+		return bad(errors.New("a histogram signal cannot read from Graphite, which has no histograms; judge a latency percentile as a gauge instead (test: mann-whitney)"))
 	}
 	// from and until select the slots that start in [from+1s, until].
 	from, until := ceilSecond(w.Start)-1, ceilSecond(w.End)-1
