@@ -1,6 +1,7 @@
 // Package prometheus is the metrics.Source for Prometheus (and servers
-// that speak its HTTP API: Thanos, Mimir, VictoriaMetrics), built on
-// client_golang's api/prometheus/v1 range queries.
+// that speak its HTTP API: Thanos, Mimir, and VictoriaMetrics with its
+// own flavor, below), built on client_golang's api/prometheus/v1 range
+// queries.
 //
 // Decisions:
 //   - Every query is a range query over the window at the window's step. A
@@ -47,6 +48,35 @@
 //     mixes native histograms and numbers is refused. A gauge or count
 //     query that returns native histograms is refused with the function
 //     that reduces them (histogram_quantile, histogram_count).
+//
+// VictoriaMetrics (Config.Flavor FlavorVictoriaMetrics; victoriametrics.go)
+// speaks the same API with differences found against a real server
+// (Debian's victoria-metrics 1.79), so its queries go through a client of
+// this package's own rather than client_golang's:
+//   - nocache=1 on every query: otherwise a range query of 50 points or
+//     more has its start and end rounded to multiples of the step (for
+//     VictoriaMetrics' cache), which answers a point before the window.
+//   - Errors carry the HTTP status as errorType ("422"), which
+//     client_golang would leave as an unknown type: the status decides the
+//     kind (400 and 422 bad query; 429 rate limited, 503 and other 5xx
+//     unavailable, 504 timeout, all retried after at least the answer's
+//     Retry-After; other 4xx rejected).
+//   - An answer with "isPartial": true (a cluster whose vmstorage nodes
+//     did not all answer) is kept, with a "partial data" warning.
+//   - The last -search.latencyOffset (Config.LatencyOffset, default 30s)
+//     before now is answered with copies of the point before it; the
+//     range is cut there (a count's grid loses those steps) with a
+//     "partial data" warning, rather than counting a step twice.
+//   - Templates are rendered by query.MetricsQL: PromQL's rules, and in a
+//     backtick string (where MetricsQL lets a backslash escape the closing
+//     backtick and drops carriage returns) such values are refused.
+//   - What needs no handling but reads differently: rate() and increase()
+//     start from the last sample before their range and do not
+//     extrapolate (increase(x[{{.step}}]) gives whole counts on the count
+//     grid), count_over_time's range is left-open, a series that stops is
+//     answered for about one sample interval (Prometheus: five minutes),
+//     no data is an empty matrix, and up to 30,000 points per series are
+//     allowed (query.Step keeps under 11,000 for every server).
 package prometheus
 
 import (
