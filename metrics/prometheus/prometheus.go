@@ -12,7 +12,9 @@
 //     is also sent as the query's timeout parameter so Prometheus stops
 //     evaluating when the client stops waiting. Timeouts, network errors
 //     and HTTP 5xx/429 are retried with exponential backoff (query.Backoff);
-//     bad_data, execution errors and other 4xx are never retried.
+//     bad_data, execution errors and other 4xx are never retried. A 429
+//     or 503 waits at least its Retry-After (read by a RoundTripper under
+//     client_golang, which keeps no headers) before the next attempt.
 //   - Errors are *query.Error: the signal, the rendered query, a Kind that
 //     tells "source down" (KindTimeout, KindUnavailable) from "bad query"
 //     (KindBadQuery) and what happened ("timeout after 10s", "HTTP 503: ...",
@@ -85,6 +87,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -171,6 +174,7 @@ func New(cfg Config) (*Source, error) {
 	default:
 		return nil, fmt.Errorf("prometheus flavor %q: want %s or %s", cfg.Flavor, FlavorPrometheus, FlavorVictoriaMetrics)
 	}
+	hc.Transport = retryAfterRoundTripper{next: hc.Transport}
 	client, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client: %w", err)
@@ -236,9 +240,11 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		}
 		actx, cancel := context.WithTimeout(ctx, s.timeout)
 		defer cancel()
+		var retryAfter time.Duration
+		actx = context.WithValue(actx, retryAfterKey{}, &retryAfter)
 		v, warns, infos, err := s.api.QueryRange(actx, rendered, rng, v1.WithTimeout(s.timeout))
 		if err != nil {
-			return &query.Error{Signal: q.Signal, Query: rendered, Kind: s.kind(ctx, err), Err: s.describe(ctx, err)}
+			return &query.Error{Signal: q.Signal, Query: rendered, Kind: s.kind(ctx, err), Err: s.describe(ctx, err), RetryAfter: retryAfter}
 		}
 		value = v
 		warnings = append([]string(nil), warns...)
@@ -441,4 +447,22 @@ func nativeSeries(m model.Matrix) []query.NativeSeries {
 		out = append(out, ns)
 	}
 	return out
+}
+
+// retryAfterKey carries, in a request's context, where to note the
+// answer's Retry-After: client_golang's errors do not keep the headers.
+type retryAfterKey struct{}
+
+// retryAfterRoundTripper notes a 429 or 503 answer's Retry-After for the
+// query that asked (see retryAfterKey).
+type retryAfterRoundTripper struct{ next http.RoundTripper }
+
+func (rt retryAfterRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := rt.next.RoundTrip(req)
+	if err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if d, ok := req.Context().Value(retryAfterKey{}).(*time.Duration); ok {
+			*d = query.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+	}
+	return resp, err
 }
