@@ -14,7 +14,9 @@
 // Debian's python3, whatever python3 comes first on PATH). graphite-web
 // reads the whisper files and asks carbon-cache for the points it has not
 // written yet (CARBONLINK_HOSTS), so a point is visible as soon as carbon
-// has received it and created its file. Both are stopped by their PIDs
+// has received it and created its file (the link's timeout is raised to
+// 10s from 1s, so that a loaded machine does not hide the points carbon
+// has not written yet). Both are stopped by their PIDs
 // when the test ends (package testproc).
 //
 // Send writes plaintext lines ("path value timestamp") to carbon;
@@ -161,6 +163,7 @@ WHISPER_DIR = %[2]q
 LOG_DIR = %[3]q
 INDEX_FILE = %[4]q
 CARBONLINK_HOSTS = ['127.0.0.1:%[5]d']
+CARBONLINK_TIMEOUT = 10.0
 DATABASES = {'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': %[6]q}}
 TAGDB = ''
 `, storage+"/", filepath.Join(storage, "whisper")+"/", logs+"/", filepath.Join(storage, "index"), cacheQuery, filepath.Join(storage, "graphite.db")),
