@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-aca/verdict/analysis"
 	graphitefixtures "github.com/verdict-aca/verdict/fixtures/graphite"
 	"github.com/verdict-aca/verdict/internal/graphitetest"
+	"github.com/verdict-aca/verdict/metrics"
 )
 
 // graphiteConfig writes a scenario's committed Graphite config with its
@@ -165,6 +167,12 @@ func TestAnalyzeGraphite(t *testing.T) {
 		want := fmt.Sprintf("verdict: source graphite at %s answered none of its", srv.URL)
 		if !strings.HasPrefix(stderr, want) {
 			t.Errorf("stderr %q, want %q...", stderr, want)
+		}
+		// verdict serve's analyses get a report: its verdict is none.
+		scopes := analysis.Scopes{Baseline: metrics.Scope{"scenario": "latency-regression", "track": "baseline"},
+			Canary: metrics.Scope{"scenario": "latency-regression", "track": "canary"}}
+		if v := serveVerdict(t, graphiteConfig(t, "latency-regression", srv.URL), scopes, data["latency-regression"].Window()); v != "none" {
+			t.Errorf("analysis.Run: verdict %s, want none", v)
 		}
 	})
 }
