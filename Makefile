@@ -109,6 +109,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseJudgeRequest -fuzztime=30s ./api
 	$(GO) test -run='^$$' -fuzz=FuzzRenderMatcher -fuzztime=30s ./metrics/query
 	$(GO) test -run='^$$' -fuzz=FuzzRenderLogQL -fuzztime=30s ./metrics/query
+	$(GO) test -run='^$$' -fuzz=FuzzRenderMetricsQL -fuzztime=30s ./metrics/query
+	$(GO) test -run='^$$' -fuzz=FuzzRenderGraphite -fuzztime=30s ./metrics/graphite
 	$(GO) test -run='^$$' -fuzz=FuzzMannWhitney -fuzztime=30s ./judge/stat
 	$(GO) test -run='^$$' -fuzz=FuzzQuantileTest -fuzztime=30s ./judge/stat
 

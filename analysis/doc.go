@@ -9,11 +9,16 @@
 // YAML parser, so they get line numbers too.
 //
 // Sources are named (SourceSpec): prometheus and loki by default, others
-// with a type. The command line tools read them from the config's
-// sources: block (OpenSources); verdict serve reads them from its own
-// --sources-file and flags (ServerSources), builds each once, and refuses
-// configs that set sources (Config.CheckNoSources). See sources.go for the
-// decisions.
+// with a type: prometheus, loki, victoriametrics (metrics/prometheus with
+// its VictoriaMetrics flavor) or graphite (metrics/graphite). A signal's
+// queries are read in its source's language (metrics.Language: PromQL and
+// LogQL's rules, or Graphite's), and CheckLive renders them for the
+// scopes before anything runs, so a scope value the language cannot hold
+// is a config error, not a failed query. The command line tools read
+// sources from the config's sources: block (OpenSources); verdict serve
+// reads them from its own --sources-file and flags (ServerSources), builds
+// each once, and refuses configs that set sources (Config.CheckNoSources).
+// See sources.go for the decisions.
 //
 // Repeated looks (Config.Sequential): planned spends the level over a
 // multi-interval run's looks; anytime (RunIntervals, and the looks of

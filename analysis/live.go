@@ -201,10 +201,11 @@ const DefaultParallelism = 8
 // chose) to the source that serves it.
 type SourceSet map[string]metrics.Source
 
-// CheckLive reports what stops the config from running live for scopes
-// with these variables: a signal without a query, a source that is not
-// configured, or a template variable that neither scope defines. It queries
-// nothing.
+// CheckLive reports what stops the config from running live for these
+// scopes: a signal without a query, a source that is not configured, a
+// template variable that neither scope defines, or a scope value the
+// source's query language cannot hold (a Graphite target takes only
+// letters, digits, '_' and '-'). It queries nothing.
 func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
 	keys := scopeKeys(scopes)
 	for i, s := range c.Signals {
@@ -219,11 +220,61 @@ func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
 			}
 			return c.fieldError(path+".source", fmt.Errorf("signal %q reads from source %q, which is not configured (sources.%s in the config; verdict serve: --sources-file)", s.Name, s.Source, s.Source))
 		}
-		if err := query.Validate(s.Query, keys); err != nil {
+		lang := LanguageOf(sources[s.Source])
+		if err := checkQuery(lang, s.Query, keys, scopes); err != nil {
 			return c.fieldError(path+".query", err)
+		}
+		if _, qe := signalQueries(s); qe != nil {
+			field := "exposureQuery"
+			if s.Test == judge.Proportion {
+				field = "trialsQuery"
+			}
+			if err := checkQuery(lang, qe.Expr, keys, scopes); err != nil {
+				return c.fieldError(path+"."+field, err)
+			}
 		}
 	}
 	return nil
+}
+
+// checkQuery validates a query template for the scopes' keys and renders
+// it for each scope over a nominal window, so that a value the language
+// cannot hold is refused before anything is queried.
+func checkQuery(lang metrics.Language, expr string, keys []string, scopes Scopes) error {
+	if err := lang.Validate(expr, keys); err != nil {
+		return err
+	}
+	end := time.Unix(1_000_000_020, 0)
+	w := metrics.Window{Start: end.Add(-time.Hour), End: end, Step: time.Minute}
+	for _, side := range []struct {
+		name  string
+		scope metrics.Scope
+	}{{"baseline", scopes.Baseline}, {"canary", scopes.Canary}} {
+		if _, err := lang.Render(expr, side.scope, w); err != nil {
+			return fmt.Errorf("%s scope: %w", side.name, err)
+		}
+	}
+	return nil
+}
+
+// LanguageOf is the template language of a source's queries: its own
+// (metrics.LanguageSource), or PromQL/LogQL's. A wrapper of a source
+// (instrumentation) must implement LanguageSource with the wrapped
+// source's LanguageOf.
+func LanguageOf(src metrics.Source) metrics.Language {
+	if ls, ok := src.(metrics.LanguageSource); ok {
+		return ls.Language()
+	}
+	return query.PromQL{}
+}
+
+// languageOfSpec is the template language of the named source as the
+// config's sources: block types it (PromQL/LogQL for the default names).
+func (c *Config) languageOfSpec(name string) metrics.Language {
+	if sp := c.Sources.Get(name); sp != nil {
+		return sp.Language()
+	}
+	return query.PromQL{}
 }
 
 // RenderedQuery is one signal's query as it will run for each scope, and
@@ -247,15 +298,16 @@ func (c *Config) RenderQueries(scopes Scopes, w metrics.Window) ([]RenderedQuery
 		if s.Source == "" || s.Source == "file" || s.Query == "" {
 			return nil, c.fieldError(path, fmt.Errorf("signal %q has no query, so it can only be judged from files", s.Name))
 		}
-		if err := query.Validate(s.Query, keys); err != nil {
+		lang := c.languageOfSpec(s.Source)
+		if err := lang.Validate(s.Query, keys); err != nil {
 			return nil, c.fieldError(path, err)
 		}
 		r := RenderedQuery{Signal: s.Name, Source: s.Source}
 		var err error
-		if r.Baseline, err = query.Render(s.Query, scopes.Baseline, w); err != nil {
+		if r.Baseline, err = lang.Render(s.Query, scopes.Baseline, w); err != nil {
 			return nil, c.fieldError(path, fmt.Errorf("baseline scope: %w", err))
 		}
-		if r.Canary, err = query.Render(s.Query, scopes.Canary, w); err != nil {
+		if r.Canary, err = lang.Render(s.Query, scopes.Canary, w); err != nil {
 			return nil, c.fieldError(path, fmt.Errorf("canary scope: %w", err))
 		}
 		if _, qe := signalQueries(s); qe != nil {
@@ -264,13 +316,13 @@ func (c *Config) RenderQueries(scopes Scopes, w metrics.Window) ([]RenderedQuery
 				r.ExposureName = "trialsQuery"
 			}
 			epath := fmt.Sprintf("signals[%d].%s", i, r.ExposureName)
-			if err := query.Validate(qe.Expr, keys); err != nil {
+			if err := lang.Validate(qe.Expr, keys); err != nil {
 				return nil, c.fieldError(epath, err)
 			}
-			if r.BaselineExposure, err = query.Render(qe.Expr, scopes.Baseline, w); err != nil {
+			if r.BaselineExposure, err = lang.Render(qe.Expr, scopes.Baseline, w); err != nil {
 				return nil, c.fieldError(epath, fmt.Errorf("baseline scope: %w", err))
 			}
-			if r.CanaryExposure, err = query.Render(qe.Expr, scopes.Canary, w); err != nil {
+			if r.CanaryExposure, err = lang.Render(qe.Expr, scopes.Canary, w); err != nil {
 				return nil, c.fieldError(epath, fmt.Errorf("canary scope: %w", err))
 			}
 		}

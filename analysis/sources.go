@@ -19,8 +19,10 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/graphite"
 	"github.com/verdict-aca/verdict/metrics/loki"
 	"github.com/verdict-aca/verdict/metrics/prometheus"
+	"github.com/verdict-aca/verdict/metrics/query"
 	"github.com/verdict-aca/verdict/metrics/sourcehttp"
 )
 
@@ -29,8 +31,9 @@ import (
 // A source is named. "prometheus" and "loki" are the default names: a
 // signal with a query and no source reads "prometheus", and the command
 // line's --prometheus-url / --loki-url (VERDICT_PROMETHEUS_URL,
-// VERDICT_LOKI_URL) set their URLs. Other names carry type: prometheus or
-// type: loki, and a signal picks one with source: NAME.
+// VERDICT_LOKI_URL) set their URLs. Other names carry a type (prometheus,
+// loki, victoriametrics or graphite), and a signal picks one with source:
+// NAME.
 //
 // The command line tools (judge, analyze, validate) read the sources from
 // the config file the operator wrote (its sources: block). verdict serve
@@ -49,6 +52,18 @@ const (
 	SourceFile = "file"
 )
 
+// The source types besides the default names'.
+const (
+	// TypeVictoriaMetrics is VictoriaMetrics, queried in PromQL (MetricsQL)
+	// by metrics/prometheus with its VictoriaMetrics flavor.
+	TypeVictoriaMetrics = "victoriametrics"
+	// TypeGraphite is graphite-web's render API (metrics/graphite).
+	TypeGraphite = "graphite"
+)
+
+// sourceTypes lists the types a source may have.
+var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite}
+
 // SourceOverrides are source URLs given outside the config or sources
 // file, on the command line or in the environment. A non-empty value wins.
 type SourceOverrides struct {
@@ -64,7 +79,8 @@ type Sources []SourceSpec
 type SourceSpec struct {
 	// Name is the key the source is written under.
 	Name string `yaml:"name"`
-	// Type is prometheus or loki; the default names imply theirs.
+	// Type is prometheus, loki, victoriametrics or graphite; the default
+	// names imply theirs.
 	Type string `yaml:"type"`
 	// URL is the server's base URL.
 	URL string `yaml:"url"`
@@ -86,6 +102,10 @@ type SourceSpec struct {
 	IdleConnTimeout Duration `yaml:"idleConnTimeout"`
 	// MaxResponseBytes caps an answer (default 16MiB).
 	MaxResponseBytes ByteSize `yaml:"maxResponseBytes"`
+	// LatencyOffset is a VictoriaMetrics server's -search.latencyOffset
+	// (default 30s): the steps closer to now are left out (VictoriaMetrics
+	// answers them with copies of earlier points).
+	LatencyOffset Duration `yaml:"latencyOffset"`
 }
 
 // BasicAuth is a user name and a file holding the password.
@@ -169,9 +189,15 @@ func (s Sources) validate(prefix string, fieldError func(field string, err error
 		case IsDefaultSource(sp.Name) && sp.Type != sp.Name:
 			return fieldError(path+".type", fmt.Errorf("the source named %s is of type %s; give a %s source another name", sp.Name, sp.Name, sp.Type))
 		case sp.Type == "":
-			return fieldError(path+".type", fmt.Errorf("missing: source %q needs type: prometheus or type: loki", sp.Name))
-		case sp.Type != SourcePrometheus && sp.Type != SourceLoki:
-			return fieldError(path+".type", fmt.Errorf("%q is not a source type (want prometheus or loki)", sp.Type))
+			return fieldError(path+".type", fmt.Errorf("missing: source %q needs a type (%s)", sp.Name, strings.Join(sourceTypes, ", ")))
+		case !slices.Contains(sourceTypes, sp.Type):
+			return fieldError(path+".type", fmt.Errorf("%q is not a source type (want %s)", sp.Type, strings.Join(sourceTypes, ", ")))
+		}
+		if sp.LatencyOffset != 0 && sp.Type != TypeVictoriaMetrics {
+			return fieldError(path+".latencyOffset", errors.New("only a victoriametrics source has a latencyOffset"))
+		}
+		if sp.LatencyOffset < 0 {
+			return fieldError(path+".latencyOffset", fmt.Errorf("%s is negative", time.Duration(sp.LatencyOffset)))
 		}
 		if sp.URL != "" {
 			if err := CheckSourceURL(sp.URL); err != nil {
@@ -246,10 +272,27 @@ func (sp SourceSpec) open() (metrics.Source, error) {
 	if t := sp.TLS; t != nil {
 		h.TLS = &sourcehttp.TLS{CAFile: t.CAFile, CertFile: t.CertFile, KeyFile: t.KeyFile, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
 	}
-	if sp.Type == SourceLoki {
+	switch sp.Type {
+	case SourceLoki:
 		return loki.New(loki.Config{URL: sp.URL, Tenant: sp.Tenant, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
+	case TypeGraphite:
+		return graphite.New(graphite.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
+	case TypeVictoriaMetrics:
+		return prometheus.New(prometheus.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h,
+			Flavor: prometheus.FlavorVictoriaMetrics, LatencyOffset: time.Duration(sp.LatencyOffset)})
 	}
 	return prometheus.New(prometheus.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
+}
+
+// Language is the template language of the source's queries.
+func (sp SourceSpec) Language() metrics.Language {
+	switch sp.Type {
+	case TypeGraphite:
+		return graphite.Language{}
+	case TypeVictoriaMetrics:
+		return query.MetricsQL{}
+	}
+	return query.PromQL{}
 }
 
 // openAll builds every source of s for which keep is true, each with its

@@ -133,7 +133,8 @@ logs-eu: {type: loki, url: "http://loki.eu:3100", maxResponseBytes: 8MiB}
 		{"bad url", "prometheus: {url: ftp://x}\n", "sources.yaml line 1: prometheus.url: \"ftp://x\" is not a URL"},
 		{"user in url", "prometheus: {url: \"http://u:p@prom\"}\n", "line 1: prometheus.url: the URL carries a user or password"},
 		{"no type", "eu: {url: \"http://x\"}\n", "line 1: eu.type: missing"},
-		{"unknown type", "eu:\n  type: graphite\n", "line 2: eu.type: \"graphite\" is not a source type"},
+		{"unknown type", "eu:\n  type: influxdb\n", "line 2: eu.type: \"influxdb\" is not a source type (want prometheus, loki, victoriametrics, graphite)"},
+		{"latencyOffset on another type", "eu:\n  type: graphite\n  url: http://127.0.0.1:1\n  latencyOffset: 10s\n", "line 4: eu.latencyOffset: only a victoriametrics source has a latencyOffset"},
 		{"default of another type", "prometheus: {type: loki}\n", "prometheus.type: the source named prometheus is of type prometheus"},
 		{"tenant on prometheus", "eu: {type: prometheus, tenant: a}\n", "eu.tenant: only a Loki source"},
 		{"pushURL elsewhere", "logs: {type: loki, pushURL: \"http://x\"}\n", "logs.pushURL: verdict events go to the pushURL of the source named loki"},
@@ -339,7 +340,7 @@ func TestDocumentedSources(t *testing.T) {
 			t.Errorf("the sources file of docs/integrations.md: %v", err)
 			continue
 		}
-		if got := strings.Join(f.Sources.Names(), ","); got != "prometheus,loki,prom-eu" {
+		if got := strings.Join(f.Sources.Names(), ","); got != "prometheus,loki,prom-eu,vm,graphite" {
 			t.Errorf("docs/integrations.md's sources file names %s", got)
 		}
 	}
@@ -363,5 +364,58 @@ func TestDocumentedConfigs(t *testing.T) {
 	}
 	if n < 2 {
 		t.Errorf("found %d configs in the README, want the example config and the release signals", n)
+	}
+}
+
+// TestSourceLanguage checks that a signal's query is read in its source's
+// language: a Graphite target by Graphite's rules (a scope value in a
+// metric path), PromQL by PromQL's (a scope value in a quoted string).
+func TestSourceLanguage(t *testing.T) {
+	const config = `
+name: langs
+sources:
+  vm: {type: victoriametrics, url: "http://127.0.0.1:1"}
+  g: {type: graphite, url: "http://127.0.0.1:1"}
+signals:
+  - name: cpu
+    source: g
+    query: 'averageSeries(shop.{{.track}}.*.cpu)'
+  - name: mem
+    source: vm
+    query: 'avg(mem{track="{{.track}}"})'
+`
+	cfg, err := ParseConfig("langs.yaml", []byte(config))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopes := Scopes{Baseline: metrics.Scope{"track": "baseline"}, Canary: metrics.Scope{"track": "canary"}}
+	w := metrics.Window{Start: time.Unix(1_700_000_000, 0), End: time.Unix(1_700_003_600, 0), Step: time.Minute}
+	rendered, err := cfg.RenderQueries(scopes, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rendered[0].Canary != "averageSeries(shop.canary.*.cpu)" || rendered[1].Canary != `avg(mem{track="canary"})` {
+		t.Errorf("rendered %q and %q", rendered[0].Canary, rendered[1].Canary)
+	}
+	set, err := OpenSources(cfg, SourceOverrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.CheckLive(set, scopes); err != nil {
+		t.Errorf("CheckLive: %v", err)
+	}
+	// A value Graphite cannot hold is refused for the Graphite signal only.
+	evil := Scopes{Baseline: scopes.Baseline, Canary: metrics.Scope{"track": "canary.*"}}
+	if _, err := cfg.RenderQueries(evil, w); err == nil || !strings.Contains(err.Error(), "signals[0].query") || !strings.Contains(err.Error(), "only ASCII letters") {
+		t.Errorf("track=canary.* for a Graphite target: %v, want signals[0].query refused", err)
+	}
+	// Each language refuses the other's placing.
+	cfg.Signals[0].Query, cfg.Signals[1].Query = `averageSeries(seriesByTag("track={{.track}}", {{.track}}))`, `avg(mem{track={{.track}}})`
+	if err := cfg.CheckLive(set, scopes); err == nil || !strings.Contains(err.Error(), "signals[0].query") || !strings.Contains(err.Error(), "stands alone") {
+		t.Errorf("a Graphite value outside a path: %v", err)
+	}
+	cfg.Signals[0].Query = "shop.{{.track}}.cpu"
+	if err := cfg.CheckLive(set, scopes); err == nil || !strings.Contains(err.Error(), "signals[1].query") {
+		t.Errorf("a PromQL value outside a string: %v", err)
 	}
 }

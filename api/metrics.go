@@ -270,11 +270,17 @@ func (m *Metrics) instrument(set analysis.SourceSet) analysis.SourceSet {
 	return out
 }
 
+var _ metrics.LanguageSource = (*instrumented)(nil)
+
 type instrumented struct {
 	metrics.Source
 	name string
 	m    *Metrics
 }
+
+// Language is the wrapped source's query language, so that its queries
+// are checked by its rules (a Graphite target's, not PromQL's).
+func (i *instrumented) Language() metrics.Language { return analysis.LanguageOf(i.Source) }
 
 func (i *instrumented) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
 	start := time.Now()

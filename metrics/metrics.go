@@ -1,6 +1,7 @@
 // Package metrics defines where Verdict's numbers come from: the Series a
 // source returns, the scope and window a query is asked for, and the Source
-// interface that Prometheus, Loki and series files implement.
+// interface that Prometheus (and VictoriaMetrics), Loki, Graphite and
+// series files implement, with the Language of a source's query templates.
 //
 // The package knows nothing of statistics. A Source answers "what did this
 // query return for this scope over this window"; deciding whether the answer
@@ -109,4 +110,25 @@ type Result struct {
 // query); they are wrapped so callers can inspect them with errors.As.
 type Source interface {
 	Fetch(ctx context.Context, q Query, scope Scope, w Window) (Result, error)
+}
+
+// Language is a query language's template rules: whether a template is
+// valid for a scope's keys, and what it reads once a scope and a window
+// fill it in. metrics/query.PromQL (Prometheus, Loki and the servers that
+// speak their APIs) is every source's unless the source says otherwise
+// (LanguageSource).
+type Language interface {
+	// Validate checks expr before anything is queried, for scopes with
+	// these keys.
+	Validate(expr string, scopeKeys []string) error
+	// Render fills expr in for scope and w; a scope value can never
+	// change what the query means.
+	Render(expr string, scope Scope, w Window) (string, error)
+}
+
+// LanguageSource is a Source whose queries are not PromQL or LogQL (such
+// as Graphite's target expressions).
+type LanguageSource interface {
+	Source
+	Language() Language
 }

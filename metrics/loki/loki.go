@@ -13,7 +13,8 @@
 //     KindBadQuery error that says so.
 //   - Loki answers errors as plain text: 400 is KindBadQuery (not retried),
 //     429 KindRateLimited, 5xx KindUnavailable, 504 and client deadlines
-//     KindTimeout (all retried with backoff), other 4xx KindRejected.
+//     KindTimeout (all retried with backoff, after at least the answer's
+//     Retry-After), other 4xx KindRejected.
 //   - "NaN", "+Inf", "-Inf" values are kept as NaN and ±Inf; several series
 //     for one scope follow query.Combine.
 //   - The HTTP client is metrics/sourcehttp's, as for Prometheus: one per
@@ -209,7 +210,9 @@ func (s *Source) get(ctx context.Context, u string) (response, *query.Error) {
 	}
 	if res.StatusCode != http.StatusOK {
 		msg := fmt.Errorf("HTTP %d: %s", res.StatusCode, query.Excerpt(string(body)))
-		return fail(statusKind(res.StatusCode), msg)
+		r, qe := fail(statusKind(res.StatusCode), msg)
+		qe.RetryAfter = query.ParseRetryAfter(res.Header.Get("Retry-After"), time.Now())
+		return r, qe
 	}
 	var r response
 	if err := json.Unmarshal(body, &r); err != nil {

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -391,5 +393,27 @@ func TestFetchAnswerCap(t *testing.T) {
 				t.Errorf("error of %d bytes %.600q, want it short, naming %q and the query", len(err.Error()), err, tc.wantMsg)
 			}
 		})
+	}
+}
+
+// TestFetchHonoursRetryAfter: a 429 whose Retry-After asks for more than a
+// query waits is not asked again, and says so.
+func TestFetchHonoursRetryAfter(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Retry-After", "600")
+		http.Error(w, "too many outstanding requests", http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	s, err := New(Config{URL: srv.URL, RetryWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := metrics.Window{Start: time.Unix(1_700_000_000, 0), End: time.Unix(1_700_003_600, 0), Step: time.Minute}
+	_, err = s.Fetch(context.Background(), metrics.Query{Signal: "x", Expr: `sum(count_over_time({app="a"}[1m]))`}, metrics.Scope{}, w)
+	var qe *query.Error
+	if !errors.As(err, &qe) || qe.Kind != query.KindRateLimited || !strings.Contains(err.Error(), "asked to wait 10m") || calls.Load() != 1 {
+		t.Fatalf("err = %v after %d requests, want rate limited, asked once, saying it asked to wait 10m", err, calls.Load())
 	}
 }

@@ -1,6 +1,7 @@
 // Package prometheus is the metrics.Source for Prometheus (and servers
-// that speak its HTTP API: Thanos, Mimir, VictoriaMetrics), built on
-// client_golang's api/prometheus/v1 range queries.
+// that speak its HTTP API: Thanos, Mimir, and VictoriaMetrics with its
+// own flavor, below), built on client_golang's api/prometheus/v1 range
+// queries.
 //
 // Decisions:
 //   - Every query is a range query over the window at the window's step. A
@@ -11,7 +12,9 @@
 //     is also sent as the query's timeout parameter so Prometheus stops
 //     evaluating when the client stops waiting. Timeouts, network errors
 //     and HTTP 5xx/429 are retried with exponential backoff (query.Backoff);
-//     bad_data, execution errors and other 4xx are never retried.
+//     bad_data, execution errors and other 4xx are never retried. A 429
+//     or 503 waits at least its Retry-After (read by a RoundTripper under
+//     client_golang, which keeps no headers) before the next attempt.
 //   - Errors are *query.Error: the signal, the rendered query, a Kind that
 //     tells "source down" (KindTimeout, KindUnavailable) from "bad query"
 //     (KindBadQuery) and what happened ("timeout after 10s", "HTTP 503: ...",
@@ -47,6 +50,35 @@
 //     mixes native histograms and numbers is refused. A gauge or count
 //     query that returns native histograms is refused with the function
 //     that reduces them (histogram_quantile, histogram_count).
+//
+// VictoriaMetrics (Config.Flavor FlavorVictoriaMetrics; victoriametrics.go)
+// speaks the same API with differences found against a real server
+// (Debian's victoria-metrics 1.79), so its queries go through a client of
+// this package's own rather than client_golang's:
+//   - nocache=1 on every query: otherwise a range query of 50 points or
+//     more has its start and end rounded to multiples of the step (for
+//     VictoriaMetrics' cache), which answers a point before the window.
+//   - Errors carry the HTTP status as errorType ("422"), which
+//     client_golang would leave as an unknown type: the status decides the
+//     kind (400 and 422 bad query; 429 rate limited, 503 and other 5xx
+//     unavailable, 504 timeout, all retried after at least the answer's
+//     Retry-After; other 4xx rejected).
+//   - An answer with "isPartial": true (a cluster whose vmstorage nodes
+//     did not all answer) is kept, with a "partial data" warning.
+//   - The last -search.latencyOffset (Config.LatencyOffset, default 30s)
+//     before now is answered with copies of the point before it; the
+//     range is cut there (a count's grid loses those steps) with a
+//     "partial data" warning, rather than counting a step twice.
+//   - Templates are rendered by query.MetricsQL: PromQL's rules, and in a
+//     backtick string (where MetricsQL lets a backslash escape the closing
+//     backtick and drops carriage returns) such values are refused.
+//   - What needs no handling but reads differently: rate() and increase()
+//     start from the last sample before their range and do not
+//     extrapolate (increase(x[{{.step}}]) gives whole counts on the count
+//     grid), count_over_time's range is left-open, a series that stops is
+//     answered for about one sample interval (Prometheus: five minutes),
+//     no data is an empty matrix, and up to 30,000 points per series are
+//     allowed (query.Step keeps under 11,000 for every server).
 package prometheus
 
 import (
@@ -55,6 +87,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -88,7 +121,24 @@ type Config struct {
 	// HTTP holds authentication, TLS, the connection bound and the answer
 	// cap (see package sourcehttp).
 	HTTP sourcehttp.Config
+	// Flavor is the server's kind: "" (Prometheus, Thanos, Mimir) or
+	// FlavorVictoriaMetrics.
+	Flavor string
+	// LatencyOffset is, for VictoriaMetrics, the server's
+	// -search.latencyOffset: how long before now it answers with copies
+	// of earlier points. Zero means DefaultLatencyOffset; negative means
+	// none.
+	LatencyOffset time.Duration
 }
+
+// The flavors of server that speak Prometheus' query API.
+const (
+	// FlavorPrometheus is Prometheus and the servers that answer its API
+	// as it does (Thanos, Mimir).
+	FlavorPrometheus = "prometheus"
+	// FlavorVictoriaMetrics is VictoriaMetrics (single-node or vmselect).
+	FlavorVictoriaMetrics = "victoriametrics"
+)
 
 // Source runs range queries against one Prometheus. It is safe for
 // concurrent use.
@@ -96,9 +146,12 @@ type Source struct {
 	api     v1.API
 	timeout time.Duration
 	backoff query.Backoff
+	// vm is set for FlavorVictoriaMetrics, which is queried without
+	// client_golang.
+	vm *victoriaMetrics
 }
 
-var _ metrics.Source = (*Source)(nil)
+var _ metrics.LanguageSource = (*Source)(nil)
 
 // New checks cfg and builds a Source. It does not contact the server.
 func New(cfg Config) (*Source, error) {
@@ -110,6 +163,18 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	switch cfg.Flavor {
+	case "", FlavorPrometheus:
+	case FlavorVictoriaMetrics:
+		s := &Source{timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait), vm: newVictoriaMetrics(u, hc, cfg.LatencyOffset)}
+		if s.timeout <= 0 {
+			s.timeout = DefaultTimeout
+		}
+		return s, nil
+	default:
+		return nil, fmt.Errorf("prometheus flavor %q: want %s or %s", cfg.Flavor, FlavorPrometheus, FlavorVictoriaMetrics)
+	}
+	hc.Transport = retryAfterRoundTripper{next: hc.Transport}
 	client, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client: %w", err)
@@ -121,10 +186,19 @@ func New(cfg Config) (*Source, error) {
 	return s, nil
 }
 
+// Language is the template language of the server's queries: PromQL's, or
+// MetricsQL's for VictoriaMetrics.
+func (s *Source) Language() metrics.Language {
+	if s.vm != nil {
+		return query.MetricsQL{}
+	}
+	return query.PromQL{}
+}
+
 // Fetch renders q.Expr for scope and window and runs it as a range query.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
 	w.Step = query.Step(w)
-	rendered, err := query.Render(q.Expr, scope, w)
+	rendered, err := s.Language().Render(q.Expr, scope, w)
 	if err != nil {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
 	}
@@ -144,12 +218,33 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		value    model.Value
 		warnings []string
 	)
+	if s.vm != nil {
+		var cut bool
+		if rng, grid, cut = s.vm.cutLatest(rng, grid, q.Kind, time.Now()); cut {
+			warnings = append(warnings, s.vm.cutWarning(w, grid, q.Kind))
+		}
+		if rng.End.Before(rng.Start) {
+			return metrics.Result{Warnings: warnings}, nil
+		}
+	}
 	err = s.backoff.Do(ctx, func(ctx context.Context) error {
+		if s.vm != nil {
+			v, warns, qe := s.vm.queryRange(ctx, s.timeout, rendered, rng)
+			if qe != nil {
+				qe.Signal, qe.Query = q.Signal, rendered
+				return qe
+			}
+			value = v
+			warnings = append(warnings, warns...)
+			return nil
+		}
 		actx, cancel := context.WithTimeout(ctx, s.timeout)
 		defer cancel()
+		var retryAfter time.Duration
+		actx = context.WithValue(actx, retryAfterKey{}, &retryAfter)
 		v, warns, infos, err := s.api.QueryRange(actx, rendered, rng, v1.WithTimeout(s.timeout))
 		if err != nil {
-			return &query.Error{Signal: q.Signal, Query: rendered, Kind: s.kind(ctx, err), Err: s.describe(ctx, err)}
+			return &query.Error{Signal: q.Signal, Query: rendered, Kind: s.kind(ctx, err), Err: s.describe(ctx, err), RetryAfter: retryAfter}
 		}
 		value = v
 		warnings = append([]string(nil), warns...)
@@ -352,4 +447,22 @@ func nativeSeries(m model.Matrix) []query.NativeSeries {
 		out = append(out, ns)
 	}
 	return out
+}
+
+// retryAfterKey carries, in a request's context, where to note the
+// answer's Retry-After: client_golang's errors do not keep the headers.
+type retryAfterKey struct{}
+
+// retryAfterRoundTripper notes a 429 or 503 answer's Retry-After for the
+// query that asked (see retryAfterKey).
+type retryAfterRoundTripper struct{ next http.RoundTripper }
+
+func (rt retryAfterRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := rt.next.RoundTrip(req)
+	if err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if d, ok := req.Context().Value(retryAfterKey{}).(*time.Duration); ok {
+			*d = query.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+	}
+	return resp, err
 }

@@ -421,3 +421,30 @@ func TestFetchKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchHonoursRetryAfter: a 429 whose Retry-After asks for more than a
+// query waits is not asked again, and says so; one that asks for a second
+// is retried.
+func TestFetchHonoursRetryAfter(t *testing.T) {
+	for _, tt := range []struct {
+		retryAfter string
+		wantCalls  int32
+		wantMsg    string
+	}{
+		{"600", 1, "asked to wait 10m"},
+		{"1", 3, "gave up after 3 attempts"},
+	} {
+		s, f := newSource(t, func(w http.ResponseWriter, r *http.Request, _ int) {
+			w.Header().Set("Retry-After", tt.retryAfter)
+			writeJSON(w, 429, "slow down")
+		}, Config{})
+		_, err := s.Fetch(context.Background(), metrics.Query{Signal: "x", Expr: `up{track="{{.track}}"}`}, metrics.Scope{"track": "canary"}, window)
+		var qe *query.Error
+		if !errors.As(err, &qe) || qe.Kind != query.KindRateLimited || !strings.Contains(err.Error(), tt.wantMsg) {
+			t.Errorf("Retry-After %s: err = %v, want rate limited saying %q", tt.retryAfter, err, tt.wantMsg)
+		}
+		if got := f.calls.Load(); got != tt.wantCalls {
+			t.Errorf("Retry-After %s: %d requests, want %d", tt.retryAfter, got, tt.wantCalls)
+		}
+	}
+}

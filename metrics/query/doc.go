@@ -54,9 +54,18 @@
 // rules for every construct with a lexer of LogQL's string forms and the
 // parsers Loki uses for operands (regexp/syntax, text/template), not with
 // Loki's own parser (AGPL); FuzzRenderLogQL and FuzzRenderMatcher (PromQL,
-// with Prometheus' parser) check any value.
+// with Prometheus' parser) and FuzzRenderMetricsQL (with VictoriaMetrics'
+// metricsql parser) check any value.
 //
 // Unknown variables are errors found by Validate, not empty strings.
+//
+// MetricsQL (VictoriaMetrics) reads the same templates with one
+// difference that matters: in a backtick string a backslash escapes the
+// next character (the closing backtick too) and a carriage return is
+// dropped, so the MetricsQL language refuses a value there that holds a
+// carriage return or ends in an odd run of backslashes. Sources whose
+// queries are in another language (Graphite) place values by their own
+// rules, reading the template through Parts.
 //
 // # Scopes
 //
@@ -72,7 +81,10 @@
 //
 // Sources return *Error with a Kind; Kind.SourceDown tells "no verdict,
 // the source is down" from "the config is wrong". Backoff retries only
-// retryable kinds (timeout, 5xx, 429); an answer over the source's size
+// retryable kinds (timeout, 5xx, 429), waiting at least what a source's
+// Retry-After asked for (Error.RetryAfter, read by ParseRetryAfter); a
+// source that asks for more than MaxRetryAfter, or for a wait past the
+// query's deadline, is not asked again. An answer over the source's size
 // cap (KindTooLarge) is not retried. What a source says in an error goes
 // through Excerpt: one line of at most 200 bytes, so that an error page
 // never lands whole in a report.

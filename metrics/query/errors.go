@@ -3,6 +3,7 @@ package query
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -85,6 +86,10 @@ type Error struct {
 	Kind Kind
 	// Err says what happened ("timeout after 10s", "HTTP 503: ...").
 	Err error
+	// RetryAfter is how long the source asked to be left alone before
+	// the query is sent again (its Retry-After header); 0 when it did not
+	// say. Backoff honours it.
+	RetryAfter time.Duration
 }
 
 // Error reads "signal NAME: WHAT HAPPENED (query: Q)".

@@ -223,6 +223,73 @@ func actionPiece(n *parse.ActionNode) (piece, error) {
 	}
 }
 
+// Part is one piece of a query template as Parts reads it: literal text
+// (a {{"text"}} constant included) or a variable.
+type Part struct {
+	// Text is the literal text; "" for a variable.
+	Text string
+	// Variable is the variable's name ("track" for {{.track}}); "" for text.
+	Variable string
+}
+
+// Parts parses a template with the rules every source shares (only
+// {{.name}} variables and {{"text"}} constants), without reading the text
+// around them: for sources whose query language is not PromQL or LogQL,
+// which place values by their own rules.
+func Parts(expr string) ([]Part, error) {
+	pieces, err := parseTemplate(expr)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Part, 0, len(pieces))
+	for _, p := range pieces {
+		if p.variable == "" && len(out) > 0 && out[len(out)-1].Variable == "" {
+			out[len(out)-1].Text += p.text
+			continue
+		}
+		out = append(out, Part{Text: p.text, Variable: p.variable})
+	}
+	return out, nil
+}
+
+// IsWindowVar reports whether name is one of the window's variables
+// (interval, step, start, end) rather than a scope key.
+func IsWindowVar(name string) bool { return slices.Contains(windowVars, name) }
+
+// WindowVars lists the window's variables.
+func WindowVars() []string { return slices.Clone(windowVars) }
+
+// PromQL is the template language of Prometheus and Loki queries (PromQL
+// and LogQL): Validate and Render.
+type PromQL struct{}
+
+var _ metrics.Language = PromQL{}
+
+// Validate is the package's Validate.
+func (PromQL) Validate(expr string, scopeKeys []string) error { return Validate(expr, scopeKeys) }
+
+// Render is the package's Render.
+func (PromQL) Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) {
+	return Render(expr, scope, w)
+}
+
+// MetricsQL is the template language of VictoriaMetrics' queries: PromQL's
+// rules, and in a backtick string, where MetricsQL (unlike PromQL) drops
+// carriage returns and lets a backslash escape the closing backtick, a
+// value with a carriage return or ending in an odd run of backslashes is
+// refused.
+type MetricsQL struct{}
+
+var _ metrics.Language = MetricsQL{}
+
+// Validate is the package's Validate.
+func (MetricsQL) Validate(expr string, scopeKeys []string) error { return Validate(expr, scopeKeys) }
+
+// Render is the package's Render with MetricsQL's backtick rule.
+func (MetricsQL) Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) {
+	return render(expr, scope, w, true)
+}
+
 // Validate checks a query template before anything is queried: it must
 // parse, use only {{.name}} variables (and {{"text"}} constants), every
 // variable must be a scope key or a window variable (interval, step, start,
@@ -299,6 +366,12 @@ func listOrNone(keys []string) string {
 // Values that cannot be placed safely are refused: invalid UTF-8, and a
 // backtick inside a backtick string (raw strings have no escapes).
 func Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) {
+	return render(expr, scope, w, false)
+}
+
+// render is Render; metricsQL refuses, besides, what VictoriaMetrics'
+// MetricsQL would read differently in a backtick string.
+func render(expr string, scope metrics.Scope, w metrics.Window, metricsQL bool) (string, error) {
 	keys := make([]string, 0, len(scope))
 	for k := range scope {
 		keys = append(keys, k)
@@ -325,7 +398,7 @@ func Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) 
 			b.WriteString(v)
 			continue
 		}
-		v, err := placeValue(scope[p.variable], p, pieces[i+1:])
+		v, err := placeValue(scope[p.variable], p, pieces[i+1:], metricsQL)
 		if err != nil {
 			return "", fmt.Errorf("scope value for %s: %w", p.variable, err)
 		}
@@ -337,7 +410,7 @@ func Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) 
 // placeValue writes a scope value for its place: escaped for its operand
 // (a regex value followed by a repetition operator is grouped, so that the
 // operator repeats the whole value), then for its string literal.
-func placeValue(v string, p piece, rest []piece) (string, error) {
+func placeValue(v string, p piece, rest []piece, metricsQL bool) (string, error) {
 	if !utf8.ValidString(v) {
 		return "", fmt.Errorf("%q is not valid UTF-8", v)
 	}
@@ -352,7 +425,7 @@ func placeValue(v string, p piece, rest []piece) (string, error) {
 			w = "(?:" + w + ")"
 		}
 	}
-	return escape(w, p.ctx)
+	return escape(w, p.ctx, metricsQL)
 }
 
 // firstRuneText is text cut after its first character or escape sequence
@@ -405,11 +478,23 @@ func unixSeconds(t time.Time) string {
 
 // escape returns v written so that, inside a literal of kind c, it reads
 // back as exactly v.
-func escape(v string, c lexContext) (string, error) {
+func escape(v string, c lexContext, metricsQL bool) (string, error) {
 	switch c {
 	case ctxRaw:
 		if strings.ContainsRune(v, '`') {
 			return "", fmt.Errorf("%q contains a backtick, which a backtick string cannot hold; use a double-quoted string in the query", v)
+		}
+		if !metricsQL {
+			return v, nil
+		}
+		// VictoriaMetrics' MetricsQL reads a backtick string as Go does:
+		// it drops carriage returns, and a backslash escapes the next
+		// character when it looks for the closing backtick.
+		if strings.ContainsRune(v, '\r') {
+			return "", fmt.Errorf("%q contains a carriage return, which VictoriaMetrics drops from a backtick string; use a double-quoted string in the query", v)
+		}
+		if trailing := len(v) - len(strings.TrimRight(v, `\`)); trailing%2 == 1 {
+			return "", fmt.Errorf("%q ends with a backslash, which VictoriaMetrics reads as escaping the backtick that closes the string; use a double-quoted string in the query", v)
 		}
 		return v, nil
 	case ctxDouble:
