@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -348,6 +349,10 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	// Every way out closes the server: its loops (retention, leases) stop
+	// before the store closes and before the log is written by anyone else.
+	closeServer := sync.OnceFunc(srv.Close)
+	defer closeServer()
 	if f.configDir != "" {
 		names, err := srv.LoadConfigDir(ctx, f.configDir)
 		if err != nil {
@@ -399,7 +404,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 
 	select {
 	case err := <-served:
-		srv.Close()
+		closeServer()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -412,7 +417,7 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 	if err := sched.Stop(sctx); err != nil {
 		log.Warn("stopping the scheduler", "err", err)
 	}
-	srv.Close()
+	closeServer()
 	if shutdownErr != nil {
 		return fmt.Errorf("shutdown: %w", shutdownErr)
 	}
