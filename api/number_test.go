@@ -20,8 +20,28 @@ func TestParseNumberMatchesStrconv(t *testing.T) {
 		"4.9e-324", "1.7976931348623157e308", "123.456e5", "123.456E-5", "1E+2",
 		"0.0", "-0.0", "10000000000000000000000000", "0.00000000000000000000000000001",
 		"3.14159265358979323846264338327950288", "999999999999999.9", "99999999999999.99",
+		// Whole numbers around the fast path's 15 digits and float64's 2^53.
+		"999999999999999", "-999999999999999", "1000000000000000", "9007199254740992",
+		"9007199254740993", "-9007199254740993", "18446744073709551615", "18446744073709551616",
+		"100000000000000000000000000000000000000000000000000000000000000000",
+		"100000000000000000000000000000000000000000000000000000000000000000.0001",
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
+	// Whole numbers as the counts of histograms and requests come, of every
+	// length up to 20 digits.
+	for digits := 1; digits <= 20; digits++ {
+		for range 2000 {
+			n := rng.Uint64()
+			s := strconv.FormatUint(n, 10)
+			if len(s) > digits {
+				s = s[:digits]
+			}
+			if s[0] == '0' {
+				s = "1" + s[1:]
+			}
+			cases = append(cases, s, "-"+s)
+		}
+	}
 	for range 200000 {
 		f := math.Float64frombits(rng.Uint64())
 		if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -68,7 +88,7 @@ func TestParseNumberRejects(t *testing.T) {
 // FuzzParseNumber checks parseNumber against encoding/json on any input:
 // both accept the same complete numbers, with the same value.
 func FuzzParseNumber(f *testing.F) {
-	for _, s := range []string{"0", "-12.5e3", "104.123", "1e23", "0.000123", "1.", "+1"} {
+	for _, s := range []string{"0", "-12.5e3", "104.123", "1e23", "0.000123", "1.", "+1", "1234", "-0", "9007199254740993", "012"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
