@@ -507,6 +507,12 @@ func (p *numParser) numbers(field fieldName, limit int) ([]float64, error) {
 		if len(values) >= limit {
 			return nil, &limitError{fmt.Sprintf("%s: more than %d points", field, limit)}
 		}
+		if v, n := wholeBeforeComma(p.b[p.i:]); n > 0 {
+			// The bulk of counts: a whole number right before its comma.
+			values = append(values, v)
+			p.i += n
+			continue
+		}
 		if c := p.peek(); c >= '0' && c <= '9' || c == '-' {
 			// The common case, a number right before its comma.
 			v, n, ok := parseNumber(p.b[p.i:])

@@ -88,7 +88,7 @@ func TestParseNumberRejects(t *testing.T) {
 // FuzzParseNumber checks parseNumber against encoding/json on any input:
 // both accept the same complete numbers, with the same value.
 func FuzzParseNumber(f *testing.F) {
-	for _, s := range []string{"0", "-12.5e3", "104.123", "1e23", "0.000123", "1.", "+1", "1234", "-0", "9007199254740993", "012"} {
+	for _, s := range []string{"0", "-12.5e3", "104.123", "1e23", "0.000123", "1.", "+1", "1234", "-0", "9007199254740993", "012", "0,", "123,4", "1234567890123456789,"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -107,5 +107,50 @@ func FuzzParseNumber(f *testing.F) {
 		if complete && math.Float64bits(got) != math.Float64bits(want) {
 			t.Fatalf("%q: parseNumber %v, encoding/json %v", s, got, want)
 		}
+		checkWholeBeforeComma(t, []byte(s))
 	})
+}
+
+// checkWholeBeforeComma checks wholeBeforeComma against parseNumber on b:
+// when it reads something, it is the number parseNumber reads there, and
+// the comma after it.
+func checkWholeBeforeComma(t *testing.T, b []byte) {
+	t.Helper()
+	v, n := wholeBeforeComma(b)
+	if n == 0 {
+		return
+	}
+	want, wn, ok := parseNumber(b)
+	if !ok || wn != n-1 || b[wn] != ',' || math.Float64bits(v) != math.Float64bits(want) {
+		t.Fatalf("wholeBeforeComma(%q) = %v, %d; parseNumber reads %v, %d bytes (ok %v)", b, v, n, want, wn, ok)
+	}
+}
+
+// TestWholeBeforeComma: the inlined fast path for counts reads exactly the
+// whole numbers of up to 18 digits followed by a comma, with parseNumber's
+// value, and leaves everything else to parseNumber.
+func TestWholeBeforeComma(t *testing.T) {
+	for _, tt := range []struct {
+		in string
+		v  float64
+		n  int
+	}{
+		{"0,", 0, 2}, {"7,8", 7, 2}, {"1234,", 1234, 5}, {"999999999999999999,", 999999999999999999, 19},
+		{"00,", 0, 0}, {"01,", 0, 0}, {"-1,", 0, 0}, {"1.5,", 0, 0}, {"1e3,", 0, 0}, {"12]", 0, 0},
+		{"12", 0, 0}, {"12 ,", 0, 0}, {",", 0, 0}, {"", 0, 0}, {"1000000000000000000,", 0, 0}, {"null,", 0, 0},
+	} {
+		v, n := wholeBeforeComma([]byte(tt.in))
+		if v != tt.v || n != tt.n {
+			t.Errorf("wholeBeforeComma(%q) = %v, %d; want %v, %d", tt.in, v, n, tt.v, tt.n)
+		}
+		checkWholeBeforeComma(t, []byte(tt.in))
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 100000 {
+		s := strconv.FormatUint(rng.Uint64()>>rng.IntN(64), 10) + ","
+		checkWholeBeforeComma(t, []byte(s))
+		if _, n := wholeBeforeComma([]byte(s)); (n > 0) != (len(s) <= 19) {
+			t.Fatalf("wholeBeforeComma(%q) read %d bytes", s, n)
+		}
+	}
 }
