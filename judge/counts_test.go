@@ -3,6 +3,7 @@ package judge
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -519,5 +520,50 @@ func TestMedianChiSquare(t *testing.T) {
 	}
 	if got := float64(below) / 200000; math.Abs(got-0.5) > 0.005 {
 		t.Errorf("%.4f of simulated χ²₁ below the constant, want 0.5", got)
+	}
+}
+
+// TestMediansBySelection: the medians localDispersion takes without
+// sorting are the ones a sort gives, bit for bit, ties and all.
+func TestMediansBySelection(t *testing.T) {
+	sortedMedian := func(x []float64) float64 {
+		s := slices.Clone(x)
+		slices.Sort(s)
+		if len(s)%2 == 1 {
+			return s[len(s)/2]
+		}
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for trial := range 20000 {
+		n := 1 + r.IntN(400)
+		if trial%2 == 0 {
+			n = 1 + r.IntN(4)
+		}
+		x := make([]float64, n)
+		for i := range x {
+			switch trial % 3 {
+			case 0: // ties: a few distinct values
+				x[i] = float64(r.IntN(5))
+			case 1:
+				x[i] = r.ExpFloat64()
+			default: // sorted runs, the worst case of a naive pivot
+				x[i] = float64(i/3) * 0.1
+			}
+		}
+		want := sortedMedian(x)
+		if n <= 4 {
+			if got := medianOfFour(x); math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("medianOfFour(%v) = %v, want %v", x, got, want)
+			}
+		}
+		y := slices.Clone(x)
+		if got := medianInPlace(y); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("medianInPlace of %d values = %v, want %v", n, got, want)
+		}
+		slices.Sort(y)
+		if s := slices.Clone(x); !slices.Equal(func() []float64 { slices.Sort(s); return s }(), y) {
+			t.Fatalf("medianInPlace changed the values, not only their order")
+		}
 	}
 }
