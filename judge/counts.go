@@ -146,7 +146,7 @@ const maxStrata = 64
 // nothing about the ratio and are left out.
 func strataOf(b, c counts) []stratum {
 	type window struct{ k, x, odds float64 }
-	var ws []window
+	ws := make([]window, 0, len(b.events))
 	for i := range b.events {
 		k := b.events[i] + c.events[i]
 		if k == 0 || b.exposure[i] == 0 || c.exposure[i] == 0 {
