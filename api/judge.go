@@ -507,9 +507,9 @@ func (p *numParser) numbers(field fieldName, limit int) ([]float64, error) {
 		if len(values) >= limit {
 			return nil, &limitError{fmt.Sprintf("%s: more than %d points", field, limit)}
 		}
-		if v, n := wholeBeforeComma(p.b[p.i:]); n > 0 {
-			// The bulk of counts: a whole number right before its comma.
-			values = append(values, v)
+		// The bulk of the numbers, each right before its comma.
+		if run, n := appendNumberRun(values, p.b[p.i:], limit); n > 0 {
+			values = run
 			p.i += n
 			continue
 		}

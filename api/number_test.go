@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,50 +108,84 @@ func FuzzParseNumber(f *testing.F) {
 		if complete && math.Float64bits(got) != math.Float64bits(want) {
 			t.Fatalf("%q: parseNumber %v, encoding/json %v", s, got, want)
 		}
-		checkWholeBeforeComma(t, []byte(s))
+		checkNumberRun(t, []byte(s))
 	})
 }
 
-// checkWholeBeforeComma checks wholeBeforeComma against parseNumber on b:
-// when it reads something, it is the number parseNumber reads there, and
-// the comma after it.
-func checkWholeBeforeComma(t *testing.T, b []byte) {
+// checkNumberRun checks appendNumberRun against parseNumber on b: every
+// number it reads is the one parseNumber reads there, followed by a comma,
+// and it stops after one of them, or at the start.
+func checkNumberRun(t *testing.T, b []byte) {
 	t.Helper()
-	v, n := wholeBeforeComma(b)
-	if n == 0 {
-		return
+	got, n := appendNumberRun(nil, b, math.MaxInt)
+	pos := 0
+	for k, v := range got {
+		want, wn, ok := parseNumber(b[pos:])
+		if !ok || pos+wn >= len(b) || b[pos+wn] != ',' || math.Float64bits(v) != math.Float64bits(want) {
+			t.Fatalf("appendNumberRun(%q): number %d is %v; parseNumber reads %v, %d bytes (ok %v) at %d", b, k, v, want, wn, ok, pos)
+		}
+		pos += wn + 1
 	}
-	want, wn, ok := parseNumber(b)
-	if !ok || wn != n-1 || b[wn] != ',' || math.Float64bits(v) != math.Float64bits(want) {
-		t.Fatalf("wholeBeforeComma(%q) = %v, %d; parseNumber reads %v, %d bytes (ok %v)", b, v, n, want, wn, ok)
+	if pos != n {
+		t.Fatalf("appendNumberRun(%q) read %d bytes for %d numbers, which take %d", b, n, len(got), pos)
 	}
 }
 
-// TestWholeBeforeComma: the inlined fast path for counts reads exactly the
-// whole numbers of up to 18 digits followed by a comma, with parseNumber's
-// value, and leaves everything else to parseNumber.
-func TestWholeBeforeComma(t *testing.T) {
+// TestNumberRun: the loop over a request's numbers reads the forms counts
+// and metric values take, each before its comma, with parseNumber's values,
+// stops before anything else and at its limit, and leaves the rest to
+// parseNumber.
+func TestNumberRun(t *testing.T) {
 	for _, tt := range []struct {
-		in string
-		v  float64
-		n  int
+		in    string
+		limit int
+		want  []float64
+		n     int
 	}{
-		{"0,", 0, 2}, {"7,8", 7, 2}, {"1234,", 1234, 5}, {"999999999999999999,", 999999999999999999, 19},
-		{"00,", 0, 0}, {"01,", 0, 0}, {"-1,", 0, 0}, {"1.5,", 0, 0}, {"1e3,", 0, 0}, {"12]", 0, 0},
-		{"12", 0, 0}, {"12 ,", 0, 0}, {",", 0, 0}, {"", 0, 0}, {"1000000000000000000,", 0, 0}, {"null,", 0, 0},
+		{"0,7,1234,999999999999999999,5]", 10, []float64{0, 7, 1234, 999999999999999999}, 28},
+		{"104.123,0.5,0.000123,100.50,1]", 10, []float64{104.123, 0.5, 0.000123, 100.5}, 28},
+		{"1,2,3,4,", 2, []float64{1, 2}, 4},
+		{"1,2]", 10, []float64{1}, 2},
+		{"1,-2,3,", 10, []float64{1}, 2},
+		{"1,2e3,3,", 10, []float64{1}, 2},
+		{"1,01,", 10, []float64{1}, 2},
+		{"1,00,", 10, []float64{1}, 2},
+		{"1,1.,", 10, []float64{1}, 2},
+		{"1,.5,", 10, []float64{1}, 2},
+		{"1, 2,", 10, []float64{1}, 2},
+		{"1,null,", 10, []float64{1}, 2},
+		{"1000000000000000000,", 10, nil, 0},
+		{"12345678901234.5,1234567890123.456,", 10, []float64{12345678901234.5}, 17},
+		{"0.00000000000001,0.000000000000001,", 10, []float64{0.00000000000001}, 17},
+		{"1", 10, nil, 0},
+		{"", 10, nil, 0},
 	} {
-		v, n := wholeBeforeComma([]byte(tt.in))
-		if v != tt.v || n != tt.n {
-			t.Errorf("wholeBeforeComma(%q) = %v, %d; want %v, %d", tt.in, v, n, tt.v, tt.n)
+		got, n := appendNumberRun(nil, []byte(tt.in), tt.limit)
+		if !slices.Equal(got, tt.want) || n != tt.n {
+			t.Errorf("appendNumberRun(%q, %d) = %v, %d; want %v, %d", tt.in, tt.limit, got, n, tt.want, tt.n)
 		}
-		checkWholeBeforeComma(t, []byte(tt.in))
+		checkNumberRun(t, []byte(tt.in))
 	}
+	// Random runs of every form parseNumber takes.
 	rng := rand.New(rand.NewPCG(3, 4))
-	for range 100000 {
-		s := strconv.FormatUint(rng.Uint64()>>rng.IntN(64), 10) + ","
-		checkWholeBeforeComma(t, []byte(s))
-		if _, n := wholeBeforeComma([]byte(s)); (n > 0) != (len(s) <= 19) {
-			t.Fatalf("wholeBeforeComma(%q) read %d bytes", s, n)
+	var b []byte
+	for range 20000 {
+		b = b[:0]
+		for range 1 + rng.IntN(8) {
+			switch rng.IntN(5) {
+			case 0:
+				b = strconv.AppendUint(b, rng.Uint64()>>rng.IntN(64), 10)
+			case 1:
+				b = strconv.AppendFloat(b, math.Round(rng.ExpFloat64()*1e6)/math.Pow10(rng.IntN(12)), 'f', -1, 64)
+			case 2:
+				b = strconv.AppendFloat(b, math.Float64frombits(rng.Uint64()>>2), 'g', -1, 64)
+			case 3:
+				b = strconv.AppendFloat(b, rng.Float64()*1000, 'f', rng.IntN(18), 64)
+			default:
+				b = strconv.AppendInt(b, -rng.Int64N(1000), 10)
+			}
+			b = append(b, ',')
 		}
+		checkNumberRun(t, b)
 	}
 }
