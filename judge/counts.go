@@ -403,33 +403,18 @@ func localDispersion(c counts, binomial bool) (float64, int) {
 
 // medianOfFour is the median of one to four numbers, none NaN (the
 // neighbouring blocks' rates in localDispersion): the middle one, or the
-// mean of the middle two, as sorting them would give.
+// mean of the middle two, as sorting them would give. Of four, the middle
+// two are the larger of the pairs' minima and the smaller of their maxima.
 func medianOfFour(x []float64) float64 {
-	var v [4]float64
-	copy(v[:], x)
-	order := func(i, j int) {
-		if v[j] < v[i] {
-			v[i], v[j] = v[j], v[i]
-		}
-	}
 	switch len(x) {
 	case 1:
-		return v[0]
+		return x[0]
 	case 2:
-		return (v[0] + v[1]) / 2
+		return (x[0] + x[1]) / 2
 	case 3:
-		order(0, 1)
-		order(1, 2)
-		order(0, 1)
-		return v[1]
+		return max(min(x[0], x[1]), min(max(x[0], x[1]), x[2]))
 	}
-	// Four: the smallest to v[0] and the largest to v[3] leave the middle
-	// two, in either order, to be summed.
-	order(0, 1)
-	order(2, 3)
-	order(0, 2)
-	order(1, 3)
-	return (v[1] + v[2]) / 2
+	return (max(min(x[0], x[1]), min(x[2], x[3])) + min(max(x[0], x[1]), max(x[2], x[3]))) / 2
 }
 
 // medianInPlace is the median of x, none NaN (the middle value, or the
