@@ -255,6 +255,15 @@ func (s histogramSide) above(x float64, events []float64) counts {
 		events = make([]float64, len(s.exposure))
 	}
 	c := counts{events: events[:len(s.exposure)], exposure: s.exposure, totalExposure: s.totalExposure}
+	if i, found := slices.BinarySearch(s.h.Bounds, x); found {
+		// On a bound, as the tests compare: each window's count there, as
+		// cumAt gives it, without searching every window's row.
+		for w, total := range s.exposure {
+			c.events[w] = math.Max(0, total-s.h.Counts[w*nb+i])
+			c.totalEvents += c.events[w]
+		}
+		return c
+	}
 	for w, total := range s.exposure {
 		row := s.h.Counts[w*nb : (w+1)*nb]
 		c.events[w] = math.Max(0, total-cumAt(s.h.Bounds, row, x))
