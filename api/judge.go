@@ -507,10 +507,14 @@ func (p *numParser) numbers(field fieldName, limit int) ([]float64, error) {
 		if len(values) >= limit {
 			return nil, &limitError{fmt.Sprintf("%s: more than %d points", field, limit)}
 		}
-		// The bulk of the numbers, each right before its comma.
-		if run, n := appendNumberRun(values, p.b[p.i:], limit); n > 0 {
+		// The bulk of the numbers, each right before its comma, and often
+		// the last one too.
+		if run, n, closed := appendNumberRun(values, p.b[p.i:], limit); n > 0 {
 			values = run
 			p.i += n
+			if closed {
+				break
+			}
 			continue
 		}
 		if c := p.peek(); c >= '0' && c <= '9' || c == '-' {
@@ -538,13 +542,14 @@ func (p *numParser) numbers(field fieldName, limit int) ([]float64, error) {
 			continue
 		}
 		if p.eat(']') {
-			if len(values) <= cap(p.slab)-start { // always, unless size was wrong
-				p.slab = p.slab[:start+len(values)]
-			}
-			return values[:len(values):len(values)], nil
+			break
 		}
 		return nil, fmt.Errorf("%s[%d]: want ',' or ']'", field, len(values)-1)
 	}
+	if len(values) <= cap(p.slab)-start { // always, unless size was wrong
+		p.slab = p.slab[:start+len(values)]
+	}
+	return values[:len(values):len(values)], nil
 }
 
 func (s *Server) judge(w http.ResponseWriter, r *http.Request) {

@@ -124,20 +124,22 @@ func parseFloatSlow(b []byte) (float64, int, bool) {
 }
 
 // appendNumberRun reads the run of numbers at the start of b that are each
-// followed by a comma and are of the forms almost every metric value and
-// count takes: a whole number of at most 18 digits, or a decimal of at
-// most 15 digits in all (12,0,104.123,0.0005,). It appends their values to
-// dst, at most limit of them in dst, and returns dst and the bytes read;
-// it stops before the first number of another form or not followed by a
-// comma (the last of an array, a negative one, an exponent), which
-// parseNumber then reads. The values are parseNumber's: a decimal's digits
-// are its significand read as one integer, divided by the power of ten of
-// its fraction's length, both exact in float64 (Clinger's fast path).
+// followed by a comma, or by the ']' that closes their array, and are of
+// the forms almost every metric value and count takes: a whole number of
+// at most 18 digits, or a decimal of at most 15 digits in all
+// (12,0,104.123,0.0005]). It appends their values to dst, at most limit of
+// them in dst, and returns dst, the bytes read and whether it read the
+// closing ']'; it stops before the first number of another form (a
+// negative one, one with an exponent) or followed by anything else (white
+// space), which parseNumber then reads. The values are parseNumber's: a
+// decimal's digits are its significand read as one integer, divided by
+// the power of ten of its fraction's length, both exact in float64
+// (Clinger's fast path).
 //
 // It is the loop over the bulk of a request's numbers (100,000 in the
 // release payload), kept apart from the general parser so that its state
 // stays in registers.
-func appendNumberRun(dst []float64, b []byte, limit int) ([]float64, int) {
+func appendNumberRun(dst []float64, b []byte, limit int) (_ []float64, n int, closed bool) {
 	i := 0
 	for len(dst) < limit {
 		j := i
@@ -169,11 +171,14 @@ func appendNumberRun(dst []float64, b []byte, limit int) ([]float64, int) {
 			}
 			v = float64(int64(m)) // m < 10^18 < 2^63: rounded once, to the nearest
 		}
-		if j >= len(b) || b[j] != ',' {
+		if j >= len(b) || b[j] != ',' && b[j] != ']' {
 			break
 		}
 		dst = append(dst, v)
 		i = j + 1
+		if b[j] == ']' {
+			return dst, i, true
+		}
 	}
-	return dst, i
+	return dst, i, false
 }

@@ -117,17 +117,21 @@ func FuzzParseNumber(f *testing.F) {
 // and it stops after one of them, or at the start.
 func checkNumberRun(t *testing.T, b []byte) {
 	t.Helper()
-	got, n := appendNumberRun(nil, b, math.MaxInt)
+	got, n, closed := appendNumberRun(nil, b, math.MaxInt)
 	pos := 0
 	for k, v := range got {
 		want, wn, ok := parseNumber(b[pos:])
-		if !ok || pos+wn >= len(b) || b[pos+wn] != ',' || math.Float64bits(v) != math.Float64bits(want) {
-			t.Fatalf("appendNumberRun(%q): number %d is %v; parseNumber reads %v, %d bytes (ok %v) at %d", b, k, v, want, wn, ok, pos)
+		end := byte(',')
+		if closed && k == len(got)-1 {
+			end = ']'
+		}
+		if !ok || pos+wn >= len(b) || b[pos+wn] != end || math.Float64bits(v) != math.Float64bits(want) {
+			t.Fatalf("appendNumberRun(%q): number %d is %v; parseNumber reads %v, %d bytes (ok %v) at %d, and %q follows", b, k, v, want, wn, ok, pos, end)
 		}
 		pos += wn + 1
 	}
-	if pos != n {
-		t.Fatalf("appendNumberRun(%q) read %d bytes for %d numbers, which take %d", b, n, len(got), pos)
+	if pos != n || closed && len(got) == 0 {
+		t.Fatalf("appendNumberRun(%q) read %d bytes (closed %v) for %d numbers, which take %d", b, n, closed, len(got), pos)
 	}
 }
 
@@ -137,32 +141,35 @@ func checkNumberRun(t *testing.T, b []byte) {
 // parseNumber.
 func TestNumberRun(t *testing.T) {
 	for _, tt := range []struct {
-		in    string
-		limit int
-		want  []float64
-		n     int
+		in     string
+		limit  int
+		want   []float64
+		n      int
+		closed bool
 	}{
-		{"0,7,1234,999999999999999999,5]", 10, []float64{0, 7, 1234, 999999999999999999}, 28},
-		{"104.123,0.5,0.000123,100.50,1]", 10, []float64{104.123, 0.5, 0.000123, 100.5}, 28},
-		{"1,2,3,4,", 2, []float64{1, 2}, 4},
-		{"1,2]", 10, []float64{1}, 2},
-		{"1,-2,3,", 10, []float64{1}, 2},
-		{"1,2e3,3,", 10, []float64{1}, 2},
-		{"1,01,", 10, []float64{1}, 2},
-		{"1,00,", 10, []float64{1}, 2},
-		{"1,1.,", 10, []float64{1}, 2},
-		{"1,.5,", 10, []float64{1}, 2},
-		{"1, 2,", 10, []float64{1}, 2},
-		{"1,null,", 10, []float64{1}, 2},
-		{"1000000000000000000,", 10, nil, 0},
-		{"12345678901234.5,1234567890123.456,", 10, []float64{12345678901234.5}, 17},
-		{"0.00000000000001,0.000000000000001,", 10, []float64{0.00000000000001}, 17},
-		{"1", 10, nil, 0},
-		{"", 10, nil, 0},
+		{"0,7,1234,999999999999999999,5]", 10, []float64{0, 7, 1234, 999999999999999999, 5}, 30, true},
+		{"104.123,0.5,0.000123,100.50,1],", 10, []float64{104.123, 0.5, 0.000123, 100.5, 1}, 30, true},
+		{"1,2,3,4,", 2, []float64{1, 2}, 4, false},
+		{"1,2]", 2, []float64{1, 2}, 4, true},
+		{"1,2]", 1, []float64{1}, 2, false},
+		{"1,2 ]", 10, []float64{1}, 2, false},
+		{"1,-2,3,", 10, []float64{1}, 2, false},
+		{"1,2e3,3,", 10, []float64{1}, 2, false},
+		{"1,01,", 10, []float64{1}, 2, false},
+		{"1,00,", 10, []float64{1}, 2, false},
+		{"1,1.,", 10, []float64{1}, 2, false},
+		{"1,.5,", 10, []float64{1}, 2, false},
+		{"1, 2,", 10, []float64{1}, 2, false},
+		{"1,null,", 10, []float64{1}, 2, false},
+		{"1000000000000000000,", 10, nil, 0, false},
+		{"12345678901234.5,1234567890123.456,", 10, []float64{12345678901234.5}, 17, false},
+		{"0.00000000000001,0.000000000000001,", 10, []float64{0.00000000000001}, 17, false},
+		{"1", 10, nil, 0, false},
+		{"", 10, nil, 0, false},
 	} {
-		got, n := appendNumberRun(nil, []byte(tt.in), tt.limit)
-		if !slices.Equal(got, tt.want) || n != tt.n {
-			t.Errorf("appendNumberRun(%q, %d) = %v, %d; want %v, %d", tt.in, tt.limit, got, n, tt.want, tt.n)
+		got, n, closed := appendNumberRun(nil, []byte(tt.in), tt.limit)
+		if !slices.Equal(got, tt.want) || n != tt.n || closed != tt.closed {
+			t.Errorf("appendNumberRun(%q, %d) = %v, %d, %v; want %v, %d, %v", tt.in, tt.limit, got, n, closed, tt.want, tt.n, tt.closed)
 		}
 		checkNumberRun(t, []byte(tt.in))
 	}
@@ -184,7 +191,7 @@ func TestNumberRun(t *testing.T) {
 			default:
 				b = strconv.AppendInt(b, -rng.Int64N(1000), 10)
 			}
-			b = append(b, ',')
+			b = append(b, ",]"[rng.IntN(2)])
 		}
 		checkNumberRun(t, b)
 	}
