@@ -518,7 +518,8 @@ func (p *numParser) numbers(field fieldName, limit int) ([]float64, error) {
 			continue
 		}
 		if c := p.peek(); c >= '0' && c <= '9' || c == '-' {
-			// The common case, a number right before its comma.
+			// A number of another form (negative, with an exponent, long),
+			// or one followed by white space.
 			v, n, ok := parseNumber(p.b[p.i:])
 			if !ok {
 				return nil, fmt.Errorf("%s[%d]: want a number or null", field, len(values))
