@@ -30,8 +30,12 @@
 //     are parsed once and cached by version, inline configs are cached by
 //     the hash of their text once they have judged (least recently used
 //     dropped beyond the budget), and series are decoded by a small
-//     hand-written number-array parser (Clinger's exact fast path for short
-//     decimals, strconv for the rest). Every verdict answers 200.
+//     hand-written number-array parser (number.go: one tight loop for the
+//     run of whole numbers and short decimals before their commas, exact as
+//     strconv is by Clinger's fast path and int64 conversion; strconv for
+//     the rest). Histogram rows go straight into the request's slab, and
+//     field names for errors are built only when an error is reported.
+//     Every verdict answers 200.
 //   - Live analyses (POST /api/v1/analyses, schedules, Kayenta executions)
 //     are stored before they start, then run in the background, each
 //     judgement taking one of Workers slots: a multi-interval analysis

@@ -108,7 +108,7 @@ func (m *seriesMap) parse(p *numParser) error {
 		if p.peek() == '{' {
 			values, bounds, err = p.histogram(field, m.limits.MaxPoints)
 		} else {
-			values, err = p.numbers(field, m.limits.MaxPoints)
+			values, err = p.numbers(fieldName{name: field, row: -1}, m.limits.MaxPoints)
 		}
 		if err != nil {
 			return err
@@ -375,7 +375,7 @@ func (p *numParser) histogram(field string, limit int) (counts, bounds []float64
 			p.space()
 			if !p.eat(']') {
 				for {
-					row, err := p.numbers(fmt.Sprintf("%s.counts[%d]", field, rows), limit-(len(p.slab)-start))
+					row, err := p.numbers(fieldName{name: field, row: rows}, limit-(len(p.slab)-start))
 					if err != nil {
 						return nil, nil, err
 					}
@@ -464,8 +464,24 @@ func (p *numParser) bounds(field string) ([]float64, error) {
 	}
 }
 
+// fieldName names the array numbers reads, in its errors: a series, or
+// one window (row) of a histogram's counts. It is formatted only when an
+// error names it: a histogram has a row per window, and naming each one up
+// front cost more than parsing its numbers.
+type fieldName struct {
+	name string // the series: side.signal
+	row  int    // the window of name's counts, or -1 for the series itself
+}
+
+func (f fieldName) String() string {
+	if f.row < 0 {
+		return f.name
+	}
+	return f.name + ".counts[" + strconv.Itoa(f.row) + "]"
+}
+
 // numbers reads [n, n, null, ...] for field, at most limit values.
-func (p *numParser) numbers(field string, limit int) ([]float64, error) {
+func (p *numParser) numbers(field fieldName, limit int) ([]float64, error) {
 	p.space()
 	if !p.eat('[') {
 		return nil, fmt.Errorf("%s: want an array of numbers", field)
@@ -491,8 +507,19 @@ func (p *numParser) numbers(field string, limit int) ([]float64, error) {
 		if len(values) >= limit {
 			return nil, &limitError{fmt.Sprintf("%s: more than %d points", field, limit)}
 		}
+		// The bulk of the numbers, each right before its comma, and often
+		// the last one too.
+		if run, n, closed := appendNumberRun(values, p.b[p.i:], limit); n > 0 {
+			values = run
+			p.i += n
+			if closed {
+				break
+			}
+			continue
+		}
 		if c := p.peek(); c >= '0' && c <= '9' || c == '-' {
-			// The common case, a number right before its comma.
+			// A number of another form (negative, with an exponent, long),
+			// or one followed by white space.
 			v, n, ok := parseNumber(p.b[p.i:])
 			if !ok {
 				return nil, fmt.Errorf("%s[%d]: want a number or null", field, len(values))
@@ -516,13 +543,14 @@ func (p *numParser) numbers(field string, limit int) ([]float64, error) {
 			continue
 		}
 		if p.eat(']') {
-			if len(values) <= cap(p.slab)-start { // always, unless size was wrong
-				p.slab = p.slab[:start+len(values)]
-			}
-			return values[:len(values):len(values)], nil
+			break
 		}
 		return nil, fmt.Errorf("%s[%d]: want ',' or ']'", field, len(values)-1)
 	}
+	if len(values) <= cap(p.slab)-start { // always, unless size was wrong
+		p.slab = p.slab[:start+len(values)]
+	}
+	return values[:len(values):len(values)], nil
 }
 
 func (s *Server) judge(w http.ResponseWriter, r *http.Request) {

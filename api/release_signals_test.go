@@ -39,6 +39,10 @@ func TestParseHistogramSeries(t *testing.T) {
 		{`{"baseline": {"l": {"le": [0.1, "inf"], "counts": [[1, 2]]}}}`, `baseline.l.le[1]: want a number or "+Inf"`},
 		{`{"baseline": {"l": {"le": [0.1, "+Inf"], "le": [0.1, "+Inf"], "counts": []}}}`, "baseline.l.le: given twice"},
 		{`{"baseline": {"l": {"le": [0.1, "+Inf"], "count": [[1, 2]]}}}`, "baseline.l.count: unknown field"},
+		// A bad count names its window and its place in it.
+		{`{"baseline": {"l": {"le": [0.1, "+Inf"], "counts": [[1, 2], [1, 2], [1, x]]}}}`, "baseline.l.counts[2][1]: want a number or null"},
+		{`{"baseline": {"l": {"le": [0.1, "+Inf"], "counts": [[1, 2], [1 2]]}}}`, "baseline.l.counts[1][0]: want ',' or ']'"},
+		{`{"baseline": {"a": [1, 2, 1.]}}`, "baseline.a[2]: want a number or null"},
 	} {
 		if _, _, err := parseJudgeRequest([]byte(tt.body), Limits{}.withDefaults(), nil); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v, want %q", tt.body, err, tt.want)

@@ -146,7 +146,7 @@ const maxStrata = 64
 // nothing about the ratio and are left out.
 func strataOf(b, c counts) []stratum {
 	type window struct{ k, x, odds float64 }
-	var ws []window
+	ws := make([]window, 0, len(b.events))
 	for i := range b.events {
 		k := b.events[i] + c.events[i]
 		if k == 0 || b.exposure[i] == 0 || c.exposure[i] == 0 {
@@ -349,7 +349,7 @@ func localDispersion(c counts, binomial bool) (float64, int) {
 	}
 	rate := c.totalEvents / c.totalExposure
 	type block struct{ e, n float64 }
-	var blocks []block
+	blocks := make([]block, 0, len(c.events))
 	var e, n float64
 	for i := range c.events {
 		e += c.events[i]
@@ -377,11 +377,7 @@ func localDispersion(c counts, binomial bool) (float64, int) {
 				k++
 			}
 		}
-		slices.Sort(rates[:k])
-		r := rates[k/2]
-		if k%2 == 0 {
-			r = (rates[k/2-1] + rates[k/2]) / 2
-		}
+		r := medianOfFour(rates[:k])
 		if r <= 0 || binomial && r >= 1 {
 			continue
 		}
@@ -398,14 +394,94 @@ func localDispersion(c counts, binomial bool) (float64, int) {
 	if len(terms) < minDispersionBlocks {
 		return 1, 0
 	}
-	slices.Sort(terms)
-	median := terms[len(terms)/2]
-	if len(terms)%2 == 0 {
-		median = (terms[len(terms)/2-1] + terms[len(terms)/2]) / 2
-	}
-	phi := median / medianChiSquare1
+	phi := medianInPlace(terms) / medianChiSquare1
 	if phi <= 1 {
 		return 1, 0
 	}
 	return phi, len(terms) - 1
+}
+
+// medianOfFour is the median of one to four numbers, none NaN (the
+// neighbouring blocks' rates in localDispersion): the middle one, or the
+// mean of the middle two, as sorting them would give. Of four, the middle
+// two are the larger of the pairs' minima and the smaller of their maxima.
+func medianOfFour(x []float64) float64 {
+	switch len(x) {
+	case 1:
+		return x[0]
+	case 2:
+		return (x[0] + x[1]) / 2
+	case 3:
+		return max(min(x[0], x[1]), min(max(x[0], x[1]), x[2]))
+	}
+	return (max(min(x[0], x[1]), min(x[2], x[3])) + min(max(x[0], x[1]), max(x[2], x[3]))) / 2
+}
+
+// medianInPlace is the median of x, none NaN (the middle value, or the
+// mean of the middle two), found by selection rather than a sort; it
+// reorders x.
+func medianInPlace(x []float64) float64 {
+	n := len(x)
+	hi := selectKth(x, n/2)
+	if n%2 == 1 {
+		return hi
+	}
+	// The lower middle is the largest of the values before the upper one.
+	lo := x[0]
+	for _, v := range x[1 : n/2] {
+		lo = max(lo, v)
+	}
+	return (lo + hi) / 2
+}
+
+// selectKth puts the k-th smallest value of x (0-based; none NaN) at x[k],
+// the smaller ones before it and the others after, and returns it
+// (Hoare's selection, median-of-three pivots).
+func selectKth(x []float64, k int) float64 {
+	lo, hi := 0, len(x)-1
+	for hi > lo {
+		if hi-lo < 16 {
+			for i := lo + 1; i <= hi; i++ {
+				for j := i; j > lo && x[j] < x[j-1]; j-- {
+					x[j], x[j-1] = x[j-1], x[j]
+				}
+			}
+			break
+		}
+		mid := lo + (hi-lo)/2
+		if x[mid] < x[lo] {
+			x[mid], x[lo] = x[lo], x[mid]
+		}
+		if x[hi] < x[lo] {
+			x[hi], x[lo] = x[lo], x[hi]
+		}
+		if x[hi] < x[mid] {
+			x[hi], x[mid] = x[mid], x[hi]
+		}
+		pivot := x[mid]
+		i, j := lo, hi
+		for i <= j {
+			for x[i] < pivot {
+				i++
+			}
+			for pivot < x[j] {
+				j--
+			}
+			if i <= j {
+				x[i], x[j] = x[j], x[i]
+				i++
+				j--
+			}
+		}
+		// x[lo..j] ≤ pivot ≤ x[i..hi], and x[j+1..i-1] equal the pivot.
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return x[k]
+		}
+	}
+	return x[k]
 }

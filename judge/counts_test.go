@@ -3,6 +3,7 @@ package judge
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -388,6 +389,12 @@ func TestHistogramCases(t *testing.T) {
 		{"buckets that are not cumulative are refused", p50, notCumulative, notCumulative, Error, "not cumulative"},
 		{"sides with different buckets are refused", p50, base, otherBuckets, Error, "different buckets"},
 		{"a canary without observations has no data", p50, base, &Buckets{Bounds: base.Bounds}, NoData, "the canary had 0 observations"},
+		// What cannot be a window's counts is refused in any window, after
+		// plain ones too.
+		{"a count below one is refused", p50, small(40, 80, 100, 40, 0.5, 100), small(4, 8, 10), Error, "window 2, bucket le=0.5 holds 0.5; a count below one event"},
+		{"a negative count is refused", p50, small(4, 8, 10), small(4, 8, 10, -1, 8, 10), Error, "canary window 2, bucket le=0.1 holds -1; counts cannot be negative"},
+		{"an infinite count is refused", p50, small(4, 8, 10, 4, 8, math.Inf(1)), small(4, 8, 10), Error, "infinite count"},
+		{"a later window that is not cumulative is refused", p50, small(4, 8, 10, 4, 8, 10, 4, 3, 10), small(4, 8, 10), Error, "baseline window 3 is not cumulative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -397,6 +404,23 @@ func TestHistogramCases(t *testing.T) {
 			}
 		})
 	}
+	// A window holding NaN is dropped (the default policy): the judgement
+	// is the one of the histogram without it, the windows after it kept.
+	nb := len(base.Bounds)
+	withNaN := &Buckets{Bounds: base.Bounds, Counts: slices.Concat(base.Counts[:5*nb], base.Counts[5*nb:6*nb], base.Counts[5*nb:])}
+	withNaN.Counts[6*nb-2] = math.NaN()
+	withNaN.Counts[5*nb+3] = math.NaN()
+	got := JudgeSamples(p50, Sample{Histogram: withNaN}, Sample{Histogram: slower}, Options{})
+	want := JudgeSamples(p50, Sample{Histogram: base}, Sample{Histogram: slower}, Options{})
+	if got.Reason != want.Reason || got.Baseline.Count != want.Baseline.Count || *got.Test.PValue != *want.Test.PValue {
+		t.Errorf("with a NaN window: %s (%d observations, p %v)\nwithout it: %s (%d, p %v)", got.Reason, got.Baseline.Count, *got.Test.PValue, want.Reason, want.Baseline.Count, *want.Test.PValue)
+	}
+}
+
+// small is a histogram of the bounds 0.1, 0.5, +Inf with the given
+// cumulative counts, three per window.
+func small(counts ...float64) *Buckets {
+	return &Buckets{Bounds: []float64{0.1, 0.5, math.Inf(1)}, Counts: counts}
 }
 
 // TestHistogramOperatingCharacteristics: unchanged latency at 95/5 fails
@@ -546,6 +570,51 @@ func TestHistogramQuantile(t *testing.T) {
 		got := HistogramQuantile(c.bounds, c.cum, c.q)
 		if got != c.want && !(math.IsNaN(got) && math.IsNaN(c.want)) {
 			t.Errorf("%s: HistogramQuantile = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// TestMediansBySelection: the medians localDispersion takes without
+// sorting are the ones a sort gives, bit for bit, ties and all.
+func TestMediansBySelection(t *testing.T) {
+	sortedMedian := func(x []float64) float64 {
+		s := slices.Clone(x)
+		slices.Sort(s)
+		if len(s)%2 == 1 {
+			return s[len(s)/2]
+		}
+		return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for trial := range 20000 {
+		n := 1 + r.IntN(400)
+		if trial%2 == 0 {
+			n = 1 + r.IntN(4)
+		}
+		x := make([]float64, n)
+		for i := range x {
+			switch trial % 3 {
+			case 0: // ties: a few distinct values
+				x[i] = float64(r.IntN(5))
+			case 1:
+				x[i] = r.ExpFloat64()
+			default: // sorted runs, the worst case of a naive pivot
+				x[i] = float64(i/3) * 0.1
+			}
+		}
+		want := sortedMedian(x)
+		if n <= 4 {
+			if got := medianOfFour(x); math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("medianOfFour(%v) = %v, want %v", x, got, want)
+			}
+		}
+		y := slices.Clone(x)
+		if got := medianInPlace(y); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("medianInPlace of %d values = %v, want %v", n, got, want)
+		}
+		slices.Sort(y)
+		if s := slices.Clone(x); !slices.Equal(func() []float64 { slices.Sort(s); return s }(), y) {
+			t.Fatalf("medianInPlace changed the values, not only their order")
 		}
 	}
 }

@@ -69,6 +69,13 @@ func checkHistogram(spec Spec, side string, h *Buckets) (*Buckets, error) {
 	copied := false
 	for w := 0; w < len(h.Counts)/nb; w++ {
 		row := h.Counts[w*nb : (w+1)*nb]
+		if plainCounts(row) {
+			if copied {
+				out.Counts = append(out.Counts, row...)
+			}
+			continue
+		}
+		// Something to clean or to refuse: the whole check.
 		if slices.ContainsFunc(row, math.IsNaN) {
 			if !copied {
 				out.Counts, copied = slices.Clone(h.Counts[:w*nb]), true
@@ -102,6 +109,22 @@ func checkHistogram(spec Spec, side string, h *Buckets) (*Buckets, error) {
 	return out, nil
 }
 
+// plainCounts reports whether one window's cumulative counts need no more
+// checking: whole or extrapolated counts (0, or at least 1 and below
+// 10^15), none NaN, none fewer than the bucket's before it beyond
+// checkHistogram's rounding. It is checkHistogram's test for a window with
+// nothing to clean or refuse, in one pass.
+func plainCounts(row []float64) bool {
+	prev := 0.0
+	for _, v := range row {
+		if !(v >= 1 && v < 1e15 || v == 0) || v < float64(prev*(1-1e-9))-1e-9 {
+			return false
+		}
+		prev = v
+	}
+	return true
+}
+
 func totalsOf(h *Buckets) histogramTotals {
 	if h == nil {
 		return histogramTotals{}
@@ -109,8 +132,10 @@ func totalsOf(h *Buckets) histogramTotals {
 	nb := len(h.Bounds)
 	t := histogramTotals{cum: make([]float64, nb)}
 	for w := 0; w < h.Windows(); w++ {
-		for i := range nb {
-			t.cum[i] += h.Counts[w*nb+i]
+		row := h.Counts[w*nb : (w+1)*nb]
+		cum := t.cum[:len(row)]
+		for i, v := range row {
+			cum[i] += v
 		}
 	}
 	t.total = t.cum[nb-1]
@@ -207,18 +232,50 @@ func bucketOfRank(bounds, cum []float64, rank float64) (lo, hi float64) {
 // aboveCounts is one side's observations beyond x per window, with the
 // window's observations as exposure.
 func aboveCounts(h *Buckets, x float64) counts {
-	if h == nil {
+	return newHistogramSide(h).above(x, nil)
+}
+
+// histogramSide is one side's histogram with its windows' totals, the
+// exposure of every count drawn from it: a quantile test compares the
+// sides at several bounds, which share them.
+type histogramSide struct {
+	h             *Buckets
+	exposure      []float64 // each window's observations (never written to)
+	totalExposure float64
+}
+
+func newHistogramSide(h *Buckets) histogramSide {
+	s := histogramSide{h: h, exposure: windowsOf(h)}
+	for _, n := range s.exposure {
+		s.totalExposure += n
+	}
+	return s
+}
+
+// above is the side's observations beyond x per window, in events (of one
+// per window, reused) or new memory when events is nil.
+func (s histogramSide) above(x float64, events []float64) counts {
+	if s.h == nil {
 		return counts{}
 	}
-	nb := len(h.Bounds)
-	c := counts{events: make([]float64, h.Windows()), exposure: make([]float64, h.Windows())}
-	for w := range c.events {
-		row := h.Counts[w*nb : (w+1)*nb]
-		total := row[nb-1]
-		c.events[w] = math.Max(0, total-cumAt(h.Bounds, row, x))
-		c.exposure[w] = total
+	nb := len(s.h.Bounds)
+	if events == nil {
+		events = make([]float64, len(s.exposure))
+	}
+	c := counts{events: events[:len(s.exposure)], exposure: s.exposure, totalExposure: s.totalExposure}
+	if i, found := slices.BinarySearch(s.h.Bounds, x); found {
+		// On a bound, as the tests compare: each window's count there, as
+		// cumAt gives it, without searching every window's row.
+		for w, total := range s.exposure {
+			c.events[w] = math.Max(0, total-s.h.Counts[w*nb+i])
+			c.totalEvents += c.events[w]
+		}
+		return c
+	}
+	for w, total := range s.exposure {
+		row := s.h.Counts[w*nb : (w+1)*nb]
+		c.events[w] = math.Max(0, total-cumAt(s.h.Bounds, row, x))
 		c.totalEvents += c.events[w]
-		c.totalExposure += total
 	}
 	return c
 }
@@ -440,15 +497,16 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	}
 	x := bounds[best]
 	t.Threshold = ptr(x)
-	bAbove := aboveCounts(b, x)
-	t.BaselineEvents, t.CanaryEvents = ptr(bAbove.totalEvents), ptr(aboveCounts(c, x).totalEvents)
+	cSide := newHistogramSide(c)
+	bAbove, cAtX := newHistogramSide(b).above(x, nil), cSide.above(x, nil)
+	t.BaselineEvents, t.CanaryEvents = ptr(bAbove.totalEvents), ptr(cAtX.totalEvents)
 	a := spec.AllowedChange.Value
 	upBound, downBound := boundAtOrAbove(bounds, x*(1+a)), boundAtOrBelow(bounds, x*(1-math.Min(a, 1)))
 	// The baseline's clustering beyond x, measured once for every bound.
 	var binomial, poisson dispersionEstimate
 	binomial.phi, binomial.df = localDispersion(bAbove, true)
 	poisson.phi, poisson.df = localDispersion(bAbove, false)
-	cUp, cDown := aboveCounts(c, upBound), aboveCounts(c, downBound)
+	cUp, cDown := cSide.above(upBound, nil), cSide.above(downBound, nil)
 	pUp, _, phi := shareTailsOf(bAbove, cUp, binomial, poisson)
 	_, pDown, _ := shareTailsOf(bAbove, cDown, binomial, poisson)
 	if a >= 1 {
@@ -457,7 +515,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	up := compareSharesWith(bAbove, cUp, binomial)
 	down := compareSharesWith(bAbove, cDown, binomial)
 	t.Dispersion = phi
-	mid := compareSharesWith(bAbove, aboveCounts(c, x), binomial)
+	mid := compareSharesWith(bAbove, cAtX, binomial)
 	t.PValue = ptr(2 * numeric.Pnorm(-math.Abs(math.Log(mid.rr))/math.Sqrt(mid.phi*mid.varLogRR), true))
 	t.RateRatio = ptr(mid.rr)
 	if v := mid.phi * mid.varLogRR; v > 0 {
@@ -469,6 +527,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	{
 		lvl := DecisionLevel(opts, spec.Direction)
 		var rules float64
+		events := make([]float64, len(cSide.exposure)) // the canary's beyond each bound in turn
 		bounded := true
 		for _, side := range []bool{true, false} {
 			if !spec.Direction.harmful(side) {
@@ -484,7 +543,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 				if side && bj < x || !side && bj > x {
 					continue
 				}
-				up, down, _ := shareTailsOf(bAbove, aboveCounts(c, bj), binomial, poisson)
+				up, down, _ := shareTailsOf(bAbove, cSide.above(bj, events), binomial, poisson)
 				if side && down <= lvl || !side && up <= lvl {
 					rules = math.Max(rules, math.Abs(bj/x-1))
 					found = true
@@ -545,10 +604,10 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	if spec.CriticalChange != nil {
 		cv := spec.CriticalChange.Value
 		if upSide {
-			p, _, _ := shareTailsOf(bAbove, aboveCounts(c, boundAtOrAbove(bounds, x*(1+cv))), binomial, poisson)
+			p, _, _ := shareTailsOf(bAbove, cSide.above(boundAtOrAbove(bounds, x*(1+cv)), nil), binomial, poisson)
 			beyondCritical = p <= level
 		} else if cv < 1 {
-			_, p, _ := shareTailsOf(bAbove, aboveCounts(c, boundAtOrBelow(bounds, x*(1-cv))), binomial, poisson)
+			_, p, _ := shareTailsOf(bAbove, cSide.above(boundAtOrBelow(bounds, x*(1-cv)), nil), binomial, poisson)
 			beyondCritical = p <= level
 		}
 	}

@@ -59,55 +59,77 @@ type dispersionEstimate struct {
 // baseline with the canary at several bounds.
 func compareSharesWith(b, c counts, local dispersionEstimate) shares {
 	var out shares
-	type table struct{ sb, nb, sc, nc float64 }
-	var tables []table
+	// The tables are the aligned windows where both sides had exposure, or
+	// else the two sides pooled into one; they are summed twice, in place
+	// (a histogram test compares at many bounds, and a slice of them per
+	// comparison was most of its cost).
 	aligned := len(b.events) == len(c.events)
+	var sb, fb, sc, fc float64
+	windows := 0
 	if aligned {
 		for i := range b.events {
 			if b.exposure[i] > 0 && c.exposure[i] > 0 {
-				tables = append(tables, table{b.events[i], b.exposure[i], c.events[i], c.exposure[i]})
+				sb += b.events[i]
+				fb += b.exposure[i] - b.events[i]
+				sc += c.events[i]
+				fc += c.exposure[i] - c.events[i]
+				windows++
 			}
 		}
 	}
-	if !aligned || len(tables) == 0 {
-		tables = []table{{b.totalEvents, b.totalExposure, c.totalEvents, c.totalExposure}}
-	}
-	var sb, fb, sc, fc float64
-	for _, t := range tables {
-		sb += t.sb
-		fb += t.nb - t.sb
-		sc += t.sc
-		fc += t.nc - t.sc
+	if windows == 0 {
+		sb, fb = b.totalEvents, b.totalExposure-b.totalEvents
+		sc, fc = c.totalEvents, c.totalExposure-c.totalEvents
 	}
 	if (sb == 0 && sc == 0) || (fb == 0 && fc == 0) {
 		out.degenerate = true
 	}
-	if sb == 0 || sc == 0 || fb == 0 || fc == 0 {
-		tables = []table{{sb + 0.5, sb + fb + 1, sc + 0.5, sc + fc + 1}}
+	var sums mhSums
+	switch {
+	case sb == 0 || sc == 0 || fb == 0 || fc == 0:
+		sums.add(sb+0.5, sb+fb+1, sc+0.5, sc+fc+1)
 		out.corrected, out.noBaseline = true, sb == 0
+	case windows == 0:
+		sums.add(b.totalEvents, b.totalExposure, c.totalEvents, c.totalExposure)
+	default:
+		for i := range b.events {
+			if b.exposure[i] > 0 && c.exposure[i] > 0 {
+				sums.add(b.events[i], b.exposure[i], c.events[i], c.exposure[i])
+			}
+		}
 	}
-	var num, den, vnum, wsum, rdnum, psum, qsum float64
-	for _, t := range tables {
-		n := t.nb + t.nc
-		num += t.sc * t.nb / n
-		den += t.sb * t.nc / n
-		vnum += (float64(t.nc*t.nb*(t.sc+t.sb)) - float64(t.sc*t.sb*n)) / (n * n)
-		w := t.nc * t.nb / n
-		wsum += w
-		rdnum += float64(w * (t.sc/t.nc - t.sb/t.nb))
-		psum += (float64(t.nc*t.nc*t.sb) - float64(t.nb*t.nb*t.sc) + float64(t.nc*t.nb*(t.nb-t.nc)/2)) / (n * n)
-		qsum += (float64(t.sc*(t.nb-t.sb)) + float64(t.sb*(t.nc-t.sc))) / (2 * n)
-	}
-	out.rr = num / den
-	out.varLogRR = math.Max(0, vnum/(num*den))
-	out.rd = rdnum / wsum
-	out.varRD = math.Max(0, (float64(out.rd*psum)+qsum)/(wsum*wsum))
+	out.rr = sums.num / sums.den
+	out.varLogRR = math.Max(0, sums.vnum/(sums.num*sums.den))
+	out.rd = sums.rdnum / sums.wsum
+	out.varRD = math.Max(0, (float64(out.rd*sums.psum)+sums.qsum)/(sums.wsum*sums.wsum))
 	out.phi, out.df = sharesDispersion(b, c, out.rd, sb/(sb+fb), sc/(sc+fc))
 	// The baseline's own clustering, which a small canary cannot show.
 	if local.phi > out.phi {
 		out.phi, out.df = local.phi, local.df
 	}
 	return out
+}
+
+// mhSums are the Mantel–Haenszel sums over 2×2 tables (see shares).
+type mhSums struct {
+	num, den, vnum, wsum, rdnum, psum, qsum float64
+}
+
+// add adds one table: sb of nb baseline trials and sc of nc canary
+// trials succeeded.
+func (s *mhSums) add(sb, nb, sc, nc float64) {
+	n := nb + nc
+	s.num += sc * nb / n
+	s.den += sb * nc / n
+	// Products are rounded before they are added (float64(...)), so that
+	// no architecture fuses them into one multiply-add: the same bits on
+	// amd64 and arm64 (see internal/numeric).
+	s.vnum += (float64(nc*nb*(sc+sb)) - float64(sc*sb*n)) / (n * n)
+	w := nc * nb / n
+	s.wsum += w
+	s.rdnum += float64(w * (sc/nc - sb/nb))
+	s.psum += (float64(nc*nc*sb) - float64(nb*nb*sc) + float64(nc*nb*(nb-nc)/2)) / (n * n)
+	s.qsum += (float64(sc*(nb-sb)) + float64(sb*(nc-sc))) / (2 * n)
 }
 
 // sharesDispersion is the Pearson statistic of the difference of the two
