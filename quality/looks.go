@@ -428,7 +428,7 @@ func looksCanaries() (release, latency *LooksCanary, wider []*LooksCanary, err e
 // LooksFull is the study `make quality` runs: per canary nullRuns A/A runs
 // and effectRuns per regression, and passRuns A/A runs of the latency
 // canary at each wider allowance.
-func LooksFull(seed uint64) (LooksConfig, error) { return looksConfig(seed, 1500, 300, 300) }
+func LooksFull(seed uint64) (LooksConfig, error) { return looksConfig(seed, 1500, 200, 300) }
 
 // LooksQuick is a reduced study for tests (seconds): A/A runs and a 50%
 // slowdown of the latency canary at every cadence, and the release
