@@ -119,8 +119,8 @@ func FamilyGenerated(rows []FamilyRow, m FamilyMeta) (string, error) {
 		return "", err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nCommand: `make quality`, or this study alone: `go run ./quality/cmd/quality -study consequence -seed %d`. Machine: %s, %s, GOMAXPROCS %d; wall time %s. %d A/A canaries, %d per regression of a critical signal, %d per other regression; %d points a side.\n\n",
-		m.Seed, m.Machine, m.GoVersion, m.GOMAXPROCS, m.Elapsed, m.Config.NullRuns, m.Config.CriticalRuns, m.Config.SignalRuns, FamilySize)
+	fmt.Fprintf(&b, "\nCommand: `make quality`, or this study alone: `go run ./quality/cmd/quality -study consequence -seed %d`. Machine: %s, %s, GOMAXPROCS %d; wall time %s%s. %d A/A canaries, %d per regression of a critical signal, %d per other regression; %d points a side.\n\n",
+		m.Seed, m.Machine, m.GoVersion, m.GOMAXPROCS, m.Elapsed, m.when(), m.Config.NullRuns, m.Config.CriticalRuns, m.Config.SignalRuns, FamilySize)
 	b.WriteString("#### Targets\n\n")
 	for _, c := range FamilyChecks(rows) {
 		fmt.Fprintf(&b, "- %s\n", c)

@@ -269,8 +269,8 @@ func LooksGenerated(rows []LooksRow, m LooksMeta) string {
 	for _, s := range m.Config.Scenarios {
 		runs = append(runs, fmt.Sprintf("%s %s: %d", s.Canary.Name, looksEffectLabel(s.Effect), s.Runs))
 	}
-	fmt.Fprintf(&b, "\nCommand: `make quality`, or this study alone: `go run ./quality/cmd/quality -study sequential -seed %d`. Machine: %s, %s, GOMAXPROCS %d; wall time %s. Runs: %s.\n\n",
-		m.Seed, m.Machine, m.GoVersion, m.GOMAXPROCS, m.Elapsed, strings.Join(runs, ", "))
+	fmt.Fprintf(&b, "\nCommand: `make quality`, or this study alone: `go run ./quality/cmd/quality -study sequential -seed %d`. Machine: %s, %s, GOMAXPROCS %d; wall time %s%s. Runs: %s.\n\n",
+		m.Seed, m.Machine, m.GoVersion, m.GOMAXPROCS, m.Elapsed, m.when(), strings.Join(runs, ", "))
 	b.WriteString("#### Targets\n\n")
 	for _, c := range LooksChecks(rows) {
 		fmt.Fprintf(&b, "- %s\n", c)

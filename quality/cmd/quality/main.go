@@ -133,7 +133,7 @@ func runLooks(ctx context.Context, meta quality.Meta, docs string, _ float64) er
 	if err != nil {
 		return err
 	}
-	meta.Elapsed = time.Since(start).Round(time.Second)
+	meta.Elapsed, meta.Date = time.Since(start).Round(time.Second), time.Now().UTC().Format(time.DateOnly)
 	fmt.Print(quality.LooksSummary(rows))
 	for _, c := range quality.LooksChecks(rows) {
 		fmt.Println(c)
@@ -160,7 +160,7 @@ func runFamily(ctx context.Context, meta quality.Meta, docs string, confidence f
 	if err != nil {
 		return err
 	}
-	meta.Elapsed = time.Since(start).Round(time.Second)
+	meta.Elapsed, meta.Date = time.Since(start).Round(time.Second), time.Now().UTC().Format(time.DateOnly)
 	fmt.Print(quality.FamilySummary(rows))
 	for _, c := range quality.FamilyChecks(rows) {
 		fmt.Println(c)
