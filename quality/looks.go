@@ -339,11 +339,11 @@ func (c *LooksCanary) run(w *looksWorker, d looksData, cadenceTimes [][]time.Dur
 			return c.judgeLook(&w.ws, d, windowsAt(times[i]), times[i], nil, 0, i+1, len(times))
 		})
 		refs := make([]float64, len(c.Config.Signals))
-		// As analysis.RunIntervals: every look passes on the first look's
-		// share of the horizon.
-		fraction := float64(times[0]) / float64(LooksHorizon)
+		// As analysis.RunIntervals: a signal judged for the first time
+		// (the first look with its data) takes its reference from the
+		// share of the horizon this look covers.
 		out[ci][2] = walk(times, true, func(i int) look {
-			return c.judgeLook(&w.ws, d, windowsAt(times[i]), times[i], refs, fraction, 0, 0)
+			return c.judgeLook(&w.ws, d, windowsAt(times[i]), times[i], refs, float64(times[i])/float64(LooksHorizon), 0, 0)
 		})
 		out[ci][3] = once
 	}

@@ -139,3 +139,41 @@ func TestLooksAsRunIntervals(t *testing.T) {
 		t.Errorf("%d runs stopped early on a pass and %d on a fail; the cases should have both", early, failed)
 	}
 }
+
+// TestLooksFirstLookWithoutData checks that a signal without data at the
+// first look takes its reference, at the first look with data, from that
+// look's share of the horizon, as analysis.RunIntervals does: an anytime
+// run whose first look (at 5 s) comes before the first 10-second point
+// judges every later look exactly as a run that starts at that later look.
+// Taking the first look's share instead would overstate the reference
+// twelvefold and move every later boundary.
+func TestLooksFirstLookWithoutData(t *testing.T) {
+	latency, err := LatencyCanary("lognormal-0.3", 0.05)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		effect Effect
+		rep    uint64
+	}{
+		{Effect{Kind: None}, 1},
+		{Effect{Kind: Median, Size: 0.10}, 2},
+		{Effect{Kind: Median, Size: 0.25}, 3},
+	} {
+		t.Run(looksEffectLabel(tc.effect), func(t *testing.T) {
+			w := &looksWorker{gen: newGenerator()}
+			d := latency.draw(w, rand.New(rand.NewPCG(7, tc.rep)), tc.effect)
+			regular := Cadence{Every: time.Minute}.times(nil)
+			early := append([]time.Duration{5 * time.Second}, regular...)
+			outs := latency.run(w, d, [][]time.Duration{regular, early})
+			got, want := outs[1][2], outs[0][2]
+			if got.looks[0] != scoring.None {
+				t.Fatalf("the look at 5 s, before any point, was judged %s; want none", got.looks[0])
+			}
+			if !slices.Equal(got.looks[1:], want.looks) || got.failAt != want.failAt || got.passAt != want.passAt {
+				t.Errorf("with a look at 5 s first, the anytime run judged %v (fail at %v, pass at %v); without it %v (fail at %v, pass at %v)",
+					got.looks[1:], got.failAt, got.passAt, want.looks, want.failAt, want.passAt)
+			}
+		})
+	}
+}
