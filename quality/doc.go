@@ -53,4 +53,34 @@
 // (error_ratio critical, each signal its own group) scored by
 // scoring.Score. Streams depend only on the seed, the scenario and the
 // replicate.
+//
+// The sequential study (RunLooks; LooksFull and LooksQuick) looks at the
+// same canaries again and again over an hour: every 30 seconds, every
+// minute, and at irregular times (exponential gaps of 2 minutes on
+// average). Each look judges all the data so far, as
+// analysis.RunIntervals does, in four ways: the fixed-horizon test
+// repeated at every look (sequential off: what other open-source judges
+// do), the level spent over the run's planned looks (sequential: planned),
+// anytime-valid decisions (sequential: anytime, which may also stop early
+// on a pass once every signal is shown within its allowance), and one
+// fixed-horizon test at the end. Its canaries are the traffic study's
+// release canary in 30-second windows (ReleaseCanary) and a critical
+// latency judged by mann-whitney on a point every 10 seconds
+// (LatencyCanary), each given as the config an operator would write; the
+// study judges every look from the config's specs and scoring spec with
+// the options analysis.Run gives, and looks_test.go checks that
+// RunIntervals, fed the same data by a source, judges every look alike. A
+// run records when it first failed, when a critical failure first came,
+// when it stopped early on a pass, and the verdict it ended on.
+//
+// The consequence study (RunFamily; FamilyFull and FamilyQuick) judges a
+// realistic canary of ten signals in three groups at 360 points a side,
+// two of them critical (a lognormal latency with allowedChange 5% and a
+// 5xx count), the others gamma and bimodal latencies, bursty counts and
+// real CPU, network and disk series of the Numenta Anomaly Benchmark
+// (nab/, MIT licence: each side takes the alternate points of one stretch
+// of normal operation), with the default judge and scoring, whose errors
+// are shared by consequence (judge.AdjustFamily), and with Kayenta's
+// algorithm given the same groups, critical flags and allowances (as mean
+// ratios).
 package quality

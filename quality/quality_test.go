@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func median(v []float64) float64 {
@@ -348,4 +349,221 @@ func TestTrafficQuick(t *testing.T) {
 	if !strings.Contains(TrafficSummary(rows), "latency regressions") {
 		t.Error("the traffic summary has no latency table")
 	}
+}
+
+// TestLooksQuick runs the quick sequential study and checks its headline
+// figures with the slack its size needs (100 A/A runs: 2 to 5 points; 20
+// to 30 regressed runs: 10 points): anytime keeps a healthy canary's
+// critical failures at any look near 1% and its fails near the level,
+// where the fixed-horizon test repeated every 30 s fails several times as
+// often; healthy runs stop early on a pass; a 50% slowdown fails every run
+// within the hour, the repeated fixed-horizon test (which spends no level
+// on the looks) first; and the release canary's error ratio +50% is caught.
+func TestLooksQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the quick sequential study judges tens of thousands of looks")
+	}
+	cfg, err := LooksQuick(20261123)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := RunLooks(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := LooksChecks(rows)
+	if len(checks) != 9 {
+		t.Fatalf("%d checks, want 9 (the latency canary's two A/A checks and its power check at each cadence): %v", len(checks), checks)
+	}
+	for _, c := range checks {
+		slack := 0.10
+		if c.Max {
+			slack = 0.02
+			if c.Target > 0.01 {
+				slack = 0.05
+			}
+		}
+		if (c.Max && c.Rate.Value > c.Target+slack) || (!c.Max && c.Rate.Value < c.Target-slack) {
+			t.Errorf("%s", c)
+		}
+	}
+	latency, release := cfg.Scenarios[0].Canary.Name, cfg.Scenarios[2].Canary.Name
+	slower := Effect{Kind: Median, Size: 0.50}
+	for _, c := range LooksCadences() {
+		aa, _ := FindLooks(rows, latency, Effect{Kind: None}, c.Name, LooksAnytime)
+		if aa.PassEarly < 10 {
+			t.Errorf("%s: %d of %d healthy runs stopped early on a pass", c.Name, aa.PassEarly, aa.Runs)
+		}
+		if fixed, _ := FindLooks(rows, latency, Effect{Kind: None}, c.Name, LooksFixed); c.Every == 30*time.Second && fixed.FailRate().Value < 0.08 {
+			t.Errorf("%s: the fixed-horizon test repeated at every look failed %s of healthy runs; expected several times the level", c.Name, fixed.FailRate())
+		}
+		anytime, _ := FindLooks(rows, latency, slower, c.Name, LooksAnytime)
+		fixed, _ := FindLooks(rows, latency, slower, c.Name, LooksFixed)
+		ma, ok1 := anytime.MedianFail()
+		mf, ok2 := fixed.MedianFail()
+		if !ok1 || !ok2 || anytime.Fail != anytime.Runs || ma > 20*time.Minute || mf > ma {
+			t.Errorf("%s: latency +50%%: anytime failed %d of %d runs, median %v; fixed at every look median %v", c.Name, anytime.Fail, anytime.Runs, ma, mf)
+		}
+		if r, _ := FindLooks(rows, release, Effect{Kind: ErrorRatio, Size: 1.5}, c.Name, LooksAnytime); r.FailRate().Value < 0.8 {
+			t.Errorf("%s: release canary, error ratio +50%%: anytime failed %s", c.Name, r.FailRate())
+		}
+	}
+	if s := LooksSummary(rows); !strings.Contains(s, "time to a pass") || !strings.Contains(s, "median time to a fail") {
+		t.Error("the sequential study's summary lacks its tables")
+	}
+}
+
+// TestFamilyQuick runs the quick 10-signal family study and checks its
+// targets with the slack its size needs (300 A/A canaries: 2 to 3
+// points; 120 regressed: 4 to 6 points), that the default judge flags the
+// regressed critical signals at least about as often as Kayenta's
+// algorithm, and that Kayenta misses errors from a zero-error baseline.
+func TestFamilyQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the quick family study judges thousands of signals")
+	}
+	rows, err := RunFamily(context.Background(), FamilyQuick(20261123))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := FamilyChecks(rows)
+	if len(checks) != 6 {
+		t.Fatalf("%d checks, want 6: %v", len(checks), checks)
+	}
+	for _, c := range checks {
+		var slack float64
+		switch {
+		case c.Max:
+			slack = 0.02 + c.Target/5 // 3 points at 5%, 2.2 at 1%
+		case strings.Contains(c.Name, "Kayenta"):
+			slack = 0.05
+		default:
+			slack = 0.06
+		}
+		if (c.Max && c.Rate.Value > c.Target+slack) || (!c.Max && c.Rate.Value < c.Target-slack) {
+			t.Errorf("%s", c)
+		}
+	}
+	zero := FamilyScenarios(false)[2]
+	if k, _ := FindFamily(rows, JudgeKayenta, zero); k.FailRate().Value > 0.1 {
+		t.Errorf("Kayenta failed %s of canaries with 5xx errors from a zero baseline; it should miss them", k.FailRate())
+	}
+	if !strings.Contains(FamilyTable(rows), "http_5xx: zero baseline") {
+		t.Error("the family table lacks the zero-baseline row")
+	}
+}
+
+// TestRealSeries checks the NAB series: four series of stretches long
+// enough for 360 points a side, and pairs whose points alternate between
+// the sides along one stretch.
+func TestRealSeries(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, name := range []string{"cpu", "db_cpu", "network_in", "disk_write"} {
+		s, err := LoadRealSeries(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Segments) == 0 || slices.ContainsFunc(s.Segments, func(seg []float64) bool { return len(seg) < 2*FamilySize }) {
+			t.Errorf("%s: stretches of %v points; want at least one, each of %d", name, lens(s.Segments), 2*FamilySize)
+		}
+		for range 20 {
+			b, c := s.Pair(r, FamilySize)
+			if !interleaved(s.Segments, b, c) {
+				t.Fatalf("%s: a pair is not the alternate points of one stretch", name)
+			}
+		}
+	}
+	if _, err := LoadRealSeries("nope"); err == nil {
+		t.Error("an unknown series loaded")
+	}
+}
+
+func lens(segs [][]float64) []int {
+	var out []int
+	for _, s := range segs {
+		out = append(out, len(s))
+	}
+	return out
+}
+
+// interleaved reports whether b and c alternate along some stretch.
+func interleaved(segs [][]float64, b, c []float64) bool {
+	for _, seg := range segs {
+		for start := 0; start+2*len(b) <= len(seg); start++ {
+			w := seg[start : start+2*len(b)]
+			ok1, ok2 := true, true
+			for i := range b {
+				ok1 = ok1 && w[2*i] == b[i] && w[2*i+1] == c[i]
+				ok2 = ok2 && w[2*i] == c[i] && w[2*i+1] == b[i]
+			}
+			if ok1 || ok2 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// TestCadences checks the looks: regular ones every 30 s and every
+// minute up to the hour; irregular ones end at the hour and are about 2
+// minutes apart on average.
+func TestCadences(t *testing.T) {
+	cs := LooksCadences()
+	if got := cs[0].times(nil); len(got) != 120 || got[0] != 30*time.Second || got[119] != LooksHorizon {
+		t.Errorf("every 30 s: %d looks from %v to %v", len(got), got[0], got[len(got)-1])
+	}
+	if got := cs[1].times(nil); len(got) != 60 || got[59] != LooksHorizon {
+		t.Errorf("every minute: %d looks", len(got))
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	total := 0
+	for range 400 {
+		got := cs[2].times(r)
+		if got[len(got)-1] != LooksHorizon || !slices.IsSorted(got) || got[0] <= 0 {
+			t.Fatalf("irregular looks %v", got)
+		}
+		total += len(got)
+	}
+	// Exponential gaps of 2 minutes: 30 looks an hour, plus the last.
+	within(t, "mean looks an hour", float64(total)/400, 31, 1)
+}
+
+// TestMedianOver checks the median over runs, of which some never happened.
+func TestMedianOver(t *testing.T) {
+	times := []time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute}
+	if d, ok := quantileOver(times, 5, 0.5); !ok || d != 3*time.Minute {
+		t.Errorf("median of 3 times among 5 runs = %v, %v; want 3m", d, ok)
+	}
+	if _, ok := quantileOver(times, 7, 0.5); ok {
+		t.Error("3 times among 7 runs have no median within the hour")
+	}
+	if d, ok := quantileOver(times, 4, 0.25); !ok || d != time.Minute {
+		t.Errorf("first quartile = %v, %v", d, ok)
+	}
+}
+
+// TestDrawWindows checks the release canary's 30-second windows: one
+// window a minute draws the traffic study's canary exactly; two hold the
+// same traffic in twice the windows.
+func TestDrawWindows(t *testing.T) {
+	g := newGenerator()
+	s := TrafficScenario{PerMinute: 10000, Split: 0.1, Minutes: 60, Effect: Effect{Kind: None}}
+	a := g.draw(trafficStream(3, s, 1), s)
+	b := g.drawWindows(trafficStream(3, s, 1), s, 1)
+	if !slices.Equal(a.canary.errors, b.canary.errors) || !slices.Equal(a.baseline.classic.Counts, b.baseline.classic.Counts) {
+		t.Error("one window a minute drew another canary than draw")
+	}
+	h := g.drawWindows(trafficStream(3, s, 1), s, 2)
+	if len(h.canary.requests) != 120 || h.canary.classic.Windows() != 120 {
+		t.Fatalf("%d windows of requests, %d of buckets; want 120", len(h.canary.requests), h.canary.classic.Windows())
+	}
+	sum := func(v []float64) float64 {
+		total := 0.0
+		for _, x := range v {
+			total += x
+		}
+		return total
+	}
+	within(t, "requests an hour, both sides", sum(h.canary.requests)+sum(h.baseline.requests), 600000, 60000)
+	within(t, "canary share", sum(h.canary.requests)/(sum(h.canary.requests)+sum(h.baseline.requests)), 0.1, 0.005)
 }

@@ -21,6 +21,17 @@ type Meta struct {
 	GoVersion  string
 	GOMAXPROCS int
 	Elapsed    time.Duration
+	// Date is the day the run ended (UTC, 2006-01-02); empty when unknown.
+	Date string
+}
+
+// when is the run's date for a generated section: " on 2026-12-07", or
+// nothing when unknown.
+func (m Meta) when() string {
+	if m.Date == "" {
+		return ""
+	}
+	return " on " + m.Date
 }
 
 // Results are the outcome of RunAll.

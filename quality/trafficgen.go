@@ -261,10 +261,18 @@ type canaryPair struct {
 // traffic split, then each side's errors, checkouts and latencies, the
 // effect applied to the canary.
 func (g *generator) draw(r *rand.Rand, s TrafficScenario) canaryPair {
+	return g.drawWindows(r, s, 1)
+}
+
+// drawWindows is draw with perMinute windows a minute (30-second windows
+// for 2): each window holds its share of the minute's traffic and shares
+// the minute's drift and incidents. With one window a minute it draws the
+// very same canary as draw.
+func (g *generator) drawWindows(r *rand.Rand, s TrafficScenario, perMinute int) canaryPair {
 	env := drawEnv(r, s.Minutes, s.PerMinute)
 	var p canaryPair
-	p.baseline = g.newSide(s.Minutes)
-	p.canary = g.newSide(s.Minutes)
+	p.baseline = g.newSide(s.Minutes * perMinute)
+	p.canary = g.newSide(s.Minutes * perMinute)
 	errFactor, completion, medianFactor, stretch := 1.0, BaseCompletion, 1.0, 1.0
 	switch s.Effect.Kind {
 	case ErrorRatio:
@@ -278,29 +286,32 @@ func (g *generator) draw(r *rand.Rand, s TrafficScenario) canaryPair {
 	}
 	z98 := math.Exp(LatencySigma * normalQuantile(TailFrom))
 	for m := range s.Minutes {
-		total := poisson(r, env.traffic[m])
-		nc := binomial(r, total, s.Split)
-		base := newShape(LatencyMedian*env.latMult[m], 0, 1)
-		t50, t99 := base.quantile(0.5), base.quantile(0.99)
-		can := newShape(base.median*medianFactor, base.median*z98, stretch)
-		g.drawWindow(&p.baseline, r, m, total-nc, env.errMult[m], 1, BaseCompletion, base, t50, t99)
-		g.drawWindow(&p.canary, r, m, nc, env.errMult[m], errFactor, completion, can, t50, t99)
+		for k := range perMinute {
+			w := m*perMinute + k
+			total := poisson(r, env.traffic[m]/float64(perMinute))
+			nc := binomial(r, total, s.Split)
+			base := newShape(LatencyMedian*env.latMult[m], 0, 1)
+			t50, t99 := base.quantile(0.5), base.quantile(0.99)
+			can := newShape(base.median*medianFactor, base.median*z98, stretch)
+			g.drawWindow(&p.baseline, r, w, total-nc, env.errMult[m], 1, BaseCompletion, base, t50, t99)
+			g.drawWindow(&p.canary, r, w, nc, env.errMult[m], errFactor, completion, can, t50, t99)
+		}
 	}
 	return p
 }
 
-func (g *generator) newSide(minutes int) side {
+func (g *generator) newSide(windows int) side {
 	return side{
-		requests:    make([]float64, minutes),
-		errors:      make([]float64, minutes),
-		trials:      make([]float64, minutes),
-		completions: make([]float64, minutes),
-		classic:     judge.Buckets{Bounds: g.classic, Counts: make([]float64, 0, minutes*len(g.classic))},
-		native:      judge.Buckets{Bounds: g.native, Counts: make([]float64, 0, minutes*len(g.native))},
+		requests:    make([]float64, windows),
+		errors:      make([]float64, windows),
+		trials:      make([]float64, windows),
+		completions: make([]float64, windows),
+		classic:     judge.Buckets{Bounds: g.classic, Counts: make([]float64, 0, windows*len(g.classic))},
+		native:      judge.Buckets{Bounds: g.native, Counts: make([]float64, 0, windows*len(g.native))},
 	}
 }
 
-// drawWindow draws one side's minute m: n requests, their errors (clusters of
+// drawWindow draws one side's window m: n requests, their errors (clusters of
 // 1 + Poisson(ErrorRetries) at errFactor times the shared error ratio),
 // checkouts (sessions of 1 + Poisson(SessionRetries) trials completing
 // together with probability completion) and latencies (counted in both

@@ -1,21 +1,25 @@
 // Command quality runs the verdict-quality harness (package quality): it
 // judges labelled canary scenarios with the default judge and with the
-// Kayenta-compatible judge and reports false-alarm and detection rates,
-// and runs the traffic study (release signals as counts with their
-// traffic: error ratio, checkout completion, latency histograms).
+// Kayenta-compatible judge and reports false-alarm and detection rates;
+// runs the traffic study (release signals as counts with their traffic:
+// error ratio, checkout completion, latency histograms); the sequential
+// study (canaries looked at every 30 s, every minute or at irregular times
+// for an hour, judged at every look by the fixed-horizon test, over
+// planned looks and anytime-valid); and the consequence study (a realistic
+// canary of 10 signals, two of them critical, against Kayenta's algorithm).
 //
-//	quality [-study all|grid|traffic] [-quick] [-write] [-seed N] [-docs DIR] [-machine TEXT] [-confidence C]
+//	quality [-study all|grid|traffic|sequential|consequence] [-quick] [-write] [-seed N] [-docs DIR] [-machine TEXT] [-confidence C]
 //
 // Without -quick it runs the full studies and prints their summaries and
 // checks. With -write (make quality-docs) it also writes
 // DIR/quality/*.svg, DIR/quality/rows.csv and DIR/quality/traffic.csv, and
 // the generated sections of DIR/quality.md (the grid's between
-// <!-- BEGIN GENERATED --> and <!-- END GENERATED -->, the traffic study's
-// between its own markers); -study grid or -study traffic runs, and
-// rewrites, only that study. Without -write no file is written, so that
-// make quality never changes a tracked file unasked. With -quick it runs
-// the reduced studies and prints their tables only; -quick -write is
-// refused (reduced runs never go into the docs).
+// <!-- BEGIN GENERATED --> and <!-- END GENERATED -->, every other study's
+// between its own markers); -study NAME runs, and rewrites, only that
+// study. Without -write no file is written, so that make quality never
+// changes a tracked file unasked. With -quick it runs the reduced studies
+// and prints their tables only; -quick -write is refused (reduced runs
+// never go into the docs).
 package main
 
 import (
@@ -38,6 +42,26 @@ func main() {
 	os.Exit(code)
 }
 
+// studyFunc is a study by its -study name (nil for another name).
+type studyFunc func(ctx context.Context, stdout io.Writer, meta quality.Meta, docs string, confidence float64) error
+
+// studyOrder is the order -study all runs the studies in.
+func studyOrder() []string { return []string{"grid", "traffic", "sequential", "consequence"} }
+
+func study(name string) studyFunc {
+	switch name {
+	case "grid":
+		return runGrid
+	case "traffic":
+		return runTraffic
+	case "sequential":
+		return runLooks
+	case "consequence":
+		return runFamily
+	}
+	return nil
+}
+
 // options are the command line's settings.
 type options struct {
 	study, docs, machine string
@@ -51,7 +75,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("quality", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.study, "study", "all", "which study to run: all, grid (the scenario grid, headline and multi-interval runs) or traffic")
+	fs.StringVar(&o.study, "study", "all", "which study to run: all, grid (the scenario grid, headline and multi-interval runs), traffic, sequential or consequence")
 	fs.BoolVar(&o.quick, "quick", false, "run the reduced harness (seconds) and print its tables")
 	fs.BoolVar(&o.write, "write", false, "write the full runs' results into -docs (quality.md's generated sections, quality/*.svg and *.csv); make quality-docs")
 	fs.Uint64Var(&o.seed, "seed", 20261123, "seed of every random stream")
@@ -62,8 +86,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return o, err
 	}
 	switch {
-	case o.study != "all" && o.study != "grid" && o.study != "traffic":
-		return o, fmt.Errorf("-study %q: want all, grid or traffic", o.study)
+	case o.study != "all" && study(o.study) == nil:
+		return o, fmt.Errorf("-study %q: want all, grid, traffic, sequential or consequence", o.study)
 	case o.quick && o.write:
 		return o, fmt.Errorf("-quick -write: the reduced runs are never written into the docs; drop -quick to rewrite them")
 	case fs.NArg() > 0:
@@ -90,14 +114,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !o.write {
 		docs = ""
 	}
-	if o.study != "traffic" {
-		if err := runGrid(ctx, stdout, meta, docs, o.confidence); err != nil {
-			fmt.Fprintln(stderr, "quality:", err)
-			return 1
+	for _, name := range studyOrder() {
+		if o.study != "all" && o.study != name {
+			continue
 		}
-	}
-	if o.study != "grid" {
-		if err := runTraffic(ctx, stdout, meta, docs, o.confidence); err != nil {
+		if err := study(name)(ctx, stdout, meta, docs, o.confidence); err != nil {
 			fmt.Fprintln(stderr, "quality:", err)
 			return 1
 		}
@@ -162,5 +183,62 @@ func runTraffic(ctx context.Context, stdout io.Writer, meta quality.Meta, docs s
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote the traffic study to %s/quality.md and %s/quality/traffic.csv in %s\n", docs, docs, meta.Elapsed)
+	return nil
+}
+
+// runLooks runs the sequential study. Its canaries' configs set their own
+// confidence (the default); -confidence does not apply.
+func runLooks(ctx context.Context, stdout io.Writer, meta quality.Meta, docs string, _ float64) error {
+	cfg, err := quality.LooksFull(meta.Seed)
+	if meta.Quick {
+		cfg, err = quality.LooksQuick(meta.Seed)
+	}
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	rows, err := quality.RunLooks(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	meta.Elapsed, meta.Date = time.Since(start).Round(time.Second), time.Now().UTC().Format(time.DateOnly)
+	fmt.Fprint(stdout, quality.LooksSummary(rows))
+	for _, c := range quality.LooksChecks(rows) {
+		fmt.Fprintln(stdout, c)
+	}
+	if meta.Quick || docs == "" {
+		return nil
+	}
+	if err := quality.WriteLooksDocs(docs, rows, quality.LooksMeta{Meta: meta, Config: cfg}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote the sequential study to %s/quality.md in %s\n", docs, meta.Elapsed)
+	return nil
+}
+
+// runFamily runs the consequence study (the 10-signal family).
+func runFamily(ctx context.Context, stdout io.Writer, meta quality.Meta, docs string, confidence float64) error {
+	cfg := quality.FamilyFull(meta.Seed)
+	if meta.Quick {
+		cfg = quality.FamilyQuick(meta.Seed)
+	}
+	cfg.Confidence = confidence
+	start := time.Now()
+	rows, err := quality.RunFamily(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	meta.Elapsed, meta.Date = time.Since(start).Round(time.Second), time.Now().UTC().Format(time.DateOnly)
+	fmt.Fprint(stdout, quality.FamilySummary(rows))
+	for _, c := range quality.FamilyChecks(rows) {
+		fmt.Fprintln(stdout, c)
+	}
+	if meta.Quick || docs == "" {
+		return nil
+	}
+	if err := quality.WriteFamilyDocs(docs, rows, quality.FamilyMeta{Meta: meta, Config: cfg}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote the consequence study to %s/quality.md in %s\n", docs, meta.Elapsed)
 	return nil
 }

@@ -17,7 +17,7 @@ func TestParseOptions(t *testing.T) {
 		{args: nil},
 		{args: []string{"-study", "traffic", "-write"}, write: true},
 		{args: []string{"-quick", "-write"}, err: "-quick -write: the reduced runs are never written into the docs"},
-		{args: []string{"-study", "all-of-it"}, err: `-study "all-of-it": want all, grid or traffic`},
+		{args: []string{"-study", "all-of-it"}, err: `-study "all-of-it": want all, grid, traffic, sequential or consequence`},
 		{args: []string{"docs"}, err: `unexpected argument "docs"`},
 	}
 	for _, tt := range tests {
