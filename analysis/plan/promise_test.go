@@ -1,0 +1,142 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/judge"
+	"github.com/verdict-aca/verdict/metrics/file"
+	"github.com/verdict-aca/verdict/scoring"
+)
+
+// loadFixture reads a fixture's config (changed by edit, when given) and
+// its baseline as a plan reads them.
+func loadFixture(t testing.TB, name string, edit func(*analysis.Config)) (*analysis.Config, []analysis.SignalData) {
+	t.Helper()
+	ctx := context.Background()
+	dir := filepath.Join("..", "..", "fixtures", name)
+	cfg, err := analysis.LoadConfig(ctx, filepath.Join(dir, "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(cfg)
+	}
+	series, err := file.Load(ctx, filepath.Join(dir, "baseline.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := cfg.SamplesOf(analysis.SeriesSet{Origin: "baseline.csv", Series: series})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, data
+}
+
+// detectionRate simulates n canaries of a plan's step, independently of
+// the plan's own simulation (another phase of the random streams), with a
+// harmful change delta injected into signal target and every other signal
+// unchanged, judges each whole canary as an analysis does (every signal
+// through the judge, then scoring, which applies Holm's correction across
+// the signals) and returns the share in which target failed on its harmful
+// side.
+func detectionRate(p *Plan, c *analysis.Config, k int, st Step, target int, delta float64, n int) float64 {
+	sim := simulator{plan: p, config: c, replicates: n, seed: p.Seed}
+	var w judge.Workspace
+	ds := make([]draws, len(p.Signals))
+	want := judge.High
+	if p.Signals[target].Direction == judge.Decrease {
+		want = judge.Low
+	}
+	hits := 0
+	for rep := range n {
+		var results []judge.Result
+		index := -1
+		for i := range p.Signals {
+			sm := &p.Signals[i]
+			sh := shapeOf(sm, st)
+			if sm.model == nil || sh.windows < 1 {
+				continue
+			}
+			d := &ds[i]
+			sm.model.draw(sh, sim.rngFor(2, k, i, rep), d)
+			change := 0.0
+			if i == target {
+				change, index = delta, len(results)
+			}
+			results = append(results, w.JudgeSamples(sm.spec, sm.model.baseline(sh, d), sm.model.canary(sh, d, change), sim.options(sm, st)))
+		}
+		scoring.Score(c.ScoringSpec(), results)
+		if r := results[index]; r.Failed && r.Classification == want {
+			hits++
+		}
+	}
+	return float64(hits) / float64(n)
+}
+
+// TestPlanKeepsItsPromise is the plan's check: for every step and signal
+// it prints, canaries simulated at that step with the printed 80%-power
+// (95%-power) change injected, judged whole by the real judge and scorer,
+// fail that signal in 80% (95%) of cases, within 5 points. The fixtures
+// cover counts with their traffic (a rate with exposure, a proportion), a
+// latency histogram, rank tests of points and counts per window, a small
+// and a large step, and an anytime config. docs/quality.md reports a
+// longer run over whole ramps.
+func TestPlanKeepsItsPromise(t *testing.T) {
+	anytime := func(c *analysis.Config) { c.Sequential = analysis.SequentialAnytime }
+	cases := []struct {
+		fixture string
+		edit    func(*analysis.Config)
+		ramp    string
+	}{
+		{"error-ratio-5pct", nil, "5%:30m,50%:1h"},
+		{"healthy", nil, "25%:30m"},
+		{"checkout-completion-drop", anytime, "10%:30m"},
+	}
+	const (
+		replicates = 1000 // the plan's
+		canaries   = 1000 // the check's, per figure
+		tolerance  = 0.05
+	)
+	for _, tc := range cases {
+		t.Run(tc.fixture, func(t *testing.T) {
+			t.Parallel()
+			c, data := loadFixture(t, tc.fixture, tc.edit)
+			ramp, err := ParseRamp(tc.ramp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := Build(context.Background(), Input{Config: c, Baseline: data, Origin: tc.fixture, Ramp: ramp, Replicates: replicates, Seed: 7})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checked := 0
+			for k, sp := range p.Steps {
+				for i, cell := range sp.Signals {
+					for _, promise := range []struct {
+						power float64
+						delta *float64
+					}{{Power, cell.Detect80}, {Power95, cell.Detect95}} {
+						if promise.delta == nil {
+							continue
+						}
+						got := detectionRate(p, c, k, ramp[k], i, *promise.delta, canaries)
+						name := fmt.Sprintf("%s %s at %s", ramp[k], cell.Name, formatChange(p.Signals[i], *promise.delta))
+						t.Logf("%s: promised %s, detected in %.1f%%", name, percent(promise.power), 100*got)
+						if math.Abs(got-promise.power) > tolerance {
+							t.Errorf("%s: the plan promised detection in %s of canaries; simulated canaries detected it in %.1f%%", name, percent(promise.power), 100*got)
+						}
+						checked++
+					}
+				}
+			}
+			if checked < 4 {
+				t.Errorf("only %d figures were checked; the fixture should give more", checked)
+			}
+		})
+	}
+}
