@@ -156,6 +156,8 @@ type Cell struct {
 	// Critical whether it detects the critical change.
 	Allowed  *Check `json:"allowed,omitempty"`
 	Critical *Check `json:"critical,omitempty"`
+
+	why string // the judge's reason for no verdict, in a simulated canary
 }
 
 // Check is whether a step can do one thing for a signal, and how often.

@@ -183,7 +183,14 @@ func WriteMarkdown(w io.Writer, p *Plan) error {
 		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
 	}
 	b.WriteString("\n")
-	writeSummary(&b, p, "- ")
+	var summary strings.Builder
+	writeSummary(&summary, p, "- ")
+	for _, line := range strings.SplitAfter(summary.String(), "\n") {
+		if rest, ok := strings.CutPrefix(line, "- "); ok {
+			line = "- " + escape(rest)
+		}
+		b.WriteString(line)
+	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("writing the plan: %w", err)
 	}

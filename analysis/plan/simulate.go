@@ -151,6 +151,7 @@ func (s *simulator) step(ctx context.Context, k int, st Step) (StepPlan, error) 
 		cell := &sp.Signals[i]
 		if 2*n < s.replicates {
 			cell.Note = fmt.Sprintf("no verdict at this step in %s of simulated canaries: %s", percent(1-float64(n)/float64(s.replicates)), reason)
+			cell.why = reason
 			continue
 		}
 		judged[i] = true

@@ -5,6 +5,9 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/verdict-aca/verdict/internal/cell"
 
 	"github.com/verdict-aca/verdict/judge"
 )
@@ -22,7 +25,11 @@ func summarize(p *Plan) {
 			}
 			switch {
 			case !cell.Judged:
-				sp.Summary = append(sp.Summary, fmt.Sprintf("%s has no verdict at this step%s", sm.Name, until(p, k, i, func(c Cell) bool { return c.Judged })))
+				s := fmt.Sprintf("%s has no verdict at this step%s", sm.Name, until(p, k, i, func(c Cell) bool { return c.Judged }))
+				if why := noVerdict(sm, cell, p.Steps[k].Weight); why != "" {
+					s += " (" + why + ")"
+				}
+				sp.Summary = append(sp.Summary, s)
 				continue
 			case cell.Detect80 == nil:
 				sp.Summary = append(sp.Summary, fmt.Sprintf("cannot detect even a %s of %s %s", riseOrFall(sm), sm.Name, formatChange(sm, cell.MaxChange)))
@@ -41,6 +48,39 @@ func summarize(p *Plan) {
 			}
 		}
 	}
+}
+
+// noVerdict says why a signal has no verdict at a step when it is too
+// little data: what the canary holds on average against what the test
+// needs, and how long the step would have to be; else the judge's reason
+// in one simulated canary.
+func noVerdict(sm SignalModel, c Cell, weight float64) string {
+	spec := sm.spec
+	switch {
+	case c.Points > 0 && spec.Test != judge.Rate:
+		need := spec.MinSamples
+		if spec.Test == judge.Quantile {
+			need = judge.QuantileMinSamples(*spec.Quantile, spec.MinSamples)
+		}
+		if c.Points < need {
+			return fmt.Sprintf("%d points a side, %d needed: a step of %s", c.Points, need, formatDuration(time.Duration(need)*sm.step))
+		}
+	case c.CanaryExposure != nil && sm.ExposurePerMinute != nil:
+		need := spec.MinExposure
+		if spec.Test == judge.Histogram && spec.Above == nil {
+			q := judge.DefaultHistogramQuantile
+			if spec.Quantile != nil {
+				q = *spec.Quantile
+			}
+			need = math.Max(need, math.Ceil(5/math.Min(q, 1-q)))
+		}
+		if *c.CanaryExposure < need {
+			minutes := math.Ceil(need / (weight * *sm.ExposurePerMinute))
+			return fmt.Sprintf("the canary has about %s %s, %s needed: about %s at this weight", cell.Count(math.Round(*c.CanaryExposure)), sm.Per, cell.Count(need),
+				formatDuration(time.Duration(minutes)*time.Minute))
+		}
+	}
+	return strings.TrimPrefix(c.why, sm.Name+" ")
 }
 
 // until names the first step after k at which ok holds for signal i:

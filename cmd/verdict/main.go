@@ -110,7 +110,7 @@ func newRootCommand(stdout io.Writer) *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newJudgeCommand(), newAnalyzeCommand(), newValidateCommand(), newImportKayentaCommand(), newServeCommand(), newVersionCommand(stdout))
+	root.AddCommand(newJudgeCommand(), newAnalyzeCommand(), newPlanCommand(), newValidateCommand(), newImportKayentaCommand(), newServeCommand(), newVersionCommand(stdout))
 	root.Args = wrapArgs(cobra.NoArgs)
 	root.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := cmd.Help(); err != nil {
