@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/verdict-aca/verdict/analysis"
@@ -78,65 +80,110 @@ func detectionRate(p *Plan, c *analysis.Config, k int, st Step, target int, delt
 	return float64(hits) / float64(n)
 }
 
+// promiseCase is a fixture, an edit of its config, and a ramp to plan.
+type promiseCase struct {
+	fixture string
+	edit    func(*analysis.Config)
+	ramp    string
+}
+
+func anytime(c *analysis.Config) { c.Sequential = analysis.SequentialAnytime }
+
+// checkPromises plans each case and simulates every printed figure anew
+// (canaries per figure), failing t where the detection rate is more than
+// 5 points from the promise. It returns one Markdown row per figure.
+func checkPromises(t *testing.T, cases []promiseCase, replicates, canaries int) []string {
+	rows := make([][]string, len(cases))
+	// The group returns once its parallel cases have ended.
+	t.Run("cases", func(t *testing.T) {
+		for ci, tc := range cases {
+			checkCase(t, ci, tc, rows, replicates, canaries)
+		}
+	})
+	var out []string
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	return out
+}
+
+// checkCase is checkPromises' check of one case, in parallel with the
+// others; its rows go to rows[ci].
+func checkCase(t *testing.T, ci int, tc promiseCase, rows [][]string, replicates, canaries int) {
+	const tolerance = 0.05
+	name := tc.fixture
+	if tc.edit != nil {
+		name += " (anytime)"
+	}
+	t.Run(name, func(t *testing.T) {
+		t.Parallel()
+		c, data := loadFixture(t, tc.fixture, tc.edit)
+		ramp, err := ParseRamp(tc.ramp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Build(context.Background(), Input{Config: c, Baseline: data, Origin: tc.fixture, Ramp: ramp, Replicates: replicates, Seed: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checked := 0
+		for k, sp := range p.Steps {
+			for i, cell := range sp.Signals {
+				for _, promise := range []struct {
+					power float64
+					delta *float64
+				}{{Power, cell.Detect80}, {Power95, cell.Detect95}} {
+					if promise.delta == nil {
+						continue
+					}
+					got := detectionRate(p, c, k, ramp[k], i, *promise.delta, canaries)
+					what := fmt.Sprintf("%s %s at %s", ramp[k], cell.Name, formatChange(p.Signals[i], *promise.delta))
+					t.Logf("%s: promised %s, detected in %.1f%%", what, percent(promise.power), 100*got)
+					rows[ci] = append(rows[ci], fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %.1f%% |", name, ramp[k], cell.Name, p.Signals[i].Test,
+						formatChange(p.Signals[i], *promise.delta), percent(promise.power), 100*got))
+					if math.Abs(got-promise.power) > tolerance {
+						t.Errorf("%s: the plan promised detection in %s of canaries; simulated canaries detected it in %.1f%%", what, percent(promise.power), 100*got)
+					}
+					checked++
+				}
+			}
+		}
+		if checked < 4 {
+			t.Errorf("only %d figures were checked; the fixture should give more", checked)
+		}
+	})
+}
+
 // TestPlanKeepsItsPromise is the plan's check: for every step and signal
 // it prints, canaries simulated at that step with the printed 80%-power
 // (95%-power) change injected, judged whole by the real judge and scorer,
 // fail that signal in 80% (95%) of cases, within 5 points. The fixtures
 // cover counts with their traffic (a rate with exposure, a proportion), a
 // latency histogram, rank tests of points and counts per window, a small
-// and a large step, and an anytime config. docs/quality.md reports a
-// longer run over whole ramps.
+// and a large step, and an anytime config. TestPlanKeepsItsPromiseLong
+// (docs/quality.md) checks whole ramps.
 func TestPlanKeepsItsPromise(t *testing.T) {
-	anytime := func(c *analysis.Config) { c.Sequential = analysis.SequentialAnytime }
-	cases := []struct {
-		fixture string
-		edit    func(*analysis.Config)
-		ramp    string
-	}{
+	checkPromises(t, []promiseCase{
 		{"error-ratio-5pct", nil, "5%:30m,50%:1h"},
 		{"healthy", nil, "25%:30m"},
 		{"checkout-completion-drop", anytime, "10%:30m"},
+	}, 1000, 1000)
+}
+
+// TestPlanKeepsItsPromiseLong checks the fixtures' whole ramp with twice
+// the simulated canaries, and prints the table docs/quality.md shows. It
+// runs only with VERDICT_PLAN_LONG=1 (about 20 CPU-minutes).
+func TestPlanKeepsItsPromiseLong(t *testing.T) {
+	if os.Getenv("VERDICT_PLAN_LONG") == "" {
+		t.Skip("set VERDICT_PLAN_LONG=1 to run the long check of verdict plan (about 20 CPU-minutes)")
 	}
-	const (
-		replicates = 1000 // the plan's
-		canaries   = 1000 // the check's, per figure
-		tolerance  = 0.05
-	)
-	for _, tc := range cases {
-		t.Run(tc.fixture, func(t *testing.T) {
-			t.Parallel()
-			c, data := loadFixture(t, tc.fixture, tc.edit)
-			ramp, err := ParseRamp(tc.ramp)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := Build(context.Background(), Input{Config: c, Baseline: data, Origin: tc.fixture, Ramp: ramp, Replicates: replicates, Seed: 7})
-			if err != nil {
-				t.Fatal(err)
-			}
-			checked := 0
-			for k, sp := range p.Steps {
-				for i, cell := range sp.Signals {
-					for _, promise := range []struct {
-						power float64
-						delta *float64
-					}{{Power, cell.Detect80}, {Power95, cell.Detect95}} {
-						if promise.delta == nil {
-							continue
-						}
-						got := detectionRate(p, c, k, ramp[k], i, *promise.delta, canaries)
-						name := fmt.Sprintf("%s %s at %s", ramp[k], cell.Name, formatChange(p.Signals[i], *promise.delta))
-						t.Logf("%s: promised %s, detected in %.1f%%", name, percent(promise.power), 100*got)
-						if math.Abs(got-promise.power) > tolerance {
-							t.Errorf("%s: the plan promised detection in %s of canaries; simulated canaries detected it in %.1f%%", name, percent(promise.power), 100*got)
-						}
-						checked++
-					}
-				}
-			}
-			if checked < 4 {
-				t.Errorf("only %d figures were checked; the fixture should give more", checked)
-			}
-		})
-	}
+	const ramp = "1%:15m,5%:30m,25%:1h,50%:1h"
+	rows := checkPromises(t, []promiseCase{
+		{"error-ratio-5pct", nil, ramp},
+		{"checkout-completion-drop", nil, ramp},
+		{"histogram-latency-regression", nil, ramp},
+		{"healthy", nil, ramp},
+		{"error-ratio-5pct", anytime, ramp},
+	}, 2000, 2000)
+	t.Log("\n| fixture | step | signal | test | change | promised | detected |\n|---|---|---|---|---|---|---|\n" + strings.Join(rows, "\n"))
 }
