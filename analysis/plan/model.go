@@ -213,15 +213,15 @@ func (m *countsModel) canary(st shape, d *draws, delta float64) judge.Sample {
 func (m *countsModel) expect(st shape, c *Cell) {
 	if m.perWindow {
 		c.Points = st.windows
-		c.CanaryEvents = ptr(float64(st.windows) * m.ratio * vastExposure)
+		c.CanaryEvents = ptr(significant(float64(st.windows) * m.ratio * vastExposure))
 		return
 	}
 	var total float64
 	for i := range st.windows {
 		total += m.traffic[i%len(m.traffic)]
 	}
-	c.CanaryExposure, c.BaselineExposure = ptr(st.canary*total), ptr(st.stable*total)
-	c.CanaryEvents = ptr(st.canary * total * m.ratio)
+	c.CanaryExposure, c.BaselineExposure = ptr(significant(st.canary*total)), ptr(significant(st.stable*total))
+	c.CanaryEvents = ptr(significant(st.canary * total * m.ratio))
 }
 
 // fitCounts fits a countsModel to a baseline's events and exposure; share
@@ -468,9 +468,9 @@ func (m *histogramModel) expect(st shape, c *Cell) {
 	for i := range st.windows {
 		total += m.traffic[i%len(m.traffic)]
 	}
-	c.CanaryExposure, c.BaselineExposure = ptr(st.canary*total), ptr(st.stable*total)
+	c.CanaryExposure, c.BaselineExposure = ptr(significant(st.canary*total)), ptr(significant(st.stable*total))
 	if m.above >= 0 {
-		c.CanaryEvents = ptr(st.canary * total * (1 - m.cdf[m.above]))
+		c.CanaryEvents = ptr(significant(st.canary * total * (1 - m.cdf[m.above])))
 	}
 }
 

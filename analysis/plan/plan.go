@@ -90,8 +90,9 @@ type SignalModel struct {
 	// Step is the time one point or window of the data covers.
 	Step string `json:"step,omitempty"`
 	// Counts and histograms: the baseline's ratio (events per exposure,
-	// success ratio, share above the bound), the service's exposure per
-	// minute, what it is of, and the dispersion the judge finds in the
+	// success ratio, share above the bound; for counts without an
+	// exposure, events per window, Per "window"), the service's exposure
+	// per minute, what it is of, and the dispersion the judge finds in the
 	// baseline's counts.
 	Ratio             *float64 `json:"ratio,omitempty"`
 	ExposurePerMinute *float64 `json:"exposurePerMinute,omitempty"`
@@ -266,9 +267,9 @@ func fitSignal(s analysis.Signal, data analysis.SignalData, share float64, step 
 			return sm, err
 		}
 		sm.model, sm.Unit = m, m.unit()
-		sm.ExposurePerMinute, sm.Per = ptr(mean(m.traffic)*perMinute), "observations"
+		sm.ExposurePerMinute, sm.Per = ptr(significant(mean(m.traffic)*perMinute)), "observations"
 		if m.above >= 0 {
-			sm.Ratio = ptr(1 - m.cdf[m.above])
+			sm.Ratio = ptr(significant(1 - m.cdf[m.above]))
 		}
 		if m.resolution > 0 {
 			sm.BucketResolution = ptr(roundTo(m.resolution, 0.001))
@@ -279,21 +280,21 @@ func fitSignal(s analysis.Signal, data analysis.SignalData, share float64, step 
 			return sm, err
 		}
 		sm.model, sm.Unit = m, m.unit()
-		sm.Ratio, sm.ExposurePerMinute, sm.Per, sm.Dispersion = ptr(m.ratio), ptr(mean(m.traffic)*perMinute), exposureName(spec), ptr(m.phi)
+		sm.Ratio, sm.ExposurePerMinute, sm.Per, sm.Dispersion = ptr(significant(m.ratio)), ptr(significant(mean(m.traffic)*perMinute)), exposureName(spec), ptr(significant(m.phi))
 	case spec.Test == judge.Rate:
 		m, err := fitPerWindow(spec, data.Sample.Values)
 		if err != nil {
 			return sm, err
 		}
 		sm.model, sm.Unit = m, Relative
-		sm.Ratio, sm.Per, sm.Dispersion = ptr(m.ratio*vastExposure), "window", ptr(m.phi)
+		sm.Ratio, sm.Per, sm.Dispersion = ptr(significant(m.ratio*vastExposure)), "window", ptr(significant(m.phi))
 	default:
 		m, err := fitPoints(spec, data.Sample.Values)
 		if err != nil {
 			return sm, err
 		}
 		sm.model, sm.Unit = m, Relative
-		sm.Median, sm.Autocorrelation = ptr(m.median), ptr(m.rho)
+		sm.Median, sm.Autocorrelation = ptr(significant(m.median)), ptr(significant(m.rho))
 	}
 	return sm, nil
 }
@@ -332,6 +333,18 @@ func roundTo(v, unit float64) float64 {
 	}
 	decimals := max(0, int(-math.Round(math.Log10(unit))))
 	r, err := strconv.ParseFloat(strconv.FormatFloat(math.Round(v/unit)*unit, 'f', decimals, 64), 64)
+	if err != nil {
+		return v
+	}
+	return r
+}
+
+// significant rounds a figure of the report to four significant digits.
+func significant(v float64) float64 {
+	if !finite(v) || v == 0 {
+		return v
+	}
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64)
 	if err != nil {
 		return v
 	}

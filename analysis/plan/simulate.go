@@ -205,7 +205,9 @@ func (s *simulator) step(ctx context.Context, k int, st Step) (StepPlan, error) 
 			t := slices.Sorted(slices.Values(found[i][:pilot]))
 			guess[i] = t[len(t)/2]
 			if math.IsInf(guess[i], 1) || guess[i] == 0 {
-				guess[i] = p.Signals[i].model.maxChange()
+				// Start low: a histogram's far larger changes (beyond its
+				// last bucket) may not be detected again.
+				guess[i] = p.Signals[i].model.maxChange() / 64
 			}
 		}
 	}
