@@ -15,8 +15,12 @@
 // the change grows, every count drawn by inverting its distribution, so
 // that a larger change never looks less harmful; the search approaches
 // from below, to within 0.5%). The 80th and 95th percentiles of those
-// changes over Replicates canaries (1,000 by default) are the promised
-// figures: about 80% (95%) of canaries with that change fail the signal.
+// changes over Replicates canaries (1,000 by default) are where the
+// printed figures start: each is then checked on the same canaries at
+// the rounded change it would print, and raised on the rounding grid
+// until at least 80% (95%) of them fail the signal there (detection need
+// not grow with the change: a histogram's compared bound moves with it).
+// The critical change's rate is measured the same way.
 // TestPlanKeepsItsPromise checks the promise by simulating each printed
 // step anew, whole canaries judged and scored; docs/quality.md reports a
 // longer run.
@@ -38,10 +42,15 @@
 //     test assumes sides of the same size, so the split does not matter.
 //   - Histograms: each window's observations are the step's share of the
 //     baseline's, spread over the buckets as the baseline's pooled
-//     distribution spreads them. A quantile's change scales every latency
-//     by 1 + change (interpolated within buckets as the judge does); a
-//     share above a bound grows by the change. Buckets coarser than the
-//     allowance are reported (SignalModel.BucketResolution).
+//     distribution spreads them, with every latency of the window (both
+//     sides alike) scaled by a lognormal factor whose spread is calibrated
+//     so that simulated baselines vary above the compared bound from
+//     window to window as much as the real one does (drift, load and
+//     incidents; SignalModel.Spread; none when the real tail varies as
+//     independent requests make it). A quantile's change scales every
+//     latency by 1 + change (interpolated within buckets as the judge
+//     does); a share above a bound grows by the change. Buckets coarser
+//     than the allowance are reported (SignalModel.BucketResolution).
 //   - Points (mann-whitney, quantile): each side's points are drawn from
 //     the baseline's points (its empirical distribution, ties kept) with
 //     its serial correlation (a Gaussian AR(1) with the baseline's lag-one

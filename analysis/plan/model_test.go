@@ -162,13 +162,13 @@ func TestHistogramModel(t *testing.T) {
 	bounds := []float64{0.05, 0.1, 0.2, 0.4, 0.8, math.Inf(1)}
 	cdf := []float64{0.2, 0.6, 0.9, 0.98, 0.995, 1}
 	m := &histogramModel{bounds: bounds, cdf: cdf, above: -1, up: true, u: Relative}
-	g := m.distribution(nil, 0)
+	g := m.distribution(nil, 1, 0)
 	for i := range cdf {
 		if math.Abs(g[i]-cdf[i]) > 1e-12 {
 			t.Fatalf("unchanged: share %g at %g; want %g", g[i], bounds[i], cdf[i])
 		}
 	}
-	g = m.distribution(nil, 1) // twice as slow: at 0.2 the share the baseline had at 0.1
+	g = m.distribution(nil, 1, 1) // twice as slow: at 0.2 the share the baseline had at 0.1
 	if math.Abs(g[2]-0.6) > 1e-12 || math.Abs(g[3]-0.9) > 1e-12 {
 		t.Errorf("twice as slow: shares %v; want 0.6 at 0.2 and 0.9 at 0.4", g)
 	}
@@ -176,7 +176,7 @@ func TestHistogramModel(t *testing.T) {
 		t.Errorf("twice as slow: share %g at 0.05; want 0.1, the baseline's at 0.025 (linear in the first bucket)", g[0])
 	}
 	m.above = 2
-	g = m.distribution(nil, 0.5)
+	g = m.distribution(nil, 1, 0.5)
 	if above := 1 - g[2]; math.Abs(above-0.15) > 1e-12 {
 		t.Errorf("above 0.2 +50%%: share %g; want 0.15", above)
 	}
@@ -238,6 +238,92 @@ func TestRounded(t *testing.T) {
 		g80, g95 := rounded(tt.d80, tt.d95)
 		if g80 != tt.w80 || g95 != tt.w95 {
 			t.Errorf("%s: rounded(%g, %g) = %g, %g; want %g, %g", tt.commentary, tt.d80, tt.d95, g80, g95, tt.w80, tt.w95)
+		}
+	}
+}
+
+// TestHistogramCalibration checks that the model reproduces a tail that
+// varies from window to window: latencies whose scale drifts give a
+// spread that makes the judge find the same dispersion in simulated
+// baselines; latencies that do not, none.
+func TestHistogramCalibration(t *testing.T) {
+	bounds := NativeLikeBounds()
+	for _, c := range []struct {
+		drift      float64
+		wantSpread bool
+	}{{0, false}, {0.08, true}} {
+		rng := rand.New(rand.NewPCG(13, 14))
+		h := &judge.Buckets{Bounds: bounds}
+		for range 120 {
+			scale := math.Exp(c.drift * rng.NormFloat64())
+			row := make([]float64, len(bounds))
+			for range 3000 {
+				v := 0.1 * scale * math.Exp(0.5*rng.NormFloat64())
+				for i, b := range bounds {
+					if v <= b {
+						row[i]++
+					}
+				}
+			}
+			h.Counts = append(h.Counts, row...)
+		}
+		spec := judge.Spec{Name: "p99", Test: judge.Histogram, Direction: judge.Increase}.WithDefaults()
+		m, err := fitHistogram(spec, h, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (m.sigma > 0) != c.wantSpread || c.wantSpread && (m.sigma < 0.03 || m.sigma > 0.2) {
+			t.Errorf("drift %g: spread %.3f (tail dispersion %.2f); want spread %v near the drift", c.drift, m.sigma, m.tailPhi, c.wantSpread)
+
+		}
+	}
+}
+
+// NativeLikeBounds are buckets 19% apart from 10 ms to 5 s, and +Inf.
+func NativeLikeBounds() []float64 {
+	var out []float64
+	for x := 0.01; x < 5; x *= 1.19 {
+		out = append(out, x)
+	}
+	return append(out, math.Inf(1))
+}
+
+// TestPromise checks that the printed change is where the measured rate
+// reaches the promise, even where detection does not grow with the
+// change.
+func TestPromise(t *testing.T) {
+	monotone := func(d float64) (float64, error) { return math.Min(1, d), nil }
+	plateau := func(d float64) (float64, error) {
+		switch {
+		case d >= 0.3 && d <= 0.5:
+			return 0.9, nil
+		case d > 0.5 && d < 0.8:
+			return 0.5, nil
+		case d >= 0.8:
+			return 0.97, nil
+		}
+		return 0, nil
+	}
+	for _, tt := range []struct {
+		name        string
+		power       func(float64) (float64, error)
+		p, start    float64
+		unit, most  float64
+		want, slack float64
+	}{
+		{"at the start", monotone, 0.8, 0.8, 0.01, 9, 0.8, 0},
+		{"a unit short", monotone, 0.8, 0.79, 0.01, 9, 0.8, 0},
+		{"far short", monotone, 0.8, 0.2, 0.01, 9, 0.8, 0.005},
+		{"past a plateau", plateau, 0.95, 0.4, 0.01, 9, 0.8, 0.005},
+		{"never", plateau, 0.99, 0.4, 0.01, 9, math.Inf(1), 0},
+		{"no unit", monotone, 0.5, 0.2, 0, 1, 0.5, 0.001},
+	} {
+		got, err := promise(tt.power, tt.p, tt.start, tt.unit, tt.most)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.IsInf(tt.want, 1) != math.IsInf(got, 1) || !math.IsInf(got, 1) && (got < tt.want-1e-9 || got > tt.want+tt.slack+1e-9) {
+			t.Errorf("%s: promise %g; want %g (within %g above)", tt.name, got, tt.want, tt.slack)
 		}
 	}
 }

@@ -101,6 +101,11 @@ type SignalModel struct {
 	// Points: the baseline's median and its lag-one rank autocorrelation.
 	Median          *float64 `json:"median,omitempty"`
 	Autocorrelation *float64 `json:"autocorrelation,omitempty"`
+	// Spread is, for a histogram, the spread (standard deviation on the
+	// log scale) of the latency's scale from window to window, shared by
+	// both sides, with which simulated baselines show the dispersion the
+	// judge finds in the real one's tail (Dispersion).
+	Spread *float64 `json:"spread,omitempty"`
 	// BucketResolution is, for a histogram's quantile whose buckets are
 	// coarser than its allowance, the smallest change of the quantile they
 	// resolve at the baseline's quantile (the judge compares the canary's
@@ -274,6 +279,10 @@ func fitSignal(s analysis.Signal, data analysis.SignalData, share float64, step 
 		if m.resolution > 0 {
 			sm.BucketResolution = ptr(roundTo(m.resolution, 0.001))
 		}
+		sm.Dispersion = ptr(significant(m.tailPhi))
+		if m.sigma > 0 {
+			sm.Spread = ptr(significant(m.sigma))
+		}
 	case spec.Test == judge.Proportion, spec.Test == judge.Rate && spec.Exposure != "":
 		m, err := fitCounts(spec, data.Sample, share)
 		if err != nil {
@@ -311,8 +320,15 @@ func mean(v []float64) float64 {
 // multiple of a power of ten at most a twentieth of the gap between them
 // (a steep power curve, where a rounding would move the power, keeps more
 // digits), with at least two and at most four significant digits. The
-// plan promises its power at the change it prints.
+// plan measures its power at the change it prints (promise).
 func rounded(d80, d95 float64) (float64, float64) {
+	unit := roundingUnit(d80, d95)
+	return roundTo(d80, unit), roundTo(d95, unit)
+}
+
+// roundingUnit is the power of ten rounded figures are multiples of (see
+// rounded).
+func roundingUnit(d80, d95 float64) float64 {
 	gap := d95 - d80
 	if math.IsInf(d95, 1) || !(gap > 0) {
 		gap = d80 / 5
@@ -322,7 +338,7 @@ func rounded(d80, d95 float64) (float64, float64) {
 		unit = math.Min(unit, math.Pow(10, math.Floor(math.Log10(d80))-1))
 		unit = math.Max(unit, math.Pow(10, math.Floor(math.Log10(d80))-3))
 	}
-	return roundTo(d80, unit), roundTo(d95, unit)
+	return unit
 }
 
 // roundTo rounds v to the nearest multiple of unit (a power of ten),

@@ -224,23 +224,114 @@ func (s *simulator) step(ctx context.Context, k int, st Step) (StepPlan, error) 
 		cell.Level = roundTo(judge.DecisionLevel(judge.Options{Confidence: s.config.Confidence}, sm.spec.Direction)/family[i], 1e-9)
 		t := found[i]
 		slices.Sort(t)
-		d80, d95 := rounded(quantile(t, Power), quantile(t, Power95))
+		q80, q95 := quantile(t, Power), quantile(t, Power95)
+		unit := roundingUnit(q80, q95)
+		power := func(delta float64) (float64, error) { return s.power(ctx, k, st, i, family[i], delta) }
+		d80, err := promise(power, Power, q80, unit, sm.model.maxChange())
+		if err != nil {
+			return sp, err
+		}
+		d95, err := promise(power, Power95, math.Max(q95, d80), unit, sm.model.maxChange())
+		if err != nil {
+			return sp, err
+		}
 		cell.Detect80, cell.Detect95 = ptr(d80), ptr(d95)
 		if c := sm.CriticalChange; c != nil {
-			rate := float64(upTo(t, *c)) / float64(len(t))
+			rate, err := power(*c)
+			if err != nil {
+				return sp, err
+			}
 			cell.Critical = &Check{Change: *c, Rate: rate, Detectable: rate >= Power}
 		}
 	}
 	return sp, nil
 }
 
-// upTo counts the sorted values at or below x.
-func upTo(sorted []float64, x float64) int {
-	n := 0
-	for n < len(sorted) && sorted[n] <= x*(1+1e-9) {
-		n++
+// maxPromiseTries bounds the detection rates a promised change is checked
+// with.
+const maxPromiseTries = 24
+
+// promise is the smallest change on the rounding grid (multiples of unit),
+// from start up to most, at which the replicates detect a share of at
+// least p: the change the plan prints. start is where the replicates'
+// smallest detected changes put it; the rates are measured at each
+// candidate, since detection need not grow with the change (a
+// histogram's compared bound moves with it), and then only the measured
+// rate keeps the promise. Candidates step up by one unit, then by doubling
+// steps, and the last step is halved back. +Inf when no change up to most
+// reaches p.
+func promise(power func(float64) (float64, error), p, start, unit, most float64) (float64, error) {
+	if !finite(start) {
+		return math.Inf(1), nil
 	}
-	return n
+	if !(unit > 0) || !finite(unit) {
+		unit = math.Pow(10, math.Floor(math.Log10(most*minChangeRatio)))
+	}
+	d := roundTo(start, unit)
+	short := -1.0 // the largest candidate that fell short
+	stride := unit
+	for range maxPromiseTries {
+		capped := d >= most
+		if capped {
+			d = most
+		}
+		rate, err := power(d)
+		if err != nil {
+			return 0, err
+		}
+		if rate >= p {
+			// Halve back between the last shortfall and d.
+			for short >= 0 && d-short > unit*1.5 {
+				mid := roundTo((short+d)/2, unit)
+				if mid <= short || mid >= d {
+					break
+				}
+				rate, err := power(mid)
+				if err != nil {
+					return 0, err
+				}
+				if rate >= p {
+					d = mid
+				} else {
+					short = mid
+				}
+			}
+			return d, nil
+		}
+		if capped {
+			return math.Inf(1), nil
+		}
+		short = d
+		d = roundTo(d+stride, unit)
+		if d <= short {
+			d = short + unit
+		}
+		stride *= 2
+	}
+	return math.Inf(1), nil
+}
+
+// power is the share of the step's replicates (those the search drew)
+// that detect a change delta of signal i.
+func (s *simulator) power(ctx context.Context, k int, st Step, i int, family, delta float64) (float64, error) {
+	p := s.plan
+	which := make([]bool, len(p.Signals))
+	which[i] = true
+	hits := make([]bool, s.replicates)
+	err := s.each(ctx, which, [2]int{0, s.replicates}, func(w *judge.Workspace, d *draws, i, rep int) {
+		sm := &p.Signals[i]
+		sh := shapeOf(sm, st)
+		sm.model.draw(sh, s.rngFor(1, k, i, rep), d)
+		r := w.JudgeSamples(sm.spec, sm.model.baseline(sh, d), sm.model.canary(sh, d, delta), s.options(sm, st))
+		hits[rep] = detected(r, sm.spec.Direction, family)
+	})
+	n := 0
+	for _, h := range hits {
+		if h {
+			n++
+		}
+	}
+	return float64(n) / float64(s.replicates), err
 }
 
 // quantile is the smallest of the sorted values at or below which a share
