@@ -86,7 +86,9 @@
 //     step itself (a multi-interval run whose lifetime is the step); the
 //     anytime p-value is compared with the level over m. Earlier looks can
 //     only add detections. sequential: planned spends the level over a
-//     multi-interval run's looks; a plan takes each step as one judgement.
+//     multi-interval run's looks; a plan takes each step as one judgement
+//     at the whole level (an analysis at the step's end), and its intro
+//     says that a multi-interval run's last look alone detects less.
 //   - The allowance is "told from no change" when at least 80% of
 //     unchanged canaries have data that rule out a harmful change beyond it
 //     (judge.ShownWithin: what requireEvidence needs to pass), which is

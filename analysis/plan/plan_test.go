@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -266,5 +267,167 @@ func TestWrite(t *testing.T) {
 	}
 	if err := Write(new(bytes.Buffer), p, "html"); err == nil || !strings.Contains(err.Error(), "want table, markdown, json") {
 		t.Errorf("Write html: %v; want an error naming the formats", err)
+	}
+}
+
+// kindsConfig has a signal of every kind the config language has: points
+// by rank and by their tail, counts per window and with their requests, a
+// proportion with an allowance in points (and evidence required), a
+// latency histogram's quantile and its share above a bound, and a
+// threshold test.
+const kindsConfig = `name: kinds
+signals:
+  - name: cpu_percent
+    test: mann-whitney
+    direction: increase
+    allowedChange: 10%
+  - name: p95_latency_ms
+    test: quantile
+    quantile: 0.95
+    direction: increase
+  - name: restarts
+    test: rate
+    direction: increase
+  - name: error_ratio
+    test: rate
+    series: http_5xx
+    exposure: http_requests
+    direction: increase
+    criticalChange: 100%
+  - name: login_success
+    test: proportion
+    series: logins_ok
+    trials: logins
+    direction: decrease
+    allowedChange: 0.5pp
+    requireEvidence: true
+  - name: p99_latency_seconds
+    test: histogram
+    series: http_request_duration_seconds
+    quantile: 0.99
+    direction: increase
+    allowedChange: 10%
+  - name: slow_requests
+    test: histogram
+    series: http_request_duration_seconds
+    above: 0.5
+    direction: increase
+  - name: error_cap
+    test: threshold
+    statistic: mean
+    max: 0.05
+`
+
+// kindsBounds are a latency histogram's buckets: 10 ms to 5 s, 0.5 s among
+// them, and +Inf.
+var kindsBounds = []float64{0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, math.Inf(1)}
+
+// kindsBaseline is two hours of the stable version for kindsConfig: points
+// every 10 s (CPU around 40%, a p95-ish latency around 120 ms), counts and
+// histograms per minute (3,000 requests with 0.5% errors, 400 logins with
+// 97% success, lognormal latencies with a median of 80 ms).
+func kindsBaseline(t testing.TB) (*analysis.Config, []analysis.SignalData) {
+	t.Helper()
+	c, err := analysis.ParseConfig("kinds.yaml", []byte(kindsConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	var cpu, latency, restarts, errs, reqs, ok, logins, counts []float64
+	for range 720 {
+		cpu = append(cpu, 40+3*rng.NormFloat64())
+		latency = append(latency, 120*math.Exp(0.2*rng.NormFloat64()))
+	}
+	for range 120 {
+		restarts = append(restarts, distuv.Poisson{Lambda: 4, Src: rng}.Rand())
+		reqs = append(reqs, 3000)
+		errs = append(errs, distuv.Binomial{N: 3000, P: 0.005, Src: rng}.Rand())
+		logins = append(logins, 400)
+		ok = append(ok, distuv.Binomial{N: 400, P: 0.97, Src: rng}.Rand())
+		row := make([]float64, len(kindsBounds))
+		for range 3000 {
+			v := 0.08 * math.Exp(0.8*rng.NormFloat64())
+			for i, b := range kindsBounds {
+				if v <= b {
+					row[i]++
+				}
+			}
+		}
+		counts = append(counts, row...)
+	}
+	h := &judge.Buckets{Bounds: kindsBounds, Counts: counts}
+	return c, []analysis.SignalData{
+		{Signal: "cpu_percent", Sample: judge.Sample{Values: cpu}, Step: 10 * time.Second},
+		{Signal: "p95_latency_ms", Sample: judge.Sample{Values: latency}, Step: 10 * time.Second},
+		{Signal: "restarts", Sample: judge.Sample{Values: restarts}, Step: time.Minute},
+		{Signal: "error_ratio", Sample: judge.Sample{Values: errs, Exposure: reqs}, Step: time.Minute},
+		{Signal: "login_success", Sample: judge.Sample{Values: ok, Exposure: logins}, Step: time.Minute},
+		{Signal: "p99_latency_seconds", Sample: judge.Sample{Histogram: h}, Step: time.Minute},
+		{Signal: "slow_requests", Sample: judge.Sample{Histogram: h}, Step: time.Minute},
+		{Signal: "error_cap", Sample: judge.Sample{Values: errs}, Step: time.Minute},
+	}
+}
+
+// TestBuildEveryKind checks that every kind of signal is planned, in the
+// unit its allowance is written in, or, a threshold test, refused with a
+// note; and that the step's figures lie where its data put them (a
+// proportion's points between 0 and the baseline's 97%, a share above a
+// bound within what can still rise).
+func TestBuildEveryKind(t *testing.T) {
+	c, data := kindsBaseline(t)
+	p := build(t, c, data, "25%:30m")
+	sp := p.Steps[0]
+	want := map[string]Unit{
+		"cpu_percent": Relative, "p95_latency_ms": Relative, "restarts": Relative, "error_ratio": Relative,
+		"login_success": Points, "p99_latency_seconds": Relative, "slow_requests": Relative,
+	}
+	if sp.Tested != len(want) {
+		t.Errorf("tested signals %d; want %d, all but the threshold test", sp.Tested, len(want))
+	}
+	for i, cell := range sp.Signals {
+		sm := p.Signals[i]
+		u, planned := want[sm.Name]
+		if !planned {
+			if cell.Judged || !strings.Contains(cell.Note, "threshold test") || sm.Note == "" {
+				t.Errorf("%s: judged %v, note %q; want the threshold test refused in a note", sm.Name, cell.Judged, cell.Note)
+			}
+			continue
+		}
+		if sm.Unit != u {
+			t.Errorf("%s: unit %q; want %q", sm.Name, sm.Unit, u)
+		}
+		if !cell.Judged || cell.Detect80 == nil || cell.Detect95 == nil || *cell.Detect80 <= 0 || *cell.Detect95 < *cell.Detect80 || *cell.Detect95 > cell.MaxChange {
+			t.Errorf("%s: judged %v, detects %v and %v of at most %g (note %q); want two figures, the 95%% one no smaller", sm.Name, cell.Judged, cell.Detect80, cell.Detect95, cell.MaxChange, cell.Note)
+		}
+	}
+	if m := sp.Signals[4].MaxChange; math.Abs(m-0.97) > 0.01 {
+		t.Errorf("login_success: at most %g points; want the baseline's success, about 0.97", m)
+	}
+	if a := sp.Signals[4].Allowed; a == nil || a.Change != 0.005 {
+		t.Errorf("login_success: allowed %+v; want the 0.5pp allowance checked", a)
+	}
+	if r := p.Signals[6].Ratio; r == nil || *r < 0.005 || *r > 0.02 {
+		t.Errorf("slow_requests: share above 0.5 s %v; want about 1.1%% (lognormal, median 80 ms, σ 0.8)", r)
+	}
+}
+
+// TestIntroSequential checks that a plan says how a sequential config's
+// steps were judged: an anytime analysis tuned to the horizon or the step,
+// or, planned, one judgement at the whole level.
+func TestIntroSequential(t *testing.T) {
+	for _, tt := range []struct {
+		mode, horizon string
+		want          string
+	}{
+		{"", "", ""},
+		{"anytime", "", "anytime analysis tuned to its own duration"},
+		{"anytime", "2h", "anytime analysis tuned to a horizon of 2h"},
+		{"planned", "", "judged once, at its end, at the whole level"},
+	} {
+		lines := intro(&Plan{Sequential: tt.mode, Horizon: tt.horizon})
+		got := strings.Join(lines[2:], " ")
+		if tt.want == "" && got != "" || !strings.Contains(got, tt.want) {
+			t.Errorf("sequential %q, horizon %q: intro %q; want %q", tt.mode, tt.horizon, got, tt.want)
+		}
 	}
 }

@@ -80,11 +80,21 @@ func detectionRate(p *Plan, c *analysis.Config, k int, st Step, target int, delt
 	return float64(hits) / float64(n)
 }
 
-// promiseCase is a fixture, an edit of its config, and a ramp to plan.
+// promiseCase is a config with its baseline, and a ramp to plan.
 type promiseCase struct {
-	fixture string
-	edit    func(*analysis.Config)
-	ramp    string
+	name string
+	load func(testing.TB) (*analysis.Config, []analysis.SignalData)
+	ramp string
+}
+
+// fixture is a promiseCase of a fixture's config and baseline, its config
+// changed by edit when given.
+func fixture(name string, edit func(*analysis.Config), ramp string) promiseCase {
+	label := name
+	if edit != nil {
+		label += " (anytime)"
+	}
+	return promiseCase{label, func(t testing.TB) (*analysis.Config, []analysis.SignalData) { return loadFixture(t, name, edit) }, ramp}
 }
 
 func anytime(c *analysis.Config) { c.Sequential = analysis.SequentialAnytime }
@@ -111,18 +121,15 @@ func checkPromises(t *testing.T, cases []promiseCase, replicates, canaries int) 
 // others; its rows go to rows[ci].
 func checkCase(t *testing.T, ci int, tc promiseCase, rows [][]string, replicates, canaries int) {
 	const tolerance = 0.05
-	name := tc.fixture
-	if tc.edit != nil {
-		name += " (anytime)"
-	}
+	name := tc.name
 	t.Run(name, func(t *testing.T) {
 		t.Parallel()
-		c, data := loadFixture(t, tc.fixture, tc.edit)
+		c, data := tc.load(t)
 		ramp, err := ParseRamp(tc.ramp)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := Build(context.Background(), Input{Config: c, Baseline: data, Origin: tc.fixture, Ramp: ramp, Replicates: replicates, Seed: 7})
+		p, err := Build(context.Background(), Input{Config: c, Baseline: data, Origin: name, Ramp: ramp, Replicates: replicates, Seed: 7})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,21 +164,22 @@ func checkCase(t *testing.T, ci int, tc promiseCase, rows [][]string, replicates
 // TestPlanKeepsItsPromise is the plan's check: for every step and signal
 // it prints, canaries simulated at that step with the printed 80%-power
 // (95%-power) change injected, judged whole by the real judge and scorer,
-// fail that signal in 80% (95%) of cases, within 5 points. The fixtures
-// cover counts with their traffic (a rate with exposure, a proportion), a
-// latency histogram, rank tests of points and counts per window, a small
-// and a large step, and an anytime config. TestPlanKeepsItsPromiseLong
-// (docs/quality.md) checks whole ramps.
+// fail that signal in 80% (95%) of cases, within 5 points. The cases cover
+// counts with their traffic (a rate with exposure, a proportion, in
+// percentages and in points), latency histograms (a quantile, a share
+// above a bound), rank tests of points (mann-whitney, quantile) and counts
+// per window, a small and a large step, and an anytime config.
+// TestPlanKeepsItsPromiseLong (docs/plan.md) checks whole ramps.
 func TestPlanKeepsItsPromise(t *testing.T) {
 	checkPromises(t, []promiseCase{
-		{"error-ratio-5pct", nil, "5%:30m,50%:1h"},
-		{"healthy", nil, "25%:30m"},
-		{"checkout-completion-drop", anytime, "10%:30m"},
+		fixture("error-ratio-5pct", nil, "5%:30m,50%:1h"),
+		{"every kind", kindsBaseline, "25%:30m"},
+		fixture("checkout-completion-drop", anytime, "10%:30m"),
 	}, 1000, 1000)
 }
 
 // TestPlanKeepsItsPromiseLong checks the fixtures' whole ramp with twice
-// the simulated canaries, and prints the table docs/quality.md shows. It
+// the simulated canaries, and prints the table docs/plan.md shows. It
 // runs only with VERDICT_PLAN_LONG=1 (about 20 CPU-minutes).
 func TestPlanKeepsItsPromiseLong(t *testing.T) {
 	if os.Getenv("VERDICT_PLAN_LONG") == "" {
@@ -179,11 +187,12 @@ func TestPlanKeepsItsPromiseLong(t *testing.T) {
 	}
 	const ramp = "1%:15m,5%:30m,25%:1h,50%:1h"
 	rows := checkPromises(t, []promiseCase{
-		{"error-ratio-5pct", nil, ramp},
-		{"checkout-completion-drop", nil, ramp},
-		{"histogram-latency-regression", nil, ramp},
-		{"healthy", nil, ramp},
-		{"error-ratio-5pct", anytime, ramp},
+		fixture("error-ratio-5pct", nil, ramp),
+		fixture("checkout-completion-drop", nil, ramp),
+		fixture("histogram-latency-regression", nil, ramp),
+		fixture("healthy", nil, ramp),
+		{"every kind", kindsBaseline, ramp},
+		fixture("error-ratio-5pct", anytime, ramp),
 	}, 2000, 2000)
 	t.Log("\n| fixture | step | signal | test | change | promised | detected |\n|---|---|---|---|---|---|---|\n" + strings.Join(rows, "\n"))
 }

@@ -120,6 +120,9 @@ func intro(p *Plan) []string {
 		}
 		lines = append(lines, "Sequential: anytime; each step is judged at its end as an anytime analysis tuned to "+h+".")
 	}
+	if p.Sequential == "planned" {
+		lines = append(lines, "Sequential: planned; each step is judged once, at its end, at the whole level: a multi-interval run of the step spends the level over its looks, so its last look alone detects less.")
+	}
 	return lines
 }
 
