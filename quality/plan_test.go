@@ -58,7 +58,7 @@ func samplesOf(s side) []judge.Sample {
 // split and length, judged whole and scored. Where the detection rate
 // strays from the promise, the plan's model of the baseline (independent
 // sides, clusters of one size, a pooled latency distribution) is what
-// differs. It runs only with VERDICT_PLAN_LONG=1; docs/quality.md reports
+// differs. It runs only with VERDICT_PLAN_LONG=1; docs/plan.md reports
 // it.
 func TestPlanAgainstTrafficModel(t *testing.T) {
 	if os.Getenv("VERDICT_PLAN_LONG") == "" {

@@ -22,8 +22,8 @@
 // not grow with the change: a histogram's compared bound moves with it).
 // The critical change's rate is measured the same way.
 // TestPlanKeepsItsPromise checks the promise by simulating each printed
-// step anew, whole canaries judged and scored; docs/quality.md reports a
-// longer run.
+// step anew, whole canaries judged and scored; docs/plan.md reports a
+// longer run, and one against the traffic study's generator.
 //
 // # The models
 //
