@@ -42,6 +42,18 @@ func newPlanCommand() *cobra.Command {
 			"summary of what each step cannot do. The canary gets the step's weight of the traffic, the stable version the\n" +
 			"rest; the baseline data are taken as all of the traffic unless --baseline-share says otherwise.\n" +
 			"--format table (default), markdown (for a release packet) or json (verdict/plan/v1, for tools).",
+		Example: `  # what each step of a ramp detects, from the stable version's series file
+  verdict plan --config fixtures/error-ratio-5pct/config.yaml --baseline fixtures/error-ratio-5pct/baseline.csv \
+      --ramp 1%:15m,5%:30m,25%:1h,50%:1h
+
+  # for a release packet: Markdown, written to a file
+  verdict plan --config fixtures/error-ratio-5pct/config.yaml --baseline fixtures/error-ratio-5pct/baseline.csv \
+      --ramp 5%:30m,50%:1h --format markdown --output plan.md
+
+  # from the last day of the stable version on Prometheus, which served 95% of the traffic beside a canary
+  verdict plan --config fixtures/prometheus/latency-regression.yaml \
+      --baseline-scope scenario=latency-regression,track=baseline --window 1d \
+      --prometheus-url http://127.0.0.1:9090 --baseline-share 95% --ramp 5%:30m,50%:1h --format json`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runPlan(cmd, f) },
 	}
 	fl := cmd.Flags()
