@@ -240,7 +240,7 @@ func TestBuildZeroBaseline(t *testing.T) {
 
 func TestWrite(t *testing.T) {
 	c, data := errorsBaseline(t)
-	p := build(t, c, data, "1%:30m,50%:1d")
+	p := build(t, c, data, "1%:30m,50%:1h")
 	for _, tt := range []struct {
 		format string
 		want   []string
