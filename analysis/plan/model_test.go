@@ -318,12 +318,31 @@ func TestPromise(t *testing.T) {
 		{"never", plateau, 0.99, 0.4, 0.01, 9, math.Inf(1), 0},
 		{"no unit", monotone, 0.5, 0.2, 0, 1, 0.5, 0.001},
 	} {
-		got, err := promise(tt.power, tt.p, tt.start, tt.unit, tt.most)
+		got, rate, err := promise(tt.power, tt.p, tt.start, tt.unit, tt.most)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if math.IsInf(tt.want, 1) != math.IsInf(got, 1) || !math.IsInf(got, 1) && (got < tt.want-1e-9 || got > tt.want+tt.slack+1e-9) {
 			t.Errorf("%s: promise %g; want %g (within %g above)", tt.name, got, tt.want, tt.slack)
 		}
+		if want, _ := tt.power(got); !math.IsInf(got, 1) && rate != want {
+			t.Errorf("%s: promise %g at rate %g; want the rate measured there, %g", tt.name, got, rate, want)
+		}
+	}
+	// Detection that jumps past the power: the figure is printed with the
+	// rate it has, and that rate is its promise.
+	c := Cell{Rate80: ptr(0.915), Rate95: ptr(0.96)}
+	if got := Promised(c, Power); got != 0.915 {
+		t.Errorf("a jump to 91.5%%: promised %g; want 0.915", got)
+	}
+	if got := Promised(c, Power95); got != Power95 {
+		t.Errorf("96%% at the 95%% figure: promised %g; want 0.95 (within Jump)", got)
+	}
+	sm := SignalModel{Unit: Relative, Direction: "increase"}
+	if got := detects(sm, ptr(0.52), c.Rate80, Power, 9); got != "+52% (92%)" {
+		t.Errorf("printed %q; want +52%% (92%%)", got)
+	}
+	if got := detects(sm, ptr(0.78), c.Rate95, Power95, 9); got != "+78%" {
+		t.Errorf("printed %q; want +78%%", got)
 	}
 }

@@ -158,6 +158,13 @@ type Cell struct {
 	Detect80  *float64 `json:"detect80"`
 	Detect95  *float64 `json:"detect95"`
 	MaxChange float64  `json:"maxChange"`
+	// Rate80 and Rate95 are the shares of simulated canaries that fail
+	// the signal at Detect80 and Detect95: at least 80% and 95%, more
+	// where detection jumps past them between two printed changes (a
+	// histogram's regression crossing a bucket bound), which the table
+	// then shows (see Jump).
+	Rate80 *float64 `json:"rate80,omitempty"`
+	Rate95 *float64 `json:"rate95,omitempty"`
 	// Allowed says whether the step tells the allowance from no change;
 	// Critical whether it detects the critical change.
 	Allowed  *Check `json:"allowed,omitempty"`
@@ -183,6 +190,11 @@ const (
 	Power   = 0.80
 	Power95 = 0.95
 )
+
+// Jump is how far a figure's measured rate (Cell.Rate80, Rate95) may lie
+// above its power before the plan prints it beside the figure: that rate,
+// not the power, is then what the figure promises.
+const Jump = 0.03
 
 // Build simulates every step of the ramp for every signal and says what it
 // can detect (see the package doc). It fails on a config the plan cannot

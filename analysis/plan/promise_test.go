@@ -162,7 +162,7 @@ func checkCase(t *testing.T, ci int, tc promiseCase, rows [][]string, replicates
 				for _, promise := range []struct {
 					power float64
 					delta *float64
-				}{{Power, cell.Detect80}, {Power95, cell.Detect95}} {
+				}{{Promised(cell, Power), cell.Detect80}, {Promised(cell, Power95), cell.Detect95}} {
 					if promise.delta == nil {
 						continue
 					}

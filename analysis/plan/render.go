@@ -57,7 +57,7 @@ func rows(p *Plan) [][]string {
 			case !c.Judged:
 				row[4] = "no verdict"
 			default:
-				row[4], row[5] = detects(sm, c.Detect80, c.MaxChange), detects(sm, c.Detect95, c.MaxChange)
+				row[4], row[5] = detects(sm, c.Detect80, c.Rate80, Power, c.MaxChange), detects(sm, c.Detect95, c.Rate95, Power95, c.MaxChange)
 			}
 			row[6], row[7] = checkCell(sm, c.Allowed), checkCell(sm, c.Critical)
 			out = append(out, row)
@@ -88,11 +88,36 @@ func events(v float64) string {
 	return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
 }
 
-func detects(sm SignalModel, v *float64, maxChange float64) string {
+// detects writes a promised change, with the share of canaries that
+// detect it when detection jumps past the power there.
+func detects(sm SignalModel, v, rate *float64, power, maxChange float64) string {
 	if v == nil {
 		return "beyond " + formatChange(sm, maxChange)
 	}
+	if jumps(rate, power) {
+		return fmt.Sprintf("%s (%s)", formatChange(sm, *v), percent(*rate))
+	}
 	return formatChange(sm, *v)
+}
+
+// jumps says whether a figure's measured rate lies Jump or more above its
+// power.
+func jumps(rate *float64, power float64) bool {
+	return rate != nil && *rate-power >= Jump-1e-9
+}
+
+// Promised is what a cell's figure at power (Power or Power95) promises:
+// the power, or the measured rate printed beside it when detection jumps
+// past the power there.
+func Promised(c Cell, power float64) float64 {
+	rate := c.Rate80
+	if power == Power95 {
+		rate = c.Rate95
+	}
+	if jumps(rate, power) {
+		return *rate
+	}
+	return power
 }
 
 func checkCell(sm SignalModel, c *Check) string {
@@ -113,6 +138,9 @@ func intro(p *Plan) []string {
 			p.Baseline, p.Replicates, p.Confidence),
 		"Allowed: the share of unchanged canaries whose data rule out a change beyond the allowance (✔ from 80%); critical: the share of canaries that change by the critical change whose signal fails (✔ from 80%).",
 	}
+	if anyJump(p) {
+		lines = append(lines, "A share beside a change is how often it is detected where detection jumps past 80% (95%) between one printed change and the next (a histogram's regression crossing a bucket bound).")
+	}
 	if p.Sequential == "anytime" {
 		h := "its own duration"
 		if p.Horizon != "" {
@@ -124,6 +152,18 @@ func intro(p *Plan) []string {
 		lines = append(lines, "Sequential: planned; each step is judged once, at its end, at the whole level: a multi-interval run of the step spends the level over its looks, so its last look alone detects less.")
 	}
 	return lines
+}
+
+// anyJump says whether a figure of the plan is printed with its rate.
+func anyJump(p *Plan) bool {
+	for _, sp := range p.Steps {
+		for _, c := range sp.Signals {
+			if jumps(c.Rate80, Power) || jumps(c.Rate95, Power95) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // WriteTable writes the plan as a terminal table with its summary.

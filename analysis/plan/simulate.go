@@ -227,15 +227,21 @@ func (s *simulator) step(ctx context.Context, k int, st Step) (StepPlan, error) 
 		q80, q95 := quantile(t, Power), quantile(t, Power95)
 		unit := roundingUnit(q80, q95)
 		power := func(delta float64) (float64, error) { return s.power(ctx, k, st, i, family[i], delta) }
-		d80, err := promise(power, Power, q80, unit, sm.model.maxChange())
+		d80, r80, err := promise(power, Power, q80, unit, sm.model.maxChange())
 		if err != nil {
 			return sp, err
 		}
-		d95, err := promise(power, Power95, math.Max(q95, d80), unit, sm.model.maxChange())
+		d95, r95, err := promise(power, Power95, math.Max(q95, d80), unit, sm.model.maxChange())
 		if err != nil {
 			return sp, err
 		}
 		cell.Detect80, cell.Detect95 = ptr(d80), ptr(d95)
+		if finite(d80) {
+			cell.Rate80 = ptr(r80)
+		}
+		if finite(d95) {
+			cell.Rate95 = ptr(r95)
+		}
 		if c := sm.CriticalChange; c != nil {
 			rate, err := power(*c)
 			if err != nil {
@@ -258,11 +264,12 @@ const maxPromiseTries = 24
 // candidate, since detection need not grow with the change (a
 // histogram's compared bound moves with it), and then only the measured
 // rate keeps the promise. Candidates step up by one unit, then by doubling
-// steps, and the last step is halved back. +Inf when no change up to most
-// reaches p.
-func promise(power func(float64) (float64, error), p, start, unit, most float64) (float64, error) {
+// steps, and the last step is halved back. It returns the change and the
+// rate measured there (at least p, more where detection jumps past p
+// between two candidates); +Inf when no change up to most reaches p.
+func promise(power func(float64) (float64, error), p, start, unit, most float64) (float64, float64, error) {
 	if !finite(start) {
-		return math.Inf(1), nil
+		return math.Inf(1), 0, nil
 	}
 	if !(unit > 0) || !finite(unit) {
 		unit = math.Pow(10, math.Floor(math.Log10(most*minChangeRatio)))
@@ -277,7 +284,7 @@ func promise(power func(float64) (float64, error), p, start, unit, most float64)
 		}
 		rate, err := power(d)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if rate >= p {
 			// Halve back between the last shortfall and d.
@@ -286,20 +293,20 @@ func promise(power func(float64) (float64, error), p, start, unit, most float64)
 				if mid <= short || mid >= d {
 					break
 				}
-				rate, err := power(mid)
+				r, err := power(mid)
 				if err != nil {
-					return 0, err
+					return 0, 0, err
 				}
-				if rate >= p {
-					d = mid
+				if r >= p {
+					d, rate = mid, r
 				} else {
 					short = mid
 				}
 			}
-			return d, nil
+			return d, rate, nil
 		}
 		if capped {
-			return math.Inf(1), nil
+			return math.Inf(1), 0, nil
 		}
 		short = d
 		d = roundTo(d+stride, unit)
@@ -308,7 +315,7 @@ func promise(power func(float64) (float64, error), p, start, unit, most float64)
 		}
 		stride *= 2
 	}
-	return math.Inf(1), nil
+	return math.Inf(1), 0, nil
 }
 
 // power is the share of the step's replicates (those the search drew)
