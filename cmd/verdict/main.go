@@ -128,7 +128,7 @@ func newRootCommand(stdout io.Writer) *cobra.Command {
 		}
 		return usageError{err}
 	})
-	root.AddCommand(newJudgeCommand(), newAnalyzeCommand(), newValidateCommand(), newImportKayentaCommand(), newServeCommand(), newStoreCommand(), newVersionCommand(stdout))
+	root.AddCommand(newJudgeCommand(), newAnalyzeCommand(), newPlanCommand(), newValidateCommand(), newImportKayentaCommand(), newServeCommand(), newStoreCommand(), newVersionCommand(stdout))
 	root.Version = versionText(version, readBuildInfo())
 	root.SetVersionTemplate("{{.Version}}")
 	root.SuggestionsMinimumDistance = 2
