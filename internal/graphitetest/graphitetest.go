@@ -204,22 +204,7 @@ TAGDB = ''
 		s.Stop()
 		return nil, err
 	}
-	client := &http.Client{Timeout: 2 * time.Second}
-	err = s.web.WaitReady(90*time.Second, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/render?format=json&target=graphitetest.ready", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s/render: %s", s.URL, resp.Status)
-		}
-		return nil
-	})
+	err = s.web.WaitReady(90*time.Second, testproc.HTTPReady(s.URL+"/render?format=json&target=graphitetest.ready", 2*time.Second))
 	if err != nil {
 		s.Stop()
 		return nil, err

@@ -30,9 +30,7 @@
 package promtest
 
 import (
-	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -193,22 +191,7 @@ func start(prom, cfg, data string, port int, flags []string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{Timeout: time.Second}
-	err = s.proc.WaitReady(60*time.Second, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s/-/ready: %s", s.URL, resp.Status)
-		}
-		return nil
-	})
+	err = s.proc.WaitReady(60*time.Second, testproc.HTTPReady(s.URL+"/-/ready", time.Second))
 	if err != nil {
 		s.Stop()
 		return nil, err

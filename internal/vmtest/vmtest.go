@@ -102,22 +102,7 @@ func start(bin, dir string, port int) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	client := &http.Client{Timeout: time.Second}
-	err = s.proc.WaitReady(60*time.Second, func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/health", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET %s/health: %s", s.URL, resp.Status)
-		}
-		return nil
-	})
+	err = s.proc.WaitReady(60*time.Second, testproc.HTTPReady(s.URL+"/health", time.Second))
 	if err != nil {
 		s.Stop()
 		return nil, err
