@@ -53,9 +53,22 @@ func TestStartServesTheGivenSeries(t *testing.T) {
 // accepted, and as closed once closed; a kept-alive one stays open.
 func TestReadConnections(t *testing.T) {
 	s := Start(t, "")
-	before, err := ReadConnections(t.Context(), s.URL)
-	if err != nil {
-		t.Fatal(err)
+	// Start's own requests may leave idle connections in
+	// http.DefaultTransport's pool, which any test closing an
+	// httptest.Server closes too, at a moment of its choosing: close them
+	// now, and wait until the server has counted them closed and only the
+	// read itself is open (a connection that sent no request is closed by
+	// the server after some seconds).
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	var before Connections
+	var err error
+	for settle := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if before, err = ReadConnections(t.Context(), s.URL); err != nil {
+			t.Fatal(err)
+		}
+		if before.Open() == 1 || time.Now().After(settle) {
+			break
+		}
 	}
 	get := func(c *http.Client) {
 		resp, err := c.Get(s.URL + "/-/ready")

@@ -141,9 +141,11 @@ func (b *syncBuffer) String() string {
 }
 
 // HTTPReady is a readiness check for WaitReady: a GET of url that
-// answers 200 within timeout.
+// answers 200 within timeout. It keeps no connection open (an idle one in
+// http.DefaultTransport's pool would be closed whenever any test closes an
+// httptest.Server, changing a server's connection count mid-test).
 func HTTPReady(url string, timeout time.Duration) func(context.Context) error {
-	client := &http.Client{Timeout: timeout}
+	client := &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
 	return func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
