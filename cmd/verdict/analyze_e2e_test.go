@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-aca/verdict/fixtures"
 	promfixtures "github.com/verdict-aca/verdict/fixtures/prometheus"
 	"github.com/verdict-aca/verdict/internal/promtest"
 )
@@ -94,49 +95,12 @@ func TestAnalyzePrometheus(t *testing.T) {
 		return []string{"--start", w.Start.Format(time.RFC3339), "--end", w.End.Format(time.RFC3339), "--step", "10s"}
 	}
 
-	t.Run("scenarios", func(t *testing.T) {
-		for name, d := range data {
-			t.Run(name, func(t *testing.T) {
-				args := append([]string{"--config", config(name), "--prometheus-url", srv.URL}, scopeArgs(name)...)
-				code, rep, stderr := analyzeLive(t, append(args, window(name)...)...)
-				want := d.Scenario
-				if rep.Schema != "verdict/report/v1" {
-					t.Fatalf("exit %d, no report; stderr: %s", code, stderr)
-				}
-				if rep.Verdict != want.Verdict || code != exitOf[want.Verdict] {
-					t.Errorf("verdict %s (exit %d), want %s (exit %d); reason: %s", rep.Verdict, code, want.Verdict, exitOf[want.Verdict], rep.Reason)
-				}
-				if len(rep.Signals) != len(want.Signals) {
-					t.Fatalf("report has %d signals, want %d", len(rep.Signals), len(want.Signals))
-				}
-				for _, s := range rep.Signals {
-					t.Logf("%s: %s", s.Name, s.Reason)
-					if live, ok := liveDifferences[name][s.Name]; ok {
-						want.Signals[s.Name] = live
-					}
-					if s.Classification != want.Signals[s.Name] {
-						t.Errorf("signal %s: %s, want %s (%s)", s.Name, s.Classification, want.Signals[s.Name], s.Reason)
-					}
-				}
-			})
-		}
-	})
-
-	t.Run("every point of the hour arrives", func(t *testing.T) {
-		// healthy has 360 rows per signal and side; the queries must give
-		// one point per row, no more (a stale gauge repeated at the end)
-		// and no less (a rate with a single sample in its range).
-		args := append([]string{"--config", config("healthy"), "--prometheus-url", srv.URL}, scopeArgs("healthy")...)
-		_, rep, stderr := analyzeLive(t, append(args, window("healthy")...)...)
-		if len(rep.Signals) == 0 {
-			t.Fatalf("no report; stderr: %s", stderr)
-		}
-		for _, s := range rep.Signals {
-			if s.Baseline.Count != 360 || s.Canary.Count != 360 {
-				t.Errorf("signal %s: %d baseline and %d canary points, want 360 each", s.Name, s.Baseline.Count, s.Canary.Count)
-			}
-		}
-	})
+	live := func(t *testing.T, name string) []string {
+		args := append([]string{"--config", config(name), "--prometheus-url", srv.URL}, scopeArgs(name)...)
+		return append(args, window(name)...)
+	}
+	t.Run("scenarios", func(t *testing.T) { checkScenarioVerdicts(t, scenariosOf(data), live) })
+	t.Run("every point of the hour arrives", func(t *testing.T) { checkEveryPoint(t, live) })
 
 	t.Run("intervals stop early at the first fail", func(t *testing.T) {
 		start := data["latency-regression"].Window().Start
@@ -204,4 +168,13 @@ func TestAnalyzePrometheus(t *testing.T) {
 			t.Errorf("stderr %q, want %q... naming the window", stderr, want)
 		}
 	})
+}
+
+// scenariosOf returns the expectations of the Prometheus form's scenarios.
+func scenariosOf(data map[string]*promfixtures.Data) map[string]fixtures.Scenario {
+	scenarios := make(map[string]fixtures.Scenario, len(data))
+	for name, d := range data {
+		scenarios[name] = d.Scenario
+	}
+	return scenarios
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/fixtures"
 	graphitefixtures "github.com/verdict-aca/verdict/fixtures/graphite"
 	"github.com/verdict-aca/verdict/internal/graphitetest"
 	"github.com/verdict-aca/verdict/metrics"
@@ -70,49 +71,20 @@ func TestAnalyzeGraphite(t *testing.T) {
 		return []string{"--start", w.Start.Format(time.RFC3339), "--end", w.End.Format(time.RFC3339), "--step", "10s"}
 	}
 
+	live := func(t *testing.T, name string) []string {
+		args := append([]string{"--config", graphiteConfig(t, name, srv.URL)}, scopeArgs(name)...)
+		return append(args, window(name)...)
+	}
 	t.Run("scenarios", func(t *testing.T) {
+		scenarios := make(map[string]fixtures.Scenario, len(data))
 		for name, d := range data {
-			t.Run(name, func(t *testing.T) {
-				args := append([]string{"--config", graphiteConfig(t, name, srv.URL)}, scopeArgs(name)...)
-				code, rep, stderr := analyzeLive(t, append(args, window(name)...)...)
-				want := d.Scenario
-				if rep.Schema != "verdict/report/v1" {
-					t.Fatalf("exit %d, no report; stderr: %s", code, stderr)
-				}
-				if rep.Verdict != want.Verdict || code != exitOf[want.Verdict] {
-					t.Errorf("verdict %s (exit %d), want %s (exit %d); reason: %s", rep.Verdict, code, want.Verdict, exitOf[want.Verdict], rep.Reason)
-				}
-				if len(rep.Signals) != len(want.Signals) {
-					t.Fatalf("report has %d signals, want %d", len(rep.Signals), len(want.Signals))
-				}
-				for _, s := range rep.Signals {
-					t.Logf("%s: %s", s.Name, s.Reason)
-					wantClass := want.Signals[s.Name]
-					if live, ok := liveDifferences[name][s.Name]; ok {
-						wantClass = live
-					}
-					if s.Classification != wantClass {
-						t.Errorf("signal %s: %s, want %s (%s)", s.Name, s.Classification, wantClass, s.Reason)
-					}
-				}
-			})
+			scenarios[name] = d.Scenario
 		}
+		checkScenarioVerdicts(t, scenarios, live)
 	})
-
-	t.Run("every point of the hour arrives", func(t *testing.T) {
-		// 360 rows per signal and side: the gauges' slots in [start, end),
-		// the counts' steps of the grid, each once.
-		args := append([]string{"--config", graphiteConfig(t, "healthy", srv.URL)}, scopeArgs("healthy")...)
-		_, rep, stderr := analyzeLive(t, append(args, window("healthy")...)...)
-		if len(rep.Signals) == 0 {
-			t.Fatalf("no report; stderr: %s", stderr)
-		}
-		for _, s := range rep.Signals {
-			if s.Baseline.Count != 360 || s.Canary.Count != 360 {
-				t.Errorf("signal %s: %d baseline and %d canary points, want 360 each", s.Name, s.Baseline.Count, s.Canary.Count)
-			}
-		}
-	})
+	// The gauges' slots in [start, end), the counts' steps of the grid,
+	// each once.
+	t.Run("every point of the hour arrives", func(t *testing.T) { checkEveryPoint(t, live) })
 
 	t.Run("an injection through a scope value reads no other series", func(t *testing.T) {
 		// (Values with commas cannot be given on the command line; the

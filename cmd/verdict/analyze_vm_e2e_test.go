@@ -52,50 +52,15 @@ func TestAnalyzeVictoriaMetrics(t *testing.T) {
 		return []string{"--start", w.Start.Format(time.RFC3339), "--end", w.End.Format(time.RFC3339), "--step", "10s"}
 	}
 
-	t.Run("scenarios", func(t *testing.T) {
-		for name, d := range data {
-			t.Run(name, func(t *testing.T) {
-				args := append([]string{"--config", vmConfig(t, name, srv.URL)}, scopeArgs(name)...)
-				code, rep, stderr := analyzeLive(t, append(args, window(name)...)...)
-				want := d.Scenario
-				if rep.Schema != "verdict/report/v1" {
-					t.Fatalf("exit %d, no report; stderr: %s", code, stderr)
-				}
-				if rep.Verdict != want.Verdict || code != exitOf[want.Verdict] {
-					t.Errorf("verdict %s (exit %d), want %s (exit %d); reason: %s", rep.Verdict, code, want.Verdict, exitOf[want.Verdict], rep.Reason)
-				}
-				if len(rep.Signals) != len(want.Signals) {
-					t.Fatalf("report has %d signals, want %d", len(rep.Signals), len(want.Signals))
-				}
-				for _, s := range rep.Signals {
-					t.Logf("%s: %s", s.Name, s.Reason)
-					wantClass := want.Signals[s.Name]
-					if live, ok := liveDifferences[name][s.Name]; ok {
-						wantClass = live
-					}
-					if s.Classification != wantClass {
-						t.Errorf("signal %s: %s, want %s (%s)", s.Name, s.Classification, wantClass, s.Reason)
-					}
-				}
-			})
-		}
-	})
-
-	t.Run("every point of the hour arrives", func(t *testing.T) {
-		// 360 rows per signal and side: VictoriaMetrics must answer one
-		// point per step of the window (nocache=1: no step-aligned point
-		// before it), and no stale gauge after the last sample.
-		args := append([]string{"--config", vmConfig(t, "healthy", srv.URL)}, scopeArgs("healthy")...)
-		_, rep, stderr := analyzeLive(t, append(args, window("healthy")...)...)
-		if len(rep.Signals) == 0 {
-			t.Fatalf("no report; stderr: %s", stderr)
-		}
-		for _, s := range rep.Signals {
-			if s.Baseline.Count != 360 || s.Canary.Count != 360 {
-				t.Errorf("signal %s: %d baseline and %d canary points, want 360 each", s.Name, s.Baseline.Count, s.Canary.Count)
-			}
-		}
-	})
+	live := func(t *testing.T, name string) []string {
+		args := append([]string{"--config", vmConfig(t, name, srv.URL)}, scopeArgs(name)...)
+		return append(args, window(name)...)
+	}
+	t.Run("scenarios", func(t *testing.T) { checkScenarioVerdicts(t, scenariosOf(data), live) })
+	// VictoriaMetrics must answer one point per step of the window
+	// (nocache=1: no step-aligned point before it), and no stale gauge
+	// after the last sample.
+	t.Run("every point of the hour arrives", func(t *testing.T) { checkEveryPoint(t, live) })
 
 	t.Run("an injection through a scope value reads no other series", func(t *testing.T) {
 		for _, evil := range []string{
