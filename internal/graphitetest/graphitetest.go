@@ -40,7 +40,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -176,11 +175,7 @@ TAGDB = ''
 	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(web), LineAddr: "127.0.0.1:" + strconv.Itoa(line)}
 
 	cmd := exec.Command(carbon, "--config="+filepath.Join(conf, "carbon.conf"), "--nodaemon", "start")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if s.carbon, err = testproc.Start("carbon-cache", cmd); err != nil {
-		return nil, err
-	}
-	err = s.carbon.WaitReady(60*time.Second, func(ctx context.Context) error {
+	s.carbon, err = testproc.StartReady("carbon-cache", cmd, 60*time.Second, func(ctx context.Context) error {
 		for _, addr := range []string{s.LineAddr, "127.0.0.1:" + strconv.Itoa(cacheQuery)} {
 			var d net.Dialer
 			c, err := d.DialContext(ctx, "tcp", addr)
@@ -192,19 +187,13 @@ TAGDB = ''
 		return nil
 	})
 	if err != nil {
-		s.Stop()
 		return nil, err
 	}
 
 	cmd = exec.Command(manage, "runserver", "127.0.0.1:"+strconv.Itoa(web), "--noreload")
 	cmd.Dir = filepath.Join(dir, "web")
 	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(dir, "web"), "GRAPHITE_SETTINGS_MODULE=verdict_graphite_settings", "PYTHONDONTWRITEBYTECODE=1")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if s.web, err = testproc.Start("graphite-web", cmd); err != nil {
-		s.Stop()
-		return nil, err
-	}
-	err = s.web.WaitReady(90*time.Second, testproc.HTTPReady(s.URL+"/render?format=json&target=graphitetest.ready", 2*time.Second))
+	s.web, err = testproc.StartReady("graphite-web", cmd, 90*time.Second, testproc.HTTPReady(s.URL+"/render?format=json&target=graphitetest.ready", 2*time.Second))
 	if err != nil {
 		s.Stop()
 		return nil, err
@@ -249,25 +238,21 @@ func (s *Server) Send(ctx context.Context, lines string) error {
 func (s *Server) WaitForPoints(ctx context.Context, target string, from, until int64, want int) error {
 	q := url.Values{"target": {target}, "format": {"json"}, "noCache": {"true"},
 		"from": {strconv.FormatInt(from, 10)}, "until": {strconv.FormatInt(until, 10)}}
-	deadline := time.Now().Add(2 * time.Minute)
 	got := 0
-	for {
+	err := testproc.Poll(ctx, 2*time.Minute, 250*time.Millisecond, func(ctx context.Context) error {
 		n, err := s.count(ctx, q)
-		if err == nil && n >= want {
-			return nil
+		if err != nil {
+			return err
 		}
-		if err == nil {
-			got = n
+		if got = n; n < want {
+			return fmt.Errorf("%d of %d points", n, want)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("graphitetest: %s shows %d of %d points (%v)\ncarbon-cache log:\n%s\ngraphite-web log:\n%s", target, got, want, err, s.carbon.Log(), s.web.Log())
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("graphitetest: %s shows %d of %d points (%v)\ncarbon-cache log:\n%s\ngraphite-web log:\n%s", target, got, want, err, s.carbon.Log(), s.web.Log())
 	}
+	return nil
 }
 
 func (s *Server) count(ctx context.Context, q url.Values) (int, error) {

@@ -157,21 +157,15 @@ func Launch(dir string, port int, opts Options) (*Server, error) {
 		}
 		return s, nil
 	}
-	// A free port can be taken by someone else between probing and
-	// binding; try a few.
-	var lastErr error
-	for range 3 {
-		port, err := testproc.FreePort()
-		if err != nil {
-			return nil, fmt.Errorf("promtest: %w", err)
-		}
-		s, err := start(prom, cfg, data, port, flags)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
+	var s *Server
+	err = testproc.OnFreePort(func(port int) (err error) {
+		s, err = start(prom, cfg, data, port, flags)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("promtest: %w", err)
 	}
-	return nil, fmt.Errorf("promtest: %w", lastErr)
+	return s, nil
 }
 
 func start(prom, cfg, data string, port int, flags []string) (*Server, error) {
@@ -185,15 +179,9 @@ func start(prom, cfg, data string, port int, flags []string) (*Server, error) {
 		"--log.level=warn",
 	}, flags...)
 	cmd := exec.Command(prom, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var err error
-	s.proc, err = testproc.Start("prometheus", cmd)
+	s.proc, err = testproc.StartReady("prometheus", cmd, 60*time.Second, testproc.HTTPReady(s.URL+"/-/ready", time.Second))
 	if err != nil {
-		return nil, err
-	}
-	err = s.proc.WaitReady(60*time.Second, testproc.HTTPReady(s.URL+"/-/ready", time.Second))
-	if err != nil {
-		s.Stop()
 		return nil, err
 	}
 	return s, nil

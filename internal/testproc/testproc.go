@@ -39,6 +39,23 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
+// OnFreePort calls start with a free port of 127.0.0.1 until it succeeds,
+// three times at most: a port found free can be taken by another program
+// before the server binds it. It returns start's last error.
+func OnFreePort(start func(port int) error) error {
+	var err error
+	for range 3 {
+		var port int
+		if port, err = FreePort(); err != nil {
+			return err
+		}
+		if err = start(port); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
 // Process is a started server program.
 type Process struct {
 	name string
@@ -66,22 +83,67 @@ func Start(name string, cmd *exec.Cmd) (*Process, error) {
 	return p, nil
 }
 
+// StartReady starts cmd in its own process group, as Start does, and
+// waits up to limit for ready (see WaitReady); when it is not ready the
+// process is killed and the error carries its output.
+func StartReady(name string, cmd *exec.Cmd, limit time.Duration, ready func(context.Context) error) (*Process, error) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
+	p, err := Start(name, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.WaitReady(limit, ready); err != nil {
+		p.Stop(nil, 0)
+		return nil, err
+	}
+	return p, nil
+}
+
 // WaitReady calls ready every 100 ms until it returns nil, the process
 // exits, or limit passes; the error then carries the process's output.
 func (p *Process) WaitReady(limit time.Duration, ready func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
+	err := poll(ctx, 100*time.Millisecond, p.done, ready)
+	switch {
+	case err == nil:
+		return nil
+	case p.Exited():
+		return fmt.Errorf("%s exited before it was ready: %w\n%s log:\n%s", p.name, err, p.name, p.Log())
+	default:
+		return fmt.Errorf("%s not ready after %s: %w\n%s log:\n%s", p.name, limit, err, p.name, p.Log())
+	}
+}
+
+// Poll calls check every interval until it returns nil, ctx ends or limit
+// passes (a hang guard, never a measure of speed); the error is then
+// check's last one, or ctx's when check never ran to an answer.
+func Poll(ctx context.Context, limit, interval time.Duration, check func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	if err := poll(ctx, interval, nil, check); err != nil {
+		return fmt.Errorf("after %s: %w", limit, err)
+	}
+	return nil
+}
+
+// poll calls check every interval until it returns nil, ctx ends or stop
+// closes, and returns check's last error.
+func poll(ctx context.Context, interval time.Duration, stop <-chan struct{}, check func(context.Context) error) error {
 	for {
-		err := ready(ctx)
+		err := check(ctx)
 		if err == nil {
 			return nil
 		}
 		select {
-		case <-p.done:
-			return fmt.Errorf("%s exited before it was ready: %w\n%s log:\n%s", p.name, err, p.name, p.Log())
+		case <-stop:
+			return err
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s: %w\n%s log:\n%s", p.name, limit, err, p.name, p.Log())
-		case <-time.After(100 * time.Millisecond):
+			return err
+		case <-time.After(interval):
 		}
 	}
 }

@@ -85,3 +85,47 @@ func TestFreePort(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestPoll(t *testing.T) {
+	calls := 0
+	err := Poll(context.Background(), time.Minute, time.Millisecond, func(context.Context) error {
+		if calls++; calls < 3 {
+			return errors.New("not yet")
+		}
+		return nil
+	})
+	if err != nil || calls != 3 {
+		t.Fatalf("Poll: %v after %d calls, want nil after 3", err, calls)
+	}
+	err = Poll(context.Background(), 50*time.Millisecond, time.Millisecond, func(context.Context) error {
+		return errors.New("never")
+	})
+	if err == nil || !strings.Contains(err.Error(), "never") {
+		t.Fatalf("Poll of a check that never succeeds: %v, want its last error", err)
+	}
+}
+
+func TestOnFreePort(t *testing.T) {
+	for _, tc := range []struct {
+		failures, wantCalls int
+		wantErr             bool
+	}{
+		{failures: 0, wantCalls: 1},
+		{failures: 2, wantCalls: 3},
+		{failures: 5, wantCalls: 3, wantErr: true},
+	} {
+		calls := 0
+		err := OnFreePort(func(port int) error {
+			if port <= 0 {
+				t.Errorf("port %d", port)
+			}
+			if calls++; calls <= tc.failures {
+				return errors.New("taken")
+			}
+			return nil
+		})
+		if calls != tc.wantCalls || (err != nil) != tc.wantErr {
+			t.Errorf("%d failures: %d calls, error %v; want %d calls, error %v", tc.failures, calls, err, tc.wantCalls, tc.wantErr)
+		}
+	}
+}

@@ -32,7 +32,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -68,21 +67,16 @@ func Start(tb testing.TB) *Server {
 	tb.Helper()
 	bin := Binary(tb)
 	dir := tb.TempDir()
-	var lastErr error
-	for range 3 {
-		port, err := testproc.FreePort()
-		if err != nil {
-			tb.Fatalf("vmtest: %v", err)
-		}
-		s, err := start(bin, dir, port)
-		if err == nil {
-			tb.Cleanup(s.Stop)
-			return s
-		}
-		lastErr = err
+	var s *Server
+	err := testproc.OnFreePort(func(port int) (err error) {
+		s, err = start(bin, dir, port)
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("vmtest: %v", err)
 	}
-	tb.Fatalf("vmtest: %v", lastErr)
-	return nil
+	tb.Cleanup(s.Stop)
+	return s
 }
 
 func start(bin, dir string, port int) (*Server, error) {
@@ -96,15 +90,9 @@ func start(bin, dir string, port int) (*Server, error) {
 		"-retentionPeriod=100y",
 		"-loggerLevel=ERROR",
 	)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var err error
-	s.proc, err = testproc.Start("victoria-metrics", cmd)
+	s.proc, err = testproc.StartReady("victoria-metrics", cmd, 60*time.Second, testproc.HTTPReady(s.URL+"/health", time.Second))
 	if err != nil {
-		return nil, err
-	}
-	err = s.proc.WaitReady(60*time.Second, testproc.HTTPReady(s.URL+"/health", time.Second))
-	if err != nil {
-		s.Stop()
 		return nil, err
 	}
 	return s, nil
@@ -138,21 +126,18 @@ func (s *Server) ImportOpenMetrics(ctx context.Context, openMetrics string) erro
 		"time":    {strconv.FormatInt(last/1000+1, 10)},
 		"nocache": {"1"},
 	}
-	deadline := time.Now().Add(2 * time.Minute) // a hang guard only
-	for {
-		got, err := s.count(ctx, q)
-		if err == nil && got == n {
-			return nil
+	got := 0
+	err = testproc.Poll(ctx, 2*time.Minute, 200*time.Millisecond, func(ctx context.Context) error {
+		var err error
+		if got, err = s.count(ctx, q); err == nil && got != n {
+			err = fmt.Errorf("%d of %d samples", got, n)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("vmtest: queries see %d of the %d samples imported (%v)", got, n, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("vmtest: queries see %d of the %d samples imported (%v)", got, n, err)
 	}
+	return nil
 }
 
 // count runs an instant query that answers one number.
