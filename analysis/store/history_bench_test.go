@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/verdict-aca/verdict/internal/benchcpu"
 )
 
 // BenchmarkSQLiteHistory lists a SQLite history of 1,000, 10,000 and
@@ -58,14 +60,14 @@ func BenchmarkSQLiteHistory(b *testing.B) {
 				{"config+status+since", Filter{Config: "checkout-1", Status: Finished, Since: since}},
 			} {
 				b.Run("list="+f.name, func(b *testing.B) {
-					cpu := cpuTime(b)
+					cpu := benchcpu.Now(b)
 					for b.Loop() {
 						list, err := s.ListAnalyses(ctx, f.f)
 						if err != nil || len(list) != 100 {
 							b.Fatalf("%d analyses, %v", len(list), err)
 						}
 					}
-					reportCPU(b, cpu)
+					benchcpu.Report(b, cpu)
 				})
 			}
 			b.Run("bytes", func(b *testing.B) {
@@ -93,7 +95,7 @@ func BenchmarkSQLiteHistory(b *testing.B) {
 			})
 			b.Run("record", func(b *testing.B) {
 				o := benchOutcome(b)
-				cpu := cpuTime(b)
+				cpu := benchcpu.Now(b)
 				for b.Loop() {
 					id := NewID()
 					if err := s.CreateAnalysis(ctx, &Analysis{ID: id, ConfigName: "checkout-extra", Config: []byte("name: checkout\n"), Origin: "api"}); err != nil {
@@ -103,7 +105,7 @@ func BenchmarkSQLiteHistory(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				reportCPU(b, cpu)
+				benchcpu.Report(b, cpu)
 				// The history stays as built, for the next run's lists.
 				if _, err := s.w.ExecContext(ctx, `DELETE FROM analyses WHERE config_name = 'checkout-extra'`); err != nil {
 					b.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/verdict-aca/verdict/internal/benchcpu"
 )
 
 // BenchmarkParseSignals parses the same 3,000 signals of 360 points (an
@@ -46,14 +48,14 @@ func BenchmarkParseSignals(b *testing.B) {
 		data := []byte(f.data)
 		b.Run(f.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
-			cpu := cpuTime(b)
+			cpu := benchcpu.Now(b)
 			for b.Loop() {
 				series, err := Parse(f.file, bytes.NewReader(data))
 				if err != nil || len(series) != signals {
 					b.Fatalf("%d series, %v", len(series), err)
 				}
 			}
-			reportCPU(b, cpu)
+			benchcpu.Report(b, cpu)
 		})
 	}
 }
