@@ -17,7 +17,6 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +24,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/verdict-aca/verdict/internal/nab"
 )
 
 // MinSegment is the shortest segment kept: two sides of 360 points.
@@ -39,9 +40,7 @@ var series = []struct{ name, file, what string }{
 }
 
 const (
-	nabLabels = "labels/combined_windows.json"
 	nabCommit = "ea702d75cc2258d9d7dd35ca8e5e2539d71f3140"
-	nabTime   = "2006-01-02 15:04:05"
 	step      = 5 * time.Minute
 	margin    = time.Hour
 )
@@ -56,14 +55,8 @@ func main() {
 	}
 }
 
-// point is one NAB row: its time and its value as NAB wrote it.
-type point struct {
-	t     time.Time
-	value string
-}
-
-func run(nab, out string) error {
-	windows, err := readLabels(filepath.Join(nab, nabLabels))
+func run(nabDir, out string) error {
+	windows, err := nab.ReadLabels(filepath.Join(nabDir, nab.LabelsFile))
 	if err != nil {
 		return err
 	}
@@ -73,7 +66,7 @@ func run(nab, out string) error {
 	var table strings.Builder
 	table.WriteString("| file (name here) | what it measures | segment | from | to | points |\n|---|---|---:|---|---|---:|\n")
 	for _, s := range series {
-		points, err := readNAB(filepath.Join(nab, s.file))
+		points, err := nab.ReadSeries(filepath.Join(nabDir, s.file))
 		if err != nil {
 			return err
 		}
@@ -87,7 +80,7 @@ func run(nab, out string) error {
 		}
 		for i, seg := range segments {
 			fmt.Fprintf(&table, "| `%s` (%s) | %s | %d | %s | %s | %d |\n", s.file, s.name, s.what, i,
-				seg[0].t.Format(nabTime), seg[len(seg)-1].t.Format(nabTime), len(seg))
+				seg[0].Time.Format(nab.TimeLayout), seg[len(seg)-1].Time.Format(nab.TimeLayout), len(seg))
 		}
 		fmt.Printf("%-10s %d segments\n", s.name, len(segments))
 	}
@@ -102,9 +95,9 @@ func run(nab, out string) error {
 // normalSegments cuts the points outside the anomaly windows (widened by
 // margin) into runs of regular 5-minute steps and keeps those of at least
 // MinSegment points.
-func normalSegments(points []point, anomalies [][2]time.Time) [][]point {
-	var out [][]point
-	var cur []point
+func normalSegments(points []nab.Point, anomalies [][2]time.Time) [][]nab.Point {
+	var out [][]nab.Point
+	var cur []nab.Point
 	flush := func() {
 		if len(cur) >= MinSegment {
 			out = append(out, cur)
@@ -114,11 +107,11 @@ func normalSegments(points []point, anomalies [][2]time.Time) [][]point {
 	for i, p := range points {
 		inside := false
 		for _, w := range anomalies {
-			if !p.t.Before(w[0].Add(-margin)) && !p.t.After(w[1].Add(margin)) {
+			if !p.Time.Before(w[0].Add(-margin)) && !p.Time.After(w[1].Add(margin)) {
 				inside = true
 			}
 		}
-		if inside || i > 0 && p.t.Sub(points[i-1].t) != step {
+		if inside || i > 0 && p.Time.Sub(points[i-1].Time) != step {
 			flush()
 		}
 		if !inside {
@@ -129,7 +122,7 @@ func normalSegments(points []point, anomalies [][2]time.Time) [][]point {
 	return out
 }
 
-func writeSegments(path string, segments [][]point) error {
+func writeSegments(path string, segments [][]nab.Point) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -138,7 +131,7 @@ func writeSegments(path string, segments [][]point) error {
 	_ = w.Write([]string{"segment", "value"})
 	for i, seg := range segments {
 		for _, p := range seg {
-			_ = w.Write([]string{fmt.Sprint(i), p.value})
+			_ = w.Write([]string{fmt.Sprint(i), p.Value})
 		}
 	}
 	w.Flush()
@@ -146,56 +139,6 @@ func writeSegments(path string, segments [][]point) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
-}
-
-func readNAB(path string) ([]point, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read NAB series: %w", err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("read NAB series %s: %w", path, err)
-	}
-	if len(rows) < 2 {
-		return nil, fmt.Errorf("%s: no points", path)
-	}
-	var out []point
-	for i, r := range rows[1:] {
-		if len(r) != 2 {
-			return nil, fmt.Errorf("%s line %d: want timestamp,value", path, i+2)
-		}
-		t, err := time.Parse(nabTime, r[0])
-		if err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", path, i+2, err)
-		}
-		out = append(out, point{t, r[1]})
-	}
-	return out, nil
-}
-
-func readLabels(path string) (map[string][][2]time.Time, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read NAB labels: %w", err)
-	}
-	var raw map[string][][2]string
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("read NAB labels %s: %w", path, err)
-	}
-	out := map[string][][2]time.Time{}
-	for file, ws := range raw {
-		for _, w := range ws {
-			a, err1 := time.Parse("2006-01-02 15:04:05.000000", w[0])
-			b, err2 := time.Parse("2006-01-02 15:04:05.000000", w[1])
-			if err := errors.Join(err1, err2); err != nil {
-				return nil, fmt.Errorf("NAB labels %s: %w", file, err)
-			}
-			out[file] = append(out[file], [2]time.Time{a, b})
-		}
-	}
-	return out, nil
 }
 
 const readmeTemplate = `# Real series of the 10-signal family
