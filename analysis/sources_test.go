@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-aca/verdict/internal/doctest"
 	"github.com/verdict-aca/verdict/metrics"
 )
 
@@ -290,32 +291,6 @@ func TestSignalSourceNames(t *testing.T) {
 	}
 }
 
-// yamlBlocks returns the ```yaml blocks of a Markdown file, each dedented
-// by its fence's indentation.
-func yamlBlocks(t *testing.T, path string) []string {
-	t.Helper()
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var blocks []string
-	var cur *strings.Builder
-	indent := ""
-	for line := range strings.Lines(string(doc)) {
-		trimmed := strings.TrimLeft(line, " ")
-		switch {
-		case cur == nil && strings.HasPrefix(trimmed, "```yaml"):
-			cur, indent = &strings.Builder{}, line[:len(line)-len(trimmed)]
-		case cur != nil && strings.HasPrefix(trimmed, "```"):
-			blocks = append(blocks, cur.String())
-			cur = nil
-		case cur != nil:
-			cur.WriteString(strings.TrimPrefix(line, indent))
-		}
-	}
-	return blocks
-}
-
 // TestDocumentedSources: the sources examples of the README (a config's
 // sources: block) and of docs/integrations.md (a --sources-file) are
 // accepted as written.
@@ -418,4 +393,14 @@ signals:
 	if err := cfg.CheckLive(set, scopes); err == nil || !strings.Contains(err.Error(), "signals[1].query") {
 		t.Errorf("a PromQL value outside a string: %v", err)
 	}
+}
+
+// yamlBlocks returns the yaml blocks of a Markdown file.
+func yamlBlocks(t *testing.T, path string) []string {
+	t.Helper()
+	texts, err := doctest.FencedFile(path, "yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return texts
 }

@@ -18,6 +18,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/verdict-aca/verdict/internal/doctest"
 	"github.com/verdict-aca/verdict/internal/promtest"
 )
 
@@ -40,26 +41,11 @@ var integrationsDoc = filepath.Join("..", "docs", "integrations.md")
 // string is lang, indented as they are in a list or not.
 func markdownBlocks(t *testing.T, path, lang string) []string {
 	t.Helper()
-	doc, err := os.ReadFile(path)
+	texts, err := doctest.FencedFile(path, lang)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var blocks []string
-	var cur *strings.Builder
-	indent := ""
-	for line := range strings.Lines(string(doc)) {
-		trimmed := strings.TrimLeft(line, " ")
-		switch {
-		case cur == nil && strings.TrimSpace(trimmed) == "```"+lang:
-			cur, indent = &strings.Builder{}, line[:len(line)-len(trimmed)]
-		case cur != nil && strings.HasPrefix(trimmed, "```"):
-			blocks = append(blocks, cur.String())
-			cur = nil
-		case cur != nil:
-			cur.WriteString(strings.TrimPrefix(line, indent))
-		}
-	}
-	return blocks
+	return texts
 }
 
 // docBlock is the one YAML block of docs/integrations.md that starts with

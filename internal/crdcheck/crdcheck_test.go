@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/verdict-aca/verdict/internal/doctest"
 )
 
 // crds loads the CRDs under testdata (see testdata/NOTICE), by kind.
@@ -37,25 +39,14 @@ func crds(t *testing.T) map[string]*CRD {
 // in a list or not.
 func manifestBlocks(t *testing.T, path string) []string {
 	t.Helper()
-	doc, err := os.ReadFile(path)
+	texts, err := doctest.FencedFile(path, "yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var blocks []string
-	var cur *strings.Builder
-	indent := ""
-	for line := range strings.Lines(string(doc)) {
-		trimmed := strings.TrimLeft(line, " ")
-		switch {
-		case cur == nil && strings.TrimSpace(trimmed) == "```yaml":
-			cur, indent = &strings.Builder{}, line[:len(line)-len(trimmed)]
-		case cur != nil && strings.HasPrefix(trimmed, "```"):
-			if b := cur.String(); strings.HasPrefix(b, "apiVersion:") {
-				blocks = append(blocks, b)
-			}
-			cur = nil
-		case cur != nil:
-			cur.WriteString(strings.TrimPrefix(line, indent))
+	for _, b := range texts {
+		if strings.HasPrefix(b, "apiVersion:") {
+			blocks = append(blocks, b)
 		}
 	}
 	return blocks

@@ -2,6 +2,7 @@ package doctest
 
 import (
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -80,6 +81,52 @@ func Blocks(file string, src string) ([]Block, error) {
 		out = append(out, b)
 	}
 	return out, nil
+}
+
+// FencedBlocks returns every fenced block of a Markdown page whose info
+// string's first word is lang, marked or not, each without its fence's
+// indentation (Info and Text set). A fence never closed ends at the page's
+// end.
+func FencedBlocks(file, src, lang string) []Block {
+	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
+	var out []Block
+	for i := 0; i < len(lines); i++ {
+		open := strings.TrimLeft(lines[i], " ")
+		fence := fenceOf(open)
+		if fence == "" {
+			continue
+		}
+		info := strings.TrimSpace(open[len(fence):])
+		indent := len(lines[i]) - len(open)
+		var text strings.Builder
+		start := i + 2
+		for i++; i < len(lines); i++ {
+			body := strings.TrimLeft(lines[i], " ")
+			if closing := strings.TrimSpace(body); strings.HasPrefix(closing, fence) && strings.Trim(closing, fence[:1]) == "" {
+				break
+			}
+			text.WriteString(lines[i][min(indent, len(lines[i])-len(body)):])
+			text.WriteByte('\n')
+		}
+		if word, _, _ := strings.Cut(info, " "); word == lang {
+			out = append(out, Block{File: file, Line: start, Info: info, Text: text.String()})
+		}
+	}
+	return out
+}
+
+// FencedFile reads a Markdown file and returns the texts of its blocks of
+// lang (see FencedBlocks).
+func FencedFile(path, lang string) ([]string, error) {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var texts []string
+	for _, b := range FencedBlocks(path, string(doc), lang) {
+		texts = append(texts, b.Text)
+	}
+	return texts, nil
 }
 
 // fenceOf returns the fence a line opens (three or more ` or ~), or "".

@@ -62,3 +62,36 @@ func TestBlocksRefuses(t *testing.T) {
 		})
 	}
 }
+
+func TestFencedBlocks(t *testing.T) {
+	page := strings.Join([]string{
+		"```yaml",       // 1
+		"a: 1",          // 2
+		"```",           // 3
+		"- item:",       // 4
+		"  ```yaml x=1", // 5
+		"  b: 2",        // 6
+		"    c: 3",      // 7
+		"  ```",         // 8
+		"````sh",        // 9
+		"```yaml",       // 10 inside a longer fence: not a block of its own
+		"````",          // 11
+		"```yml",        // 12 another language
+		"d: 4",          // 13
+		"```",           // 14
+		"",
+	}, "\n")
+	got := FencedBlocks("doc.md", page, "yaml")
+	want := []Block{
+		{File: "doc.md", Line: 2, Info: "yaml", Text: "a: 1\n"},
+		{File: "doc.md", Line: 6, Info: "yaml x=1", Text: "b: 2\n  c: 3\n"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d blocks, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("block %d:\n got %+v\nwant %+v", i, got[i], want[i])
+		}
+	}
+}
