@@ -42,9 +42,10 @@
 //     refused.
 //   - Gauges keep InfluxDB's times (a point's own time, or a time
 //     window's start when the query groups by time) over [start, end) of
-//     the window; a window without points is missing (null is left out),
-//     and a fill that invents values (a number, previous, linear) is
-//     refused.
+//     the window; a window without points is missing (null is left out)
+//     unless the query fills it: fill(0) on a ratio writes 0 where its
+//     numerator has no points, as PromQL's "or vector(0)" does, and in
+//     every window without points too, so it is the template's choice.
 //   - Histograms: InfluxDB has no histogram type, but Telegraf and
 //     InfluxDB's Prometheus scrapers keep a classic histogram's buckets as
 //     series with an le tag; a histogram query groups by time({{.step}})
@@ -173,11 +174,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		grid  query.Grid
 		shift time.Duration
 	)
-	if q.Kind == metrics.Gauge {
-		if err := checkGaugeFill(stmt); err != nil {
-			return bad(err)
-		}
-	} else {
+	if q.Kind != metrics.Gauge {
 		if grid, err = query.CountGrid(w); err != nil {
 			return bad(err)
 		}
@@ -223,16 +220,6 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		return metrics.Result{}, err
 	}
 	return metrics.Result{Series: series, Warnings: warnings}, nil
-}
-
-// checkGaugeFill refuses a fill that writes values where a gauge's
-// windows have none.
-func checkGaugeFill(stmt *influxql.SelectStatement) error {
-	switch stmt.Fill {
-	case influxql.NumberFill, influxql.PreviousFill, influxql.LinearFill:
-		return fmt.Errorf("fill(%s) invents a gauge's values where a window has none; use fill(none) or leave fill out", fillName(stmt))
-	}
-	return nil
 }
 
 // checkCountGrouping requires a count's or histogram's query to group by
