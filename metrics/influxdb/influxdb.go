@@ -184,7 +184,10 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		from, until = grid.First.Add(-w.Step), grid.Last()
 		shift = w.Step
 	}
-	sent := withTimeRange(stmt, from, until)
+	sent, err := withTimeRange(stmt, from, until)
+	if err != nil {
+		return bad(err)
+	}
 
 	params := url.Values{"db": {s.database}, "q": {sent}, "epoch": {"ms"}}
 	if s.rp != "" {
@@ -285,7 +288,9 @@ func fillName(stmt *influxql.SelectStatement) string {
 
 // withTimeRange returns the statement's text with time >= from AND
 // time < until added to its WHERE, the template's condition kept whole.
-func withTimeRange(stmt *influxql.SelectStatement, from, until time.Time) string {
+// The text is parsed again and must print the same (a fixed point of
+// parsing and printing), so that what is sent is what was checked.
+func withTimeRange(stmt *influxql.SelectStatement, from, until time.Time) (string, error) {
 	timeRef := func() influxql.Expr { return &influxql.VarRef{Val: "time"} }
 	var cond influxql.Expr = &influxql.BinaryExpr{Op: influxql.AND,
 		LHS: &influxql.BinaryExpr{Op: influxql.GTE, LHS: timeRef(), RHS: &influxql.TimeLiteral{Val: from.UTC()}},
@@ -296,7 +301,15 @@ func withTimeRange(stmt *influxql.SelectStatement, from, until time.Time) string
 	}
 	withRange := *stmt
 	withRange.Condition = cond
-	return withRange.String()
+	text := withRange.String()
+	again, err := parseSelect(text)
+	if err != nil {
+		return "", fmt.Errorf("the query with its time range does not parse: %w", err)
+	}
+	if again.String() != text {
+		return "", fmt.Errorf("the query with its time range, %s, reads differently once parsed again", text)
+	}
+	return text, nil
 }
 
 // response is InfluxDB's /query answer.
