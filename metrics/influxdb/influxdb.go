@@ -33,7 +33,11 @@
 //     to the epoch's multiples of the step, labelling [t−step, t) with
 //     t−step; Fetch asks for [first−step, last) of the grid and reports
 //     each window at its end t, so the grid's windows tile the analysis
-//     window and both sides are counted over the same windows. A window
+//     window and both sides are counted over the same windows. A
+//     cumulative counter is counted per window with
+//     non_negative_difference(last("x")) ... GROUP BY time({{.step}}):
+//     InfluxDB reads the window before the range for the first
+//     difference itself, so the grid's first window has its count. A window
 //     without points is a real zero: fill(0) writes it, and with the
 //     default fill(null) or with fill(none) the grid's missing steps are
 //     filled with 0 (query.FillCounts), as long as the query returned a

@@ -168,8 +168,8 @@ func TestFetchCounts(t *testing.T) {
 	var sent string
 	s, _ := fakeInflux(t, Config{}, func(w http.ResponseWriter, r *http.Request) {
 		sent = r.URL.Query().Get("q")
-		// InfluxDB labels a window with its start: 11:59:50 holds nothing
-		// (the time range starts at 12:00:00), 12:00:00 and 12:00:20 events.
+		// InfluxDB labels a window with its start: 12:00:00 and 12:00:20
+		// hold events.
 		_, _ = w.Write([]byte(`{"results":[{"statement_id":0,"series":[{"name":"req","columns":["time","sum"],"values":[[1767355200000,4],[1767355220000,2]]}]}]}`))
 	})
 	w := metrics.Window{Start: testWindow.Start, End: testWindow.Start.Add(time.Minute), Step: 10 * time.Second}

@@ -34,6 +34,10 @@ func TestInfluxDBServer(t *testing.T) {
 		`latency,track=canary p50=120` + at(0),
 		`latency,track=canary p50=130` + at(20*time.Second),
 		`latency,track=baseline p50=99` + at(0),
+		`ctr,track=canary total=10` + at(-5*time.Second),
+		`ctr,track=canary total=12` + at(5*time.Second),
+		`ctr,track=canary total=15` + at(15*time.Second),
+		`ctr,track=canary total=15` + at(25*time.Second),
 		`dur,track=canary,le=0.1 c=2` + at(11*time.Second),
 		`dur,track=canary,le=0.5 c=5` + at(11*time.Second),
 		`dur,track=canary,le=+Inf c=6` + at(11*time.Second),
@@ -70,6 +74,16 @@ func TestInfluxDBServer(t *testing.T) {
 			if len(s.Times) == 0 || !s.Times[0].Equal(t0.Add(10*time.Second)) || !s.Times[len(s.Times)-1].Equal(t0.Add(time.Minute)) {
 				t.Errorf("%s: times %v, want 12:00:10 to 12:01:00", fill, s.Times)
 			}
+		}
+	})
+
+	t.Run("a cumulative counter's differences, the first window too", func(t *testing.T) {
+		res, err := fetch(t, `SELECT non_negative_difference(last("total")) FROM "ctr" WHERE "track" = '{{.track}}' GROUP BY time({{.step}})`, metrics.Count, canary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []float64{2, 3, 0, 0, 0, 0}; len(res.Series) != 1 || !slices.Equal(res.Series[0].Values, want) {
+			t.Fatalf("got %+v, want one series %v", res.Series, want)
 		}
 	})
 
