@@ -5,7 +5,8 @@
 // directories under it; usage reporting, the _internal monitor store and
 // continuous queries off; the HTTP API and the RPC service bound to free
 // 127.0.0.1 ports; the Graphite, collectd, OpenTSDB and UDP listeners
-// stay off, their default), runs influxd on it, waits for /ping and
+// stay off, their default; answers cut at MaxRowLimit rows, so that a test
+// can see a partial answer), runs influxd on it, waits for /ping and
 // creates the database DB. It is stopped by its PID when the test ends
 // (and, through package testproc, when the test binary dies without
 // cleaning up). It never uses an InfluxDB that is already running.
@@ -38,6 +39,10 @@ import (
 
 // DB is the database Start creates.
 const DB = "verdict"
+
+// MaxRowLimit is the server's max-row-limit: an answer of more rows is
+// cut and flagged "partial", which tests can provoke.
+const MaxRowLimit = 1000
 
 // Server is a running influxd.
 type Server struct {
@@ -104,11 +109,12 @@ bind-address = "127.0.0.1:%d"
 [http]
   bind-address = "127.0.0.1:%d"
   log-enabled = false
+  max-row-limit = %d
 [monitor]
   store-enabled = false
 [continuous_queries]
   enabled = false
-`, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort)
+`, rpcPort, filepath.Join(dir, "meta"), filepath.Join(dir, "data"), filepath.Join(dir, "wal"), httpPort, MaxRowLimit)
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		return nil, err
 	}

@@ -118,6 +118,29 @@ func TestInfluxDBServer(t *testing.T) {
 		}
 	})
 
+	t.Run("an answer the server cut is partial data", func(t *testing.T) {
+		// More raw points than the server's max-row-limit, a second apart.
+		var b strings.Builder
+		n := influxtest.MaxRowLimit + 200
+		for i := range n {
+			b.WriteString("busy,track=canary v=1 " + strconv.FormatInt(t0.Unix()+int64(i), 10) + "\n")
+		}
+		if err := srv.Write(ctx, b.String(), "s"); err != nil {
+			t.Fatal(err)
+		}
+		long := metrics.Window{Start: t0, End: t0.Add(time.Duration(n) * time.Second), Step: time.Minute}
+		res, err := src.Fetch(ctx, metrics.Query{Signal: "busy", Expr: `SELECT "v" FROM "busy" WHERE "track" = '{{.track}}'`}, canary, long)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Series) != 1 || len(res.Series[0].Values) != influxtest.MaxRowLimit {
+			t.Fatalf("got %d series, want one of %d points", len(res.Series), influxtest.MaxRowLimit)
+		}
+		if !slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.HasPrefix(w, "partial data: InfluxDB cut its answer short") }) {
+			t.Errorf("warnings %q, want partial data", res.Warnings)
+		}
+	})
+
 	t.Run("an injection through a scope value reads no other series", func(t *testing.T) {
 		expr := `SELECT sum("n") FROM "req" WHERE "track" = '{{.track}}' GROUP BY time({{.step}}) fill(0)`
 		for _, evil := range []string{
