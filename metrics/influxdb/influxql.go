@@ -107,7 +107,7 @@ func (s *scanner) feed(text string) {
 		i += size
 		switch s.ctx {
 		case inString, inIdent, inRegex:
-			quote := map[lexContext]rune{inString: '\'', inIdent: '"', inRegex: '/'}[s.ctx]
+			quote := closing(s.ctx)
 			switch {
 			case s.escaped:
 				s.escaped = false
@@ -154,6 +154,17 @@ func (s *scanner) feed(text string) {
 			}
 		}
 	}
+}
+
+// closing is the rune that ends a string, identifier or regex.
+func closing(c lexContext) rune {
+	switch c {
+	case inString:
+		return '\''
+	case inIdent:
+		return '"'
+	}
+	return '/'
 }
 
 // endWord records a finished word as the last token.
@@ -262,9 +273,10 @@ func render(parts []query.Part, scope metrics.Scope, w metrics.Window) (string, 
 // escapeQuoted writes v for the inside of an InfluxQL '...' string or
 // "..." identifier: InfluxQL's scanner reads \\, \', \" and \n as the
 // characters and ends either at a raw newline.
-func escapeQuoted(v string) string {
-	return strings.NewReplacer(`\`, `\\`, `'`, `\'`, `"`, `\"`, "\n", `\n`).Replace(v)
-}
+func escapeQuoted(v string) string { return quotedEscapes.Replace(v) }
+
+// quotedEscapes is escapeQuoted's replacer (safe for concurrent use).
+var quotedEscapes = strings.NewReplacer(`\`, `\\`, `'`, `\'`, `"`, `\"`, "\n", `\n`)
 
 func contextName(c lexContext) string {
 	switch c {

@@ -188,3 +188,16 @@ func FuzzRenderInfluxQL(f *testing.F) {
 		checkOneTagCondition(t, got, v)
 	})
 }
+
+// BenchmarkRender measures a rendering with its proof: two parses with
+// InfluxDB's parser and the comparison of their trees.
+func BenchmarkRender(b *testing.B) {
+	w := metrics.Window{Start: time.Unix(1_700_000_000, 0), End: time.Unix(1_700_003_600, 0), Step: 10 * time.Second}
+	expr := `SELECT "e" / "r" FROM (SELECT sum("errors") AS "e", sum("requests") AS "r" FROM "checkout" WHERE "scenario" = '{{.scenario}}' AND "track" = '{{.track}}' GROUP BY time({{.step}}) fill(0)) WHERE "r" > 0`
+	scope := metrics.Scope{"scenario": "error-spike", "track": `canary' OR "track" = 'baseline`}
+	for b.Loop() {
+		if _, err := (Language{}).Render(expr, scope, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
