@@ -205,7 +205,8 @@ type SourceSet map[string]metrics.Source
 // scopes: a signal without a query, a source that is not configured, a
 // template variable that neither scope defines, or a scope value the
 // source's query language cannot hold (a Graphite target takes only
-// letters, digits, '_' and '-'). It queries nothing.
+// letters, digits, '_' and '-'; an InfluxQL query takes values only inside
+// its strings and quoted identifiers). It queries nothing.
 func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
 	keys := scopeKeys(scopes)
 	for i, s := range c.Signals {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/graphite"
+	"github.com/verdict-aca/verdict/metrics/influxdb"
 	"github.com/verdict-aca/verdict/metrics/loki"
 	"github.com/verdict-aca/verdict/metrics/prometheus"
 	"github.com/verdict-aca/verdict/metrics/query"
@@ -32,7 +33,7 @@ import (
 // signal with a query and no source reads "prometheus", and the command
 // line's --prometheus-url / --loki-url (VERDICT_PROMETHEUS_URL,
 // VERDICT_LOKI_URL) set their URLs. Other names carry a type (prometheus,
-// loki, victoriametrics or graphite), and a signal picks one with source:
+// loki, victoriametrics, graphite or influxdb), and a signal picks one with source:
 // NAME.
 //
 // The command line tools (judge, analyze, validate) read the sources from
@@ -59,10 +60,12 @@ const (
 	TypeVictoriaMetrics = "victoriametrics"
 	// TypeGraphite is graphite-web's render API (metrics/graphite).
 	TypeGraphite = "graphite"
+	// TypeInfluxDB is InfluxDB 1.x's InfluxQL /query API (metrics/influxdb).
+	TypeInfluxDB = "influxdb"
 )
 
 // sourceTypes lists the types a source may have.
-var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite}
+var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite, TypeInfluxDB}
 
 // SourceOverrides are source URLs given outside the config or sources
 // file, on the command line or in the environment. A non-empty value wins.
@@ -79,7 +82,7 @@ type Sources []SourceSpec
 type SourceSpec struct {
 	// Name is the key the source is written under.
 	Name string `yaml:"name"`
-	// Type is prometheus, loki, victoriametrics or graphite; the default
+	// Type is prometheus, loki, victoriametrics, graphite or influxdb; the default
 	// names imply theirs.
 	Type string `yaml:"type"`
 	// URL is the server's base URL.
@@ -106,6 +109,12 @@ type SourceSpec struct {
 	// (default 30s): the steps closer to now are left out (VictoriaMetrics
 	// answers them with copies of earlier points).
 	LatencyOffset Duration `yaml:"latencyOffset"`
+	// Database is the database an influxdb source's queries read
+	// (influxdb only; required there).
+	Database string `yaml:"database"`
+	// RetentionPolicy is the retention policy an influxdb source's
+	// queries read (influxdb only; default: the database's default).
+	RetentionPolicy string `yaml:"retentionPolicy"`
 }
 
 // BasicAuth is a user name and a file holding the password.
@@ -199,6 +208,9 @@ func (s Sources) validate(prefix string, fieldError func(field string, err error
 		if sp.LatencyOffset < 0 {
 			return fieldError(path+".latencyOffset", fmt.Errorf("%s is negative", time.Duration(sp.LatencyOffset)))
 		}
+		if err := checkInfluxDB(sp); err != nil {
+			return fieldError(path+"."+err.field, err.err)
+		}
 		if sp.URL != "" {
 			if err := CheckSourceURL(sp.URL); err != nil {
 				return fieldError(path+".url", err)
@@ -224,6 +236,27 @@ func (s Sources) validate(prefix string, fieldError func(field string, err error
 		if sp.MaxResponseBytes < 0 {
 			return fieldError(path+".maxResponseBytes", fmt.Errorf("%d is negative", sp.MaxResponseBytes))
 		}
+	}
+	return nil
+}
+
+// settingError is a source setting's error: the field under the source's
+// name and what is wrong.
+type settingError struct {
+	field string
+	err   error
+}
+
+// checkInfluxDB checks the settings only an influxdb source has: its
+// database (required) and retention policy.
+func checkInfluxDB(sp *SourceSpec) *settingError {
+	switch {
+	case sp.Type == TypeInfluxDB && sp.Database == "":
+		return &settingError{"database", fmt.Errorf("missing: influxdb source %q needs the database its queries read", sp.Name)}
+	case sp.Type != TypeInfluxDB && sp.Database != "":
+		return &settingError{"database", errors.New("only an influxdb source has a database")}
+	case sp.Type != TypeInfluxDB && sp.RetentionPolicy != "":
+		return &settingError{"retentionPolicy", errors.New("only an influxdb source has a retentionPolicy")}
 	}
 	return nil
 }
@@ -275,6 +308,8 @@ func (sp SourceSpec) open() (metrics.Source, error) {
 	switch sp.Type {
 	case SourceLoki:
 		return loki.New(loki.Config{URL: sp.URL, Tenant: sp.Tenant, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
+	case TypeInfluxDB:
+		return influxdb.New(influxdb.Config{URL: sp.URL, Database: sp.Database, RetentionPolicy: sp.RetentionPolicy, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
 	case TypeGraphite:
 		return graphite.New(graphite.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
 	case TypeVictoriaMetrics:
@@ -289,6 +324,8 @@ func (sp SourceSpec) Language() metrics.Language {
 	switch sp.Type {
 	case TypeGraphite:
 		return graphite.Language{}
+	case TypeInfluxDB:
+		return influxdb.Language{}
 	case TypeVictoriaMetrics:
 		return query.MetricsQL{}
 	}

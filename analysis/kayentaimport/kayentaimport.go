@@ -13,7 +13,8 @@
 //
 // Decisions:
 //
-//   - Only Prometheus queries convert. customInlineTemplate wins over
+//   - Prometheus queries convert, and InfluxDB's (influxdb.go).
+//     customInlineTemplate wins over
 //     customFilterTemplate, as in Kayenta. ${scope}, ${location},
 //     ${project}, ${resourceType} and extendedScopeParams variables become
 //     Verdict template variables {{.scope}}, {{.location}}, ...; a
@@ -143,6 +144,7 @@ func join(path, key string) string {
 // signal is one converted metric.
 type signal struct {
 	name, group, query, comment string
+	source                      string   // "" for the default source
 	settings                    []string // "key: value" lines
 	kayenta                     []string // lines of the kayenta block
 }
@@ -215,6 +217,9 @@ func Convert(name string, data []byte) ([]byte, []Problem, error) {
 		s := signal{name: nm}
 		s.group = c.group(path, mm["groups"])
 		s.query, s.comment = c.query(path, mm["query"], templates)
+		if s.query != "" {
+			s.source = querySource(mm["query"])
+		}
 		c.settings(path, mm["analysisConfigurations"], &s)
 		signals = append(signals, s)
 	}
@@ -304,6 +309,9 @@ func (c *converter) query(path string, raw any, templates map[string]string) (st
 		return "", "no query in the Kayenta config"
 	}
 	typ, _ := q["type"].(string)
+	if typ == "influxdb" {
+		return c.influxQuery(qpath, q)
+	}
 	if typ != "prometheus" {
 		c.lost(join(qpath, "type"), "%q queries cannot be converted (only prometheus); the signal keeps its judge settings and can be judged from series files", typ)
 		return "", fmt.Sprintf("%s query not converted: give this signal a PromQL query, or judge it from series files", typ)
@@ -592,6 +600,9 @@ func (c *converter) write(name string, m map[string]any, weights map[string]floa
 			fmt.Fprintf(w, "    group: %s\n", quote(s.group))
 		} else if len(groups) > 0 {
 			w.WriteString("    group: default\n")
+		}
+		if s.source != "" {
+			fmt.Fprintf(w, "    source: %s\n", s.source)
 		}
 		if s.query != "" {
 			fmt.Fprintf(w, "    query: %s\n", singleQuote(s.query))

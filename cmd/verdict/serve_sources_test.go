@@ -45,7 +45,7 @@ func TestServeSourcesFileErrors(t *testing.T) {
 		code int
 	}{
 		{"missing file", []string{"--sources-file", filepath.Join(dir, "nope.yaml")}, "--sources-file: " + filepath.Join(dir, "nope.yaml") + ": the sources file does not exist", exitUsage},
-		{"bad type", []string{"--sources-file", write("type.yaml", "eu:\n  type: influxdb\n")}, "type.yaml line 2: eu.type: \"influxdb\" is not a source type", exitUsage},
+		{"bad type", []string{"--sources-file", write("type.yaml", "eu:\n  type: nosuchdb\n")}, "type.yaml line 2: eu.type: \"nosuchdb\" is not a source type", exitUsage},
 		{"no url", []string{"--sources-file", write("nourl.yaml", "prometheus: {timeout: 5s}\n")}, "nourl.yaml line 1: prometheus.url: missing: give url here or --prometheus-url", exitUsage},
 		{"unreadable token", []string{"--sources-file", write("token.yaml", "prometheus:\n  url: \"http://prom:9090\"\n  bearerTokenFile: "+filepath.Join(dir, "no-token")+"\n")}, "token.yaml line 3: prometheus.bearerTokenFile: open ", exitUsage},
 		{"bad flag", []string{"--prometheus-url", "prom:9090"}, "--prometheus-url (or VERDICT_PROMETHEUS_URL): \"prom:9090\" is not a URL", exitUsage},
