@@ -129,4 +129,13 @@ func TestFetchMetricStat(t *testing.T) {
 	})
 }
 
-
+func newTimeoutSource(url string, timeout time.Duration, retries int) (*cloudwatch.Source, error) {
+	return cloudwatch.New(cloudwatch.Config{
+		Region:      cloudwatchtest.Region,
+		URL:         url,
+		Credentials: credentials.NewStaticCredentialsProvider(cloudwatchtest.AccessKeyID, cloudwatchtest.SecretAccessKey, ""),
+		Timeout:     timeout,
+		Retries:     retries,
+		RetryWait:   10 * time.Millisecond,
+	})
+}
