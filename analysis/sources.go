@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/cloudwatch"
 	"github.com/verdict-aca/verdict/metrics/graphite"
 	"github.com/verdict-aca/verdict/metrics/loki"
 	"github.com/verdict-aca/verdict/metrics/prometheus"
@@ -59,10 +60,14 @@ const (
 	TypeVictoriaMetrics = "victoriametrics"
 	// TypeGraphite is graphite-web's render API (metrics/graphite).
 	TypeGraphite = "graphite"
+	// TypeCloudWatch is Amazon CloudWatch's GetMetricData
+	// (metrics/cloudwatch): a region, credentials from the server's
+	// environment, shared files or instance role; url is optional.
+	TypeCloudWatch = "cloudwatch"
 )
 
 // sourceTypes lists the types a source may have.
-var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite}
+var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite, TypeCloudWatch}
 
 // SourceOverrides are source URLs given outside the config or sources
 // file, on the command line or in the environment. A non-empty value wins.
@@ -106,6 +111,20 @@ type SourceSpec struct {
 	// (default 30s): the steps closer to now are left out (VictoriaMetrics
 	// answers them with copies of earlier points).
 	LatencyOffset Duration `yaml:"latencyOffset"`
+	// CloudWatch holds a cloudwatch source's settings.
+	CloudWatch `yaml:",inline"`
+}
+
+// CloudWatch is a cloudwatch source's settings.
+type CloudWatch struct {
+	// Region is the AWS region (cloudwatch only; required there).
+	Region string `yaml:"region"`
+	// Credentials says where the AWS credentials are: env (the default),
+	// shared (the shared credentials and config files) or imds (the EC2
+	// instance's role).
+	Credentials string `yaml:"credentials"`
+	// Profile is the shared files' profile (credentials: shared).
+	Profile string `yaml:"profile"`
 }
 
 // BasicAuth is a user name and a file holding the password.
@@ -204,6 +223,9 @@ func (s Sources) validate(prefix string, fieldError func(field string, err error
 				return fieldError(path+".url", err)
 			}
 		}
+		if err := sp.validateCloudWatch(path, fieldError); err != nil {
+			return err
+		}
 		if sp.Type != SourceLoki && sp.Tenant != "" {
 			return fieldError(path+".tenant", errors.New("only a Loki source has a tenant"))
 		}
@@ -277,6 +299,8 @@ func (sp SourceSpec) open() (metrics.Source, error) {
 		return loki.New(loki.Config{URL: sp.URL, Tenant: sp.Tenant, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
 	case TypeGraphite:
 		return graphite.New(graphite.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
+	case TypeCloudWatch:
+		return sp.openCloudWatch(h)
 	case TypeVictoriaMetrics:
 		return prometheus.New(prometheus.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h,
 			Flavor: prometheus.FlavorVictoriaMetrics, LatencyOffset: time.Duration(sp.LatencyOffset)})
@@ -289,6 +313,8 @@ func (sp SourceSpec) Language() metrics.Language {
 	switch sp.Type {
 	case TypeGraphite:
 		return graphite.Language{}
+	case TypeCloudWatch:
+		return cloudwatch.Language{}
 	case TypeVictoriaMetrics:
 		return query.MetricsQL{}
 	}
@@ -345,7 +371,7 @@ func OpenSources(c *Config, o SourceOverrides) (SourceSet, error) {
 	for _, s := range c.Signals {
 		used[s.Source] = true
 	}
-	return c.Sources.withOverrides(o).openAll(func(sp SourceSpec) bool { return used[sp.Name] && sp.URL != "" }, "sources.", c.fieldError)
+	return c.Sources.withOverrides(o).openAll(func(sp SourceSpec) bool { return used[sp.Name] && sp.reachable() }, "sources.", c.fieldError)
 }
 
 // SourceURL is the URL OpenSources gives the source of this name: the
@@ -425,7 +451,7 @@ func (f *ServerSources) Open(o SourceOverrides) (SourceSet, error) {
 	}
 	all := f.Sources.withOverrides(o)
 	for _, sp := range all {
-		if sp.URL == "" {
+		if !sp.reachable() {
 			hint := "give url"
 			if IsDefaultSource(sp.Name) {
 				hint += fmt.Sprintf(" here or --%s-url", sp.Name)
