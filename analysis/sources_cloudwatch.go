@@ -58,3 +58,17 @@ func (sp SourceSpec) openCloudWatch(h sourcehttp.Config) (metrics.Source, error)
 	return cloudwatch.New(cloudwatch.Config{Region: sp.Region, URL: sp.URL, Credentials: creds,
 		Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
 }
+
+// periodIsStep reports whether a count's query reads each step's window by
+// construction, needing no {{.step}}: a CloudWatch query, whose period is
+// always the step. A CloudWatch metric list ([...]) is one whatever
+// source it names (under verdict serve the config does not type its
+// sources; no PromQL, LogQL or Graphite query starts with '['); an
+// expression is one when the config types its source cloudwatch.
+func (c *Config) periodIsStep(source, text string) bool {
+	if strings.HasPrefix(strings.TrimSpace(text), "[") {
+		return true
+	}
+	sp := c.Sources.Get(source)
+	return sp != nil && sp.Type == TypeCloudWatch
+}

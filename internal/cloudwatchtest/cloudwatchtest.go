@@ -55,6 +55,7 @@ type Server struct {
 	points   map[string][]point
 	pageSize int
 	throttle int
+	received int
 	requests []Request
 }
 
@@ -149,7 +150,16 @@ func (s *Server) Throttle(n int) {
 	s.throttle = n
 }
 
-// Requests returns the requests received so far.
+// Received is how many HTTP requests the server got, refused ones
+// included.
+func (s *Server) Received() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.received
+}
+
+// Requests returns the GetMetricData requests received so far whose
+// signature held.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -157,6 +167,9 @@ func (s *Server) Requests() []Request {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.received++
+	s.mu.Unlock()
 	if r.Method != http.MethodPost || r.URL.Path != Path || r.Header.Get("Smithy-Protocol") != "rpc-v2-cbor" {
 		WriteError(w, http.StatusNotFound, "UnknownOperationException", "no such operation: "+r.Method+" "+r.URL.Path)
 		return

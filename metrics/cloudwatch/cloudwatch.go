@@ -38,9 +38,14 @@
 //     are asked for, and the period [t−step, t) is reported at t, so both
 //     sides are counted over the same windows; a count's stat must be
 //     Sum or SampleCount (each period's number of events). Counts with an
-//     exposure are two such signals (HTTPCode_Target_5XX_Count over
+//     exposure are two such queries (HTTPCode_Target_5XX_Count over
 //     RequestCount, both Sum). Periods without a value count nothing (0)
-//     as long as the query returned a series.
+//     as long as the query returned a series. CloudWatch answers a
+//     result for every query, even for a metric it has never seen (or
+//     that, like the ALB's HTTPCode_* counts, is only published when not
+//     zero): a result without a single point in the window is no series,
+//     so a signal of its own has no data, and events with an exposure
+//     count none in the exposure's windows.
 //   - Histograms: CloudWatch has none (it has percentile stats, p95, which
 //     a gauge signal reads); a histogram signal is refused.
 //   - Paging: GetMetricData pages by NextToken (ScanBy
@@ -289,7 +294,13 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	}
 	series := make([]metrics.Series, 0, len(results))
 	for _, r := range results {
-		series = append(series, r.series(q.Signal, shift))
+		// CloudWatch answers every query, even for a metric it has never
+		// seen: a result without a point is no series, as a Prometheus
+		// query that matched nothing (a count with an exposure then counts
+		// no events in the exposure's windows).
+		if s := r.series(q.Signal, shift); len(s.Values) > 0 {
+			series = append(series, s)
+		}
 	}
 	series, err = query.Shape(q, rendered, scope, grid, series)
 	if err != nil {
@@ -466,7 +477,7 @@ func (s *Source) classify(ctx context.Context, err error) *query.Error {
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) {
-		code, msg := api.ErrorCode(), query.Excerpt(api.ErrorMessage())
+		code, msg := api.ErrorCode(), firstSentence(api.ErrorMessage())
 		switch {
 		case slices.Contains(throttleCodes, code):
 			return &query.Error{Kind: query.KindRateLimited, Err: fmt.Errorf("CloudWatch throttled the query (%s) on every attempt: %s", code, msg)}
@@ -494,6 +505,16 @@ func (s *Source) classify(ctx context.Context, err error) *query.Error {
 		return &query.Error{Kind: query.KindRejected, Err: cred}
 	}
 	return &query.Error{Kind: query.KindUnavailable, Err: fmt.Errorf("CloudWatch unreachable: %s", query.Excerpt(lastPart(err.Error())))}
+}
+
+// firstSentence is the first sentence of a message of CloudWatch's, on one
+// line, without its full stop, so that it fits in one of ours.
+func firstSentence(s string) string {
+	s = query.Excerpt(s)
+	if i := strings.Index(s, ". "); i >= 0 {
+		s = s[:i]
+	}
+	return strings.TrimSuffix(s, ".")
 }
 
 // lastPart is the end of an SDK error's chain ("operation error

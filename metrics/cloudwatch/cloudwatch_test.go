@@ -106,6 +106,17 @@ func TestFetchMetricStat(t *testing.T) {
 		}
 	})
 
+	t.Run("a metric without a point is no series", func(t *testing.T) {
+		// CloudWatch answers a result (Complete, no points) for a metric it
+		// has never seen: no data, not a count of zero events.
+		for _, kind := range []metrics.Kind{metrics.Gauge, metrics.Count} {
+			res, err := src.Fetch(ctx, metrics.Query{Signal: "errors", Expr: errorsQuery, Kind: kind}, metrics.Scope{"track": "nobody"}, w)
+			if err != nil || len(res.Series) != 0 {
+				t.Errorf("kind %d: %+v, %v; want no series", kind, res.Series, err)
+			}
+		}
+	})
+
 	t.Run("a count needs Sum", func(t *testing.T) {
 		_, err := src.Fetch(ctx, metrics.Query{Signal: "errors", Expr: latencyQuery, Kind: metrics.Count}, metrics.Scope{"track": "canary"}, w)
 		var qe *query.Error
