@@ -189,7 +189,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{StartTime: in.StartTime, EndTime: in.EndTime, NextToken: in.NextToken, ScanBy: in.ScanBy, MetricDataQueries: in.MetricDataQueries})
+	s.requests = append(s.requests, Request(in))
 	if s.throttle > 0 {
 		s.throttle--
 		s.mu.Unlock()

@@ -157,6 +157,15 @@ func TestRecordedExchanges(t *testing.T) {
 			t.Fatalf("result %+v, want the ratio's three points, labelled, no warning", res)
 		}
 	})
+	t.Run("throttled on every attempt", func(t *testing.T) {
+		srv := replay(t, "throttling", http.StatusBadRequest)
+		src := newSource(t, srv.URL, cloudwatchtest.AccessKeyID, cloudwatchtest.SecretAccessKey, 1)
+		_, err := src.Fetch(ctx, metrics.Query{Signal: "latency", Expr: latencyQuery}, metrics.Scope{"track": "canary"}, metrics.Window{Start: t0, End: t0.Add(5 * time.Minute), Step: time.Minute})
+		var qe *query.Error
+		if !errors.As(err, &qe) || qe.Kind != query.KindRateLimited || !strings.HasSuffix(err.Error(), "CloudWatch throttled the query (Throttling) on every attempt: Rate exceeded (query: "+qe.Query+")") {
+			t.Errorf("err %v, want rate limited naming Throttling and CloudWatch's message", err)
+		}
+	})
 	t.Run("access denied", func(t *testing.T) {
 		srv := replay(t, "access-denied", http.StatusBadRequest)
 		src := newSource(t, srv.URL, cloudwatchtest.AccessKeyID, cloudwatchtest.SecretAccessKey, 2)
