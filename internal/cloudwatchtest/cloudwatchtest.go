@@ -322,6 +322,9 @@ func stat(name string, vs []float64) (float64, bool) {
 // cborEncoding writes times as CBOR tag 1 epoch seconds, as CloudWatch does.
 var cborEncoding, _ = cbor.EncOptions{Time: cbor.TimeUnixDynamic, TimeTag: cbor.EncTagRequired}.EncMode()
 
+// EncodeCBOR encodes v as CloudWatch's answers are encoded.
+func EncodeCBOR(v any) ([]byte, error) { return cborEncoding.Marshal(v) }
+
 // WriteCBOR writes an RPC v2 CBOR answer.
 func WriteCBOR(w http.ResponseWriter, status int, v any) {
 	body, err := cborEncoding.Marshal(v)

@@ -17,7 +17,7 @@ import (
 
 // newSource builds a source for url signing with the test key pair, or
 // with secret in its place.
-func newSource(t *testing.T, url, keyID, secret string, retries int) *cloudwatch.Source {
+func newSource(t testing.TB, url, keyID, secret string, retries int) *cloudwatch.Source {
 	t.Helper()
 	src, err := cloudwatch.New(cloudwatch.Config{
 		Region:      cloudwatchtest.Region,
