@@ -3,6 +3,9 @@ package cloudwatch_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -149,4 +152,49 @@ func newTimeoutSource(url string, timeout time.Duration, retries int) (*cloudwat
 		Retries:     retries,
 		RetryWait:   10 * time.Millisecond,
 	})
+}
+
+// TestSharedCredentials: credentials: shared reads a profile's keys from
+// the shared files at each request; a profile that is not there, or a
+// file that does not parse, is one sentence quoting nothing of the files.
+func TestSharedCredentials(t *testing.T) {
+	srv := cloudwatchtest.Start(t)
+	fill(srv)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "credentials")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", file)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "config"))
+	w := metrics.Window{Start: t0, End: t0.Add(10 * time.Minute), Step: time.Minute}
+	q := metrics.Query{Signal: "latency", Expr: latencyQuery}
+	fetch := func(profile string) error {
+		creds, err := cloudwatch.Credentials(cloudwatch.CredentialsShared, profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := cloudwatch.New(cloudwatch.Config{Region: cloudwatchtest.Region, URL: srv.URL, Credentials: creds, Retries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = src.Fetch(context.Background(), q, metrics.Scope{"track": "canary"}, w)
+		return err
+	}
+	good := fmt.Sprintf("[ops]\naws_access_key_id = %s\naws_secret_access_key = %s\n", cloudwatchtest.AccessKeyID, cloudwatchtest.SecretAccessKey)
+	if err := os.WriteFile(file, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := fetch("ops"); err != nil {
+		t.Errorf("profile ops: %v", err)
+	}
+	if err := fetch("dev"); err == nil || !strings.Contains(err.Error(), `profile "dev" is in none of the shared credentials and config files`) {
+		t.Errorf("profile dev: %v, want it named missing", err)
+	}
+	const secret = "broken/Secret+0123456789"
+	if err := os.WriteFile(file, []byte("[ops\naws_secret_access_key = "+secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := fetch("ops")
+	var qe *query.Error
+	if !errors.As(err, &qe) || qe.Kind != query.KindRejected || strings.Contains(err.Error(), secret) {
+		t.Errorf("a broken file: %v, want the credentials refused without the file's text", err)
+	}
 }

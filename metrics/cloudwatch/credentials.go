@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -24,6 +25,20 @@ const (
 	// instance role's credentials, cached until they expire.
 	CredentialsIMDS = "imds"
 )
+
+// sharedFiles names the shared files as the AWS CLI finds them:
+// AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE, else ~/.aws/credentials
+// and ~/.aws/config.
+func sharedFiles(o *config.LoadSharedConfigOptions) {
+	o.CredentialsFiles = []string{config.DefaultSharedCredentialsFilename()}
+	if f := os.Getenv("AWS_SHARED_CREDENTIALS_FILE"); f != "" {
+		o.CredentialsFiles = []string{f}
+	}
+	o.ConfigFiles = []string{config.DefaultSharedConfigFilename()}
+	if f := os.Getenv("AWS_CONFIG_FILE"); f != "" {
+		o.ConfigFiles = []string{f}
+	}
+}
 
 // CredentialsKinds lists the credentials a source may use.
 func CredentialsKinds() []string { return []string{CredentialsEnv, CredentialsShared, CredentialsIMDS} }
@@ -68,9 +83,15 @@ func Credentials(kind, profile string) (aws.CredentialsProvider, error) {
 			profile = "default"
 		}
 		return aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
-			sc, err := config.LoadSharedConfigProfile(ctx, profile)
+			sc, err := config.LoadSharedConfigProfile(ctx, profile, sharedFiles)
 			if err != nil {
-				return aws.Credentials{}, &CredentialsError{Kind: CredentialsShared, Err: fmt.Errorf("profile %q: %w", profile, err)}
+				// The SDK's parse errors may quote a line of the files:
+				// none of their text is repeated.
+				var missing config.SharedConfigProfileNotExistError
+				if errors.As(err, &missing) {
+					return aws.Credentials{}, &CredentialsError{Kind: CredentialsShared, Err: fmt.Errorf("profile %q is in none of the shared credentials and config files", profile)}
+				}
+				return aws.Credentials{}, &CredentialsError{Kind: CredentialsShared, Err: fmt.Errorf("the shared credentials and config files cannot be read as a profile %q", profile)}
 			}
 			c := sc.Credentials
 			if c.AccessKeyID == "" || c.SecretAccessKey == "" {
