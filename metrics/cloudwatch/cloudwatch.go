@@ -67,8 +67,8 @@
 //   - Retries are the SDK's standard retryer (throttling codes, 5xx,
 //     connection errors and timed-out attempts, with exponential jittered
 //     backoff capped at Config.RetryWait), at most Config.Retries further
-//     attempts; each attempt has its own deadline (Config.Timeout, default
-//     10s) inside the caller's.
+//     attempts, never for an answer over the cap; each attempt has its own
+//     deadline (Config.Timeout, default 10s) inside the caller's.
 //   - The HTTP client is metrics/sourcehttp's, given to the SDK as its
 //     HTTPClient: bounded connections and an answer cap (default 16 MiB).
 //   - Credentials are the server's, never a config's: Config.Credentials
@@ -186,6 +186,14 @@ func New(cfg Config) (*Source, error) {
 			o.MaxAttempts = attempts
 			o.MaxBackoff = wait
 			o.Backoff = retry.NewExponentialJitterBackoff(wait)
+			// An answer over the cap would be as large again.
+			o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+				var tooLarge *sourcehttp.TooLargeError
+				if errors.As(err, &tooLarge) {
+					return aws.FalseTernary
+				}
+				return aws.UnknownTernary
+			})}, o.Retryables...)
 		}),
 	}
 	if cfg.URL != "" {

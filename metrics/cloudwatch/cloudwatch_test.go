@@ -16,6 +16,7 @@ import (
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/cloudwatch"
 	"github.com/verdict-aca/verdict/metrics/query"
+	"github.com/verdict-aca/verdict/metrics/sourcehttp"
 )
 
 // newSource builds a source for url signing with the test key pair, or
@@ -196,5 +197,27 @@ func TestSharedCredentials(t *testing.T) {
 	var qe *query.Error
 	if !errors.As(err, &qe) || qe.Kind != query.KindRejected || strings.Contains(err.Error(), secret) {
 		t.Errorf("a broken file: %v, want the credentials refused without the file's text", err)
+	}
+}
+
+// TestAnswerCap: an answer over the source's maxResponseBytes is cut there
+// and the query fails as too large, naming the limit, without retries.
+func TestAnswerCap(t *testing.T) {
+	srv := cloudwatchtest.Start(t)
+	fill(srv)
+	src, err := cloudwatch.New(cloudwatch.Config{Region: cloudwatchtest.Region, URL: srv.URL, Retries: 2, RetryWait: 10 * time.Millisecond,
+		Credentials: credentials.NewStaticCredentialsProvider(cloudwatchtest.AccessKeyID, cloudwatchtest.SecretAccessKey, ""),
+		HTTP:        sourcehttp.Config{MaxResponseBytes: 256}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = src.Fetch(context.Background(), metrics.Query{Signal: "latency", Expr: latencyQuery}, metrics.Scope{"track": "canary"},
+		metrics.Window{Start: t0, End: t0.Add(10 * time.Minute), Step: 10 * time.Second})
+	var qe *query.Error
+	if !errors.As(err, &qe) || qe.Kind != query.KindTooLarge || !strings.Contains(err.Error(), "limit of 256B (maxResponseBytes)") {
+		t.Errorf("err %v, want too large naming the limit", err)
+	}
+	if n := srv.Received(); n != 1 {
+		t.Errorf("%d requests, want 1: an oversized answer is not retried", n)
 	}
 }
