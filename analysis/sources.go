@@ -33,8 +33,8 @@ import (
 // signal with a query and no source reads "prometheus", and the command
 // line's --prometheus-url / --loki-url (VERDICT_PROMETHEUS_URL,
 // VERDICT_LOKI_URL) set their URLs. Other names carry a type (prometheus,
-// loki, victoriametrics or graphite), and a signal picks one with source:
-// NAME.
+// loki, victoriametrics, graphite or cloudwatch), and a signal picks one
+// with source: NAME.
 //
 // The command line tools (judge, analyze, validate) read the sources from
 // the config file the operator wrote (its sources: block). verdict serve
@@ -84,10 +84,11 @@ type Sources []SourceSpec
 type SourceSpec struct {
 	// Name is the key the source is written under.
 	Name string `yaml:"name"`
-	// Type is prometheus, loki, victoriametrics or graphite; the default
-	// names imply theirs.
+	// Type is prometheus, loki, victoriametrics, graphite or cloudwatch;
+	// the default names imply theirs.
 	Type string `yaml:"type"`
-	// URL is the server's base URL.
+	// URL is the server's base URL (a cloudwatch source's endpoint,
+	// which its region names when URL is empty).
 	URL string `yaml:"url"`
 	// Timeout bounds each attempt of a query (default 10s).
 	Timeout Duration `yaml:"timeout"`
