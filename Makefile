@@ -111,6 +111,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzRenderLogQL -fuzztime=30s ./metrics/query
 	$(GO) test -run='^$$' -fuzz=FuzzRenderMetricsQL -fuzztime=30s ./metrics/query
 	$(GO) test -run='^$$' -fuzz=FuzzRenderGraphite -fuzztime=30s ./metrics/graphite
+	$(GO) test -run='^$$' -fuzz=FuzzRenderCloudWatch -fuzztime=30s ./metrics/cloudwatch
 	$(GO) test -run='^$$' -fuzz=FuzzMannWhitney -fuzztime=30s ./judge/stat
 	$(GO) test -run='^$$' -fuzz=FuzzQuantileTest -fuzztime=30s ./judge/stat
 

@@ -383,7 +383,7 @@ func (c *Config) validateCountQueries(path string, s *Signal) error {
 		if m := rateFunction.FindStringSubmatch(q.text); m != nil {
 			return c.fieldError(path+"."+q.field, fmt.Errorf("signal %q counts events, but %s() gives per-second rates, not counts: use increase(...[{{.step}}]) (PromQL) or count_over_time(...[{{.step}}]) (LogQL)", s.Name, m[2]))
 		}
-		if !strings.Contains(q.text, "{{.step}}") && !strings.Contains(q.text, "{{ .step }}") {
+		if !strings.Contains(q.text, "{{.step}}") && !strings.Contains(q.text, "{{ .step }}") && !c.periodIsStep(s.Source, q.text) {
 			return c.fieldError(path+"."+q.field, fmt.Errorf("signal %q counts events, so each step must count its own window: use [{{.step}}] as the range (increase(...[{{.step}}]), count_over_time(...[{{.step}}]); Graphite: summarize(X, \"{{.step}}\", \"sum\"); InfluxQL: GROUP BY time({{.step}})), so that windows neither overlap nor leave gaps", s.Name))
 		}
 	}

@@ -10,10 +10,12 @@
 //
 // Sources are named (SourceSpec): prometheus and loki by default, others
 // with a type: prometheus, loki, victoriametrics (metrics/prometheus with
-// its VictoriaMetrics flavor), graphite (metrics/graphite) or influxdb
-// (metrics/influxdb, InfluxQL; its database: is required). A signal's
-// queries are read in its source's language (metrics.Language: PromQL and
-// LogQL's rules, Graphite's or InfluxQL's), and CheckLive renders them for the
+// its VictoriaMetrics flavor), graphite (metrics/graphite), influxdb
+// (metrics/influxdb, InfluxQL; its database: is required) or cloudwatch
+// (metrics/cloudwatch: a region and the server's AWS credentials, no URL
+// needed). A signal's queries are read in its source's language
+// (metrics.Language: PromQL and LogQL's rules, Graphite's, InfluxQL's or
+// CloudWatch's), and CheckLive renders them for the
 // scopes before anything runs, so a scope value the language cannot hold
 // is a config error, not a failed query. The command line tools read
 // sources from the config's sources: block (OpenSources); verdict serve

@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/cloudwatch"
 	"github.com/verdict-aca/verdict/metrics/graphite"
 	"github.com/verdict-aca/verdict/metrics/influxdb"
 	"github.com/verdict-aca/verdict/metrics/loki"
@@ -33,8 +34,8 @@ import (
 // signal with a query and no source reads "prometheus", and the command
 // line's --prometheus-url / --loki-url (VERDICT_PROMETHEUS_URL,
 // VERDICT_LOKI_URL) set their URLs. Other names carry a type (prometheus,
-// loki, victoriametrics, graphite or influxdb), and a signal picks one with source:
-// NAME.
+// loki, victoriametrics, graphite, influxdb or cloudwatch), and a signal
+// picks one with source: NAME.
 //
 // The command line tools (judge, analyze, validate) read the sources from
 // the config file the operator wrote (its sources: block). verdict serve
@@ -62,10 +63,14 @@ const (
 	TypeGraphite = "graphite"
 	// TypeInfluxDB is InfluxDB 1.x's InfluxQL /query API (metrics/influxdb).
 	TypeInfluxDB = "influxdb"
+	// TypeCloudWatch is Amazon CloudWatch's GetMetricData
+	// (metrics/cloudwatch): a region, credentials from the server's
+	// environment, shared files or instance role; url is optional.
+	TypeCloudWatch = "cloudwatch"
 )
 
 // sourceTypes lists the types a source may have.
-var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite, TypeInfluxDB}
+var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite, TypeInfluxDB, TypeCloudWatch}
 
 // SourceOverrides are source URLs given outside the config or sources
 // file, on the command line or in the environment. A non-empty value wins.
@@ -82,10 +87,11 @@ type Sources []SourceSpec
 type SourceSpec struct {
 	// Name is the key the source is written under.
 	Name string `yaml:"name"`
-	// Type is prometheus, loki, victoriametrics, graphite or influxdb; the default
-	// names imply theirs.
+	// Type is prometheus, loki, victoriametrics, graphite, influxdb or
+	// cloudwatch; the default names imply theirs.
 	Type string `yaml:"type"`
-	// URL is the server's base URL.
+	// URL is the server's base URL (a cloudwatch source's endpoint,
+	// which its region names when URL is empty).
 	URL string `yaml:"url"`
 	// Timeout bounds each attempt of a query (default 10s).
 	Timeout Duration `yaml:"timeout"`
@@ -115,6 +121,20 @@ type SourceSpec struct {
 	// RetentionPolicy is the retention policy an influxdb source's
 	// queries read (influxdb only; default: the database's default).
 	RetentionPolicy string `yaml:"retentionPolicy"`
+	// CloudWatch holds a cloudwatch source's settings.
+	CloudWatch `yaml:",inline"`
+}
+
+// CloudWatch is a cloudwatch source's settings.
+type CloudWatch struct {
+	// Region is the AWS region (cloudwatch only; required there).
+	Region string `yaml:"region"`
+	// Credentials says where the AWS credentials are: env (the default),
+	// shared (the shared credentials and config files) or imds (the EC2
+	// instance's role).
+	Credentials string `yaml:"credentials"`
+	// Profile is the shared files' profile (credentials: shared).
+	Profile string `yaml:"profile"`
 }
 
 // BasicAuth is a user name and a file holding the password.
@@ -216,6 +236,9 @@ func (s Sources) validate(prefix string, fieldError func(field string, err error
 				return fieldError(path+".url", err)
 			}
 		}
+		if err := sp.validateCloudWatch(path, fieldError); err != nil {
+			return err
+		}
 		if sp.Type != SourceLoki && sp.Tenant != "" {
 			return fieldError(path+".tenant", errors.New("only a Loki source has a tenant"))
 		}
@@ -312,6 +335,8 @@ func (sp SourceSpec) open() (metrics.Source, error) {
 		return influxdb.New(influxdb.Config{URL: sp.URL, Database: sp.Database, RetentionPolicy: sp.RetentionPolicy, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
 	case TypeGraphite:
 		return graphite.New(graphite.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
+	case TypeCloudWatch:
+		return sp.openCloudWatch(h)
 	case TypeVictoriaMetrics:
 		return prometheus.New(prometheus.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h,
 			Flavor: prometheus.FlavorVictoriaMetrics, LatencyOffset: time.Duration(sp.LatencyOffset)})
@@ -326,6 +351,8 @@ func (sp SourceSpec) Language() metrics.Language {
 		return graphite.Language{}
 	case TypeInfluxDB:
 		return influxdb.Language{}
+	case TypeCloudWatch:
+		return cloudwatch.Language{}
 	case TypeVictoriaMetrics:
 		return query.MetricsQL{}
 	}
@@ -382,7 +409,7 @@ func OpenSources(c *Config, o SourceOverrides) (SourceSet, error) {
 	for _, s := range c.Signals {
 		used[s.Source] = true
 	}
-	return c.Sources.withOverrides(o).openAll(func(sp SourceSpec) bool { return used[sp.Name] && sp.URL != "" }, "sources.", c.fieldError)
+	return c.Sources.withOverrides(o).openAll(func(sp SourceSpec) bool { return used[sp.Name] && sp.reachable() }, "sources.", c.fieldError)
 }
 
 // SourceURL is the URL OpenSources gives the source of this name: the
@@ -462,7 +489,7 @@ func (f *ServerSources) Open(o SourceOverrides) (SourceSet, error) {
 	}
 	all := f.Sources.withOverrides(o)
 	for _, sp := range all {
-		if sp.URL == "" {
+		if !sp.reachable() {
 			hint := "give url"
 			if IsDefaultSource(sp.Name) {
 				hint += fmt.Sprintf(" here or --%s-url", sp.Name)
