@@ -90,6 +90,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -143,7 +144,9 @@ const (
 // Source runs range queries against one Prometheus. It is safe for
 // concurrent use.
 type Source struct {
-	api     v1.API
+	// client sends the queries; answers it cannot decode itself go to
+	// client_golang's v1 API over it (queryRange).
+	client  api.Client
 	timeout time.Duration
 	backoff query.Backoff
 	// vm is set for FlavorVictoriaMetrics, which is queried without
@@ -179,7 +182,7 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client: %w", err)
 	}
-	s := &Source{api: v1.NewAPI(client), timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
+	s := &Source{client: client, timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -216,6 +219,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	}
 	var (
 		value    model.Value
+		decoded  []metrics.Series
 		warnings []string
 	)
 	if s.vm != nil {
@@ -242,13 +246,13 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		defer cancel()
 		var retryAfter time.Duration
 		actx = context.WithValue(actx, retryAfterKey{}, &retryAfter)
-		v, warns, infos, err := s.api.QueryRange(actx, rendered, rng, v1.WithTimeout(s.timeout))
+		a, err := s.queryRange(actx, rendered, rng)
 		if err != nil {
 			return &query.Error{Signal: q.Signal, Query: rendered, Kind: s.kind(ctx, err), Err: s.describe(ctx, err), RetryAfter: retryAfter}
 		}
-		value = v
-		warnings = append([]string(nil), warns...)
-		for _, info := range infos {
+		value, decoded = a.value, a.series
+		warnings = append([]string(nil), a.warnings...)
+		for _, info := range a.infos {
 			warnings = append(warnings, "info: "+info)
 		}
 		return nil
@@ -256,9 +260,14 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	if err != nil {
 		return metrics.Result{}, err
 	}
-	series, natives, err := convert(q, rendered, value)
-	if err != nil {
-		return metrics.Result{}, err
+	series, natives := decoded, []query.NativeSeries(nil)
+	if decoded == nil {
+		if series, natives, err = convert(q, rendered, value); err != nil {
+			return metrics.Result{}, err
+		}
+	}
+	for i := range series {
+		series[i].Signal = q.Signal
 	}
 	if natives != nil {
 		series, err = query.NativeHistogram(q, rendered, scope, grid, natives)
@@ -269,6 +278,70 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		return metrics.Result{}, err
 	}
 	return metrics.Result{Series: series, Warnings: warnings}, nil
+}
+
+// rangeAnswer is one answer to a range query: series decoded by
+// decodeMatrix, or the value client_golang decoded.
+type rangeAnswer struct {
+	series          []metrics.Series
+	value           model.Value
+	warnings, infos []string
+}
+
+// queryRange runs one range query as client_golang's v1 API would (the same
+// request, the same reading of the body under ctx), then decodes a
+// successful matrix answer straight into series (decodeMatrix). Any other
+// answer — an error status, another result type, native histograms, JSON
+// decodeMatrix does not take — is handed as it was read to client_golang's
+// v1 API (replayClient), so its errors, their wording and its fallback to
+// GET stay client_golang's.
+func (s *Source) queryRange(ctx context.Context, rendered string, rng v1.Range) (rangeAnswer, error) {
+	u := s.client.URL("/api/v1/query_range", nil)
+	args := u.Query()
+	args.Set("timeout", s.timeout.String())
+	args.Set("query", rendered)
+	args.Set("start", formatTimeLikeClient(rng.Start))
+	args.Set("end", formatTimeLikeClient(rng.End))
+	args.Set("step", strconv.FormatFloat(rng.Step.Seconds(), 'f', -1, 64))
+	req, err := http.NewRequest(http.MethodPost, u.String(), strings.NewReader(args.Encode()))
+	if err != nil {
+		return rangeAnswer{}, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header["Idempotency-Key"] = nil // as client_golang: retried on a network error
+	resp, body, err := s.client.Do(ctx, req)
+	if err == nil && resp.StatusCode == http.StatusOK {
+		if m, ok := decodeMatrix(string(body)); ok {
+			return rangeAnswer{series: m.series, warnings: m.warnings, infos: m.infos}, nil
+		}
+	}
+	replay := &replayClient{Client: s.client, resp: resp, body: body, err: err}
+	v, warnings, infos, err := v1.NewAPI(replay).QueryRange(ctx, rendered, rng, v1.WithTimeout(s.timeout))
+	return rangeAnswer{value: v, warnings: warnings, infos: infos}, err
+}
+
+// replayClient answers its first request with a response already read,
+// and sends any later one (client_golang's GET after a 403, 405 or 501)
+// through the client.
+type replayClient struct {
+	api.Client
+	resp     *http.Response
+	body     []byte
+	err      error
+	replayed bool
+}
+
+func (c *replayClient) Do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+	if !c.replayed {
+		c.replayed = true
+		return c.resp, c.body, c.err
+	}
+	return c.Client.Do(ctx, req)
+}
+
+// formatTimeLikeClient writes t as client_golang's v1 API does.
+func formatTimeLikeClient(t time.Time) string {
+	return strconv.FormatFloat(float64(t.Unix())+float64(t.Nanosecond())/1e9, 'f', -1, 64)
 }
 
 // kind classifies an error from QueryRange. ctx is the caller's context
