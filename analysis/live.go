@@ -660,8 +660,14 @@ func fetch(ctx context.Context, src metrics.Source, q metrics.Query, scope metri
 		return f
 	}
 	for _, s := range res.Series {
-		f.values = append(f.values, s.Values...)
-		f.times = append(f.times, s.Times...)
+		// The answer is this run's alone: keep its slices (empty ones as
+		// nil, as the report has always had them).
+		if len(s.Values) > 0 {
+			f.values = s.Values
+		}
+		if len(s.Times) > 0 {
+			f.times = s.Times
+		}
 		f.bounds = s.Bounds
 	}
 	return f

@@ -86,12 +86,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -146,7 +148,11 @@ const (
 type Source struct {
 	// client sends the queries; answers it cannot decode itself go to
 	// client_golang's v1 API over it (queryRange).
-	client  api.Client
+	client api.Client
+	// http is client's HTTP client, which queryRange reads answers with.
+	http *http.Client
+	// chunks holds read buffers (*[]byte) for readBody.
+	chunks  sync.Pool
 	timeout time.Duration
 	backoff query.Backoff
 	// vm is set for FlavorVictoriaMetrics, which is queried without
@@ -182,7 +188,7 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client: %w", err)
 	}
-	s := &Source{client: client, timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
+	s := &Source{client: client, http: hc, timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -309,15 +315,53 @@ func (s *Source) queryRange(ctx context.Context, rendered string, rng v1.Range) 
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header["Idempotency-Key"] = nil // as client_golang: retried on a network error
-	resp, body, err := s.client.Do(ctx, req)
-	if err == nil && resp.StatusCode == http.StatusOK {
-		if m, ok := decodeMatrix(string(body)); ok {
-			return rangeAnswer{series: m.series, warnings: m.warnings, infos: m.infos}, nil
+	resp, err := s.http.Do(req.WithContext(ctx))
+	var body string
+	if err == nil {
+		body, err = s.readBody(ctx, resp, rng)
+		if err == nil && resp.StatusCode == http.StatusOK {
+			if m, ok := decodeMatrix(body); ok {
+				return rangeAnswer{series: m.series, warnings: m.warnings, infos: m.infos}, nil
+			}
 		}
 	}
-	replay := &replayClient{Client: s.client, resp: resp, body: body, err: err}
+	replay := &replayClient{Client: s.client, resp: resp, body: []byte(body), err: err}
 	v, warnings, infos, err := v1.NewAPI(replay).QueryRange(ctx, rendered, rng, v1.WithTimeout(s.timeout))
 	return rangeAnswer{value: v, warnings: warnings, infos: infos}, err
+}
+
+// readBody reads an answer whole and closes it, as client_golang's client
+// does (ctx's error when ctx ended first), but into a string sized for the
+// range's points from the start, where client_golang's buffer starts at
+// 512 bytes and copies the answer at each doubling, and decodeMatrix would
+// then copy it once more.
+func (s *Source) readBody(ctx context.Context, resp *http.Response, rng v1.Range) (string, error) {
+	defer resp.Body.Close()
+	points := 1
+	if rng.Step > 0 {
+		points += int(rng.End.Sub(rng.Start) / rng.Step)
+	}
+	var b strings.Builder
+	b.Grow(min(256+32*points, 1<<20))
+	chunk, _ := s.chunks.Get().(*[]byte)
+	if chunk == nil {
+		chunk = new([]byte)
+		*chunk = make([]byte, 16<<10)
+	}
+	defer s.chunks.Put(chunk)
+	for {
+		n, err := resp.Body.Read(*chunk)
+		b.Write((*chunk)[:n])
+		if err == io.EOF {
+			return b.String(), nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			return b.String(), err
+		}
+	}
 }
 
 // replayClient answers its first request with a response already read,
