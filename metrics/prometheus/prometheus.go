@@ -4,6 +4,17 @@
 // queries.
 //
 // Decisions:
+//   - A range query is sent as client_golang's v1 API sends it (POST, the
+//     same form), and a successful answer whose result is a matrix of
+//     numbers is decoded straight into series (matrix.go), without
+//     client_golang's two encoding/json passes and model types, which cost
+//     a live analysis more CPU than its judging. Everything else — error
+//     statuses, other result types, native histograms, JSON that decoder
+//     does not take — goes, as it was read, through client_golang's v1
+//     API, so the errors below and their wording are client_golang's
+//     (FuzzDecodeMatrix checks that what the decoder takes, client_golang
+//     reads the same). An answer is read into memory sized for the range's
+//     points, under the answer cap.
 //   - Every query is a range query over the window at the window's step. A
 //     zero step means 60s (one point per minute, close to typical scrape
 //     intervals, so points are not mostly repeats), widened when needed to
