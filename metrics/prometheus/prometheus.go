@@ -320,13 +320,13 @@ func (s *Source) queryRange(ctx context.Context, rendered string, rng v1.Range) 
 	args.Set("start", formatTimeLikeClient(rng.Start))
 	args.Set("end", formatTimeLikeClient(rng.End))
 	args.Set("step", strconv.FormatFloat(rng.Step.Seconds(), 'f', -1, 64))
-	req, err := http.NewRequest(http.MethodPost, u.String(), strings.NewReader(args.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(args.Encode()))
 	if err != nil {
 		return rangeAnswer{}, err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header["Idempotency-Key"] = nil // as client_golang: retried on a network error
-	resp, err := s.http.Do(req.WithContext(ctx))
+	resp, err := s.http.Do(req)
 	var body string
 	if err == nil {
 		body, err = s.readBody(ctx, resp, rng)
