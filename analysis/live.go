@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/query"
@@ -418,8 +416,10 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	workspaces := sync.Pool{New: func() any { return new(judge.Workspace) }}
 	opts := judge.Options{Confidence: c.Confidence, Look: req.Look, Looks: req.Looks, Step: query.Step(req.Window), Extrapolated: true,
 		Elapsed: req.Window.End.Sub(req.Window.Start)}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(limit)
+	// The queries in signal order, run by at most limit workers: a worker
+	// (and its stack, grown once by the fetching and judging) serves query
+	// after query rather than a goroutine starting for each.
+	var work []func()
 	for i, s := range c.Signals {
 		q, qe := signalQueries(s)
 		src := sources[s.Source]
@@ -441,20 +441,26 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 			so.Anytime = &judge.Anytime{Reference: look.References[s.Name], Fraction: look.Fraction}
 		}
 		for _, j := range jobs {
-			g.Go(func() error {
-				*j.out = fetch(gctx, src, j.q, j.scope, req.Window)
+			work = append(work, func() {
+				*j.out = fetch(ctx, src, j.q, j.scope, req.Window)
 				if answered[i].Add(1) == int32(len(jobs)) && c.Judge != JudgeKayenta {
 					w := workspaces.Get().(*judge.Workspace)
 					results[i] = judgeSignal(w, s, sides{baseline[i], canary[i], baseExp[i], canExp[i]}, req.Scopes, so)
 					workspaces.Put(w)
 				}
-				return nil
 			})
 		}
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	var next atomic.Int64
+	var workers sync.WaitGroup
+	for range min(limit, len(work)) {
+		workers.Go(func() {
+			for k := next.Add(1) - 1; k < int64(len(work)); k = next.Add(1) - 1 {
+				work[k]()
+			}
+		})
 	}
+	workers.Wait()
 	if err := parent.Err(); err != nil {
 		return nil, fmt.Errorf("analysis %s: %w", c.Name, err)
 	}
@@ -655,8 +661,14 @@ func fetch(ctx context.Context, src metrics.Source, q metrics.Query, scope metri
 		return f
 	}
 	for _, s := range res.Series {
-		f.values = append(f.values, s.Values...)
-		f.times = append(f.times, s.Times...)
+		// The answer is this run's alone: keep its slices (empty ones as
+		// nil, as the report has always had them).
+		if len(s.Values) > 0 {
+			f.values = s.Values
+		}
+		if len(s.Times) > 0 {
+			f.times = s.Times
+		}
 		f.bounds = s.Bounds
 	}
 	return f

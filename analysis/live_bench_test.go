@@ -2,9 +2,6 @@ package analysis_test
 
 import (
 	"context"
-	"fmt"
-	"math"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"strconv"
@@ -15,54 +12,16 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/internal/livebench"
 	"github.com/verdict-aca/verdict/internal/promtest"
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/prometheus"
 )
 
-const (
-	liveBenchSignals     = 100
-	liveBenchParallelism = 8
-	// liveBenchStart is 2025-06-02T12:00:00Z, inside promtest's retention.
-	liveBenchStart = 1748865600
-)
-
-// liveBenchData is an hour of one gauge per signal, every 10s, for two pods
-// of each track: 400 series of 361 samples. Every tenth signal's canary is
-// 20% higher, so the judge has both passes and failures to explain.
-func liveBenchData() string {
-	rng := rand.New(rand.NewPCG(1, 2))
-	var b strings.Builder
-	b.Grow(400 * 361 * 80)
-	b.WriteString("# TYPE bench_signal_value gauge\n")
-	for s := range liveBenchSignals {
-		level := 50 + 10*float64(s%7)
-		for _, track := range []string{"baseline", "canary"} {
-			shift := 1.0
-			if track == "canary" && s%10 == 0 {
-				shift = 1.2
-			}
-			for pod := range 2 {
-				for i := 0; i <= 360; i++ {
-					v := level * shift * math.Exp(0.1*rng.NormFloat64())
-					fmt.Fprintf(&b, "bench_signal_value{signal=\"s%03d\",track=%q,pod=\"p%d\"} %.3f %d\n", s, track, pod, v, liveBenchStart+10*i)
-				}
-			}
-		}
-	}
-	b.WriteString("# EOF\n")
-	return b.String()
-}
-
-// liveBenchConfig has one Mann-Whitney signal per series.
+// liveBenchConfig is livebench's config: one Mann-Whitney signal per series.
 func liveBenchConfig(b *testing.B) *analysis.Config {
-	var y strings.Builder
-	y.WriteString("name: bench\nsignals:\n")
-	for s := range liveBenchSignals {
-		fmt.Fprintf(&y, "  - name: s%03d\n    test: mann-whitney\n    direction: increase\n    allowedChange: 10%%\n    source: prometheus\n    query: 'avg(bench_signal_value{signal=\"s%03d\",track=\"{{.track}}\"})'\n", s, s)
-	}
-	c, err := analysis.ParseConfig("bench.yaml", []byte(y.String()))
+	c, err := analysis.ParseConfig("bench.yaml", []byte(livebench.ConfigYAML()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,18 +46,18 @@ func liveBenchConfig(b *testing.B) *analysis.Config {
 //     /proc/self/status, Linux; it includes the test data generation), and
 //     alloc-MB/op: bytes allocated by Run (runtime.MemStats.TotalAlloc).
 func BenchmarkAnalyzeLive(b *testing.B) {
-	srv := promtest.Start(b, liveBenchData())
+	srv := promtest.Start(b, livebench.Data())
 	src, err := prometheus.New(prometheus.Config{URL: srv.URL})
 	if err != nil {
 		b.Fatal(err)
 	}
 	cfg := liveBenchConfig(b)
 	sources := analysis.SourceSet{"prometheus": src}
-	start := time.Unix(liveBenchStart, 0).UTC()
+	start, end := livebench.Window()
 	req := analysis.LiveRequest{
 		Scopes:      analysis.Scopes{Baseline: metrics.Scope{"track": "baseline"}, Canary: metrics.Scope{"track": "canary"}},
-		Window:      metrics.Window{Start: start, End: start.Add(time.Hour), Step: 10 * time.Second},
-		Parallelism: liveBenchParallelism,
+		Window:      metrics.Window{Start: start, End: end, Step: livebench.Step},
+		Parallelism: livebench.Parallelism,
 	}
 	ctx := context.Background()
 	run := func() *analysis.Report {
@@ -112,15 +71,15 @@ func BenchmarkAnalyzeLive(b *testing.B) {
 	rep := run()
 	high := 0
 	for _, s := range rep.Signals {
-		if s.Baseline.Count != 361 || s.Canary.Count != 361 {
+		if s.Baseline.Count != livebench.Points || s.Canary.Count != livebench.Points {
 			b.Fatalf("signal %s: %d and %d points, want 361", s.Name, s.Baseline.Count, s.Canary.Count)
 		}
 		if s.Classification == "high" {
 			high++
 		}
 	}
-	if high != liveBenchSignals/10 {
-		b.Fatalf("%d signals high, want %d", high, liveBenchSignals/10)
+	if high != livebench.Signals/10 {
+		b.Fatalf("%d signals high, want %d", high, livebench.Signals/10)
 	}
 
 	type job struct {
@@ -154,7 +113,7 @@ func BenchmarkAnalyzeLive(b *testing.B) {
 		b.StopTimer()
 		t0 = time.Now()
 		var g errgroup.Group
-		g.SetLimit(liveBenchParallelism)
+		g.SetLimit(livebench.Parallelism)
 		for i, j := range jobs {
 			g.Go(func() error { values[i] = fetch(j); return nil })
 		}

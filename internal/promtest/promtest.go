@@ -187,6 +187,9 @@ func start(prom, cfg, data string, port int, flags []string) (*Server, error) {
 	return s, nil
 }
 
+// PID is the server's process ID (for reading its CPU time in a benchmark).
+func (s *Server) PID() int { return s.proc.PID() }
+
 // Stop kills the process (by its PID) and waits for it to exit. It may be
 // called more than once.
 func (s *Server) Stop() { s.proc.Stop(nil, 0) }

@@ -224,3 +224,6 @@ func HTTPReady(url string, timeout time.Duration) func(context.Context) error {
 		return nil
 	}
 }
+
+// PID is the process's ID.
+func (p *Process) PID() int { return p.cmd.Process.Pid }

@@ -4,6 +4,17 @@
 // queries.
 //
 // Decisions:
+//   - A range query is sent as client_golang's v1 API sends it (POST, the
+//     same form), and a successful answer whose result is a matrix of
+//     numbers is decoded straight into series (matrix.go), without
+//     client_golang's two encoding/json passes and model types, which cost
+//     a live analysis more CPU than its judging. Everything else — error
+//     statuses, other result types, native histograms, JSON that decoder
+//     does not take — goes, as it was read, through client_golang's v1
+//     API, so the errors below and their wording are client_golang's
+//     (FuzzDecodeMatrix checks that what the decoder takes, client_golang
+//     reads the same). An answer is read into memory sized for the range's
+//     points, under the answer cap.
 //   - Every query is a range query over the window at the window's step. A
 //     zero step means 60s (one point per minute, close to typical scrape
 //     intervals, so points are not mostly repeats), widened when needed to
@@ -86,11 +97,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -143,7 +157,13 @@ const (
 // Source runs range queries against one Prometheus. It is safe for
 // concurrent use.
 type Source struct {
-	api     v1.API
+	// client sends the queries; answers it cannot decode itself go to
+	// client_golang's v1 API over it (queryRange).
+	client api.Client
+	// http is client's HTTP client, which queryRange reads answers with.
+	http *http.Client
+	// chunks holds read buffers (*[]byte) for readBody.
+	chunks  sync.Pool
 	timeout time.Duration
 	backoff query.Backoff
 	// vm is set for FlavorVictoriaMetrics, which is queried without
@@ -179,7 +199,7 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client: %w", err)
 	}
-	s := &Source{api: v1.NewAPI(client), timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
+	s := &Source{client: client, http: hc, timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -216,6 +236,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	}
 	var (
 		value    model.Value
+		decoded  []metrics.Series
 		warnings []string
 	)
 	if s.vm != nil {
@@ -242,13 +263,13 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		defer cancel()
 		var retryAfter time.Duration
 		actx = context.WithValue(actx, retryAfterKey{}, &retryAfter)
-		v, warns, infos, err := s.api.QueryRange(actx, rendered, rng, v1.WithTimeout(s.timeout))
+		a, err := s.queryRange(actx, rendered, rng)
 		if err != nil {
 			return &query.Error{Signal: q.Signal, Query: rendered, Kind: s.kind(ctx, err), Err: s.describe(ctx, err), RetryAfter: retryAfter}
 		}
-		value = v
-		warnings = append([]string(nil), warns...)
-		for _, info := range infos {
+		value, decoded = a.value, a.series
+		warnings = append([]string(nil), a.warnings...)
+		for _, info := range a.infos {
 			warnings = append(warnings, "info: "+info)
 		}
 		return nil
@@ -256,9 +277,14 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	if err != nil {
 		return metrics.Result{}, err
 	}
-	series, natives, err := convert(q, rendered, value)
-	if err != nil {
-		return metrics.Result{}, err
+	series, natives := decoded, []query.NativeSeries(nil)
+	if decoded == nil {
+		if series, natives, err = convert(q, rendered, value); err != nil {
+			return metrics.Result{}, err
+		}
+	}
+	for i := range series {
+		series[i].Signal = q.Signal
 	}
 	if natives != nil {
 		series, err = query.NativeHistogram(q, rendered, scope, grid, natives)
@@ -269,6 +295,108 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		return metrics.Result{}, err
 	}
 	return metrics.Result{Series: series, Warnings: warnings}, nil
+}
+
+// rangeAnswer is one answer to a range query: series decoded by
+// decodeMatrix, or the value client_golang decoded.
+type rangeAnswer struct {
+	series          []metrics.Series
+	value           model.Value
+	warnings, infos []string
+}
+
+// queryRange runs one range query as client_golang's v1 API would (the same
+// request, the same reading of the body under ctx), then decodes a
+// successful matrix answer straight into series (decodeMatrix). Any other
+// answer — an error status, another result type, native histograms, JSON
+// decodeMatrix does not take — is handed as it was read to client_golang's
+// v1 API (replayClient), so its errors, their wording and its fallback to
+// GET stay client_golang's.
+func (s *Source) queryRange(ctx context.Context, rendered string, rng v1.Range) (rangeAnswer, error) {
+	u := s.client.URL("/api/v1/query_range", nil)
+	args := u.Query()
+	args.Set("timeout", s.timeout.String())
+	args.Set("query", rendered)
+	args.Set("start", formatTimeLikeClient(rng.Start))
+	args.Set("end", formatTimeLikeClient(rng.End))
+	args.Set("step", strconv.FormatFloat(rng.Step.Seconds(), 'f', -1, 64))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(args.Encode()))
+	if err != nil {
+		return rangeAnswer{}, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header["Idempotency-Key"] = nil // as client_golang: retried on a network error
+	resp, err := s.http.Do(req)
+	var body string
+	if err == nil {
+		body, err = s.readBody(ctx, resp, rng)
+		if err == nil && resp.StatusCode == http.StatusOK {
+			if m, ok := decodeMatrix(body); ok {
+				return rangeAnswer{series: m.series, warnings: m.warnings, infos: m.infos}, nil
+			}
+		}
+	}
+	replay := &replayClient{Client: s.client, resp: resp, body: []byte(body), err: err}
+	v, warnings, infos, err := v1.NewAPI(replay).QueryRange(ctx, rendered, rng, v1.WithTimeout(s.timeout))
+	return rangeAnswer{value: v, warnings: warnings, infos: infos}, err
+}
+
+// readBody reads an answer whole and closes it, as client_golang's client
+// does (ctx's error when ctx ended first), but into a string sized for the
+// range's points from the start, where client_golang's buffer starts at
+// 512 bytes and copies the answer at each doubling, and decodeMatrix would
+// then copy it once more.
+func (s *Source) readBody(ctx context.Context, resp *http.Response, rng v1.Range) (string, error) {
+	defer resp.Body.Close()
+	points := 1
+	if rng.Step > 0 {
+		points += int(rng.End.Sub(rng.Start) / rng.Step)
+	}
+	var b strings.Builder
+	b.Grow(min(256+32*points, 1<<20))
+	chunk, _ := s.chunks.Get().(*[]byte)
+	if chunk == nil {
+		chunk = new([]byte)
+		*chunk = make([]byte, 16<<10)
+	}
+	defer s.chunks.Put(chunk)
+	for {
+		n, err := resp.Body.Read(*chunk)
+		b.Write((*chunk)[:n])
+		if err == io.EOF {
+			return b.String(), nil
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", ctx.Err()
+			}
+			return b.String(), err
+		}
+	}
+}
+
+// replayClient answers its first request with a response already read,
+// and sends any later one (client_golang's GET after a 403, 405 or 501)
+// through the client.
+type replayClient struct {
+	api.Client
+	resp     *http.Response
+	body     []byte
+	err      error
+	replayed bool
+}
+
+func (c *replayClient) Do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+	if !c.replayed {
+		c.replayed = true
+		return c.resp, c.body, c.err
+	}
+	return c.Client.Do(ctx, req)
+}
+
+// formatTimeLikeClient writes t as client_golang's v1 API does.
+func formatTimeLikeClient(t time.Time) string {
+	return strconv.FormatFloat(float64(t.Unix())+float64(t.Nanosecond())/1e9, 'f', -1, 64)
 }
 
 // kind classifies an error from QueryRange. ctx is the caller's context

@@ -55,6 +55,16 @@ func newSource(t *testing.T, h func(w http.ResponseWriter, r *http.Request, call
 	return s, f
 }
 
+// attemptTimeout is a test's per-attempt timeout: 50ms where the server
+// sleeps past it, and otherwise long enough that an attempt on a loaded
+// machine does not time out before the server answers.
+func attemptTimeout(serverSleep time.Duration) time.Duration {
+	if serverSleep > 0 {
+		return 50 * time.Millisecond
+	}
+	return 10 * time.Second
+}
+
 func writeJSON(w http.ResponseWriter, code int, body string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -138,7 +148,7 @@ func TestFetchErrors(t *testing.T) {
 					}
 				}
 				writeJSON(w, tt.code, tt.body)
-			}, Config{Timeout: 50 * time.Millisecond})
+			}, Config{Timeout: attemptTimeout(tt.sleep)})
 			q := metrics.Query{Signal: "errors", Expr: `up{track="{{.track}}"}`}
 			_, err := s.Fetch(context.Background(), q, metrics.Scope{"track": "canary"}, window)
 			var qe *query.Error

@@ -297,15 +297,30 @@ func (MetricsQL) Render(expr string, scope metrics.Scope, w metrics.Window) (str
 // '...' or `...`) so that its value can only ever be a string. Scope keys
 // must not shadow window variables.
 func Validate(expr string, scopeKeys []string) error {
+	_, err := parseValid(expr, scopeKeys)
+	return err
+}
+
+// parseValid parses expr and validates it as Validate does, returning the
+// pieces to render.
+func parseValid(expr string, scopeKeys []string) ([]piece, error) {
 	for _, k := range scopeKeys {
 		if slices.Contains(windowVars, k) {
-			return fmt.Errorf("scope key %q is reserved for the query window", k)
+			return nil, fmt.Errorf("scope key %q is reserved for the query window", k)
 		}
 	}
 	pieces, err := parseTemplate(expr)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	if err := validPieces(pieces, scopeKeys); err != nil {
+		return nil, err
+	}
+	return pieces, nil
+}
+
+// validPieces is Validate's check of a parsed template's variables.
+func validPieces(pieces []piece, scopeKeys []string) error {
 	for _, p := range pieces {
 		if p.variable == "" {
 			continue
@@ -377,10 +392,7 @@ func render(expr string, scope metrics.Scope, w metrics.Window, metricsQL bool) 
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	if err := Validate(expr, keys); err != nil {
-		return "", err
-	}
-	pieces, err := parseTemplate(expr)
+	pieces, err := parseValid(expr, keys)
 	if err != nil {
 		return "", err
 	}
