@@ -40,6 +40,7 @@ const (
 var version = "dev"
 
 func main() {
+	useFallbackRoots()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
