@@ -384,7 +384,7 @@ func (c *Config) validateCountQueries(path string, s *Signal) error {
 			return c.fieldError(path+"."+q.field, fmt.Errorf("signal %q counts events, but %s() gives per-second rates, not counts: use increase(...[{{.step}}]) (PromQL) or count_over_time(...[{{.step}}]) (LogQL)", s.Name, m[2]))
 		}
 		if !strings.Contains(q.text, "{{.step}}") && !strings.Contains(q.text, "{{ .step }}") {
-			return c.fieldError(path+"."+q.field, fmt.Errorf("signal %q counts events, so each step must count its own window: use [{{.step}}] as the range (increase(...[{{.step}}]), count_over_time(...[{{.step}}]); Graphite: summarize(X, \"{{.step}}\", \"sum\")), so that windows neither overlap nor leave gaps", s.Name))
+			return c.fieldError(path+"."+q.field, fmt.Errorf("signal %q counts events, so each step must count its own window: use [{{.step}}] as the range (increase(...[{{.step}}]), count_over_time(...[{{.step}}]); Graphite: summarize(X, \"{{.step}}\", \"sum\"); Datadog: .as_count().rollup(sum, {{.step}})), so that windows neither overlap nor leave gaps", s.Name))
 		}
 	}
 	return nil

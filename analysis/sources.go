@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/datadog"
 	"github.com/verdict-aca/verdict/metrics/graphite"
 	"github.com/verdict-aca/verdict/metrics/loki"
 	"github.com/verdict-aca/verdict/metrics/prometheus"
@@ -59,10 +60,14 @@ const (
 	TypeVictoriaMetrics = "victoriametrics"
 	// TypeGraphite is graphite-web's render API (metrics/graphite).
 	TypeGraphite = "graphite"
+	// TypeDatadog is Datadog's metrics query API (metrics/datadog); its
+	// keys come from apiKeyFile and appKeyFile or from DD_API_KEY and
+	// DD_APP_KEY in verdict's environment, its site from site or DD_SITE.
+	TypeDatadog = "datadog"
 )
 
 // sourceTypes lists the types a source may have.
-var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite}
+var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite, TypeDatadog}
 
 // SourceOverrides are source URLs given outside the config or sources
 // file, on the command line or in the environment. A non-empty value wins.
@@ -106,6 +111,14 @@ type SourceSpec struct {
 	// (default 30s): the steps closer to now are left out (VictoriaMetrics
 	// answers them with copies of earlier points).
 	LatencyOffset Duration `yaml:"latencyOffset"`
+	// Site is a Datadog site (datadoghq.com, datadoghq.eu, ...; default
+	// DD_SITE, else datadoghq.com); url, when set, wins (datadog only).
+	Site string `yaml:"site"`
+	// APIKeyFile and AppKeyFile name files holding Datadog's API and
+	// application keys (default: DD_API_KEY and DD_APP_KEY from the
+	// environment; datadog only).
+	APIKeyFile string `yaml:"apiKeyFile"`
+	AppKeyFile string `yaml:"appKeyFile"`
 }
 
 // BasicAuth is a user name and a file holding the password.
@@ -199,6 +212,9 @@ func (s Sources) validate(prefix string, fieldError func(field string, err error
 		if sp.LatencyOffset < 0 {
 			return fieldError(path+".latencyOffset", fmt.Errorf("%s is negative", time.Duration(sp.LatencyOffset)))
 		}
+		if err := sp.checkDatadog(path, fieldError); err != nil {
+			return err
+		}
 		if sp.URL != "" {
 			if err := CheckSourceURL(sp.URL); err != nil {
 				return fieldError(path+".url", err)
@@ -277,6 +293,8 @@ func (sp SourceSpec) open() (metrics.Source, error) {
 		return loki.New(loki.Config{URL: sp.URL, Tenant: sp.Tenant, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
 	case TypeGraphite:
 		return graphite.New(graphite.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
+	case TypeDatadog:
+		return sp.openDatadog(h)
 	case TypeVictoriaMetrics:
 		return prometheus.New(prometheus.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h,
 			Flavor: prometheus.FlavorVictoriaMetrics, LatencyOffset: time.Duration(sp.LatencyOffset)})
@@ -289,6 +307,8 @@ func (sp SourceSpec) Language() metrics.Language {
 	switch sp.Type {
 	case TypeGraphite:
 		return graphite.Language{}
+	case TypeDatadog:
+		return datadog.Language{}
 	case TypeVictoriaMetrics:
 		return query.MetricsQL{}
 	}
@@ -345,7 +365,7 @@ func OpenSources(c *Config, o SourceOverrides) (SourceSet, error) {
 	for _, s := range c.Signals {
 		used[s.Source] = true
 	}
-	return c.Sources.withOverrides(o).openAll(func(sp SourceSpec) bool { return used[sp.Name] && sp.URL != "" }, "sources.", c.fieldError)
+	return c.Sources.withOverrides(o).openAll(func(sp SourceSpec) bool { return used[sp.Name] && (sp.URL != "" || !sp.needsURL()) }, "sources.", c.fieldError)
 }
 
 // SourceURL is the URL OpenSources gives the source of this name: the
@@ -425,7 +445,7 @@ func (f *ServerSources) Open(o SourceOverrides) (SourceSet, error) {
 	}
 	all := f.Sources.withOverrides(o)
 	for _, sp := range all {
-		if sp.URL == "" {
+		if sp.URL == "" && sp.needsURL() {
 			hint := "give url"
 			if IsDefaultSource(sp.Name) {
 				hint += fmt.Sprintf(" here or --%s-url", sp.Name)

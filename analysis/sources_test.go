@@ -133,7 +133,7 @@ logs-eu: {type: loki, url: "http://loki.eu:3100", maxResponseBytes: 8MiB}
 		{"bad url", "prometheus: {url: ftp://x}\n", "sources.yaml line 1: prometheus.url: \"ftp://x\" is not a URL"},
 		{"user in url", "prometheus: {url: \"http://u:p@prom\"}\n", "line 1: prometheus.url: the URL carries a user or password"},
 		{"no type", "eu: {url: \"http://x\"}\n", "line 1: eu.type: missing"},
-		{"unknown type", "eu:\n  type: influxdb\n", "line 2: eu.type: \"influxdb\" is not a source type (want prometheus, loki, victoriametrics, graphite)"},
+		{"unknown type", "eu:\n  type: influxdb\n", "line 2: eu.type: \"influxdb\" is not a source type (want prometheus, loki, victoriametrics, graphite"},
 		{"latencyOffset on another type", "eu:\n  type: graphite\n  url: http://127.0.0.1:1\n  latencyOffset: 10s\n", "line 4: eu.latencyOffset: only a victoriametrics source has a latencyOffset"},
 		{"default of another type", "prometheus: {type: loki}\n", "prometheus.type: the source named prometheus is of type prometheus"},
 		{"tenant on prometheus", "eu: {type: prometheus, tenant: a}\n", "eu.tenant: only a Loki source"},
