@@ -13,7 +13,9 @@
 //
 // Decisions:
 //
-//   - Only Prometheus queries convert. customInlineTemplate wins over
+//   - Prometheus queries convert, and Datadog's (datadog.go: Kayenta's
+//     metricName{scope,tags}, with .as_count() for a count, the scope tag
+//     reported lost). customInlineTemplate wins over
 //     customFilterTemplate, as in Kayenta. ${scope}, ${location},
 //     ${project}, ${resourceType} and extendedScopeParams variables become
 //     Verdict template variables {{.scope}}, {{.location}}, ...; a
@@ -27,7 +29,7 @@
 //     literal is refused by Verdict and reported.
 //   - groupByFields would split a metric into one result per label set;
 //     Verdict judges one series per signal, so the by clause is dropped
-//     (Lost). Other metric sources (datadog, stackdriver, ...) are Lost:
+//     (Lost). Other metric sources (stackdriver, ...) are Lost:
 //     the signal keeps its judge settings but has no query, so it can be
 //     judged from series files only.
 //   - Verdict has one group per signal: the first group is kept, the others
@@ -61,6 +63,13 @@ import (
 	"github.com/verdict-aca/verdict/judge/kayenta"
 	"github.com/verdict-aca/verdict/metrics/query"
 )
+
+// queryType is a metric's query type ("prometheus", "datadog", ...).
+func queryType(raw any) string {
+	q, _ := raw.(map[string]any)
+	t, _ := q["type"].(string)
+	return t
+}
 
 // Problem is one thing Convert could not carry over, or carried over with a
 // different meaning.
@@ -215,6 +224,9 @@ func Convert(name string, data []byte) ([]byte, []Problem, error) {
 		s := signal{name: nm}
 		s.group = c.group(path, mm["groups"])
 		s.query, s.comment = c.query(path, mm["query"], templates)
+		if s.query != "" && queryType(mm["query"]) == "datadog" {
+			s.settings = append(s.settings, "source: datadog")
+		}
 		c.settings(path, mm["analysisConfigurations"], &s)
 		signals = append(signals, s)
 	}
@@ -304,6 +316,9 @@ func (c *converter) query(path string, raw any, templates map[string]string) (st
 		return "", "no query in the Kayenta config"
 	}
 	typ, _ := q["type"].(string)
+	if typ == "datadog" {
+		return c.datadogQuery(qpath, q)
+	}
 	if typ != "prometheus" {
 		c.lost(join(qpath, "type"), "%q queries cannot be converted (only prometheus); the signal keeps its judge settings and can be judged from series files", typ)
 		return "", fmt.Sprintf("%s query not converted: give this signal a PromQL query, or judge it from series files", typ)
