@@ -1,6 +1,6 @@
 // Package metrics defines where Verdict's numbers come from: the Series a
 // source returns, the scope and window a query is asked for, and the Source
-// interface that Prometheus (and VictoriaMetrics), Loki, Graphite and
+// interface that Prometheus (and VictoriaMetrics), Loki, Graphite, Datadog and
 // series files implement, with the Language of a source's query templates.
 //
 // The package knows nothing of statistics. A Source answers "what did this
