@@ -22,6 +22,7 @@ import (
 	"github.com/verdict-aca/verdict/metrics/datadog"
 	"github.com/verdict-aca/verdict/metrics/graphite"
 	"github.com/verdict-aca/verdict/metrics/loki"
+	"github.com/verdict-aca/verdict/metrics/newrelic"
 	"github.com/verdict-aca/verdict/metrics/prometheus"
 	"github.com/verdict-aca/verdict/metrics/query"
 	"github.com/verdict-aca/verdict/metrics/sourcehttp"
@@ -64,10 +65,15 @@ const (
 	// keys come from apiKeyFile and appKeyFile or from DD_API_KEY and
 	// DD_APP_KEY in verdict's environment, its site from site or DD_SITE.
 	TypeDatadog = "datadog"
+	// TypeNewRelic is NRQL through New Relic's NerdGraph
+	// (metrics/newrelic); its key, account and region come from
+	// apiKeyFile, accountId and region or from NEW_RELIC_API_KEY,
+	// NEW_RELIC_ACCOUNT_ID and NEW_RELIC_REGION.
+	TypeNewRelic = "newrelic"
 )
 
 // sourceTypes lists the types a source may have.
-var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite, TypeDatadog}
+var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite, TypeDatadog, TypeNewRelic}
 
 // SourceOverrides are source URLs given outside the config or sources
 // file, on the command line or in the environment. A non-empty value wins.
@@ -119,6 +125,12 @@ type SourceSpec struct {
 	// environment; datadog only).
 	APIKeyFile string `yaml:"apiKeyFile"`
 	AppKeyFile string `yaml:"appKeyFile"`
+	// AccountID and Region are a New Relic account and its region (US or
+	// EU; default NEW_RELIC_ACCOUNT_ID and NEW_RELIC_REGION; newrelic
+	// only). apiKeyFile holds its user API key (default
+	// NEW_RELIC_API_KEY).
+	AccountID int    `yaml:"accountId"`
+	Region    string `yaml:"region"`
 }
 
 // BasicAuth is a user name and a file holding the password.
@@ -295,6 +307,8 @@ func (sp SourceSpec) open() (metrics.Source, error) {
 		return graphite.New(graphite.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
 	case TypeDatadog:
 		return sp.openDatadog(h)
+	case TypeNewRelic:
+		return sp.openNewRelic(h)
 	case TypeVictoriaMetrics:
 		return prometheus.New(prometheus.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h,
 			Flavor: prometheus.FlavorVictoriaMetrics, LatencyOffset: time.Duration(sp.LatencyOffset)})
@@ -309,6 +323,8 @@ func (sp SourceSpec) Language() metrics.Language {
 		return graphite.Language{}
 	case TypeDatadog:
 		return datadog.Language{}
+	case TypeNewRelic:
+		return newrelic.Language{}
 	case TypeVictoriaMetrics:
 		return query.MetricsQL{}
 	}
