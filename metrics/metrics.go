@@ -1,7 +1,8 @@
 // Package metrics defines where Verdict's numbers come from: the Series a
 // source returns, the scope and window a query is asked for, and the Source
 // interface that Prometheus (and VictoriaMetrics), Loki, Graphite, Datadog,
-// New Relic and series files implement, with the Language of a source's query templates.
+// New Relic and series files implement, with the Language of a source's
+// query templates.
 //
 // The package knows nothing of statistics. A Source answers "what did this
 // query return for this scope over this window"; deciding whether the answer
