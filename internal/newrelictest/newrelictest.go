@@ -13,8 +13,8 @@
 //	  TIMESERIES N seconds SINCE S UNTIL U
 //
 // Buckets run from SINCE in steps of N up to UNTIL, each row carrying
-// beginTimeSeconds and endTimeSeconds; an empty bucket counts 0 (count,
-// sum) or has no value (null). It checks the API-Key header (401 with
+// beginTimeSeconds and endTimeSeconds; an empty bucket counts 0
+// (count(*)) or has no value (null). It checks the API-Key header (401 with
 // error_code BAD_API_KEY otherwise) and the account, answers a query it
 // cannot read with NerdGraph's error list, and Throttle makes it answer
 // the next requests as rate limited: HTTP 200 with errorClass
@@ -270,6 +270,9 @@ func aggregate(fn string, vs []float64, n int) any {
 	case "count":
 		return n
 	case "sum":
+		if len(vs) == 0 {
+			return nil
+		}
 		var sum float64
 		for _, v := range vs {
 			sum += v

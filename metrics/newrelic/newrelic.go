@@ -38,7 +38,13 @@
 //     source's: SELECT count(*) (or sum(x)) ... TIMESERIES {{.step}},
 //     asked SINCE the grid's first window's start UNTIL its last time,
 //     each bucket [t−step, t) reported at its endTimeSeconds t. A bucket
-//     of another width is a KindBadResponse error. A FACET splits the
+//     of another width is a KindBadResponse error. A bucket answered
+//     null counts nothing (0) as long as another bucket of the series has
+//     a value; a series null in every bucket (sum() of a metric that
+//     never arrived) is no data. NRQL answers count(*) with 0, never null,
+//     so a count(*) of events that never arrive reads as zero events:
+//     give such a signal an exposure (test: rate with exposureQuery), so
+//     that missing traffic shows. A FACET splits the
 //     answer into one series per facet value (labels: the facet
 //     attributes), combined by the signal's aggregate like any source's
 //     several series. NRQL answers at most 366 buckets: a window with more
@@ -376,8 +382,8 @@ func convert(q metrics.Query, a *nrqlAnswer, since, until time.Time, step time.D
 	out := make([]metrics.Series, 0, len(order))
 	for _, k := range order {
 		s := bySeries[k]
-		if len(s.Values) == 0 && q.Kind != metrics.Count {
-			continue
+		if len(s.Values) == 0 {
+			continue // every bucket null: the query found nothing
 		}
 		out = append(out, *s)
 	}
