@@ -15,7 +15,9 @@
 //
 //   - Prometheus queries convert, and Datadog's (datadog.go: Kayenta's
 //     metricName{scope,tags}, with .as_count() for a count, the scope tag
-//     reported lost). customInlineTemplate wins over
+//     reported lost) and New Relic's customInlineTemplate (newrelic.go:
+//     the window's SINCE and UNTIL dropped, TIMESERIES {{.step}},
+//     LIKE '${scope}' as = '{{.scope}}'). customInlineTemplate wins over
 //     customFilterTemplate, as in Kayenta. ${scope}, ${location},
 //     ${project}, ${resourceType} and extendedScopeParams variables become
 //     Verdict template variables {{.scope}}, {{.location}}, ...; a
@@ -224,8 +226,8 @@ func Convert(name string, data []byte) ([]byte, []Problem, error) {
 		s := signal{name: nm}
 		s.group = c.group(path, mm["groups"])
 		s.query, s.comment = c.query(path, mm["query"], templates)
-		if s.query != "" && queryType(mm["query"]) == "datadog" {
-			s.settings = append(s.settings, "source: datadog")
+		if t := queryType(mm["query"]); s.query != "" && (t == "datadog" || t == "newrelic") {
+			s.settings = append(s.settings, "source: "+t)
 		}
 		c.settings(path, mm["analysisConfigurations"], &s)
 		signals = append(signals, s)
@@ -318,6 +320,9 @@ func (c *converter) query(path string, raw any, templates map[string]string) (st
 	typ, _ := q["type"].(string)
 	if typ == "datadog" {
 		return c.datadogQuery(qpath, q)
+	}
+	if typ == "newrelic" {
+		return c.newRelicQuery(qpath, q)
 	}
 	if typ != "prometheus" {
 		c.lost(join(qpath, "type"), "%q queries cannot be converted (only prometheus); the signal keeps its judge settings and can be judged from series files", typ)
