@@ -239,7 +239,7 @@ func parseFilter(filter string) (map[string]string, error) {
 	for _, tag := range strings.Split(filter, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(tag), ":")
 		if !ok || k == "" || v == "" {
-			return nil, fmt.Errorf("Invalid tag filter %q", tag)
+			return nil, fmt.Errorf("invalid tag filter %q", tag)
 		}
 		want[k] = v
 	}

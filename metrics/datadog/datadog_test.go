@@ -290,7 +290,7 @@ func TestCountsOnGrid(t *testing.T) {
 	_, err := s.Fetch(context.Background(), metrics.Query{Signal: "errors", Kind: metrics.Count,
 		Expr: "sum:checkout.errors{track:{{.track}}}.as_count()"}, scope, w)
 	var qe *query.Error
-	if !errors.As(err, &qe) || qe.Kind != query.KindBadQuery || !strings.Contains(err.Error(), "interval of 10s, not the step 1m") {
+	if !errors.As(err, &qe) || qe.Kind != query.KindBadQuery || !strings.Contains(err.Error(), "interval is 10s, not the step 1m") {
 		t.Errorf("count without rollup: %v, want a bad query naming the interval", err)
 	}
 }
