@@ -9,8 +9,11 @@
 // fields, a time) and reads the subset of NRQL the tests use:
 //
 //	SELECT average|sum|max|min|latest(FIELD) | count(*) FROM TYPE
-//	  [WHERE ATTR = 'VALUE' [AND ATTR = 'VALUE' ...]] [FACET ATTR]
+//	  [WHERE ATTR = 'VALUE' [AND ATTR = 'VALUE' ...]] [FACET ATTR [LIMIT MAX|N]]
 //	  TIMESERIES N seconds SINCE S UNTIL U
+//
+// A FACET answers its first 10 values (in order) unless LIMIT says more,
+// as NRQL answers its top 10.
 //
 // Buckets run from SINCE in steps of N up to UNTIL, each row carrying
 // beginTimeSeconds and endTimeSeconds; an empty bucket counts 0
@@ -114,7 +117,7 @@ func graphQLErrors(message string, ext map[string]string) map[string]any {
 	return map[string]any{"errors": []any{e}}
 }
 
-var nrqlPattern = regexp.MustCompile(`(?i)^SELECT\s+(average|sum|max|min|latest|count)\(\s*(\*|[A-Za-z_][A-Za-z0-9_.]*)\s*\)\s+FROM\s+([A-Za-z_][A-Za-z0-9_]*)(?:\s+WHERE\s+(.*?))?(?:\s+FACET\s+([A-Za-z_][A-Za-z0-9_.]*))?\s+TIMESERIES\s+(\d+)\s+seconds?\s+SINCE\s+(\d+)\s+UNTIL\s+(\d+)$`)
+var nrqlPattern = regexp.MustCompile(`(?i)^SELECT\s+(average|sum|max|min|latest|count)\(\s*(\*|[A-Za-z_][A-Za-z0-9_.]*)\s*\)\s+FROM\s+([A-Za-z_][A-Za-z0-9_]*)(?:\s+WHERE\s+(.*?))?(?:\s+FACET\s+([A-Za-z_][A-Za-z0-9_.]*))?(?:\s+LIMIT\s+(MAX|\d+))?\s+TIMESERIES\s+(\d+)\s+seconds?\s+SINCE\s+(\d+)\s+UNTIL\s+(\d+)$`)
 
 var condPattern = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*'([^'\\]*)'$`)
 
@@ -177,9 +180,16 @@ func (s *Server) run(nrql string) ([]map[string]any, []string, error) {
 		return nil, nil, fmt.Errorf("NRQL Syntax Error: Error at line 1 position 1, unexpected query %q", nrql)
 	}
 	fn, field, typ, where, facet := strings.ToLower(m[1]), m[2], m[3], m[4], m[5]
-	step, _ := strconv.ParseInt(m[6], 10, 64)
-	since, _ := strconv.ParseInt(m[7], 10, 64)
-	until, _ := strconv.ParseInt(m[8], 10, 64)
+	limit := 10 // NRQL's default facet limit
+	switch {
+	case strings.EqualFold(m[6], "MAX"):
+		limit = 5000
+	case m[6] != "":
+		limit, _ = strconv.Atoi(m[6])
+	}
+	step, _ := strconv.ParseInt(m[7], 10, 64)
+	since, _ := strconv.ParseInt(m[8], 10, 64)
+	until, _ := strconv.ParseInt(m[9], 10, 64)
 	if step <= 0 || until <= since {
 		return nil, nil, fmt.Errorf("NRQL Syntax Error: invalid TIMESERIES or time range")
 	}
@@ -240,18 +250,22 @@ func (s *Server) run(nrql string) ([]map[string]any, []string, error) {
 	} else {
 		facetValues[""] = true
 	}
-	var results []map[string]any
-	key := fn
-	if fn != "count" {
-		key = fn + "." + field
-	}
-	for _, fv := range slices.Sorted(func(yield func(string) bool) {
+	facetList := slices.Sorted(func(yield func(string) bool) {
 		for v := range facetValues {
 			if !yield(v) {
 				return
 			}
 		}
-	}) {
+	})
+	if len(facetList) > limit {
+		facetList = facetList[:limit]
+	}
+	var results []map[string]any
+	key := fn
+	if fn != "count" {
+		key = fn + "." + field
+	}
+	for _, fv := range facetList {
 		for i := int64(0); since+i*step < until; i++ {
 			k := bucketKey{fv, i}
 			row := map[string]any{"beginTimeSeconds": since + i*step, "endTimeSeconds": since + (i+1)*step, key: aggregate(fn, values[k], counts[k])}

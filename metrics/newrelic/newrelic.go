@@ -47,7 +47,9 @@
 //     that missing traffic shows. A FACET splits the
 //     answer into one series per facet value (labels: the facet
 //     attributes), combined by the signal's aggregate like any source's
-//     several series. NRQL answers at most 366 buckets: a window with more
+//     several series; a FACET without LIMIT that answers NRQL's default
+//     10 values carries a partial-data warning (others may be left out).
+//     NRQL answers at most 366 buckets: a window with more
 //     steps is refused with one sentence asking for a longer step.
 //   - Histograms: not read (NRQL's histogram() buckets are not mapped
 //     yet); a histogram signal is refused.
@@ -274,11 +276,26 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		}
 		warnings = append(warnings, fmt.Sprintf("partial data: %s, up to %s: New Relic has not received the rest (yet), or the service stopped sending", what, w.End.UTC().Format(time.RFC3339)))
 	}
+	if len(answer.Metadata.Facets) > 0 && len(series) >= DefaultFacetLimit && !hasWord(rendered, "LIMIT") {
+		warnings = append(warnings, fmt.Sprintf("partial data: the FACET answered %d values, NRQL's default limit, so others may be left out; say LIMIT MAX (or a number) in the query", len(series)))
+	}
 	series, err = query.Shape(q, nrql, scope, grid, series)
 	if err != nil {
 		return metrics.Result{}, err
 	}
 	return metrics.Result{Series: series, Warnings: warnings}, nil
+}
+
+// DefaultFacetLimit is how many facet values NRQL answers without a LIMIT.
+const DefaultFacetLimit = 10
+
+// hasWord reports whether the NRQL text holds word outside strings and
+// names.
+func hasWord(nrql, word string) bool {
+	var sc scanner
+	sc.feed(nrql)
+	sc.endWord()
+	return slices.Contains(sc.words, word)
 }
 
 func ceilSecond(t time.Time) int64 {

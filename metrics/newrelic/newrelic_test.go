@@ -245,3 +245,32 @@ func TestNewSettings(t *testing.T) {
 		t.Errorf("EU: %v, endpoint %v", err, s)
 	}
 }
+
+// TestFacetLimit: a FACET without LIMIT that answers NRQL's default 10
+// values is flagged partial; with LIMIT MAX every value is summed.
+func TestFacetLimit(t *testing.T) {
+	srv := newrelictest.Start(t, testKey, testAccount)
+	for h := range 12 {
+		srv.Add(newrelictest.Event{Type: "Transaction", Attrs: map[string]string{"track": "canary", "host": string(rune('a' + h))}, Time: testWindow.Start})
+	}
+	s := newSource(t, srv.URL, -1)
+	w := metrics.Window{Start: testWindow.Start, End: testWindow.Start.Add(2 * time.Minute), Step: time.Minute}
+	for _, tt := range []struct {
+		limit   string
+		want    float64
+		partial bool
+	}{{"", 10, true}, {" LIMIT MAX", 12, false}} {
+		q := metrics.Query{Signal: "requests", Kind: metrics.Count, Aggregate: "sum",
+			Expr: "SELECT count(*) FROM Transaction WHERE track = '{{.track}}' FACET host" + tt.limit + " TIMESERIES {{.step}}"}
+		res, err := s.Fetch(context.Background(), q, metrics.Scope{"track": "canary"}, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Series) != 1 || res.Series[0].Values[0] != tt.want {
+			t.Errorf("limit %q: %+v, want %v requests in the first step", tt.limit, res.Series, tt.want)
+		}
+		if partial := len(res.Warnings) == 1 && strings.Contains(res.Warnings[0], "NRQL's default limit"); partial != tt.partial {
+			t.Errorf("limit %q: warnings %q, want partial=%v", tt.limit, res.Warnings, tt.partial)
+		}
+	}
+}
