@@ -122,7 +122,7 @@ type SourceSpec struct {
 	Site string `yaml:"site"`
 	// APIKeyFile and AppKeyFile name files holding Datadog's API and
 	// application keys (default: DD_API_KEY and DD_APP_KEY from the
-	// environment; datadog only).
+	// environment; datadog only, apiKeyFile newrelic's too).
 	APIKeyFile string `yaml:"apiKeyFile"`
 	AppKeyFile string `yaml:"appKeyFile"`
 	// AccountID and Region are a New Relic account and its region (US or
@@ -224,7 +224,7 @@ func (s Sources) validate(prefix string, fieldError func(field string, err error
 		if sp.LatencyOffset < 0 {
 			return fieldError(path+".latencyOffset", fmt.Errorf("%s is negative", time.Duration(sp.LatencyOffset)))
 		}
-		if err := sp.checkDatadog(path, fieldError); err != nil {
+		if err := sp.checkKeyedSettings(path, fieldError); err != nil {
 			return err
 		}
 		if sp.URL != "" {

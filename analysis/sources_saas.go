@@ -29,9 +29,9 @@ const (
 // region's API.
 func (sp SourceSpec) needsURL() bool { return sp.Type != TypeDatadog && sp.Type != TypeNewRelic }
 
-// checkDatadog refuses Datadog's and New Relic's settings on another
+// checkKeyedSettings refuses Datadog's and New Relic's settings on another
 // type of source.
-func (sp SourceSpec) checkDatadog(path string, fieldError func(field string, err error) error) error {
+func (sp SourceSpec) checkKeyedSettings(path string, fieldError func(field string, err error) error) error {
 	keyed := sp.Type == TypeDatadog || sp.Type == TypeNewRelic
 	if keyed && (sp.BearerTokenFile != "" || sp.BasicAuth != nil) {
 		return fieldError(path+".bearerTokenFile", fmt.Errorf("a %s source authenticates with its API key (apiKeyFile, or the environment), not a bearer token or basic auth", sp.Type))
