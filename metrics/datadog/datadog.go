@@ -281,7 +281,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	if q.Kind == metrics.Count {
 		for _, rs := range answer.Series {
 			if rs.Interval != 0 && time.Duration(rs.Interval)*time.Second != w.Step {
-				return bad(fmt.Errorf("the answer's interval is %s, not the step %s: a count's query must sum each step itself (.as_count().rollup(sum, {{.step}})), at a step Datadog keeps for a window this long (it raises the interval past about 1,500 points)", query.Duration(time.Duration(rs.Interval)*time.Second), query.Duration(w.Step)))
+				return bad(fmt.Errorf("the answer's interval is %s, not the step %s: a count's query must sum each step itself (.as_count().rollup(sum, {{.step}})), at a step Datadog keeps for a window this long", query.Duration(time.Duration(rs.Interval)*time.Second), query.Duration(w.Step)))
 			}
 		}
 	}
