@@ -365,3 +365,28 @@ func TestAnswerCapped(t *testing.T) {
 		t.Errorf("%v after %d calls, want one too-large error", err, calls.Load())
 	}
 }
+
+// TestTimeout: an attempt that gets no answer ends at the source's
+// timeout as a KindTimeout error (retried, then given up).
+func TestTimeout(t *testing.T) {
+	var calls atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		select { // never answers while the test runs
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	s, err := New(Config{URL: srv.URL, APIKey: "a", AppKey: "b", Timeout: 50 * time.Millisecond, Retries: 1, RetryWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Fetch(context.Background(), metrics.Query{Signal: "cpu", Expr: "avg:a{*}"}, nil, testWindow)
+	var qe *query.Error
+	if !errors.As(err, &qe) || qe.Kind != query.KindTimeout || !strings.Contains(err.Error(), "timeout after 50ms (gave up after 2 attempts)") || calls.Load() != 2 {
+		t.Errorf("%v after %d calls, want a timeout after 2 attempts", err, calls.Load())
+	}
+}

@@ -274,3 +274,26 @@ func TestFacetLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestTimeout: an attempt that gets no answer ends at the source's
+// timeout as a KindTimeout error (retried, then given up).
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // never answers while the test runs
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	s, err := New(Config{URL: srv.URL, AccountID: 1, APIKey: "k", Timeout: 50 * time.Millisecond, Retries: 1, RetryWait: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Fetch(context.Background(), metrics.Query{Signal: "x", Expr: "SELECT count(*) FROM Transaction TIMESERIES {{.step}}"}, nil, testWindow)
+	var qe *query.Error
+	if !errors.As(err, &qe) || qe.Kind != query.KindTimeout || !strings.Contains(err.Error(), "timeout after 50ms (gave up after 2 attempts)") {
+		t.Errorf("%v, want a timeout after 2 attempts", err)
+	}
+}
