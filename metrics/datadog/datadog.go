@@ -493,13 +493,18 @@ func errorMessage(body []byte) string {
 	return query.Excerpt(string(body))
 }
 
+// minRedacted is the shortest key redact looks for: a shorter one (no
+// real Datadog key is: they are 32 and 40 characters) would match
+// ordinary words of the message.
+const minRedacted = 8
+
 // redact returns err, or when its message holds one of the keys, an
 // error with the same message and every key in it replaced by
 // "[redacted]" (and nothing to unwrap that would hold it).
 func redact(err error, keys []string) error {
 	msg := err.Error()
 	for _, k := range keys {
-		if k != "" {
+		if len(k) >= minRedacted {
 			msg = strings.ReplaceAll(msg, k, "[redacted]")
 		}
 	}

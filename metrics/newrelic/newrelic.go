@@ -578,7 +578,9 @@ func errorsText(errs []graphQLError) string {
 // redact returns err, or when its message holds the key, an error with
 // the same message and the key replaced by "[redacted]".
 func redact(err error, key string) error {
-	if key == "" || !strings.Contains(err.Error(), key) {
+	// A key shorter than 8 bytes (no real one is) would match ordinary
+	// words of the message.
+	if len(key) < 8 || !strings.Contains(err.Error(), key) {
 		return err
 	}
 	return errors.New(strings.ReplaceAll(err.Error(), key, "[redacted]"))

@@ -287,7 +287,7 @@ func TestTimeout(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	s, err := New(Config{URL: srv.URL, AccountID: 1, APIKey: "k", Timeout: 50 * time.Millisecond, Retries: 1, RetryWait: time.Millisecond})
+	s, err := New(Config{URL: srv.URL, AccountID: 1, APIKey: "a", Timeout: 50 * time.Millisecond, Retries: 1, RetryWait: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
