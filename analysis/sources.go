@@ -20,9 +20,11 @@ import (
 
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/cloudwatch"
+	"github.com/verdict-aca/verdict/metrics/datadog"
 	"github.com/verdict-aca/verdict/metrics/graphite"
 	"github.com/verdict-aca/verdict/metrics/influxdb"
 	"github.com/verdict-aca/verdict/metrics/loki"
+	"github.com/verdict-aca/verdict/metrics/newrelic"
 	"github.com/verdict-aca/verdict/metrics/prometheus"
 	"github.com/verdict-aca/verdict/metrics/query"
 	"github.com/verdict-aca/verdict/metrics/sourcehttp"
@@ -67,10 +69,19 @@ const (
 	// (metrics/cloudwatch): a region, credentials from the server's
 	// environment, shared files or instance role; url is optional.
 	TypeCloudWatch = "cloudwatch"
+	// TypeDatadog is Datadog's metrics query API (metrics/datadog); its
+	// keys come from apiKeyFile and appKeyFile or from DD_API_KEY and
+	// DD_APP_KEY in verdict's environment, its site from site or DD_SITE.
+	TypeDatadog = "datadog"
+	// TypeNewRelic is NRQL through New Relic's NerdGraph
+	// (metrics/newrelic); its key, account and region come from
+	// apiKeyFile, accountId and region or from NEW_RELIC_API_KEY,
+	// NEW_RELIC_ACCOUNT_ID and NEW_RELIC_REGION.
+	TypeNewRelic = "newrelic"
 )
 
 // sourceTypes lists the types a source may have.
-var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite, TypeInfluxDB, TypeCloudWatch}
+var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite, TypeInfluxDB, TypeCloudWatch, TypeDatadog, TypeNewRelic}
 
 // SourceOverrides are source URLs given outside the config or sources
 // file, on the command line or in the environment. A non-empty value wins.
@@ -121,13 +132,27 @@ type SourceSpec struct {
 	// RetentionPolicy is the retention policy an influxdb source's
 	// queries read (influxdb only; default: the database's default).
 	RetentionPolicy string `yaml:"retentionPolicy"`
+	// Site is a Datadog site (datadoghq.com, datadoghq.eu, ...; default
+	// DD_SITE, else datadoghq.com); url, when set, wins (datadog only).
+	Site string `yaml:"site"`
+	// APIKeyFile and AppKeyFile name files holding Datadog's API and
+	// application keys (default: DD_API_KEY and DD_APP_KEY from the
+	// environment; datadog only, apiKeyFile newrelic's too).
+	APIKeyFile string `yaml:"apiKeyFile"`
+	AppKeyFile string `yaml:"appKeyFile"`
+	// AccountID is a New Relic account (default NEW_RELIC_ACCOUNT_ID;
+	// newrelic only; its region is Region). apiKeyFile holds its user API
+	// key (default NEW_RELIC_API_KEY).
+	AccountID int `yaml:"accountId"`
 	// CloudWatch holds a cloudwatch source's settings.
 	CloudWatch `yaml:",inline"`
 }
 
 // CloudWatch is a cloudwatch source's settings.
 type CloudWatch struct {
-	// Region is the AWS region (cloudwatch only; required there).
+	// Region is the AWS region (cloudwatch; required there) or the New
+	// Relic account's region (newrelic: US or EU; default
+	// NEW_RELIC_REGION).
 	Region string `yaml:"region"`
 	// Credentials says where the AWS credentials are: env (the default),
 	// shared (the shared credentials and config files) or imds (the EC2
@@ -230,6 +255,9 @@ func (s Sources) validate(prefix string, fieldError func(field string, err error
 		}
 		if err := checkInfluxDB(sp); err != nil {
 			return fieldError(path+"."+err.field, err.err)
+		}
+		if err := sp.checkKeyedSettings(path, fieldError); err != nil {
+			return err
 		}
 		if sp.URL != "" {
 			if err := CheckSourceURL(sp.URL); err != nil {
@@ -337,6 +365,10 @@ func (sp SourceSpec) open() (metrics.Source, error) {
 		return graphite.New(graphite.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
 	case TypeCloudWatch:
 		return sp.openCloudWatch(h)
+	case TypeDatadog:
+		return sp.openDatadog(h)
+	case TypeNewRelic:
+		return sp.openNewRelic(h)
 	case TypeVictoriaMetrics:
 		return prometheus.New(prometheus.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h,
 			Flavor: prometheus.FlavorVictoriaMetrics, LatencyOffset: time.Duration(sp.LatencyOffset)})
@@ -353,6 +385,10 @@ func (sp SourceSpec) Language() metrics.Language {
 		return influxdb.Language{}
 	case TypeCloudWatch:
 		return cloudwatch.Language{}
+	case TypeDatadog:
+		return datadog.Language{}
+	case TypeNewRelic:
+		return newrelic.Language{}
 	case TypeVictoriaMetrics:
 		return query.MetricsQL{}
 	}

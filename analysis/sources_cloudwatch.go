@@ -16,15 +16,14 @@ import (
 // awsRegion is what an AWS region name looks like (us-east-1, us-gov-west-1).
 var awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
-// reachable reports whether the source knows where to send its queries:
-// a URL, or a cloudwatch source's region (its endpoint).
-func (sp SourceSpec) reachable() bool { return sp.URL != "" || sp.Type == TypeCloudWatch }
-
 // validateCloudWatch checks the settings only a cloudwatch source has, and
 // the ones it cannot have.
 func (sp SourceSpec) validateCloudWatch(path string, fieldError func(string, error) error) error {
 	if sp.Type != TypeCloudWatch {
-		for field, set := range map[string]bool{"region": sp.Region != "", "credentials": sp.Credentials != "", "profile": sp.Profile != ""} {
+		if sp.Region != "" && sp.Type != TypeNewRelic {
+			return fieldError(path+".region", errors.New("only a cloudwatch or newrelic source has a region"))
+		}
+		for field, set := range map[string]bool{"credentials": sp.Credentials != "", "profile": sp.Profile != ""} {
 			if set {
 				return fieldError(path+"."+field, fmt.Errorf("only a cloudwatch source has a %s", field))
 			}

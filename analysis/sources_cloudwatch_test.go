@@ -19,7 +19,7 @@ func TestCloudWatchSourceSettings(t *testing.T) {
 		{"bad credentials", "aws: {type: cloudwatch, region: us-east-1, credentials: sso}\n", `aws.credentials: "sso" is not where AWS credentials can come from (want env, shared, imds)`},
 		{"profile without shared", "aws: {type: cloudwatch, region: us-east-1, profile: ops}\n", "aws.profile: a profile is read from the shared files: set credentials: shared"},
 		{"bearer token", "aws: {type: cloudwatch, region: us-east-1, bearerTokenFile: /t}\n", "aws.bearerTokenFile: a cloudwatch source signs its requests with AWS credentials"},
-		{"region elsewhere", "eu: {type: prometheus, url: \"http://x\", region: us-east-1}\n", "eu.region: only a cloudwatch source has a region"},
+		{"region elsewhere", "eu: {type: prometheus, url: \"http://x\", region: us-east-1}\n", "eu.region: only a cloudwatch or newrelic source has a region"},
 	} {
 		_, err := ParseServerSources("sources.yaml", []byte(tc.text))
 		var ce *ConfigError

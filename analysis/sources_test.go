@@ -134,7 +134,7 @@ logs-eu: {type: loki, url: "http://loki.eu:3100", maxResponseBytes: 8MiB}
 		{"bad url", "prometheus: {url: ftp://x}\n", "sources.yaml line 1: prometheus.url: \"ftp://x\" is not a URL"},
 		{"user in url", "prometheus: {url: \"http://u:p@prom\"}\n", "line 1: prometheus.url: the URL carries a user or password"},
 		{"no type", "eu: {url: \"http://x\"}\n", "line 1: eu.type: missing"},
-		{"unknown type", "eu:\n  type: nosuchdb\n", "line 2: eu.type: \"nosuchdb\" is not a source type (want prometheus, loki, victoriametrics, graphite, influxdb, cloudwatch)"},
+		{"unknown type", "eu:\n  type: nosuchdb\n", "line 2: eu.type: \"nosuchdb\" is not a source type (want prometheus, loki, victoriametrics, graphite, influxdb, cloudwatch, datadog, newrelic)"},
 		{"influxdb without a database", "eu:\n  type: influxdb\n  url: http://127.0.0.1:8086\n", "line 1: eu.database: missing: influxdb source \"eu\" needs the database its queries read"},
 		{"a database on another type", "eu:\n  type: graphite\n  database: shop\n", "eu.database: only an influxdb source has a database"},
 		{"latencyOffset on another type", "eu:\n  type: graphite\n  url: http://127.0.0.1:1\n  latencyOffset: 10s\n", "line 4: eu.latencyOffset: only a victoriametrics source has a latencyOffset"},

@@ -13,7 +13,11 @@
 //
 // Decisions:
 //
-//   - Prometheus queries convert, and InfluxDB's (influxdb.go).
+//   - Prometheus queries convert, and InfluxDB's (influxdb.go), Datadog's
+//     (datadog.go: Kayenta's metricName{scope,tags}, with .as_count() for
+//     a count, the scope tag reported lost) and New Relic's
+//     customInlineTemplate (newrelic.go: the window's SINCE and UNTIL
+//     dropped, TIMESERIES {{.step}}, LIKE '${scope}' as = '{{.scope}}').
 //     customInlineTemplate wins over
 //     customFilterTemplate, as in Kayenta. ${scope}, ${location},
 //     ${project}, ${resourceType} and extendedScopeParams variables become
@@ -28,7 +32,7 @@
 //     literal is refused by Verdict and reported.
 //   - groupByFields would split a metric into one result per label set;
 //     Verdict judges one series per signal, so the by clause is dropped
-//     (Lost). Other metric sources (datadog, stackdriver, ...) are Lost:
+//     (Lost). Other metric sources (stackdriver, ...) are Lost:
 //     the signal keeps its judge settings but has no query, so it can be
 //     judged from series files only.
 //   - Verdict has one group per signal: the first group is kept, the others
@@ -62,6 +66,13 @@ import (
 	"github.com/verdict-aca/verdict/judge/kayenta"
 	"github.com/verdict-aca/verdict/metrics/query"
 )
+
+// queryType is a metric's query type ("prometheus", "datadog", ...).
+func queryType(raw any) string {
+	q, _ := raw.(map[string]any)
+	t, _ := q["type"].(string)
+	return t
+}
 
 // Problem is one thing Convert could not carry over, or carried over with a
 // different meaning.
@@ -219,6 +230,9 @@ func Convert(name string, data []byte) ([]byte, []Problem, error) {
 		s.query, s.comment = c.query(path, mm["query"], templates)
 		if s.query != "" {
 			s.source = querySource(mm["query"])
+			if t := queryType(mm["query"]); t == "datadog" || t == "newrelic" {
+				s.settings = append(s.settings, "source: "+t)
+			}
 		}
 		c.settings(path, mm["analysisConfigurations"], &s)
 		signals = append(signals, s)
@@ -311,6 +325,12 @@ func (c *converter) query(path string, raw any, templates map[string]string) (st
 	typ, _ := q["type"].(string)
 	if typ == "influxdb" {
 		return c.influxQuery(qpath, q)
+	}
+	if typ == "datadog" {
+		return c.datadogQuery(qpath, q)
+	}
+	if typ == "newrelic" {
+		return c.newRelicQuery(qpath, q)
 	}
 	if typ != "prometheus" {
 		c.lost(join(qpath, "type"), "%q queries cannot be converted (only prometheus); the signal keeps its judge settings and can be judged from series files", typ)

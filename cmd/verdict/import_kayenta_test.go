@@ -19,7 +19,7 @@ func TestImportKayenta(t *testing.T) {
 	}{
 		{"prometheus-inline.json", exitPass, nil, true},
 		{"label-bindings.json", exitPass, []string{"label-bindings.json: classifier.groupWeights: note:"}, true},
-		{"mixed-sources.json", exitData, []string{`metrics[1] "datadog_errors": query.type: not converted`, "converted only in part"}, true},
+		{"mixed-sources.json", exitData, []string{`metrics[1] "datadog_errors": query.customFilter: not converted`, "converted only in part"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
