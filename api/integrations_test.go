@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/judge/kayenta"
 )
 
@@ -283,7 +284,7 @@ func testArgoWebProviderReplay(t *testing.T, kind storeKind) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p Plan
+		var p runner.Plan
 		if err := json.Unmarshal(a.Request, &p); err != nil {
 			t.Fatal(err)
 		}

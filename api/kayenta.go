@@ -10,6 +10,7 @@ import (
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/kayentaimport"
+	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/judge"
 	"github.com/verdict-aca/verdict/judge/kayenta"
@@ -88,8 +89,8 @@ func checkKayentaThresholds(t kayenta.Thresholds) error {
 // kayentaPlan turns an execution request into a plan. Verdict judges both
 // sides over one window and one scope pair, so the request must have one
 // scope (or one named "default") and equal control and experiment windows.
-func kayentaPlan(req kayenta.ExecutionRequest) (Plan, error) {
-	var p Plan
+func kayentaPlan(req kayenta.ExecutionRequest) (runner.Plan, error) {
+	var p runner.Plan
 	if req.Thresholds == nil {
 		return p, errors.New("thresholds: Execution request must contain thresholds")
 	}
@@ -129,7 +130,7 @@ func kayentaPlan(req kayenta.ExecutionRequest) (Plan, error) {
 		return p, errors.New("scopes.default.controlScope.step: negative")
 	}
 	p.Step = time.Duration(cs.Step) * time.Second
-	if err := p.checkBounds(analysis.ExtentFields{Step: "scopes.default.controlScope.step"}); err != nil {
+	if err := p.CheckBounds(analysis.ExtentFields{Step: "scopes.default.controlScope.step"}); err != nil {
 		return p, err
 	}
 	p.Start, p.End = alignToStep(p.Start, p.End, p.Step)
@@ -207,7 +208,7 @@ func (s *Server) startKayenta(w http.ResponseWriter, r *http.Request, req kayent
 		return
 	}
 	p.Kayenta, p.KayentaConfigID = env, configName
-	id, ok := s.enqueue(w, r, cfg, configName, text, p, "kayenta")
+	id, ok := s.enqueue(w, r, runner.Request{Config: cfg, ConfigName: configName, ConfigText: text, Plan: p, Origin: "kayenta"})
 	if !ok {
 		return
 	}
@@ -312,8 +313,8 @@ var canaryStages = []string{"setupContext", "fetchControl0", "fetchExperiment0",
 
 // kayentaStored reads an analysis' plan and Kayenta envelope (empty for an
 // analysis not started by a Kayenta client).
-func kayentaStored(a store.Analysis) (Plan, kayentaEnvelope, error) {
-	var p Plan
+func kayentaStored(a store.Analysis) (runner.Plan, kayentaEnvelope, error) {
+	var p runner.Plan
 	if err := json.Unmarshal(a.Request, &p); err != nil {
 		return p, kayentaEnvelope{}, fmt.Errorf("analysis %s: read the plan: %w", a.ID, err)
 	}
@@ -341,7 +342,7 @@ func kayentaException(a store.Analysis) any {
 }
 
 // kayentaStatusOf builds Kayenta's status document for a stored analysis.
-func kayentaStatusOf(a store.Analysis, p Plan, env kayentaEnvelope) (kayenta.CanaryExecutionStatus, error) {
+func kayentaStatusOf(a store.Analysis, p runner.Plan, env kayentaEnvelope) (kayenta.CanaryExecutionStatus, error) {
 	status := kayentaStatusNames[a.Status]
 	stages := make(map[string]string, len(canaryStages))
 	for _, ref := range canaryStages {
@@ -453,4 +454,13 @@ func judgeResultOf(rep *analysis.Report) kayenta.JudgeResult {
 
 func statsOf(s stat.Summary) kayenta.Stats {
 	return kayenta.Stats{Min: kayenta.Float(s.Min), Max: kayenta.Float(s.Max), Mean: kayenta.Float(s.Mean), Std: kayenta.Float(s.StdDev), Count: s.Count}
+}
+
+func firstNonEmpty(v ...string) string {
+	for _, s := range v {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

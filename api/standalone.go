@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/judge/kayenta"
 	"github.com/verdict-aca/verdict/metrics"
@@ -116,7 +117,7 @@ func (s *Server) startStandalone(w http.ResponseWriter, r *http.Request, req kay
 		return
 	}
 	p.Kayenta, p.KayentaConfigID = env, configName
-	id, ok := s.enqueue(w, r, cfg, configName, text, p, "kayenta")
+	id, ok := s.enqueue(w, r, runner.Request{Config: cfg, ConfigName: configName, ConfigText: text, Plan: p, Origin: "kayenta"})
 	if !ok {
 		return
 	}
@@ -159,8 +160,8 @@ func standaloneBounds(req kayenta.AnalysisRequest, now time.Time) error {
 
 // standalonePlan turns a standalone request into a multi-interval plan
 // whose judgements have exactly Kayenta's windows.
-func standalonePlan(req kayenta.AnalysisRequest, now time.Time) (Plan, error) {
-	var p Plan
+func standalonePlan(req kayenta.AnalysisRequest, now time.Time) (runner.Plan, error) {
+	var p runner.Plan
 	switch {
 	case len(req.Scopes) == 0:
 		return p, errors.New("scopes: Canary StageExecution configuration must contain at least one scope")
@@ -247,7 +248,7 @@ func (s *Server) standaloneStatus(w http.ResponseWriter, r *http.Request) {
 
 // standaloneStatusOf builds Kayenta's CanaryAnalysisExecutionStatusResponse
 // for a stored standalone analysis.
-func standaloneStatusOf(a store.Analysis, p Plan, env kayentaEnvelope) (kayenta.AnalysisStatus, error) {
+func standaloneStatusOf(a store.Analysis, p runner.Plan, env kayentaEnvelope) (kayenta.AnalysisStatus, error) {
 	req := env.Standalone
 	var intervals []analysis.IntervalResult
 	if len(a.Intervals) > 0 {
