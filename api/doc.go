@@ -93,7 +93,7 @@
 //     threshold, or a fraction). The window's ends, like the Argo
 //     endpoint's, move back to multiples of the step (alignToStep), so that
 //     counts cover its whole steps. Inline Kayenta configs are converted by
-//     analysis/kayentaimport and refused when the conversion would lose
+//     kayenta/kayentaimport and refused when the conversion would lose
 //     anything. judge: kayenta analyses answer Kayenta's own judgeResult;
 //     judge: verdict ones are mapped onto its shape, with a verdict of none
 //     written as score 0 "Nodata" so that score-only clients never pass it.

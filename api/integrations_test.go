@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis/runner"
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 )
 
 // replay sends testdata/clients/NAME.http, a request written by hand from

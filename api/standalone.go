@@ -12,7 +12,7 @@ import (
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/analysis/store"
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 	"github.com/verdict-aca/verdict/metrics"
 )
 
@@ -23,7 +23,7 @@ import (
 //	POST /standalone_canary_analysis                    body: {canaryConfig, executionRequest}
 //	GET  /standalone_canary_analysis/{id}               CanaryAnalysisExecutionStatusResponse
 //
-// The schedule is Kayenta's, computed by package judge/kayenta from the
+// The schedule is Kayenta's, computed by package kayenta from the
 // request (start = scopes[0].startTimeIso or now; lifetime = whole minutes
 // to endTimeIso, else lifetimeDurationMins; interval = analysisIntervalMins,
 // or the lifetime when absent, 0 or longer; judgement i ends at

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 )
 
 func i64(v int64) *int64 { return &v }
