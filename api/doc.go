@@ -85,21 +85,15 @@
 //   - Evidence no look can continue (last written a day ago,
 //     analysis.MaxEvidenceWindow) is deleted by the same loop as the ended
 //     analyses, whatever Retention.
-//   - Kayenta compatibility maps one scope pair (controlScope → baseline,
-//     experimentScope → canary, with location and extendedScopeParams as
-//     template variables) over one window; the request's thresholds replace
-//     the config's, and are refused when they cannot be honoured (a pass of
-//     0, which Argo's kayenta provider sends for a metric without
-//     threshold, or a fraction). The window's ends, like the Argo
-//     endpoint's, move back to multiples of the step (alignToStep), so that
-//     counts cover its whole steps. Inline Kayenta configs are converted by
-//     kayenta/kayentaimport and refused when the conversion would lose
-//     anything. judge: kayenta analyses answer Kayenta's own judgeResult;
-//     judge: verdict ones are mapped onto its shape, with a verdict of none
-//     written as score 0 "Nodata" so that score-only clients never pass it.
-//     GET /canaryConfig lists stored configs with id = name (Argo's kayenta
-//     provider looks the id up first). A standalone canary analysis is one
-//     multi-interval analysis with Kayenta's window arithmetic.
+//   - Kayenta compatibility (/canary, /canaryConfig,
+//     /standalone_canary_analysis) is thin handlers here over package
+//     kayenta/execution, which maps Kayenta's requests onto plans and
+//     stored analyses onto Kayenta's status documents (package kayenta's
+//     doc maps all of Verdict's Kayenta support). Inline Kayenta configs
+//     are converted by kayenta/kayentaimport and refused when the
+//     conversion would lose anything. GET /canaryConfig lists stored
+//     configs with id = name (Argo's kayenta provider looks the id up
+//     first).
 //   - Auth is optional tokens with three roles, each allowed what the ones
 //     before it are: read (GET), judge (judging a stored config: the judge
 //     API, Argo, Flagger, Kayenta executions of a stored config) and write

@@ -13,6 +13,7 @@ import (
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/query"
 )
 
 // verdictAnswer is what the Argo and Flagger endpoints answer.
@@ -92,9 +93,9 @@ func (s *Server) judgeNow(r *http.Request, configName, origin, revision string, 
 	// step when the call gives none), as Grafana aligns its range queries:
 	// evaluation times then fall on multiples of the step, so a rate over
 	// a short range sees the same samples at every call, and counts cover
-	// the window's whole steps (see alignToStep).
+	// the window's whole steps (see query.AlignToStep).
 	now := s.now()
-	start, end := alignToStep(now.Add(-lookback), now, step)
+	start, end := query.AlignToStep(now.Add(-lookback), now, step)
 	p := runner.Plan{Scopes: scopes, Start: start, End: end, Step: step, CanaryWeight: weight}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opt.SyncTimeout)
 	defer cancel()

@@ -9,6 +9,31 @@
 // shared random state; it never panics on input, and reports failures as
 // errors.
 //
+// # Kayenta compatibility: where each part lives
+//
+// Everything Verdict does to stand in for Kayenta is in this tree, except
+// where Verdict's own types must hold it:
+//
+//   - kayenta (this package): the judge port, the standalone analysis
+//     arithmetic and Kayenta's wire documents (below).
+//   - kayenta/kayentaimport: a Kayenta canary config converted to a
+//     Verdict config (judge: kayenta), with every setting that cannot be
+//     kept listed; `verdict import-kayenta` and the ad hoc endpoints use it.
+//   - kayenta/execution: Kayenta's execution API mapped onto Verdict's live
+//     analyses: execution requests to plans, stored analyses to Kayenta's
+//     status documents, for /canary and /standalone_canary_analysis.
+//   - analysis/kayenta.go: `judge: kayenta` in a Verdict config (the
+//     signal's kayenta: block, its validation, the conversion to a
+//     CanaryConfig, and Kayenta's judge result turned into a Verdict
+//     report). It stays in package analysis because it extends Config and
+//     Report, which this tree imports.
+//   - api/kayenta.go, api/kayenta_config.go, api/standalone.go: the HTTP
+//     handlers alone (request bodies, query parameters, status codes).
+//   - internal/kayentavectors: finds Kayenta's conformance vectors (kept
+//     outside the repository, in the shared folder's conformance/kayenta)
+//     for this package's conformance test and judge/stat's.
+//   - docs/kayenta.md: the user's guide to all of it.
+//
 // # What is here
 //
 //   - Judge(cfg, thresholds, pairs): the whole judgement (§2 of the reference
