@@ -124,8 +124,8 @@
 //     version) is not used either.
 //   - Every analysis the server finishes (API, schedule, Argo, Flagger,
 //     Kayenta) pushes its verdict event to Options.Events (verdict serve:
-//     the loki source's pushURL), from the one place analyses end
-//     (execute): one line naming the stored report (id and URL) with the
+//     the loki source's pushURL), from the one place analyses end (the
+//     runner's, analysis/runner): one line naming the stored report (id and URL) with the
 //     verdict's level; an analysis that could not run pushes verdict none
 //     at level error; a cancelled or interrupted one pushes nothing. GET /
 //     is the analyses page for a browser and a JSON 404 for API clients.

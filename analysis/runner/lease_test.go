@@ -111,8 +111,8 @@ func TestLeaseOption(t *testing.T) {
 			t.Errorf("lease %s: %v", tc.lease, err)
 			continue
 		}
-		if r.Lease() != tc.want || r.InstanceID() == "" || (tc.id != "" && r.InstanceID() != tc.id) {
-			t.Errorf("lease %s id %q: lease %s, id %q", tc.lease, tc.id, r.Lease(), r.InstanceID())
+		if r.opt.Lease != tc.want || r.InstanceID() == "" || (tc.id != "" && r.InstanceID() != tc.id) {
+			t.Errorf("lease %s id %q: lease %s, id %q", tc.lease, tc.id, r.opt.Lease, r.InstanceID())
 		}
 	}
 	// Two runners without an id get different ones.

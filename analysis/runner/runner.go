@@ -161,9 +161,6 @@ func New(opt Options) (*Runner, error) {
 // InstanceID is the owner name this runner writes on its analyses.
 func (r *Runner) InstanceID() string { return r.opt.InstanceID }
 
-// Lease is the lease this runner takes on its analyses.
-func (r *Runner) Lease() time.Duration { return r.opt.Lease }
-
 // Run renews, every Lease/3, the leases of the analyses this runner works
 // on and, from the first Resume on, takes over every Lease/2 the analyses
 // of replicas that died. When ctx ends it stops taking over, stops the
