@@ -41,18 +41,18 @@
 //     (Lookup, ParseMetricSettings), preprocessing (Preprocess: NaN removal or
 //     replacement, IQR outlier removal with reduced sensitivity), descriptive
 //     statistics (Summary: commons-math two-pass mean and variance formula),
-//     classification (Classify), scoring (ScoreResults, WeightedSumScore,
-//     RoundHalfUp, ClassifyScore).
+//     classification (Classify), scoring (ScoreResults).
 //   - Statistics: Percentile (commons-math R-7, exact evaluation order),
-//     Ranks, MeanRatio, CLES, CohenD, MannWhitney (R's wilcox.test interval
-//     code with Kayenta's estimate), Zeroin (step-for-step port of R's zeroin
-//     as Kayenta's BrentSolver), WilcoxonDiff, NormalQuantile, and, for
-//     reports only, NormalApproxPValue and EstimateR.
-//   - Pairing of metric sets into judge inputs: MixOne, MixAll.
+//     Ranks, MeanRatio, CLES, MannWhitney (R's wilcox.test interval code with
+//     Kayenta's estimate), and, for reports only, NormalApproxPValue and
+//     EstimateR. Inside: zeroin (step-for-step port of R's zeroin as
+//     Kayenta's BrentSolver), wilcoxonDiff, normalQuantile, cohenD.
+//   - Pairing of metric sets into judge inputs (mixOne, mixAll), inside.
 //   - The multi-interval (standalone) analysis arithmetic as pure functions:
-//     PlanAnalysis, LifetimeMinutes, IntervalMinutes, JudgementCount,
-//     JudgementWindow, RequestScopes, IntervalPassed, ResultWarnings,
-//     AggregatedJudgement, AggregateScores, JavaDoubleString, FormatInstant.
+//     PlanAnalysis, LifetimeMinutes, IntervalMinutes, ResultWarnings,
+//     AggregateScores, FormatInstant, ParseInstant; inside, the steps they
+//     are made of (judgementCount, judgementWindow, requestScopes,
+//     intervalPassed, aggregatedJudgement, javaDoubleString).
 //   - Kayenta's wire documents with Kayenta's JSON field names: CanaryConfig,
 //     JudgeResult, MetricSetPair, MetricSet, ExecutionRequest,
 //     CanaryExecutionStatus, AnalysisRequest, AnalysisStatus. Non-finite
@@ -112,7 +112,7 @@
 //	Q16  KEEP      Preprocessing is per side; ±Inf pass through.
 //	Q17  KEEP      Judge classification is inclusive (score >= marginal is
 //	               Marginal) while the multi-interval monitor stops when
-//	               score <= marginal (IntervalPassed), and the final decision
+//	               score <= marginal (intervalPassed), and the final decision
 //	               reads only the last score (AggregateScores).
 //	Q18  KEEP      Judge takes thresholds from the caller (the execution
 //	               request); CanaryConfig.Classifier.ScoreThresholds is modelled
@@ -121,7 +121,7 @@
 //	               values). Divergences: pair order within a metric is first
 //	               appearance (upstream: hash-set order); pair ids are
 //	               deterministic by default (DeterministicPairID) instead of
-//	               random UUIDs; NaN padding over MaxExpectedDataPoints is an
+//	               random UUIDs; NaN padding over maxExpectedDataPoints is an
 //	               error instead of an out-of-memory crash.
 //	Q20  KEEP      The first metric config with the pair's name is used.
 //	Q21  KEEP      Not applicable here (metric fetching lives in metrics/); the
