@@ -70,7 +70,7 @@ test:
 # as on amd64 (internal/numeric). -short leaves out the simulations of the
 # tests' operating characteristics, which take many minutes under emulation
 # and check the methods, not the arithmetic (they run natively in make test).
-ARM64_PKGS := ./internal/numeric ./judge/... ./scoring
+ARM64_PKGS := ./internal/numeric ./judge/... ./kayenta ./scoring
 
 test-arm64:
 	@command -v qemu-aarch64 >/dev/null 2>&1 || { \
@@ -91,7 +91,7 @@ lint: check-fma
 # rounding fewer than R's and Kayenta's arithmetic, and than amd64's)
 # anywhere in the statistics packages, and names the lines: round the
 # product there with float64(x*y) (see internal/numeric).
-FMA_PKGS := ./internal/numeric ./judge/... ./scoring ./internal/archcheck
+FMA_PKGS := ./internal/numeric ./judge/... ./kayenta ./scoring ./internal/archcheck
 
 check-fma:
 	@asm=$$(GOARCH=arm64 $(GO) build -gcflags=-S $(FMA_PKGS) 2>&1) || { echo "$$asm" | grep -v '^	' >&2; exit 1; }; \

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/verdict-aca/verdict/judge"
-	"github.com/verdict-aca/verdict/judge/kayenta"
 	"github.com/verdict-aca/verdict/judge/stat"
+	"github.com/verdict-aca/verdict/kayenta"
 	"github.com/verdict-aca/verdict/scoring"
 )
 

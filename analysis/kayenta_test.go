@@ -16,7 +16,7 @@ import (
 
 	"github.com/verdict-aca/verdict/fixtures"
 	"github.com/verdict-aca/verdict/judge"
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 	"github.com/verdict-aca/verdict/metrics/file"
 	"github.com/verdict-aca/verdict/scoring"
 )

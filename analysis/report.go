@@ -2,7 +2,7 @@ package analysis
 
 import (
 	"github.com/verdict-aca/verdict/judge"
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/scoring"
 )

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/analysis/store"
 )
 
@@ -111,7 +112,7 @@ func (s *Server) storedConfigText(ctx context.Context, name string) (*analysis.C
 	if cfg, ok := s.configs.getVersion(name, rec.Version); ok {
 		return cfg, rec.Data, nil
 	}
-	cfg, err := parseStoredConfig(name, rec.Data)
+	cfg, err := runner.ParseStoredConfig(name, rec.Data)
 	if err != nil {
 		return nil, nil, fmt.Errorf("the stored config %s cannot be used: %w", name, err)
 	}
@@ -134,20 +135,12 @@ func checkNewConfig(cfg *analysis.Config, sources analysis.SourceSet) error {
 	return cfg.CheckSourceNames(sources)
 }
 
-// parseStoredConfig parses a config read back from the store, refusing
-// one with sources (stored by an older version, which took them): the
-// server never queries a URL a config names. Its sources' names are
-// checked when it runs (CheckLive), so that removing a source from the
-// server's settings does not hide the configs that read it.
-func parseStoredConfig(name string, data []byte) (*analysis.Config, error) {
-	cfg, err := analysis.ParseConfig(name, data)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.CheckNoSources(); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+// storedConfigs reads stored configs for the runner's schedule firings,
+// through the server's cache.
+type storedConfigs struct{ s *Server }
+
+func (c storedConfigs) StoredConfig(ctx context.Context, name string) (*analysis.Config, []byte, error) {
+	return c.s.storedConfigText(ctx, name)
 }
 
 // statusOf maps store and config errors to HTTP statuses.
@@ -322,7 +315,7 @@ func (s *Server) Configs(ctx context.Context) ([]*analysis.Config, error) {
 			out = append(out, cfg)
 			continue
 		}
-		cfg, err := parseStoredConfig(rec.Name, rec.Data)
+		cfg, err := runner.ParseStoredConfig(rec.Name, rec.Data)
 		if err != nil {
 			s.log.Error("stored config cannot be used", "config", rec.Name, "err", err)
 			continue

@@ -36,18 +36,16 @@
 //     the rest). Histogram rows go straight into the request's slab, and
 //     field names for errors are built only when an error is reported.
 //     Every verdict answers 200.
-//   - Live analyses (POST /api/v1/analyses, schedules, Kayenta executions)
-//     are stored before they start, then run in the background, each
-//     judgement taking one of Workers slots: a multi-interval analysis
-//     holds none while it waits for its next interval. The Argo and Flagger
-//     endpoints judge synchronously but still store the analysis, so the
-//     reportURL they answer can be opened later. A request beyond the bounds
-//     of a live analysis (analysis.CheckExtent: step, lifetime, judgements,
-//     points per query) is a 400 naming the field.
-//   - The outcome of an analysis that ended is retried while the store
-//     refuses it (RecordRetry); then the server gives the analysis up and
-//     leaves it out of its lease renewals, so its lease lapses and a claim
-//     resumes or interrupts it instead of it staying running forever.
+//   - Live analyses (POST /api/v1/analyses, schedules, Kayenta executions,
+//     and the Argo and Flagger looks, which judge synchronously but are
+//     stored too) are run by package analysis/runner: its worker pool,
+//     leases, takeovers, resume and cancellation are documented there.
+//     The server builds its runner from Options in New, runs it until
+//     Close, and its handlers reach it through a small interface (analyses:
+//     Submit, Look, Cancel); serve hands Runner() to the scheduler and
+//     calls its Resume at start. A request the runner refuses as
+//     runner.ErrInvalid is a 400 naming the field, a full queue a 503 with
+//     Retry-After.
 //   - Ended analyses older than Retention are deleted in batches
 //     (Store.DeleteFinished) at start and every Retention/4 (every 10
 //     minutes at most).
@@ -55,8 +53,8 @@
 //     per config, so its series do not grow with every rollout.
 //   - verdict_verdicts_total counts every verdict by config, verdict and
 //     origin, whichever path gave it: the judge API (origin judge) where it
-//     answers, every analysis where it ends (execute; one that could not
-//     run counts as none). The verdict_signal_* gauges show, per config,
+//     answers, every analysis where it ends (runner.Observer; one that
+//     could not run counts as none). The verdict_signal_* gauges show, per config,
 //     the signals of its latest analysis (the judge API's judgements are
 //     not analyses: they count, but do not replace them), from a snapshot
 //     a scrape reads whole (signalmetrics.go). Series labelled by config
@@ -65,45 +63,19 @@
 //     ""), MaxMetricSignals signals each, those not judged pass first; a
 //     config deleted through this server, or found gone from the store by
 //     the retention loop, loses its series and frees its place.
-//   - A restart resumes every unfinished analysis whose window started
-//     within ResumeWithin and whose config still parses; the others are
-//     marked interrupted with a reason. An analysis is never lost and never
-//     turned into a pass by a crash. A synchronous judgement that runs out
-//     of time (504) or loses its caller is recorded as interrupted too.
-//   - Replicas sharing a store own what they run (Options.InstanceID, a
-//     lease of Options.Lease renewed every Lease/3). At start a server
-//     claims only its own unfinished analyses and those whose lease expired,
-//     never one a live replica holds; every Lease/2 it takes over those of
-//     replicas that died, by the same resume-or-interrupt rules, and counts
-//     them (verdict_analyses_taken_over_total). A claim takes all of the
-//     server's own analyses but at most as many of others' as it has free
-//     workers (at least one), the oldest first, so that a dead replica's
-//     work is spread over the survivors. Its progress and outcome
-//     writes are fenced by owner, and a lease renewal lists what it still
-//     holds: an analysis cancelled through another replica, or taken over
-//     after a lapse, stops here without writing. A renewal names the
-//     analyses this server is working on, nothing else. Close hands the
-//     leases over after the work in flight has ended.
-//   - Replicas run the same schedules, and each firing once (RunSchedule):
-//     every replica meets a firing at its due time, checks the stored
-//     config still has that schedule, and claims the firing by config,
-//     schedule index and due time (store.ClaimFiring); only the claimer
-//     judges it, the others count it as elsewhere; the analysis' request
-//     records the due time (due). A replica killed between its claim and the
-//     analysis' creation (one statement apart) loses that firing; once the
-//     analysis is stored, its lease carries it to another replica as any
-//     other. ConfigsVersion summarises the stored configs' versions for
-//     the replicas' schedules to follow changes made through another
-//     (schedule.Reloader.Follow). The records of firings are deleted an
-//     hour after their due time (FiringRetention).
+//   - Replicas sharing a store own what they run and run each schedule's
+//     firing once (analysis/runner). ConfigsVersion summarises the stored
+//     configs' versions for the replicas' schedules to follow changes made
+//     through another (schedule.Reloader.Follow). The records of firings
+//     are deleted an hour after their due time (FiringRetention).
 //   - The Flagger webhook answers 200 for pass, 412 for fail or marginal
 //     and 424 for no verdict (none): not a 5xx, which Flagger's HTTP client
 //     retries, judging again and replacing the reason with its own.
 //   - For a config with sequential: anytime, the Argo and Flagger looks and
 //     the schedules' firings at one canary share its evidence, stored by
-//     config and canary (evidence.go): each look judges all the data since
-//     the evidence started, with the references its first look set, and
-//     says what it decided (answer field decision: pass, fail, marginal,
+//     config and canary (runner.Runner.Look): each look judges all the data
+//     since the evidence started, with the references its first look set,
+//     and says what it decided (answer field decision: pass, fail, marginal,
 //     none, or undecided when the evidence is only too short yet). Flagger
 //     has no inconclusive, so an undecided look answers 200 and only an
 //     anytime-valid fail counts toward its rollback; metadata undecided:
@@ -113,21 +85,15 @@
 //   - Evidence no look can continue (last written a day ago,
 //     analysis.MaxEvidenceWindow) is deleted by the same loop as the ended
 //     analyses, whatever Retention.
-//   - Kayenta compatibility maps one scope pair (controlScope → baseline,
-//     experimentScope → canary, with location and extendedScopeParams as
-//     template variables) over one window; the request's thresholds replace
-//     the config's, and are refused when they cannot be honoured (a pass of
-//     0, which Argo's kayenta provider sends for a metric without
-//     threshold, or a fraction). The window's ends, like the Argo
-//     endpoint's, move back to multiples of the step (alignToStep), so that
-//     counts cover its whole steps. Inline Kayenta configs are converted by
-//     analysis/kayentaimport and refused when the conversion would lose
-//     anything. judge: kayenta analyses answer Kayenta's own judgeResult;
-//     judge: verdict ones are mapped onto its shape, with a verdict of none
-//     written as score 0 "Nodata" so that score-only clients never pass it.
-//     GET /canaryConfig lists stored configs with id = name (Argo's kayenta
-//     provider looks the id up first). A standalone canary analysis is one
-//     multi-interval analysis with Kayenta's window arithmetic.
+//   - Kayenta compatibility (/canary, /canaryConfig,
+//     /standalone_canary_analysis) is thin handlers here over package
+//     kayenta/execution, which maps Kayenta's requests onto plans and
+//     stored analyses onto Kayenta's status documents (package kayenta's
+//     doc maps all of Verdict's Kayenta support). Inline Kayenta configs
+//     are converted by kayenta/kayentaimport and refused when the
+//     conversion would lose anything. GET /canaryConfig lists stored
+//     configs with id = name (Argo's kayenta provider looks the id up
+//     first).
 //   - Auth is optional tokens with three roles, each allowed what the ones
 //     before it are: read (GET), judge (judging a stored config: the judge
 //     API, Argo, Flagger, Kayenta executions of a stored config) and write
@@ -158,8 +124,8 @@
 //     version) is not used either.
 //   - Every analysis the server finishes (API, schedule, Argo, Flagger,
 //     Kayenta) pushes its verdict event to Options.Events (verdict serve:
-//     the loki source's pushURL), from the one place analyses end
-//     (execute): one line naming the stored report (id and URL) with the
+//     the loki source's pushURL), from the one place analyses end (the
+//     runner's, analysis/runner): one line naming the stored report (id and URL) with the
 //     verdict's level; an analysis that could not run pushes verdict none
 //     at level error; a cancelled or interrupted one pushes nothing. GET /
 //     is the analyses page for a browser and a JSON 404 for API clients.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/analysis/schedule"
 	"github.com/verdict-aca/verdict/analysis/store"
 )
@@ -403,7 +404,7 @@ func testResumeAfterRestart(t *testing.T, kind storeKind) {
 	ctx := t.Context()
 	mk := func(origin string, start time.Time) string {
 		t.Helper()
-		plan, _ := json.Marshal(Plan{Scopes: sampleScopes(), Start: start, End: start.Add(40 * time.Minute), Step: 15 * time.Second})
+		plan, _ := json.Marshal(runner.Plan{Scopes: sampleScopes(), Start: start, End: start.Add(40 * time.Minute), Step: 15 * time.Second})
 		a := &store.Analysis{ID: store.NewID(), ConfigName: "regress", Config: []byte(liveRegress), Request: plan, Origin: origin, Status: store.Running}
 		if err := ts.store.CreateAnalysis(ctx, a); err != nil {
 			t.Fatal(err)
@@ -413,7 +414,7 @@ func testResumeAfterRestart(t *testing.T, kind storeKind) {
 	resumable := mk("api", e2eStart)
 	tooOld := mk("api", e2eStart.Add(-48*time.Hour))
 	synchronous := mk("argo", e2eStart)
-	resumed, interrupted, err := ts.Resume(ctx)
+	resumed, interrupted, err := ts.Runner().Resume(ctx)
 	if err != nil || resumed != 1 || interrupted != 2 {
 		t.Fatalf("Resume = %d, %d, %v; want 1 resumed, 2 interrupted", resumed, interrupted, err)
 	}
@@ -493,7 +494,7 @@ func testScheduledAnalysis(t *testing.T, kind storeKind) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := schedule.New(configs, schedule.Hooks{Run: ts.RunSchedule, Outcome: func(j schedule.Job, o string) { ts.Metrics().ScheduleRun(j.Config, o) }}, quiet)
+	sched, err := schedule.New(configs, schedule.Hooks{Run: ts.Runner().RunSchedule, Outcome: func(j schedule.Job, o string) { ts.Metrics().ScheduleRun(j.Config, o) }}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -45,7 +45,7 @@ func TestEveryOriginPushesItsEvent(t *testing.T) {
 	// A schedule's firing.
 	sched := analysis.Schedule{Cron: "@every 1h", BaselineScope: []analysis.ScopeVar{{Name: "track", Value: "baseline"}},
 		CanaryScope: []analysis.ScopeVar{{Name: "track", Value: "canary"}}, Lookback: analysis.Duration(30 * time.Minute), Step: analysis.Duration(15 * time.Second)}
-	if err := ts.RunSchedule(t.Context(), schedule.Job{Config: "healthy", Schedule: sched}); err != nil {
+	if err := ts.Runner().RunSchedule(t.Context(), schedule.Job{Config: "healthy", Schedule: sched}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -11,7 +11,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/query"
 )
 
 // verdictAnswer is what the Argo and Flagger endpoints answer.
@@ -80,7 +82,7 @@ func parseWeightParam(field, v string) (float64, error) {
 
 // judgeNow judges a stored config over the trailing window synchronously,
 // storing the analysis; status is the HTTP status to answer on error. For
-// an anytime config the look continues the canary's evidence (judgeLook;
+// an anytime config the look continues the canary's evidence (runner.Look;
 // revision: the release the controller names, if any).
 func (s *Server) judgeNow(r *http.Request, configName, origin, revision string, scopes analysis.Scopes, lookback, step time.Duration, weight float64) (verdictAnswer, int, error) {
 	cfg, text, err := s.storedConfigText(r.Context(), configName)
@@ -91,18 +93,20 @@ func (s *Server) judgeNow(r *http.Request, configName, origin, revision string, 
 	// step when the call gives none), as Grafana aligns its range queries:
 	// evaluation times then fall on multiples of the step, so a rate over
 	// a short range sees the same samples at every call, and counts cover
-	// the window's whole steps (see alignToStep).
+	// the window's whole steps (see query.AlignToStep).
 	now := s.now()
-	start, end := alignToStep(now.Add(-lookback), now, step)
-	p := Plan{Scopes: scopes, Start: start, End: end, Step: step, CanaryWeight: weight}
+	start, end := query.AlignToStep(now.Add(-lookback), now, step)
+	p := runner.Plan{Scopes: scopes, Start: start, End: end, Step: step, CanaryWeight: weight}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opt.SyncTimeout)
 	defer cancel()
-	id, rep, status, err := s.judgeLook(ctx, cfg, configName, text, p, origin, revision, lookback)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return verdictAnswer{ID: id}, http.StatusGatewayTimeout, fmt.Errorf("the judgement took longer than %s", s.opt.SyncTimeout)
-		}
-		return verdictAnswer{ID: id}, status, err
+	id, rep, err := s.runs.Look(ctx, runner.Request{Config: cfg, ConfigName: configName, ConfigText: text, Plan: p, Origin: origin}, revision, lookback)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return verdictAnswer{ID: id}, http.StatusGatewayTimeout, fmt.Errorf("the judgement took longer than %s", s.opt.SyncTimeout)
+	case errors.Is(err, runner.ErrInvalid):
+		return verdictAnswer{ID: id}, http.StatusBadRequest, err
+	case err != nil:
+		return verdictAnswer{ID: id}, http.StatusInternalServerError, err
 	}
 	return verdictAnswer{ID: id, Verdict: string(rep.Verdict), Score: rep.Score, Reason: rep.Reason, Decision: decision(rep),
 		ReportURL: s.baseURL() + "/analyses/" + id, Evidence: rep.Evidence}, http.StatusOK, nil
@@ -268,4 +272,14 @@ func parseUndecided(v string) (halt bool, err error) {
 		return true, nil
 	}
 	return false, fmt.Errorf("metadata.undecided: %q is neither proceed (an undecided look answers 200) nor halt (424, for confirm-promotion hooks)", v)
+}
+
+// decision is what the Argo and Flagger answers call a look's outcome: its
+// verdict, but "undecided" for the verdict none of a look whose evidence is
+// only too short yet.
+func decision(rep *analysis.Report) string {
+	if rep.Evidence != nil && rep.Evidence.Undecided {
+		return "undecided"
+	}
+	return string(rep.Verdict)
 }

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/analysis/runner"
 )
 
 // replay sends testdata/clients/NAME.http, a request written by hand from
@@ -283,7 +283,7 @@ func testArgoWebProviderReplay(t *testing.T, kind storeKind) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p Plan
+		var p runner.Plan
 		if err := json.Unmarshal(a.Request, &p); err != nil {
 			t.Fatal(err)
 		}
@@ -391,56 +391,6 @@ func testConfigListsOrder(t *testing.T, kind storeKind) {
 	}
 	if strings.Join(got, ",") != want {
 		t.Errorf("GET /canaryConfig: %v, want %s", got, want)
-	}
-}
-
-// TestKayentaPlan: an execution request's thresholds must be ones Verdict
-// can honour (Argo Rollouts' kayenta provider sends 0/0 when its metric has
-// no threshold, which passed every canary), and its window's ends move back
-// to multiples of the step, keeping its length, so that its counts cover
-// whole steps.
-func TestKayentaPlan(t *testing.T) {
-	ist := time.FixedZone("IST", 5*3600+1800)
-	req := func(start, end string, step int64, pass, marginal float64) kayenta.ExecutionRequest {
-		s := kayenta.CanaryScope{Scope: "s", Start: start, End: end, Step: step}
-		e := s
-		e.Scope = "e"
-		return kayenta.ExecutionRequest{Scopes: map[string]kayenta.ScopePair{"default": {ControlScope: s, ExperimentScope: e}},
-			Thresholds: &kayenta.Thresholds{Pass: pass, Marginal: marginal}}
-	}
-	at := func(h, m, s int) time.Time { return time.Date(2024, 1, 1, h, m, s, 0, ist) }
-	for _, tc := range []struct {
-		name       string
-		req        kayenta.ExecutionRequest
-		start, end time.Time
-		err        string
-	}{
-		{"aligned", req("2024-01-01T05:40:00+05:30", "2024-01-01T05:45:00+05:30", 60, 95, 75), at(5, 40, 0), at(5, 45, 0), ""},
-		{"now−5m .. now, as Argo sends it: 5 whole minutes", req("2024-01-01T05:40:31+05:30", "2024-01-01T05:45:31+05:30", 60, 95, 75), at(5, 40, 0), at(5, 45, 0), ""},
-		{"no step: the source's minute", req("2024-01-01T05:40:31+05:30", "2024-01-01T05:45:31+05:30", 0, 95, 75), at(5, 40, 0), at(5, 45, 0), ""},
-		{"a 15 s step", req("2024-01-01T05:40:31+05:30", "2024-01-01T06:20:31+05:30", 15, 95, 75), at(5, 40, 30), at(6, 20, 30), ""},
-		{"shorter than a step: left as it is", req("2024-01-01T05:40:10+05:30", "2024-01-01T05:40:50+05:30", 60, 95, 75), at(5, 40, 10), at(5, 40, 50), ""},
-		{"Argo's thresholds without threshold: 0/0", req("2024-01-01T05:40:00+05:30", "2024-01-01T05:45:00+05:30", 60, 0, 0), time.Time{}, time.Time{},
-			"thresholds.pass: 0 would pass every canary whatever its score; send the score out of 100 a canary needs, such as 95 (Argo Rollouts' kayenta provider sends 0 when its metric sets no threshold: add threshold: {pass: 95, marginal: 75})"},
-		{"a fraction", req("2024-01-01T05:40:00+05:30", "2024-01-01T05:45:00+05:30", 60, 0.95, 0.75), time.Time{}, time.Time{}, "thresholds.pass: 0.95 is a score out of 100 (did you mean 95?)"},
-		{"above 100", req("2024-01-01T05:40:00+05:30", "2024-01-01T05:45:00+05:30", 60, 101, 75), time.Time{}, time.Time{}, "thresholds.pass: 101 is above 100, the highest score"},
-		{"marginal above pass", req("2024-01-01T05:40:00+05:30", "2024-01-01T05:45:00+05:30", 60, 75, 95), time.Time{}, time.Time{}, "thresholds.marginal: 95 must be from 0 to the pass score, 75"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := kayentaPlan(tc.req)
-			if tc.err != "" {
-				if err == nil || err.Error() != tc.err {
-					t.Fatalf("err = %v, want %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !p.Start.Equal(tc.start) || !p.End.Equal(tc.end) {
-				t.Errorf("window %s .. %s, want %s .. %s", p.Start, p.End, tc.start, tc.end)
-			}
-		})
 	}
 }
 

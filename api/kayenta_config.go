@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 )
 
 // canaryConfigIndexEntry is one entry of Kayenta's GET /canaryConfig list,

@@ -255,8 +255,9 @@ func (m *Metrics) refused(reason string) {
 	m.refusals.WithLabelValues(reason).Inc()
 }
 
-// takenOver counts an analysis taken over from another replica.
-func (m *Metrics) takenOver(outcome string) {
+// TakenOver counts an analysis taken over from another replica
+// (runner.Observer).
+func (m *Metrics) TakenOver(outcome string) {
 	m.takeovers.WithLabelValues(outcome).Inc()
 }
 

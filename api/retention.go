@@ -27,33 +27,33 @@ func (s *Server) retentionLoop() {
 	defer t.Stop()
 	for {
 		if s.opt.Retention > 0 {
-			n, err := s.prune(s.reapCtx)
+			n, err := s.prune(s.retentionCtx)
 			switch {
-			case err != nil && s.reapCtx.Err() == nil:
+			case err != nil && s.retentionCtx.Err() == nil:
 				s.log.Warn("deleting the analyses past the retention", "deleted", n, "err", err)
 			case n > 0:
 				s.log.Info("deleted the analyses past the retention", "deleted", n, "retention", s.opt.Retention)
 			}
 		}
-		if err := s.forgetDeletedConfigs(s.reapCtx); err != nil && s.reapCtx.Err() == nil {
+		if err := s.forgetDeletedConfigs(s.retentionCtx); err != nil && s.retentionCtx.Err() == nil {
 			s.log.Warn("listing the configs to drop the metrics of deleted ones", "err", err)
 		}
-		n, err := s.pruneFirings(s.reapCtx)
+		n, err := s.pruneFirings(s.retentionCtx)
 		switch {
-		case err != nil && s.reapCtx.Err() == nil:
+		case err != nil && s.retentionCtx.Err() == nil:
 			s.log.Warn("deleting the records of past firings", "deleted", n, "err", err)
 		case n > 0:
 			s.log.Debug("deleted the records of past firings", "deleted", n)
 		}
-		n, err = s.pruneEvidence(s.reapCtx)
+		n, err = s.pruneEvidence(s.retentionCtx)
 		switch {
-		case err != nil && s.reapCtx.Err() == nil:
+		case err != nil && s.retentionCtx.Err() == nil:
 			s.log.Warn("deleting the evidence no look can continue", "deleted", n, "err", err)
 		case n > 0:
 			s.log.Info("deleted the evidence no look can continue", "deleted", n)
 		}
 		select {
-		case <-s.reapCtx.Done():
+		case <-s.retentionCtx.Done():
 			return
 		case <-t.C:
 		}

@@ -79,7 +79,7 @@ func flakyServer(t *testing.T, kind storeKind, opt Options, refuse func(int, map
 		srv.Close()
 	})
 	ts := &testServer{Server: srv, URL: hs.URL, store: fs}
-	if _, _, err := srv.Resume(t.Context()); err != nil {
+	if _, _, err := srv.Runner().Resume(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if code, body := ts.call(t, "PUT", "/api/v1/configs/regress", "", liveRegress, nil); code != 200 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/analysis/schedule"
 	"github.com/verdict-aca/verdict/analysis/store"
 )
@@ -60,7 +61,7 @@ func testFiringsRunOnce(t *testing.T, kind storeKind) {
 		var errs [2]error
 		var wg sync.WaitGroup
 		for i, srv := range servers {
-			wg.Go(func() { errs[i] = srv.RunSchedule(ctx, j) })
+			wg.Go(func() { errs[i] = srv.Runner().RunSchedule(ctx, j) })
 		}
 		wg.Wait()
 		return errs
@@ -96,7 +97,7 @@ func testFiringsRunOnce(t *testing.T, kind storeKind) {
 	// An older version of the schedule with other scopes: the stored one runs.
 	old := job
 	old.Schedule.CanaryScope, old.Due = []analysis.ScopeVar{{Name: "track", Value: "gone"}}, due.Add(2*time.Minute)
-	if err := servers[1].RunSchedule(ctx, old); err != nil {
+	if err := servers[1].Runner().RunSchedule(ctx, old); err != nil {
 		t.Fatal(err)
 	}
 
@@ -113,7 +114,7 @@ func testFiringsRunOnce(t *testing.T, kind storeKind) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p Plan
+		var p runner.Plan
 		if err := json.Unmarshal(full.Request, &p); err != nil {
 			t.Fatal(err)
 		}

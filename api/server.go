@@ -8,12 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/metrics/loki"
 )
@@ -107,7 +107,7 @@ type Options struct {
 	Lease time.Duration
 	// RecordRetry bounds how long the outcome of an analysis that ended is
 	// retried while the store refuses it (default 10 × Lease); then the
-	// analysis is given up and its lease lapses (see finish).
+	// analysis is given up and its lease lapses (see analysis/runner).
 	RecordRetry time.Duration
 	// Retention is how long ended analyses are kept: older ones are
 	// deleted in batches every Retention/4 (at least every second, at most
@@ -154,25 +154,25 @@ type Server struct {
 	// scratch recycles the judge API's request memory (*judgeScratch).
 	scratch sync.Pool
 
-	// ctx is cancelled by Close; background analyses run under it.
-	ctx    context.Context
-	cancel context.CancelFunc
-	sem    chan struct{}
-	wg     sync.WaitGroup
+	// runner runs the live analyses (analysis/runner) from New to Close;
+	// the handlers reach it through runs.
+	runner  *runner.Runner
+	runs    analyses
+	stopRun context.CancelFunc
+	ran     chan struct{}
 
-	// renewStop ends the renewal loop, reapStop the reaper and the retention
-	// loop (Close); loops waits for them.
-	renewStop, reapStop context.CancelFunc
-	reapCtx             context.Context
-	reaping             sync.Once
-	loops               sync.WaitGroup
+	// retentionCtx ends the retention loop (Close); loops waits for it.
+	retentionCtx  context.Context
+	stopRetention context.CancelFunc
+	loops         sync.WaitGroup
+}
 
-	mu sync.Mutex
-	// running holds the background analyses (queued or running here);
-	// executing every analysis executing here, background or synchronous
-	// (a reaper's claim skips them).
-	running   map[string]context.CancelCauseFunc
-	executing map[string]context.CancelCauseFunc
+// analyses is what the handlers ask of the runner: to store and start a
+// live analysis, to judge one look synchronously, to cancel one.
+type analyses interface {
+	Submit(ctx context.Context, req runner.Request) (string, error)
+	Look(ctx context.Context, req runner.Request, revision string, lookback time.Duration) (string, *analysis.Report, error)
+	Cancel(ctx context.Context, id, reason string) error
 }
 
 // New builds a Server over opt.Store.
@@ -181,36 +181,11 @@ func New(opt Options) (*Server, error) {
 		return nil, errors.New("api: no store")
 	}
 	opt.Limits = opt.Limits.withDefaults()
-	if opt.Workers <= 0 {
-		opt.Workers = 4
-	}
-	if opt.MaxQueued <= 0 {
-		opt.MaxQueued = 1000
-	}
 	if opt.SyncTimeout <= 0 {
 		opt.SyncTimeout = 8 * time.Second
 	}
-	if opt.ResumeWithin <= 0 {
-		opt.ResumeWithin = 24 * time.Hour
-	}
-	if opt.Lease <= 0 {
-		opt.Lease = 30 * time.Second
-	}
-	if opt.Lease < 10*time.Millisecond {
-		return nil, fmt.Errorf("api: a lease of %s is too short (at least 10ms)", opt.Lease)
-	}
-	if opt.RecordRetry <= 0 {
-		opt.RecordRetry = 10 * opt.Lease
-	}
 	if opt.Retention < 0 {
 		return nil, fmt.Errorf("api: a retention of %s is negative", opt.Retention)
-	}
-	if opt.InstanceID == "" {
-		host, err := os.Hostname()
-		if err != nil || host == "" {
-			host = "verdict"
-		}
-		opt.InstanceID = host + ":" + store.NewID()[:8]
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
@@ -222,37 +197,47 @@ func New(opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		opt:       opt,
-		log:       opt.Logger,
-		store:     opt.Store,
-		metrics:   NewMetrics(),
-		configs:   newConfigCache(),
-		inline:    newInlineCache(opt.Limits.InlineConfigCache, maxInlineConfigs, func(cfg *analysis.Config) error { return checkNewConfig(cfg, opt.Sources) }),
-		now:       opt.Now,
-		external:  external,
-		base:      strings.TrimRight(opt.ExternalURL, "/"),
-		bodies:    inFlight{limit: opt.Limits.MaxBodiesInFlight},
-		ctx:       ctx,
-		cancel:    cancel,
-		sem:       make(chan struct{}, opt.Workers),
-		running:   map[string]context.CancelCauseFunc{},
-		executing: map[string]context.CancelCauseFunc{},
-		scratch:   sync.Pool{New: func() any { return new(judgeScratch) }},
+		opt:      opt,
+		log:      opt.Logger,
+		store:    opt.Store,
+		metrics:  NewMetrics(),
+		configs:  newConfigCache(),
+		inline:   newInlineCache(opt.Limits.InlineConfigCache, maxInlineConfigs, func(cfg *analysis.Config) error { return checkNewConfig(cfg, opt.Sources) }),
+		now:      opt.Now,
+		external: external,
+		base:     strings.TrimRight(opt.ExternalURL, "/"),
+		bodies:   inFlight{limit: opt.Limits.MaxBodiesInFlight},
+		scratch:  sync.Pool{New: func() any { return new(judgeScratch) }},
 	}
-	var renewCtx context.Context
-	renewCtx, s.renewStop = context.WithCancel(context.Background())
-	s.reapCtx, s.reapStop = context.WithCancel(context.Background())
 	s.sources = s.metrics.instrument(opt.Sources)
+	run, err := runner.New(runner.Options{Store: opt.Store, Sources: s.sources, Configs: storedConfigs{s}, Events: opt.Events, Observer: s.metrics,
+		Workers: opt.Workers, MaxQueued: opt.MaxQueued, ResumeWithin: opt.ResumeWithin, InstanceID: opt.InstanceID, Lease: opt.Lease,
+		RecordRetry: opt.RecordRetry, LinkBase: s.base, Logger: opt.Logger, Now: opt.Now, Clock: opt.Clock})
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	s.runner, s.runs = run, run
 	s.routes()
-	s.loops.Go(func() { s.renewLoop(renewCtx) })
+	var runCtx context.Context
+	runCtx, s.stopRun = context.WithCancel(context.Background())
+	s.ran = make(chan struct{})
+	go func() {
+		defer close(s.ran)
+		run.Run(runCtx)
+	}()
+	s.retentionCtx, s.stopRetention = context.WithCancel(context.Background())
 	s.loops.Go(s.retentionLoop)
 	return s, nil
 }
 
 // InstanceID is the owner name this server writes on its analyses.
-func (s *Server) InstanceID() string { return s.opt.InstanceID }
+func (s *Server) InstanceID() string { return s.runner.InstanceID() }
+
+// Runner is the runner of the server's live analyses: serve calls its
+// Resume at start, and the scheduler its RunSchedule. The server runs it
+// (Runner.Run) from New to Close.
+func (s *Server) Runner() *runner.Runner { return s.runner }
 
 // Metrics returns the server's metrics, for the scheduler to update.
 func (s *Server) Metrics() *Metrics { return s.metrics }
@@ -260,26 +245,19 @@ func (s *Server) Metrics() *Metrics { return s.metrics }
 // Handler is the service's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.mux }
 
-// Close stops taking over analyses, stops background analyses and waits
-// for them, then stops renewing leases and hands the ones it held over: the
+// Close stops the retention loop and the runner: it stops taking over
+// analyses, stops the background analyses and waits for them, then stops
+// renewing leases and hands the ones it held over (runner.Runner.Run): the
 // analyses stay queued or running in the store, with leases that end now,
-// so this replica's next start or any other replica resumes them. Call it
-// after the HTTP server has drained its requests (synchronous analyses keep
+// so this replica's next start or any other replica resumes them. Last it
+// closes Options.Events, flushing the queued verdict events. Call it after
+// the HTTP server has drained its requests (synchronous analyses keep
 // their leases renewed until then).
 func (s *Server) Close() {
-	s.reapStop()
-	working := s.workingOn()
-	s.cancel()
-	s.wg.Wait()
-	s.renewStop()
+	s.stopRetention()
+	s.stopRun()
+	<-s.ran
 	s.loops.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if held, err := s.store.RenewLeases(ctx, s.opt.InstanceID, working, time.Now()); err != nil {
-		s.log.Warn("handing the leases over", "err", err)
-	} else if len(held) > 0 {
-		s.log.Info("analyses left for the next start or another replica", "analyses", len(held))
-	}
-	cancel()
 	if s.opt.Events != nil {
 		s.opt.Events.Close() // flushes queued verdict events
 	}

@@ -118,7 +118,7 @@ func TestSourceConnectionsBounded(t *testing.T) {
 	job := schedule.Job{Config: "regress", Schedule: analysis.Schedule{Cron: "@every 1s", Lookback: analysis.Duration(30 * time.Minute), Step: analysis.Duration(15 * time.Second),
 		BaselineScope: []analysis.ScopeVar{{Name: "track", Value: "baseline"}}, CanaryScope: []analysis.ScopeVar{{Name: "track", Value: "canary"}}}}
 	for range 200 {
-		if err := ts.RunSchedule(t.Context(), job); err != nil {
+		if err := ts.Runner().RunSchedule(t.Context(), job); err != nil {
 			t.Fatal(err)
 		}
 	}

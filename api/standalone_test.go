@@ -2,95 +2,13 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 )
-
-func i64(v int64) *int64 { return &v }
-
-// TestStandalonePlan checks the windows against Kayenta's
-// SetupAndExecuteCanariesStage, worked by hand: lifetime is the whole
-// minutes from start to end (else lifetimeDurationMins), the interval
-// defaults to the lifetime and is cut to it, there are
-// floor(lifetime / interval) judgements ending at start + i × interval,
-// beginAfterMins shifts the windows only when there is no end time.
-func TestStandalonePlan(t *testing.T) {
-	now := time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
-	base := kayenta.AnalysisScope{ControlScope: "b", ExperimentScope: "c"}
-	with := func(f func(*kayenta.AnalysisScope)) []kayenta.AnalysisScope {
-		s := base
-		f(&s)
-		return []kayenta.AnalysisScope{s}
-	}
-	th := &kayenta.Thresholds{Pass: 95, Marginal: 75}
-	at := func(h, m, s int) time.Time { return time.Date(2024, 3, 1, h, m, s, 0, time.UTC) }
-	for _, tc := range []struct {
-		name                         string
-		req                          kayenta.AnalysisRequest
-		start                        time.Time
-		lifetime, interval, lookback time.Duration
-		step                         time.Duration
-		err                          string
-	}{
-		{name: "end time, 3 judgements",
-			req: kayenta.AnalysisRequest{Scopes: with(func(s *kayenta.AnalysisScope) {
-				s.StartTimeIso, s.EndTimeIso = "2024-03-01T10:00:00Z", "2024-03-01T11:00:00Z"
-			}), Thresholds: th, AnalysisIntervalMins: i64(20)},
-			start: at(10, 0, 0), lifetime: time.Hour, interval: 20 * time.Minute, step: time.Minute},
-		{name: "59.5 minutes are 59, two 20-minute judgements",
-			req: kayenta.AnalysisRequest{Scopes: with(func(s *kayenta.AnalysisScope) {
-				s.StartTimeIso, s.EndTimeIso = "2024-03-01T10:00:00Z", "2024-03-01T10:59:30Z"
-			}), Thresholds: th, AnalysisIntervalMins: i64(20)},
-			start: at(10, 0, 0), lifetime: 40 * time.Minute, interval: 20 * time.Minute, step: time.Minute},
-		{name: "real time with warm-up: starts at now + beginAfterMins",
-			req:   kayenta.AnalysisRequest{Scopes: with(func(s *kayenta.AnalysisScope) { s.Step = i64(30) }), Thresholds: th, LifetimeDurationMins: i64(30), AnalysisIntervalMins: i64(10), BeginAfterMins: 5},
-			start: at(12, 5, 0), lifetime: 30 * time.Minute, interval: 10 * time.Minute, step: 30 * time.Second},
-		{name: "warm-up is ignored with an end time",
-			req: kayenta.AnalysisRequest{Scopes: with(func(s *kayenta.AnalysisScope) {
-				s.StartTimeIso, s.EndTimeIso = "2024-03-01T10:00:00Z", "2024-03-01T10:30:00Z"
-			}), Thresholds: th, BeginAfterMins: 5},
-			start: at(10, 0, 0), lifetime: 30 * time.Minute, interval: 30 * time.Minute, step: time.Minute},
-		{name: "interval longer than the lifetime is the lifetime; sliding lookback",
-			req:   kayenta.AnalysisRequest{Scopes: with(func(s *kayenta.AnalysisScope) { s.StartTimeIso = "2024-03-01T09:00:00.5+01:00" }), Thresholds: th, LifetimeDurationMins: i64(15), AnalysisIntervalMins: i64(60), LookbackMins: 5},
-			start: time.Date(2024, 3, 1, 8, 0, 0, 5e8, time.UTC), lifetime: 15 * time.Minute, interval: 15 * time.Minute, lookback: 5 * time.Minute, step: time.Minute},
-		{name: "no scope", req: kayenta.AnalysisRequest{Thresholds: th, LifetimeDurationMins: i64(10)}, err: "must contain at least one scope"},
-		{name: "two scopes", req: kayenta.AnalysisRequest{Scopes: []kayenta.AnalysisScope{base, base}, Thresholds: th, LifetimeDurationMins: i64(10)}, err: "one scope pair"},
-		{name: "no thresholds", req: kayenta.AnalysisRequest{Scopes: with(func(*kayenta.AnalysisScope) {}), LifetimeDurationMins: i64(10)}, err: "thresholds"},
-		{name: "thresholds 0/0", req: kayenta.AnalysisRequest{Scopes: with(func(*kayenta.AnalysisScope) {}), Thresholds: &kayenta.Thresholds{}, LifetimeDurationMins: i64(10)}, err: "thresholds.pass: 0 would pass every canary"},
-		{name: "a fractional pass", req: kayenta.AnalysisRequest{Scopes: with(func(*kayenta.AnalysisScope) {}), Thresholds: &kayenta.Thresholds{Pass: 0.9, Marginal: 0.5}, LifetimeDurationMins: i64(10)}, err: "did you mean 90?"},
-		{name: "control offset", req: kayenta.AnalysisRequest{Scopes: with(func(s *kayenta.AnalysisScope) { s.ControlOffsetInMinutes = 10 }), Thresholds: th, LifetimeDurationMins: i64(10)}, err: "controlOffsetInMinutes"},
-		{name: "no lifetime", req: kayenta.AnalysisRequest{Scopes: with(func(*kayenta.AnalysisScope) {}), Thresholds: th}, err: "either `endTime` or `lifetimeDuration`"},
-		{name: "under a minute", req: kayenta.AnalysisRequest{Scopes: with(func(s *kayenta.AnalysisScope) {
-			s.StartTimeIso, s.EndTimeIso = "2024-03-01T10:00:00Z", "2024-03-01T10:00:50Z"
-		}), Thresholds: th}, err: "lifetime"},
-		{name: "missing experiment scope", req: kayenta.AnalysisRequest{Scopes: []kayenta.AnalysisScope{{ControlScope: "b"}}, Thresholds: th, LifetimeDurationMins: i64(10)}, err: "experimentScope"},
-		{name: "bad time", req: kayenta.AnalysisRequest{Scopes: with(func(s *kayenta.AnalysisScope) { s.StartTimeIso = "yesterday" }), Thresholds: th, LifetimeDurationMins: i64(10)}, err: "startTimeIso"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := standalonePlan(tc.req, now)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want one containing %q", err, tc.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !p.Start.Equal(tc.start) || p.Lifetime != tc.lifetime || p.Interval != tc.interval || p.Lookback != tc.lookback ||
-				p.Step != tc.step || !p.End.Equal(tc.start.Add(tc.lifetime)) || p.Thresholds == nil || p.Thresholds.Marginal != 75 {
-				t.Errorf("plan = start %s lifetime %s interval %s lookback %s step %s end %s; want %s %s %s %s %s",
-					p.Start, p.Lifetime, p.Interval, p.Lookback, p.Step, p.End, tc.start, tc.lifetime, tc.interval, tc.lookback, tc.step)
-			}
-			if p.Scopes.Baseline["scope"] != "b" || p.Scopes.Canary["scope"] != "c" {
-				t.Errorf("scopes = %+v", p.Scopes)
-			}
-		})
-	}
-}
 
 // standaloneDoc is the part of CanaryAnalysisExecutionStatusResponse the
 // tests read, with Kayenta's field names.
@@ -203,7 +121,7 @@ func testKayentaStandaloneAnalysis(t *testing.T, kind storeKind) {
 			end := e2eStart.Add(time.Duration(15*(i+1)) * time.Minute)
 			if cr.JudgementStartTimeIso != "2024-01-01T00:00:00Z" || cr.JudgementEndTimeIso != kayenta.FormatInstant(end) ||
 				cr.JudgementEndTimeMillis != end.UnixMilli() || cr.ExecutionStatus != "SUCCEEDED" ||
-				cr.Result.JudgeResult.Score.Score != want || cr.ExecutionID != judgementID(started.ID, i+1) {
+				cr.Result.JudgeResult.Score.Score != want || cr.ExecutionID != fmt.Sprintf("%s.%d", started.ID, i+1) {
 				t.Errorf("%s: judgement %d = %+v", tc.config, i+1, cr)
 			}
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/url"
@@ -12,7 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/analysis/schedule"
+	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/judge"
 )
 
@@ -95,7 +98,7 @@ func TestVerdictsCountedOnEveryPath(t *testing.T) {
 	// A schedule's firing, Argo and Flagger.
 	sched := analysis.Schedule{Cron: "@every 1h", BaselineScope: []analysis.ScopeVar{{Name: "track", Value: "baseline"}},
 		CanaryScope: []analysis.ScopeVar{{Name: "track", Value: "canary"}}, Lookback: analysis.Duration(30 * time.Minute), Step: analysis.Duration(15 * time.Second)}
-	if err := ts.RunSchedule(t.Context(), schedule.Job{Config: "healthy", Schedule: sched}); err != nil {
+	if err := ts.Runner().RunSchedule(t.Context(), schedule.Job{Config: "healthy", Schedule: sched}); err != nil {
 		t.Fatal(err)
 	}
 	var ans verdictAnswer
@@ -284,5 +287,33 @@ func TestSignalFiguresBounded(t *testing.T) {
 	m.ObserveAnalysis("api", "newcomer", report(1), time.Second)
 	if got := signalsOf("newcomer"); len(got) != 1 {
 		t.Errorf("a config after one was forgotten has signal series %v; want its one signal", got)
+	}
+}
+
+// TestTakeoversCounted has a server claim a dead replica's analysis whose
+// synchronous caller has gone: the runner interrupts it as a takeover, and
+// the server's /metrics and the analysis' view show it (the runner's own
+// tests cover the takeovers; this checks the server wires its metrics in).
+func TestTakeoversCounted(t *testing.T) {
+	ts := newTestServer(t, Options{InstanceID: "A"})
+	plan, err := json.Marshal(runner.Plan{Scopes: sampleScopes(), Start: time.Now().Add(-time.Minute), End: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &store.Analysis{ID: store.NewID(), ConfigName: "regress", Config: []byte(liveRegress), Request: plan, Origin: "argo",
+		Status: store.Running, Owner: "dead", LeaseUntil: time.Now().Add(-time.Minute)}
+	if err := ts.store.CreateAnalysis(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	if resumed, interrupted, err := ts.Runner().Resume(t.Context()); err != nil || resumed != 0 || interrupted != 1 {
+		t.Fatalf("Resume: %d resumed, %d interrupted, %v; want the argo analysis interrupted", resumed, interrupted, err)
+	}
+	code, body := ts.call(t, "GET", "/metrics", "", nil, nil)
+	if code != 200 || !strings.Contains(body, `verdict_analyses_taken_over_total{outcome="interrupted"} 1`) {
+		t.Errorf("/metrics lacks the takeover: %d", code)
+	}
+	var view map[string]json.RawMessage
+	if code, _ := ts.call(t, "GET", "/api/v1/analyses/"+a.ID, "", nil, &view); code != 200 || string(view["owner"]) != `"A"` || string(view["status"]) != `"interrupted"` {
+		t.Errorf("the analysis view: %d owner %s status %s; want A's, interrupted", code, view["owner"], view["status"])
 	}
 }

@@ -1,6 +1,6 @@
 // Package quality is Verdict's verdict-quality harness: it measures how
 // often the default judge (judge + scoring) and the Kayenta-compatible judge
-// (judge/kayenta) raise false alarms on unchanged canaries and how often
+// (kayenta) raise false alarms on unchanged canaries and how often
 // they catch regressions, on the same labelled scenarios.
 //
 // Scenarios are families of production-like series (lognormal, gamma,

@@ -10,7 +10,7 @@ import (
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/judge"
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 	"github.com/verdict-aca/verdict/scoring"
 )
 

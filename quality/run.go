@@ -9,14 +9,14 @@ import (
 	"sync"
 
 	"github.com/verdict-aca/verdict/judge"
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 	"github.com/verdict-aca/verdict/scoring"
 )
 
 // The judges the harness compares.
 const (
 	JudgeVerdict = "verdict" // judge.Judge + scoring.Score with their defaults
-	JudgeKayenta = "kayenta" // judge/kayenta's NetflixACAJudge-v1.0 classifier and scorer
+	JudgeKayenta = "kayenta" // kayenta's NetflixACAJudge-v1.0 classifier and scorer
 	// JudgeVerdictP99 is the default judge with a p99 signal added on the
 	// canary's first series (the regressed one in regression canaries):
 	// that latency is judged twice, its median by Mann-Whitney and its p99

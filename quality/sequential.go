@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/verdict-aca/verdict/judge"
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 	"github.com/verdict-aca/verdict/scoring"
 )
 

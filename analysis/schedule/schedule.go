@@ -31,8 +31,8 @@
 //     (BenchmarkClaimFiring), and has no failover: a killed replica loses
 //     at most the firing it had claimed and not yet stored.
 //   - The scheduler knows nothing of HTTP or storage: it calls Run, which
-//     `verdict serve` implements by storing and running an analysis,
-//     updating /metrics and pushing the verdict event.
+//     `verdict serve` sets to analysis/runner's RunSchedule: it stores and
+//     runs an analysis, updating /metrics and pushing the verdict event.
 //   - Stop stops new firings and waits (up to its context) for running jobs.
 //   - Reloader follows config changes: a new scheduler replaces the old,
 //     whose running jobs finish instead of being cancelled; once they have,

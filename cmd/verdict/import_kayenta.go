@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/verdict-aca/verdict/analysis"
-	"github.com/verdict-aca/verdict/analysis/kayentaimport"
+	"github.com/verdict-aca/verdict/kayenta/kayentaimport"
 )
 
 func newImportKayentaCommand() *cobra.Command {

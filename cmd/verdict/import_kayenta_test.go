@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-const kayentaTestdata = "../../analysis/kayentaimport/testdata"
+const kayentaTestdata = "../../kayenta/kayentaimport/testdata"
 
 func TestImportKayenta(t *testing.T) {
 	tests := []struct {

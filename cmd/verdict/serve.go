@@ -360,14 +360,17 @@ func runServe(cmd *cobra.Command, f serveFlags) error {
 		}
 		log.Info("configs loaded", "dir", f.configDir, "configs", names)
 	}
-	resumed, interrupted, err := srv.Resume(ctx)
+	// The server runs its runner from New to Close (renewing leases); the
+	// runner takes over the analyses of dead replicas from Resume on.
+	run := srv.Runner()
+	resumed, interrupted, err := run.Resume(ctx)
 	if err != nil {
 		return fmt.Errorf("resume unfinished analyses: %w", err)
 	}
 	log.Info("unfinished analyses", "instance", instanceID, "lease", f.lease, "resumed", resumed, "interrupted", interrupted)
 
 	sched = schedule.NewReloader(srv.Configs, schedule.Hooks{
-		Run:     srv.RunSchedule,
+		Run:     run.RunSchedule,
 		Outcome: func(j schedule.Job, outcome string) { srv.Metrics().ScheduleRun(j.Config, outcome) },
 	}, log)
 	if err := sched.Reload(ctx); err != nil {

@@ -5,7 +5,7 @@
 // the native run's (issue 18: equal results on amd64 and arm64).
 //
 // The inputs cover the packages that promise R's or Kayenta's results
-// (internal/numeric, judge/stat, judge/kayenta): the normal distribution,
+// (internal/numeric, judge/stat, kayenta): the normal distribution,
 // exp and log over their ranges; the Mann–Whitney test (exact and normal
 // cases, ties, both interval kinds, the estimate), percentiles, summaries
 // and the quantile test; Kayenta's Mann–Whitney, percentiles, summaries and
@@ -23,8 +23,8 @@ import (
 	"slices"
 
 	"github.com/verdict-aca/verdict/internal/numeric"
-	"github.com/verdict-aca/verdict/judge/kayenta"
 	"github.com/verdict-aca/verdict/judge/stat"
+	"github.com/verdict-aca/verdict/kayenta"
 )
 
 // Write writes one line per result: a label and the float64's bits in hex.

@@ -4,7 +4,7 @@
 // (Pnorm: Cody's algorithm; Qnorm: Wichura's AS 241), the exponential and
 // logarithm they need (Exp, Log: math.Exp and math.Log run different code
 // on amd64 and arm64), and the order-preserving integer image of float64
-// (OrderedBits). judge, judge/stat and judge/kayenta use these, and only
+// (OrderedBits). judge, judge/stat and kayenta use these, and only
 // these, copies.
 //
 // # Rounding

@@ -27,3 +27,35 @@ func Step(w metrics.Window) time.Duration {
 	}
 	return step
 }
+
+// AlignToStep moves a window's ends back to multiples of its step (Step:
+// the default step when step is 0), as the Argo endpoint ends its window
+// at now truncated to the step. Counts and histograms are counted over the
+// steps that end on the step's multiples inside the window (CountGrid), so
+// a window whose ends fall between two of them holds one step fewer than
+// its length: Argo Rollouts' kayenta provider sends now−interval..now when
+// its scopes set no start and end, and a 5-minute window at a 60 s step
+// was judged on 4 minutes of traffic. A window too short to keep a whole
+// step is left as it is.
+func AlignToStep(start, end time.Time, step time.Duration) (time.Time, time.Time) {
+	if step <= 0 {
+		step = Step(metrics.Window{Start: start, End: end})
+	}
+	s, e := floorToStep(start, step), floorToStep(end, step)
+	if !e.After(s) {
+		return start, end
+	}
+	return s, e
+}
+
+// floorToStep is the latest multiple of step since the Unix epoch at or
+// before t (time.Truncate counts from year 1, which differs for steps that
+// do not divide a day), in t's location.
+func floorToStep(t time.Time, step time.Duration) time.Time {
+	n, d := t.UnixNano(), int64(step)
+	q := n / d
+	if n%d < 0 {
+		q--
+	}
+	return time.Unix(0, q*d).In(t.Location())
+}

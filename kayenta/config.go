@@ -197,15 +197,15 @@ func javaString(v any) string {
 	case bool:
 		return strconv.FormatBool(x)
 	case float64:
-		return JavaDoubleString(x)
+		return javaDoubleString(x)
 	}
 	return fmt.Sprint(v)
 }
 
-// LookupNumber reads a number at path with upstream getAsDoubleWithDefault
+// lookupNumber reads a number at path with upstream getAsDoubleWithDefault
 // semantics: absent (or null) gives def, any JSON number is accepted, any
 // other type is an error.
-func LookupNumber(doc any, def float64, path ...string) (float64, error) {
+func lookupNumber(doc any, def float64, path ...string) (float64, error) {
 	v, ok := Lookup(doc, path...)
 	if !ok || v == nil {
 		return def, nil

@@ -15,12 +15,6 @@ type ExecutionRequest struct {
 	SiteLocal  map[string]any       `json:"siteLocal,omitempty"`
 }
 
-// AdhocExecutionRequest is the body of POST /canary (config inline).
-type AdhocExecutionRequest struct {
-	CanaryConfig     *CanaryConfig     `json:"canaryConfig"`
-	ExecutionRequest *ExecutionRequest `json:"executionRequest"`
-}
-
 // MetadataEntry is a free-form key/value attached to an execution.
 type MetadataEntry struct {
 	Name   string `json:"name"`
@@ -107,13 +101,6 @@ type AnalysisRequest struct {
 	LookbackMins         int64           `json:"lookbackMins"`
 	AnalysisIntervalMins *int64          `json:"analysisIntervalMins,omitempty"`
 	SiteLocal            map[string]any  `json:"siteLocal,omitempty"`
-}
-
-// AdhocAnalysisRequest is the body of POST /standalone_canary_analysis
-// without a stored config.
-type AdhocAnalysisRequest struct {
-	CanaryConfig     *CanaryConfig    `json:"canaryConfig"`
-	ExecutionRequest *AnalysisRequest `json:"executionRequest"`
 }
 
 // AnalysisScope is one scope of an AnalysisRequest. Zero values mean the

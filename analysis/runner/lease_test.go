@@ -1,104 +1,16 @@
-package api
+package runner
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
 	"github.com/verdict-aca/verdict/analysis/store"
 )
-
-// replica is one Server of several sharing a store.
-type replica struct {
-	*testServer
-	closed bool
-}
-
-// replicas starts servers named ids on one fresh database of kind (as
-// replicas would be, each with its own connection pool on PostgreSQL), each
-// with the given lease and the regress config.
-func replicas(t *testing.T, kind storeKind, lease time.Duration, ids ...string) []*replica {
-	t.Helper()
-	return replicasWith(t, kind, Options{Lease: lease}, ids...)
-}
-
-// replicasWith is replicas with more options: opt's store, sources,
-// instance id and logger are set for each.
-func replicasWith(t *testing.T, kind storeKind, opt Options, ids ...string) []*replica {
-	t.Helper()
-	prom := e2ePrometheus(t)
-	stores := openStores(t, kind, len(ids))
-	var out []*replica
-	for i, id := range ids {
-		st := stores[i]
-		o := opt
-		o.Store, o.Sources, o.InstanceID, o.Logger = st, promSources(t, prom), id, quiet
-		srv, err := New(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(srv.Handler())
-		r := &replica{testServer: &testServer{Server: srv, URL: hs.URL, store: st}}
-		t.Cleanup(func() {
-			hs.Close()
-			if !r.closed {
-				srv.Close()
-			}
-		})
-		if _, _, err := srv.Resume(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
-	}
-	if code, body := out[0].call(t, "PUT", "/api/v1/configs/regress", "", liveRegress, nil); code != 200 {
-		t.Fatalf("PUT regress: %d %s", code, body)
-	}
-	return out
-}
-
-// startLong starts, through r, an analysis whose first interval ends in
-// 30 minutes: it waits, with no progress write, the whole test.
-func startLong(t *testing.T, r *replica) string {
-	t.Helper()
-	var created struct{ ID string }
-	code, body := r.call(t, "POST", "/api/v1/analyses", "",
-		`{"configName":"regress","baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"},"lifetime":"1h","interval":"30m","step":"15s"}`, &created)
-	if code != 202 {
-		t.Fatalf("POST analyses: %d %s", code, body)
-	}
-	return created.ID
-}
-
-// local reports whether id is queued or running on r.
-func (r *replica) local(id string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	_, bg := r.running[id]
-	_, ex := r.executing[id]
-	return bg || ex
-}
-
-// eventually polls cond every 20 ms until it holds or limit passes, and
-// returns how long it took.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > limit {
-			t.Fatalf("%s: not within %s", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return time.Since(start)
-}
 
 // TestCancelOnAnotherReplica cancels, through replica B, an analysis that
 // runs on replica A and writes nothing for half an hour: A learns of it at
@@ -108,7 +20,7 @@ func TestCancelOnAnotherReplica(t *testing.T) { forEachStore(t, testCancelOnAnot
 
 func testCancelOnAnotherReplica(t *testing.T, kind storeKind) {
 	const lease = 300 * time.Millisecond
-	rs := replicas(t, kind, lease, "A", "B")
+	rs := replicas(t, kind, Options{Lease: lease}, "A", "B")
 	a, b := rs[0], rs[1]
 	id := startLong(t, a)
 	eventually(t, 5*time.Second, "the analysis runs on A", func() bool {
@@ -118,9 +30,11 @@ func testCancelOnAnotherReplica(t *testing.T, kind storeKind) {
 	if b.local(id) {
 		t.Fatal("B runs A's analysis")
 	}
-	var v analysisView
-	if code, body := b.call(t, "POST", "/api/v1/analyses/"+id+"/cancel", "", nil, &v); code != 200 || v.Status != store.Cancelled {
-		t.Fatalf("cancel through B: %d %s", code, body)
+	if err := b.Cancel(t.Context(), id, "cancelled by request"); err != nil {
+		t.Fatalf("cancel through B: %v", err)
+	}
+	if got, err := b.store.GetAnalysis(t.Context(), id); err != nil || got.Status != store.Cancelled {
+		t.Fatalf("after the cancel through B: %s, %v; want cancelled", got.Status, err)
 	}
 	took := eventually(t, 3*lease, "A stops the analysis B cancelled", func() bool { return !a.local(id) })
 	t.Logf("A stopped the analysis %s after the cancel on B (lease %s, renewal every %s)", took.Round(time.Millisecond), lease, lease/3)
@@ -139,7 +53,7 @@ func TestTakeOverOnClose(t *testing.T) { forEachStore(t, testTakeOverOnClose) }
 
 func testTakeOverOnClose(t *testing.T, kind storeKind) {
 	const lease = 400 * time.Millisecond
-	rs := replicas(t, kind, lease, "A", "B")
+	rs := replicas(t, kind, Options{Lease: lease}, "A", "B")
 	a, b := rs[0], rs[1]
 	id := startLong(t, a)
 	eventually(t, 5*time.Second, "the analysis runs on A", func() bool { return a.local(id) })
@@ -151,32 +65,19 @@ func testTakeOverOnClose(t *testing.T, kind storeKind) {
 	if got, _ := a.store.GetAnalysis(t.Context(), id); got.Owner != "A" || !got.LeaseUntil.After(time.Now()) {
 		t.Fatalf("A's analysis: owner %q lease %v; want A's, renewed into the future", got.Owner, got.LeaseUntil)
 	}
-	a.Close()
-	a.closed = true
+	a.stop()
 	took := eventually(t, 3*lease, "B takes the analysis over", func() bool { return b.local(id) })
 	t.Logf("B took over %s after A closed (lease %s, reaper every %s)", took.Round(time.Millisecond), lease, lease/2)
 	got, err := b.store.GetAnalysis(t.Context(), id)
 	if err != nil || got.Owner != "B" || got.Status.Terminal() {
 		t.Errorf("after the takeover: owner %q status %s, %v; want B's, live", got.Owner, got.Status, err)
 	}
-	if n := testutil.ToFloat64(b.Metrics().takeovers.WithLabelValues("resumed")); n != 1 {
+	if n := b.counted.takenOver("resumed"); n != 1 {
 		t.Errorf("B counted %v takeovers, want 1", n)
-	}
-	code, body := b.call(t, "GET", "/metrics", "", nil, nil)
-	if code != 200 || !strings.Contains(body, `verdict_analyses_taken_over_total{outcome="resumed"} 1`) {
-		t.Errorf("/metrics lacks the takeover: %d", code)
-	}
-	var view map[string]json.RawMessage
-	if code, _ := b.call(t, "GET", "/api/v1/analyses/"+id, "", nil, &view); code != 200 || string(view["owner"]) != `"B"` {
-		t.Errorf("the analysis view names owner %s, want B", view["owner"])
 	}
 
 	// A restarts with the same identity: B holds the analysis, A takes nothing.
-	again, err := New(Options{Store: a.store, Sources: a.opt.Sources, InstanceID: "A", Lease: lease, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer again.Close()
+	again := startReplica(t, Options{Store: a.store, Sources: a.opt.Sources, InstanceID: "A", Lease: lease})
 	if resumed, interrupted, err := again.Resume(t.Context()); err != nil || resumed+interrupted != 0 {
 		t.Errorf("A's restart resumed %d, interrupted %d, %v; want nothing (B holds it)", resumed, interrupted, err)
 	}
@@ -199,10 +100,9 @@ func TestLeaseOption(t *testing.T) {
 		{time.Nanosecond, 0, "x", false}, // would tick every 0 ns
 		{9 * time.Millisecond, 0, "x", false},
 	} {
-		srv, err := New(Options{Store: st, Lease: tc.lease, InstanceID: tc.id, Logger: quiet})
+		r, err := New(Options{Store: st, Lease: tc.lease, InstanceID: tc.id, Logger: quiet})
 		if !tc.ok {
 			if err == nil {
-				srv.Close()
 				t.Errorf("lease %s: accepted", tc.lease)
 			}
 			continue
@@ -211,18 +111,15 @@ func TestLeaseOption(t *testing.T) {
 			t.Errorf("lease %s: %v", tc.lease, err)
 			continue
 		}
-		if srv.opt.Lease != tc.want || srv.InstanceID() == "" || (tc.id != "" && srv.InstanceID() != tc.id) {
-			t.Errorf("lease %s id %q: lease %s, id %q", tc.lease, tc.id, srv.opt.Lease, srv.InstanceID())
+		if r.opt.Lease != tc.want || r.InstanceID() == "" || (tc.id != "" && r.InstanceID() != tc.id) {
+			t.Errorf("lease %s id %q: lease %s, id %q", tc.lease, tc.id, r.opt.Lease, r.InstanceID())
 		}
-		srv.Close()
 	}
-	// Two servers without an id get different ones.
+	// Two runners without an id get different ones.
 	x, _ := New(Options{Store: st, Logger: quiet})
 	y, _ := New(Options{Store: st, Logger: quiet})
-	defer x.Close()
-	defer y.Close()
 	if x.InstanceID() == y.InstanceID() {
-		t.Errorf("two servers share the default id %q", x.InstanceID())
+		t.Errorf("two runners share the default id %q", x.InstanceID())
 	}
 }
 
@@ -239,7 +136,7 @@ func testReplicasResumeTogether(t *testing.T, kind storeKind) {
 	names := []string{"A", "B", "C"}
 	stores := openStores(t, kind, len(names))
 	ctx := t.Context()
-	plan, err := json.Marshal(Plan{Scopes: sampleScopes(), Start: e2eStart, End: e2eStart.Add(40 * time.Minute), Step: 15 * time.Second})
+	plan, err := json.Marshal(Plan{Scopes: sampleScopes(), Start: dataStart, End: dataStart.Add(40 * time.Minute), Step: 15 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,17 +149,12 @@ func testReplicasResumeTogether(t *testing.T, kind storeKind) {
 		}
 		ids = append(ids, a.ID)
 	}
-	prom := e2ePrometheus(t)
-	now := e2eStart.Add(50 * time.Minute) // the windows are within the resume horizon
-	servers := make([]*Server, len(names))
+	prom := startPrometheus(t)
+	now := dataStart.Add(50 * time.Minute) // the windows are within the resume horizon
+	servers := make([]*replica, len(names))
 	for i, name := range names {
-		srv, err := New(Options{Store: stores[i], Sources: promSources(t, prom), InstanceID: name, Lease: 2 * time.Second,
-			Workers: workers, Logger: quiet, Now: func() time.Time { return now }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Close)
-		servers[i] = srv
+		servers[i] = startReplica(t, Options{Store: stores[i], Sources: promSources(t, prom), InstanceID: name, Lease: 2 * time.Second,
+			Workers: workers, Now: func() time.Time { return now }})
 	}
 	resumed := make([]int, len(servers))
 	errs := make([]error, len(servers))
@@ -309,15 +201,14 @@ func testReplicasResumeTogether(t *testing.T, kind storeKind) {
 		owners[got.Owner]++
 	}
 	// Each ran once, on the replica that recorded it.
-	var judged, takenOver float64
+	var judged, takenOver int
 	for i, srv := range servers {
-		m := srv.Metrics()
-		ran := testutil.ToFloat64(m.analyses.WithLabelValues("fail", "api"))
-		if int(ran) != owners[names[i]] || int(ran) != resumed[i] {
+		ran := srv.counted.verdict("fail/api")
+		if ran != owners[names[i]] || ran != resumed[i] {
 			t.Errorf("%s resumed %d, ran %v, is recorded as the owner of %d", names[i], resumed[i], ran, owners[names[i]])
 		}
 		judged += ran
-		takenOver += testutil.ToFloat64(m.takeovers.WithLabelValues("resumed"))
+		takenOver += srv.counted.takenOver("resumed")
 	}
 	if judged != n || takenOver != n {
 		t.Errorf("%v judgements and %v takeovers, want %d of each", judged, takenOver, n)
@@ -379,7 +270,7 @@ func testReplicasShareADeadReplicasWork(t *testing.T, kind storeKind) {
 	// not how fast it happens.
 	const n, lease = 6, 4 * time.Second
 	names := []string{"A", "B", "C"}
-	rs := replicasWith(t, kind, Options{Lease: lease, Workers: 2}, names...)
+	rs := replicas(t, kind, Options{Lease: lease, Workers: 2}, names...)
 	// The leases end together once all six are stored: the three reapers
 	// each look once within the next Lease/2, and a replica's second look
 	// comes a whole Lease/2 after its first.
@@ -420,7 +311,7 @@ func testReplicasShareADeadReplicasWork(t *testing.T, kind storeKind) {
 		}
 	}
 	for _, r := range rs {
-		if n := testutil.ToFloat64(r.Metrics().takeovers.WithLabelValues("resumed")); int(n) != before[r.InstanceID()] {
+		if n := r.counted.takenOver("resumed"); n != before[r.InstanceID()] {
 			t.Errorf("%s counted %v takeovers, runs %d", r.InstanceID(), n, before[r.InstanceID()])
 		}
 	}
@@ -439,12 +330,8 @@ func testClaimSkipsPastInterrupted(t *testing.T, kind storeKind) {
 	expired := time.Now().Add(-time.Minute)
 	gone := orphans(t, st, 5, "argo", expired)
 	long := orphans(t, st, 3, "api", expired)
-	srv, err := New(Options{Store: st, Sources: promSources(t, e2ePrometheus(t)), InstanceID: "A", Workers: 2, Lease: time.Minute, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	resumed, interrupted, err := srv.Resume(t.Context())
+	a := startReplica(t, Options{Store: st, Sources: promSources(t, unreachable), InstanceID: "A", Workers: 2, Lease: time.Minute})
+	resumed, interrupted, err := a.Resume(t.Context())
 	if err != nil || resumed != 2 || interrupted != 5 {
 		t.Fatalf("Resume: %d resumed, %d interrupted, %v; want 2 and 5", resumed, interrupted, err)
 	}
@@ -453,7 +340,6 @@ func testClaimSkipsPastInterrupted(t *testing.T, kind storeKind) {
 			t.Errorf("%s: %s owner %q, %v; want interrupted by A", id, got.Status, got.Owner, err)
 		}
 	}
-	a := &replica{testServer: &testServer{Server: srv}}
 	for i, id := range long {
 		want := "A"
 		if i == 2 {
@@ -484,16 +370,15 @@ func TestClaimLimit(t *testing.T) {
 		{0, 0, 4}, // the default workers
 		{0, 2, 2},
 	} {
-		srv, err := New(Options{Store: st, Workers: tc.workers, InstanceID: "x", Logger: quiet})
+		r, err := New(Options{Store: st, Workers: tc.workers, InstanceID: "x", Logger: quiet})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := range tc.running {
-			srv.running[fmt.Sprint(i)] = func(error) {}
+			r.running[fmt.Sprint(i)] = func(error) {}
 		}
-		if got := srv.claimLimit(); got != tc.want {
+		if got := r.claimLimit(); got != tc.want {
 			t.Errorf("workers %d, %d running: limit %d, want %d", tc.workers, tc.running, got, tc.want)
 		}
-		srv.Close()
 	}
 }

@@ -9,6 +9,31 @@
 // shared random state; it never panics on input, and reports failures as
 // errors.
 //
+// # Kayenta compatibility: where each part lives
+//
+// Everything Verdict does to stand in for Kayenta is in this tree, except
+// where Verdict's own types must hold it:
+//
+//   - kayenta (this package): the judge port, the standalone analysis
+//     arithmetic and Kayenta's wire documents (below).
+//   - kayenta/kayentaimport: a Kayenta canary config converted to a
+//     Verdict config (judge: kayenta), with every setting that cannot be
+//     kept listed; `verdict import-kayenta` and the ad hoc endpoints use it.
+//   - kayenta/execution: Kayenta's execution API mapped onto Verdict's live
+//     analyses: execution requests to plans, stored analyses to Kayenta's
+//     status documents, for /canary and /standalone_canary_analysis.
+//   - analysis/kayenta.go: `judge: kayenta` in a Verdict config (the
+//     signal's kayenta: block, its validation, the conversion to a
+//     CanaryConfig, and Kayenta's judge result turned into a Verdict
+//     report). It stays in package analysis because it extends Config and
+//     Report, which this tree imports.
+//   - api/kayenta.go, api/kayenta_config.go, api/standalone.go: the HTTP
+//     handlers alone (request bodies, query parameters, status codes).
+//   - internal/kayentavectors: finds Kayenta's conformance vectors (kept
+//     outside the repository, in the shared folder's conformance/kayenta)
+//     for this package's conformance test and judge/stat's.
+//   - docs/kayenta.md: the user's guide to all of it.
+//
 // # What is here
 //
 //   - Judge(cfg, thresholds, pairs): the whole judgement (§2 of the reference
@@ -16,18 +41,18 @@
 //     (Lookup, ParseMetricSettings), preprocessing (Preprocess: NaN removal or
 //     replacement, IQR outlier removal with reduced sensitivity), descriptive
 //     statistics (Summary: commons-math two-pass mean and variance formula),
-//     classification (Classify), scoring (ScoreResults, WeightedSumScore,
-//     RoundHalfUp, ClassifyScore).
+//     classification (Classify), scoring (ScoreResults).
 //   - Statistics: Percentile (commons-math R-7, exact evaluation order),
-//     Ranks, MeanRatio, CLES, CohenD, MannWhitney (R's wilcox.test interval
-//     code with Kayenta's estimate), Zeroin (step-for-step port of R's zeroin
-//     as Kayenta's BrentSolver), WilcoxonDiff, NormalQuantile, and, for
-//     reports only, NormalApproxPValue and EstimateR.
-//   - Pairing of metric sets into judge inputs: MixOne, MixAll.
+//     Ranks, MeanRatio, CLES, MannWhitney (R's wilcox.test interval code with
+//     Kayenta's estimate), and, for reports only, NormalApproxPValue and
+//     EstimateR. Inside: zeroin (step-for-step port of R's zeroin as
+//     Kayenta's BrentSolver), wilcoxonDiff, normalQuantile, cohenD.
+//   - Pairing of metric sets into judge inputs (mixOne, mixAll), inside.
 //   - The multi-interval (standalone) analysis arithmetic as pure functions:
-//     PlanAnalysis, LifetimeMinutes, IntervalMinutes, JudgementCount,
-//     JudgementWindow, RequestScopes, IntervalPassed, ResultWarnings,
-//     AggregatedJudgement, AggregateScores, JavaDoubleString, FormatInstant.
+//     PlanAnalysis, LifetimeMinutes, IntervalMinutes, ResultWarnings,
+//     AggregateScores, FormatInstant, ParseInstant; inside, the steps they
+//     are made of (judgementCount, judgementWindow, requestScopes,
+//     intervalPassed, aggregatedJudgement, javaDoubleString).
 //   - Kayenta's wire documents with Kayenta's JSON field names: CanaryConfig,
 //     JudgeResult, MetricSetPair, MetricSet, ExecutionRequest,
 //     CanaryExecutionStatus, AnalysisRequest, AnalysisStatus. Non-finite
@@ -87,7 +112,7 @@
 //	Q16  KEEP      Preprocessing is per side; ±Inf pass through.
 //	Q17  KEEP      Judge classification is inclusive (score >= marginal is
 //	               Marginal) while the multi-interval monitor stops when
-//	               score <= marginal (IntervalPassed), and the final decision
+//	               score <= marginal (intervalPassed), and the final decision
 //	               reads only the last score (AggregateScores).
 //	Q18  KEEP      Judge takes thresholds from the caller (the execution
 //	               request); CanaryConfig.Classifier.ScoreThresholds is modelled
@@ -96,7 +121,7 @@
 //	               values). Divergences: pair order within a metric is first
 //	               appearance (upstream: hash-set order); pair ids are
 //	               deterministic by default (DeterministicPairID) instead of
-//	               random UUIDs; NaN padding over MaxExpectedDataPoints is an
+//	               random UUIDs; NaN padding over maxExpectedDataPoints is an
 //	               error instead of an out-of-memory crash.
 //	Q20  KEEP      The first metric config with the pair's name is used.
 //	Q21  KEEP      Not applicable here (metric fetching lives in metrics/); the

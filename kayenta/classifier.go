@@ -158,7 +158,7 @@ func Classify(control, experiment []float64, p ClassifierParams) (MetricClassifi
 	if distinctCount(experiment) == 1 && distinctCount(control) == 1 {
 		// Quirk Q5: upstream draws from an unseeded global RNG; here the
 		// stream is seeded by the metric name (experiment drawn first).
-		src := NewNoiseSource(NoiseSeed(p.Name))
+		src := newNoiseSource(noiseSeed(p.Name))
 		exp = src.AddGaussianNoise(experiment, 0, experiment[0]*NoiseScale)
 		ctl = src.AddGaussianNoise(control, 0, control[0]*NoiseScale)
 		path = PathNoise

@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-// ValidateExecutionRequest applies upstream's checks of a single-judgement
+// validateExecutionRequest applies upstream's checks of a single-judgement
 // request against its canary config, in upstream's order and with its
 // messages: the config has metrics, every scope a metric names is in the
 // request, the request has thresholds, every metric names a scope.
-func ValidateExecutionRequest(cfg CanaryConfig, req ExecutionRequest) error {
+func validateExecutionRequest(cfg CanaryConfig, req ExecutionRequest) error {
 	if len(cfg.Metrics) == 0 {
 		return &UpstreamError{Msg: "The canary config must specify at least one metric. Otherwise we're not analyzing anything. :)"}
 	}

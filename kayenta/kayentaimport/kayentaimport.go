@@ -63,7 +63,7 @@ import (
 	"strings"
 
 	"github.com/verdict-aca/verdict/analysis"
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 	"github.com/verdict-aca/verdict/metrics/query"
 )
 

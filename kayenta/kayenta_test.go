@@ -69,8 +69,8 @@ func TestJavaDoubleString(t *testing.T) {
 		{math.Inf(-1), "-Infinity"},
 	}
 	for _, tt := range tests {
-		if got := JavaDoubleString(tt.in); got != tt.want {
-			t.Errorf("JavaDoubleString(%v) = %q, want %q", tt.in, got, tt.want)
+		if got := javaDoubleString(tt.in); got != tt.want {
+			t.Errorf("javaDoubleString(%v) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
@@ -87,11 +87,11 @@ func TestRoundHalfUp(t *testing.T) {
 		{0.004999, 0.0},
 	}
 	for _, tt := range tests {
-		if got := RoundHalfUp(tt.in, 2); got != tt.want {
+		if got := roundHalfUp(tt.in, 2); got != tt.want {
 			t.Errorf("RoundHalfUp(%v) = %v, want %v", tt.in, got, tt.want)
 		}
 	}
-	if !math.IsNaN(RoundHalfUp(math.NaN(), 2)) {
+	if !math.IsNaN(roundHalfUp(math.NaN(), 2)) {
 		t.Error("NaN must stay NaN")
 	}
 }
@@ -334,14 +334,14 @@ func TestConstantNoiseIsDeterministic(t *testing.T) {
 		t.Errorf("seed should depend on the name and keep the class: %+v", c)
 	}
 	// A zero constant gets sigma 0 and stays exactly 0 (U7).
-	zero := NewNoiseSource(1).AddGaussianNoise([]float64{0, 0}, 0, 0)
+	zero := newNoiseSource(1).AddGaussianNoise([]float64{0, 0}, 0, 0)
 	if zero[0] != 0 || zero[1] != 0 {
 		t.Errorf("zero sigma changed the data: %v", zero)
 	}
 }
 
 func TestNoiseSourceMoments(t *testing.T) {
-	xs := NewNoiseSource(42).NormalSamples(10, 3, 20000)
+	xs := newNoiseSource(42).NormalSamples(10, 3, 20000)
 	// Standard errors: mean 3/sqrt(n) = 0.021, sd ~ 3/sqrt(2n) = 0.015.
 	if m := Mean(xs); math.Abs(m-10) > 0.1 {
 		t.Errorf("mean %v, want 10 ± 0.1", m)
@@ -353,23 +353,23 @@ func TestNoiseSourceMoments(t *testing.T) {
 
 func TestMixerLimitsAndIDs(t *testing.T) {
 	huge := MetricSet{Name: "m", Tags: map[string]string{}, StartTimeMillis: 0, EndTimeMillis: 1 << 40, StepMillis: 1}
-	if _, err := MixOne(huge, huge, "x"); err == nil {
+	if _, err := mixOne(huge, huge, "x"); err == nil {
 		t.Error("want an error for an absurd number of expected points")
 	}
 	ctl := []MetricSet{{Name: "m", Tags: map[string]string{"pod": "a"}}, {Name: "m", Tags: map[string]string{"pod": "b"}}}
-	pairs, err := MixAll([]string{"m"}, ctl, ctl, nil)
+	pairs, err := mixAll([]string{"m"}, ctl, ctl, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(pairs) != 2 || pairs[0].ID == pairs[1].ID || pairs[0].Tags["pod"] != "a" {
 		t.Errorf("pairs %+v: want 2 pairs in first-appearance order with distinct ids", pairs)
 	}
-	again, _ := MixAll([]string{"m"}, ctl, ctl, nil)
+	again, _ := mixAll([]string{"m"}, ctl, ctl, nil)
 	if again[0].ID != pairs[0].ID {
 		t.Error("default ids must be deterministic")
 	}
 	var ue *UpstreamError
-	if _, err := MixAll([]string{"n"}, ctl, ctl, nil); !errors.As(err, &ue) {
+	if _, err := mixAll([]string{"n"}, ctl, ctl, nil); !errors.As(err, &ue) {
 		t.Errorf("missing metric: err = %v, want an UpstreamError", err)
 	}
 }
@@ -427,11 +427,11 @@ func TestScoreThresholdBoundaries(t *testing.T) {
 		{74.99, ScoreFail, false},
 	}
 	for _, tt := range tests {
-		if got := ClassifyScore(tt.score, th); got != tt.judge {
+		if got := classifyScore(tt.score, th); got != tt.judge {
 			t.Errorf("ClassifyScore(%v) = %s, want %s", tt.score, got, tt.judge)
 		}
-		if got := IntervalPassed(tt.score, th); got != tt.run {
-			t.Errorf("IntervalPassed(%v) = %v, want %v", tt.score, got, tt.run)
+		if got := intervalPassed(tt.score, th); got != tt.run {
+			t.Errorf("intervalPassed(%v) = %v, want %v", tt.score, got, tt.run)
 		}
 	}
 }
@@ -504,7 +504,7 @@ func TestValidateExecutionRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := ValidateExecutionRequest(tt.cfg, tt.req)
+			err := validateExecutionRequest(tt.cfg, tt.req)
 			if tt.want == "" {
 				if err != nil {
 					t.Fatal(err)

@@ -24,8 +24,8 @@ const (
 	OutliersRemove OutlierStrategy = "remove"
 )
 
-// RemoveNaNs returns the non-NaN values in order. ±Inf are kept.
-func RemoveNaNs(values []float64) []float64 {
+// removeNaNs returns the non-NaN values in order. ±Inf are kept.
+func removeNaNs(values []float64) []float64 {
 	out := make([]float64, 0, len(values))
 	for _, v := range values {
 		if !math.IsNaN(v) {
@@ -35,8 +35,8 @@ func RemoveNaNs(values []float64) []float64 {
 	return out
 }
 
-// ReplaceNaNs returns a copy of values with every NaN replaced by replacement.
-func ReplaceNaNs(values []float64, replacement float64) []float64 {
+// replaceNaNs returns a copy of values with every NaN replaced by replacement.
+func replaceNaNs(values []float64, replacement float64) []float64 {
 	out := make([]float64, len(values))
 	for i, v := range values {
 		if math.IsNaN(v) {
@@ -47,11 +47,11 @@ func ReplaceNaNs(values []float64, replacement float64) []float64 {
 	return out
 }
 
-// IQRFences returns the lower and upper outlier fences of values: the Tukey
+// iqrFences returns the lower and upper outlier fences of values: the Tukey
 // fences Q1 - factor*IQR and Q3 + factor*IQR (R-7 quartiles), widened with
 // reduced sensitivity to min(P1, lower) and max(P99, upper). The factor must
 // be > 0.
-func IQRFences(values []float64, factor float64, reduceSensitivity bool) (lower, upper float64, err error) {
+func iqrFences(values []float64, factor float64, reduceSensitivity bool) (lower, upper float64, err error) {
 	if !(factor > 0) {
 		return 0, 0, fmt.Errorf("outlier factor must be greater than zero, got %v", factor)
 	}
@@ -69,10 +69,10 @@ func IQRFences(values []float64, factor float64, reduceSensitivity bool) (lower,
 	return lower, upper, nil
 }
 
-// IQROutliers flags x as an outlier iff x > upper or x < lower (strict) for
+// iqrOutliers flags x as an outlier iff x > upper or x < lower (strict) for
 // the fences of IQRFences computed on values itself.
-func IQROutliers(values []float64, factor float64, reduceSensitivity bool) ([]bool, error) {
-	lower, upper, err := IQRFences(values, factor, reduceSensitivity)
+func iqrOutliers(values []float64, factor float64, reduceSensitivity bool) ([]bool, error) {
+	lower, upper, err := iqrFences(values, factor, reduceSensitivity)
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +83,9 @@ func IQROutliers(values []float64, factor float64, reduceSensitivity bool) ([]bo
 	return flags, nil
 }
 
-// KSigmaOutliers flags x iff |x - mean| > k * sigma (population sigma). The
+// kSigmaOutliers flags x iff |x - mean| > k * sigma (population sigma). The
 // judge never uses it; it is kept for parity with upstream. k must be > 0.
-func KSigmaOutliers(values []float64, k float64) ([]bool, error) {
+func kSigmaOutliers(values []float64, k float64) ([]bool, error) {
 	if !(k > 0) {
 		return nil, fmt.Errorf("k must be greater than zero, got %v", k)
 	}
@@ -94,15 +94,15 @@ func KSigmaOutliers(values []float64, k float64) ([]bool, error) {
 		return flags, nil
 	}
 	mean := Mean(values)
-	sd := math.Sqrt(PopulationVariance(values))
+	sd := math.Sqrt(populationVariance(values))
 	for i, x := range values {
 		flags[i] = math.Abs(x-mean) > sd*k
 	}
 	return flags, nil
 }
 
-// RemoveFlagged returns the values whose flag is false, in order.
-func RemoveFlagged(values []float64, flags []bool) []float64 {
+// removeFlagged returns the values whose flag is false, in order.
+func removeFlagged(values []float64, flags []bool) []float64 {
 	out := make([]float64, 0, len(values))
 	for i, v := range values {
 		if i < len(flags) && flags[i] {
@@ -120,18 +120,18 @@ func RemoveFlagged(values []float64, flags []bool) []float64 {
 func Preprocess(values []float64, nan NaNStrategy, outliers OutlierStrategy, factor float64) ([]float64, error) {
 	var out []float64
 	if nan == NaNReplace {
-		out = ReplaceNaNs(values, 0)
+		out = replaceNaNs(values, 0)
 	} else {
-		out = RemoveNaNs(values)
+		out = removeNaNs(values)
 	}
 	if outliers != OutliersRemove {
 		return out, nil
 	}
-	flags, err := IQROutliers(out, factor, true)
+	flags, err := iqrOutliers(out, factor, true)
 	if err != nil {
 		return nil, err
 	}
-	return RemoveFlagged(out, flags), nil
+	return removeFlagged(out, flags), nil
 }
 
 // NoiseSource is a deterministic Gaussian generator (SplitMix64 uniforms,
@@ -141,12 +141,12 @@ type NoiseSource struct {
 	state uint64
 }
 
-// NewNoiseSource returns a generator seeded with seed.
-func NewNoiseSource(seed uint64) *NoiseSource { return &NoiseSource{state: seed} }
+// newNoiseSource returns a generator seeded with seed.
+func newNoiseSource(seed uint64) *NoiseSource { return &NoiseSource{state: seed} }
 
-// NoiseSeed is the seed the judge uses for the constant-data noise of a
+// noiseSeed is the seed the judge uses for the constant-data noise of a
 // metric: the 64-bit FNV-1a hash of the metric (pair) name.
-func NoiseSeed(metricName string) uint64 {
+func noiseSeed(metricName string) uint64 {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(metricName))
 	return h.Sum64()

@@ -88,8 +88,8 @@ func Variance(values []float64) float64 {
 	return (acc - acc2*acc2/n) / (n - 1)
 }
 
-// PopulationVariance is the n-denominator variance used by the k-sigma detector.
-func PopulationVariance(values []float64) float64 {
+// populationVariance is the n-denominator variance used by the k-sigma detector.
+func populationVariance(values []float64) float64 {
 	switch len(values) {
 	case 0:
 		return math.NaN()
@@ -226,9 +226,9 @@ func CLES(control, experiment []float64) float64 {
 	return (float64(2*r1) - float64(m*(m+1))) / (2 * n * m)
 }
 
-// CohenD is |mean_e - mean_c| divided by the pooled sample standard
+// cohenD is |mean_e - mean_c| divided by the pooled sample standard
 // deviation. The judge does not use it.
-func CohenD(control, experiment []float64) float64 {
+func cohenD(control, experiment []float64) float64 {
 	c, e := Summary(control), Summary(experiment)
 	ce, cc := float64(e.Count), float64(c.Count)
 	pooled := math.Sqrt((float64((ce-1)*math.Pow(float64(e.Std), 2)) + float64((cc-1)*math.Pow(float64(c.Std), 2))) / (cc + ce - 2))

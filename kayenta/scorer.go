@@ -29,7 +29,7 @@ type ScoreResult struct {
 	Reason string
 }
 
-// WeightedSumScore scores results exactly as upstream's WeightedSumScorer
+// weightedSumScore scores results exactly as upstream's WeightedSumScorer
 // (no muted filter; see ScoreResults for the full path):
 //
 //   - group score = 100 × #Pass / (#Pass + #High + #Low + #NodataFailMetric),
@@ -41,7 +41,7 @@ type ScoreResult struct {
 //     results counts 100), weights not normalised, unweighted groups sharing
 //     100 - sum(configured weights) equally, rounded HALF_UP on the decimal
 //     string of the double (quirks Q10-Q13).
-func WeightedSumScore(groupWeights map[string]float64, results []AnalysisResult) ScoreResult {
+func weightedSumScore(groupWeights map[string]float64, results []AnalysisResult) ScoreResult {
 	type counts struct{ pass, total int }
 	var order []string
 	byGroup := map[string]*counts{}
@@ -130,13 +130,13 @@ func WeightedSumScore(groupWeights map[string]float64, results []AnalysisResult)
 		}
 		sum += float64(eff * (w / 100))
 	}
-	out.Summary = RoundHalfUp(sum, 2)
+	out.Summary = roundHalfUp(sum, 2)
 	return out
 }
 
-// ClassifyScore classifies a summary score with inclusive thresholds:
+// classifyScore classifies a summary score with inclusive thresholds:
 // score >= pass is "Pass", else score >= marginal is "Marginal", else "Fail".
-func ClassifyScore(score float64, t Thresholds) string {
+func classifyScore(score float64, t Thresholds) string {
 	switch {
 	case score >= t.Pass:
 		return ScorePass
@@ -157,7 +157,7 @@ func ScoreResults(cfg CanaryConfig, t Thresholds, results []AnalysisResult) Judg
 			active = append(active, r)
 		}
 	}
-	s := WeightedSumScore(cfg.Classifier.GroupWeights, active)
+	s := weightedSumScore(cfg.Classifier.GroupWeights, active)
 	if results == nil {
 		results = []AnalysisResult{}
 	}
@@ -167,17 +167,17 @@ func ScoreResults(cfg CanaryConfig, t Thresholds, results []AnalysisResult) Judg
 		GroupScores: s.GroupScores,
 		Score: Score{
 			Score:                Float(s.Summary),
-			Classification:       ClassifyScore(s.Summary, t),
+			Classification:       classifyScore(s.Summary, t),
 			ClassificationReason: s.Reason,
 		},
 	}
 }
 
-// RoundHalfUp rounds x to the given number of decimals like commons-math
+// roundHalfUp rounds x to the given number of decimals like commons-math
 // Precision.round: the shortest decimal string of the double is rounded
 // HALF_UP (ties away from zero). It differs from math.Round(x*100)/100 on
 // inputs such as 1.025 (quirk Q13). NaN and ±Inf are returned unchanged.
-func RoundHalfUp(x float64, decimals int) float64 {
+func roundHalfUp(x float64, decimals int) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return x
 	}

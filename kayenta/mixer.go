@@ -20,16 +20,16 @@ func mixError(format string, args ...any) error {
 	return &UpstreamError{Msg: fmt.Sprintf(format, args...)}
 }
 
-// MaxExpectedDataPoints caps the NaN padding of a metric set. Upstream has no
+// maxExpectedDataPoints caps the NaN padding of a metric set. Upstream has no
 // cap (a tiny step over a long window exhausts memory); here such a set is an
 // error.
-const MaxExpectedDataPoints = 1 << 24
+const maxExpectedDataPoints = 1 << 24
 
-// MixOne pairs one control and one experiment metric set (upstream
+// mixOne pairs one control and one experiment metric set (upstream
 // MetricSetMixerService.mixOne): names must be non-empty and equal and tag
 // maps equal; each side is padded with NaN at the end up to its
 // ExpectedDataPoints. id becomes the pair's id.
-func MixOne(control, experiment MetricSet, id string) (MetricSetPair, error) {
+func mixOne(control, experiment MetricSet, id string) (MetricSetPair, error) {
 	switch {
 	case control.Name == "":
 		return MetricSetPair{}, mixError("Control metric set name was not set.")
@@ -76,8 +76,8 @@ func MixOne(control, experiment MetricSet, id string) (MetricSetPair, error) {
 
 func padded(m MetricSet) (Series, error) {
 	want := m.ExpectedDataPoints()
-	if want > MaxExpectedDataPoints {
-		return nil, fmt.Errorf("expects %d data points, more than the limit of %d", want, MaxExpectedDataPoints)
+	if want > maxExpectedDataPoints {
+		return nil, fmt.Errorf("expects %d data points, more than the limit of %d", want, maxExpectedDataPoints)
 	}
 	out := make(Series, len(m.Values), max(int64(len(m.Values)), want))
 	copy(out, m.Values)
@@ -97,9 +97,9 @@ func formatTags(t map[string]string) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
-// MetricSetKey is upstream's key of a metric set: "name -> {k:v, ...}" with
+// metricSetKey is upstream's key of a metric set: "name -> {k:v, ...}" with
 // sorted tag keys.
-func MetricSetKey(m MetricSet) string {
+func metricSetKey(m MetricSet) string {
 	keys := slices.Sorted(maps.Keys(m.Tags))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
@@ -111,8 +111,8 @@ func MetricSetKey(m MetricSet) string {
 // template is a NaN-filled stand-in for a missing side (upstream makeTemplate).
 func template(t MetricSet, tags map[string]string) (MetricSet, error) {
 	want := t.ExpectedDataPoints()
-	if want > MaxExpectedDataPoints {
-		return MetricSet{}, fmt.Errorf("metric set %s expects %d data points, more than the limit of %d", t.Name, want, MaxExpectedDataPoints)
+	if want > maxExpectedDataPoints {
+		return MetricSet{}, fmt.Errorf("metric set %s expects %d data points, more than the limit of %d", t.Name, want, maxExpectedDataPoints)
 	}
 	values := make(Series, max(want, 0))
 	for i := range values {
@@ -125,7 +125,7 @@ func template(t MetricSet, tags map[string]string) (MetricSet, error) {
 	}, nil
 }
 
-// MixAll pairs the control and experiment metric sets of every configured
+// mixAll pairs the control and experiment metric sets of every configured
 // metric name, in canary-config order (upstream mixAll; quirk Q19):
 //
 //   - a metric with no set on one side is an error;
@@ -139,9 +139,9 @@ func template(t MetricSet, tags map[string]string) (MetricSet, error) {
 // Within a metric, pairs come in order of first appearance of their tag map
 // (control first); upstream's order is a hash-set order. newID gives each
 // pair its id; nil uses DeterministicPairID.
-func MixAll(metricNames []string, control, experiment []MetricSet, newID func(MetricSet, int) string) ([]MetricSetPair, error) {
+func mixAll(metricNames []string, control, experiment []MetricSet, newID func(MetricSet, int) string) ([]MetricSetPair, error) {
 	if newID == nil {
-		newID = DeterministicPairID
+		newID = deterministicPairID
 	}
 	var out []MetricSetPair
 	for _, name := range metricNames {
@@ -162,7 +162,7 @@ func MixAll(metricNames []string, control, experiment []MetricSet, newID func(Me
 			return nil, err
 		}
 		for _, p := range pairs {
-			pair, err := MixOne(p[0], p[1], "")
+			pair, err := mixOne(p[0], p[1], "")
 			if err != nil {
 				return nil, err
 			}
@@ -251,11 +251,11 @@ func tagKeys(sets []MetricSet) []string {
 	return slices.Sorted(maps.Keys(seen))
 }
 
-// DeterministicPairID derives a pair id (UUID version-5 layout) from the
+// deterministicPairID derives a pair id (UUID version-5 layout) from the
 // control set's key and the pair's position, instead of upstream's random
 // UUID, so that judging the same data twice gives the same ids.
-func DeterministicPairID(control MetricSet, index int) string {
-	sum := sha1.Sum([]byte(fmt.Sprintf("%d|%s", index, MetricSetKey(control))))
+func deterministicPairID(control MetricSet, index int) string {
+	sum := sha1.Sum([]byte(fmt.Sprintf("%d|%s", index, metricSetKey(control))))
 	sum[6] = (sum[6] & 0x0f) | 0x50
 	sum[8] = (sum[8] & 0x3f) | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])

@@ -423,7 +423,7 @@ func mannWhitneyEvaluator(c cCase) (evaluator, error) {
 			if err != nil {
 				return nil, err
 			}
-			return WilcoxonDiff(a.Mu, a.Quantile, x, y)
+			return wilcoxonDiff(a.Mu, a.Quantile, x, y)
 		case "normal_approx_p_value_two_sided":
 			return NormalApproxPValue(x, y)
 		case "estimate_without_continuity_correction":
@@ -440,7 +440,7 @@ func mannWhitneyEvaluator(c cCase) (evaluator, error) {
 			if err != nil {
 				return nil, err
 			}
-			return NormalQuantile(a.P), nil
+			return normalQuantile(a.P), nil
 		}, nil
 	case "mann_whitney_u_test":
 		res, mwErr := MannWhitney(x, y, params.ConfidenceLevel)
@@ -468,7 +468,7 @@ func mannWhitneyEvaluator(c cCase) (evaluator, error) {
 			if err != nil {
 				return 0, err
 			}
-			return Zeroin(in.MuMin, in.MuMax, fl, fu, func(mu float64) (float64, error) { return f(mu, q) })
+			return zeroin(in.MuMin, in.MuMax, fl, fu, func(mu float64) (float64, error) { return f(mu, q) })
 		}
 		return func(chk cCheck) (any, error) {
 			switch chk.Output {
@@ -623,7 +623,7 @@ func scorerEvaluator(c cCase) (evaluator, error) {
 	var reason, class string
 	switch c.Level {
 	case "weighted_sum_scorer":
-		s := WeightedSumScore(in.GroupWeights, results)
+		s := weightedSumScore(in.GroupWeights, results)
 		groups, summary, reason = s.GroupScores, s.Summary, s.Reason
 	case "full_scoring":
 		if in.Thresholds == nil {
@@ -700,7 +700,7 @@ func statisticsEvaluator(c cCase) (evaluator, error) {
 		case "mean_ratio_from_summary/mean_ratio":
 			return MeanRatioFromStats(Summary(in.Control), Summary(in.Experiment)), nil
 		case "cohen_d/cohen_d":
-			return CohenD(in.Control, in.Experiment), nil
+			return cohenD(in.Control, in.Experiment), nil
 		case "cles/cles":
 			return CLES(in.Control, in.Experiment), nil
 		}
@@ -724,9 +724,9 @@ type detectorParams struct {
 func detect(values []float64, detector string, p detectorParams) ([]bool, error) {
 	switch detector {
 	case "iqr":
-		return IQROutliers(values, p.Factor, p.ReduceSensitivity)
+		return iqrOutliers(values, p.Factor, p.ReduceSensitivity)
 	case "ksigma":
-		return KSigmaOutliers(values, p.K)
+		return kSigmaOutliers(values, p.K)
 	}
 	return nil, fmt.Errorf("unknown detector %q", detector)
 }
@@ -765,17 +765,17 @@ func transformEvaluator(c cCase) (evaluator, error) {
 	var out []float64
 	switch c.Op {
 	case "remove_nans":
-		out = RemoveNaNs(in.Values)
+		out = removeNaNs(in.Values)
 	case "replace_nans":
-		out = ReplaceNaNs(in.Values, p.Replacement)
+		out = replaceNaNs(in.Values, p.Replacement)
 	case "remove_outliers":
 		flags, err := detect(in.Values, p.Detector, p)
 		if err != nil {
 			return nil, err
 		}
-		out = RemoveFlagged(in.Values, flags)
+		out = removeFlagged(in.Values, flags)
 	case "add_gaussian_noise":
-		out = NewNoiseSource(p.Seed).AddGaussianNoise(in.Values, p.Mean, p.Stdev)
+		out = newNoiseSource(p.Seed).AddGaussianNoise(in.Values, p.Mean, p.Stdev)
 	default:
 		return nil, fmt.Errorf("unknown op %q", c.Op)
 	}
@@ -837,9 +837,9 @@ func utilsEvaluator(c cCase) (evaluator, error) {
 			if err != nil {
 				return nil, err
 			}
-			return LookupNumber(in.Document, a.Default, a.Path...)
+			return lookupNumber(in.Document, a.Default, a.Path...)
 		case "normal_samples":
-			xs := NewNoiseSource(in.Seed).NormalSamples(in.Mean, in.Stdev, in.NumSamples)
+			xs := newNoiseSource(in.Seed).NormalSamples(in.Mean, in.Stdev, in.NumSamples)
 			if chk.Output == "length" {
 				return len(xs), nil
 			}
@@ -868,7 +868,7 @@ func mixerEvaluator(c cCase) (evaluator, error) {
 		if err := json.Unmarshal(in.Experiment, &exp); err != nil {
 			return nil, err
 		}
-		pair, mixErr := MixOne(ctl, exp, DeterministicPairID(ctl, 0))
+		pair, mixErr := mixOne(ctl, exp, deterministicPairID(ctl, 0))
 		return func(chk cCheck) (any, error) {
 			switch chk.Output {
 			case "error":
@@ -901,7 +901,7 @@ func mixerEvaluator(c cCase) (evaluator, error) {
 		if err := json.Unmarshal(in.Experiment, &exp); err != nil {
 			return nil, err
 		}
-		pairs, mixErr := MixAll(in.MetricNames, ctl, exp, nil)
+		pairs, mixErr := mixAll(in.MetricNames, ctl, exp, nil)
 		return func(chk cCheck) (any, error) {
 			if chk.Output == "error_contains" {
 				return errorContains(mixErr, chk)
@@ -1034,14 +1034,14 @@ func standaloneEvaluator(c cCase) (evaluator, error) {
 			if err != nil {
 				return nil, err
 			}
-			w, err := JudgementWindow(in.Request, a.Judgement, in.IntervalMinutes, now)
+			w, err := judgementWindow(in.Request, a.Judgement, in.IntervalMinutes, now)
 			if err != nil {
 				return nil, err
 			}
 			return map[string]any{"start": FormatInstant(w.Start), "end": FormatInstant(w.End)}, nil
 		}, nil
 	case "request_scopes":
-		scopes, err := RequestScopes(in.Request, in.Judgement, in.IntervalMinutes, now)
+		scopes, err := requestScopes(in.Request, in.Judgement, in.IntervalMinutes, now)
 		if err != nil {
 			return nil, err
 		}
@@ -1082,7 +1082,7 @@ func standaloneEvaluator(c cCase) (evaluator, error) {
 			return nil, unknown(chk)
 		}, nil
 	case "aggregated_judgement":
-		pass, msg := AggregatedJudgement(in.FinalScore, in.Marginal, in.Pass)
+		pass, msg := aggregatedJudgement(in.FinalScore, in.Marginal, in.Pass)
 		return func(chk cCheck) (any, error) {
 			switch chk.Output {
 			case "did_pass_thresholds":
@@ -1251,7 +1251,7 @@ func runE2E(cfg CanaryConfig, req AnalysisRequest, data []e2eData, seed uint64) 
 		}
 		score := float64(res.Score.Score)
 		scores = append(scores, score)
-		if !IntervalPassed(score, *req.Thresholds) {
+		if !intervalPassed(score, *req.Thresholds) {
 			out.executionStatus = "TERMINAL"
 			break
 		}

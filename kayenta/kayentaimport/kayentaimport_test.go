@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/verdict-aca/verdict/analysis"
-	"github.com/verdict-aca/verdict/judge/kayenta"
+	"github.com/verdict-aca/verdict/kayenta"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")

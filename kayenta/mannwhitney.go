@@ -107,19 +107,19 @@ func (r *rankSampler) wdiff(mu, q float64, correct bool) (float64, error) {
 	return (dz-corr)/sigma - q, nil
 }
 
-// WilcoxonDiff returns the standardised rank statistic W(mu) - quantile of the
+// wilcoxonDiff returns the standardised rank statistic W(mu) - quantile of the
 // shift x - y with continuity correction (upstream wilcoxonDiff). It is
 // non-increasing and piecewise constant in mu.
-func WilcoxonDiff(mu, quantile float64, x, y []float64) (float64, error) {
+func wilcoxonDiff(mu, quantile float64, x, y []float64) (float64, error) {
 	if len(x) == 0 || len(y) == 0 {
 		return math.NaN(), errors.New("wilcoxon statistic needs two non-empty samples")
 	}
 	return newRankSampler(x, y).wdiff(mu, quantile, true)
 }
 
-// NormalQuantile is the standard normal quantile Phi^-1(p): R's qnorm
+// normalQuantile is the standard normal quantile Phi^-1(p): R's qnorm
 // (numeric.Qnorm), within 1-2 ulps of commons-math's erfInv-based one.
-func NormalQuantile(p float64) float64 {
+func normalQuantile(p float64) float64 {
 	return numeric.Qnorm(p, true)
 }
 
@@ -127,21 +127,21 @@ func NormalQuantile(p float64) float64 {
 // 2*Phi(-|z|) of the rank statistic at mu = 0 (R's wilcox.test with
 // exact = FALSE, correct = TRUE). Kayenta never computes it; Verdict reports it.
 func NormalApproxPValue(x, y []float64) (float64, error) {
-	z, err := WilcoxonDiff(0, 0, x, y)
+	z, err := wilcoxonDiff(0, 0, x, y)
 	if err != nil {
 		return math.NaN(), err
 	}
 	return 2 * numeric.Pnorm(-math.Abs(z), true), nil
 }
 
-// Zeroin finds a root of f in [ax, bx] given fa = f(ax) and fb = f(bx), step
+// zeroin finds a root of f in [ax, bx] given fa = f(ax) and fb = f(bx), step
 // for step as R's zeroin (Brent's method) with tolerance 1e-4 and at most
 // 1000 iterations, as ported by Kayenta's BrentSolver: numeric.Zeroin with a
 // value within one ulp of 0 counting as a root (commons-math's
 // Precision.equals). It does not check that fa and fb have opposite signs,
 // and on non-convergence returns the last iterate without error (quirk Q4).
 // Errors come only from f.
-func Zeroin(ax, bx, fa, fb float64, f func(float64) (float64, error)) (float64, error) {
+func zeroin(ax, bx, fa, fb float64, f func(float64) (float64, error)) (float64, error) {
 	return numeric.Zeroin(ax, bx, fa, fb, f, numeric.ZeroinOptions{Tol: zeroinTol, MaxIter: zeroinMaxIt, ZeroULP: true})
 }
 
@@ -154,7 +154,7 @@ type MannWhitneyInternals struct {
 }
 
 func mwInternals(x, y []float64, conf float64) MannWhitneyInternals {
-	zq := NormalQuantile((1 - conf) / 2)
+	zq := normalQuantile((1 - conf) / 2)
 	return MannWhitneyInternals{
 		MuMin:   minOf(x) - maxOf(y),
 		MuMax:   maxOf(x) - minOf(y),
@@ -192,7 +192,7 @@ func MannWhitney(x, y []float64, conf float64) (MannWhitneyResult, error) {
 		if fU >= 0 {
 			return in.MuMax, nil
 		}
-		return Zeroin(in.MuMin, in.MuMax, fL, fU, func(mu float64) (float64, error) { return rs.wdiff(mu, q, true) })
+		return zeroin(in.MuMin, in.MuMax, fL, fU, func(mu float64) (float64, error) { return rs.wdiff(mu, q, true) })
 	}
 	lo, err := root(in.ZqLower)
 	if err != nil {
@@ -218,7 +218,7 @@ func estimate(rs *rankSampler, in MannWhitneyInternals, correct bool) (float64, 
 	if err != nil {
 		return math.NaN(), err
 	}
-	return Zeroin(in.MuMin, in.MuMax, fL, fU, func(mu float64) (float64, error) { return rs.wdiff(mu, 0, correct) })
+	return zeroin(in.MuMin, in.MuMax, fL, fU, func(mu float64) (float64, error) { return rs.wdiff(mu, 0, correct) })
 }
 
 // EstimateR is the location estimate R's wilcox.test(conf.int = TRUE,

@@ -16,13 +16,9 @@ import (
 // time nor a lifetime.
 var ErrNoLifetime error = &UpstreamError{Msg: "Canary StageExecution configuration must include either `endTime` or `lifetimeDuration`."}
 
-// LowDataWarning is the warning added to a judgement when a control series
+// lowDataWarning is the warning added to a judgement when a control series
 // has fewer than 50 points.
-const LowDataWarning = "One of the metrics returned fewer than 50 data points, which can reduce confidence in the final canary score."
-
-// IntervalFailedMessage is the monitor's message when a judgement's score is
-// not above the marginal threshold.
-const IntervalFailedMessage = "Canary score is not above the marginal score threshold."
+const lowDataWarning = "One of the metrics returned fewer than 50 data points, which can reduce confidence in the final canary score."
 
 // StartTime is scopes[0].startTimeIso, or now when absent.
 func (r AnalysisRequest) StartTime(now time.Time) (time.Time, error) {
@@ -79,9 +75,9 @@ func IntervalMinutes(r AnalysisRequest, lifetime int64) int64 {
 	return interval
 }
 
-// JudgementCount is floor(lifetime / interval); a zero interval is an error
+// judgementCount is floor(lifetime / interval); a zero interval is an error
 // (upstream fails the run with a division by zero).
-func JudgementCount(lifetime, interval int64) (int, error) {
+func judgementCount(lifetime, interval int64) (int, error) {
 	if interval == 0 {
 		return 0, errors.New("analysis interval is zero: the lifetime must be at least one minute")
 	}
@@ -100,12 +96,12 @@ type Window struct {
 	Start, End time.Time
 }
 
-// JudgementWindow is the window of judgement number judgement (1-based) for
+// judgementWindow is the window of judgement number judgement (1-based) for
 // an interval of intervalMinutes: [start, start + judgement*interval],
 // shifted by beginAfterMins when there is no end time (real-time mode), and
 // with start = end - lookbackMins when lookbackMins > 0 (sliding window;
 // otherwise the window grows).
-func JudgementWindow(r AnalysisRequest, judgement int, intervalMinutes int64, now time.Time) (Window, error) {
+func judgementWindow(r AnalysisRequest, judgement int, intervalMinutes int64, now time.Time) (Window, error) {
 	start, err := r.StartTime(now)
 	if err != nil {
 		return Window{}, err
@@ -126,12 +122,12 @@ func JudgementWindow(r AnalysisRequest, judgement int, intervalMinutes int64, no
 	return w, nil
 }
 
-// RequestScopes builds the /canary execution-request scopes of judgement
+// requestScopes builds the /canary execution-request scopes of judgement
 // number judgement: one ScopePair per request scope (keyed by its scope
 // name), the control window shifted back by controlOffsetInMinutes, and the
 // step of scopes[0] applied to all.
-func RequestScopes(r AnalysisRequest, judgement int, intervalMinutes int64, now time.Time) (map[string]ScopePair, error) {
-	w, err := JudgementWindow(r, judgement, intervalMinutes, now)
+func requestScopes(r AnalysisRequest, judgement int, intervalMinutes int64, now time.Time) (map[string]ScopePair, error) {
+	w, err := judgementWindow(r, judgement, intervalMinutes, now)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +179,7 @@ func PlanAnalysis(r AnalysisRequest, now time.Time) (Plan, error) {
 		return Plan{}, err
 	}
 	interval := IntervalMinutes(r, lifetime)
-	n, err := JudgementCount(lifetime, interval)
+	n, err := judgementCount(lifetime, interval)
 	if err != nil {
 		return Plan{}, err
 	}
@@ -192,7 +188,7 @@ func PlanAnalysis(r AnalysisRequest, now time.Time) (Plan, error) {
 		p.WarmupMinutes = r.BeginAfterMins
 	}
 	for i := 1; i <= n; i++ {
-		w, err := JudgementWindow(r, i, interval, now)
+		w, err := judgementWindow(r, i, interval, now)
 		if err != nil {
 			return Plan{}, err
 		}
@@ -201,13 +197,13 @@ func PlanAnalysis(r AnalysisRequest, now time.Time) (Plan, error) {
 	return p, nil
 }
 
-// IntervalPassed is the monitor's rule after each judgement: the run goes on
+// intervalPassed is the monitor's rule after each judgement: the run goes on
 // only if score > marginal (a score equal to marginal stops it, quirk Q17).
-func IntervalPassed(score float64, t Thresholds) bool {
+func intervalPassed(score float64, t Thresholds) bool {
 	return score > t.Marginal
 }
 
-// ResultWarnings returns the warnings of one judgement: LowDataWarning when a
+// ResultWarnings returns the warnings of one judgement: lowDataWarning when a
 // result's control has fewer than 50 points (skipped for Datadog accounts).
 func ResultWarnings(res JudgeResult, datadog bool) []string {
 	if datadog {
@@ -215,17 +211,17 @@ func ResultWarnings(res JudgeResult, datadog bool) []string {
 	}
 	for _, r := range res.Results {
 		if r.ControlMetadata.Stats.Count < 50 {
-			return []string{LowDataWarning}
+			return []string{lowDataWarning}
 		}
 	}
 	return nil
 }
 
-// AggregatedJudgement is the final decision of a standalone run from the
+// aggregatedJudgement is the final decision of a standalone run from the
 // score of its last judgement (upstream getAggregatedJudgment). marginal and
 // pass may be nil (not set).
-func AggregatedJudgement(finalScore float64, marginal, pass *float64) (didPass bool, message string) {
-	s := JavaDoubleString(finalScore)
+func aggregatedJudgement(finalScore float64, marginal, pass *float64) (didPass bool, message string) {
+	s := javaDoubleString(finalScore)
 	switch {
 	case marginal == nil && pass == nil:
 		return true, "No score thresholds were specified."
@@ -239,7 +235,7 @@ func AggregatedJudgement(finalScore float64, marginal, pass *float64) (didPass b
 	return true, "Final canary score " + s + " met or exceeded the pass score threshold."
 }
 
-// AggregateScores is AggregatedJudgement over the ordered judgement scores;
+// AggregateScores is aggregatedJudgement over the ordered judgement scores;
 // with no score the run did not pass.
 func AggregateScores(scores []float64, t *Thresholds) (didPass bool, message string) {
 	if len(scores) == 0 {
@@ -249,12 +245,12 @@ func AggregateScores(scores []float64, t *Thresholds) (didPass bool, message str
 	if t != nil {
 		marginal, pass = &t.Marginal, &t.Pass
 	}
-	return AggregatedJudgement(scores[len(scores)-1], marginal, pass)
+	return aggregatedJudgement(scores[len(scores)-1], marginal, pass)
 }
 
-// JavaDoubleString formats f like Java's Double.toString: "100.0", "33.33",
+// javaDoubleString formats f like Java's Double.toString: "100.0", "33.33",
 // "1.0E-4", "1.2345678E7", "NaN", "Infinity".
-func JavaDoubleString(f float64) string {
+func javaDoubleString(f float64) string {
 	switch {
 	case math.IsNaN(f):
 		return "NaN"

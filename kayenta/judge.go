@@ -35,7 +35,7 @@ func JudgeClassifierParams(name string, s MetricSettings) ClassifierParams {
 func Judge(cfg CanaryConfig, thresholds Thresholds, pairs []MetricSetPair) (JudgeResult, error) {
 	results := make([]AnalysisResult, 0, len(pairs))
 	for i, pair := range pairs {
-		r, err := JudgeMetric(cfg, pair)
+		r, err := judgeMetric(cfg, pair)
 		if err != nil {
 			return JudgeResult{}, fmt.Errorf("metric set pair %d (%q): %w", i, pair.Name, err)
 		}
@@ -54,8 +54,8 @@ func FindMetricConfig(cfg CanaryConfig, name string) (MetricConfig, bool) {
 	return MetricConfig{}, false
 }
 
-// JudgeMetric classifies one pair (steps 1-5 of §2.1 of the reference).
-func JudgeMetric(cfg CanaryConfig, pair MetricSetPair) (AnalysisResult, error) {
+// judgeMetric classifies one pair (steps 1-5 of §2.1 of the reference).
+func judgeMetric(cfg CanaryConfig, pair MetricSetPair) (AnalysisResult, error) {
 	mc, ok := FindMetricConfig(cfg, pair.Name)
 	if !ok {
 		return AnalysisResult{}, fmt.Errorf("could not find metric config for %s", pair.Name)

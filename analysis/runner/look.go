@@ -1,4 +1,4 @@
-package api
+package runner
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
@@ -66,7 +65,7 @@ func configVersion(text []byte) string {
 // (analysis.NextLook with the look's lookback), and sets the plan's start,
 // references and evidence. It returns nil, leaving p alone, for a config
 // that is not anytime.
-func (s *Server) openLook(ctx context.Context, cfg *analysis.Config, configName string, text []byte, key string, p *Plan, lookback time.Duration) (*evidenceLook, error) {
+func (r *Runner) openLook(ctx context.Context, cfg *analysis.Config, configName string, text []byte, key string, p *Plan, lookback time.Duration) (*evidenceLook, error) {
 	if cfg.Sequential != analysis.SequentialAnytime {
 		return nil, nil
 	}
@@ -75,7 +74,7 @@ func (s *Server) openLook(ctx context.Context, cfg *analysis.Config, configName 
 	now := p.End.Truncate(time.Second)
 	var prev *analysis.EvidenceState
 	unreadable := ""
-	stored, err := s.store.GetEvidence(ctx, configName, key)
+	stored, err := r.opt.Store.GetEvidence(ctx, configName, key)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
@@ -85,7 +84,7 @@ func (s *Server) openLook(ctx context.Context, cfg *analysis.Config, configName 
 		state := analysis.EvidenceState{Version: stored.Version, Step: stored.Step, Start: stored.Start, LastLook: stored.LastLook, Looks: stored.Looks}
 		if err := json.Unmarshal(stored.References, &state.References); err != nil {
 			unreadable = "the stored evidence could not be read"
-			s.log.Warn("the evidence of a canary cannot be read; starting anew", "config", configName, "canary", key, "err", err)
+			r.log.Warn("the evidence of a canary cannot be read; starting anew", "config", configName, "canary", key, "err", err)
 		} else {
 			prev = &state
 		}
@@ -105,7 +104,7 @@ func (s *Server) openLook(ctx context.Context, cfg *analysis.Config, configName 
 // (a signal's reference, once set, is kept). A failure is logged, not
 // returned: the look's answer does not depend on it, and the next look
 // starts anew or continues what is stored.
-func (s *Server) saveEvidence(ctx context.Context, l *evidenceLook, rep *analysis.Report) {
+func (r *Runner) saveEvidence(ctx context.Context, l *evidenceLook, rep *analysis.Report) {
 	refs := mergeReferences(l.look.Anytime.References, rep.References())
 	e := store.Evidence{Config: l.config, Key: l.key, Version: l.version, Step: l.step, Start: l.look.Start, LastLook: l.end, Looks: l.look.Look}
 	revision := l.revision
@@ -113,27 +112,27 @@ func (s *Server) saveEvidence(ctx context.Context, l *evidenceLook, rep *analysi
 	for attempt := 1; ; attempt++ {
 		var err error
 		if e.References, err = json.Marshal(refs); err != nil {
-			s.log.Error("encode the evidence", "config", l.config, "err", err)
+			r.log.Error("encode the evidence", "config", l.config, "err", err)
 			return
 		}
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err = s.store.PutEvidence(wctx, e, revision)
+		_, err = r.opt.Store.PutEvidence(wctx, e, revision)
 		cancel()
 		if err == nil {
 			return
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt == 3 {
-			s.log.Warn("the evidence of a look could not be stored; the next look starts anew or continues what is stored", "config", l.config, "canary", l.key, "err", err)
+			r.log.Warn("the evidence of a look could not be stored; the next look starts anew or continues what is stored", "config", l.config, "canary", l.key, "err", err)
 			return
 		}
 		// Another look wrote first: join its evidence when it is the same.
-		cur, err := s.store.GetEvidence(ctx, l.config, l.key)
+		cur, err := r.opt.Store.GetEvidence(ctx, l.config, l.key)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			revision = 0
 			continue
 		case err != nil:
-			s.log.Warn("read the evidence again after a concurrent look", "config", l.config, "err", err)
+			r.log.Warn("read the evidence again after a concurrent look", "config", l.config, "err", err)
 			return
 		}
 		var theirs map[string]float64
@@ -163,32 +162,35 @@ func mergeReferences(first, second map[string]float64) map[string]float64 {
 	return out
 }
 
-// judgeLook judges one synchronous look of a stored config (cfg, its stored
-// text) at the plan's canary and stores it as an analysis of origin: for
-// an anytime config it continues the canary's evidence (revision: the
-// release a controller names, if any; see openLook) and writes it back.
-// status is the HTTP status to answer on error.
-func (s *Server) judgeLook(ctx context.Context, cfg *analysis.Config, configName string, text []byte, p Plan, origin, revision string, lookback time.Duration) (string, *analysis.Report, int, error) {
-	look, err := s.openLook(ctx, cfg, configName, text, analysis.EvidenceKey(p.Scopes, revision), &p, lookback)
+// Look judges one synchronous look at the canary of req.Plan, a plan
+// whose window ends now, and stores it as an analysis: for a config with
+// sequential: anytime (req.Config, a stored config, req.ConfigText its
+// stored text) it continues the canary's evidence (revision: the release
+// a controller names, if any; lookback: the look's own window; see
+// openLook) and writes it back. It returns the analysis id (once stored)
+// and the report. The error is ErrInvalid for a request that cannot run.
+// When ctx ends first, the analysis is recorded as interrupted.
+func (r *Runner) Look(ctx context.Context, req Request, revision string, lookback time.Duration) (string, *analysis.Report, error) {
+	look, err := r.openLook(ctx, req.Config, req.ConfigName, req.ConfigText, analysis.EvidenceKey(req.Plan.Scopes, revision), &req.Plan, lookback)
 	if err != nil {
-		return "", nil, http.StatusInternalServerError, fmt.Errorf("read the evidence of config %s: %w", configName, err)
+		return "", nil, fmt.Errorf("read the evidence of config %s: %w", req.ConfigName, err)
 	}
-	prep, err := s.prepare(cfg, configName, text, p, origin)
+	prep, err := r.prepare(req)
 	if err != nil {
-		return "", nil, http.StatusBadRequest, err
+		return "", nil, err
 	}
-	id, err := s.record(ctx, prep, store.Running)
+	id, err := r.record(ctx, prep, store.Running)
 	if err != nil {
-		return "", nil, http.StatusInternalServerError, err
+		return "", nil, err
 	}
-	rep, err := s.execute(ctx, id, prep, nil)
+	rep, err := r.execute(ctx, id, prep, nil)
 	if err != nil {
-		return id, nil, http.StatusInternalServerError, err
+		return id, nil, err
 	}
 	if look != nil {
-		s.saveEvidence(ctx, look, rep)
+		r.saveEvidence(ctx, look, rep)
 	}
-	return id, rep, http.StatusOK, nil
+	return id, rep, nil
 }
 
 // decideLook applies analysis.DecideLook to the report of one look of an
@@ -200,14 +202,4 @@ func decideLook(cfg *analysis.Config, p Plan, rep *analysis.Report) {
 	ev := *p.Evidence
 	ev.Undecided = cfg.DecideLook(rep, p.End.Sub(p.Start))
 	rep.Evidence = &ev
-}
-
-// decision is what the Argo and Flagger answers call a look's outcome: its
-// verdict, but "undecided" for the verdict none of a look whose evidence is
-// only too short yet.
-func decision(rep *analysis.Report) string {
-	if rep.Evidence != nil && rep.Evidence.Undecided {
-		return "undecided"
-	}
-	return string(rep.Verdict)
 }
