@@ -399,40 +399,115 @@ const rareShare = 0.1
 // five expected points in the tail).
 const minAboveExpected = 5
 
-// shareTailsOf are the one-sided p-values that the canary's share beyond a
-// bound is larger, and smaller, than the baseline's: the exact conditional
-// test for rare shares (see rareShare), the Mantel–Haenszel comparison
-// otherwise.
-func shareTailsOf(b, c counts, binomial, poisson dispersionEstimate) (up, down float64, phi float64) {
+// rareShareTails are the one-sided p-values that the canary's share beyond
+// a bound is larger, and smaller, than the baseline's by the exact
+// conditional test, for a pooled share below rareShare; ok is false when
+// the Mantel–Haenszel comparison (sharesTails) is to be used instead.
+func rareShareTails(b, c counts, poisson dispersionEstimate) (up, down, phi float64, ok bool) {
 	pooled := (b.totalEvents + c.totalEvents) / (b.totalExposure + c.totalExposure)
-	if pooled < rareShare {
-		strata := strataOf(b, c)
-		if len(b.events) != len(c.events) {
-			strata = pooledStratum(b, c)
-		}
-		rc, err := rateComparison(strata, 1)
-		if err == nil && rc.Events() > 0 {
-			phi, df := 1.0, 0
-			if len(b.events) == len(c.events) {
-				phi, df = rateDispersion(b, c, rc.Estimate())
-			}
-			if poisson.phi > phi {
-				phi, df = poisson.phi, poisson.df
-			}
-			if phi > 1 {
-				if rc, err = rateComparison(strata, phi); err != nil {
-					return 1, 1, phi
-				}
-			}
-			return dispersedP(rc.UpperTail(1), df), dispersedP(rc.LowerTail(1), df), phi
-		}
-		if err == nil {
-			return 1, 1, 1 // no observation beyond the bound on either side
+	if !(pooled < rareShare) {
+		return 0, 0, 0, false
+	}
+	strata := strataOf(b, c)
+	if len(b.events) != len(c.events) {
+		strata = pooledStratum(b, c)
+	}
+	rc, err := rateComparison(strata, 1)
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	if rc.Events() == 0 {
+		return 1, 1, 1, true // no observation beyond the bound on either side
+	}
+	phi, df := 1.0, 0
+	if len(b.events) == len(c.events) {
+		phi, df = rateDispersion(b, c, rc.Estimate())
+	}
+	if poisson.phi > phi {
+		phi, df = poisson.phi, poisson.df
+	}
+	if phi > 1 {
+		if rc, err = rateComparison(strata, phi); err != nil {
+			return 1, 1, phi, true
 		}
 	}
-	sh := compareSharesWith(b, c, binomial)
+	return dispersedP(rc.UpperTail(1), df), dispersedP(rc.LowerTail(1), df), phi, true
+}
+
+// sharesTails are the one-sided p-values of the Mantel–Haenszel comparison
+// of shares sh, and its dispersion.
+func sharesTails(sh shares) (up, down, phi float64) {
 	up, down = shareTails(sh, Change{}, math.Sqrt(sh.phi*sh.varLogRR), math.Sqrt(sh.phi*sh.varRD))
 	return up, down, sh.phi
+}
+
+// boundComparisons are a quantile test's comparisons of the canary's share
+// beyond a bound with the baseline's beyond the compared bound x: the test
+// asks for the same bound several times (the allowance's, the critical
+// change's, and again while it looks for what the data rule out), so each
+// bound is compared once and its results kept.
+type boundComparisons struct {
+	bAbove            counts
+	cSide             histogramSide
+	binomial, poisson dispersionEstimate
+	events            []float64 // the canary's beyond the bound being compared
+	at                []boundComparison
+}
+
+// boundComparison is one bound's results in boundComparisons.
+type boundComparison struct {
+	bound                 float64
+	haveTails, haveShares bool
+	up, down, phi         float64
+	shares                shares
+}
+
+// find is the index of the bound's entry, added when it has none; the
+// bounds compared are a few of the histogram's.
+func (bc *boundComparisons) find(bound float64) int {
+	for i := range bc.at {
+		if bc.at[i].bound == bound {
+			return i
+		}
+	}
+	bc.at = append(bc.at, boundComparison{bound: bound})
+	return len(bc.at) - 1
+}
+
+// canaryAbove is the canary's observations beyond bound per window, in
+// memory reused by the next call.
+func (bc *boundComparisons) canaryAbove(bound float64) counts {
+	if bc.events == nil {
+		bc.events = make([]float64, len(bc.cSide.exposure))
+	}
+	return bc.cSide.above(bound, bc.events)
+}
+
+// tails are the one-sided p-values that the canary's share beyond bound
+// is larger, and smaller, than the baseline's beyond x, and the dispersion
+// they were read with: the exact conditional test for rare shares (see
+// rareShare), the Mantel–Haenszel comparison otherwise.
+func (bc *boundComparisons) tails(bound float64) (up, down, phi float64) {
+	i := bc.find(bound)
+	if e := &bc.at[i]; !e.haveTails {
+		if up, down, phi, ok := rareShareTails(bc.bAbove, bc.canaryAbove(bound), bc.poisson); ok {
+			e.up, e.down, e.phi = up, down, phi
+		} else {
+			e.up, e.down, e.phi = sharesTails(bc.compare(bound))
+		}
+		e.haveTails = true
+	}
+	return bc.at[i].up, bc.at[i].down, bc.at[i].phi
+}
+
+// compare is compareSharesWith for the canary beyond bound, with the
+// baseline's binomial dispersion.
+func (bc *boundComparisons) compare(bound float64) shares {
+	i := bc.find(bound)
+	if e := &bc.at[i]; !e.haveShares {
+		e.shares, e.haveShares = compareSharesWith(bc.bAbove, bc.canaryAbove(bound), bc.binomial), true
+	}
+	return bc.at[i].shares
 }
 
 // judgeHistogramQuantile compares a quantile of the two distributions.
@@ -503,19 +578,18 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	a := spec.AllowedChange.Value
 	upBound, downBound := boundAtOrAbove(bounds, x*(1+a)), boundAtOrBelow(bounds, x*(1-math.Min(a, 1)))
 	// The baseline's clustering beyond x, measured once for every bound.
-	var binomial, poisson dispersionEstimate
-	binomial.phi, binomial.df = localDispersion(bAbove, true)
-	poisson.phi, poisson.df = localDispersion(bAbove, false)
-	cUp, cDown := cSide.above(upBound, nil), cSide.above(downBound, nil)
-	pUp, _, phi := shareTailsOf(bAbove, cUp, binomial, poisson)
-	_, pDown, _ := shareTailsOf(bAbove, cDown, binomial, poisson)
+	cmp := boundComparisons{bAbove: bAbove, cSide: cSide}
+	cmp.binomial.phi, cmp.binomial.df = localDispersion(bAbove, true)
+	cmp.poisson.phi, cmp.poisson.df = localDispersion(bAbove, false)
+	pUp, _, phi := cmp.tails(upBound)
+	_, pDown, _ := cmp.tails(downBound)
 	if a >= 1 {
 		pDown = 1
 	}
-	up := compareSharesWith(bAbove, cUp, binomial)
-	down := compareSharesWith(bAbove, cDown, binomial)
+	up := cmp.compare(upBound)
+	down := cmp.compare(downBound)
 	t.Dispersion = phi
-	mid := compareSharesWith(bAbove, cAtX, binomial)
+	mid := cmp.compare(x)
 	t.PValue = ptr(2 * numeric.Pnorm(-math.Abs(math.Log(mid.rr))/math.Sqrt(mid.phi*mid.varLogRR), true))
 	t.RateRatio = ptr(mid.rr)
 	if v := mid.phi * mid.varLogRR; v > 0 {
@@ -527,7 +601,6 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	{
 		lvl := DecisionLevel(opts, spec.Direction)
 		var rules float64
-		events := make([]float64, len(cSide.exposure)) // the canary's beyond each bound in turn
 		bounded := true
 		for _, side := range []bool{true, false} {
 			if !spec.Direction.harmful(side) {
@@ -543,7 +616,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 				if side && bj < x || !side && bj > x {
 					continue
 				}
-				up, down, _ := shareTailsOf(bAbove, cSide.above(bj, events), binomial, poisson)
+				up, down, _ := cmp.tails(bj)
 				if side && down <= lvl || !side && up <= lvl {
 					rules = math.Max(rules, math.Abs(bj/x-1))
 					found = true
@@ -604,10 +677,10 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	if spec.CriticalChange != nil {
 		cv := spec.CriticalChange.Value
 		if upSide {
-			p, _, _ := shareTailsOf(bAbove, cSide.above(boundAtOrAbove(bounds, x*(1+cv)), nil), binomial, poisson)
+			p, _, _ := cmp.tails(boundAtOrAbove(bounds, x*(1+cv)))
 			beyondCritical = p <= level
 		} else if cv < 1 {
-			_, p, _ := shareTailsOf(bAbove, cSide.above(boundAtOrBelow(bounds, x*(1-cv)), nil), binomial, poisson)
+			_, p, _ := cmp.tails(boundAtOrBelow(bounds, x*(1-cv)))
 			beyondCritical = p <= level
 		}
 	}
