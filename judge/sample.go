@@ -26,6 +26,7 @@ type Workspace struct {
 	// two sides are.
 	crossTies []int32
 	mw        stat.Buffer
+	counts    countScratch // the tests of counts and histograms
 }
 
 // sideBuffers are one side's buffers: 0 baseline, 1 canary.
