@@ -108,7 +108,7 @@ func (m *seriesMap) parse(p *numParser) error {
 		if p.peek() == '{' {
 			values, bounds, err = p.histogram(field, m.limits.MaxPoints)
 		} else {
-			values, err = p.numbers(fieldName{name: field, row: -1}, m.limits.MaxPoints)
+			values, err = p.numbers(fieldName{name: field, row: -1}, m.limits.MaxPoints, 0)
 		}
 		if err != nil {
 			return err
@@ -372,15 +372,18 @@ func (p *numParser) histogram(field string, limit int) (counts, bounds []float64
 				return nil, nil, fmt.Errorf("%s.counts: want an array of windows, each an array of cumulative counts", field)
 			}
 			start := len(p.slab)
+			width := 0 // the counts of window 0, which every window has
 			p.space()
 			if !p.eat(']') {
 				for {
-					row, err := p.numbers(fieldName{name: field, row: rows}, limit-(len(p.slab)-start))
+					row, err := p.numbers(fieldName{name: field, row: rows}, limit-(len(p.slab)-start), width)
 					if err != nil {
 						return nil, nil, err
 					}
-					if rows > 0 && len(row) != (len(p.slab)-start-len(row))/rows {
-						return nil, nil, fmt.Errorf("%s.counts[%d]: %d counts where window 0 has %d; every window has one count per bucket", field, rows, len(row), (len(p.slab)-start-len(row))/rows)
+					if rows == 0 {
+						width = len(row)
+					} else if len(row) != width {
+						return nil, nil, fmt.Errorf("%s.counts[%d]: %d counts where window 0 has %d; every window has one count per bucket", field, rows, len(row), width)
 					}
 					rows++
 					p.space()
@@ -480,17 +483,21 @@ func (f fieldName) String() string {
 	return f.name + ".counts[" + strconv.Itoa(f.row) + "]"
 }
 
-// numbers reads [n, n, null, ...] for field, at most limit values.
-func (p *numParser) numbers(field fieldName, limit int) ([]float64, error) {
+// numbers reads [n, n, null, ...] for field, at most limit values; size
+// is how many it expects (a histogram's windows after the first have as
+// many counts as the first), or 0 to count them first.
+func (p *numParser) numbers(field fieldName, limit, size int) ([]float64, error) {
 	p.space()
 	if !p.eat('[') {
 		return nil, fmt.Errorf("%s: want an array of numbers", field)
 	}
 	// Size the slice once: the array ends at the first ']' (no number
 	// holds one) and has one more value than commas.
-	size := 1
-	if end := bytes.IndexByte(p.b[p.i:], ']'); end >= 0 {
-		size += bytes.Count(p.b[p.i:p.i+end], []byte{','})
+	if size <= 0 {
+		size = 1
+		if end := bytes.IndexByte(p.b[p.i:], ']'); end >= 0 {
+			size += bytes.Count(p.b[p.i:p.i+end], []byte{','})
+		}
 	}
 	// The values go on the end of the request's slab (see judgeScratch):
 	// the slice is capped at its length, so later series never overwrite
@@ -547,7 +554,7 @@ func (p *numParser) numbers(field fieldName, limit int) ([]float64, error) {
 		}
 		return nil, fmt.Errorf("%s[%d]: want ',' or ']'", field, len(values)-1)
 	}
-	if len(values) <= cap(p.slab)-start { // always, unless size was wrong
+	if len(values) <= cap(p.slab)-start { // always, unless size was wrong (a histogram's window longer than its first)
 		p.slab = p.slab[:start+len(values)]
 	}
 	return values[:len(values):len(values)], nil

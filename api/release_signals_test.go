@@ -35,6 +35,8 @@ func TestParseHistogramSeries(t *testing.T) {
 		{`{"baseline": {"l": {"le": [0.1, "+Inf"]}}}`, "baseline.l.counts: missing"},
 		{`{"baseline": {"l": {"counts": [[1, 2]]}}}`, "baseline.l.le: missing"},
 		{`{"baseline": {"l": {"le": [0.1, "+Inf"], "counts": [[1, 2], [1, 2, 3]]}}}`, "baseline.l.counts[1]: 3 counts where window 0 has 2"},
+		{`{"baseline": {"l": {"le": [0.1, 0.2, "+Inf"], "counts": [[1, 2, 3], [1, 2, 3], [1, 2]]}}}`, "baseline.l.counts[2]: 2 counts where window 0 has 3"},
+		{`{"baseline": {"l": {"le": [0.1, "+Inf"], "counts": [[1, 2], [1, 2], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40]]}}}`, "baseline.l.counts[2]: 40 counts where window 0 has 2"},
 		{`{"baseline": {"l": {"le": [0.1, 0.5, "+Inf"], "counts": [[1, 2]]}}}`, "baseline.l.counts: 2 counts per window for 3 bounds"},
 		{`{"baseline": {"l": {"le": [0.1, "inf"], "counts": [[1, 2]]}}}`, `baseline.l.le[1]: want a number or "+Inf"`},
 		{`{"baseline": {"l": {"le": [0.1, "+Inf"], "le": [0.1, "+Inf"], "counts": []}}}`, "baseline.l.le: given twice"},

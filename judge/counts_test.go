@@ -3,6 +3,7 @@ package judge
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -615,6 +616,60 @@ func TestMediansBySelection(t *testing.T) {
 		slices.Sort(y)
 		if s := slices.Clone(x); !slices.Equal(func() []float64 { slices.Sort(s); return s }(), y) {
 			t.Fatalf("medianInPlace changed the values, not only their order")
+		}
+	}
+}
+
+// TestCountsWorkspaceReuse: the tests of counts and histograms give the
+// same results in one reused Workspace, signal after signal and in any
+// order, as with every slice freshly allocated (a nil countScratch): memory
+// handed out twice within a signal, or one signal's working memory leaking
+// into the next, would show in the figures.
+func TestCountsWorkspaceReuse(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	q := func(v float64) *float64 { return &v }
+	type signal struct {
+		spec Spec
+		b, c Sample
+	}
+	var signals []signal
+	for _, windows := range []int{5, 60, 360} {
+		base, slower := latencyHistogram(r, windows, 900, 0.1), latencyHistogram(r, windows, 100, 0.115)
+		for _, spec := range []Spec{
+			{Name: "p50", Test: Histogram, Quantile: q(0.5), Direction: Increase, AllowedChange: Rel(0.05)},
+			{Name: "p99", Test: Histogram, Quantile: q(0.99), Direction: Either, CriticalChange: &Change{Value: 0.5}},
+			{Name: "slo", Test: Histogram, Above: q(0.3), Direction: Increase},
+		} {
+			signals = append(signals, signal{spec, Sample{Histogram: base}, Sample{Histogram: slower}})
+		}
+		be, bx := traffic(r, windows, 900, 0.01)
+		ce, cx := traffic(r, windows, 100, 0.015)
+		signals = append(signals, signal{rateSpec(), Sample{Values: be, Exposure: bx}, Sample{Values: ce, Exposure: cx}})
+		be, bx = traffic(r, windows, 900, 0.7)
+		ce, cx = traffic(r, windows, 100, 0.65)
+		signals = append(signals, signal{proportionSpec(), Sample{Values: be, Exposure: bx}, Sample{Values: ce, Exposure: cx}})
+	}
+	want := make([]Result, len(signals))
+	for i, s := range signals {
+		spec := s.spec.WithDefaults()
+		opts := Options{Confidence: DefaultConfidence}
+		if spec.Test == Histogram {
+			want[i] = withDirection(judgeHistogram(nil, spec, s.b.Histogram, s.c.Histogram, opts), spec)
+		} else {
+			want[i] = withDirection(judgeCounts(nil, spec, s.b, s.c, opts), spec)
+		}
+	}
+	var w Workspace
+	for round := range 2 {
+		for k := range signals {
+			i := k
+			if round == 1 {
+				i = len(signals) - 1 - k // the large signals first, then smaller ones in the grown memory
+			}
+			s := signals[i]
+			if got := w.JudgeSamples(s.spec, s.b, s.c, Options{}); !reflect.DeepEqual(got, want[i]) {
+				t.Errorf("round %d, %s over %d windows: in a reused Workspace\n%+v\nallocating\n%+v", round, s.spec.Name, len(s.b.Values)+s.b.Histogram.Windows(), got, want[i])
+			}
 		}
 	}
 }

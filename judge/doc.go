@@ -7,8 +7,9 @@
 // where the numbers came from; package metrics fetches them and package
 // scoring turns many results into a verdict. A caller judging many signals
 // keeps a Workspace per goroutine and calls its Judge: the sorted copies,
-// ranks and buffers of one judgement are then reused by the next, which
-// at canary sizes saves more time than the sorting takes.
+// ranks and buffers of one judgement (and the counts of a count or
+// histogram test) are then reused by the next, which at canary sizes saves
+// more time than the sorting takes.
 //
 // # Preprocessing
 //

@@ -231,8 +231,8 @@ func bucketOfRank(bounds, cum []float64, rank float64) (lo, hi float64) {
 
 // aboveCounts is one side's observations beyond x per window, with the
 // window's observations as exposure.
-func aboveCounts(h *Buckets, x float64) counts {
-	return newHistogramSide(h).above(x, nil)
+func aboveCounts(s *countScratch, h *Buckets, x float64) counts {
+	return newHistogramSide(s, h).above(x, s.take(h.Windows()))
 }
 
 // histogramSide is one side's histogram with its windows' totals, the
@@ -244,24 +244,21 @@ type histogramSide struct {
 	totalExposure float64
 }
 
-func newHistogramSide(h *Buckets) histogramSide {
-	s := histogramSide{h: h, exposure: windowsOf(h)}
-	for _, n := range s.exposure {
-		s.totalExposure += n
+func newHistogramSide(s *countScratch, h *Buckets) histogramSide {
+	side := histogramSide{h: h, exposure: windowsOf(s, h)}
+	for _, n := range side.exposure {
+		side.totalExposure += n
 	}
-	return s
+	return side
 }
 
-// above is the side's observations beyond x per window, in events (of one
-// per window, reused) or new memory when events is nil.
+// above is the side's observations beyond x per window, in events (one
+// per window, or more; reused).
 func (s histogramSide) above(x float64, events []float64) counts {
 	if s.h == nil {
 		return counts{}
 	}
 	nb := len(s.h.Bounds)
-	if events == nil {
-		events = make([]float64, len(s.exposure))
-	}
 	c := counts{events: events[:len(s.exposure)], exposure: s.exposure, totalExposure: s.totalExposure}
 	if i, found := slices.BinarySearch(s.h.Bounds, x); found {
 		// On a bound, as the tests compare: each window's count there, as
@@ -301,7 +298,7 @@ func (s histogramSide) above(x float64, events []float64) counts {
 // buckets holding the order statistics that bound each side's quantile at
 // √confidence (normal approximation to the binomial ranks), so it is never
 // narrower than the buckets allow.
-func judgeHistogram(spec Spec, baseline, canary *Buckets, opts Options) Result {
+func judgeHistogram(s *countScratch, spec Spec, baseline, canary *Buckets, opts Options) Result {
 	r := Result{Name: spec.Name, Group: spec.Group, Critical: spec.Critical}
 	b, err := checkHistogram(spec, "baseline", baseline)
 	if err != nil {
@@ -324,13 +321,13 @@ func judgeHistogram(spec Spec, baseline, canary *Buckets, opts Options) Result {
 		bounds = c.Bounds
 	}
 	if spec.Above != nil {
-		return judgeHistogramAbove(r, spec, b, c, bounds, opts)
+		return judgeHistogramAbove(s, r, spec, b, c, bounds, opts)
 	}
-	return judgeHistogramQuantile(r, spec, b, c, bt, ct, bounds, opts)
+	return judgeHistogramQuantile(s, r, spec, b, c, bt, ct, bounds, opts)
 }
 
 // judgeHistogramAbove compares the share of observations beyond the bound above.
-func judgeHistogramAbove(r Result, spec Spec, b, c *Buckets, bounds []float64, opts Options) Result {
+func judgeHistogramAbove(s *countScratch, r Result, spec Spec, b, c *Buckets, bounds []float64, opts Options) Result {
 	x := *spec.Above
 	if bounds != nil {
 		i, found := slices.BinarySearch(bounds, x)
@@ -338,7 +335,7 @@ func judgeHistogramAbove(r Result, spec Spec, b, c *Buckets, bounds []float64, o
 			return r.invalid(fmt.Sprintf("%s: above: %s is not one of the histogram's finite bucket bounds (%s)", spec.Name, formatBound(x), formatBounds(bounds)))
 		}
 	}
-	bc, cc := aboveCounts(b, x), aboveCounts(c, x)
+	bc, cc := aboveCounts(s, b, x), aboveCounts(s, c, x)
 	what := "observations"
 	t := &TestResult{
 		Method:           Histogram,
@@ -366,7 +363,7 @@ func judgeHistogramAbove(r Result, spec Spec, b, c *Buckets, bounds []float64, o
 		// their rates, not a normal approximation.
 		rs := spec
 		rs.Exposure = "observations above " + formatBound(x)
-		res := judgeRatePerExposure(r, rs, bc, cc, opts)
+		res := judgeRatePerExposure(s, r, rs, bc, cc, opts)
 		res.Test.Method, res.Test.Threshold, res.Test.Per = Histogram, ptr(x), what
 		// The difference of the shares, its interval from the ratio's with
 		// the baseline's share taken as known (it holds most observations).
@@ -381,7 +378,7 @@ func judgeHistogramAbove(r Result, spec Spec, b, c *Buckets, bounds []float64, o
 	}
 	describe := fmt.Sprintf("%s: %s vs %s of observations above %s (canary %s of %s, baseline %s of %s)", spec.Name, formatShare(pc), formatShare(pb), formatBound(x),
 		formatCount(cc.totalEvents), formatCount(cc.totalExposure), formatCount(bc.totalEvents), formatCount(bc.totalExposure))
-	return decideShares(r, spec, compareShares(bc, cc), opts, describe)
+	return decideShares(r, spec, compareShares(s, bc, cc), opts, describe)
 }
 
 // rareShare is the share of observations beyond a bound below which a
@@ -399,44 +396,122 @@ const rareShare = 0.1
 // five expected points in the tail).
 const minAboveExpected = 5
 
-// shareTailsOf are the one-sided p-values that the canary's share beyond a
-// bound is larger, and smaller, than the baseline's: the exact conditional
-// test for rare shares (see rareShare), the Mantel–Haenszel comparison
-// otherwise.
-func shareTailsOf(b, c counts, binomial, poisson dispersionEstimate) (up, down float64, phi float64) {
+// rareShareTails are the one-sided p-values that the canary's share beyond
+// a bound is larger, and smaller, than the baseline's by the exact
+// conditional test, for a pooled share below rareShare; ok is false when
+// the Mantel–Haenszel comparison (sharesTails) is to be used instead.
+func rareShareTails(s *countScratch, b, c counts, poisson dispersionEstimate) (up, down, phi float64, ok bool) {
 	pooled := (b.totalEvents + c.totalEvents) / (b.totalExposure + c.totalExposure)
-	if pooled < rareShare {
-		strata := strataOf(b, c)
-		if len(b.events) != len(c.events) {
-			strata = pooledStratum(b, c)
-		}
-		rc, err := rateComparison(strata, 1)
-		if err == nil && rc.Events() > 0 {
-			phi, df := 1.0, 0
-			if len(b.events) == len(c.events) {
-				phi, df = rateDispersion(b, c, rc.Estimate())
-			}
-			if poisson.phi > phi {
-				phi, df = poisson.phi, poisson.df
-			}
-			if phi > 1 {
-				if rc, err = rateComparison(strata, phi); err != nil {
-					return 1, 1, phi
-				}
-			}
-			return dispersedP(rc.UpperTail(1), df), dispersedP(rc.LowerTail(1), df), phi
-		}
-		if err == nil {
-			return 1, 1, 1 // no observation beyond the bound on either side
+	if !(pooled < rareShare) {
+		return 0, 0, 0, false
+	}
+	var strata []stratum
+	if len(b.events) == len(c.events) {
+		strata = strataOf(s, b, c)
+	} else {
+		strata = pooledStratum(b, c)
+	}
+	rc, err := rateComparison(strata, 1)
+	if err != nil {
+		return 0, 0, 0, false
+	}
+	if rc.Events() == 0 {
+		return 1, 1, 1, true // no observation beyond the bound on either side
+	}
+	phi, df := 1.0, 0
+	if len(b.events) == len(c.events) {
+		phi, df = rateDispersion(b, c, rc.Estimate())
+	}
+	if poisson.phi > phi {
+		phi, df = poisson.phi, poisson.df
+	}
+	if phi > 1 {
+		if rc, err = rateComparison(strata, phi); err != nil {
+			return 1, 1, phi, true
 		}
 	}
-	sh := compareSharesWith(b, c, binomial)
+	return dispersedP(rc.UpperTail(1), df), dispersedP(rc.LowerTail(1), df), phi, true
+}
+
+// sharesTails are the one-sided p-values of the Mantel–Haenszel comparison
+// of shares sh, and its dispersion.
+func sharesTails(sh shares) (up, down, phi float64) {
 	up, down = shareTails(sh, Change{}, math.Sqrt(sh.phi*sh.varLogRR), math.Sqrt(sh.phi*sh.varRD))
 	return up, down, sh.phi
 }
 
+// boundComparisons are a quantile test's comparisons of the canary's share
+// beyond a bound with the baseline's beyond the compared bound x: the test
+// asks for the same bound several times (the allowance's, the critical
+// change's, and again while it looks for what the data rule out), so each
+// bound is compared once and its results kept.
+type boundComparisons struct {
+	scratch           *countScratch
+	bAbove            counts
+	cSide             histogramSide
+	binomial, poisson dispersionEstimate
+	events            []float64 // the canary's beyond the bound being compared
+	at                []boundComparison
+}
+
+// boundComparison is one bound's results in boundComparisons.
+type boundComparison struct {
+	bound                 float64
+	haveTails, haveShares bool
+	up, down, phi         float64
+	shares                shares
+}
+
+// find is the index of the bound's entry, added when it has none; the
+// bounds compared are a few of the histogram's.
+func (bc *boundComparisons) find(bound float64) int {
+	for i := range bc.at {
+		if bc.at[i].bound == bound {
+			return i
+		}
+	}
+	bc.at = append(bc.at, boundComparison{bound: bound})
+	return len(bc.at) - 1
+}
+
+// canaryAbove is the canary's observations beyond bound per window, in
+// memory reused by the next call.
+func (bc *boundComparisons) canaryAbove(bound float64) counts {
+	if bc.events == nil {
+		bc.events = bc.scratch.take(len(bc.cSide.exposure))
+	}
+	return bc.cSide.above(bound, bc.events)
+}
+
+// tails are the one-sided p-values that the canary's share beyond bound
+// is larger, and smaller, than the baseline's beyond x, and the dispersion
+// they were read with: the exact conditional test for rare shares (see
+// rareShare), the Mantel–Haenszel comparison otherwise.
+func (bc *boundComparisons) tails(bound float64) (up, down, phi float64) {
+	i := bc.find(bound)
+	if e := &bc.at[i]; !e.haveTails {
+		if up, down, phi, ok := rareShareTails(bc.scratch, bc.bAbove, bc.canaryAbove(bound), bc.poisson); ok {
+			e.up, e.down, e.phi = up, down, phi
+		} else {
+			e.up, e.down, e.phi = sharesTails(bc.compare(bound))
+		}
+		e.haveTails = true
+	}
+	return bc.at[i].up, bc.at[i].down, bc.at[i].phi
+}
+
+// compare is compareSharesWith for the canary beyond bound, with the
+// baseline's binomial dispersion.
+func (bc *boundComparisons) compare(bound float64) shares {
+	i := bc.find(bound)
+	if e := &bc.at[i]; !e.haveShares {
+		e.shares, e.haveShares = compareSharesWith(bc.bAbove, bc.canaryAbove(bound), bc.binomial), true
+	}
+	return bc.at[i].shares
+}
+
 // judgeHistogramQuantile compares a quantile of the two distributions.
-func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogramTotals, bounds []float64, opts Options) Result {
+func judgeHistogramQuantile(s *countScratch, r Result, spec Spec, b, c *Buckets, bt, ct histogramTotals, bounds []float64, opts Options) Result {
 	q := DefaultHistogramQuantile
 	if spec.Quantile != nil {
 		q = *spec.Quantile
@@ -458,7 +533,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	// it on each side (as the quantile test's rule; 500 for a p99).
 	need := spec
 	need.MinExposure = math.Max(spec.MinExposure, math.Ceil(minAboveExpected/math.Min(q, 1-q)))
-	if res, done := noExposure(r, need, counts{totalExposure: bt.total, exposure: windowsOf(b)}, counts{totalExposure: ct.total, exposure: windowsOf(c)}, "observations", opts.Step); done {
+	if res, done := noExposure(r, need, counts{totalExposure: bt.total, exposure: windowsOf(s, b)}, counts{totalExposure: ct.total, exposure: windowsOf(s, c)}, "observations", opts.Step); done {
 		return res
 	}
 	qb, qc := HistogramQuantile(bounds, bt.cum, q), HistogramQuantile(bounds, ct.cum, q)
@@ -497,25 +572,24 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	}
 	x := bounds[best]
 	t.Threshold = ptr(x)
-	cSide := newHistogramSide(c)
-	bAbove, cAtX := newHistogramSide(b).above(x, nil), cSide.above(x, nil)
+	cSide := newHistogramSide(s, c)
+	bAbove, cAtX := newHistogramSide(s, b).above(x, s.take(b.Windows())), cSide.above(x, s.take(c.Windows()))
 	t.BaselineEvents, t.CanaryEvents = ptr(bAbove.totalEvents), ptr(cAtX.totalEvents)
 	a := spec.AllowedChange.Value
 	upBound, downBound := boundAtOrAbove(bounds, x*(1+a)), boundAtOrBelow(bounds, x*(1-math.Min(a, 1)))
 	// The baseline's clustering beyond x, measured once for every bound.
-	var binomial, poisson dispersionEstimate
-	binomial.phi, binomial.df = localDispersion(bAbove, true)
-	poisson.phi, poisson.df = localDispersion(bAbove, false)
-	cUp, cDown := cSide.above(upBound, nil), cSide.above(downBound, nil)
-	pUp, _, phi := shareTailsOf(bAbove, cUp, binomial, poisson)
-	_, pDown, _ := shareTailsOf(bAbove, cDown, binomial, poisson)
+	cmp := boundComparisons{scratch: s, bAbove: bAbove, cSide: cSide}
+	cmp.binomial.phi, cmp.binomial.df = localDispersion(s, bAbove, true)
+	cmp.poisson.phi, cmp.poisson.df = localDispersion(s, bAbove, false)
+	pUp, _, phi := cmp.tails(upBound)
+	_, pDown, _ := cmp.tails(downBound)
 	if a >= 1 {
 		pDown = 1
 	}
-	up := compareSharesWith(bAbove, cUp, binomial)
-	down := compareSharesWith(bAbove, cDown, binomial)
+	up := cmp.compare(upBound)
+	down := cmp.compare(downBound)
 	t.Dispersion = phi
-	mid := compareSharesWith(bAbove, cAtX, binomial)
+	mid := cmp.compare(x)
 	t.PValue = ptr(2 * numeric.Pnorm(-math.Abs(math.Log(mid.rr))/math.Sqrt(mid.phi*mid.varLogRR), true))
 	t.RateRatio = ptr(mid.rr)
 	if v := mid.phi * mid.varLogRR; v > 0 {
@@ -527,7 +601,6 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	{
 		lvl := DecisionLevel(opts, spec.Direction)
 		var rules float64
-		events := make([]float64, len(cSide.exposure)) // the canary's beyond each bound in turn
 		bounded := true
 		for _, side := range []bool{true, false} {
 			if !spec.Direction.harmful(side) {
@@ -543,7 +616,7 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 				if side && bj < x || !side && bj > x {
 					continue
 				}
-				up, down, _ := shareTailsOf(bAbove, cSide.above(bj, events), binomial, poisson)
+				up, down, _ := cmp.tails(bj)
 				if side && down <= lvl || !side && up <= lvl {
 					rules = math.Max(rules, math.Abs(bj/x-1))
 					found = true
@@ -604,10 +677,10 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 	if spec.CriticalChange != nil {
 		cv := spec.CriticalChange.Value
 		if upSide {
-			p, _, _ := shareTailsOf(bAbove, cSide.above(boundAtOrAbove(bounds, x*(1+cv)), nil), binomial, poisson)
+			p, _, _ := cmp.tails(boundAtOrAbove(bounds, x*(1+cv)))
 			beyondCritical = p <= level
 		} else if cv < 1 {
-			_, p, _ := shareTailsOf(bAbove, cSide.above(boundAtOrBelow(bounds, x*(1-cv)), nil), binomial, poisson)
+			_, p, _ := cmp.tails(boundAtOrBelow(bounds, x*(1-cv)))
 			beyondCritical = p <= level
 		}
 	}
@@ -615,11 +688,11 @@ func judgeHistogramQuantile(r Result, spec Spec, b, c *Buckets, bt, ct histogram
 }
 
 // windowsOf lists a histogram's windows' totals (for nodata's wording).
-func windowsOf(h *Buckets) []float64 {
+func windowsOf(s *countScratch, h *Buckets) []float64 {
 	if h == nil {
 		return nil
 	}
-	out := make([]float64, h.Windows())
+	out := s.take(h.Windows())
 	nb := len(h.Bounds)
 	for w := range out {
 		out[w] = h.Counts[(w+1)*nb-1]

@@ -272,9 +272,11 @@ func (w *Workspace) JudgeSamples(spec Spec, baseline, canary Sample, opts Option
 func (w *Workspace) judgeOnce(spec Spec, baseline, canary Sample, opts Options) Result {
 	switch {
 	case spec.Test == Histogram:
-		return judgeHistogram(spec, baseline.Histogram, canary.Histogram, opts)
+		w.counts.reset()
+		return judgeHistogram(&w.counts, spec, baseline.Histogram, canary.Histogram, opts)
 	case spec.Test == Proportion, spec.Test == Rate && spec.Exposure != "":
-		return judgeCounts(spec, baseline, canary, opts)
+		w.counts.reset()
+		return judgeCounts(&w.counts, spec, baseline, canary, opts)
 	}
 	return w.judgeValues(spec, baseline.Values, canary.Values, opts)
 }
@@ -289,7 +291,7 @@ func withDirection(r Result, spec Spec) Result {
 }
 
 // judgeCounts runs a rate test with exposure or a proportion test.
-func judgeCounts(spec Spec, baseline, canary Sample, opts Options) Result {
+func judgeCounts(s *countScratch, spec Spec, baseline, canary Sample, opts Options) Result {
 	r := Result{Name: spec.Name, Group: spec.Group, Critical: spec.Critical}
 	eventsWhat, exposureWhat := "events", exposureWord(spec)
 	if spec.Test == Proportion {
@@ -303,18 +305,18 @@ func judgeCounts(spec Spec, baseline, canary Sample, opts Options) Result {
 			return r.invalid(fmt.Sprintf("%s: the %s has no %s series, which a %s test needs beside the %s", spec.Name, side.name, exposureWhat, spec.Test, eventsWhat))
 		}
 	}
-	b, err := cleanCounts(spec, "baseline", baseline.Values, baseline.Exposure, eventsWhat, exposureWhat, opts.Extrapolated)
+	b, err := cleanCounts(s, spec, "baseline", baseline.Values, baseline.Exposure, eventsWhat, exposureWhat, opts.Extrapolated)
 	if err != nil {
 		return r.invalid(err.Error())
 	}
-	c, err := cleanCounts(spec, "canary", canary.Values, canary.Exposure, eventsWhat, exposureWhat, opts.Extrapolated)
+	c, err := cleanCounts(s, spec, "canary", canary.Values, canary.Exposure, eventsWhat, exposureWhat, opts.Extrapolated)
 	if err != nil {
 		return r.invalid(err.Error())
 	}
 	if spec.Test == Proportion {
-		return judgeProportion(r, spec, b, c, opts)
+		return judgeProportion(s, r, spec, b, c, opts)
 	}
-	return judgeRatePerExposure(r, spec, b, c, opts)
+	return judgeRatePerExposure(s, r, spec, b, c, opts)
 }
 
 // Judge is the package's Judge working in w's memory.
@@ -331,7 +333,8 @@ func (w *Workspace) judgeValues(spec Spec, baseline, canary []float64, opts Opti
 	case spec.Test == Histogram:
 		return r.invalid(fmt.Sprintf("%s: a histogram test needs bucket counts, not points", spec.Name))
 	case spec.Test == Proportion || spec.Test == Rate && spec.Exposure != "":
-		return judgeCounts(spec, Sample{Values: baseline}, Sample{Values: canary}, opts)
+		w.counts.reset()
+		return judgeCounts(&w.counts, spec, Sample{Values: baseline}, Sample{Values: canary}, opts)
 	}
 
 	for _, side := range []struct {

@@ -43,8 +43,8 @@ type shares struct {
 // none failed, makes the log ratio or its variance degenerate; the figures
 // are then computed with half a success and half a failure added to each
 // side's pooled table (Haldane 1955), which keeps them finite.
-func compareShares(b, c counts) shares {
-	phi, df := localDispersion(b, true)
+func compareShares(s *countScratch, b, c counts) shares {
+	phi, df := localDispersion(s, b, true)
 	return compareSharesWith(b, c, dispersionEstimate{phi, df})
 }
 
@@ -178,7 +178,7 @@ func sharesDispersion(b, c counts, rd, pb, pc float64) (float64, int) {
 // on the log scale) or in percentage points ("0.5pp": a test of the
 // difference). The decision tests "the change is within the allowance", so
 // a canary exactly at its allowance fails no more often than the level.
-func judgeProportion(r Result, spec Spec, b, c counts, opts Options) Result {
+func judgeProportion(s *countScratch, r Result, spec Spec, b, c counts, opts Options) Result {
 	what := exposureWord(spec)
 	t := &TestResult{
 		Method:           Proportion,
@@ -200,7 +200,7 @@ func judgeProportion(r Result, spec Spec, b, c counts, opts Options) Result {
 	}
 	pb, pc := b.totalEvents/b.totalExposure, c.totalEvents/c.totalExposure
 	t.BaselineRate, t.CanaryRate = ptr(pb), ptr(pc)
-	sh := compareShares(b, c)
+	sh := compareShares(s, b, c)
 	return decideShares(r, spec, sh, opts, describeShares(spec.Name, "succeeded", pc, pb, c, b, what))
 }
 

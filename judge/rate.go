@@ -215,7 +215,7 @@ func binomialTwoSided(x, total, p float64) float64 {
 // 1 − allowedChange for a fall), so a canary exactly at its allowance fails
 // no more often than the level; the two-sided p-value, estimate (the
 // conditional maximum-likelihood ratio) and interval are reported beside it.
-func judgeRatePerExposure(r Result, spec Spec, b, c counts, opts Options) Result {
+func judgeRatePerExposure(s *countScratch, r Result, spec Spec, b, c counts, opts Options) Result {
 	what := exposureWord(spec)
 	t := &TestResult{
 		Method:           Rate,
@@ -244,7 +244,7 @@ func judgeRatePerExposure(r Result, spec Spec, b, c counts, opts Options) Result
 	aligned := len(b.events) == len(c.events)
 	var strata []stratum
 	if aligned {
-		strata = strataOf(b, c)
+		strata = strataOf(s, b, c)
 	} else {
 		strata = pooledStratum(b, c)
 	}
@@ -260,7 +260,7 @@ func judgeRatePerExposure(r Result, spec Spec, b, c counts, opts Options) Result
 		phi, df = pooledDispersion(b, c)
 	}
 	// The baseline's own clustering, which a small canary cannot show.
-	if local, ldf := localDispersion(b, false); local > phi {
+	if local, ldf := localDispersion(s, b, false); local > phi {
 		phi, df = local, ldf
 	}
 	rcmp := rc0

@@ -10,7 +10,9 @@ import (
 
 // A Workspace holds the memory judging one signal works in: each side's
 // cleaned points, sorted copy and permutation, their pooled ranks and the
-// rank test's sorted copies. A caller that judges many signals one after
+// rank test's sorted copies; for the tests of counts and histograms, the
+// cleaned counts, the counts beyond each compared bound and the
+// dispersion's blocks. A caller that judges many signals one after
 // another (an analysis, a service answering requests) reuses one Workspace
 // instead of allocating and clearing some 40 KB per 360-point signal, which
 // costs more than the sorting done in it.
@@ -26,6 +28,7 @@ type Workspace struct {
 	// two sides are.
 	crossTies []int32
 	mw        stat.Buffer
+	counts    countScratch // the tests of counts and histograms
 }
 
 // sideBuffers are one side's buffers: 0 baseline, 1 canary.
