@@ -206,42 +206,74 @@ type SourceSet map[string]metrics.Source
 // letters, digits, '_' and '-'; an InfluxQL query takes values only inside
 // its strings and quoted identifiers). It queries nothing.
 func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
+	_, err := c.checkLive(sources, scopes)
+	return err
+}
+
+// queryTemplates are a signal's query and exposure query as their source's
+// language parsed them (nil where it does not parse once: the source
+// parses the text).
+type queryTemplates struct{ query, exposure metrics.Template }
+
+// checkLive is CheckLive, returning each signal's parsed templates so that
+// the fetches render them without parsing again.
+func (c *Config) checkLive(sources SourceSet, scopes Scopes) ([]queryTemplates, error) {
 	keys := scopeKeys(scopes)
+	out := make([]queryTemplates, len(c.Signals))
 	for i, s := range c.Signals {
 		path := fmt.Sprintf("signals[%d]", i)
 		if s.Source == "" || s.Source == "file" || s.Query == "" {
-			return c.fieldError(path+".query", fmt.Errorf("signal %q has no query, so it can only be judged from files", s.Name))
+			return nil, c.fieldError(path+".query", fmt.Errorf("signal %q has no query, so it can only be judged from files", s.Name))
 		}
 		if _, ok := sources[s.Source]; !ok {
 			if IsDefaultSource(s.Source) {
-				return c.fieldError(path+".source", fmt.Errorf("signal %q reads from %s, but no %s source is configured (sources.%s.url in the config, --%s-url or VERDICT_%s_URL; verdict serve: --sources-file or --%s-url)",
+				return nil, c.fieldError(path+".source", fmt.Errorf("signal %q reads from %s, but no %s source is configured (sources.%s.url in the config, --%s-url or VERDICT_%s_URL; verdict serve: --sources-file or --%s-url)",
 					s.Name, s.Source, s.Source, s.Source, s.Source, upper(s.Source), s.Source))
 			}
-			return c.fieldError(path+".source", fmt.Errorf("signal %q reads from source %q, which is not configured (sources.%s in the config; verdict serve: --sources-file)", s.Name, s.Source, s.Source))
+			return nil, c.fieldError(path+".source", fmt.Errorf("signal %q reads from source %q, which is not configured (sources.%s in the config; verdict serve: --sources-file)", s.Name, s.Source, s.Source))
 		}
 		lang := LanguageOf(sources[s.Source])
-		if err := checkQuery(lang, s.Query, keys, scopes); err != nil {
-			return c.fieldError(path+".query", err)
+		var err error
+		if out[i].query, err = checkQuery(lang, s.Query, keys, scopes); err != nil {
+			return nil, c.fieldError(path+".query", err)
 		}
 		if _, qe := signalQueries(s); qe != nil {
 			field := "exposureQuery"
 			if s.Test == judge.Proportion {
 				field = "trialsQuery"
 			}
-			if err := checkQuery(lang, qe.Expr, keys, scopes); err != nil {
-				return c.fieldError(path+"."+field, err)
+			if out[i].exposure, err = checkQuery(lang, qe.Expr, keys, scopes); err != nil {
+				return nil, c.fieldError(path+"."+field, err)
 			}
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // checkQuery validates a query template for the scopes' keys and renders
 // it for each scope over a nominal window, so that a value the language
-// cannot hold is refused before anything is queried.
-func checkQuery(lang metrics.Language, expr string, keys []string, scopes Scopes) error {
-	if err := lang.Validate(expr, keys); err != nil {
-		return err
+// cannot hold is refused before anything is queried. A TemplateLanguage
+// parses the text once for all three, and the template is returned for
+// the fetches; any other language validates and renders the text.
+func checkQuery(lang metrics.Language, expr string, keys []string, scopes Scopes) (metrics.Template, error) {
+	var t metrics.Template
+	validate, render := lang.Validate, lang.Render
+	if tl, ok := lang.(metrics.TemplateLanguage); ok {
+		parsed, err := tl.Parse(expr)
+		if err != nil {
+			// The language's own Validate reports it, as without parsing
+			// once (a reserved scope key is named before a parse error).
+			if verr := lang.Validate(expr, keys); verr != nil {
+				return nil, verr
+			}
+			return nil, err
+		}
+		t = parsed
+		validate = func(string, []string) error { return parsed.Validate(keys) }
+		render = func(_ string, scope metrics.Scope, w metrics.Window) (string, error) { return parsed.Render(scope, w) }
+	}
+	if err := validate(expr, keys); err != nil {
+		return nil, err
 	}
 	end := time.Unix(1_000_000_020, 0)
 	w := metrics.Window{Start: end.Add(-time.Hour), End: end, Step: time.Minute}
@@ -249,11 +281,11 @@ func checkQuery(lang metrics.Language, expr string, keys []string, scopes Scopes
 		name  string
 		scope metrics.Scope
 	}{{"baseline", scopes.Baseline}, {"canary", scopes.Canary}} {
-		if _, err := lang.Render(expr, side.scope, w); err != nil {
-			return fmt.Errorf("%s scope: %w", side.name, err)
+		if _, err := render(expr, side.scope, w); err != nil {
+			return nil, fmt.Errorf("%s scope: %w", side.name, err)
 		}
 	}
-	return nil
+	return t, nil
 }
 
 // LanguageOf is the template language of a source's queries: its own
@@ -389,7 +421,8 @@ func signalQueries(s Signal) (main metrics.Query, exposure *metrics.Query) {
 // with req.Timeout, one whose queries were not all answered in time (an
 // *UnansweredError either way).
 func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*Report, error) {
-	if err := c.CheckLive(sources, req.Scopes); err != nil {
+	templates, err := c.checkLive(sources, req.Scopes)
+	if err != nil {
 		return nil, err
 	}
 	limit := req.Parallelism
@@ -422,6 +455,10 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	var work []func()
 	for i, s := range c.Signals {
 		q, qe := signalQueries(s)
+		q.Template = templates[i].query
+		if qe != nil {
+			qe.Template = templates[i].exposure
+		}
 		src := sources[s.Source]
 		type job struct {
 			q     metrics.Query
