@@ -252,40 +252,46 @@ func (c *Config) checkLive(sources SourceSet, scopes Scopes) ([]queryTemplates, 
 
 // checkQuery validates a query template for the scopes' keys and renders
 // it for each scope over a nominal window, so that a value the language
-// cannot hold is refused before anything is queried. A TemplateLanguage
-// parses the text once for all three, and the template is returned for
-// the fetches; any other language validates and renders the text.
+// cannot hold is refused before anything is queried. It returns the
+// template parsed once for the fetches (nil where the language does not
+// parse once).
 func checkQuery(lang metrics.Language, expr string, keys []string, scopes Scopes) (metrics.Template, error) {
-	var t metrics.Template
+	end := time.Unix(1_000_000_020, 0)
+	w := metrics.Window{Start: end.Add(-time.Hour), End: end, Step: time.Minute}
+	_, _, t, err := renderBoth(lang, expr, keys, scopes, w)
+	return t, err
+}
+
+// renderBoth validates a query template for the scopes' keys and renders
+// it for each scope over w. A TemplateLanguage parses the text once for
+// all three, and the template is returned; any other language validates
+// and renders the text, and the template is nil.
+func renderBoth(lang metrics.Language, expr string, keys []string, scopes Scopes, w metrics.Window) (baseline, canary string, t metrics.Template, err error) {
 	validate, render := lang.Validate, lang.Render
 	if tl, ok := lang.(metrics.TemplateLanguage); ok {
-		parsed, err := tl.Parse(expr)
-		if err != nil {
+		parsed, perr := tl.Parse(expr)
+		if perr != nil {
 			// The language's own Validate reports it, as without parsing
 			// once (a reserved scope key is named before a parse error).
 			if verr := lang.Validate(expr, keys); verr != nil {
-				return nil, verr
+				return "", "", nil, verr
 			}
-			return nil, err
+			return "", "", nil, perr
 		}
 		t = parsed
 		validate = func(string, []string) error { return parsed.Validate(keys) }
-		render = func(_ string, scope metrics.Scope, w metrics.Window) (string, error) { return parsed.Render(scope, w) }
+		render = func(_ string, scope metrics.Scope, win metrics.Window) (string, error) { return parsed.Render(scope, win) }
 	}
 	if err := validate(expr, keys); err != nil {
-		return nil, err
+		return "", "", nil, err
 	}
-	end := time.Unix(1_000_000_020, 0)
-	w := metrics.Window{Start: end.Add(-time.Hour), End: end, Step: time.Minute}
-	for _, side := range []struct {
-		name  string
-		scope metrics.Scope
-	}{{"baseline", scopes.Baseline}, {"canary", scopes.Canary}} {
-		if _, err := render(expr, side.scope, w); err != nil {
-			return nil, fmt.Errorf("%s scope: %w", side.name, err)
-		}
+	if baseline, err = render(expr, scopes.Baseline, w); err != nil {
+		return "", "", nil, fmt.Errorf("baseline scope: %w", err)
 	}
-	return t, nil
+	if canary, err = render(expr, scopes.Canary, w); err != nil {
+		return "", "", nil, fmt.Errorf("canary scope: %w", err)
+	}
+	return baseline, canary, t, nil
 }
 
 // LanguageOf is the template language of a source's queries: its own
@@ -330,16 +336,10 @@ func (c *Config) RenderQueries(scopes Scopes, w metrics.Window) ([]RenderedQuery
 			return nil, c.fieldError(path, fmt.Errorf("signal %q has no query, so it can only be judged from files", s.Name))
 		}
 		lang := c.languageOfSpec(s.Source)
-		if err := lang.Validate(s.Query, keys); err != nil {
-			return nil, c.fieldError(path, err)
-		}
 		r := RenderedQuery{Signal: s.Name, Source: s.Source}
 		var err error
-		if r.Baseline, err = lang.Render(s.Query, scopes.Baseline, w); err != nil {
-			return nil, c.fieldError(path, fmt.Errorf("baseline scope: %w", err))
-		}
-		if r.Canary, err = lang.Render(s.Query, scopes.Canary, w); err != nil {
-			return nil, c.fieldError(path, fmt.Errorf("canary scope: %w", err))
+		if r.Baseline, r.Canary, _, err = renderBoth(lang, s.Query, keys, scopes, w); err != nil {
+			return nil, c.fieldError(path, err)
 		}
 		if _, qe := signalQueries(s); qe != nil {
 			r.ExposureName = "exposureQuery"
@@ -347,14 +347,8 @@ func (c *Config) RenderQueries(scopes Scopes, w metrics.Window) ([]RenderedQuery
 				r.ExposureName = "trialsQuery"
 			}
 			epath := fmt.Sprintf("signals[%d].%s", i, r.ExposureName)
-			if err := lang.Validate(qe.Expr, keys); err != nil {
+			if r.BaselineExposure, r.CanaryExposure, _, err = renderBoth(lang, qe.Expr, keys, scopes, w); err != nil {
 				return nil, c.fieldError(epath, err)
-			}
-			if r.BaselineExposure, err = lang.Render(qe.Expr, scopes.Baseline, w); err != nil {
-				return nil, c.fieldError(epath, fmt.Errorf("baseline scope: %w", err))
-			}
-			if r.CanaryExposure, err = lang.Render(qe.Expr, scopes.Canary, w); err != nil {
-				return nil, c.fieldError(epath, fmt.Errorf("canary scope: %w", err))
 			}
 		}
 		out = append(out, r)
