@@ -280,7 +280,9 @@ func renderBoth(lang metrics.Language, expr string, keys []string, scopes Scopes
 		}
 		t = parsed
 		validate = func(string, []string) error { return parsed.Validate(keys) }
-		render = func(_ string, scope metrics.Scope, win metrics.Window) (string, error) { return parsed.Render(scope, win) }
+		render = func(_ string, scope metrics.Scope, win metrics.Window) (string, error) {
+			return parsed.Render(scope, win)
+		}
 	}
 	if err := validate(expr, keys); err != nil {
 		return "", "", nil, err
