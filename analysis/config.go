@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -347,7 +348,7 @@ func (s Signal) Kind() metrics.Kind {
 
 // countRange finds a PromQL or LogQL rate function: rate(, irate(,
 // bytes_rate( not preceded by a letter, digit or underscore.
-var rateFunction = regexp.MustCompile(`(^|[^A-Za-z0-9_])(i?rate|bytes_rate)\s*\(`)
+var rateFunction = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^|[^A-Za-z0-9_])(i?rate|bytes_rate)\s*\(`) })
 
 // validateCountQueries checks a live signal's queries for the tests of
 // counts: the exposure or trials query the test needs, and windows that
@@ -380,7 +381,7 @@ func (c *Config) validateCountQueries(path string, s *Signal) error {
 		return nil
 	}
 	for _, q := range queries {
-		if m := rateFunction.FindStringSubmatch(q.text); m != nil {
+		if m := rateFunction().FindStringSubmatch(q.text); m != nil {
 			return c.fieldError(path+"."+q.field, fmt.Errorf("signal %q counts events, but %s() gives per-second rates, not counts: use increase(...[{{.step}}]) (PromQL) or count_over_time(...[{{.step}}]) (LogQL)", s.Name, m[2]))
 		}
 		if !strings.Contains(q.text, "{{.step}}") && !strings.Contains(q.text, "{{ .step }}") && !c.periodIsStep(s.Source, q.text) {
@@ -458,11 +459,11 @@ func groupNames(groups []scoring.Group) string {
 	return b.String()
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // syntaxError turns the YAML parser's "yaml: line 3: ..." into a ConfigError.
 func syntaxError(name string, err error) error {
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+	if m := yamlLine().FindStringSubmatch(err.Error()); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return &ConfigError{File: name, Line: line, Err: fmt.Errorf("not valid YAML or JSON: %s", m[2])}
 	}

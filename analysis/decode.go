@@ -49,6 +49,22 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 type decoder struct {
 	file  string
 	lines map[string]int
+	// structs caches fields per struct type: a config has a mapping per
+	// signal, all of one type.
+	structs map[reflect.Type]map[string]fieldInfo
+}
+
+// fields is fields(t), computed once per type for the decoder.
+func (d *decoder) fields(t reflect.Type) map[string]fieldInfo {
+	if f, ok := d.structs[t]; ok {
+		return f
+	}
+	if d.structs == nil {
+		d.structs = map[reflect.Type]map[string]fieldInfo{}
+	}
+	f := fields(t)
+	d.structs[t] = f
+	return f
 }
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -170,7 +186,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) error
 	if n.Kind != yaml.MappingNode {
 		return d.errorf(n, path, "want a mapping of keys to values, not %s", kindName(n))
 	}
-	known := fields(v.Type())
+	known := d.fields(v.Type())
 	seen := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, value := n.Content[i], n.Content[i+1]
@@ -225,7 +241,7 @@ func (d *decoder) decodeKeyed(n *yaml.Node, v reflect.Value, path string) error 
 		if err := d.decode(value, elem, sub); err != nil {
 			return err
 		}
-		name := elem.FieldByIndex(fields(elem.Type())["name"].index)
+		name := elem.FieldByIndex(d.fields(elem.Type())["name"].index)
 		if name.String() != "" && name.String() != key.Value {
 			return d.errorf(value, sub, "the name is given by the key; remove name: %q", name.String())
 		}

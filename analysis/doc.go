@@ -21,7 +21,10 @@
 // (metrics.Language: PromQL and LogQL's rules, or Graphite's, InfluxQL's,
 // CloudWatch's, Datadog's or NRQL's), and CheckLive renders them for the
 // scopes before anything runs, so a scope value the language cannot hold
-// is a config error, not a failed query. The command line tools read
+// is a config error, not a failed query. Where the language parses a
+// template once (metrics.TemplateLanguage), Run hands that parse to the
+// fetches (metrics.Query.Template), so each query is parsed once per
+// analysis. The command line tools read
 // sources from the config's sources: block (OpenSources); verdict serve
 // reads them from its own --sources-file and flags (ServerSources), builds
 // each once, and refuses configs that set sources (Config.CheckNoSources).

@@ -206,54 +206,94 @@ type SourceSet map[string]metrics.Source
 // letters, digits, '_' and '-'; an InfluxQL query takes values only inside
 // its strings and quoted identifiers). It queries nothing.
 func (c *Config) CheckLive(sources SourceSet, scopes Scopes) error {
+	_, err := c.checkLive(sources, scopes)
+	return err
+}
+
+// queryTemplates are a signal's query and exposure query as their source's
+// language parsed them (nil where it does not parse once: the source
+// parses the text).
+type queryTemplates struct{ query, exposure metrics.Template }
+
+// checkLive is CheckLive, returning each signal's parsed templates so that
+// the fetches render them without parsing again.
+func (c *Config) checkLive(sources SourceSet, scopes Scopes) ([]queryTemplates, error) {
 	keys := scopeKeys(scopes)
+	out := make([]queryTemplates, len(c.Signals))
 	for i, s := range c.Signals {
 		path := fmt.Sprintf("signals[%d]", i)
 		if s.Source == "" || s.Source == "file" || s.Query == "" {
-			return c.fieldError(path+".query", fmt.Errorf("signal %q has no query, so it can only be judged from files", s.Name))
+			return nil, c.fieldError(path+".query", fmt.Errorf("signal %q has no query, so it can only be judged from files", s.Name))
 		}
 		if _, ok := sources[s.Source]; !ok {
 			if IsDefaultSource(s.Source) {
-				return c.fieldError(path+".source", fmt.Errorf("signal %q reads from %s, but no %s source is configured (sources.%s.url in the config, --%s-url or VERDICT_%s_URL; verdict serve: --sources-file or --%s-url)",
+				return nil, c.fieldError(path+".source", fmt.Errorf("signal %q reads from %s, but no %s source is configured (sources.%s.url in the config, --%s-url or VERDICT_%s_URL; verdict serve: --sources-file or --%s-url)",
 					s.Name, s.Source, s.Source, s.Source, s.Source, upper(s.Source), s.Source))
 			}
-			return c.fieldError(path+".source", fmt.Errorf("signal %q reads from source %q, which is not configured (sources.%s in the config; verdict serve: --sources-file)", s.Name, s.Source, s.Source))
+			return nil, c.fieldError(path+".source", fmt.Errorf("signal %q reads from source %q, which is not configured (sources.%s in the config; verdict serve: --sources-file)", s.Name, s.Source, s.Source))
 		}
 		lang := LanguageOf(sources[s.Source])
-		if err := checkQuery(lang, s.Query, keys, scopes); err != nil {
-			return c.fieldError(path+".query", err)
+		var err error
+		if out[i].query, err = checkQuery(lang, s.Query, keys, scopes); err != nil {
+			return nil, c.fieldError(path+".query", err)
 		}
 		if _, qe := signalQueries(s); qe != nil {
 			field := "exposureQuery"
 			if s.Test == judge.Proportion {
 				field = "trialsQuery"
 			}
-			if err := checkQuery(lang, qe.Expr, keys, scopes); err != nil {
-				return c.fieldError(path+"."+field, err)
+			if out[i].exposure, err = checkQuery(lang, qe.Expr, keys, scopes); err != nil {
+				return nil, c.fieldError(path+"."+field, err)
 			}
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // checkQuery validates a query template for the scopes' keys and renders
 // it for each scope over a nominal window, so that a value the language
-// cannot hold is refused before anything is queried.
-func checkQuery(lang metrics.Language, expr string, keys []string, scopes Scopes) error {
-	if err := lang.Validate(expr, keys); err != nil {
-		return err
-	}
+// cannot hold is refused before anything is queried. It returns the
+// template parsed once for the fetches (nil where the language does not
+// parse once).
+func checkQuery(lang metrics.Language, expr string, keys []string, scopes Scopes) (metrics.Template, error) {
 	end := time.Unix(1_000_000_020, 0)
 	w := metrics.Window{Start: end.Add(-time.Hour), End: end, Step: time.Minute}
-	for _, side := range []struct {
-		name  string
-		scope metrics.Scope
-	}{{"baseline", scopes.Baseline}, {"canary", scopes.Canary}} {
-		if _, err := lang.Render(expr, side.scope, w); err != nil {
-			return fmt.Errorf("%s scope: %w", side.name, err)
+	_, _, t, err := renderBoth(lang, expr, keys, scopes, w)
+	return t, err
+}
+
+// renderBoth validates a query template for the scopes' keys and renders
+// it for each scope over w. A TemplateLanguage parses the text once for
+// all three, and the template is returned; any other language validates
+// and renders the text, and the template is nil.
+func renderBoth(lang metrics.Language, expr string, keys []string, scopes Scopes, w metrics.Window) (baseline, canary string, t metrics.Template, err error) {
+	validate, render := lang.Validate, lang.Render
+	if tl, ok := lang.(metrics.TemplateLanguage); ok {
+		parsed, perr := tl.Parse(expr)
+		if perr != nil {
+			// The language's own Validate reports it, as without parsing
+			// once (a reserved scope key is named before a parse error).
+			if verr := lang.Validate(expr, keys); verr != nil {
+				return "", "", nil, verr
+			}
+			return "", "", nil, perr
+		}
+		t = parsed
+		validate = func(string, []string) error { return parsed.Validate(keys) }
+		render = func(_ string, scope metrics.Scope, win metrics.Window) (string, error) {
+			return parsed.Render(scope, win)
 		}
 	}
-	return nil
+	if err := validate(expr, keys); err != nil {
+		return "", "", nil, err
+	}
+	if baseline, err = render(expr, scopes.Baseline, w); err != nil {
+		return "", "", nil, fmt.Errorf("baseline scope: %w", err)
+	}
+	if canary, err = render(expr, scopes.Canary, w); err != nil {
+		return "", "", nil, fmt.Errorf("canary scope: %w", err)
+	}
+	return baseline, canary, t, nil
 }
 
 // LanguageOf is the template language of a source's queries: its own
@@ -298,16 +338,10 @@ func (c *Config) RenderQueries(scopes Scopes, w metrics.Window) ([]RenderedQuery
 			return nil, c.fieldError(path, fmt.Errorf("signal %q has no query, so it can only be judged from files", s.Name))
 		}
 		lang := c.languageOfSpec(s.Source)
-		if err := lang.Validate(s.Query, keys); err != nil {
-			return nil, c.fieldError(path, err)
-		}
 		r := RenderedQuery{Signal: s.Name, Source: s.Source}
 		var err error
-		if r.Baseline, err = lang.Render(s.Query, scopes.Baseline, w); err != nil {
-			return nil, c.fieldError(path, fmt.Errorf("baseline scope: %w", err))
-		}
-		if r.Canary, err = lang.Render(s.Query, scopes.Canary, w); err != nil {
-			return nil, c.fieldError(path, fmt.Errorf("canary scope: %w", err))
+		if r.Baseline, r.Canary, _, err = renderBoth(lang, s.Query, keys, scopes, w); err != nil {
+			return nil, c.fieldError(path, err)
 		}
 		if _, qe := signalQueries(s); qe != nil {
 			r.ExposureName = "exposureQuery"
@@ -315,14 +349,8 @@ func (c *Config) RenderQueries(scopes Scopes, w metrics.Window) ([]RenderedQuery
 				r.ExposureName = "trialsQuery"
 			}
 			epath := fmt.Sprintf("signals[%d].%s", i, r.ExposureName)
-			if err := lang.Validate(qe.Expr, keys); err != nil {
+			if r.BaselineExposure, r.CanaryExposure, _, err = renderBoth(lang, qe.Expr, keys, scopes, w); err != nil {
 				return nil, c.fieldError(epath, err)
-			}
-			if r.BaselineExposure, err = lang.Render(qe.Expr, scopes.Baseline, w); err != nil {
-				return nil, c.fieldError(epath, fmt.Errorf("baseline scope: %w", err))
-			}
-			if r.CanaryExposure, err = lang.Render(qe.Expr, scopes.Canary, w); err != nil {
-				return nil, c.fieldError(epath, fmt.Errorf("canary scope: %w", err))
 			}
 		}
 		out = append(out, r)
@@ -389,7 +417,8 @@ func signalQueries(s Signal) (main metrics.Query, exposure *metrics.Query) {
 // with req.Timeout, one whose queries were not all answered in time (an
 // *UnansweredError either way).
 func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*Report, error) {
-	if err := c.CheckLive(sources, req.Scopes); err != nil {
+	templates, err := c.checkLive(sources, req.Scopes)
+	if err != nil {
 		return nil, err
 	}
 	limit := req.Parallelism
@@ -422,6 +451,10 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	var work []func()
 	for i, s := range c.Signals {
 		q, qe := signalQueries(s)
+		q.Template = templates[i].query
+		if qe != nil {
+			qe.Template = templates[i].exposure
+		}
 		src := sources[s.Source]
 		type job struct {
 			q     metrics.Query

@@ -510,3 +510,64 @@ signals:
 		})
 	}
 }
+
+// TestRunRendersTheCheckedTemplates: Run hands each query the template its
+// source's language parsed while checking it, so the fetch renders it
+// without parsing again; a source whose language does not parse once gets
+// the text alone.
+func TestRunRendersTheCheckedTemplates(t *testing.T) {
+	cfg, err := ParseConfig("shop.yaml", []byte(liveConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		source func(metrics.Source) metrics.Source
+		parsed bool
+	}{
+		{"PromQL", func(s metrics.Source) metrics.Source { return s }, true},
+		{"a language that does not parse once", func(s metrics.Source) metrics.Source { return textOnly{s} }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var problems []string
+			src := sourceFunc(func(_ context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case !tc.parsed && q.Template != nil:
+					problems = append(problems, q.Signal+": a template the source's language did not parse")
+				case tc.parsed && (q.Template == nil || q.Template.Expr() != q.Expr || !q.Template.ParsedBy(query.PromQL{})):
+					problems = append(problems, fmt.Sprintf("%s: template %v, not the query's own parsed by PromQL", q.Signal, q.Template))
+				case tc.parsed:
+					got, err := metrics.RenderQuery(query.PromQL{}, q, scope, w)
+					want, wantErr := query.Render(q.Expr, scope, w)
+					if got != want || err != nil || wantErr != nil {
+						problems = append(problems, fmt.Sprintf("%s: rendered %q (%v), Render %q (%v)", q.Signal, got, err, want, wantErr))
+					}
+				}
+				return metrics.Result{Series: []metrics.Series{wave(360, 100)}}, nil
+			})
+			if _, err := Run(context.Background(), cfg, SourceSet{"prometheus": tc.source(src)}, LiveRequest{Scopes: scopes, Window: liveWindow()}); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range problems {
+				t.Error(p)
+			}
+		})
+	}
+}
+
+// textOnly is a source whose language validates and renders text only
+// (PromQL's rules without Parse).
+type textOnly struct{ metrics.Source }
+
+func (textOnly) Language() metrics.Language { return textLanguage{} }
+
+type textLanguage struct{}
+
+func (textLanguage) Validate(expr string, keys []string) error { return query.Validate(expr, keys) }
+func (textLanguage) Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) {
+	return query.Render(expr, scope, w)
+}

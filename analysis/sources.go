@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/common/config"
@@ -211,7 +212,7 @@ func (s Sources) Names() []string {
 }
 
 // sourceName is what a source may be called (it is a metric label too).
-var sourceName = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`)
+var sourceName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]{0,62}$`) })
 
 // IsDefaultSource reports whether name is a source every config may name
 // without defining it: prometheus or loki.
@@ -222,7 +223,7 @@ func checkSourceName(name string) string {
 	switch {
 	case name == SourceFile:
 		return `"file" is not a source one can configure (it reads series files)`
-	case !sourceName.MatchString(name):
+	case !sourceName().MatchString(name):
 		return fmt.Sprintf("%q is not a source name (lower-case letters, digits, '-' and '_', starting with a letter)", name)
 	}
 	return ""

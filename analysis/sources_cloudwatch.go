@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/verdict-aca/verdict/metrics"
@@ -14,7 +15,7 @@ import (
 )
 
 // awsRegion is what an AWS region name looks like (us-east-1, us-gov-west-1).
-var awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+var awsRegion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`) })
 
 // validateCloudWatch checks the settings only a cloudwatch source has, and
 // the ones it cannot have.
@@ -33,7 +34,7 @@ func (sp SourceSpec) validateCloudWatch(path string, fieldError func(string, err
 	switch {
 	case sp.Region == "":
 		return fieldError(path+".region", errors.New("missing: a cloudwatch source needs its AWS region (us-east-1, eu-west-1, ...)"))
-	case !awsRegion.MatchString(sp.Region):
+	case !awsRegion().MatchString(sp.Region):
 		return fieldError(path+".region", fmt.Errorf("%q is not an AWS region name such as us-east-1", sp.Region))
 	case sp.Credentials != "" && !slices.Contains(cloudwatch.CredentialsKinds(), sp.Credentials):
 		return fieldError(path+".credentials", fmt.Errorf("%q is not where AWS credentials can come from (want %s)", sp.Credentials, strings.Join(cloudwatch.CredentialsKinds(), ", ")))

@@ -76,10 +76,10 @@ func (c *configCache) drop(name string) {
 
 // configName is what a stored config may be called (it appears in URLs
 // and metric labels).
-var configName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+var configName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`) })
 
 func checkName(name string) error {
-	if !configName.MatchString(name) {
+	if !configName().MatchString(name) {
 		return fmt.Errorf("name: %q is not a config name (letters, digits, '.', '_', '-'; at most 128)", name)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
@@ -34,18 +35,20 @@ func (s *Server) pages(m *http.ServeMux, read func(http.Handler) http.Handler) {
 	m.Handle("GET /configs/{name}", read(http.HandlerFunc(s.configPage)))
 }
 
-var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"score": func(p *float64) string {
-		if p == nil {
-			return "–"
-		}
-		return fmt.Sprintf("%.4g", *p)
-	},
-	"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
-	// mark gives a verdict a sign that reads without colour.
-	"mark":   func(verdict string) string { return cell.VerdictMark(scoring.Verdict(verdict)) },
-	"scopes": scopesText,
-}).Parse(`<!doctype html>
+// pageTmpl is parsed on first use (not at every start of the binary).
+var pageTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"score": func(p *float64) string {
+			if p == nil {
+				return "–"
+			}
+			return fmt.Sprintf("%.4g", *p)
+		},
+		"when": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+		// mark gives a verdict a sign that reads without colour.
+		"mark":   func(verdict string) string { return cell.VerdictMark(scoring.Verdict(verdict)) },
+		"scopes": scopesText,
+	}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 {{if .Refresh}}<meta http-equiv="refresh" content="{{.Refresh}}">{{end}}
@@ -80,6 +83,7 @@ since <input name="since" value="{{.FilterSince}}" placeholder="24h or 2026-11-2
 {{if .ConfigText}}<h2>Config (version {{.ConfigVersion}})</h2><pre>{{.ConfigText}}</pre>{{end}}
 </body></html>
 `))
+})
 
 type pageData struct {
 	Title        string
@@ -101,7 +105,7 @@ type pageData struct {
 func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, status int, d pageData) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	if err := pageTmpl.Execute(w, d); err != nil {
+	if err := pageTmpl().Execute(w, d); err != nil {
 		s.log.Error("render page", "path", r.URL.Path, "err", err)
 	}
 }

@@ -73,6 +73,10 @@ type Query struct {
 	// Kind says what the query's values are, which decides how a source
 	// fills and shapes its answer (see Kind).
 	Kind Kind
+	// Template, when set, is Expr as a TemplateLanguage parsed it, so that
+	// the source renders without parsing Expr again (RenderQuery). A
+	// source uses it only if its own language parsed it from Expr.
+	Template Template
 }
 
 // Kind is what a query's values are.
@@ -125,6 +129,39 @@ type Language interface {
 	// Render fills expr in for scope and w; a scope value can never
 	// change what the query means.
 	Render(expr string, scope Scope, w Window) (string, error)
+}
+
+// A Template is a query template its language parsed once, to be
+// validated and rendered many times: its Validate and Render answer
+// exactly as the language's Validate and Render of the same text do. It is
+// safe for concurrent use.
+type Template interface {
+	// Expr is the template's text.
+	Expr() string
+	// ParsedBy reports whether lang is the language that parsed it.
+	ParsedBy(lang Language) bool
+	// Validate is the language's Validate of Expr for these keys.
+	Validate(scopeKeys []string) error
+	// Render is the language's Render of Expr for scope and w.
+	Render(scope Scope, w Window) (string, error)
+}
+
+// A TemplateLanguage is a Language that can parse a template once for many
+// renderings (an analysis checks each query for both scopes, then each
+// source renders it for the window).
+type TemplateLanguage interface {
+	Language
+	Parse(expr string) (Template, error)
+}
+
+// RenderQuery is lang's Render of q.Expr for scope and w, from q.Template
+// when lang parsed it from q.Expr (the same text: the rendering is the
+// same, without parsing again).
+func RenderQuery(lang Language, q Query, scope Scope, w Window) (string, error) {
+	if q.Template != nil && q.Template.Expr() == q.Expr && q.Template.ParsedBy(lang) {
+		return q.Template.Render(scope, w)
+	}
+	return lang.Render(q.Expr, scope, w)
 }
 
 // LanguageSource is a Source whose queries are not PromQL or LogQL (such

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -129,7 +130,7 @@ const (
 	markerClose = '\uE001'
 )
 
-var markerRE = regexp.MustCompile("\uE000([0-9]+)\uE001")
+var markerRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("\uE000([0-9]+)\uE001") })
 
 // plan places every part and reads the result as CloudWatch queries.
 func plan(parts []query.Part, scope metrics.Scope, w metrics.Window) (queries, error) {
@@ -156,7 +157,7 @@ func plan(parts []query.Part, scope metrics.Scope, w metrics.Window) (queries, e
 	}
 	fill := func(s string, inExpression bool) (string, error) {
 		var err error
-		out := markerRE.ReplaceAllStringFunc(s, func(m string) string {
+		out := markerRE().ReplaceAllStringFunc(s, func(m string) string {
 			i, _ := strconv.Atoi(m[len(string(markerOpen)) : len(m)-len(string(markerClose))])
 			name := parts[i].Variable
 			v := scope[name]
@@ -233,7 +234,7 @@ func parseMetricList(t string, fill func(string, bool) (string, error)) (queries
 		if q.ID == "" {
 			q.ID = fmt.Sprintf("m%d", i+1)
 		}
-		if !metricID.MatchString(q.ID) {
+		if !metricID().MatchString(q.ID) {
 			return nil, fmt.Errorf("metric list entry %d: id %q is not a CloudWatch query id (a lower-case letter, then letters, digits and '_')", i+1, q.ID)
 		}
 		if ids[q.ID] {
@@ -251,7 +252,7 @@ func parseMetricList(t string, fill func(string, bool) (string, error)) (queries
 	return out, nil
 }
 
-var metricID = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]{0,254}$`)
+var metricID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-zA-Z0-9_]{0,254}$`) })
 
 // parseRow reads one metric array: strings, then an optional options
 // object; or just an options object with an expression.
@@ -347,7 +348,7 @@ func parseRow(row []any, fill func(string, bool) (string, error)) (metricQuery, 
 }
 
 // markerFree replaces markers in a message with "{{...}}".
-func markerFree(s string) string { return markerRE.ReplaceAllString(s, "{{…}}") }
+func markerFree(s string) string { return markerRE().ReplaceAllString(s, "{{…}}") }
 
 // checkStructuredValue checks a value placed in a metric list's field
 // (namespace, metric name, dimension, stat, id, label): it is data there,

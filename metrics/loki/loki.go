@@ -113,7 +113,7 @@ func parseURL(raw string) (*url.URL, error) {
 // Fetch renders q.Expr for scope and window and runs it as a LogQL range query.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
 	w.Step = query.Step(w)
-	rendered, err := query.Render(q.Expr, scope, w)
+	rendered, err := metrics.RenderQuery(query.PromQL{}, q, scope, w)
 	if err != nil {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
 	}

@@ -218,7 +218,7 @@ func (s *Source) Language() metrics.Language {
 // Fetch renders q.Expr for scope and window and runs it as a range query.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
 	w.Step = query.Step(w)
-	rendered, err := s.Language().Render(q.Expr, scope, w)
+	rendered, err := metrics.RenderQuery(s.Language(), q, scope, w)
 	if err != nil {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
 	}

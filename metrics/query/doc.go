@@ -59,6 +59,14 @@
 //
 // Unknown variables are errors found by Validate, not empty strings.
 //
+// PromQL.Parse and MetricsQL.Parse parse a template once (Template) for
+// many renderings: an analysis checks each query for both scopes and the
+// source renders it for the window from the same parse
+// (metrics.RenderQuery). Only the parse is shared: every rendering checks
+// the scope's keys and places each value exactly as Render does, and
+// FuzzParsedTemplate holds the two to the same answer for any text and
+// value.
+//
 // MetricsQL (VictoriaMetrics) reads the same templates with one
 // difference that matters: in a backtick string a backslash escapes the
 // next character (the closing backtick too) and a carriage return is

@@ -263,7 +263,7 @@ func WindowVars() []string { return slices.Clone(windowVars) }
 // and LogQL): Validate and Render.
 type PromQL struct{}
 
-var _ metrics.Language = PromQL{}
+var _ metrics.TemplateLanguage = PromQL{}
 
 // Validate is the package's Validate.
 func (PromQL) Validate(expr string, scopeKeys []string) error { return Validate(expr, scopeKeys) }
@@ -273,6 +273,9 @@ func (PromQL) Render(expr string, scope metrics.Scope, w metrics.Window) (string
 	return Render(expr, scope, w)
 }
 
+// Parse parses expr once for many renderings (Template).
+func (PromQL) Parse(expr string) (metrics.Template, error) { return parseOnce(expr, false) }
+
 // MetricsQL is the template language of VictoriaMetrics' queries: PromQL's
 // rules, and in a backtick string, where MetricsQL (unlike PromQL) drops
 // carriage returns and lets a backslash escape the closing backtick, a
@@ -280,7 +283,7 @@ func (PromQL) Render(expr string, scope metrics.Scope, w metrics.Window) (string
 // refused.
 type MetricsQL struct{}
 
-var _ metrics.Language = MetricsQL{}
+var _ metrics.TemplateLanguage = MetricsQL{}
 
 // Validate is the package's Validate.
 func (MetricsQL) Validate(expr string, scopeKeys []string) error { return Validate(expr, scopeKeys) }
@@ -289,6 +292,9 @@ func (MetricsQL) Validate(expr string, scopeKeys []string) error { return Valida
 func (MetricsQL) Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) {
 	return render(expr, scope, w, true)
 }
+
+// Parse parses expr once for many renderings (Template).
+func (MetricsQL) Parse(expr string) (metrics.Template, error) { return parseOnce(expr, true) }
 
 // Validate checks a query template before anything is queried: it must
 // parse, use only {{.name}} variables (and {{"text"}} constants), every
@@ -304,10 +310,8 @@ func Validate(expr string, scopeKeys []string) error {
 // parseValid parses expr and validates it as Validate does, returning the
 // pieces to render.
 func parseValid(expr string, scopeKeys []string) ([]piece, error) {
-	for _, k := range scopeKeys {
-		if slices.Contains(windowVars, k) {
-			return nil, fmt.Errorf("scope key %q is reserved for the query window", k)
-		}
+	if err := validKeys(scopeKeys); err != nil {
+		return nil, err
 	}
 	pieces, err := parseTemplate(expr)
 	if err != nil {
@@ -317,6 +321,66 @@ func parseValid(expr string, scopeKeys []string) ([]piece, error) {
 		return nil, err
 	}
 	return pieces, nil
+}
+
+// validKeys refuses a scope key that shadows a window variable.
+func validKeys(scopeKeys []string) error {
+	for _, k := range scopeKeys {
+		if slices.Contains(windowVars, k) {
+			return fmt.Errorf("scope key %q is reserved for the query window", k)
+		}
+	}
+	return nil
+}
+
+// Template is a PromQL or MetricsQL template parsed once (PromQL.Parse,
+// MetricsQL.Parse): each Validate and Render checks the keys and places
+// every scope value as the language's own Validate and Render do, without
+// parsing the text again.
+type Template struct {
+	expr      string
+	pieces    []piece
+	metricsQL bool
+}
+
+var _ metrics.Template = (*Template)(nil)
+
+func parseOnce(expr string, metricsQL bool) (*Template, error) {
+	pieces, err := parseTemplate(expr)
+	if err != nil {
+		return nil, err
+	}
+	return &Template{expr: expr, pieces: pieces, metricsQL: metricsQL}, nil
+}
+
+// Expr is the template's text.
+func (t *Template) Expr() string { return t.expr }
+
+// ParsedBy reports whether lang is the language that parsed t.
+func (t *Template) ParsedBy(lang metrics.Language) bool {
+	switch lang.(type) {
+	case PromQL:
+		return !t.metricsQL
+	case MetricsQL:
+		return t.metricsQL
+	}
+	return false
+}
+
+// Validate is the language's Validate of t's text.
+func (t *Template) Validate(scopeKeys []string) error {
+	if err := validKeys(scopeKeys); err != nil {
+		return err
+	}
+	return validPieces(t.pieces, scopeKeys)
+}
+
+// Render is the language's Render of t's text.
+func (t *Template) Render(scope metrics.Scope, w metrics.Window) (string, error) {
+	if err := t.Validate(scopeKeysOf(scope)); err != nil {
+		return "", err
+	}
+	return renderPieces(t.pieces, scope, w, t.metricsQL)
 }
 
 // validPieces is Validate's check of a parsed template's variables.
@@ -387,15 +451,27 @@ func Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) 
 // render is Render; metricsQL refuses, besides, what VictoriaMetrics'
 // MetricsQL would read differently in a backtick string.
 func render(expr string, scope metrics.Scope, w metrics.Window, metricsQL bool) (string, error) {
+	keys := scopeKeysOf(scope)
+	pieces, err := parseValid(expr, keys)
+	if err != nil {
+		return "", err
+	}
+	return renderPieces(pieces, scope, w, metricsQL)
+}
+
+// scopeKeysOf is the scope's keys, sorted.
+func scopeKeysOf(scope metrics.Scope) []string {
 	keys := make([]string, 0, len(scope))
 	for k := range scope {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	pieces, err := parseValid(expr, keys)
-	if err != nil {
-		return "", err
-	}
+	return keys
+}
+
+// renderPieces fills in a parsed template that is valid for the scope's
+// keys: window variables formatted, each scope value placed by placeValue.
+func renderPieces(pieces []piece, scope metrics.Scope, w metrics.Window, metricsQL bool) (string, error) {
 	var b strings.Builder
 	for i, p := range pieces {
 		if p.variable == "" {

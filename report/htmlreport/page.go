@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
@@ -17,10 +18,13 @@ var pageTemplate string
 //go:embed page.css
 var pageCSS string
 
-// tmpl is parsed once; it is read-only after init.
-var tmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"css": func() template.CSS { return template.CSS(pageCSS) },
-}).Parse(pageTemplate))
+// tmpl is parsed once, on first use (not at every start of the binary);
+// it is read-only after that.
+var tmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"css": func() template.CSS { return template.CSS(pageCSS) },
+	}).Parse(pageTemplate))
+})
 
 // PageOptions adapt the page to where it is shown. The zero value gives
 // the stand-alone file that `verdict judge --format html` writes.
@@ -60,7 +64,7 @@ func WritePage(w io.Writer, r *analysis.Report, opts PageOptions) error {
 		return fmt.Errorf("writing the HTML report: %w", err)
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := tmpl.Execute(bw, p); err != nil {
+	if err := tmpl().Execute(bw, p); err != nil {
 		return fmt.Errorf("writing the HTML report: %w", err)
 	}
 	if err := bw.Flush(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -87,7 +88,9 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 
 // svgOpen matches the prelude and the fixed-size <svg> start tag that
 // vgsvg writes, so the tag can be replaced by a scalable one.
-var svgOpen = regexp.MustCompile(`(?s)^.*?<svg width="[^"]*" height="[^"]*"\s+viewBox="([^"]*)"`)
+var svgOpen = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?s)^.*?<svg width="[^"]*" height="[^"]*"\s+viewBox="([^"]*)"`)
+})
 
 // render draws p as an inline <svg> element with the given class and
 // accessible label, scaled by the page's CSS (viewBox, no fixed size).
@@ -99,7 +102,7 @@ func render(p *plot.Plot, class, label string) (string, error) {
 		return "", fmt.Errorf("drawing the %s plot: %w", class, err)
 	}
 	out := b.Bytes()
-	m := svgOpen.FindSubmatchIndex(out)
+	m := svgOpen().FindSubmatchIndex(out)
 	if m == nil {
 		return "", fmt.Errorf("drawing the %s plot: unexpected SVG prelude", class)
 	}
@@ -118,20 +121,22 @@ var (
 	// fontStyle is the font description vgsvg repeats on every <text>; the
 	// page's CSS sets the family once instead (vgsvg names the Liberation
 	// faces it measured text with, which readers rarely have).
-	fontStyle = regexp.MustCompile(`font-family:[^;"]*;font-variant:[^;"]*;font-weight:normal;font-style:normal;`)
+	fontStyle = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`font-family:[^;"]*;font-variant:[^;"]*;font-weight:normal;font-style:normal;`)
+	})
 	// coordinate matches the numbers of path data and text positions.
-	coordinate = regexp.MustCompile(`-?\d+\.\d+`)
-	pathData   = regexp.MustCompile(`(?: d| x| y)="[^"]*"`)
+	coordinate = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`-?\d+\.\d+`) })
+	pathData   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?: d| x| y)="[^"]*"`) })
 )
 
 // compact shrinks vgsvg's output about by half without visible change:
 // coordinates are rounded to 0.1 pt (a fraction of a screen pixel at the
 // page's plot width) and the repeated font description is dropped.
 func compact(svg string) string {
-	svg = fontStyle.ReplaceAllString(svg, "")
+	svg = fontStyle().ReplaceAllString(svg, "")
 	svg = strings.ReplaceAll(svg, "\n\tstyle=\"font-size", " style=\"font-size")
-	return pathData.ReplaceAllStringFunc(svg, func(attr string) string {
-		return coordinate.ReplaceAllStringFunc(attr, func(num string) string {
+	return pathData().ReplaceAllStringFunc(svg, func(attr string) string {
+		return coordinate().ReplaceAllStringFunc(attr, func(num string) string {
 			v, err := strconv.ParseFloat(num, 64)
 			if err != nil {
 				return num
