@@ -364,8 +364,8 @@ func (p *spendingPath) solve(target, sigma float64) float64 {
 //
 // A Horizon belongs to one signal of one run and is not safe for
 // concurrent use: each judgement with it records its look in Looks (a look
-// at the same elapsed share and information as the last one is that look
-// judged again). The caller keeps Looks with its evidence; they are all a
+// at the elapsed share of the last one is that look judged again, and
+// replaces it). The caller keeps Looks with its evidence; they are all a
 // restart needs to rebuild the boundary.
 type Horizon struct {
 	// Elapsed is the share of the horizon's time this look is at, from the
@@ -394,7 +394,7 @@ type HorizonLook struct {
 
 // HorizonReserve is the share of the level a known horizon keeps for looks
 // past it.
-const HorizonReserve = 0.05
+const HorizonReserve = 0.1
 
 // MaxHorizonLooks bounds the looks a signal's boundary is computed over
 // (a look every 10 s for almost three hours); later looks use the mixture
@@ -445,24 +445,33 @@ func advance(paths []spendingPath, l HorizonLook, n int) {
 }
 
 // look records this look (elapsed share h.Elapsed, information v of a
-// horizon expected to hold ref) and returns its bound at each level.
+// horizon expected to hold ref) and returns its bound at each level. A
+// look at the elapsed share of the last one is that look judged again
+// (after a restart, or with data that came late): it replaces it.
 func (h *Horizon) look(level float64, critical bool, v, ref float64) []horizonBound {
 	levels := h.levels(level, critical)
+	cur := HorizonLook{Elapsed: h.Elapsed, Information: v / ref}
+	n := len(h.Looks)
+	again := n > 0 && cur.Elapsed <= h.Looks[n-1].Elapsed
+	if again && cur.Information == h.Looks[n-1].Information && h.paths != nil {
+		cur = h.Looks[n-1] // the same look: its bounds stand
+	} else if again {
+		cur.Elapsed = h.Looks[n-1].Elapsed
+		h.Looks, h.paths, n = h.Looks[:n-1], nil, n-1
+	}
+	if n > 0 {
+		cur.Information = max(cur.Information, h.Looks[n-1].Information)
+	}
 	if len(h.paths) != len(levels) || h.paths[0].total != levels[0] || h.paths[len(levels)-1].total != levels[len(levels)-1] {
 		h.paths = make([]spendingPath, len(levels))
 		for i, l := range levels {
 			h.paths[i] = spendingPath{total: l, alpha: (1 - HorizonReserve) * l}
 		}
-		for n, l := range h.Looks {
-			advance(h.paths, l, n)
+		for k, l := range h.Looks {
+			advance(h.paths, l, k)
 		}
 	}
-	cur := HorizonLook{Elapsed: h.Elapsed, Information: v / ref}
-	if n := len(h.Looks); n > 0 {
-		last := h.Looks[n-1]
-		cur.Elapsed, cur.Information = max(cur.Elapsed, last.Elapsed), max(cur.Information, last.Information)
-	}
-	if n := len(h.Looks); n == 0 || cur != h.Looks[n-1] {
+	if n == len(h.Looks) && (n == 0 || cur != h.Looks[n-1]) {
 		advance(h.paths, cur, n)
 		h.Looks = append(h.Looks, cur)
 	}

@@ -156,7 +156,8 @@ func TestHorizonPower(t *testing.T) {
 
 // TestHorizonRestart: a Horizon rebuilt from its stored looks (a restart)
 // gives the same bound at the next look as the one that lived through
-// them, and a look judged again is not counted twice.
+// them, and a look judged again is not counted twice: it replaces the
+// look it repeats.
 func TestHorizonRestart(t *testing.T) {
 	const level, ref = 0.05, 500.0
 	live := &Horizon{Signals: 3, CriticalSignals: 1}
@@ -179,5 +180,13 @@ func TestHorizonRestart(t *testing.T) {
 	again := live.look(level, true, 21.0/55*ref, ref)
 	if len(live.Looks) != 21 || again[0] != a[0] {
 		t.Errorf("a look judged again: %d looks recorded, bound %v then %v", len(live.Looks), a[0], again[0])
+	}
+	// Judged again with more data (late samples): it replaces the look,
+	// as if it had had them the first time.
+	late := live.look(level, true, 22.0/55*ref, ref)
+	fresh := &Horizon{Signals: 3, CriticalSignals: 1, Looks: append([]HorizonLook(nil), live.Looks[:20]...), Elapsed: 21.0 / 60}
+	want := fresh.look(level, true, 22.0/55*ref, ref)
+	if len(live.Looks) != 21 || late[0] != want[0] || late[0] == a[0] {
+		t.Errorf("a look judged again with more data: %d looks, bound %v; want 21 looks and %v (it was %v)", len(live.Looks), late[0], want[0], a[0])
 	}
 }
