@@ -184,8 +184,11 @@ type TestResult struct {
 	// Anytime-valid decisions (sequential: anytime): the information the
 	// signal is expected to hold at its horizon (Reference, kept from its
 	// first look), and AnytimeLevel, the fixed-sample level equivalent to
-	// the normal-mixture boundary at this information: DecisionBound and
-	// RulesOut are taken at it, and DecisionPValue is the anytime p-value.
+	// the normal-mixture boundary at this information, or, with a known
+	// horizon, to this look's spent boundary (Horizon): DecisionBound and
+	// RulesOut are taken at it, and DecisionPValue is the anytime p-value
+	// (with a known horizon, the smallest level whose boundary the signal
+	// reached at this look, 1 when none).
 	Reference    float64 `json:"reference,omitempty"`
 	AnytimeLevel float64 `json:"anytimeLevel,omitempty"`
 	// Points says that Allowed, CriticalAllowed, Estimate, CILow, CIHigh
