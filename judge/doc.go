@@ -68,9 +68,9 @@
 //     run's lifetime, a config's sequential horizon), through Lan–DeMets
 //     alpha spending over that horizon, its boundary computed at each look
 //     from the looks before (Horizon; Lan & DeMets 1983, Jennison &
-//     Turnbull 2000 ch. 7). The mixture asks a z of about 3.35 at the
-//     horizon for a critical failure at 1%, the known horizon about 2.57,
-//     one test at the end 2.33.
+//     Turnbull 2000 ch. 7). For a critical failure the mixture asks a z
+//     of about 3.25 at the horizon, the known horizon about 2.57 (an hour
+//     of 120 looks), one test at the end 2.33.
 //   - Critical failures under anytime: with a known horizon, the critical
 //     level (CriticalLevelFactor × level) has its own spent boundary.
 //     Without one, a critical failure needs p ≤ CriticalLevelFactor × the
