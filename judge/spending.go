@@ -67,7 +67,7 @@ func spentOBF(alpha, tau float64) float64 {
 }
 
 // gridPoint is the i-th point of the grid.
-func gridPoint(i int) float64 { return -spendingGridHalf + float64(i)*spendingGridStep }
+func gridPoint(i int) float64 { return -spendingGridHalf + float64(float64(i)*spendingGridStep) }
 
 // spendingPath is one level's boundary over the looks of one signal: the
 // sub-density of S among paths that have not crossed, cut at the last
@@ -120,7 +120,8 @@ func (p *spendingPath) pieces(lo, hi float64, f func(piece)) {
 // density, exact for its linear pieces.
 func (p *spendingPath) convolved(x, sigma float64) float64 {
 	sum := 0.0
-	p.pieces(x-9*sigma-spendingGridStep, x+9*sigma+spendingGridStep, func(q piece) {
+	reach := float64(9*sigma) + spendingGridStep
+	p.pieces(x-reach, x+reach, func(q piece) {
 		slope := (q.fc - q.fa) / (q.c - q.a)
 		wa, wc := (q.a-x)/sigma, (q.c-x)/sigma
 		level := q.fa + float64(slope*(x-q.a))
@@ -141,7 +142,7 @@ func (p *spendingPath) tail(bound, sigma float64) float64 {
 	}
 	sum := 0.0
 	havePrev, prevX, prev0, prev1 := false, 0.0, 0.0, 0.0
-	p.pieces(bound-9*sigma-spendingGridStep, math.Inf(1), func(q piece) {
+	p.pieces(bound-float64(9*sigma)-spendingGridStep, math.Inf(1), func(q piece) {
 		slope := (q.fc - q.fa) / (q.c - q.a)
 		wa, wc := (q.a-bound)/sigma, (q.c-bound)/sigma
 		if wa > 9 {
@@ -157,7 +158,7 @@ func (p *spendingPath) tail(bound, sigma float64) float64 {
 		c0, c1 := prims(wc)
 		havePrev, prevX, prev0, prev1 = true, q.c, c0, c1
 		level := q.fa + float64(slope*(bound-q.a))
-		sum += sigma * (float64(level*(c0-a0)) + float64(float64(slope*sigma)*(c1-a1)))
+		sum += float64(sigma * (float64(level*(c0-a0)) + float64(float64(slope*sigma)*(c1-a1))))
 	})
 	return sum
 }
@@ -208,7 +209,7 @@ func (p *spendingPath) convolve(sigma, bound float64) {
 	// bounds.
 	left := func(w0, w1 float64, d int) (l, r float64) {
 		a := cdf(w1) - cdf(w0)
-		b := float64(sigma/h) * (pdf(w0) - pdf(w1))
+		b := float64(float64(sigma/h) * (pdf(w0) - pdf(w1)))
 		return float64(a*float64(1+d)) - b, b - float64(a*float64(d))
 	}
 	kernel := make([]float64, 2*band+1)
@@ -310,7 +311,7 @@ func (p *spendingPath) setDensity(bound float64, f func(float64) float64) {
 // solve finds the bound on S whose crossing probability at this look is
 // target: Newton's method on tail, safeguarded by bisection.
 func (p *spendingPath) solve(target, sigma float64) float64 {
-	lo, hi := -spendingGridHalf, p.b+10*sigma
+	lo, hi := -spendingGridHalf, p.b+float64(10*sigma)
 	if p.tail(hi, sigma) >= target {
 		return hi
 	}
