@@ -5,10 +5,11 @@
 // error ratio, checkout completion, latency histograms); the sequential
 // study (canaries looked at every 30 s, every minute or at irregular times
 // for an hour, judged at every look by the fixed-horizon test, over
-// planned looks and anytime-valid); and the consequence study (a realistic
-// canary of 10 signals, two of them critical, against Kayenta's algorithm).
+// planned looks, anytime-valid with and without the hour known); and the
+// consequence study (a realistic canary of 10 signals, two of them
+// critical, against Kayenta's algorithm).
 //
-//	quality [-study all|grid|traffic|sequential|consequence] [-quick] [-write] [-seed N] [-docs DIR] [-machine TEXT] [-confidence C]
+//	quality [-study all|grid|traffic|sequential|consequence] [-quick] [-write] [-seed N] [-docs DIR] [-machine TEXT] [-confidence C] [-share S]
 //
 // Without -quick it runs the full studies and prints their summaries and
 // checks. With -write (make quality-docs) it also writes
@@ -19,7 +20,10 @@
 // study. Without -write no file is written, so that make quality never
 // changes a tracked file unasked. With -quick it runs the reduced studies
 // and prints their tables only; -quick -write is refused (reduced runs
-// never go into the docs).
+// never go into the docs). -share S (in (0, 1]) makes the sequential study
+// run that share of its full runs, to check it before the full run or
+// when the machine cannot give the full one its time; its written section
+// gives the command and the runs.
 package main
 
 import (
