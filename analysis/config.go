@@ -170,6 +170,12 @@ func (m *SequentialMode) UnmarshalText(text []byte) error {
 // config gives none and the run has no lifetime.
 const DefaultHorizon = time.Hour
 
+// StatedHorizon is the horizon the config states, known or tuned for (0:
+// none).
+func (c *Config) StatedHorizon() time.Duration {
+	return time.Duration(max(c.KnownHorizon, c.Horizon))
+}
+
 // HorizonOrDefault is the config's horizon (known, or tuned for), or
 // DefaultHorizon.
 func (c *Config) HorizonOrDefault() time.Duration {
