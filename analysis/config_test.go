@@ -233,6 +233,13 @@ func TestSequentialSpellings(t *testing.T) {
 			t.Errorf("%q: %v", tc.text, err)
 			continue
 		}
+		stated := tc.horizon
+		if !strings.Contains(tc.text, "horizon") {
+			stated = 0
+		}
+		if c.StatedHorizon() != stated {
+			t.Errorf("%q: stated horizon %v, want %v", tc.text, c.StatedHorizon(), stated)
+		}
 		if c.Sequential != tc.mode || time.Duration(c.KnownHorizon) != tc.known || c.HorizonOrDefault() != tc.horizon {
 			t.Errorf("%q: mode %q, known horizon %v, horizon %v; want %q, %v, %v", tc.text, c.Sequential, time.Duration(c.KnownHorizon), c.HorizonOrDefault(), tc.mode, tc.known, tc.horizon)
 		}
