@@ -77,7 +77,7 @@
 //     anytime level (the fixed-sample level equivalent to the 5% mixture
 //     boundary at this information), not the 1% mixture boundary: the two
 //     are close at the horizon (z 3.25 against 3.35), the former is what
-//     the sequential study measured (docs/quality.md: 0.13–0.47% of A/A
+//     the sequential study measured (docs/quality.md: 0.27–0.80% of A/A
 //     latency canaries with a critical failure at any look), and a 1%
 //     mixture would be a third boundary to keep for no measured gain.
 //
