@@ -84,8 +84,14 @@ type Config struct {
 	// Horizon is the time an anytime analysis is tuned for: its decisions
 	// are sharpest once the canary has been judged that long (default 1h;
 	// a multi-interval run uses its lifetime).
-	Horizon    Duration            `yaml:"horizon"`
-	Thresholds *scoring.Thresholds `yaml:"thresholds"`
+	Horizon Duration `yaml:"horizon"`
+	// KnownHorizon is the horizon of the mapping spelling sequential:
+	// {mode: anytime, horizon: 1h}: the canary is known to be judged that
+	// long, and its decisions spend their level over it (judge.Horizon)
+	// instead of holding for ever. A multi-interval run knows its lifetime
+	// without it. Zero when not given.
+	KnownHorizon Duration            `yaml:"-"`
+	Thresholds   *scoring.Thresholds `yaml:"thresholds"`
 	// CanaryWeight is the canary's expected share of the traffic the two
 	// compared sides serve together (5% for a canary compared with the
 	// stable version at 95/5; 50% for a baseline and a canary of equal
@@ -165,8 +171,18 @@ func (m *SequentialMode) UnmarshalText(text []byte) error {
 // config gives none and the run has no lifetime.
 const DefaultHorizon = time.Hour
 
-// HorizonOrDefault is the config's horizon, or DefaultHorizon.
+// StatedHorizon is the horizon the config states, known or tuned for (0:
+// none).
+func (c *Config) StatedHorizon() time.Duration {
+	return time.Duration(max(c.KnownHorizon, c.Horizon))
+}
+
+// HorizonOrDefault is the config's horizon (known, or tuned for), or
+// DefaultHorizon.
 func (c *Config) HorizonOrDefault() time.Duration {
+	if c.KnownHorizon > 0 {
+		return time.Duration(c.KnownHorizon)
+	}
 	if c.Horizon > 0 {
 		return time.Duration(c.Horizon)
 	}
@@ -235,6 +251,7 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	if err := d.decode(&root, reflect.ValueOf(c).Elem(), ""); err != nil {
 		return nil, err
 	}
+	c.KnownHorizon = d.knownHorizon
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
@@ -245,6 +262,9 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 func (c *Config) validate() error {
 	if c.Judge == "" {
 		c.Judge = JudgeVerdict
+	}
+	if c.KnownHorizon > 0 && c.Horizon > 0 && c.Horizon != c.KnownHorizon {
+		return c.fieldError("horizon", fmt.Errorf("%s differs from the known horizon %s of sequential; give one", time.Duration(c.Horizon), time.Duration(c.KnownHorizon)))
 	}
 	if c.Confidence == 0 {
 		c.Confidence = judge.DefaultConfidence

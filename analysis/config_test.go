@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/verdict-aca/verdict/judge"
 )
@@ -123,6 +124,12 @@ func TestConfigErrors(t *testing.T) {
 			`c.yaml line 1: groups.latency: weight -1 is negative`},
 		{"infinite number", "signals:\n  - {name: a, test: threshold, max: .inf}\n",
 			`c.yaml line 2: signals[0].max: ".inf" is not a finite number`},
+		{"a known horizon for planned looks", "sequential: {mode: planned, horizon: 1h}\nsignals: [{name: a}]\n",
+			`c.yaml line 1: sequential.horizon: a known horizon is for mode anytime, not "planned"`},
+		{"a known horizon and another horizon", "sequential:\n  mode: anytime\n  horizon: 1h\nhorizon: 30m\nsignals: [{name: a}]\n",
+			`c.yaml line 4: horizon: 30m0s differs from the known horizon 1h0m0s of sequential; give one`},
+		{"an unknown key of sequential", "sequential: {mode: anytime, horizn: 1h}\nsignals: [{name: a}]\n",
+			`c.yaml line 1: sequential: unknown key "horizn"; did you mean "horizon"?`},
 		{"unknown judge", "judge: netflix\nsignals: [{name: a}]\n",
 			`c.yaml line 1: judge: "netflix" is not a judge (want verdict or kayenta)`},
 		{"quantile written as a percentage", "signals:\n  - name: a\n    test: quantile\n    quantile: 99\n",
@@ -200,4 +207,41 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSequentialSpellings: every spelling of sequential gives its mode,
+// and only the mapping with a horizon makes the horizon known (the
+// decisions spend their level over it); a horizon beside sequential:
+// anytime stays what it was, the time the mixture boundary is tuned for.
+func TestSequentialSpellings(t *testing.T) {
+	for _, tc := range []struct {
+		text           string
+		mode           SequentialMode
+		known, horizon time.Duration
+	}{
+		{"sequential: true", SequentialPlanned, 0, DefaultHorizon},
+		{"sequential: planned", SequentialPlanned, 0, DefaultHorizon},
+		{"sequential: false", SequentialOff, 0, DefaultHorizon},
+		{"sequential: anytime", SequentialAnytime, 0, DefaultHorizon},
+		{"sequential: anytime\nhorizon: 2h", SequentialAnytime, 0, 2 * time.Hour},
+		{"sequential: {mode: anytime}", SequentialAnytime, 0, DefaultHorizon},
+		{"sequential: {mode: anytime, horizon: 45m}", SequentialAnytime, 45 * time.Minute, 45 * time.Minute},
+		{"sequential:\n  mode: anytime\n  horizon: 45m\nhorizon: 45m", SequentialAnytime, 45 * time.Minute, 45 * time.Minute},
+	} {
+		c, err := ParseConfig("c.yaml", []byte(tc.text+"\nsignals: [{name: a}]\n"))
+		if err != nil {
+			t.Errorf("%q: %v", tc.text, err)
+			continue
+		}
+		stated := tc.horizon
+		if !strings.Contains(tc.text, "horizon") {
+			stated = 0
+		}
+		if c.StatedHorizon() != stated {
+			t.Errorf("%q: stated horizon %v, want %v", tc.text, c.StatedHorizon(), stated)
+		}
+		if c.Sequential != tc.mode || time.Duration(c.KnownHorizon) != tc.known || c.HorizonOrDefault() != tc.horizon {
+			t.Errorf("%q: mode %q, known horizon %v, horizon %v; want %q, %v, %v", tc.text, c.Sequential, time.Duration(c.KnownHorizon), c.HorizonOrDefault(), tc.mode, tc.known, tc.horizon)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -52,6 +53,9 @@ type decoder struct {
 	// structs caches fields per struct type: a config has a mapping per
 	// signal, all of one type.
 	structs map[reflect.Type]map[string]fieldInfo
+	// knownHorizon is the horizon of sequential: {mode: anytime,
+	// horizon: ...} (decodeSequential), for Config.KnownHorizon.
+	knownHorizon Duration
 }
 
 // fields is fields(t), computed once per type for the decoder.
@@ -65,6 +69,33 @@ func (d *decoder) fields(t reflect.Type) map[string]fieldInfo {
 	f := fields(t)
 	d.structs[t] = f
 	return f
+}
+
+var sequentialModeType = reflect.TypeFor[SequentialMode]()
+
+// sequentialSpelling is the mapping form of sequential:
+// {mode: anytime, horizon: 1h}.
+type sequentialSpelling struct {
+	Mode    SequentialMode `yaml:"mode"`
+	Horizon Duration       `yaml:"horizon"`
+}
+
+// decodeSequential reads the mapping form of sequential into v (the
+// mode) and d.knownHorizon.
+func (d *decoder) decodeSequential(n *yaml.Node, v reflect.Value, path string) error {
+	var s sequentialSpelling
+	if err := d.decodeStruct(n, reflect.ValueOf(&s).Elem(), path); err != nil {
+		return err
+	}
+	if s.Horizon < 0 {
+		return d.errorf(n, join(path, "horizon"), "the horizon %s is negative", time.Duration(s.Horizon))
+	}
+	if s.Horizon > 0 && s.Mode != SequentialAnytime {
+		return d.errorf(n, join(path, "horizon"), "a known horizon is for mode anytime, not %q", string(s.Mode))
+	}
+	v.Set(reflect.ValueOf(s.Mode))
+	d.knownHorizon = s.Horizon
+	return nil
 }
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -93,6 +124,9 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) error {
 			v.Set(reflect.New(v.Type().Elem()))
 		}
 		return d.decode(n, v.Elem(), path)
+	}
+	if v.Type() == sequentialModeType && n.Kind == yaml.MappingNode {
+		return d.decodeSequential(n, v, path)
 	}
 	if v.CanAddr() && v.Addr().Type().Implements(textUnmarshaler) {
 		if n.Kind != yaml.ScalarNode {

@@ -34,9 +34,14 @@
 // multi-interval run's looks; anytime (RunIntervals, and the looks of
 // Argo, Flagger and schedules under verdict serve) judges all the data
 // since the start at every look, with each signal's reference information
-// from its first look. A canary judged one call at a time keeps that
-// evidence between calls: EvidenceKey identifies it, NextLook decides what
-// a look continues and when evidence starts anew, DecideLook what the look
-// decided (see evidence.go). A resumed RunIntervals continues from the
-// judgements and references it recorded (IntervalRequest.Done).
+// from its first look. When the canary's length is known (RunIntervals:
+// its lifetime; Config.KnownHorizon: sequential: {mode: anytime,
+// horizon: 1h}) the decisions spend the level over it (judge.Horizon),
+// from each signal's looks so far (AnytimeLook.Looks). A canary judged one
+// call at a time keeps that evidence between calls: EvidenceKey
+// identifies it, NextLook decides what a look continues and when evidence
+// starts anew, DecideLook what the look decided (see evidence.go). A
+// resumed RunIntervals continues from the judgements, references and looks
+// it recorded (IntervalRequest.Done); judgements recorded without looks
+// (before runs knew their lifetime) resume with the mixture boundary.
 package analysis

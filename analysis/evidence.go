@@ -18,7 +18,10 @@ import (
 // look. With sequential: anytime, the looks share evidence: each judges
 // all the data since the evidence started, with every signal's reference
 // information from the look that first judged it (judge.Anytime), so that
-// its decision holds however often the canary is looked at. The evidence is
+// its decision holds however often the canary is looked at. A config whose
+// horizon is known (sequential: {mode: anytime, horizon: 1h}) also keeps
+// each signal's looks under it (judge.Horizon), which its boundary is
+// computed from. The evidence is
 // identified by the config and the canary (EvidenceKey), stored between the
 // looks (verdict serve keeps it in its store), and bounded (NextLook):
 //
@@ -77,6 +80,9 @@ type EvidenceState struct {
 	Looks int
 	// References is each signal's reference information (judge.Anytime).
 	References map[string]float64
+	// HorizonLooks, for a config whose horizon is known, are each signal's
+	// looks under it (judge.Horizon).
+	HorizonLooks map[string][]judge.HorizonLook
 }
 
 // EvidenceLook is what one look judges: the window from Start to the look's
@@ -112,8 +118,9 @@ func (c *Config) EvidenceWindow(lookback, step time.Duration) time.Duration {
 // lookback. version is the config's version now, step the look's.
 func (c *Config) NextLook(prev *EvidenceState, version string, now time.Time, lookback, step time.Duration) EvidenceLook {
 	horizon := c.HorizonOrDefault()
+	known := c.KnownHorizon > 0
 	fresh := EvidenceLook{Start: now.Add(-lookback), Look: 1,
-		Anytime: &AnytimeLook{Fraction: float64(lookback) / float64(horizon)}}
+		Anytime: &AnytimeLook{Fraction: float64(lookback) / float64(horizon), Known: known}}
 	if prev == nil {
 		return fresh
 	}
@@ -131,7 +138,8 @@ func (c *Config) NextLook(prev *EvidenceState, version string, now time.Time, lo
 		fresh.Renewed = fmt.Sprintf("the evidence would cover %s, more than the %s one evidence may", now.Sub(prev.Start).Round(time.Second), limit)
 	default:
 		return EvidenceLook{Start: prev.Start, Look: prev.Looks + 1, Anytime: &AnytimeLook{
-			References: prev.References, Fraction: float64(now.Sub(prev.Start)) / float64(horizon)}}
+			References: prev.References, Fraction: float64(now.Sub(prev.Start)) / float64(horizon),
+			Known: known, Looks: prev.HorizonLooks}}
 	}
 	return fresh
 }

@@ -249,9 +249,10 @@ func TestRunIntervalsAnytimeLateSignal(t *testing.T) {
 
 // TestRunIntervalsResume: a resumed anytime run keeps the judgements it
 // recorded and judges again from the last of them on, with its stored
-// references (it queries no window that ended before), and ends as the
-// uninterrupted run does; recorded judgements that do not fit the run are
-// judged anew from the first.
+// references and looks under its lifetime (it queries no window that ended
+// before), and ends as the uninterrupted run does; recorded judgements
+// that do not fit the run are judged anew from the first, and those
+// recorded before runs knew their lifetime resume with the mixture.
 func TestRunIntervalsResume(t *testing.T) {
 	cfg, err := ParseConfig("shop.yaml", []byte("name: shop\nsequential: anytime\nsignals:\n"+
 		"  - {name: latency, query: 'avg(latency{track=\"{{.track}}\"})', direction: increase, allowedChange: 0.5%}\n"+
@@ -320,6 +321,31 @@ func TestRunIntervalsResume(t *testing.T) {
 	same("resumed from judgements of another run", rep)
 	if src.windows[0].End != start.Add(5*time.Minute) {
 		t.Errorf("judgements that do not fit were kept: the first window queried ends at %v", src.windows[0].End)
+	}
+	// The run knows its lifetime: every judgement records each signal's
+	// looks under it, one per judgement so far, at its share of the hour.
+	for i, ir := range whole.Intervals {
+		if ir.Horizon == nil || len(ir.Horizon.Looks["latency"]) != i+1 || ir.Horizon.Looks["latency"][i].Elapsed != float64(i+1)/12 {
+			t.Fatalf("interval %d: horizon %+v; want %d looks of latency, the last at %g of the lifetime", i+1, ir.Horizon, i+1, float64(i+1)/12)
+		}
+	}
+	if !strings.Contains(whole.Signals[0].Reason, "known horizon") {
+		t.Errorf("the last judgement's reason %q does not name the known horizon", whole.Signals[0].Reason)
+	}
+	// Judgements recorded before runs knew their lifetime (no horizon)
+	// resume with the mixture boundary they were judged with.
+	old := slices.Clone(recorded[:3])
+	for i := range old {
+		old[i].Horizon = nil
+	}
+	rep, _, _ = run(old)
+	for _, s := range rep.Signals {
+		if strings.Contains(s.Reason, "known horizon") || !strings.Contains(s.Reason, "[anytime: ") {
+			t.Errorf("resumed from judgements without a horizon: %s judged %q; want the mixture boundary", s.Name, s.Reason)
+		}
+	}
+	if rep.Intervals[len(rep.Intervals)-1].Horizon != nil {
+		t.Error("resumed from judgements without a horizon, the run recorded one")
 	}
 }
 

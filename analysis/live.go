@@ -177,6 +177,23 @@ func checkAnswered(c *Config, req LiveRequest, timedOut bool, results ...[]fetch
 type AnytimeLook struct {
 	References map[string]float64 `json:"references,omitempty"`
 	Fraction   float64            `json:"fraction"`
+	// Known says that the horizon Fraction is a share of is known (a
+	// multi-interval run's lifetime, a config's sequential horizon): the
+	// decisions spend their level over it (judge.Horizon), and Looks holds
+	// each signal's looks under it so far.
+	Known bool                           `json:"known,omitempty"`
+	Looks map[string][]judge.HorizonLook `json:"looks,omitempty"`
+}
+
+// horizonFamilies are the sizes of a config's two Holm families
+// (judge.AdjustFamily): every signal, and those that can fail critically.
+func (c *Config) horizonFamilies() (signals, critical int) {
+	for _, s := range c.Signals {
+		if s.Critical || s.CriticalChange != nil {
+			critical++
+		}
+	}
+	return len(c.Signals), critical
 }
 
 // References collects each signal's reference information from the report
@@ -440,6 +457,9 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	// remaining queries instead of waiting for the slowest.
 	results := make([]judge.Result, len(c.Signals))
 	answered := make([]atomic.Int32, len(c.Signals))
+	// horizons are the signals' boundaries over a known horizon, which
+	// their judgements extend by this look.
+	var horizons []*judge.Horizon
 	// The judging goroutines share Workspaces: at most one per query in
 	// flight, reused from signal to signal.
 	workspaces := sync.Pool{New: func() any { return new(judge.Workspace) }}
@@ -469,9 +489,17 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 		if c.Sequential == SequentialAnytime {
 			look := req.Anytime
 			if look == nil {
-				look = &AnytimeLook{Fraction: float64(req.Window.End.Sub(req.Window.Start)) / float64(c.HorizonOrDefault())}
+				look = &AnytimeLook{Fraction: float64(req.Window.End.Sub(req.Window.Start)) / float64(c.HorizonOrDefault()), Known: c.KnownHorizon > 0}
 			}
 			so.Anytime = &judge.Anytime{Reference: look.References[s.Name], Fraction: look.Fraction}
+			if look.Known {
+				if horizons == nil {
+					horizons = make([]*judge.Horizon, len(c.Signals))
+				}
+				n, critical := c.horizonFamilies()
+				horizons[i] = &judge.Horizon{Elapsed: look.Fraction, Signals: n, CriticalSignals: critical, Looks: slices.Clone(look.Looks[s.Name])}
+				so.Anytime.Horizon = horizons[i]
+			}
 		}
 		for _, j := range jobs {
 			work = append(work, func() {
@@ -523,6 +551,14 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 		}
 	} else {
 		rep = newReport(c, results, warnings)
+	}
+	if horizons != nil {
+		rep.HorizonLooks = make(map[string][]judge.HorizonLook, len(horizons))
+		for i, h := range horizons {
+			if len(h.Looks) > 0 {
+				rep.HorizonLooks[c.Signals[i].Name] = h.Looks
+			}
+		}
 	}
 	rep.Series = make([]SignalSeries, len(c.Signals))
 	for i, s := range c.Signals {
@@ -780,6 +816,16 @@ type IntervalResult struct {
 	// References, in an anytime run, is each signal's reference
 	// information after this judgement: the evidence the next one carries.
 	References map[string]float64 `json:"references,omitempty"`
+	// Horizon, in an anytime run that spends its level over its lifetime,
+	// is each signal's looks under it after this judgement (absent from
+	// runs recorded before, which resume with the mixture boundary).
+	Horizon *IntervalHorizon `json:"horizon,omitempty"`
+}
+
+// IntervalHorizon is the evidence of a known horizon after one judgement
+// of a multi-interval anytime run: each signal's looks (judge.Horizon).
+type IntervalHorizon struct {
+	Looks map[string][]judge.HorizonLook `json:"looks"`
 }
 
 // IntervalSignal is one signal at one look of a multi-interval analysis.
@@ -860,6 +906,9 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 		return nil, errors.New("an anytime analysis judges all its data so far at every look; it takes no lookback")
 	}
 	var look *AnytimeLook
+	// An anytime run knows its lifetime: its decisions spend their level
+	// over it (judge.Horizon).
+	known := anytime
 	first := 1
 	if done := resumable(req.Done, start, interval, total, req.Lookback, anytime); len(done) > 0 {
 		// Keep the recorded judgements; judge the last one again, with the
@@ -867,7 +916,13 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 		intervals = slices.Clone(done[:len(done)-1])
 		first = len(done)
 		if anytime {
-			look = &AnytimeLook{References: done[len(done)-1].References}
+			last := done[len(done)-1]
+			look = &AnytimeLook{References: last.References}
+			if last.Horizon != nil {
+				look.Known, look.Looks = true, last.Horizon.Looks
+			} else {
+				known = false // recorded before runs knew their lifetime
+			}
 		}
 	}
 	for i := first; i <= total; i++ {
@@ -887,10 +942,12 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 		}
 		if anytime {
 			if look == nil {
-				look = &AnytimeLook{}
+				look = &AnytimeLook{Known: known}
 			}
 			// A signal judged for the first time sets its reference from
-			// the share of the lifetime its window covers.
+			// the share of the lifetime its window covers; with the
+			// lifetime known, every signal's boundary spends the level by
+			// that share.
 			look.Fraction = float64(end.Sub(start)) / float64(req.Lifetime)
 			one.Anytime = look
 		}
@@ -906,8 +963,17 @@ func RunIntervals(ctx context.Context, c *Config, sources SourceSet, req Interva
 			for name, v := range look.References {
 				refs[name] = v
 			}
-			look = &AnytimeLook{References: refs}
+			look = &AnytimeLook{References: refs, Known: known}
 			ir.References = refs
+			if known {
+				looks := maps.Clone(one.Anytime.Looks)
+				if looks == nil {
+					looks = map[string][]judge.HorizonLook{}
+				}
+				maps.Copy(looks, rep.HorizonLooks)
+				look.Looks = looks
+				ir.Horizon = &IntervalHorizon{Looks: looks}
+			}
 		}
 		intervals = append(intervals, ir)
 		last = rep

@@ -40,6 +40,10 @@ type Report struct {
 	// Kayenta is Kayenta's own judgeResult document when the config's judge
 	// is kayenta, for the Kayenta-compatible endpoints. Not in the JSON report.
 	Kayenta *kayenta.JudgeResult `json:"-"`
+	// HorizonLooks, for a look of an anytime canary whose horizon is known,
+	// are each judged signal's looks under it, this one included: what the
+	// next look continues (AnytimeLook.Looks). Not in the JSON report.
+	HorizonLooks map[string][]judge.HorizonLook `json:"-"`
 }
 
 // SignalSeries is the raw data of one signal: the baseline's and the

@@ -79,9 +79,11 @@
 //     none, or undecided when the evidence is only too short yet). Flagger
 //     has no inconclusive, so an undecided look answers 200 and only an
 //     anytime-valid fail counts toward its rollback; metadata undecided:
-//     halt makes it 424, for a confirm-promotion hook. A resumed
-//     multi-interval analysis keeps the judgements it recorded and
-//     continues from the references they recorded.
+//     halt makes it 424, for a confirm-promotion hook. With the horizon
+//     known (sequential: {mode: anytime, horizon: 1h}) the evidence also
+//     keeps each signal's looks, which its boundary is computed from. A
+//     resumed multi-interval analysis keeps the judgements it recorded and
+//     continues from the references and looks they recorded.
 //   - Evidence no look can continue (last written a day ago,
 //     analysis.MaxEvidenceWindow) is deleted by the same loop as the ended
 //     analyses, whatever Retention.

@@ -14,6 +14,7 @@ import (
 	"github.com/verdict-aca/verdict/analysis/runner"
 	"github.com/verdict-aca/verdict/analysis/schedule"
 	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/judge"
 )
 
 // anytimeSteady judges the healthy error ratio of the test dataset anytime,
@@ -468,5 +469,61 @@ func testResumeAnytimeFromEvidence(t *testing.T, kind storeKind) {
 				t.Errorf("resumed: judgement %d %+v; want %+v", i+1, got[i], wholeIntervals[i])
 			}
 		}
+	}
+}
+
+// anytimeKnown is anytimeSteady with its horizon known.
+var anytimeKnown = strings.Replace(strings.Replace(anytimeSteady, "name: steady", "name: known", 1), "sequential: anytime\nhorizon: 30m\n", "sequential: {mode: anytime, horizon: 30m}\n", 1)
+
+// TestArgoKnownHorizonLooks: the looks at a canary of a config whose
+// horizon is known spend the level over it: each look's decision says so,
+// the stored evidence keeps the signal's looks (one more per look, at its
+// share of the horizon), and a second server on the same store (a
+// restart) continues them.
+func TestArgoKnownHorizonLooks(t *testing.T) { forEachStore(t, testArgoKnownHorizonLooks) }
+
+func testArgoKnownHorizonLooks(t *testing.T, kind storeKind) {
+	clock := &lookClock{}
+	ts := anytimeServer(t, kind, clock)
+	putConfigs(t, ts, map[string]string{"known": anytimeKnown})
+	key := analysis.EvidenceKey(analysis.Scopes{Baseline: map[string]string{"track": "baseline"}, Canary: map[string]string{"track": "canary"}}, "")
+	// The stored document with looks (analysis/runner's evidenceDoc).
+	type evidenceDoc struct {
+		HorizonLooks map[string][]judge.HorizonLook `json:"horizonLooks"`
+	}
+	stored := func() evidenceDoc {
+		t.Helper()
+		e, err := ts.store.GetEvidence(t.Context(), "known", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc evidenceDoc
+		if err := json.Unmarshal(e.References, &doc); err != nil {
+			t.Fatalf("the stored evidence %s: %v", e.References, err)
+		}
+		return doc
+	}
+	for look, minute := 1, 5; minute <= 15; look, minute = look+1, minute+5 {
+		clock.set(e2eStart.Add(time.Duration(minute) * time.Minute))
+		ans := argoLook(t, ts, "known", "track=canary")
+		rep := storedReport(t, ts, ans.ID)
+		if !strings.Contains(rep.Signals[0].Reason, "known horizon") {
+			t.Errorf("minute %d: %q; want a decision over the known horizon", minute, rep.Signals[0].Reason)
+		}
+		looks := stored().HorizonLooks["errors"]
+		if len(looks) != look || looks[look-1].Elapsed != float64(minute)/30 {
+			t.Fatalf("minute %d: stored looks %+v; want %d, the last at %g of the horizon", minute, looks, look, float64(minute)/30)
+		}
+	}
+	other, err := New(Options{Store: ts.store, Logger: quiet, Sources: ts.opt.Sources, Now: clock.now, InstanceID: "other"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(other.Handler())
+	defer func() { hs.Close(); other.Close() }()
+	clock.set(e2eStart.Add(20 * time.Minute))
+	argoLook(t, &testServer{Server: other, URL: hs.URL, store: ts.store}, "known", "track=canary")
+	if looks := stored().HorizonLooks["errors"]; len(looks) != 4 || looks[3].Elapsed != 20.0/30 {
+		t.Errorf("after the other server's look: stored looks %+v; want the 4th at %g", looks, 20.0/30)
 	}
 }

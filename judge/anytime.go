@@ -42,6 +42,10 @@ type Anytime struct {
 	// Fraction is the share of the horizon the first look covers (its
 	// window over the planned duration), in (0, 1]; zero means 1.
 	Fraction float64
+	// Horizon, when the run's horizon is known, replaces the mixture
+	// boundary by the level spent over that horizon (see Horizon); the
+	// judgement records its look in it.
+	Horizon *Horizon
 }
 
 // mixtureConstant is c in ρ = c / Reference for a one-sided level alpha.
@@ -108,6 +112,9 @@ func (w *Workspace) anytime(spec Spec, b, c Sample, opts Options, r Result) Resu
 		ref = t.Information / f
 	}
 	level := DecisionLevel(opts, spec.Direction)
+	if a.Horizon != nil {
+		return w.anytimeHorizon(spec, b, c, opts, r, ref, level)
+	}
 	rho := mixtureConstant(level) / ref
 	pAny := anytimeP(*t.DecisionPValue, t.Information, rho)
 	eff := anytimeLevel(level, t.Information, rho)
@@ -120,6 +127,50 @@ func (w *Workspace) anytime(spec Spec, b, c Sample, opts Options, r Result) Resu
 	again.Test.Reference, again.Test.AnytimeLevel = ref, eff
 	again.Test.DecisionPValue, again.Test.DecisionLevel = ptr(pAny), level
 	again.Reason += fmt.Sprintf(" [anytime: %s of the horizon's information, level %s]", formatPercent(t.Information/ref), formatP(eff))
+	return again
+}
+
+// anytimeHorizon is anytime with a known horizon: the bounds of this look
+// at every level (Horizon.look) decide, the ordinary level's for a
+// failure and the critical level's for a critical failure; the decision
+// p-value is the smallest level whose bound the signal reached (1 when
+// none), which is what Holm's step-down in AdjustFamily compares with
+// the level divided among the signals.
+func (w *Workspace) anytimeHorizon(spec Spec, b, c Sample, opts Options, r Result, ref, level float64) Result {
+	t := r.Test
+	critical := spec.Critical || spec.CriticalChange != nil
+	bounds := opts.Anytime.Horizon.look(level, critical, t.Information, ref)
+	z := upperQuantile(*t.DecisionPValue)
+	pAny, eff, crit, past := 1.0, level, CriticalLevelFactor*level, false
+	for _, hb := range bounds {
+		// Just below the level, so that Holm's comparisons with level/m
+		// hold whatever the rounding.
+		if z >= hb.z {
+			pAny = min(pAny, hb.level*(1-1e-12))
+		}
+		e := max(numeric.Pnorm(hb.z, false), math.SmallestNonzeroFloat64)
+		switch hb.level {
+		case level:
+			eff, past = e, hb.past
+		case CriticalLevelFactor * level:
+			crit = e
+		}
+	}
+	o := opts
+	o.Anytime, o.levelOverride, o.criticalOverride = nil, eff, crit
+	again := w.judgeOnce(spec, b, c, o)
+	if again.Test == nil {
+		return r
+	}
+	again.Test.Reference, again.Test.AnytimeLevel = ref, eff
+	again.Test.DecisionPValue, again.Test.DecisionLevel = ptr(pAny), level
+	h := opts.Anytime.Horizon
+	elapsed := h.Looks[len(h.Looks)-1].Elapsed
+	if past {
+		again.Reason += fmt.Sprintf(" [anytime past the known horizon (%s of it): the mixture boundary with the level left, level %s]", formatPercent(elapsed), formatP(eff))
+	} else {
+		again.Reason += fmt.Sprintf(" [anytime over a known horizon: %s of it elapsed, level %s]", formatPercent(elapsed), formatP(eff))
+	}
 	return again
 }
 

@@ -66,6 +66,15 @@ func DecisionLevel(opts Options, d Direction) float64 {
 	return (spent(k/n) - spent((k-1)/n)) * alpha / spent(1)
 }
 
+// criticalLevel is the level a critical failure's p-value must reach:
+// CriticalLevelFactor × level, or a known horizon's critical boundary.
+func criticalLevel(opts Options, level float64) float64 {
+	if opts.criticalOverride > 0 {
+		return opts.criticalOverride
+	}
+	return CriticalLevelFactor * level
+}
+
 // inflateP turns a one-sided p-value into the p-value of the same statistic
 // whose variance is multiplied by f ≥ 1: the normal deviate is divided by √f.
 func inflateP(p, f float64) float64 {

@@ -62,6 +62,25 @@
 //   - Repeated looks: with Options.Look and Looks (sequential analyses) the
 //     level is spent across looks by an O'Brien–Fleming-type function, so
 //     the chance that an A/A run fails at any look stays below the level.
+//     With Options.Anytime (sequential: anytime) every decision holds
+//     however often and whenever the canary is looked at: by default
+//     through a normal-mixture boundary that holds for ever (Anytime), and,
+//     when the run's horizon is known (Anytime.Horizon: a multi-interval
+//     run's lifetime, a config's sequential horizon), through Lan–DeMets
+//     alpha spending over that horizon, its boundary computed at each look
+//     from the looks before (Horizon; Lan & DeMets 1983, Jennison &
+//     Turnbull 2000 ch. 7). For a critical failure the mixture asks a z
+//     of about 3.25 at the horizon, the known horizon about 2.57 (an hour
+//     of 120 looks), one test at the end 2.33.
+//   - Critical failures under anytime: with a known horizon, the critical
+//     level (CriticalLevelFactor × level) has its own spent boundary.
+//     Without one, a critical failure needs p ≤ CriticalLevelFactor × the
+//     anytime level (the fixed-sample level equivalent to the 5% mixture
+//     boundary at this information), not the 1% mixture boundary: the two
+//     are close at the horizon (z 3.25 against 3.35), the former is what
+//     the sequential study measured (docs/quality.md: 0.27–0.80% of A/A
+//     latency canaries with a critical failure at any look), and a 1%
+//     mixture would be a third boundary to keep for no measured gain.
 //
 // # Counts with their traffic
 //

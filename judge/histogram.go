@@ -684,7 +684,7 @@ func judgeHistogramQuantile(s *countScratch, r Result, spec Spec, b, c *Buckets,
 			beyondCritical = p <= level
 		}
 	}
-	return r.harmful(spec, upSide, beyondCritical, pSide, level, describe+allowedText(spec.AllowedChange, upSide))
+	return r.harmful(spec, upSide, beyondCritical, pSide, criticalLevel(opts, level), describe+allowedText(spec.AllowedChange, upSide))
 }
 
 // windowsOf lists a histogram's windows' totals (for nodata's wording).

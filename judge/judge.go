@@ -75,8 +75,9 @@ type Options struct {
 	Elapsed time.Duration
 
 	// levelOverride, when set, replaces DecisionLevel (Anytime's second
-	// judgement).
-	levelOverride float64
+	// judgement); criticalOverride, when set, replaces the critical level
+	// CriticalLevelFactor × level (a known horizon's critical boundary).
+	levelOverride, criticalOverride float64
 }
 
 // DefaultConfidence is the confidence level used when Options.Confidence is 0.
@@ -183,8 +184,11 @@ type TestResult struct {
 	// Anytime-valid decisions (sequential: anytime): the information the
 	// signal is expected to hold at its horizon (Reference, kept from its
 	// first look), and AnytimeLevel, the fixed-sample level equivalent to
-	// the normal-mixture boundary at this information: DecisionBound and
-	// RulesOut are taken at it, and DecisionPValue is the anytime p-value.
+	// the normal-mixture boundary at this information, or, with a known
+	// horizon, to this look's spent boundary (Horizon): DecisionBound and
+	// RulesOut are taken at it, and DecisionPValue is the anytime p-value
+	// (with a known horizon, the smallest level whose boundary the signal
+	// reached at this look, 1 when none).
 	Reference    float64 `json:"reference,omitempty"`
 	AnytimeLevel float64 `json:"anytimeLevel,omitempty"`
 	// Points says that Allowed, CriticalAllowed, Estimate, CILow, CIHigh
@@ -564,21 +568,21 @@ func (w *Workspace) judgeShift(r Result, spec Spec, b, c sample, opts Options) R
 		reason += fmt.Sprintf(" (significant after correcting for autocorrelation %.2f)", rho)
 	}
 	beyondCritical := spec.CriticalChange != nil && math.Abs(est) > spec.CriticalChange.Value*scale
-	return r.harmful(spec, up, beyondCritical, pSide, level, reason)
+	return r.harmful(spec, up, beyondCritical, pSide, criticalLevel(opts, level), reason)
 }
 
 // harmful marks r as a significant change beyond the allowance on the
 // harmful side: high or low. It is a critical failure when the change is
 // beyond criticalChange or the signal is critical, provided the evidence
-// meets the stricter critical level (CriticalLevelFactor × level); weaker
+// meets the stricter critical level (criticalLevel); weaker
 // evidence counts as an ordinary failure, and the reason says so.
-func (r Result) harmful(spec Spec, up, beyondCritical bool, pSide, level float64, reason string) Result {
+func (r Result) harmful(spec Spec, up, beyondCritical bool, pSide, critical float64, reason string) Result {
 	r.Classification, r.Gate, r.Failed = High, GateAllowedChange, true
 	if !up {
 		r.Classification = Low
 	}
 	r.Reason = reason
-	strong := pSide <= CriticalLevelFactor*level
+	strong := pSide <= critical
 	if beyondCritical {
 		r.Gate, r.CriticalFailure = GateCriticalChange, strong
 		r.Reason += ", critical beyond " + signedPercent(spec.CriticalChange.Value, up)
@@ -587,7 +591,7 @@ func (r Result) harmful(spec Spec, up, beyondCritical bool, pSide, level float64
 		r.CriticalFailure = strong
 	}
 	if (spec.Critical || beyondCritical) && !strong {
-		r.Reason += fmt.Sprintf("; the evidence (p = %s) falls short of the p ≤ %s needed for a critical failure, so it counts as an ordinary failure", formatP(pSide), formatP(CriticalLevelFactor*level))
+		r.Reason += fmt.Sprintf("; the evidence (p = %s) falls short of the p ≤ %s needed for a critical failure, so it counts as an ordinary failure", formatP(pSide), formatP(critical))
 	}
 	return r
 }

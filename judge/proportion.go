@@ -309,7 +309,7 @@ func decideShares(r Result, spec Spec, sh shares, opts Options, describe string)
 	} else {
 		reason += "; allowed " + signedChange(a, up)
 	}
-	return r.harmful(spec, up, beyondCritical, pSide, level, reason)
+	return r.harmful(spec, up, beyondCritical, pSide, criticalLevel(opts, level), reason)
 }
 
 // shareTails are the one-sided p-values of "the canary is within the

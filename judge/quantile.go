@@ -184,7 +184,7 @@ func (w *Workspace) judgeQuantile(r Result, spec Spec, b, c sample, opts Options
 		reason += fmt.Sprintf(" (significant after correcting for autocorrelation %.2f)", rho)
 	}
 	beyondCritical := spec.CriticalChange != nil && math.Abs(est) > spec.CriticalChange.Value*scale
-	return r.harmful(spec, up, beyondCritical, pSide, level, reason)
+	return r.harmful(spec, up, beyondCritical, pSide, criticalLevel(opts, level), reason)
 }
 
 // chooseSplit runs the quantile test strictly above the pooled quantile,

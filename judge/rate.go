@@ -112,7 +112,7 @@ func judgeRate(r Result, spec Spec, b, c []float64, opts Options) Result {
 		return r
 	}
 	beyondCritical := spec.CriticalChange != nil && change > spec.CriticalChange.Value
-	return r.harmful(spec, up, beyondCritical, pSide, level, describe+allowedText(spec.AllowedChange, up))
+	return r.harmful(spec, up, beyondCritical, pSide, criticalLevel(opts, level), describe+allowedText(spec.AllowedChange, up))
 }
 
 // binomialUpper is P(X ≥ x) for X ~ Binomial(total, p), via the regularized
@@ -325,7 +325,7 @@ func judgeRatePerExposure(s *countScratch, r Result, spec Spec, b, c counts, opt
 			beyondCritical = dispersedP(rcmp.LowerTail(1-cv), df) <= level
 		}
 	}
-	return r.harmful(spec, up, beyondCritical, pSide, level, describe+allowedText(spec.AllowedChange, up))
+	return r.harmful(spec, up, beyondCritical, pSide, criticalLevel(opts, level), describe+allowedText(spec.AllowedChange, up))
 }
 
 // rulesOutRatio is what a test of a ratio rules out on the harmful side:

@@ -58,18 +58,22 @@
 // same canaries again and again over an hour: every 30 seconds, every
 // minute, and at irregular times (exponential gaps of 2 minutes on
 // average). Each look judges all the data so far, as
-// analysis.RunIntervals does, in four ways: the fixed-horizon test
+// analysis.RunIntervals does, in five ways: the fixed-horizon test
 // repeated at every look (sequential off: what other open-source judges
 // do), the level spent over the run's planned looks (sequential: planned),
-// anytime-valid decisions (sequential: anytime, which may also stop early
-// on a pass once every signal is shown within its allowance), and one
-// fixed-horizon test at the end. Its canaries are the traffic study's
+// anytime-valid decisions with no horizon known (sequential: anytime
+// judged one look at a time, which may also stop early on a pass once
+// every signal is shown within its allowance), the same with the hour
+// known (a multi-interval anytime run, whose lifetime it is:
+// judge.Horizon), and one fixed-horizon test at the end. LooksScaled runs
+// a share of the full study's runs. Its canaries are the traffic study's
 // release canary in 30-second windows (ReleaseCanary) and a critical
 // latency judged by mann-whitney on a point every 10 seconds
 // (LatencyCanary), each given as the config an operator would write; the
 // study judges every look from the config's specs and scoring spec with
 // the options analysis.Run gives, and looks_test.go checks that
-// RunIntervals, fed the same data by a source, judges every look alike. A
+// RunIntervals, fed the same data by a source, judges every look alike
+// (as the known horizon, since a run knows its lifetime). A
 // run records when it first failed, when a critical failure first came,
 // when it stopped early on a pass, and the verdict it ended on.
 //

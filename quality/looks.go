@@ -72,14 +72,17 @@ func (c Cadence) times(r *rand.Rand) []time.Duration {
 
 // The modes of the looks study.
 const (
-	LooksFixed   = "fixed-horizon at every look"   // sequential off
-	LooksPlanned = "planned looks"                 // sequential: planned, over the run's looks
-	LooksAnytime = "anytime"                       // sequential: anytime
-	LooksOnce    = "fixed-horizon once at the end" // one judgement of the whole hour
+	LooksFixed        = "fixed-horizon at every look"   // sequential off
+	LooksPlanned      = "planned looks"                 // sequential: planned, over the run's looks
+	LooksAnytime      = "anytime"                       // sequential: anytime, no horizon known
+	LooksKnownHorizon = "anytime, horizon known"        // sequential: anytime over the run's known hour
+	LooksOnce         = "fixed-horizon once at the end" // one judgement of the whole hour
 )
 
 // LooksModes lists the modes in report order.
-func LooksModes() []string { return []string{LooksFixed, LooksPlanned, LooksAnytime, LooksOnce} }
+func LooksModes() []string {
+	return []string{LooksFixed, LooksPlanned, LooksAnytime, LooksKnownHorizon, LooksOnce}
+}
 
 // looksSample is one side of one signal over the whole horizon.
 type looksSample struct {
@@ -259,14 +262,20 @@ type look struct {
 
 // judgeLook judges every signal on the first w windows, as analysis.Run
 // does for a window of length at, and scores them. refs and fraction are
-// the anytime evidence (nil refs: not anytime); look and looks number a
-// planned look (0: none). It records each signal's reference in refs.
-func (c *LooksCanary) judgeLook(ws *judge.Workspace, d looksData, w int, at time.Duration, refs []float64, fraction float64, lk, looks int) look {
+// the anytime evidence (nil refs: not anytime), horizons each signal's
+// boundary over the known hour (nil: no horizon known); look and looks
+// number a planned look (0: none). It records each signal's reference in
+// refs.
+func (c *LooksCanary) judgeLook(ws *judge.Workspace, d looksData, w int, at time.Duration, refs []float64, horizons []*judge.Horizon, fraction float64, lk, looks int) look {
 	results := make([]judge.Result, len(c.Config.Signals))
 	for i, s := range c.Config.Signals {
 		opts := judge.Options{Confidence: c.Config.Confidence, Look: lk, Looks: looks, Step: c.Step, Extrapolated: true, Elapsed: at}
 		if refs != nil {
 			opts.Anytime = &judge.Anytime{Reference: refs[i], Fraction: fraction}
+			if horizons != nil {
+				horizons[i].Elapsed = fraction
+				opts.Anytime.Horizon = horizons[i]
+			}
 		}
 		results[i] = ws.JudgeSamples(s.Spec, d.baseline[i].upTo(w), d.canary[i].upTo(w), opts)
 	}
@@ -317,7 +326,7 @@ func walk(times []time.Duration, anytime bool, judgeAt func(i int) look) looksOu
 }
 
 // runOutcomes are one run's outcomes: per cadence, per mode (LooksModes' order).
-type runOutcomes [][4]looksOutcome
+type runOutcomes [][5]looksOutcome
 
 // run judges one canary's data at every cadence's looks in every mode.
 func (c *LooksCanary) run(w *looksWorker, d looksData, cadenceTimes [][]time.Duration) runOutcomes {
@@ -325,7 +334,7 @@ func (c *LooksCanary) run(w *looksWorker, d looksData, cadenceTimes [][]time.Dur
 	fixed := make([]*look, n+1)
 	fixedAt := func(win int, at time.Duration) look {
 		if fixed[win] == nil {
-			l := c.judgeLook(&w.ws, d, win, at, nil, 0, 0, 0)
+			l := c.judgeLook(&w.ws, d, win, at, nil, nil, 0, 0, 0)
 			fixed[win] = &l
 		}
 		return *fixed[win]
@@ -336,16 +345,38 @@ func (c *LooksCanary) run(w *looksWorker, d looksData, cadenceTimes [][]time.Dur
 	for ci, times := range cadenceTimes {
 		out[ci][0] = walk(times, false, func(i int) look { return fixedAt(windowsAt(times[i]), times[i]) })
 		out[ci][1] = walk(times, false, func(i int) look {
-			return c.judgeLook(&w.ws, d, windowsAt(times[i]), times[i], nil, 0, i+1, len(times))
+			return c.judgeLook(&w.ws, d, windowsAt(times[i]), times[i], nil, nil, 0, i+1, len(times))
 		})
 		refs := make([]float64, len(c.Config.Signals))
 		// As analysis.RunIntervals: a signal judged for the first time
 		// (the first look with its data) takes its reference from the
 		// share of the horizon this look covers.
 		out[ci][2] = walk(times, true, func(i int) look {
-			return c.judgeLook(&w.ws, d, windowsAt(times[i]), times[i], refs, float64(times[i])/float64(LooksHorizon), 0, 0)
+			return c.judgeLook(&w.ws, d, windowsAt(times[i]), times[i], refs, nil, float64(times[i])/float64(LooksHorizon), 0, 0)
 		})
-		out[ci][3] = once
+		// The same, spending the level over the known hour.
+		refs = make([]float64, len(c.Config.Signals))
+		horizons := c.horizons()
+		out[ci][3] = walk(times, true, func(i int) look {
+			return c.judgeLook(&w.ws, d, windowsAt(times[i]), times[i], refs, horizons, float64(times[i])/float64(LooksHorizon), 0, 0)
+		})
+		out[ci][4] = once
+	}
+	return out
+}
+
+// horizons are a run's fresh boundaries over the known hour, one per
+// signal, with the sizes of the config's Holm families.
+func (c *LooksCanary) horizons() []*judge.Horizon {
+	critical := 0
+	for _, s := range c.Config.Signals {
+		if s.Critical || s.CriticalChange != nil {
+			critical++
+		}
+	}
+	out := make([]*judge.Horizon, len(c.Config.Signals))
+	for i := range out {
+		out[i] = &judge.Horizon{Signals: len(c.Config.Signals), CriticalSignals: critical}
 	}
 	return out
 }
@@ -428,7 +459,18 @@ func looksCanaries() (release, latency *LooksCanary, wider []*LooksCanary, err e
 // LooksFull is the study `make quality` runs: per canary nullRuns A/A runs
 // and effectRuns per regression, and passRuns A/A runs of the latency
 // canary at each wider allowance.
-func LooksFull(seed uint64) (LooksConfig, error) { return looksConfig(seed, 1500, 200, 300) }
+func LooksFull(seed uint64) (LooksConfig, error) { return LooksScaled(seed, 1) }
+
+// LooksScaled is LooksFull with every scenario's runs multiplied by share
+// (in (0, 1]; at least 10 runs each): a smaller run to check the study
+// before the full one.
+func LooksScaled(seed uint64, share float64) (LooksConfig, error) {
+	if !(share > 0 && share <= 1) {
+		return LooksConfig{}, fmt.Errorf("the share of the sequential study's runs is %g, want within (0, 1]", share)
+	}
+	n := func(runs int) int { return max(10, int(float64(runs)*share+0.5)) }
+	return looksConfig(seed, n(1500), n(200), n(300))
+}
 
 // LooksQuick is a reduced study for tests (seconds): A/A runs and a 50%
 // slowdown of the latency canary at every cadence, and the release

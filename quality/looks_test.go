@@ -57,8 +57,9 @@ func (c *stepClock) SleepUntil(_ context.Context, t time.Time) error {
 // TestLooksAsRunIntervals checks that the study judges its looks as the
 // product does: on the same data, served by a source, analysis.RunIntervals
 // gives every look the verdict the study gives it and stops at the same
-// look, with sequential off, planned and anytime, for the release canary
-// and the latency canary, A/A and regressed.
+// look, with sequential off, planned and anytime (which knows the run's
+// lifetime: the study's known horizon), for the release canary and the
+// latency canary, A/A and regressed.
 func TestLooksAsRunIntervals(t *testing.T) {
 	release, err := ReleaseCanary()
 	if err != nil {
@@ -78,7 +79,7 @@ func TestLooksAsRunIntervals(t *testing.T) {
 		name string
 		seq  analysis.SequentialMode
 		mode int // index in LooksModes
-	}{{"off", analysis.SequentialOff, 0}, {"planned", analysis.SequentialPlanned, 1}, {"anytime", analysis.SequentialAnytime, 2}}
+	}{{"off", analysis.SequentialOff, 0}, {"planned", analysis.SequentialPlanned, 1}, {"anytime", analysis.SequentialAnytime, 3}} // a run knows its lifetime: the study's known horizon
 	var early, failed int
 	for _, tc := range []struct {
 		c      *LooksCanary
@@ -166,13 +167,15 @@ func TestLooksFirstLookWithoutData(t *testing.T) {
 			regular := Cadence{Every: time.Minute}.times(nil)
 			early := append([]time.Duration{5 * time.Second}, regular...)
 			outs := latency.run(w, d, [][]time.Duration{regular, early})
-			got, want := outs[1][2], outs[0][2]
-			if got.looks[0] != scoring.None {
-				t.Fatalf("the look at 5 s, before any point, was judged %s; want none", got.looks[0])
-			}
-			if !slices.Equal(got.looks[1:], want.looks) || got.failAt != want.failAt || got.passAt != want.passAt {
-				t.Errorf("with a look at 5 s first, the anytime run judged %v (fail at %v, pass at %v); without it %v (fail at %v, pass at %v)",
-					got.looks[1:], got.failAt, got.passAt, want.looks, want.failAt, want.passAt)
+			for _, mode := range []int{2, 3} { // anytime, without and with the horizon known
+				got, want := outs[1][mode], outs[0][mode]
+				if got.looks[0] != scoring.None {
+					t.Fatalf("%s: the look at 5 s, before any point, was judged %s; want none", LooksModes()[mode], got.looks[0])
+				}
+				if !slices.Equal(got.looks[1:], want.looks) || got.failAt != want.failAt || got.passAt != want.passAt {
+					t.Errorf("%s: with a look at 5 s first, the run judged %v (fail at %v, pass at %v); without it %v (fail at %v, pass at %v)",
+						LooksModes()[mode], got.looks[1:], got.failAt, got.passAt, want.looks, want.failAt, want.passAt)
+				}
 			}
 		})
 	}

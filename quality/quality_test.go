@@ -358,7 +358,8 @@ func TestTrafficQuick(t *testing.T) {
 // where the fixed-horizon test repeated every 30 s fails several times as
 // often; healthy runs stop early on a pass; a 50% slowdown fails every run
 // within the hour, the repeated fixed-horizon test (which spends no level
-// on the looks) first; and the release canary's error ratio +50% is caught.
+// on the looks) first; and the release canary's error ratio +50% is caught,
+// with the horizon known as without.
 func TestLooksQuick(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the quick sequential study judges tens of thousands of looks")
@@ -372,14 +373,17 @@ func TestLooksQuick(t *testing.T) {
 		t.Fatal(err)
 	}
 	checks := LooksChecks(rows)
-	if len(checks) != 9 {
-		t.Fatalf("%d checks, want 9 (the latency canary's two A/A checks and its power check at each cadence): %v", len(checks), checks)
+	if len(checks) != 12 {
+		t.Fatalf("%d checks, want 12 (the latency canary's A/A check and its power check at each cadence, with and without the horizon known): %v", len(checks), checks)
 	}
 	for _, c := range checks {
 		slack := 0.10
 		if c.Max {
 			slack = 0.02
-			if c.Target > 0.01 {
+			if strings.Contains(c.Name, LooksKnownHorizon) {
+				// A canary of one signal fails on any failure, and a
+				// known horizon spends the whole 5% level on them (its
+				// critical failures are checked below).
 				slack = 0.05
 			}
 		}
@@ -390,6 +394,12 @@ func TestLooksQuick(t *testing.T) {
 	latency, release := cfg.Scenarios[0].Canary.Name, cfg.Scenarios[2].Canary.Name
 	slower := Effect{Kind: Median, Size: 0.50}
 	for _, c := range LooksCadences() {
+		if hz, _ := FindLooks(rows, latency, Effect{Kind: None}, c.Name, LooksKnownHorizon); hz.CriticalRate().Value > 0.03 {
+			t.Errorf("%s: the known horizon gave %s of healthy runs a critical failure", c.Name, hz.CriticalRate())
+		}
+		if hz, _ := FindLooks(rows, release, Effect{Kind: ErrorRatio, Size: 1.5}, c.Name, LooksKnownHorizon); hz.FailRate().Value < 0.8 {
+			t.Errorf("%s: release canary, error ratio +50%%: the known horizon failed %s", c.Name, hz.FailRate())
+		}
 		aa, _ := FindLooks(rows, latency, Effect{Kind: None}, c.Name, LooksAnytime)
 		if aa.PassEarly < 10 {
 			t.Errorf("%s: %d of %d healthy runs stopped early on a pass", c.Name, aa.PassEarly, aa.Runs)

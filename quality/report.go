@@ -23,6 +23,9 @@ type Meta struct {
 	Elapsed    time.Duration
 	// Date is the day the run ended (UTC, 2006-01-02); empty when unknown.
 	Date string
+	// Share is the share of the full runs a study made (0: all of them;
+	// the sequential study's -share).
+	Share float64
 }
 
 // when is the run's date for a generated section: " on 2026-12-07", or

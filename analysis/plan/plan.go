@@ -231,8 +231,8 @@ func Build(ctx context.Context, in Input) (*Plan, error) {
 	}
 	p := &Plan{Schema: Schema, Name: c.Name, Baseline: in.Origin, BaselineShare: share, Confidence: c.Confidence,
 		Sequential: string(c.Sequential), Replicates: reps, Seed: in.Seed}
-	if c.Sequential == analysis.SequentialAnytime && c.Horizon > 0 {
-		p.Horizon = formatDuration(time.Duration(c.Horizon))
+	if h := c.StatedHorizon(); c.Sequential == analysis.SequentialAnytime && h > 0 {
+		p.Horizon = formatDuration(h)
 	}
 	for i, s := range c.Signals {
 		sm, err := fitSignal(s, in.Baseline[i], share, in.Step)

@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -42,9 +41,13 @@ func (s *simulator) options(sm *SignalModel, st Step) judge.Options {
 		// Each step is an anytime analysis of its own: tuned to the
 		// config's horizon when it sets one, else to the step (a
 		// multi-interval run whose lifetime is the step). The step's end
-		// is the look the plan judges.
+		// is the look the plan judges, with the mixture boundary even
+		// when the horizon is known: the known horizon's boundary depends
+		// on the looks before, which the plan does not know. (It is
+		// higher than the mixture's early in the horizon, lower near its
+		// end.)
 		fraction := 1.0
-		if h := time.Duration(s.config.Horizon); h > 0 {
+		if h := s.config.StatedHorizon(); h > 0 {
 			fraction = math.Min(1, float64(st.Duration)/float64(h))
 		}
 		o.Anytime = &judge.Anytime{Fraction: fraction}

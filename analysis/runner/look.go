@@ -12,6 +12,7 @@ import (
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/judge"
 )
 
 // Looks at a canary of an anytime config (sequential: anytime).
@@ -82,10 +83,11 @@ func (r *Runner) openLook(ctx context.Context, cfg *analysis.Config, configName 
 	default:
 		l.revision = stored.Revision
 		state := analysis.EvidenceState{Version: stored.Version, Step: stored.Step, Start: stored.Start, LastLook: stored.LastLook, Looks: stored.Looks}
-		if err := json.Unmarshal(stored.References, &state.References); err != nil {
+		if doc, err := decodeEvidence(stored.References); err != nil {
 			unreadable = "the stored evidence could not be read"
 			r.log.Warn("the evidence of a canary cannot be read; starting anew", "config", configName, "canary", key, "err", err)
 		} else {
+			state.References, state.HorizonLooks = doc.References, doc.HorizonLooks
 			prev = &state
 		}
 	}
@@ -105,13 +107,20 @@ func (r *Runner) openLook(ctx context.Context, cfg *analysis.Config, configName 
 // returned: the look's answer does not depend on it, and the next look
 // starts anew or continues what is stored.
 func (r *Runner) saveEvidence(ctx context.Context, l *evidenceLook, rep *analysis.Report) {
-	refs := mergeReferences(l.look.Anytime.References, rep.References())
+	doc := evidenceDoc{References: mergeReferences(l.look.Anytime.References, rep.References())}
+	if l.look.Anytime.Known {
+		doc.HorizonLooks = maps.Clone(l.look.Anytime.Looks)
+		if doc.HorizonLooks == nil {
+			doc.HorizonLooks = map[string][]judge.HorizonLook{}
+		}
+		maps.Copy(doc.HorizonLooks, rep.HorizonLooks)
+	}
 	e := store.Evidence{Config: l.config, Key: l.key, Version: l.version, Step: l.step, Start: l.look.Start, LastLook: l.end, Looks: l.look.Look}
 	revision := l.revision
 	ctx = context.WithoutCancel(ctx)
 	for attempt := 1; ; attempt++ {
 		var err error
-		if e.References, err = json.Marshal(refs); err != nil {
+		if e.References, err = encodeEvidence(doc); err != nil {
 			r.log.Error("encode the evidence", "config", l.config, "err", err)
 			return
 		}
@@ -135,17 +144,58 @@ func (r *Runner) saveEvidence(ctx context.Context, l *evidenceLook, rep *analysi
 			r.log.Warn("read the evidence again after a concurrent look", "config", l.config, "err", err)
 			return
 		}
-		var theirs map[string]float64
-		if cur.Version != e.Version || cur.Step != e.Step || !cur.Start.Equal(e.Start) || json.Unmarshal(cur.References, &theirs) != nil {
+		theirs, err := decodeEvidence(cur.References)
+		if cur.Version != e.Version || cur.Step != e.Step || !cur.Start.Equal(e.Start) || err != nil {
 			return // it started anew meanwhile: its evidence stands
 		}
-		refs = mergeReferences(theirs, refs)
+		doc.References = mergeReferences(theirs.References, doc.References)
+		if len(theirs.HorizonLooks) > 0 {
+			// Their looks stand: this look, judged on the same looks
+			// before it, is not added to them.
+			doc.HorizonLooks = theirs.HorizonLooks
+		}
 		e.Looks = max(cur.Looks+1, e.Looks)
 		if cur.LastLook.After(e.LastLook) {
 			e.LastLook = cur.LastLook
 		}
 		revision = cur.Revision
 	}
+}
+
+// evidenceDoc is the document the store keeps for a canary's evidence
+// (store.Evidence.References): each signal's reference information, and,
+// for a config whose horizon is known, each signal's looks under it. It is
+// written as the bare map of references when there are no looks, as
+// before looks were kept, so that evidence stored by either version reads
+// in the other.
+type evidenceDoc struct {
+	References   map[string]float64             `json:"references"`
+	HorizonLooks map[string][]judge.HorizonLook `json:"horizonLooks,omitempty"`
+}
+
+// decodeEvidence reads a stored evidence document in either form.
+func decodeEvidence(b []byte) (evidenceDoc, error) {
+	var refs map[string]float64
+	if err := json.Unmarshal(b, &refs); err == nil {
+		return evidenceDoc{References: refs}, nil
+	}
+	var doc evidenceDoc
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return evidenceDoc{}, fmt.Errorf("the evidence document: %w", err)
+	}
+	return doc, nil
+}
+
+// encodeEvidence writes an evidence document: the bare map of references
+// when it has no looks.
+func encodeEvidence(doc evidenceDoc) ([]byte, error) {
+	if doc.HorizonLooks == nil {
+		return json.Marshal(doc.References)
+	}
+	if doc.References == nil {
+		doc.References = map[string]float64{}
+	}
+	return json.Marshal(doc)
 }
 
 // mergeReferences is first with the references of second it lacks.

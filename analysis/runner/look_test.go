@@ -64,3 +64,31 @@ func testSaveEvidenceRace(t *testing.T, kind storeKind) {
 func judgeResultWithReference(name string, ref float64) judge.Result {
 	return judge.Result{Name: name, Classification: judge.Pass, Test: &judge.TestResult{Reference: ref}}
 }
+
+// TestEvidenceDocument: evidence stored before looks were kept (a bare map
+// of references) reads as references without looks; evidence without
+// looks is still written that way, so that either version reads what the
+// other wrote; evidence with looks keeps them.
+func TestEvidenceDocument(t *testing.T) {
+	old, err := decodeEvidence([]byte(`{"latency": 12.5, "references": 3}`))
+	if err != nil || len(old.References) != 2 || old.References["references"] != 3 || old.HorizonLooks != nil {
+		t.Fatalf("a bare map: %+v, %v", old, err)
+	}
+	bare, err := encodeEvidence(evidenceDoc{References: map[string]float64{"latency": 12.5}})
+	if err != nil || string(bare) != `{"latency":12.5}` {
+		t.Errorf("references without looks are written as %s (%v); want the bare map", bare, err)
+	}
+	doc := evidenceDoc{References: map[string]float64{"latency": 12.5},
+		HorizonLooks: map[string][]judge.HorizonLook{"latency": {{Elapsed: 0.25, Information: 0.2}, {Elapsed: 0.5, Information: 0.45}}}}
+	b, err := encodeEvidence(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := decodeEvidence(b)
+	if err != nil || back.References["latency"] != 12.5 || len(back.HorizonLooks["latency"]) != 2 || back.HorizonLooks["latency"][1] != doc.HorizonLooks["latency"][1] {
+		t.Errorf("with looks: %s reads back as %+v (%v)", b, back, err)
+	}
+	if _, err := decodeEvidence([]byte(`[1, 2]`)); err == nil {
+		t.Error("a list reads as evidence")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,6 +63,12 @@ type anytimeRun struct {
 		Score      *float64           `json:"score"`
 		Reason     string             `json:"reason"`
 		References map[string]float64 `json:"references"`
+		Horizon    *struct {
+			Looks map[string][]struct {
+				Elapsed     float64 `json:"elapsed"`
+				Information float64 `json:"information"`
+			} `json:"looks"`
+		} `json:"horizon"`
 	} `json:"intervals"`
 	Report struct {
 		Reason  string `json:"reason"`
@@ -218,6 +225,11 @@ func TestServeAnytimeRestart(t *testing.T) {
 		w := whole.Intervals[i]
 		if ir.Index != w.Index || !ir.End.Equal(w.End) || ir.Verdict != w.Verdict || ir.Reason != w.Reason || len(ir.References) != 1 || ir.References["latency"] != w.References["latency"] {
 			t.Errorf("judgement %d: resumed %+v; the witness %+v", i+1, ir, w)
+		}
+		// The run knows its lifetime: the looks its boundary is computed
+		// from survive the kill, one per judgement.
+		if ir.Horizon == nil || w.Horizon == nil || len(ir.Horizon.Looks["latency"]) != i+1 || !slices.Equal(ir.Horizon.Looks["latency"], w.Horizon.Looks["latency"]) {
+			t.Errorf("judgement %d: resumed looks under the lifetime %+v; the witness's %+v", i+1, ir.Horizon, w.Horizon)
 		}
 	}
 	if r, w := resumed.Report.Signals[0].Test, whole.Report.Signals[0].Test; r != w || r.Reference <= 0 {

@@ -5,10 +5,11 @@
 // error ratio, checkout completion, latency histograms); the sequential
 // study (canaries looked at every 30 s, every minute or at irregular times
 // for an hour, judged at every look by the fixed-horizon test, over
-// planned looks and anytime-valid); and the consequence study (a realistic
-// canary of 10 signals, two of them critical, against Kayenta's algorithm).
+// planned looks, anytime-valid with and without the hour known); and the
+// consequence study (a realistic canary of 10 signals, two of them
+// critical, against Kayenta's algorithm).
 //
-//	quality [-study all|grid|traffic|sequential|consequence] [-quick] [-write] [-seed N] [-docs DIR] [-machine TEXT] [-confidence C]
+//	quality [-study all|grid|traffic|sequential|consequence] [-quick] [-write] [-seed N] [-docs DIR] [-machine TEXT] [-confidence C] [-share S]
 //
 // Without -quick it runs the full studies and prints their summaries and
 // checks. With -write (make quality-docs) it also writes
@@ -19,7 +20,10 @@
 // study. Without -write no file is written, so that make quality never
 // changes a tracked file unasked. With -quick it runs the reduced studies
 // and prints their tables only; -quick -write is refused (reduced runs
-// never go into the docs).
+// never go into the docs). -share S (in (0, 1]) makes the sequential study
+// run that share of its full runs, to check it before the full run or
+// when the machine cannot give the full one its time; its written section
+// gives the command and the runs.
 package main
 
 import (
@@ -67,7 +71,7 @@ type options struct {
 	study, docs, machine string
 	quick, write         bool
 	seed                 uint64
-	confidence           float64
+	confidence, share    float64
 }
 
 // parseOptions reads the command line; a mistake is an error for exit 64.
@@ -82,12 +86,15 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.docs, "docs", "docs", "directory holding quality.md and quality/ (with -write)")
 	fs.StringVar(&o.machine, "machine", "", "description of the machine, for the report")
 	fs.Float64Var(&o.confidence, "confidence", 0.95, "confidence given to the default judge")
+	fs.Float64Var(&o.share, "share", 1, "share of the full runs the sequential study makes, in (0, 1] (a smaller run to check it; the written section lists its runs)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	switch {
 	case o.study != "all" && study(o.study) == nil:
 		return o, fmt.Errorf("-study %q: want all, grid, traffic, sequential or consequence", o.study)
+	case !(o.share > 0 && o.share <= 1):
+		return o, fmt.Errorf("-share %g: want a share within (0, 1]", o.share)
 	case o.quick && o.write:
 		return o, fmt.Errorf("-quick -write: the reduced runs are never written into the docs; drop -quick to rewrite them")
 	case fs.NArg() > 0:
@@ -109,7 +116,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.machine == "" {
 		o.machine = fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 	}
-	meta := quality.Meta{Seed: o.seed, Quick: o.quick, Machine: o.machine, GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	meta := quality.Meta{Seed: o.seed, Quick: o.quick, Machine: o.machine, GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), Share: o.share}
 	docs := o.docs
 	if !o.write {
 		docs = ""
@@ -190,6 +197,9 @@ func runTraffic(ctx context.Context, stdout io.Writer, meta quality.Meta, docs s
 // confidence (the default); -confidence does not apply.
 func runLooks(ctx context.Context, stdout io.Writer, meta quality.Meta, docs string, _ float64) error {
 	cfg, err := quality.LooksFull(meta.Seed)
+	if meta.Share > 0 && meta.Share < 1 {
+		cfg, err = quality.LooksScaled(meta.Seed, meta.Share)
+	}
 	if meta.Quick {
 		cfg, err = quality.LooksQuick(meta.Seed)
 	}

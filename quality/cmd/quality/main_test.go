@@ -17,6 +17,8 @@ func TestParseOptions(t *testing.T) {
 		{args: nil},
 		{args: []string{"-study", "traffic", "-write"}, write: true},
 		{args: []string{"-quick", "-write"}, err: "-quick -write: the reduced runs are never written into the docs"},
+		{args: []string{"-share", "0"}, err: "-share 0: want a share within (0, 1]"},
+		{args: []string{"-share", "1.5"}, err: "-share 1.5: want a share within (0, 1]"},
 		{args: []string{"-study", "all-of-it"}, err: `-study "all-of-it": want all, grid, traffic, sequential or consequence`},
 		{args: []string{"docs"}, err: `unexpected argument "docs"`},
 	}
