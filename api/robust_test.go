@@ -92,15 +92,22 @@ func flakyServer(t *testing.T, kind storeKind, opt Options, refuse func(int, map
 // generous deadline (a hang guard).
 func waitEnded(t *testing.T, ts *testServer, id string) analysisView {
 	t.Helper()
+	return waitUntil(t, ts, id, "terminal", store.Status.Terminal)
+}
+
+// waitUntil polls an analysis until its status satisfies ok, failing t
+// after a generous deadline (a hang guard).
+func waitUntil(t *testing.T, ts *testServer, id, want string, ok func(store.Status) bool) analysisView {
+	t.Helper()
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var v analysisView
 		ts.call(t, "GET", "/api/v1/analyses/"+id, "", nil, &v)
-		if v.Status.Terminal() {
+		if ok(v.Status) {
 			return v
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("analysis %s still %s after 90 s", id, v.Status)
+			t.Fatalf("analysis %s still %s after 90 s; want %s", id, v.Status, want)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -173,6 +180,10 @@ func testWaitingAnalysisHoldsNoWorker(t *testing.T, kind storeKind) {
 		`{"configName":"regress","baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"},"start":"2030-01-01T00:00:00Z","lifetime":"1h","interval":"10m"}`, &long); code != 202 {
 		t.Fatalf("POST the long analysis: %d %s", code, body)
 	}
+	// The one worker takes the long analysis first; waiting for its first
+	// interval, it must give the worker back. (Posting the short one at
+	// once let the worker take either first.)
+	waitUntil(t, ts, long.ID, "running", func(s store.Status) bool { return s == store.Running || s.Terminal() })
 	short := postLookback(t, ts, "regress")
 	if v := waitEnded(t, ts, short); v.Status != store.Finished || v.Verdict != "fail" {
 		t.Errorf("the short analysis: %s %q; want finished with fail", v.Status, v.Verdict)
