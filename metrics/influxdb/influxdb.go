@@ -93,9 +93,6 @@ import (
 // DefaultTimeout is the per-attempt timeout when Config.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
-// maxErrorBody bounds what is read of an error answer.
-const maxErrorBody = 64 << 10
-
 // Config says how to reach InfluxDB.
 type Config struct {
 	// URL is InfluxDB's base URL, e.g. http://127.0.0.1:8086 (a path
@@ -121,12 +118,11 @@ type Config struct {
 
 // Source runs InfluxQL queries. It is safe for concurrent use.
 type Source struct {
-	base     *url.URL
-	database string
-	rp       string
-	client   *http.Client
-	timeout  time.Duration
-	backoff  query.Backoff
+	base      *url.URL
+	database  string
+	rp        string
+	attempter sourcehttp.Attempter
+	backoff   query.Backoff
 }
 
 var _ metrics.LanguageSource = (*Source)(nil)
@@ -145,12 +141,13 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{base: base, database: cfg.Database, rp: cfg.RetentionPolicy, client: client,
-		timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
-	if s.timeout <= 0 {
-		s.timeout = DefaultTimeout
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
 	}
-	return s, nil
+	return &Source{base: base, database: cfg.Database, rp: cfg.RetentionPolicy,
+		attempter: sourcehttp.Attempter{Client: client, Timeout: timeout, Source: "influxdb"},
+		backoff:   query.BackoffFor(cfg.Retries, cfg.RetryWait)}, nil
 }
 
 // Language returns InfluxQL's template rules.
@@ -413,53 +410,22 @@ func convert(signal string, a *response, shift time.Duration) ([]metrics.Series,
 
 // get runs one attempt. The returned error lacks Signal and Query.
 func (s *Source) get(ctx context.Context, u string) (*response, *query.Error) {
-	actx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	fail := func(kind query.Kind, err error) (*response, *query.Error) {
-		if ctx.Err() != nil {
-			return nil, &query.Error{Kind: query.KindCanceled, Err: fmt.Errorf("gave up: %w", ctx.Err())}
-		}
-		return nil, &query.Error{Kind: kind, Err: err}
-	}
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, u, nil)
-	if err != nil {
-		return fail(query.KindInternal, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	res, err := s.client.Do(req)
-	var tooLarge *sourcehttp.TooLargeError
-	if errors.As(err, &tooLarge) {
-		return fail(query.KindTooLarge, tooLarge)
-	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		return fail(query.KindUnavailable, fmt.Errorf("influxdb unreachable: %s", query.Excerpt(err.Error())))
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
-		msg := errorText(body)
-		kind := classifyStatus(res.StatusCode, msg)
-		if actx.Err() != nil && kind != query.KindBadQuery {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		_, qe := fail(kind, fmt.Errorf("HTTP %d: %s", res.StatusCode, query.Excerpt(msg)))
-		qe.RetryAfter = query.ParseRetryAfter(res.Header.Get("Retry-After"), time.Now())
-		return nil, qe
-	}
 	var answer response
-	dec := json.NewDecoder(res.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&answer); err != nil {
-		if errors.As(err, &tooLarge) {
-			return fail(query.KindTooLarge, tooLarge)
-		}
-		if errors.Is(err, context.DeadlineExceeded) || actx.Err() != nil {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		return fail(query.KindBadResponse, fmt.Errorf("influxdb answered something other than /query JSON: %s", query.Excerpt(err.Error())))
+	_, qe := s.attempter.Do(ctx, sourcehttp.Exchange{
+		URL: u,
+		Classify: func(status int, _ http.Header, body []byte) (query.Kind, string) {
+			msg := errorText(body)
+			return classifyStatus(status, msg), query.Excerpt(msg)
+		},
+		Decode: func(body io.Reader) error {
+			dec := json.NewDecoder(body)
+			dec.UseNumber()
+			return dec.Decode(&answer)
+		},
+		Expected: "/query JSON",
+	})
+	if qe != nil {
+		return nil, qe
 	}
 	msg := answer.Error
 	for _, r := range answer.Results {
@@ -468,10 +434,10 @@ func (s *Source) get(ctx context.Context, u string) (*response, *query.Error) {
 		}
 	}
 	if msg != "" {
-		return fail(classifyError(msg), errors.New(query.Excerpt(msg)))
+		return nil, sourcehttp.Fail(ctx, classifyError(msg), errors.New(query.Excerpt(msg)))
 	}
 	if len(answer.Results) != 1 {
-		return fail(query.KindBadResponse, fmt.Errorf("influxdb answered %d results for one statement", len(answer.Results)))
+		return nil, sourcehttp.Fail(ctx, query.KindBadResponse, fmt.Errorf("influxdb answered %d results for one statement", len(answer.Results)))
 	}
 	return &answer, nil
 }
