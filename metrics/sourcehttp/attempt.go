@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/verdict-aca/verdict/metrics/query"
@@ -79,7 +81,7 @@ func (a Attempter) Do(ctx context.Context, x Exchange) (http.Header, *query.Erro
 	}
 	req.Header.Set("Accept", "application/json")
 	for k, vs := range x.Header {
-		req.Header[k] = vs
+		req.Header[http.CanonicalHeaderKey(k)] = vs
 	}
 	res, err := a.Client.Do(req)
 	var tooLarge *TooLargeError
@@ -128,3 +130,56 @@ func Fail(ctx context.Context, kind query.Kind, err error) *query.Error {
 	}
 	return &query.Error{Kind: kind, Err: err}
 }
+
+// maxKeyFile bounds a Secret's file.
+const maxKeyFile = 64 << 10
+
+// Secret is a key a source sends with each request (an API key): a file,
+// read at each use so a rotated file is picked up, or the key itself.
+type Secret struct{ File, Value string }
+
+// Get reads the key: the file's text, trimmed, or Value when File is
+// empty. Its errors name no path: they end up in reports.
+func (s Secret) Get() (string, error) {
+	if s.File == "" {
+		return s.Value, nil
+	}
+	f, err := os.Open(s.File)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return "", err
+	}
+	if len(data) > maxKeyFile {
+		return "", fmt.Errorf("larger than %s; it should hold one key", FormatBytes(maxKeyFile))
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+// Redact returns err, or when its message holds one of the keys, an error
+// with the same message and every key in it replaced by "[redacted]" (and
+// nothing to unwrap that would hold it). A key shorter than 8 bytes (no
+// real API key is) is not looked for: it would match ordinary words of
+// the message.
+func Redact(err error, keys ...string) error {
+	msg := err.Error()
+	for _, k := range keys {
+		if len(k) >= minRedacted {
+			msg = strings.ReplaceAll(msg, k, "[redacted]")
+		}
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return errors.New(msg)
+}
+
+// minRedacted is the shortest key Redact looks for.
+const minRedacted = 8
