@@ -145,16 +145,12 @@ func (s *Source) Language() metrics.Language { return Language{} }
 
 // Fetch renders q.Expr for scope and window and asks graphite-web for it.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
-	w.Step = query.Step(w)
-	rendered, err := Language{}.Render(q.Expr, scope, w)
+	rendered, w, err := query.Prepare(q, scope, w, Language{}.Render)
 	if err != nil {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
+		return metrics.Result{}, err
 	}
 	bad := func(err error) (metrics.Result, error) {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery, Err: err}
-	}
-	if !w.End.After(w.Start) {
-		return bad(fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339)))
 	}
 	if q.Kind == metrics.Histogram {
 		return bad(errors.New("a histogram signal cannot read from Graphite, which has no histograms; judge a latency percentile as a gauge instead (test: mann-whitney)"))

@@ -155,16 +155,12 @@ func (s *Source) Language() metrics.Language { return Language{} }
 
 // Fetch renders q.Expr for scope and window and asks InfluxDB for it.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
-	w.Step = query.Step(w)
-	rendered, err := Language{}.Render(q.Expr, scope, w)
+	rendered, w, err := query.Prepare(q, scope, w, Language{}.Render)
 	if err != nil {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
+		return metrics.Result{}, err
 	}
 	bad := func(err error) (metrics.Result, error) {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery, Err: err}
-	}
-	if !w.End.After(w.Start) {
-		return bad(fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339)))
 	}
 	stmt, err := parseSelect(rendered)
 	if err != nil {

@@ -112,14 +112,9 @@ func parseURL(raw string) (*url.URL, error) {
 
 // Fetch renders q.Expr for scope and window and runs it as a LogQL range query.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
-	w.Step = query.Step(w)
-	rendered, err := query.Render(q.Expr, scope, w)
+	rendered, w, err := query.Prepare(q, scope, w, query.Render)
 	if err != nil {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
-	}
-	if !w.End.After(w.Start) {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery,
-			Err: fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))}
+		return metrics.Result{}, err
 	}
 	start, end := w.Start, w.End
 	var grid query.Grid
