@@ -176,15 +176,9 @@ func New(cfg Config) (*Source, error) {
 			return nil, &SettingError{Setting: k.setting, Err: fmt.Errorf("missing: give %s or set %s in verdict's environment", k.setting, k.env)}
 		}
 	}
-	client, err := sourcehttp.New(cfg.HTTP)
-	if err != nil {
+	if s.attempter, err = sourcehttp.NewAttempter("datadog", cfg.HTTP, cfg.Timeout, DefaultTimeout); err != nil {
 		return nil, err
 	}
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	s.attempter = sourcehttp.Attempter{Client: client, Timeout: timeout, Source: "datadog"}
 	return s, nil
 }
 

@@ -123,21 +123,15 @@ var _ metrics.LanguageSource = (*Source)(nil)
 
 // New checks cfg and builds a Source. It does not contact graphite-web.
 func New(cfg Config) (*Source, error) {
-	base, err := url.Parse(cfg.URL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("graphite url %q: want http(s)://host[:port][/path]", cfg.URL)
-	}
-	base.Path = strings.TrimRight(base.Path, "/")
-	client, err := sourcehttp.New(cfg.HTTP)
+	base, err := sourcehttp.BaseURL("graphite", cfg.URL)
 	if err != nil {
 		return nil, err
 	}
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+	attempter, err := sourcehttp.NewAttempter("graphite", cfg.HTTP, cfg.Timeout, DefaultTimeout)
+	if err != nil {
+		return nil, err
 	}
-	return &Source{base: base, attempter: sourcehttp.Attempter{Client: client, Timeout: timeout, Source: "graphite"},
-		backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}, nil
+	return &Source{base: base, attempter: attempter, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}, nil
 }
 
 // Language returns Graphite's template rules.

@@ -129,25 +129,19 @@ var _ metrics.LanguageSource = (*Source)(nil)
 
 // New checks cfg and builds a Source. It does not contact InfluxDB.
 func New(cfg Config) (*Source, error) {
-	base, err := url.Parse(cfg.URL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("influxdb url %q: want http(s)://host[:port][/path]", cfg.URL)
+	base, err := sourcehttp.BaseURL("influxdb", cfg.URL)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Database == "" {
 		return nil, errors.New("influxdb: a database is required")
 	}
-	base.Path = strings.TrimRight(base.Path, "/")
-	client, err := sourcehttp.New(cfg.HTTP)
+	attempter, err := sourcehttp.NewAttempter("influxdb", cfg.HTTP, cfg.Timeout, DefaultTimeout)
 	if err != nil {
 		return nil, err
 	}
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	return &Source{base: base, database: cfg.Database, rp: cfg.RetentionPolicy,
-		attempter: sourcehttp.Attempter{Client: client, Timeout: timeout, Source: "influxdb"},
-		backoff:   query.BackoffFor(cfg.Retries, cfg.RetryWait)}, nil
+	return &Source{base: base, database: cfg.Database, rp: cfg.RetentionPolicy, attempter: attempter,
+		backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}, nil
 }
 
 // Language returns InfluxQL's template rules.

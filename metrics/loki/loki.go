@@ -101,14 +101,7 @@ func New(cfg Config) (*Source, error) {
 	return s, nil
 }
 
-func parseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("loki url %q: want http(s)://host[:port][/path]", raw)
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	return u, nil
-}
+func parseURL(raw string) (*url.URL, error) { return sourcehttp.BaseURL("loki", raw) }
 
 // Fetch renders q.Expr for scope and window and runs it as a LogQL range query.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {

@@ -168,17 +168,12 @@ func New(cfg Config) (*Source, error) {
 	case k == "":
 		return nil, &SettingError{Setting: "apiKeyFile", Err: errors.New("missing: give apiKeyFile or set NEW_RELIC_API_KEY in verdict's environment")}
 	}
-	client, err := sourcehttp.New(cfg.HTTP)
+	attempter, err := sourcehttp.NewAttempter("New Relic", cfg.HTTP, cfg.Timeout, DefaultTimeout)
 	if err != nil {
 		return nil, err
 	}
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	return &Source{endpoint: base.String(), account: cfg.AccountID, key: key,
-		attempter: sourcehttp.Attempter{Client: client, Timeout: timeout, Source: "New Relic"},
-		backoff:   query.BackoffFor(cfg.Retries, cfg.RetryWait)}, nil
+	return &Source{endpoint: base.String(), account: cfg.AccountID, key: key, attempter: attempter,
+		backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}, nil
 }
 
 // Language returns NRQL's template rules.

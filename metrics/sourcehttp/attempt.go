@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -183,3 +184,29 @@ func Redact(err error, keys ...string) error {
 
 // minRedacted is the shortest key Redact looks for.
 const minRedacted = 8
+
+// NewAttempter builds cfg's client (New) and the Attempter that sends a
+// source's queries through it, each attempt bounded by timeout, or by
+// defaultTimeout when timeout is not positive.
+func NewAttempter(source string, cfg Config, timeout, defaultTimeout time.Duration) (Attempter, error) {
+	client, err := New(cfg)
+	if err != nil {
+		return Attempter{}, err
+	}
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	return Attempter{Client: client, Timeout: timeout, Source: source}, nil
+}
+
+// BaseURL reads a source's base URL: http or https with a host, the path
+// kept as a prefix without its trailing slashes. Its error names the
+// source: `graphite url "x": want http(s)://host[:port][/path]`.
+func BaseURL(source, raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%s url %q: want http(s)://host[:port][/path]", source, raw)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	return u, nil
+}
