@@ -215,8 +215,8 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	}
 	params := url.Values{
 		"query": {rendered},
-		"from":  {strconv.FormatInt(ceilSecond(keepFrom), 10)},
-		"to":    {strconv.FormatInt(ceilSecond(keepTo)-1, 10)},
+		"from":  {strconv.FormatInt(query.CeilUnix(keepFrom), 10)},
+		"to":    {strconv.FormatInt(query.CeilUnix(keepTo)-1, 10)},
 	}
 	u := *s.base
 	u.Path += "/api/v1/query"
@@ -263,14 +263,6 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		return metrics.Result{}, err
 	}
 	return metrics.Result{Series: series, Warnings: warnings}, nil
-}
-
-func ceilSecond(t time.Time) int64 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
-	}
-	return s
 }
 
 // queryResponse is the answer of GET /api/v1/query (the fields read).

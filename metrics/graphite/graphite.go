@@ -150,7 +150,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		return bad(errors.New("a histogram signal cannot read from Graphite, which has no histograms; judge a latency percentile as a gauge instead (test: mann-whitney)"))
 	}
 	// from and until select the slots that start in [from+1s, until].
-	from, until := ceilSecond(w.Start)-1, ceilSecond(w.End)-1
+	from, until := query.CeilUnix(w.Start)-1, query.CeilUnix(w.End)-1
 	var (
 		grid  query.Grid
 		shift time.Duration
@@ -207,14 +207,6 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		return metrics.Result{}, err
 	}
 	return metrics.Result{Series: series, Warnings: warnings}, nil
-}
-
-func ceilSecond(t time.Time) int64 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
-	}
-	return s
 }
 
 // renderSeries is one series of graphite-web's JSON answer.

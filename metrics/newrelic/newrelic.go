@@ -205,7 +205,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	if n := until.Sub(since) / w.Step; n > MaxTimeseriesBuckets {
 		return bad(fmt.Errorf("the window holds %d steps of %s, more than the %d buckets NRQL's TIMESERIES answers; use a step of at least %s", n, query.Duration(w.Step), MaxTimeseriesBuckets, query.Duration((until.Sub(since)/MaxTimeseriesBuckets + time.Second).Truncate(time.Second))))
 	}
-	nrql := fmt.Sprintf("%s SINCE %d UNTIL %d", rendered, ceilSecond(since), ceilSecond(until))
+	nrql := fmt.Sprintf("%s SINCE %d UNTIL %d", rendered, query.CeilUnix(since), query.CeilUnix(until))
 	body, err := json.Marshal(map[string]any{
 		"query":     nerdGraphQuery,
 		"variables": map[string]any{"accountId": s.account, "nrql": nrql, "timeout": int(math.Ceil(s.attempter.Timeout.Seconds()))},
@@ -258,14 +258,6 @@ func hasWord(nrql, word string) bool {
 	sc.feed(nrql)
 	sc.endWord()
 	return slices.Contains(sc.words, word)
-}
-
-func ceilSecond(t time.Time) int64 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
-	}
-	return s
 }
 
 // nrqlAnswer is NerdGraph's nrql field.

@@ -78,3 +78,13 @@ func Prepare(q metrics.Query, scope metrics.Scope, w metrics.Window, render func
 	}
 	return rendered, w, nil
 }
+
+// CeilUnix is t in unix seconds, rounded up to the next whole second when
+// t falls between two.
+func CeilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}

@@ -67,3 +67,19 @@ func TestPrepare(t *testing.T) {
 		})
 	}
 }
+
+func TestCeilUnix(t *testing.T) {
+	at := time.Unix(1704067200, 0)
+	for _, tt := range []struct {
+		t    time.Time
+		want int64
+	}{
+		{at, 1704067200},
+		{at.Add(time.Nanosecond), 1704067201},
+		{at.Add(999 * time.Millisecond), 1704067201},
+	} {
+		if got := CeilUnix(tt.t); got != tt.want {
+			t.Errorf("CeilUnix(%s) = %d, want %d", tt.t, got, tt.want)
+		}
+	}
+}
