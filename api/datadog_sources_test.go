@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/internal/datadogtest"
@@ -20,45 +19,19 @@ func TestDatadogSource(t *testing.T) {
 	dd := datadogtest.Start(t, "another-api-key", "another-app-key")
 	t.Setenv(analysis.EnvDatadogAPIKey, apiKey)
 	t.Setenv(analysis.EnvDatadogAppKey, appKey)
-	f, err := analysis.ParseServerSources("sources.yaml", []byte(fmt.Sprintf("dd:\n  type: datadog\n  url: %s\n  retries: -1\n", dd.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := f.Open(analysis.SourceOverrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := newTestServer(t, Options{Sources: set, Now: func() time.Time { return e2eStart.Add(50 * time.Minute) }})
+	ts := newSourcesServer(t, fmt.Sprintf("dd:\n  type: datadog\n  url: %s\n  retries: -1\n", dd.URL))
 	config := `{"name":"dd","signals":[{"name":"cpu","source":"dd","query":"avg:checkout.cpu{track:{{.track}}}"}]}`
-	var answers []string
-	for _, evil := range []string{"canary*", "canary,env:prod", "canary}", "canary OR track:baseline"} {
-		body := fmt.Sprintf(`{"config":%s,"baselineScope":{"track":"baseline"},"canaryScope":{"track":%q},"lookback":"10m"}`, config, evil)
-		code, answer := ts.call(t, "POST", "/api/v1/analyses", "", body, nil)
-		answers = append(answers, answer)
-		if code != 400 || !strings.Contains(answer, "signals[0].query: canary scope") || !strings.Contains(answer, "only ASCII letters, digits") {
-			t.Errorf("track=%q: %d %s, want 400 naming signals[0].query and the characters a value may hold", evil, code, answer)
-		}
-	}
+	answers := checkTrackValuesRefused(t, ts, config, []string{"canary*", "canary,env:prod", "canary}", "canary OR track:baseline"}, "only ASCII letters, digits")
 	if n := len(dd.Requests()); n != 0 {
 		t.Fatalf("Datadog received %d requests for refused scopes", n)
 	}
-	body := fmt.Sprintf(`{"config":%s,"baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary-2"},"lookback":"10m"}`, config)
 	var started struct {
 		ID string `json:"id"`
 	}
-	if code, answer := ts.call(t, "POST", "/api/v1/analyses", "", body, &started); code != 202 {
+	if code, answer := startTrackAnalysis(t, ts, config, "canary-2", &started); code != 202 {
 		t.Fatalf("track=canary-2: %d %s, want 202", code, answer)
 	}
-	var v analysisView
-	deadline := time.Now().Add(time.Minute) // a hang guard
-	for !v.Status.Terminal() && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		_, answer := ts.call(t, "GET", "/api/v1/analyses/"+started.ID, "", nil, &v)
-		answers = append(answers, answer)
-	}
-	if !v.Status.Terminal() {
-		t.Fatalf("analysis still %s after a minute", v.Status)
-	}
+	answers = append(answers, waitAnalysisEnd(t, ts, started.ID)...)
 	_, report := ts.call(t, "GET", "/api/v1/analyses/"+started.ID+"/report", "", nil, nil)
 	answers = append(answers, report)
 	all := strings.Join(answers, "\n")

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/verdict-aca/verdict/analysis"
 )
 
 // TestInfluxDBScopeValues: through the API, a template that places a
@@ -34,19 +32,10 @@ func TestInfluxDBScopeValues(t *testing.T) {
 		defer mu.Unlock()
 		return append([]string(nil), seen...)
 	}
-	f, err := analysis.ParseServerSources("sources.yaml", []byte(fmt.Sprintf("influx:\n  type: influxdb\n  url: %s\n  database: shop\n  retries: -1\n", influx.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := f.Open(analysis.SourceOverrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := newTestServer(t, Options{Sources: set, Now: func() time.Time { return e2eStart.Add(50 * time.Minute) }})
+	ts := newSourcesServer(t, fmt.Sprintf("influx:\n  type: influxdb\n  url: %s\n  database: shop\n  retries: -1\n", influx.URL))
 
 	unquoted := `{"name":"i","signals":[{"name":"cpu","source":"influx","query":"SELECT mean(\"cpu\") FROM \"pods\" WHERE \"track\" = {{.track}}"}]}`
-	body := fmt.Sprintf(`{"config":%s,"baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary"},"lookback":"10m"}`, unquoted)
-	if code, answer := ts.call(t, "POST", "/api/v1/analyses", "", body, nil); code != 400 || !strings.Contains(answer, "signals[0].query") || !strings.Contains(answer, "stands outside a string") {
+	if code, answer := startTrackAnalysis(t, ts, unquoted, "canary", nil); code != 400 || !strings.Contains(answer, "signals[0].query") || !strings.Contains(answer, "stands outside a string") {
 		t.Errorf("%d %s, want 400 naming signals[0].query and where a value may stand", code, answer)
 	}
 	if got := requests(); len(got) != 0 {
@@ -55,8 +44,7 @@ func TestInfluxDBScopeValues(t *testing.T) {
 
 	config := `{"name":"i","signals":[{"name":"cpu","source":"influx","query":"SELECT mean(\"cpu\") FROM \"pods\" WHERE \"track\" = '{{.track}}'"}]}`
 	evil := `canary' OR "track" = 'baseline`
-	body = fmt.Sprintf(`{"config":%s,"baselineScope":{"track":"baseline"},"canaryScope":{"track":%q},"lookback":"10m"}`, config, evil)
-	if code, answer := ts.call(t, "POST", "/api/v1/analyses", "", body, nil); code != 202 {
+	if code, answer := startTrackAnalysis(t, ts, config, evil, nil); code != 202 {
 		t.Fatalf("%d %s, want 202", code, answer)
 	}
 	deadline := time.Now().Add(time.Minute) // a hang guard

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/internal/newrelictest"
@@ -20,45 +19,19 @@ func TestNewRelicSource(t *testing.T) {
 	nr := newrelictest.Start(t, "NRAK-ANOTHERKEY", 42)
 	t.Setenv(analysis.EnvNewRelicAPIKey, key)
 	t.Setenv(analysis.EnvNewRelicAccountID, "42")
-	f, err := analysis.ParseServerSources("sources.yaml", []byte(fmt.Sprintf("nr:\n  type: newrelic\n  url: %s\n  retries: -1\n", nr.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := f.Open(analysis.SourceOverrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := newTestServer(t, Options{Sources: set, Now: func() time.Time { return e2eStart.Add(50 * time.Minute) }})
+	ts := newSourcesServer(t, fmt.Sprintf("nr:\n  type: newrelic\n  url: %s\n  retries: -1\n", nr.URL))
 	config := `{"name":"nr","signals":[{"name":"cpu","source":"nr","query":"SELECT average(cpu) FROM Metric WHERE track = '{{.track}}' TIMESERIES {{.step}}"}]}`
-	var answers []string
-	for _, evil := range []string{"canary' OR track = 'baseline", `canary\`} {
-		body := fmt.Sprintf(`{"config":%s,"baselineScope":{"track":"baseline"},"canaryScope":{"track":%q},"lookback":"10m"}`, config, evil)
-		code, answer := ts.call(t, "POST", "/api/v1/analyses", "", body, nil)
-		answers = append(answers, answer)
-		if code != 400 || !strings.Contains(answer, "signals[0].query: canary scope") || !strings.Contains(answer, "cannot be placed in a NRQL string") {
-			t.Errorf("track=%q: %d %s, want 400 naming signals[0].query", evil, code, answer)
-		}
-	}
+	answers := checkTrackValuesRefused(t, ts, config, []string{"canary' OR track = 'baseline", `canary\`}, "cannot be placed in a NRQL string")
 	if n := len(nr.Requests()); n != 0 {
 		t.Fatalf("New Relic received %d requests for refused scopes", n)
 	}
-	body := fmt.Sprintf(`{"config":%s,"baselineScope":{"track":"baseline"},"canaryScope":{"track":"canary-2"},"lookback":"10m"}`, config)
 	var started struct {
 		ID string `json:"id"`
 	}
-	if code, answer := ts.call(t, "POST", "/api/v1/analyses", "", body, &started); code != 202 {
+	if code, answer := startTrackAnalysis(t, ts, config, "canary-2", &started); code != 202 {
 		t.Fatalf("track=canary-2: %d %s, want 202", code, answer)
 	}
-	var v analysisView
-	deadline := time.Now().Add(time.Minute) // a hang guard
-	for !v.Status.Terminal() && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-		_, answer := ts.call(t, "GET", "/api/v1/analyses/"+started.ID, "", nil, &v)
-		answers = append(answers, answer)
-	}
-	if !v.Status.Terminal() {
-		t.Fatalf("analysis still %s after a minute", v.Status)
-	}
+	answers = append(answers, waitAnalysisEnd(t, ts, started.ID)...)
 	all := strings.Join(answers, "\n")
 	if !strings.Contains(all, "New Relic refused the API key") {
 		t.Errorf("no answer says New Relic refused the key: %s", all)

@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/fixtures"
 	datadogfixtures "github.com/verdict-aca/verdict/fixtures/datadog"
 	"github.com/verdict-aca/verdict/internal/datadogtest"
-	"github.com/verdict-aca/verdict/metrics"
 )
 
 const (
@@ -24,10 +23,6 @@ const (
 // source at url, the keys in files holding apiKey and appKey.
 func datadogConfig(t *testing.T, scenario, url, apiKey, appKey string) string {
 	t.Helper()
-	data, err := os.ReadFile(datadogfixtures.ConfigPath(fixturesRoot, scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	apiFile, appFile := filepath.Join(dir, "dd-api-key"), filepath.Join(dir, "dd-app-key")
 	for f, k := range map[string]string{apiFile: apiKey, appFile: appKey} {
@@ -35,16 +30,8 @@ func datadogConfig(t *testing.T, scenario, url, apiKey, appKey string) string {
 			t.Fatal(err)
 		}
 	}
-	const placeholder = "{type: datadog, site: datadoghq.com}"
-	text := strings.Replace(string(data), placeholder, "{type: datadog, url: '"+url+"', apiKeyFile: '"+apiFile+"', appKeyFile: '"+appFile+"'}", 1)
-	if text == string(data) {
-		t.Fatalf("%s does not have the source %s", scenario, placeholder)
-	}
-	path := filepath.Join(dir, scenario+".yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return liveConfig(t, datadogfixtures.ConfigPath(fixturesRoot, scenario), "{type: datadog, site: datadoghq.com}",
+		"{type: datadog, url: '"+url+"', apiKeyFile: '"+apiFile+"', appKeyFile: '"+appFile+"'}", dir)
 }
 
 // TestAnalyzeDatadog runs `verdict analyze` against the Datadog stand-in
@@ -67,52 +54,25 @@ func TestAnalyzeDatadog(t *testing.T) {
 		return []string{"--start", w.Start.Format(time.RFC3339), "--end", w.End.Format(time.RFC3339), "--step", "10s"}
 	}
 
+	live := func(t *testing.T, name string) []string {
+		args := append([]string{"--config", datadogConfig(t, name, srv.URL, ddTestAPIKey, ddTestAppKey)}, scopeArgs(name)...)
+		return append(args, window(name)...)
+	}
+
 	t.Run("scenarios", func(t *testing.T) {
+		scenarios := make(map[string]fixtures.Scenario, len(data))
 		for name, d := range data {
-			t.Run(name, func(t *testing.T) {
-				args := append([]string{"--config", datadogConfig(t, name, srv.URL, ddTestAPIKey, ddTestAppKey)}, scopeArgs(name)...)
-				code, rep, stderr := analyzeLive(t, append(args, window(name)...)...)
-				want := d.Scenario
-				if rep.Schema != "verdict/report/v1" {
-					t.Fatalf("exit %d, no report; stderr: %s", code, stderr)
-				}
-				if rep.Verdict != want.Verdict || code != exitOf[want.Verdict] {
-					t.Errorf("verdict %s (exit %d), want %s (exit %d); reason: %s", rep.Verdict, code, want.Verdict, exitOf[want.Verdict], rep.Reason)
-				}
-				if len(rep.Signals) != len(want.Signals) {
-					t.Fatalf("report has %d signals, want %d", len(rep.Signals), len(want.Signals))
-				}
-				for _, s := range rep.Signals {
-					wantClass := want.Signals[s.Name]
-					if live, ok := liveDifferences[name][s.Name]; ok {
-						wantClass = live
-					}
-					if s.Classification != wantClass {
-						t.Errorf("signal %s: %s, want %s (%s)", s.Name, s.Classification, wantClass, s.Reason)
-					}
-				}
-			})
+			scenarios[name] = d.Scenario
 		}
+		checkScenarioVerdicts(t, scenarios, live)
 	})
 
-	t.Run("every point of the hour arrives", func(t *testing.T) {
-		args := append([]string{"--config", datadogConfig(t, "healthy", srv.URL, ddTestAPIKey, ddTestAppKey)}, scopeArgs("healthy")...)
-		_, rep, stderr := analyzeLive(t, append(args, window("healthy")...)...)
-		if len(rep.Signals) == 0 {
-			t.Fatalf("no report; stderr: %s", stderr)
-		}
-		for _, s := range rep.Signals {
-			if s.Baseline.Count != 360 || s.Canary.Count != 360 {
-				t.Errorf("signal %s: %d baseline and %d canary points, want 360 each", s.Name, s.Baseline.Count, s.Canary.Count)
-			}
-		}
-	})
+	t.Run("every point of the hour arrives", func(t *testing.T) { checkEveryPoint(t, live) })
 
 	t.Run("throttled answers are retried", func(t *testing.T) {
 		before := len(srv.Requests())
 		srv.Throttle(2, 1)
-		args := append([]string{"--config", datadogConfig(t, "error-spike", srv.URL, ddTestAPIKey, ddTestAppKey)}, scopeArgs("error-spike")...)
-		code, rep, stderr := analyzeLive(t, append(args, window("error-spike")...)...)
+		code, rep, stderr := analyzeLive(t, live(t, "error-spike")...)
 		if rep.Verdict != "fail" || code != exitFail {
 			t.Fatalf("verdict %q (exit %d), want fail; stderr: %s", rep.Verdict, code, stderr)
 		}
@@ -163,20 +123,7 @@ func TestAnalyzeDatadog(t *testing.T) {
 		}
 		// verdict serve's analyses get a report (verdict none) whose
 		// signals carry the source's sentence, without the keys.
-		ctx := context.Background()
-		config, err := analysis.LoadConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		set, err := analysis.OpenSources(config, analysis.SourceOverrides{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		scopes := analysis.Scopes{Baseline: metrics.Scope{"scenario": "healthy", "track": "baseline"}, Canary: metrics.Scope{"scenario": "healthy", "track": "canary"}}
-		rep, err := analysis.Run(ctx, config, set, analysis.LiveRequest{Scopes: scopes, Window: data["healthy"].Window()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep := serveReport(t, cfg, scenarioScopes("healthy"), data["healthy"].Window())
 		doc, err := json.Marshal(rep)
 		if err != nil {
 			t.Fatal(err)

@@ -3,36 +3,20 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/verdict-aca/verdict/analysis"
 	"github.com/verdict-aca/verdict/fixtures"
 	graphitefixtures "github.com/verdict-aca/verdict/fixtures/graphite"
 	"github.com/verdict-aca/verdict/internal/graphitetest"
-	"github.com/verdict-aca/verdict/metrics"
 )
 
 // graphiteConfig writes a scenario's committed Graphite config with its
 // source's URL set to url.
 func graphiteConfig(t *testing.T, scenario, url string) string {
 	t.Helper()
-	data, err := os.ReadFile(graphitefixtures.ConfigPath(fixturesRoot, scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Replace(string(data), "'"+graphitefixtures.URL+"'", "'"+url+"'", 1)
-	if text == string(data) {
-		t.Fatalf("%s does not name the source URL %s", scenario, graphitefixtures.URL)
-	}
-	path := filepath.Join(t.TempDir(), scenario+".yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return liveConfig(t, graphitefixtures.ConfigPath(fixturesRoot, scenario), "'"+graphitefixtures.URL+"'", "'"+url+"'", "")
 }
 
 // TestAnalyzeGraphite runs `verdict analyze` against a real Graphite
@@ -131,20 +115,6 @@ func TestAnalyzeGraphite(t *testing.T) {
 	// Last: it stops graphite-web.
 	t.Run("a stopped graphite-web gives no verdict", func(t *testing.T) {
 		srv.StopWeb()
-		args := append([]string{"--config", graphiteConfig(t, "latency-regression", srv.URL)}, scopeArgs("latency-regression")...)
-		code, rep, stderr := analyzeLive(t, append(args, window("latency-regression")...)...)
-		if code != exitUnavailable || rep.Schema != "" {
-			t.Fatalf("exit %d, verdict %q, want 69 and no report; stderr: %s", code, rep.Verdict, stderr)
-		}
-		want := fmt.Sprintf("verdict: source graphite at %s answered none of its", srv.URL)
-		if !strings.HasPrefix(stderr, want) {
-			t.Errorf("stderr %q, want %q...", stderr, want)
-		}
-		// verdict serve's analyses get a report: its verdict is none.
-		scopes := analysis.Scopes{Baseline: metrics.Scope{"scenario": "latency-regression", "track": "baseline"},
-			Canary: metrics.Scope{"scenario": "latency-regression", "track": "canary"}}
-		if v := serveVerdict(t, graphiteConfig(t, "latency-regression", srv.URL), scopes, data["latency-regression"].Window()); v != "none" {
-			t.Errorf("analysis.Run: verdict %s, want none", v)
-		}
+		checkSourceDown(t, "graphite", srv.URL, live, graphiteConfig(t, "latency-regression", srv.URL), data["latency-regression"].Window())
 	})
 }

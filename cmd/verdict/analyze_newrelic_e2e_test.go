@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verdict-aca/verdict/analysis"
+	"github.com/verdict-aca/verdict/fixtures"
 	newrelicfixtures "github.com/verdict-aca/verdict/fixtures/newrelic"
 	"github.com/verdict-aca/verdict/internal/newrelictest"
-	"github.com/verdict-aca/verdict/metrics"
 )
 
 const (
@@ -25,25 +24,13 @@ const (
 // source at url, the key in a file holding key.
 func newRelicConfig(t *testing.T, scenario, url, key string) string {
 	t.Helper()
-	data, err := os.ReadFile(newrelicfixtures.ConfigPath(fixturesRoot, scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	keyFile := filepath.Join(dir, "nr-api-key")
 	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const placeholder = "{type: newrelic, region: US}"
-	text := strings.Replace(string(data), placeholder, "{type: newrelic, url: '"+url+"', accountId: "+strconv.Itoa(nrTestAccount)+", apiKeyFile: '"+keyFile+"'}", 1)
-	if text == string(data) {
-		t.Fatalf("%s does not have the source %s", scenario, placeholder)
-	}
-	path := filepath.Join(dir, scenario+".yaml")
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return liveConfig(t, newrelicfixtures.ConfigPath(fixturesRoot, scenario), "{type: newrelic, region: US}",
+		"{type: newrelic, url: '"+url+"', accountId: "+strconv.Itoa(nrTestAccount)+", apiKeyFile: '"+keyFile+"'}", dir)
 }
 
 // TestAnalyzeNewRelic runs `verdict analyze` against the NerdGraph
@@ -65,53 +52,26 @@ func TestAnalyzeNewRelic(t *testing.T) {
 		return []string{"--start", w.Start.Format(time.RFC3339), "--end", w.End.Format(time.RFC3339), "--step", "10s"}
 	}
 
+	live := func(t *testing.T, name string) []string {
+		args := append([]string{"--config", newRelicConfig(t, name, srv.URL, nrTestKey)}, scopeArgs(name)...)
+		return append(args, window(name)...)
+	}
+
 	t.Run("scenarios", func(t *testing.T) {
+		scenarios := make(map[string]fixtures.Scenario, len(data))
 		for name, d := range data {
-			t.Run(name, func(t *testing.T) {
-				args := append([]string{"--config", newRelicConfig(t, name, srv.URL, nrTestKey)}, scopeArgs(name)...)
-				code, rep, stderr := analyzeLive(t, append(args, window(name)...)...)
-				want := d.Scenario
-				if rep.Schema != "verdict/report/v1" {
-					t.Fatalf("exit %d, no report; stderr: %s", code, stderr)
-				}
-				if rep.Verdict != want.Verdict || code != exitOf[want.Verdict] {
-					t.Errorf("verdict %s (exit %d), want %s (exit %d); reason: %s", rep.Verdict, code, want.Verdict, exitOf[want.Verdict], rep.Reason)
-				}
-				if len(rep.Signals) != len(want.Signals) {
-					t.Fatalf("report has %d signals, want %d", len(rep.Signals), len(want.Signals))
-				}
-				for _, s := range rep.Signals {
-					wantClass := want.Signals[s.Name]
-					if live, ok := liveDifferences[name][s.Name]; ok {
-						wantClass = live
-					}
-					if s.Classification != wantClass {
-						t.Errorf("signal %s: %s, want %s (%s)", s.Name, s.Classification, wantClass, s.Reason)
-					}
-				}
-			})
+			scenarios[name] = d.Scenario
 		}
+		checkScenarioVerdicts(t, scenarios, live)
 	})
 
-	t.Run("every point of the hour arrives", func(t *testing.T) {
-		args := append([]string{"--config", newRelicConfig(t, "healthy", srv.URL, nrTestKey)}, scopeArgs("healthy")...)
-		_, rep, stderr := analyzeLive(t, append(args, window("healthy")...)...)
-		if len(rep.Signals) == 0 {
-			t.Fatalf("no report; stderr: %s", stderr)
-		}
-		for _, s := range rep.Signals {
-			if s.Baseline.Count != 360 || s.Canary.Count != 360 {
-				t.Errorf("signal %s: %d baseline and %d canary points, want 360 each", s.Name, s.Baseline.Count, s.Canary.Count)
-			}
-		}
-	})
+	t.Run("every point of the hour arrives", func(t *testing.T) { checkEveryPoint(t, live) })
 
 	t.Run("throttled answers are retried", func(t *testing.T) {
 		for _, http429 := range []bool{false, true} {
 			before := len(srv.Requests())
 			srv.Throttle(2, http429)
-			args := append([]string{"--config", newRelicConfig(t, "error-spike", srv.URL, nrTestKey)}, scopeArgs("error-spike")...)
-			code, rep, stderr := analyzeLive(t, append(args, window("error-spike")...)...)
+			code, rep, stderr := analyzeLive(t, live(t, "error-spike")...)
 			if rep.Verdict != "fail" || code != exitFail {
 				t.Fatalf("http429=%v: verdict %q (exit %d), want fail; stderr: %s", http429, rep.Verdict, code, stderr)
 			}
@@ -148,20 +108,7 @@ func TestAnalyzeNewRelic(t *testing.T) {
 			!strings.Contains(stderr, "New Relic refused the API key (Invalid API key)") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 			t.Errorf("exit %d, stderr %q, want 69 and one sentence saying New Relic refused the key", code, stderr)
 		}
-		ctx := context.Background()
-		config, err := analysis.LoadConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		set, err := analysis.OpenSources(config, analysis.SourceOverrides{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		scopes := analysis.Scopes{Baseline: metrics.Scope{"scenario": "healthy", "track": "baseline"}, Canary: metrics.Scope{"scenario": "healthy", "track": "canary"}}
-		rep, err := analysis.Run(ctx, config, set, analysis.LiveRequest{Scopes: scopes, Window: data["healthy"].Window()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep := serveReport(t, cfg, scenarioScopes("healthy"), data["healthy"].Window())
 		doc, _ := json.Marshal(rep)
 		if rep.Verdict != "none" || !strings.Contains(string(doc), "New Relic refused the API key") {
 			t.Errorf("report: verdict %s, want none with the refusal: %s", rep.Verdict, doc)

@@ -9,10 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verdict-aca/verdict/analysis"
 	promfixtures "github.com/verdict-aca/verdict/fixtures/prometheus"
 	"github.com/verdict-aca/verdict/internal/vmtest"
-	"github.com/verdict-aca/verdict/metrics"
 )
 
 // vmConfig writes a scenario's Prometheus config with its signals reading
@@ -118,41 +116,6 @@ func TestAnalyzeVictoriaMetrics(t *testing.T) {
 	// Last: it stops the shared server.
 	t.Run("a stopped VictoriaMetrics gives no verdict", func(t *testing.T) {
 		srv.Stop()
-		args := append([]string{"--config", vmConfig(t, "latency-regression", srv.URL)}, scopeArgs("latency-regression")...)
-		code, rep, stderr := analyzeLive(t, append(args, window("latency-regression")...)...)
-		if code != exitUnavailable || rep.Schema != "" {
-			t.Fatalf("exit %d, verdict %q, want 69 and no report; stderr: %s", code, rep.Verdict, stderr)
-		}
-		want := fmt.Sprintf("verdict: source vm at %s answered none of its", srv.URL)
-		if !strings.HasPrefix(stderr, want) {
-			t.Errorf("stderr %q, want %q...", stderr, want)
-		}
-		// verdict serve's analyses get a report: its verdict is none.
-		scopes := analysis.Scopes{Baseline: metrics.Scope{"scenario": "latency-regression", "track": "baseline"},
-			Canary: metrics.Scope{"scenario": "latency-regression", "track": "canary"}}
-		if v := serveVerdict(t, vmConfig(t, "latency-regression", srv.URL), scopes, data["latency-regression"].Window()); v != "none" {
-			t.Errorf("analysis.Run: verdict %s, want none", v)
-		}
+		checkSourceDown(t, "vm", srv.URL, live, vmConfig(t, "latency-regression", srv.URL), data["latency-regression"].Window())
 	})
-}
-
-// serveVerdict judges a config the way verdict serve's analyses do
-// (analysis.Run without FailUnanswered: a source that answers nothing
-// gives a report whose verdict is none) and returns the verdict.
-func serveVerdict(t *testing.T, configPath string, scopes analysis.Scopes, w metrics.Window) string {
-	t.Helper()
-	ctx := context.Background()
-	cfg, err := analysis.LoadConfig(ctx, configPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := analysis.OpenSources(cfg, analysis.SourceOverrides{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := analysis.Run(ctx, cfg, set, analysis.LiveRequest{Scopes: scopes, Window: w})
-	if err != nil {
-		t.Fatalf("analysis.Run: %v", err)
-	}
-	return string(rep.Verdict)
 }

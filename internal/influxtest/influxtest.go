@@ -30,7 +30,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -72,24 +71,19 @@ func Binary(tb testing.TB) string {
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	bin := Binary(tb)
-	var lastErr error
-	for range 3 {
-		s, err := start(bin, tb.TempDir())
-		if err == nil {
-			tb.Cleanup(s.Stop)
-			return s
-		}
-		lastErr = err
+	var s *Server
+	err := testproc.OnFreePort(func(httpPort int) (err error) {
+		s, err = start(bin, tb.TempDir(), httpPort)
+		return err
+	})
+	if err != nil {
+		tb.Fatalf("influxtest: %v", err)
 	}
-	tb.Fatalf("influxtest: %v", lastErr)
-	return nil
+	tb.Cleanup(s.Stop)
+	return s
 }
 
-func start(bin, dir string) (*Server, error) {
-	httpPort, err := testproc.FreePort()
-	if err != nil {
-		return nil, err
-	}
+func start(bin, dir string, httpPort int) (*Server, error) {
 	rpcPort, err := testproc.FreePort()
 	if err != nil {
 		return nil, err
@@ -124,17 +118,13 @@ bind-address = "127.0.0.1:%d"
 	// influxd reads its config path from INFLUXDB_CONFIG_PATH too, and
 	// INFLUXDB_* variables override settings: none of the caller's apply.
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if s.proc, err = testproc.Start("influxd", cmd); err != nil {
-		return nil, err
-	}
+	// /ping answers 204 once the HTTP service is up.
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	ready := func(ctx context.Context) error {
-		// /ping answers 204 once the HTTP service is up.
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/ping", nil)
 		if err != nil {
 			return err
 		}
-		client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		resp, err := client.Do(req)
 		if err != nil {
 			return err
@@ -145,8 +135,7 @@ bind-address = "127.0.0.1:%d"
 		}
 		return nil
 	}
-	if err := s.proc.WaitReady(60*time.Second, ready); err != nil {
-		s.Stop()
+	if s.proc, err = testproc.StartReady("influxd", cmd, 60*time.Second, ready); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -76,7 +76,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,13 +97,6 @@ const DefaultSite = "datadoghq.com"
 func Sites() []string {
 	return []string{"datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "datadoghq.eu", "ap1.datadoghq.com", "ap2.datadoghq.com", "uk1.datadoghq.com", "ddog-gov.com", "us2.ddog-gov.com"}
 }
-
-// maxErrorBody bounds what is read of an error answer; maxKeyFile a key
-// file.
-const (
-	maxErrorBody = 64 << 10
-	maxKeyFile   = 64 << 10
-)
 
 // Config says how to reach Datadog.
 type Config struct {
@@ -136,41 +128,14 @@ type SettingError = sourcehttp.SettingError
 
 // Source runs Datadog metric queries. It is safe for concurrent use.
 type Source struct {
-	base    *url.URL
-	client  *http.Client
-	apiKey  secret
-	appKey  secret
-	timeout time.Duration
-	backoff query.Backoff
+	base      *url.URL
+	apiKey    sourcehttp.Secret
+	appKey    sourcehttp.Secret
+	attempter sourcehttp.Attempter
+	backoff   query.Backoff
 }
 
 var _ metrics.LanguageSource = (*Source)(nil)
-
-// secret is a key: a file read at each request, or a value.
-type secret struct{ file, value string }
-
-func (s secret) get() (string, error) {
-	if s.file == "" {
-		return s.value, nil
-	}
-	f, err := os.Open(s.file)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return "", err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return "", err
-	}
-	if len(data) > maxKeyFile {
-		return "", fmt.Errorf("larger than %s; it should hold one key", sourcehttp.FormatBytes(maxKeyFile))
-	}
-	return strings.TrimSpace(string(data)), nil
-}
 
 // New checks cfg and builds a Source. It reads the key files once, to
 // check them, and does not contact Datadog.
@@ -193,30 +158,26 @@ func New(cfg Config) (*Source, error) {
 	base.Path = strings.TrimRight(base.Path, "/")
 	s := &Source{
 		base:    base,
-		apiKey:  secret{file: cfg.APIKeyFile, value: cfg.APIKey},
-		appKey:  secret{file: cfg.AppKeyFile, value: cfg.AppKey},
-		timeout: cfg.Timeout,
+		apiKey:  sourcehttp.Secret{File: cfg.APIKeyFile, Value: cfg.APIKey},
+		appKey:  sourcehttp.Secret{File: cfg.AppKeyFile, Value: cfg.AppKey},
 		backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait),
 	}
 	for _, k := range []struct {
 		setting, env string
-		s            secret
+		s            sourcehttp.Secret
 	}{{"apiKeyFile", "DD_API_KEY", s.apiKey}, {"appKeyFile", "DD_APP_KEY", s.appKey}} {
-		v, err := k.s.get()
+		v, err := k.s.Get()
 		switch {
 		case err != nil:
 			return nil, &SettingError{Setting: k.setting, Err: err}
-		case v == "" && k.s.file != "":
+		case v == "" && k.s.File != "":
 			return nil, &SettingError{Setting: k.setting, Err: errors.New("the file is empty")}
 		case v == "":
 			return nil, &SettingError{Setting: k.setting, Err: fmt.Errorf("missing: give %s or set %s in verdict's environment", k.setting, k.env)}
 		}
 	}
-	if s.client, err = sourcehttp.New(cfg.HTTP); err != nil {
+	if s.attempter, err = sourcehttp.NewAttempter("datadog", cfg.HTTP, cfg.Timeout, DefaultTimeout); err != nil {
 		return nil, err
-	}
-	if s.timeout <= 0 {
-		s.timeout = DefaultTimeout
 	}
 	return s, nil
 }
@@ -226,16 +187,12 @@ func (s *Source) Language() metrics.Language { return Language{} }
 
 // Fetch renders q.Expr for scope and window and asks Datadog for it.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
-	w.Step = query.Step(w)
-	rendered, err := Language{}.Render(q.Expr, scope, w)
+	rendered, w, err := query.Prepare(q, scope, w, Language{}.Render)
 	if err != nil {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
+		return metrics.Result{}, err
 	}
 	bad := func(err error) (metrics.Result, error) {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery, Err: err}
-	}
-	if !w.End.After(w.Start) {
-		return bad(fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339)))
 	}
 	if q.Kind == metrics.Histogram {
 		return bad(errors.New("a histogram signal cannot read from Datadog, whose query API returns no buckets; judge a distribution's percentile (p99:metric{...}) as a gauge instead (test: mann-whitney)"))
@@ -258,8 +215,8 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	}
 	params := url.Values{
 		"query": {rendered},
-		"from":  {strconv.FormatInt(ceilSecond(keepFrom), 10)},
-		"to":    {strconv.FormatInt(ceilSecond(keepTo)-1, 10)},
+		"from":  {strconv.FormatInt(query.CeilUnix(keepFrom), 10)},
+		"to":    {strconv.FormatInt(query.CeilUnix(keepTo)-1, 10)},
 	}
 	u := *s.base
 	u.Path += "/api/v1/query"
@@ -306,14 +263,6 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 		return metrics.Result{}, err
 	}
 	return metrics.Result{Series: series, Warnings: warnings}, nil
-}
-
-func ceilSecond(t time.Time) int64 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
-	}
-	return s
 }
 
 // queryResponse is the answer of GET /api/v1/query (the fields read).
@@ -374,65 +323,32 @@ func convert(signal string, answer *queryResponse, from, to time.Time, shift tim
 
 // get runs one attempt. The returned error lacks Signal and Query.
 func (s *Source) get(ctx context.Context, u string) (*queryResponse, *query.Error) {
-	actx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	var keys []string
-	fail := func(kind query.Kind, err error) (*queryResponse, *query.Error) {
-		if ctx.Err() != nil {
-			return nil, &query.Error{Kind: query.KindCanceled, Err: fmt.Errorf("gave up: %w", ctx.Err())}
-		}
-		return nil, &query.Error{Kind: kind, Err: redact(err, keys)}
-	}
-	apiKey, err := s.apiKey.get()
+	apiKey, err := s.apiKey.Get()
 	if err != nil {
-		return fail(query.KindInternal, fmt.Errorf("the source's apiKeyFile cannot be read: %w", err))
+		return nil, sourcehttp.Fail(ctx, query.KindInternal, fmt.Errorf("the source's apiKeyFile cannot be read: %w", err))
 	}
-	appKey, err := s.appKey.get()
+	appKey, err := s.appKey.Get()
 	if err != nil {
-		return fail(query.KindInternal, fmt.Errorf("the source's appKeyFile cannot be read: %w", err))
+		return nil, sourcehttp.Fail(ctx, query.KindInternal, fmt.Errorf("the source's appKeyFile cannot be read: %w", err))
 	}
-	keys = []string{apiKey, appKey}
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, u, nil)
-	if err != nil {
-		return fail(query.KindInternal, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("DD-API-KEY", apiKey)
-	req.Header.Set("DD-APPLICATION-KEY", appKey)
-	res, err := s.client.Do(req)
-	var tooLarge *sourcehttp.TooLargeError
-	if errors.As(err, &tooLarge) {
-		return fail(query.KindTooLarge, tooLarge)
-	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		return fail(query.KindUnavailable, fmt.Errorf("datadog unreachable: %s", query.Excerpt(err.Error())))
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
-		kind, msg := classify(res.StatusCode, body, res.Header)
-		if actx.Err() != nil && kind != query.KindBadQuery {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		_, qe := fail(kind, fmt.Errorf("HTTP %d: %s", res.StatusCode, msg))
-		qe.RetryAfter = retryAfter(res.Header)
+	fail := func(qe *query.Error) (*queryResponse, *query.Error) {
+		qe.Err = sourcehttp.Redact(qe.Err, apiKey, appKey)
 		return nil, qe
 	}
 	var answer queryResponse
-	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil {
-		if errors.As(err, &tooLarge) {
-			return fail(query.KindTooLarge, tooLarge)
-		}
-		if errors.Is(err, context.DeadlineExceeded) || actx.Err() != nil {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		return fail(query.KindBadResponse, fmt.Errorf("datadog answered something other than a query response: %s", query.Excerpt(err.Error())))
+	_, qe := s.attempter.Do(ctx, sourcehttp.Exchange{
+		URL:        u,
+		Header:     http.Header{"Dd-Api-Key": {apiKey}, "Dd-Application-Key": {appKey}},
+		Classify:   classify,
+		RetryAfter: retryAfter,
+		Decode:     func(body io.Reader) error { return json.NewDecoder(body).Decode(&answer) },
+		Expected:   "a query response",
+	})
+	if qe != nil {
+		return fail(qe)
 	}
 	if answer.Status == "error" {
-		return fail(query.KindBadQuery, fmt.Errorf("datadog could not run the query: %s", query.Excerpt(answer.Error)))
+		return fail(sourcehttp.Fail(ctx, query.KindBadQuery, fmt.Errorf("datadog could not run the query: %s", query.Excerpt(answer.Error))))
 	}
 	return &answer, nil
 }
@@ -451,7 +367,7 @@ func retryAfter(h http.Header) time.Duration {
 
 // classify reads an error answer: its kind and one line saying what
 // happened.
-func classify(status int, body []byte, h http.Header) (query.Kind, string) {
+func classify(status int, h http.Header, body []byte) (query.Kind, string) {
 	msg := errorMessage(body)
 	switch {
 	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
@@ -491,25 +407,4 @@ func errorMessage(body []byte) string {
 		}
 	}
 	return query.Excerpt(string(body))
-}
-
-// minRedacted is the shortest key redact looks for: a shorter one (no
-// real Datadog key is: they are 32 and 40 characters) would match
-// ordinary words of the message.
-const minRedacted = 8
-
-// redact returns err, or when its message holds one of the keys, an
-// error with the same message and every key in it replaced by
-// "[redacted]" (and nothing to unwrap that would hold it).
-func redact(err error, keys []string) error {
-	msg := err.Error()
-	for _, k := range keys {
-		if len(k) >= minRedacted {
-			msg = strings.ReplaceAll(msg, k, "[redacted]")
-		}
-	}
-	if msg == err.Error() {
-		return err
-	}
-	return errors.New(msg)
 }

@@ -333,7 +333,7 @@ func TestNewSettings(t *testing.T) {
 				if s.base.String() != "https://api.datadoghq.eu" {
 					t.Errorf("base %s, want the site's API", s.base)
 				}
-				if k, _ := s.apiKey.get(); k != testAPIKey {
+				if k, _ := s.apiKey.Get(); k != testAPIKey {
 					t.Errorf("key read as %q", k)
 				}
 				return

@@ -2,7 +2,6 @@ package datadog
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,29 +29,7 @@ var _ metrics.Language = Language{}
 // placed as (part of) a tag's value inside a {...} tag filter, after the
 // tag's key and its colon (checkout.errors{track:{{.track}}}).
 func (Language) Validate(expr string, scopeKeys []string) error {
-	for _, k := range scopeKeys {
-		if query.IsWindowVar(k) {
-			return fmt.Errorf("scope key %q is reserved for the query window", k)
-		}
-	}
-	parts, err := query.Parts(expr)
-	if err != nil {
-		return err
-	}
-	sample := metrics.Scope{}
-	for _, p := range parts {
-		if p.Variable == "" || query.IsWindowVar(p.Variable) {
-			continue
-		}
-		if !slices.Contains(scopeKeys, p.Variable) {
-			return fmt.Errorf("query template: unknown variable {{.%s}} (scope has %s; window has %s)",
-				p.Variable, listOrNone(scopeKeys), strings.Join(query.WindowVars(), ", "))
-		}
-		sample[p.Variable] = "x"
-	}
-	end := time.Unix(1_000_000_020, 0)
-	_, err = render(parts, sample, metrics.Window{Start: end.Add(-time.Hour), End: end, Step: time.Minute})
-	return err
+	return query.ValidateParts(expr, scopeKeys, render)
 }
 
 // Render fills the query in for scope and w. A scope value is placed only
@@ -65,11 +42,7 @@ func (Language) Validate(expr string, scopeKeys []string) error {
 // seconds ("60", for .rollup(sum, {{.step}})), {{.start}} and {{.end}} as
 // unix seconds.
 func (Language) Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) {
-	parts, err := query.Parts(expr)
-	if err != nil {
-		return "", err
-	}
-	return render(parts, scope, w)
+	return query.RenderParts(expr, scope, w, render)
 }
 
 func render(parts []query.Part, scope metrics.Scope, w metrics.Window) (string, error) {
@@ -243,11 +216,4 @@ func (s *scanner) checkPlace(name string) error {
 		}
 	}
 	return nil
-}
-
-func listOrNone(keys []string) string {
-	if len(keys) == 0 {
-		return "no keys"
-	}
-	return strings.Join(keys, ", ")
 }

@@ -94,9 +94,6 @@ import (
 // DefaultTimeout is the per-attempt timeout when Config.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
-// maxErrorBody bounds what is read of an error answer.
-const maxErrorBody = 64 << 10
-
 // Config says how to reach graphite-web.
 type Config struct {
 	// URL is graphite-web's base URL, e.g. http://127.0.0.1:8080 (a path
@@ -117,30 +114,24 @@ type Config struct {
 
 // Source runs Graphite render queries. It is safe for concurrent use.
 type Source struct {
-	base    *url.URL
-	client  *http.Client
-	timeout time.Duration
-	backoff query.Backoff
+	base      *url.URL
+	attempter sourcehttp.Attempter
+	backoff   query.Backoff
 }
 
 var _ metrics.LanguageSource = (*Source)(nil)
 
 // New checks cfg and builds a Source. It does not contact graphite-web.
 func New(cfg Config) (*Source, error) {
-	base, err := url.Parse(cfg.URL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("graphite url %q: want http(s)://host[:port][/path]", cfg.URL)
-	}
-	base.Path = strings.TrimRight(base.Path, "/")
-	client, err := sourcehttp.New(cfg.HTTP)
+	base, err := sourcehttp.BaseURL("graphite", cfg.URL)
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{base: base, client: client, timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
-	if s.timeout <= 0 {
-		s.timeout = DefaultTimeout
+	attempter, err := sourcehttp.NewAttempter("graphite", cfg.HTTP, cfg.Timeout, DefaultTimeout)
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	return &Source{base: base, attempter: attempter, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}, nil
 }
 
 // Language returns Graphite's template rules.
@@ -148,22 +139,18 @@ func (s *Source) Language() metrics.Language { return Language{} }
 
 // Fetch renders q.Expr for scope and window and asks graphite-web for it.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
-	w.Step = query.Step(w)
-	rendered, err := Language{}.Render(q.Expr, scope, w)
+	rendered, w, err := query.Prepare(q, scope, w, Language{}.Render)
 	if err != nil {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
+		return metrics.Result{}, err
 	}
 	bad := func(err error) (metrics.Result, error) {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery, Err: err}
-	}
-	if !w.End.After(w.Start) {
-		return bad(fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339)))
 	}
 	if q.Kind == metrics.Histogram {
 		return bad(errors.New("a histogram signal cannot read from Graphite, which has no histograms; judge a latency percentile as a gauge instead (test: mann-whitney)"))
 	}
 	// from and until select the slots that start in [from+1s, until].
-	from, until := ceilSecond(w.Start)-1, ceilSecond(w.End)-1
+	from, until := query.CeilUnix(w.Start)-1, query.CeilUnix(w.End)-1
 	var (
 		grid  query.Grid
 		shift time.Duration
@@ -222,14 +209,6 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	return metrics.Result{Series: series, Warnings: warnings}, nil
 }
 
-func ceilSecond(t time.Time) int64 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
-	}
-	return s
-}
-
 // renderSeries is one series of graphite-web's JSON answer.
 type renderSeries struct {
 	Target     string         `json:"target"`
@@ -277,50 +256,17 @@ func convert(signal string, answer []renderSeries, shift time.Duration) (out []m
 
 // get runs one attempt. The returned error lacks Signal and Query.
 func (s *Source) get(ctx context.Context, u string) ([]renderSeries, *query.Error) {
-	actx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	fail := func(kind query.Kind, err error) ([]renderSeries, *query.Error) {
-		if ctx.Err() != nil {
-			return nil, &query.Error{Kind: query.KindCanceled, Err: fmt.Errorf("gave up: %w", ctx.Err())}
-		}
-		return nil, &query.Error{Kind: kind, Err: err}
-	}
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, u, nil)
-	if err != nil {
-		return fail(query.KindInternal, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	res, err := s.client.Do(req)
-	var tooLarge *sourcehttp.TooLargeError
-	if errors.As(err, &tooLarge) {
-		return fail(query.KindTooLarge, tooLarge)
-	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		return fail(query.KindUnavailable, fmt.Errorf("graphite unreachable: %s", query.Excerpt(err.Error())))
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
-		kind, msg := classify(res.StatusCode, string(body))
-		if actx.Err() != nil && kind != query.KindBadQuery {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		_, qe := fail(kind, fmt.Errorf("HTTP %d: %s", res.StatusCode, msg))
-		qe.RetryAfter = query.ParseRetryAfter(res.Header.Get("Retry-After"), time.Now())
-		return nil, qe
-	}
 	var answer []renderSeries
-	if err := json.NewDecoder(res.Body).Decode(&answer); err != nil {
-		if errors.As(err, &tooLarge) {
-			return fail(query.KindTooLarge, tooLarge)
-		}
-		if errors.Is(err, context.DeadlineExceeded) || actx.Err() != nil {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		return fail(query.KindBadResponse, fmt.Errorf("graphite answered something other than render JSON: %s", query.Excerpt(err.Error())))
+	_, err := s.attempter.Do(ctx, sourcehttp.Exchange{
+		URL: u,
+		Classify: func(status int, _ http.Header, body []byte) (query.Kind, string) {
+			return classify(status, string(body))
+		},
+		Decode:   func(body io.Reader) error { return json.NewDecoder(body).Decode(&answer) },
+		Expected: "render JSON",
+	})
+	if err != nil {
+		return nil, err
 	}
 	return answer, nil
 }

@@ -4,26 +4,21 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/internal/sourcetest"
 	"github.com/verdict-aca/verdict/metrics/query"
 	"github.com/verdict-aca/verdict/metrics/sourcehttp"
 )
 
 func fakeGraphite(t *testing.T, cfg Config, h func(w http.ResponseWriter, r *http.Request)) (*Source, *atomic.Int32) {
 	t.Helper()
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		h(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	cfg.URL = srv.URL
+	url, calls := sourcetest.Server(t, h)
+	cfg.URL = url
 	if cfg.RetryWait == 0 {
 		cfg.RetryWait = time.Millisecond
 	}
@@ -31,7 +26,7 @@ func fakeGraphite(t *testing.T, cfg Config, h func(w http.ResponseWriter, r *htt
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, &calls
+	return s, calls
 }
 
 // The 500 page is graphite-web 1.1.8's, cut.
@@ -45,64 +40,31 @@ ValueError: Invalid offset unit &#x27;m&#x27;
 </pre></center>`
 
 func TestFetchErrors(t *testing.T) {
-	tests := []struct {
-		name       string
-		code       int
-		body       string
-		retryAfter string
-		sleep      time.Duration
-		wantKind   query.Kind
-		wantCalls  int32
-		wantMsg    string
-	}{
-		{"unknown function", 400, "Invalid parameters (Received request for unknown function: nosuch); targets: \"nosuch(a.b)\"", "", 0, query.KindBadQuery, 1, "HTTP 400: Invalid parameters (Received request for unknown function: nosuch)"},
-		{"a ValueError", 500, tracebackPage, "", 0, query.KindBadQuery, 1, "HTTP 500: graphite-web could not evaluate the target: ValueError: Invalid offset unit 'm'"},
-		{"storage failing", 500, strings.Replace(tracebackPage, "ValueError: Invalid offset unit &#x27;m&#x27;", "OSError: [Errno 5] Input/output error", 1), "", 0, query.KindUnavailable, 3, "graphite-web failed: OSError"},
-		{"busy", 503, "busy", "", 0, query.KindUnavailable, 3, "HTTP 503: busy"},
-		{"throttled", 429, "slow down", "1", 0, query.KindRateLimited, 3, "HTTP 429: slow down"},
-		{"throttled for too long", 429, "slow down", "600", 0, query.KindRateLimited, 1, "asked to wait 10m"},
-		{"gateway timeout", 504, "upstream timed out", "", 0, query.KindTimeout, 3, "HTTP 504"},
-		{"forbidden", 403, "<h1>Forbidden</h1>", "", 0, query.KindRejected, 1, "HTTP 403: Forbidden"},
-		{"not JSON", 200, "<html>", "", 0, query.KindBadResponse, 1, "other than render JSON"},
-		{"client timeout", 200, "[]", "", 300 * time.Millisecond, query.KindTimeout, 3, "timeout after 50ms"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, calls := fakeGraphite(t, Config{Timeout: 50 * time.Millisecond}, func(w http.ResponseWriter, r *http.Request) {
-				if tt.sleep > 0 {
-					select {
-					case <-time.After(tt.sleep):
-					case <-r.Context().Done():
-						return
-					}
-				}
-				if tt.retryAfter != "" {
-					w.Header().Set("Retry-After", tt.retryAfter)
-				}
-				w.WriteHeader(tt.code)
-				_, _ = w.Write([]byte(tt.body))
-			})
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			_, err := s.Fetch(ctx, metrics.Query{Signal: "cpu", Expr: "shop.{{.track}}.cpu"}, metrics.Scope{"track": "canary"}, testWindow)
-			var qe *query.Error
-			if !errors.As(err, &qe) {
-				t.Fatalf("err = %v, want *query.Error", err)
+	sourcetest.ErrorCheck{
+		New: func(t *testing.T, url string) metrics.Source {
+			s, err := New(Config{URL: url, Timeout: 50 * time.Millisecond, RetryWait: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
 			}
-			if qe.Kind != tt.wantKind {
-				t.Errorf("kind %v, want %v (%v)", qe.Kind, tt.wantKind, err)
-			}
-			if got := calls.Load(); got != tt.wantCalls {
-				t.Errorf("%d requests, want %d", got, tt.wantCalls)
-			}
-			if !strings.Contains(err.Error(), tt.wantMsg) || !strings.Contains(err.Error(), "shop.canary.cpu") {
-				t.Errorf("%q does not name %q and the target", err, tt.wantMsg)
-			}
-			if strings.Contains(err.Error(), ".py") {
-				t.Errorf("%q carries the server's paths", err)
-			}
-		})
-	}
+			return s
+		},
+		Query:  metrics.Query{Signal: "cpu", Expr: "shop.{{.track}}.cpu"},
+		Scope:  metrics.Scope{"track": "canary"},
+		Window: testWindow,
+		Names:  "shop.canary.cpu",
+		Never:  ".py",
+	}.Run(t, []sourcetest.ErrorAnswer{
+		{Name: "unknown function", Code: 400, Body: "Invalid parameters (Received request for unknown function: nosuch); targets: \"nosuch(a.b)\"", WantKind: query.KindBadQuery, WantCalls: 1, WantMsg: "HTTP 400: Invalid parameters (Received request for unknown function: nosuch)"},
+		{Name: "a ValueError", Code: 500, Body: tracebackPage, WantKind: query.KindBadQuery, WantCalls: 1, WantMsg: "HTTP 500: graphite-web could not evaluate the target: ValueError: Invalid offset unit 'm'"},
+		{Name: "storage failing", Code: 500, Body: strings.Replace(tracebackPage, "ValueError: Invalid offset unit &#x27;m&#x27;", "OSError: [Errno 5] Input/output error", 1), WantKind: query.KindUnavailable, WantCalls: 3, WantMsg: "graphite-web failed: OSError"},
+		{Name: "busy", Code: 503, Body: "busy", WantKind: query.KindUnavailable, WantCalls: 3, WantMsg: "HTTP 503: busy"},
+		{Name: "throttled", Code: 429, Body: "slow down", RetryAfter: "1", WantKind: query.KindRateLimited, WantCalls: 3, WantMsg: "HTTP 429: slow down"},
+		{Name: "throttled for too long", Code: 429, Body: "slow down", RetryAfter: "600", WantKind: query.KindRateLimited, WantCalls: 1, WantMsg: "asked to wait 10m"},
+		{Name: "gateway timeout", Code: 504, Body: "upstream timed out", WantKind: query.KindTimeout, WantCalls: 3, WantMsg: "HTTP 504"},
+		{Name: "forbidden", Code: 403, Body: "<h1>Forbidden</h1>", WantKind: query.KindRejected, WantCalls: 1, WantMsg: "HTTP 403: Forbidden"},
+		{Name: "not JSON", Code: 200, Body: "<html>", WantKind: query.KindBadResponse, WantCalls: 1, WantMsg: "other than render JSON"},
+		{Name: "client timeout", Code: 200, Body: "[]", Sleep: 300 * time.Millisecond, WantKind: query.KindTimeout, WantCalls: 3, WantMsg: "timeout after 50ms"},
+	})
 }
 
 func TestFetchAnswerCap(t *testing.T) {

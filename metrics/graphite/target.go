@@ -26,29 +26,7 @@ var _ metrics.Language = Language{}
 // inside a quoted string), and the target, filled in with sample values,
 // one whole Graphite expression.
 func (Language) Validate(expr string, scopeKeys []string) error {
-	for _, k := range scopeKeys {
-		if query.IsWindowVar(k) {
-			return fmt.Errorf("scope key %q is reserved for the query window", k)
-		}
-	}
-	parts, err := query.Parts(expr)
-	if err != nil {
-		return err
-	}
-	sample := metrics.Scope{}
-	for _, p := range parts {
-		if p.Variable == "" || query.IsWindowVar(p.Variable) {
-			continue
-		}
-		if !contains(scopeKeys, p.Variable) {
-			return fmt.Errorf("query template: unknown variable {{.%s}} (scope has %s; window has %s)",
-				p.Variable, listOrNone(scopeKeys), strings.Join(query.WindowVars(), ", "))
-		}
-		sample[p.Variable] = "x"
-	}
-	end := time.Unix(1_000_000_020, 0)
-	_, err = render(parts, sample, metrics.Window{Start: end.Add(-time.Hour), End: end, Step: time.Minute})
-	return err
+	return query.ValidateParts(expr, scopeKeys, render)
 }
 
 // Render fills the target in for scope and w. A scope value is placed
@@ -59,11 +37,7 @@ func (Language) Validate(expr string, scopeKeys []string) error {
 // Window variables read {{.step}} and {{.interval}} as Graphite intervals
 // in seconds ("60s"), {{.start}} and {{.end}} as unix seconds.
 func (Language) Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) {
-	parts, err := query.Parts(expr)
-	if err != nil {
-		return "", err
-	}
-	return render(parts, scope, w)
+	return query.RenderParts(expr, scope, w, render)
 }
 
 // render places every part, checking each scope variable's place, and
@@ -221,22 +195,6 @@ func (s *scanner) checkPlace(name string) error {
 		return fmt.Errorf("query template: scope variable {{.%s}} sits right after a backslash, which would escape the value's first character", name)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func listOrNone(keys []string) string {
-	if len(keys) == 0 {
-		return "no keys"
-	}
-	return strings.Join(keys, ", ")
 }
 
 // parseTarget checks that s is one whole Graphite target expression, by

@@ -93,9 +93,6 @@ import (
 // DefaultTimeout is the per-attempt timeout when Config.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
-// maxErrorBody bounds what is read of an error answer.
-const maxErrorBody = 64 << 10
-
 // Config says how to reach InfluxDB.
 type Config struct {
 	// URL is InfluxDB's base URL, e.g. http://127.0.0.1:8086 (a path
@@ -121,36 +118,30 @@ type Config struct {
 
 // Source runs InfluxQL queries. It is safe for concurrent use.
 type Source struct {
-	base     *url.URL
-	database string
-	rp       string
-	client   *http.Client
-	timeout  time.Duration
-	backoff  query.Backoff
+	base      *url.URL
+	database  string
+	rp        string
+	attempter sourcehttp.Attempter
+	backoff   query.Backoff
 }
 
 var _ metrics.LanguageSource = (*Source)(nil)
 
 // New checks cfg and builds a Source. It does not contact InfluxDB.
 func New(cfg Config) (*Source, error) {
-	base, err := url.Parse(cfg.URL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("influxdb url %q: want http(s)://host[:port][/path]", cfg.URL)
+	base, err := sourcehttp.BaseURL("influxdb", cfg.URL)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Database == "" {
 		return nil, errors.New("influxdb: a database is required")
 	}
-	base.Path = strings.TrimRight(base.Path, "/")
-	client, err := sourcehttp.New(cfg.HTTP)
+	attempter, err := sourcehttp.NewAttempter("influxdb", cfg.HTTP, cfg.Timeout, DefaultTimeout)
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{base: base, database: cfg.Database, rp: cfg.RetentionPolicy, client: client,
-		timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
-	if s.timeout <= 0 {
-		s.timeout = DefaultTimeout
-	}
-	return s, nil
+	return &Source{base: base, database: cfg.Database, rp: cfg.RetentionPolicy, attempter: attempter,
+		backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}, nil
 }
 
 // Language returns InfluxQL's template rules.
@@ -158,16 +149,12 @@ func (s *Source) Language() metrics.Language { return Language{} }
 
 // Fetch renders q.Expr for scope and window and asks InfluxDB for it.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
-	w.Step = query.Step(w)
-	rendered, err := Language{}.Render(q.Expr, scope, w)
+	rendered, w, err := query.Prepare(q, scope, w, Language{}.Render)
 	if err != nil {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
+		return metrics.Result{}, err
 	}
 	bad := func(err error) (metrics.Result, error) {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery, Err: err}
-	}
-	if !w.End.After(w.Start) {
-		return bad(fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339)))
 	}
 	stmt, err := parseSelect(rendered)
 	if err != nil {
@@ -413,53 +400,22 @@ func convert(signal string, a *response, shift time.Duration) ([]metrics.Series,
 
 // get runs one attempt. The returned error lacks Signal and Query.
 func (s *Source) get(ctx context.Context, u string) (*response, *query.Error) {
-	actx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	fail := func(kind query.Kind, err error) (*response, *query.Error) {
-		if ctx.Err() != nil {
-			return nil, &query.Error{Kind: query.KindCanceled, Err: fmt.Errorf("gave up: %w", ctx.Err())}
-		}
-		return nil, &query.Error{Kind: kind, Err: err}
-	}
-	req, err := http.NewRequestWithContext(actx, http.MethodGet, u, nil)
-	if err != nil {
-		return fail(query.KindInternal, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	res, err := s.client.Do(req)
-	var tooLarge *sourcehttp.TooLargeError
-	if errors.As(err, &tooLarge) {
-		return fail(query.KindTooLarge, tooLarge)
-	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		return fail(query.KindUnavailable, fmt.Errorf("influxdb unreachable: %s", query.Excerpt(err.Error())))
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		body, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
-		msg := errorText(body)
-		kind := classifyStatus(res.StatusCode, msg)
-		if actx.Err() != nil && kind != query.KindBadQuery {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		_, qe := fail(kind, fmt.Errorf("HTTP %d: %s", res.StatusCode, query.Excerpt(msg)))
-		qe.RetryAfter = query.ParseRetryAfter(res.Header.Get("Retry-After"), time.Now())
-		return nil, qe
-	}
 	var answer response
-	dec := json.NewDecoder(res.Body)
-	dec.UseNumber()
-	if err := dec.Decode(&answer); err != nil {
-		if errors.As(err, &tooLarge) {
-			return fail(query.KindTooLarge, tooLarge)
-		}
-		if errors.Is(err, context.DeadlineExceeded) || actx.Err() != nil {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		return fail(query.KindBadResponse, fmt.Errorf("influxdb answered something other than /query JSON: %s", query.Excerpt(err.Error())))
+	_, qe := s.attempter.Do(ctx, sourcehttp.Exchange{
+		URL: u,
+		Classify: func(status int, _ http.Header, body []byte) (query.Kind, string) {
+			msg := errorText(body)
+			return classifyStatus(status, msg), query.Excerpt(msg)
+		},
+		Decode: func(body io.Reader) error {
+			dec := json.NewDecoder(body)
+			dec.UseNumber()
+			return dec.Decode(&answer)
+		},
+		Expected: "/query JSON",
+	})
+	if qe != nil {
+		return nil, qe
 	}
 	msg := answer.Error
 	for _, r := range answer.Results {
@@ -468,10 +424,10 @@ func (s *Source) get(ctx context.Context, u string) (*response, *query.Error) {
 		}
 	}
 	if msg != "" {
-		return fail(classifyError(msg), errors.New(query.Excerpt(msg)))
+		return nil, sourcehttp.Fail(ctx, classifyError(msg), errors.New(query.Excerpt(msg)))
 	}
 	if len(answer.Results) != 1 {
-		return fail(query.KindBadResponse, fmt.Errorf("influxdb answered %d results for one statement", len(answer.Results)))
+		return nil, sourcehttp.Fail(ctx, query.KindBadResponse, fmt.Errorf("influxdb answered %d results for one statement", len(answer.Results)))
 	}
 	return &answer, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/verdict-aca/verdict/metrics"
+	"github.com/verdict-aca/verdict/metrics/internal/sourcetest"
 	"github.com/verdict-aca/verdict/metrics/query"
 	"github.com/verdict-aca/verdict/metrics/sourcehttp"
 )
@@ -23,13 +23,8 @@ const gaugeQuery = `SELECT "p50" FROM "latency" WHERE "track" = '{{.track}}'`
 
 func fakeInflux(t *testing.T, cfg Config, h func(w http.ResponseWriter, r *http.Request)) (*Source, *atomic.Int32) {
 	t.Helper()
-	var calls atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		calls.Add(1)
-		h(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	cfg.URL = srv.URL
+	url, calls := sourcetest.Server(t, h)
+	cfg.URL = url
 	if cfg.Database == "" {
 		cfg.Database = "shop"
 	}
@@ -40,7 +35,7 @@ func fakeInflux(t *testing.T, cfg Config, h func(w http.ResponseWriter, r *http.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, &calls
+	return s, calls
 }
 
 func TestNew(t *testing.T) {
@@ -55,65 +50,34 @@ func TestNew(t *testing.T) {
 }
 
 func TestFetchErrors(t *testing.T) {
-	tests := []struct {
-		name       string
-		code       int
-		body       string
-		retryAfter string
-		sleep      time.Duration
-		wantKind   query.Kind
-		wantCalls  int32
-		wantMsg    string
-	}{
-		{"parse error", 400, `{"error":"error parsing query: found EOF, expected FROM at line 1, char 9"}`, "", 0, query.KindBadQuery, 1, "HTTP 400: error parsing query: found EOF"},
-		{"unknown database", 200, `{"results":[{"statement_id":0,"error":"database not found: shop"}]}`, "", 0, query.KindBadQuery, 1, "database not found: shop"},
-		{"too many points", 200, `{"results":[{"statement_id":0,"error":"max-select-point limit exceeed: (10000/1000)"}]}`, "", 0, query.KindTooLarge, 1, "max-select-point limit"},
-		{"the server's query timeout", 200, `{"results":[{"statement_id":0,"error":"query-timeout limit exceeded"}]}`, "", 0, query.KindTimeout, 3, "query-timeout limit exceeded"},
-		{"too many queries at once", 200, `{"results":[{"statement_id":0,"error":"max-concurrent-queries limit exceeded(20, 20)"}]}`, "", 0, query.KindRateLimited, 3, "max-concurrent-queries"},
-		{"credentials", 401, `{"error":"authorization failed"}`, "", 0, query.KindRejected, 1, "HTTP 401: authorization failed"},
-		{"throttled", 429, `{"error":"slow down"}`, "1", 0, query.KindRateLimited, 3, "HTTP 429: slow down"},
-		{"throttled for too long", 429, "slow down", "600", 0, query.KindRateLimited, 1, "asked to wait 10m"},
-		{"busy", 503, "busy", "", 0, query.KindUnavailable, 3, "HTTP 503: busy"},
-		{"gateway timeout", 504, "upstream timed out", "", 0, query.KindTimeout, 3, "HTTP 504"},
-		{"not an InfluxDB", 404, "404 page not found", "", 0, query.KindRejected, 1, "HTTP 404"},
-		{"not JSON", 200, "<html>", "", 0, query.KindBadResponse, 1, "other than /query JSON"},
-		{"text values", 200, `{"results":[{"statement_id":0,"series":[{"name":"latency","columns":["time","p50"],"values":[[1767355200000,"fast"]]}]}]}`, "", 0, query.KindBadResponse, 1, `column "p50" of series "latency" holds string values`},
-		{"client timeout", 200, `{"results":[{"statement_id":0}]}`, "", 300 * time.Millisecond, query.KindTimeout, 3, "timeout after 50ms"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, calls := fakeInflux(t, Config{Timeout: 50 * time.Millisecond}, func(w http.ResponseWriter, r *http.Request) {
-				if tt.sleep > 0 {
-					select {
-					case <-time.After(tt.sleep):
-					case <-r.Context().Done():
-						return
-					}
-				}
-				if tt.retryAfter != "" {
-					w.Header().Set("Retry-After", tt.retryAfter)
-				}
-				w.WriteHeader(tt.code)
-				_, _ = w.Write([]byte(tt.body))
-			})
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			_, err := s.Fetch(ctx, metrics.Query{Signal: "p50", Expr: gaugeQuery}, metrics.Scope{"track": "canary"}, testWindow)
-			var qe *query.Error
-			if !errors.As(err, &qe) {
-				t.Fatalf("err = %v, want *query.Error", err)
+	sourcetest.ErrorCheck{
+		New: func(t *testing.T, url string) metrics.Source {
+			s, err := New(Config{URL: url, Database: "shop", Timeout: 50 * time.Millisecond, RetryWait: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
 			}
-			if qe.Kind != tt.wantKind {
-				t.Errorf("kind %v, want %v (%v)", qe.Kind, tt.wantKind, err)
-			}
-			if got := calls.Load(); got != tt.wantCalls {
-				t.Errorf("%d requests, want %d", got, tt.wantCalls)
-			}
-			if !strings.Contains(err.Error(), tt.wantMsg) || !strings.Contains(err.Error(), "track = 'canary'") {
-				t.Errorf("%q does not name %q and the query", err, tt.wantMsg)
-			}
-		})
-	}
+			return s
+		},
+		Query:  metrics.Query{Signal: "p50", Expr: gaugeQuery},
+		Scope:  metrics.Scope{"track": "canary"},
+		Window: testWindow,
+		Names:  "track = 'canary'",
+	}.Run(t, []sourcetest.ErrorAnswer{
+		{Name: "parse error", Code: 400, Body: `{"error":"error parsing query: found EOF, expected FROM at line 1, char 9"}`, WantKind: query.KindBadQuery, WantCalls: 1, WantMsg: "HTTP 400: error parsing query: found EOF"},
+		{Name: "unknown database", Code: 200, Body: `{"results":[{"statement_id":0,"error":"database not found: shop"}]}`, WantKind: query.KindBadQuery, WantCalls: 1, WantMsg: "database not found: shop"},
+		{Name: "too many points", Code: 200, Body: `{"results":[{"statement_id":0,"error":"max-select-point limit exceeed: (10000/1000)"}]}`, WantKind: query.KindTooLarge, WantCalls: 1, WantMsg: "max-select-point limit"},
+		{Name: "the server's query timeout", Code: 200, Body: `{"results":[{"statement_id":0,"error":"query-timeout limit exceeded"}]}`, WantKind: query.KindTimeout, WantCalls: 3, WantMsg: "query-timeout limit exceeded"},
+		{Name: "too many queries at once", Code: 200, Body: `{"results":[{"statement_id":0,"error":"max-concurrent-queries limit exceeded(20, 20)"}]}`, WantKind: query.KindRateLimited, WantCalls: 3, WantMsg: "max-concurrent-queries"},
+		{Name: "credentials", Code: 401, Body: `{"error":"authorization failed"}`, WantKind: query.KindRejected, WantCalls: 1, WantMsg: "HTTP 401: authorization failed"},
+		{Name: "throttled", Code: 429, Body: `{"error":"slow down"}`, RetryAfter: "1", WantKind: query.KindRateLimited, WantCalls: 3, WantMsg: "HTTP 429: slow down"},
+		{Name: "throttled for too long", Code: 429, Body: "slow down", RetryAfter: "600", WantKind: query.KindRateLimited, WantCalls: 1, WantMsg: "asked to wait 10m"},
+		{Name: "busy", Code: 503, Body: "busy", WantKind: query.KindUnavailable, WantCalls: 3, WantMsg: "HTTP 503: busy"},
+		{Name: "gateway timeout", Code: 504, Body: "upstream timed out", WantKind: query.KindTimeout, WantCalls: 3, WantMsg: "HTTP 504"},
+		{Name: "not an InfluxDB", Code: 404, Body: "404 page not found", WantKind: query.KindRejected, WantCalls: 1, WantMsg: "HTTP 404"},
+		{Name: "not JSON", Code: 200, Body: "<html>", WantKind: query.KindBadResponse, WantCalls: 1, WantMsg: "other than /query JSON"},
+		{Name: "text values", Code: 200, Body: `{"results":[{"statement_id":0,"series":[{"name":"latency","columns":["time","p50"],"values":[[1767355200000,"fast"]]}]}]}`, WantKind: query.KindBadResponse, WantCalls: 1, WantMsg: `column "p50" of series "latency" holds string values`},
+		{Name: "client timeout", Code: 200, Body: `{"results":[{"statement_id":0}]}`, Sleep: 300 * time.Millisecond, WantKind: query.KindTimeout, WantCalls: 3, WantMsg: "timeout after 50ms"},
+	})
 }
 
 func TestFetchAnswerCap(t *testing.T) {

@@ -29,29 +29,7 @@ var _ metrics.Language = Language{}
 // a '...' string or a "..." identifier, and the query, filled in with
 // sample values, one InfluxQL SELECT statement.
 func (Language) Validate(expr string, scopeKeys []string) error {
-	for _, k := range scopeKeys {
-		if query.IsWindowVar(k) {
-			return fmt.Errorf("scope key %q is reserved for the query window", k)
-		}
-	}
-	parts, err := query.Parts(expr)
-	if err != nil {
-		return err
-	}
-	sample := metrics.Scope{}
-	for _, p := range parts {
-		if p.Variable == "" || query.IsWindowVar(p.Variable) {
-			continue
-		}
-		if !contains(scopeKeys, p.Variable) {
-			return fmt.Errorf("query template: unknown variable {{.%s}} (scope has %s; window has %s)",
-				p.Variable, listOrNone(scopeKeys), strings.Join(query.WindowVars(), ", "))
-		}
-		sample[p.Variable] = "x"
-	}
-	end := time.Unix(1_000_000_020, 0)
-	_, err = render(parts, sample, metrics.Window{Start: end.Add(-time.Hour), End: end, Step: time.Minute})
-	return err
+	return query.ValidateParts(expr, scopeKeys, render)
 }
 
 // Render fills the query in for scope and w. A scope value is written
@@ -63,15 +41,7 @@ func (Language) Validate(expr string, scopeKeys []string) error {
 // ("60s", "1500ms"), {{.start}} and {{.end}} as epoch times in seconds
 // ("1700000000s", which InfluxQL compares with time).
 func (Language) Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) {
-	parts, err := query.Parts(expr)
-	if err != nil {
-		return "", err
-	}
-	q, err := render(parts, scope, w)
-	if err != nil {
-		return "", err
-	}
-	return q, nil
+	return query.RenderParts(expr, scope, w, render)
 }
 
 // lexContext is where a scanner stands in InfluxQL text.
@@ -415,20 +385,4 @@ func durationLiteral(d time.Duration) string {
 		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
 	}
 	return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func listOrNone(keys []string) string {
-	if len(keys) == 0 {
-		return "no keys"
-	}
-	return strings.Join(keys, ", ")
 }

@@ -101,25 +101,15 @@ func New(cfg Config) (*Source, error) {
 	return s, nil
 }
 
-func parseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("loki url %q: want http(s)://host[:port][/path]", raw)
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	return u, nil
-}
+func parseURL(raw string) (*url.URL, error) { return sourcehttp.BaseURL("loki", raw) }
 
 // Fetch renders q.Expr for scope and window and runs it as a LogQL range query.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
-	w.Step = query.Step(w)
-	rendered, err := metrics.RenderQuery(query.PromQL{}, q, scope, w)
+	rendered, w, err := query.Prepare(q, scope, w, func(_ string, scope metrics.Scope, w metrics.Window) (string, error) {
+		return metrics.RenderQuery(query.PromQL{}, q, scope, w)
+	})
 	if err != nil {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
-	}
-	if !w.End.After(w.Start) {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery,
-			Err: fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))}
+		return metrics.Result{}, err
 	}
 	start, end := w.Start, w.End
 	var grid query.Grid

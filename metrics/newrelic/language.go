@@ -33,29 +33,7 @@ var _ metrics.Language = Language{}
 // TIMESERIES clause, and no SINCE, UNTIL or COMPARE WITH (the source sets
 // the window).
 func (Language) Validate(expr string, scopeKeys []string) error {
-	for _, k := range scopeKeys {
-		if query.IsWindowVar(k) {
-			return fmt.Errorf("scope key %q is reserved for the query window", k)
-		}
-	}
-	parts, err := query.Parts(expr)
-	if err != nil {
-		return err
-	}
-	sample := metrics.Scope{}
-	for _, p := range parts {
-		if p.Variable == "" || query.IsWindowVar(p.Variable) {
-			continue
-		}
-		if !slices.Contains(scopeKeys, p.Variable) {
-			return fmt.Errorf("query template: unknown variable {{.%s}} (scope has %s; window has %s)",
-				p.Variable, listOrNone(scopeKeys), strings.Join(query.WindowVars(), ", "))
-		}
-		sample[p.Variable] = "x"
-	}
-	end := time.Unix(1_000_000_020, 0)
-	_, err = render(parts, sample, metrics.Window{Start: end.Add(-time.Hour), End: end, Step: time.Minute})
-	return err
+	return query.ValidateParts(expr, scopeKeys, render)
 }
 
 // Render fills the query in for scope and w. A scope value must stand
@@ -67,11 +45,7 @@ func (Language) Validate(expr string, scopeKeys []string) error {
 // with their unit ("60 seconds", for TIMESERIES {{.step}}), {{.start}}
 // and {{.end}} unix seconds.
 func (Language) Render(expr string, scope metrics.Scope, w metrics.Window) (string, error) {
-	parts, err := query.Parts(expr)
-	if err != nil {
-		return "", err
-	}
-	return render(parts, scope, w)
+	return query.RenderParts(expr, scope, w, render)
 }
 
 func render(parts []query.Part, scope metrics.Scope, w metrics.Window) (string, error) {
@@ -245,11 +219,4 @@ func (s *scanner) checkPlace(name string) error {
 		return fmt.Errorf("query template: scope variable {{.%s}} sits in a LIKE or RLIKE pattern, where %% and _ (or a regular expression) in the value would match other values; compare with = or IN", name)
 	}
 	return nil
-}
-
-func listOrNone(keys []string) string {
-	if len(keys) == 0 {
-		return "no keys"
-	}
-	return strings.Join(keys, ", ")
 }

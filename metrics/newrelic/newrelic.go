@@ -69,7 +69,6 @@
 package newrelic
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,7 +78,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -95,11 +93,6 @@ const DefaultTimeout = 10 * time.Second
 
 // The regions' NerdGraph hosts.
 var regionURLs = map[string]string{"US": "https://api.newrelic.com", "EU": "https://api.eu.newrelic.com"}
-
-const (
-	maxErrorBody = 64 << 10
-	maxKeyFile   = 64 << 10
-)
 
 // nerdGraphQuery is the GraphQL document every query sends; the account
 // and the NRQL are its variables.
@@ -133,13 +126,11 @@ type SettingError = sourcehttp.SettingError
 
 // Source runs NRQL queries. It is safe for concurrent use.
 type Source struct {
-	endpoint string
-	account  int64
-	keyFile  string
-	key      string
-	client   *http.Client
-	timeout  time.Duration
-	backoff  query.Backoff
+	endpoint  string
+	account   int64
+	key       sourcehttp.Secret
+	attempter sourcehttp.Attempter
+	backoff   query.Backoff
 }
 
 var _ metrics.LanguageSource = (*Source)(nil)
@@ -167,47 +158,22 @@ func New(cfg Config) (*Source, error) {
 	if cfg.AccountID <= 0 {
 		return nil, &SettingError{Setting: "accountId", Err: errors.New("missing: give accountId or set NEW_RELIC_ACCOUNT_ID in verdict's environment")}
 	}
-	s := &Source{endpoint: base.String(), account: cfg.AccountID, keyFile: cfg.APIKeyFile, key: cfg.APIKey,
-		timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
-	k, err := s.apiKey()
+	key := sourcehttp.Secret{File: cfg.APIKeyFile, Value: cfg.APIKey}
+	k, err := key.Get()
 	switch {
 	case err != nil:
 		return nil, &SettingError{Setting: "apiKeyFile", Err: err}
-	case k == "" && s.keyFile != "":
+	case k == "" && key.File != "":
 		return nil, &SettingError{Setting: "apiKeyFile", Err: errors.New("the file is empty")}
 	case k == "":
 		return nil, &SettingError{Setting: "apiKeyFile", Err: errors.New("missing: give apiKeyFile or set NEW_RELIC_API_KEY in verdict's environment")}
 	}
-	if s.client, err = sourcehttp.New(cfg.HTTP); err != nil {
+	attempter, err := sourcehttp.NewAttempter("New Relic", cfg.HTTP, cfg.Timeout, DefaultTimeout)
+	if err != nil {
 		return nil, err
 	}
-	if s.timeout <= 0 {
-		s.timeout = DefaultTimeout
-	}
-	return s, nil
-}
-
-func (s *Source) apiKey() (string, error) {
-	if s.keyFile == "" {
-		return s.key, nil
-	}
-	f, err := os.Open(s.keyFile)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return "", err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return "", err
-	}
-	if len(data) > maxKeyFile {
-		return "", fmt.Errorf("larger than %s; it should hold one key", sourcehttp.FormatBytes(maxKeyFile))
-	}
-	return strings.TrimSpace(string(data)), nil
+	return &Source{endpoint: base.String(), account: cfg.AccountID, key: key, attempter: attempter,
+		backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}, nil
 }
 
 // Language returns NRQL's template rules.
@@ -215,16 +181,12 @@ func (s *Source) Language() metrics.Language { return Language{} }
 
 // Fetch renders q.Expr for scope and window and runs it through NerdGraph.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
-	w.Step = query.Step(w)
-	rendered, err := Language{}.Render(q.Expr, scope, w)
+	rendered, w, err := query.Prepare(q, scope, w, Language{}.Render)
 	if err != nil {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
+		return metrics.Result{}, err
 	}
 	bad := func(err error) (metrics.Result, error) {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery, Err: err}
-	}
-	if !w.End.After(w.Start) {
-		return bad(fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339)))
 	}
 	if q.Kind == metrics.Histogram {
 		return bad(errors.New("a histogram signal cannot read from New Relic yet; judge a percentile (percentile(duration, 99)) as a gauge instead (test: mann-whitney)"))
@@ -243,10 +205,10 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	if n := until.Sub(since) / w.Step; n > MaxTimeseriesBuckets {
 		return bad(fmt.Errorf("the window holds %d steps of %s, more than the %d buckets NRQL's TIMESERIES answers; use a step of at least %s", n, query.Duration(w.Step), MaxTimeseriesBuckets, query.Duration((until.Sub(since)/MaxTimeseriesBuckets + time.Second).Truncate(time.Second))))
 	}
-	nrql := fmt.Sprintf("%s SINCE %d UNTIL %d", rendered, ceilSecond(since), ceilSecond(until))
+	nrql := fmt.Sprintf("%s SINCE %d UNTIL %d", rendered, query.CeilUnix(since), query.CeilUnix(until))
 	body, err := json.Marshal(map[string]any{
 		"query":     nerdGraphQuery,
-		"variables": map[string]any{"accountId": s.account, "nrql": nrql, "timeout": int(math.Ceil(s.timeout.Seconds()))},
+		"variables": map[string]any{"accountId": s.account, "nrql": nrql, "timeout": int(math.Ceil(s.attempter.Timeout.Seconds()))},
 	})
 	if err != nil {
 		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: nrql, Kind: query.KindInternal, Err: err}
@@ -296,14 +258,6 @@ func hasWord(nrql, word string) bool {
 	sc.feed(nrql)
 	sc.endWord()
 	return slices.Contains(sc.words, word)
-}
-
-func ceilSecond(t time.Time) int64 {
-	s := t.Unix()
-	if t.Nanosecond() > 0 {
-		s++
-	}
-	return s
 }
 
 // nrqlAnswer is NerdGraph's nrql field.
@@ -463,84 +417,60 @@ func facetText(raw json.RawMessage) string {
 
 // post runs one attempt. The returned error lacks Signal and Query.
 func (s *Source) post(ctx context.Context, body []byte) (*nrqlAnswer, *query.Error) {
-	actx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	var key string
-	fail := func(kind query.Kind, err error) (*nrqlAnswer, *query.Error) {
-		if ctx.Err() != nil {
-			return nil, &query.Error{Kind: query.KindCanceled, Err: fmt.Errorf("gave up: %w", ctx.Err())}
-		}
-		return nil, &query.Error{Kind: kind, Err: redact(err, key)}
-	}
-	key, err := s.apiKey()
+	key, err := s.key.Get()
 	if err != nil {
-		return fail(query.KindInternal, fmt.Errorf("the source's apiKeyFile cannot be read: %w", err))
+		return nil, sourcehttp.Fail(ctx, query.KindInternal, fmt.Errorf("the source's apiKeyFile cannot be read: %w", err))
 	}
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, s.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return fail(query.KindInternal, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("API-Key", key)
-	res, err := s.client.Do(req)
-	var tooLarge *sourcehttp.TooLargeError
-	if errors.As(err, &tooLarge) {
-		return fail(query.KindTooLarge, tooLarge)
-	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		return fail(query.KindUnavailable, fmt.Errorf("New Relic unreachable: %s", query.Excerpt(err.Error())))
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		raw, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
-		var ng nerdGraphResponse
-		msg := query.Excerpt(string(raw))
-		if json.Unmarshal(raw, &ng) == nil && len(ng.Errors) > 0 {
-			msg = errorsText(ng.Errors)
-		}
-		var kind query.Kind
-		switch {
-		case res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden:
-			kind, msg = query.KindRejected, refusedKey(msg)
-		case res.StatusCode == http.StatusTooManyRequests:
-			kind = query.KindRateLimited
-		case res.StatusCode == http.StatusGatewayTimeout:
-			kind = query.KindTimeout
-		case res.StatusCode >= 500:
-			kind = query.KindUnavailable
-		case res.StatusCode == http.StatusBadRequest:
-			kind = query.KindBadQuery
-		default:
-			kind = query.KindRejected
-		}
-		_, qe := fail(kind, fmt.Errorf("HTTP %d: %s", res.StatusCode, msg))
-		qe.RetryAfter = query.ParseRetryAfter(res.Header.Get("Retry-After"), time.Now())
+	fail := func(qe *query.Error) (*nrqlAnswer, *query.Error) {
+		qe.Err = sourcehttp.Redact(qe.Err, key)
 		return nil, qe
 	}
 	var ng nerdGraphResponse
-	if err := json.NewDecoder(res.Body).Decode(&ng); err != nil {
-		if errors.As(err, &tooLarge) {
-			return fail(query.KindTooLarge, tooLarge)
-		}
-		if errors.Is(err, context.DeadlineExceeded) || actx.Err() != nil {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		return fail(query.KindBadResponse, fmt.Errorf("New Relic answered something other than a NerdGraph response: %s", query.Excerpt(err.Error())))
+	header, qe := s.attempter.Do(ctx, sourcehttp.Exchange{
+		Method:   http.MethodPost,
+		URL:      s.endpoint,
+		Header:   http.Header{"Content-Type": {"application/json"}, "Api-Key": {key}},
+		Body:     body,
+		Classify: classifyStatus,
+		Decode:   func(body io.Reader) error { return json.NewDecoder(body).Decode(&ng) },
+		Expected: "a NerdGraph response",
+	})
+	if qe != nil {
+		return fail(qe)
 	}
 	if len(ng.Errors) > 0 {
 		kind, msg := classify(ng.Errors)
-		_, qe := fail(kind, errors.New(msg))
-		qe.RetryAfter = query.ParseRetryAfter(res.Header.Get("Retry-After"), time.Now())
-		return nil, qe
+		qe := sourcehttp.Fail(ctx, kind, errors.New(msg))
+		qe.RetryAfter = query.ParseRetryAfter(header.Get("Retry-After"), time.Now())
+		return fail(qe)
 	}
 	if ng.Data == nil || ng.Data.Actor == nil || ng.Data.Actor.Account == nil || ng.Data.Actor.Account.NRQL == nil {
-		return fail(query.KindBadResponse, errors.New("New Relic's answer has no data.actor.account.nrql"))
+		return fail(sourcehttp.Fail(ctx, query.KindBadResponse, errors.New("New Relic's answer has no data.actor.account.nrql")))
 	}
 	return ng.Data.Actor.Account.NRQL, nil
+}
+
+// classifyStatus reads an answer whose status is not 200: its kind and
+// one line saying what happened.
+func classifyStatus(status int, _ http.Header, raw []byte) (query.Kind, string) {
+	var ng nerdGraphResponse
+	msg := query.Excerpt(string(raw))
+	if json.Unmarshal(raw, &ng) == nil && len(ng.Errors) > 0 {
+		msg = errorsText(ng.Errors)
+	}
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return query.KindRejected, refusedKey(msg)
+	case status == http.StatusTooManyRequests:
+		return query.KindRateLimited, msg
+	case status == http.StatusGatewayTimeout:
+		return query.KindTimeout, msg
+	case status >= 500:
+		return query.KindUnavailable, msg
+	case status == http.StatusBadRequest:
+		return query.KindBadQuery, msg
+	}
+	return query.KindRejected, msg
 }
 
 // classify reads NerdGraph's errors list.
@@ -573,17 +503,6 @@ func errorsText(errs []graphQLError) string {
 		}
 	}
 	return query.Excerpt(strings.Join(parts, "; "))
-}
-
-// redact returns err, or when its message holds the key, an error with
-// the same message and the key replaced by "[redacted]".
-func redact(err error, key string) error {
-	// A key shorter than 8 bytes (no real one is) would match ordinary
-	// words of the message.
-	if len(key) < 8 || !strings.Contains(err.Error(), key) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), key, "[redacted]"))
 }
 
 // AccountID reads an account id as the settings and the environment

@@ -217,14 +217,11 @@ func (s *Source) Language() metrics.Language {
 
 // Fetch renders q.Expr for scope and window and runs it as a range query.
 func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope, w metrics.Window) (metrics.Result, error) {
-	w.Step = query.Step(w)
-	rendered, err := metrics.RenderQuery(s.Language(), q, scope, w)
+	rendered, w, err := query.Prepare(q, scope, w, func(_ string, scope metrics.Scope, w metrics.Window) (string, error) {
+		return metrics.RenderQuery(s.Language(), q, scope, w)
+	})
 	if err != nil {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: q.Expr, Kind: query.KindBadQuery, Err: err}
-	}
-	if !w.End.After(w.Start) {
-		return metrics.Result{}, &query.Error{Signal: q.Signal, Query: rendered, Kind: query.KindBadQuery,
-			Err: fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))}
+		return metrics.Result{}, err
 	}
 	rng := v1.Range{Start: w.Start, End: w.End, Step: w.Step}
 	var grid query.Grid

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/verdict-aca/verdict/metrics"
@@ -58,4 +59,32 @@ func floorToStep(t time.Time, step time.Duration) time.Time {
 		q--
 	}
 	return time.Unix(0, q*d).In(t.Location())
+}
+
+// Prepare is how every source's Fetch starts: the window gets its step
+// (Step), q.Expr is rendered for scope and the window by render, and the
+// window must not be empty. A template that does not render is a
+// KindBadQuery *Error naming q.Expr; an empty window one naming the
+// rendered query.
+func Prepare(q metrics.Query, scope metrics.Scope, w metrics.Window, render func(string, metrics.Scope, metrics.Window) (string, error)) (string, metrics.Window, error) {
+	w.Step = Step(w)
+	rendered, err := render(q.Expr, scope, w)
+	if err != nil {
+		return "", w, &Error{Signal: q.Signal, Query: q.Expr, Kind: KindBadQuery, Err: err}
+	}
+	if !w.End.After(w.Start) {
+		return "", w, &Error{Signal: q.Signal, Query: rendered, Kind: KindBadQuery,
+			Err: fmt.Errorf("empty window: end %s is not after start %s", w.End.Format(time.RFC3339), w.Start.Format(time.RFC3339))}
+	}
+	return rendered, w, nil
+}
+
+// CeilUnix is t in unix seconds, rounded up to the next whole second when
+// t falls between two.
+func CeilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
 }

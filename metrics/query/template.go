@@ -259,6 +259,52 @@ func IsWindowVar(name string) bool { return slices.Contains(windowVars, name) }
 // WindowVars lists the window's variables.
 func WindowVars() []string { return slices.Clone(windowVars) }
 
+// PartsRenderer places a template's parts for scope and w by a source's
+// own rules: the language of a source whose queries are not PromQL or
+// LogQL, used through ValidateParts and RenderParts.
+type PartsRenderer func(parts []Part, scope metrics.Scope, w metrics.Window) (string, error)
+
+// ValidateParts checks a template for scopes with these keys for a source
+// whose language render is: no scope key is a window variable, the
+// template follows the rules every source shares (Parts), every variable
+// is a scope key or a window variable, and render accepts the parts with
+// every scope variable set to "x" over a sample window of an hour at a
+// one-minute step.
+func ValidateParts(expr string, scopeKeys []string, render PartsRenderer) error {
+	for _, k := range scopeKeys {
+		if IsWindowVar(k) {
+			return fmt.Errorf("scope key %q is reserved for the query window", k)
+		}
+	}
+	parts, err := Parts(expr)
+	if err != nil {
+		return err
+	}
+	sample := metrics.Scope{}
+	for _, p := range parts {
+		if p.Variable == "" || IsWindowVar(p.Variable) {
+			continue
+		}
+		if !slices.Contains(scopeKeys, p.Variable) {
+			return fmt.Errorf("query template: unknown variable {{.%s}} (scope has %s; window has %s)",
+				p.Variable, listOrNone(scopeKeys), strings.Join(windowVars, ", "))
+		}
+		sample[p.Variable] = "x"
+	}
+	end := time.Unix(1_000_000_020, 0)
+	_, err = render(parts, sample, metrics.Window{Start: end.Add(-time.Hour), End: end, Step: time.Minute})
+	return err
+}
+
+// RenderParts fills a template in for scope and w with a source's render.
+func RenderParts(expr string, scope metrics.Scope, w metrics.Window, render PartsRenderer) (string, error) {
+	parts, err := Parts(expr)
+	if err != nil {
+		return "", err
+	}
+	return render(parts, scope, w)
+}
+
 // PromQL is the template language of Prometheus and Loki queries (PromQL
 // and LogQL): Validate and Render.
 type PromQL struct{}

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -268,5 +269,54 @@ func TestRenderLogQL(t *testing.T) {
 	want := `sum(count_over_time({app="shop",track="x\"} or vector(1)"} |= "a\nb" |~ "a\\.b" [1h30m]))`
 	if got != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+// TestValidateParts: the checks every source with its own language shares
+// come before the source's render, which sees every scope variable as "x".
+func TestValidateParts(t *testing.T) {
+	var rendered []string
+	render := func(parts []Part, scope metrics.Scope, w metrics.Window) (string, error) {
+		var b strings.Builder
+		for _, p := range parts {
+			switch {
+			case p.Variable == "":
+				b.WriteString(p.Text)
+			case IsWindowVar(p.Variable):
+				b.WriteString(w.Step.String())
+			default:
+				b.WriteString(scope[p.Variable])
+			}
+		}
+		rendered = append(rendered, b.String())
+		if strings.Contains(b.String(), "bad") {
+			return "", errors.New("the source refuses it")
+		}
+		return b.String(), nil
+	}
+	for _, tt := range []struct {
+		expr         string
+		keys         []string
+		wantErr      string
+		wantRendered string
+	}{
+		{expr: "a.{{.track}}.{{.step}}", keys: []string{"track"}, wantRendered: "a.x.1m0s"},
+		{expr: "a.{{.track}}", keys: []string{"step"}, wantErr: `scope key "step" is reserved for the query window`},
+		{expr: "a.{{.track}}", wantErr: "query template: unknown variable {{.track}} (scope has no keys; window has interval, step, start, end)"},
+		{expr: "a.{{.track}}", keys: []string{"zone"}, wantErr: "query template: unknown variable {{.track}} (scope has zone; window has interval, step, start, end)"},
+		{expr: "a.{{track}}", keys: []string{"track"}, wantErr: "query template"},
+		{expr: "bad.{{.track}}", keys: []string{"track"}, wantErr: "the source refuses it", wantRendered: "bad.x"},
+	} {
+		rendered = nil
+		err := ValidateParts(tt.expr, tt.keys, render)
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tt.expr, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: got %v, want an error containing %q", tt.expr, err, tt.wantErr)
+		}
+		if got := strings.Join(rendered, "|"); got != tt.wantRendered {
+			t.Errorf("%s: render saw %q, want %q", tt.expr, got, tt.wantRendered)
+		}
 	}
 }

@@ -1,5 +1,8 @@
 // Package sourcehttp builds the HTTP client a remote metric source
-// (metrics/prometheus, metrics/loki) sends its queries through. A source
+// (metrics/prometheus, metrics/loki, metrics/graphite, metrics/influxdb,
+// metrics/datadog, metrics/newrelic, metrics/cloudwatch) sends its queries
+// through, and runs one attempt of a query for the sources that speak
+// plain HTTP and JSON (Attempter). A source
 // has exactly one, built when the source is built and shared by every query
 // of every analysis that reads it, so what a source may cost is bounded by
 // its own settings and not by how many analyses run.
@@ -37,6 +40,19 @@
 //     No proxy is used.
 //   - The client has no overall timeout: each attempt's context bounds it
 //     (the source's per-attempt timeout, under the caller's deadline).
+//   - One attempt (Attempter.Do) ends in one *query.Error kind whatever
+//     the source: KindCanceled when the caller gave up, KindTimeout when
+//     the attempt's timeout passed (also while an error answer or the
+//     answer is read, unless the error answer says the query is bad),
+//     KindTooLarge over the cap, KindUnavailable when the source cannot be
+//     reached ("<source> unreachable: ..."), the source's own reading of
+//     an answer whose status is not 200 ("HTTP <status>: ...", of which at
+//     most MaxErrorBody bytes are read, with the wait its Retry-After asks
+//     for), and KindBadResponse for a 200 answer that is not what the
+//     source answers. Retrying is the caller's (query.Backoff).
+//   - API keys sent in headers (Secret) are read from their file at every
+//     request like the bearer token, and taken out of error messages
+//     (Redact) before they reach a report.
 package sourcehttp
 
 import (
