@@ -320,7 +320,7 @@ func TestDocumentedSources(t *testing.T) {
 			t.Errorf("the sources file of docs/integrations.md: %v", err)
 			continue
 		}
-		if got := strings.Join(f.Sources.Names(), ","); got != "prometheus,loki,prom-eu,vm,graphite,influx" {
+		if got := strings.Join(f.Sources.Names(), ","); got != "prometheus,loki,prom-eu,vm,graphite,influx,flux" {
 			t.Errorf("docs/integrations.md's sources file names %s", got)
 		}
 	}
