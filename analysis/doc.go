@@ -11,7 +11,9 @@
 // Sources are named (SourceSpec): prometheus and loki by default, others
 // with a type: prometheus, loki, victoriametrics (metrics/prometheus with
 // its VictoriaMetrics flavor), graphite (metrics/graphite), influxdb
-// (metrics/influxdb, InfluxQL; its database: is required), cloudwatch
+// (metrics/influxdb, InfluxQL; its database: is required), flux
+// (metrics/flux, InfluxDB's Flux API; org:, and its token from tokenFile
+// or INFLUX_TOKEN), cloudwatch
 // (metrics/cloudwatch: a region and the server's AWS credentials, no URL
 // needed), datadog (metrics/datadog; its keys from apiKeyFile and
 // appKeyFile or DD_API_KEY and DD_APP_KEY, no url needed) or newrelic
@@ -19,7 +21,7 @@
 // accountId and region or NEW_RELIC_API_KEY, NEW_RELIC_ACCOUNT_ID and
 // NEW_RELIC_REGION). A signal's queries are read in its source's language
 // (metrics.Language: PromQL and LogQL's rules, or Graphite's, InfluxQL's,
-// CloudWatch's, Datadog's or NRQL's), and CheckLive renders them for the
+// Flux's, CloudWatch's, Datadog's or NRQL's), and CheckLive renders them for the
 // scopes before anything runs, so a scope value the language cannot hold
 // is a config error, not a failed query. Where the language parses a
 // template once (metrics.TemplateLanguage), Run hands that parse to the

@@ -22,6 +22,7 @@ import (
 	"github.com/verdict-aca/verdict/metrics"
 	"github.com/verdict-aca/verdict/metrics/cloudwatch"
 	"github.com/verdict-aca/verdict/metrics/datadog"
+	"github.com/verdict-aca/verdict/metrics/flux"
 	"github.com/verdict-aca/verdict/metrics/graphite"
 	"github.com/verdict-aca/verdict/metrics/influxdb"
 	"github.com/verdict-aca/verdict/metrics/loki"
@@ -82,7 +83,7 @@ const (
 )
 
 // sourceTypes lists the types a source may have.
-var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite, TypeInfluxDB, TypeCloudWatch, TypeDatadog, TypeNewRelic}
+var sourceTypes = []string{SourcePrometheus, SourceLoki, TypeVictoriaMetrics, TypeGraphite, TypeInfluxDB, TypeFlux, TypeCloudWatch, TypeDatadog, TypeNewRelic}
 
 // SourceOverrides are source URLs given outside the config or sources
 // file, on the command line or in the environment. A non-empty value wins.
@@ -133,6 +134,11 @@ type SourceSpec struct {
 	// RetentionPolicy is the retention policy an influxdb source's
 	// queries read (influxdb only; default: the database's default).
 	RetentionPolicy string `yaml:"retentionPolicy"`
+	// Org is the organization a flux source's queries run in (flux only).
+	Org string `yaml:"org"`
+	// TokenFile names a file holding a flux source's API token (default:
+	// INFLUX_TOKEN from the environment; flux only).
+	TokenFile string `yaml:"tokenFile"`
 	// Site is a Datadog site (datadoghq.com, datadoghq.eu, ...; default
 	// DD_SITE, else datadoghq.com); url, when set, wins (datadog only).
 	Site string `yaml:"site"`
@@ -257,6 +263,9 @@ func (s Sources) validate(prefix string, fieldError func(field string, err error
 		if err := checkInfluxDB(sp); err != nil {
 			return fieldError(path+"."+err.field, err.err)
 		}
+		if err := checkFlux(sp); err != nil {
+			return fieldError(path+"."+err.field, err.err)
+		}
 		if err := sp.checkKeyedSettings(path, fieldError); err != nil {
 			return err
 		}
@@ -362,6 +371,8 @@ func (sp SourceSpec) open() (metrics.Source, error) {
 		return loki.New(loki.Config{URL: sp.URL, Tenant: sp.Tenant, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
 	case TypeInfluxDB:
 		return influxdb.New(influxdb.Config{URL: sp.URL, Database: sp.Database, RetentionPolicy: sp.RetentionPolicy, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
+	case TypeFlux:
+		return sp.openFlux(h)
 	case TypeGraphite:
 		return graphite.New(graphite.Config{URL: sp.URL, Timeout: time.Duration(sp.Timeout), Retries: sp.Retries, HTTP: h})
 	case TypeCloudWatch:
@@ -384,6 +395,8 @@ func (sp SourceSpec) Language() metrics.Language {
 		return graphite.Language{}
 	case TypeInfluxDB:
 		return influxdb.Language{}
+	case TypeFlux:
+		return flux.Language{}
 	case TypeCloudWatch:
 		return cloudwatch.Language{}
 	case TypeDatadog:

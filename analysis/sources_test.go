@@ -134,7 +134,10 @@ logs-eu: {type: loki, url: "http://loki.eu:3100", maxResponseBytes: 8MiB}
 		{"bad url", "prometheus: {url: ftp://x}\n", "sources.yaml line 1: prometheus.url: \"ftp://x\" is not a URL"},
 		{"user in url", "prometheus: {url: \"http://u:p@prom\"}\n", "line 1: prometheus.url: the URL carries a user or password"},
 		{"no type", "eu: {url: \"http://x\"}\n", "line 1: eu.type: missing"},
-		{"unknown type", "eu:\n  type: nosuchdb\n", "line 2: eu.type: \"nosuchdb\" is not a source type (want prometheus, loki, victoriametrics, graphite, influxdb, cloudwatch, datadog, newrelic)"},
+		{"unknown type", "eu:\n  type: nosuchdb\n", "line 2: eu.type: \"nosuchdb\" is not a source type (want prometheus, loki, victoriametrics, graphite, influxdb, flux, cloudwatch, datadog, newrelic)"},
+		{"an org on another type", "eu:\n  type: influxdb\n  database: shop\n  org: shop\n", "eu.org: only a flux source has an org"},
+		{"a tokenFile on another type", "eu:\n  type: prometheus\n  tokenFile: /run/secrets/t\n", "eu.tokenFile: only a flux source has a tokenFile"},
+		{"a bearer token on flux", "eu:\n  type: flux\n  url: http://127.0.0.1:8086\n  bearerTokenFile: /run/secrets/t\n", "eu.bearerTokenFile: a flux source sends its token as \"Authorization: Token\""},
 		{"influxdb without a database", "eu:\n  type: influxdb\n  url: http://127.0.0.1:8086\n", "line 1: eu.database: missing: influxdb source \"eu\" needs the database its queries read"},
 		{"a database on another type", "eu:\n  type: graphite\n  database: shop\n", "eu.database: only an influxdb source has a database"},
 		{"latencyOffset on another type", "eu:\n  type: graphite\n  url: http://127.0.0.1:1\n  latencyOffset: 10s\n", "line 4: eu.latencyOffset: only a victoriametrics source has a latencyOffset"},
@@ -317,7 +320,7 @@ func TestDocumentedSources(t *testing.T) {
 			t.Errorf("the sources file of docs/integrations.md: %v", err)
 			continue
 		}
-		if got := strings.Join(f.Sources.Names(), ","); got != "prometheus,loki,prom-eu,vm,graphite,influx" {
+		if got := strings.Join(f.Sources.Names(), ","); got != "prometheus,loki,prom-eu,vm,graphite,influx,flux" {
 			t.Errorf("docs/integrations.md's sources file names %s", got)
 		}
 	}

@@ -1,7 +1,7 @@
 // Package metrics defines where Verdict's numbers come from: the Series a
 // source returns, the scope and window a query is asked for, and the Source
 // interface that Prometheus (and VictoriaMetrics), Loki, Graphite,
-// InfluxDB, CloudWatch, Datadog, New Relic and series files implement,
+// InfluxDB (InfluxQL and Flux), CloudWatch, Datadog, New Relic and series files implement,
 // with the Language of a source's query templates.
 //
 // The package knows nothing of statistics. A Source answers "what did this

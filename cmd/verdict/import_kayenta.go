@@ -17,7 +17,8 @@ func newImportKayentaCommand() *cobra.Command {
 		Short: "Convert a Kayenta canary config (JSON) into a Verdict config (YAML) with judge: kayenta",
 		Long: "Convert a Kayenta canary config, as stored by Kayenta's /canaryConfig endpoint, into a Verdict config on\n" +
 			"standard output. The config selects judge: kayenta, so the same data judges to the same classifications and score.\n\n" +
-			"Prometheus queries are converted (${scope} becomes {{.scope}}, and so on); other metric sources, extra groups,\n" +
+			"Prometheus, InfluxDB (InfluxQL), Graphite, Datadog and New Relic queries are converted (${scope} and $scope\n" +
+			"become {{.scope}}, and so on); other metric sources, extra groups,\n" +
 			"unknown keys and mistyped values cannot be, and each is named on standard error with the reason, as are\n" +
 			"conversions that change a meaning.\n\n" +
 			"Exit codes: 0 when everything was converted (notes may still be printed), 65 when something could not be\n" +

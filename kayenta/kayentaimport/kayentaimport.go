@@ -17,7 +17,9 @@
 //     (datadog.go: Kayenta's metricName{scope,tags}, with .as_count() for
 //     a count, the scope tag reported lost) and New Relic's
 //     customInlineTemplate (newrelic.go: the window's SINCE and UNTIL
-//     dropped, TIMESERIES {{.step}}, LIKE '${scope}' as = '{{.scope}}').
+//     dropped, TIMESERIES {{.step}}, LIKE '${scope}' as = '{{.scope}}') and
+//     Graphite's metricName (graphite.go: the target, $scope and $location
+//     as {{.scope}} and {{.location}}).
 //     customInlineTemplate wins over
 //     customFilterTemplate, as in Kayenta. ${scope}, ${location},
 //     ${project}, ${resourceType} and extendedScopeParams variables become
@@ -230,7 +232,7 @@ func Convert(name string, data []byte) ([]byte, []Problem, error) {
 		s.query, s.comment = c.query(path, mm["query"], templates)
 		if s.query != "" {
 			s.source = querySource(mm["query"])
-			if t := queryType(mm["query"]); t == "datadog" || t == "newrelic" {
+			if t := queryType(mm["query"]); t == "datadog" || t == "newrelic" || t == "graphite" {
 				s.settings = append(s.settings, "source: "+t)
 			}
 		}
@@ -332,8 +334,11 @@ func (c *converter) query(path string, raw any, templates map[string]string) (st
 	if typ == "newrelic" {
 		return c.newRelicQuery(qpath, q)
 	}
+	if typ == "graphite" {
+		return c.graphiteQuery(qpath, q)
+	}
 	if typ != "prometheus" {
-		c.lost(join(qpath, "type"), "%q queries cannot be converted (only prometheus); the signal keeps its judge settings and can be judged from series files", typ)
+		c.lost(join(qpath, "type"), "%q queries cannot be converted (only prometheus, influxdb, graphite, datadog and newrelic); the signal keeps its judge settings and can be judged from series files", typ)
 		return "", fmt.Sprintf("%s query not converted: give this signal a PromQL query, or judge it from series files", typ)
 	}
 	c.unknown(qpath, q, promQueryKeys, "(not a Prometheus query field)")
