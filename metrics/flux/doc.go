@@ -16,8 +16,9 @@
 //     tokenFile (read at every request, under 64 KiB) or, without one,
 //     INFLUX_TOKEN in the server's environment; never from a request.
 //     The token appears in no error (an answer that echoes it has it
-//     replaced by [token]). 401 and 403 are one sentence: "InfluxDB
-//     refused the token (HTTP 401: ...)".
+//     replaced by [token]). 401 and 403 are one sentence: "HTTP 401:
+//     InfluxDB refused the token (...); check the source's tokenFile or
+//     INFLUX_TOKEN".
 //   - Templates (Language): the template rules every source shares
 //     (metrics/query.Parts). A scope value may stand only inside a "..."
 //     string, outside any ${...} interpolation, and not right after a

@@ -1,7 +1,6 @@
 package flux
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -20,12 +18,6 @@ import (
 
 // DefaultTimeout is the per-attempt timeout when Config.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
-
-// maxErrorBody bounds what is read of an error answer.
-const maxErrorBody = 64 << 10
-
-// maxTokenFile bounds the token file.
-const maxTokenFile = 64 << 10
 
 // Config says how to reach InfluxDB's Flux API.
 type Config struct {
@@ -55,61 +47,36 @@ type Config struct {
 
 // Source runs Flux queries. It is safe for concurrent use.
 type Source struct {
-	endpoint  string
-	tokenFile string
-	token     string
-	client    *http.Client
-	timeout   time.Duration
-	backoff   query.Backoff
+	endpoint string
+	token    sourcehttp.Secret
+	attempt  sourcehttp.Attempter
+	backoff  query.Backoff
 }
 
 var _ metrics.LanguageSource = (*Source)(nil)
 
 // New checks cfg and builds a Source. It does not contact InfluxDB.
 func New(cfg Config) (*Source, error) {
-	base, err := url.Parse(cfg.URL)
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("flux url %q: want http(s)://host[:port][/path]", cfg.URL)
+	base, err := sourcehttp.BaseURL("flux", cfg.URL)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.HTTP.BearerTokenFile != "" || cfg.HTTP.BasicAuth != nil {
 		return nil, errors.New("flux: InfluxDB takes its token as \"Authorization: Token\": use tokenFile, not bearerTokenFile or basicAuth")
 	}
-	if cfg.TokenFile != "" {
-		if _, err := readToken(cfg.TokenFile); err != nil {
-			return nil, &sourcehttp.SettingError{Setting: "tokenFile", Err: err}
-		}
+	token := sourcehttp.Secret{File: cfg.TokenFile, Value: cfg.Token}
+	if _, err := token.Get(); err != nil {
+		return nil, &sourcehttp.SettingError{Setting: "tokenFile", Err: fmt.Errorf("cannot read the token file: %w", err)}
 	}
-	base.Path = strings.TrimRight(base.Path, "/") + "/api/v2/query"
+	base.Path += "/api/v2/query"
 	if cfg.Org != "" {
 		base.RawQuery = url.Values{"org": {cfg.Org}}.Encode()
 	}
-	client, err := sourcehttp.New(cfg.HTTP)
+	attempt, err := sourcehttp.NewAttempter("influxdb", cfg.HTTP, cfg.Timeout, DefaultTimeout)
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{endpoint: base.String(), tokenFile: cfg.TokenFile, token: cfg.Token, client: client,
-		timeout: cfg.Timeout, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}
-	if s.timeout <= 0 {
-		s.timeout = DefaultTimeout
-	}
-	return s, nil
-}
-
-// readToken reads a token file, bounded, without its trailing newline.
-func readToken(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("cannot read the token file: %w", err)
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
-	if err != nil {
-		return "", fmt.Errorf("cannot read the token file: %w", err)
-	}
-	if len(b) > maxTokenFile {
-		return "", fmt.Errorf("the token file %s is larger than %d bytes", path, maxTokenFile)
-	}
-	return strings.TrimSpace(string(b)), nil
+	return &Source{endpoint: base.String(), token: token, attempt: attempt, backoff: query.BackoffFor(cfg.Retries, cfg.RetryWait)}, nil
 }
 
 // Language returns Flux's template rules.
@@ -189,72 +156,46 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 
 // post runs one attempt. The returned error lacks Signal and Query.
 func (s *Source) post(ctx context.Context, body []byte) ([]table, *query.Error) {
-	actx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	fail := func(kind query.Kind, err error) ([]table, *query.Error) {
-		if ctx.Err() != nil {
-			return nil, &query.Error{Kind: query.KindCanceled, Err: fmt.Errorf("gave up: %w", ctx.Err())}
-		}
-		return nil, &query.Error{Kind: kind, Err: err}
-	}
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, s.endpoint, bytes.NewReader(body))
+	token, err := s.token.Get()
 	if err != nil {
-		return fail(query.KindInternal, err)
+		return nil, sourcehttp.Fail(ctx, query.KindInternal, fmt.Errorf("tokenFile: cannot read the token file: %w", err))
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/csv")
-	token := s.token
-	if s.tokenFile != "" {
-		if token, err = readToken(s.tokenFile); err != nil {
-			return fail(query.KindInternal, fmt.Errorf("tokenFile: %w", err))
-		}
-	}
+	header := http.Header{"Content-Type": {"application/json"}, "Accept": {"application/csv"}}
 	if token != "" {
-		req.Header.Set("Authorization", "Token "+token)
+		header.Set("Authorization", "Token "+token)
 	}
-	res, err := s.client.Do(req)
-	var tooLarge *sourcehttp.TooLargeError
-	if errors.As(err, &tooLarge) {
-		return fail(query.KindTooLarge, tooLarge)
-	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		return fail(query.KindUnavailable, fmt.Errorf("influxdb unreachable: %s", query.Excerpt(err.Error())))
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(res.Body, maxErrorBody))
-		msg := errorText(b)
-		if token != "" {
-			msg = strings.ReplaceAll(msg, token, "[token]")
-		}
-		kind := classifyStatus(res.StatusCode)
-		if actx.Err() != nil && kind != query.KindBadQuery {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		err := fmt.Errorf("HTTP %d: %s", res.StatusCode, query.Excerpt(msg))
-		if res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden {
-			err = fmt.Errorf("InfluxDB refused the token (HTTP %d: %s); check the source's tokenFile or INFLUX_TOKEN", res.StatusCode, query.Excerpt(msg))
-		}
-		_, qe := fail(kind, err)
-		qe.RetryAfter = query.ParseRetryAfter(res.Header.Get("Retry-After"), time.Now())
+	var (
+		tables []table
+		failed error // an error table in the answer: the query's fault
+	)
+	_, qe := s.attempt.Do(ctx, sourcehttp.Exchange{
+		Method: http.MethodPost, URL: s.endpoint, Header: header, Body: body,
+		Classify: func(status int, _ http.Header, b []byte) (query.Kind, string) {
+			msg := query.Excerpt(errorText(b))
+			if token != "" {
+				msg = strings.ReplaceAll(msg, token, "[token]")
+			}
+			if status == http.StatusUnauthorized || status == http.StatusForbidden {
+				msg = "InfluxDB refused the token (" + msg + "); check the source's tokenFile or INFLUX_TOKEN"
+			}
+			return classifyStatus(status), msg
+		},
+		Decode: func(r io.Reader) error {
+			var err error
+			tables, err = readCSV(r)
+			var qerr *queryError
+			if errors.As(err, &qerr) {
+				failed, err = err, nil
+			}
+			return err
+		},
+		Expected: "annotated CSV",
+	})
+	if qe != nil {
 		return nil, qe
 	}
-	tables, err := readCSV(res.Body)
-	if err != nil {
-		if errors.As(err, &tooLarge) {
-			return fail(query.KindTooLarge, tooLarge)
-		}
-		if errors.Is(err, context.DeadlineExceeded) || actx.Err() != nil {
-			return fail(query.KindTimeout, fmt.Errorf("timeout after %s", s.timeout))
-		}
-		var qerr *queryError
-		if errors.As(err, &qerr) {
-			return fail(query.KindBadQuery, err)
-		}
-		return fail(query.KindBadResponse, fmt.Errorf("influxdb answered something other than annotated CSV: %s", query.Excerpt(err.Error())))
+	if failed != nil {
+		return nil, sourcehttp.Fail(ctx, query.KindBadQuery, failed)
 	}
 	return tables, nil
 }

@@ -213,7 +213,7 @@ func TestFetchAuthFailure(t *testing.T) {
 		t.Fatalf("err = %v, want a rejected query.Error", err)
 	}
 	cause := qe.Err.Error()
-	if !strings.HasPrefix(cause, "InfluxDB refused the token (HTTP 401: unauthorized access)") || strings.Contains(cause, "\n") {
+	if !strings.HasPrefix(cause, "HTTP 401: InfluxDB refused the token (unauthorized access); check the source's tokenFile or INFLUX_TOKEN") || strings.Contains(cause, "\n") {
 		t.Errorf("cause %q: want one sentence naming the refusal", cause)
 	}
 	if strings.Contains(err.Error(), secretToken) {
