@@ -138,8 +138,9 @@ func (w *Workspace) anytime(spec Spec, b, c Sample, opts Options, r Result) Resu
 // the level divided among the signals.
 func (w *Workspace) anytimeHorizon(spec Spec, b, c Sample, opts Options, r Result, ref, level float64) Result {
 	t := r.Test
-	critical := spec.Critical || spec.CriticalChange != nil
-	bounds := opts.Anytime.Horizon.look(level, critical, t.Information, ref)
+	h := opts.Anytime.Horizon
+	critical := spec.Critical || spec.CriticalChange != nil || h.FailsAlone
+	bounds := h.look(level, critical, t.Information, ref)
 	z := upperQuantile(*t.DecisionPValue)
 	pAny, eff, crit, past := 1.0, level, CriticalLevelFactor*level, false
 	for _, hb := range bounds {
@@ -156,6 +157,11 @@ func (w *Workspace) anytimeHorizon(spec Spec, b, c Sample, opts Options, r Resul
 			crit = e
 		}
 	}
+	if h.FailsAlone {
+		// A failure that fails the canary alone is held to the critical
+		// level's boundary.
+		eff = crit
+	}
 	o := opts
 	o.Anytime, o.levelOverride, o.criticalOverride = nil, eff, crit
 	again := w.judgeOnce(spec, b, c, o)
@@ -164,7 +170,6 @@ func (w *Workspace) anytimeHorizon(spec Spec, b, c Sample, opts Options, r Resul
 	}
 	again.Test.Reference, again.Test.AnytimeLevel = ref, eff
 	again.Test.DecisionPValue, again.Test.DecisionLevel = ptr(pAny), level
-	h := opts.Anytime.Horizon
 	elapsed := h.Looks[len(h.Looks)-1].Elapsed
 	if past {
 		again.Reason += fmt.Sprintf(" [anytime past the known horizon (%s of it): the mixture boundary with the level left, level %s]", formatPercent(elapsed), formatP(eff))

@@ -377,6 +377,18 @@ type Horizon struct {
 	// 1): the boundary is also computed at the level each family's Holm
 	// step asks of its first signal, so that DecisionPValue can reach it.
 	Signals, CriticalSignals int
+	// FailsAlone says that an ordinary failure of this signal fails the
+	// canary on its own (scoring.FailsAlone: a canary of one signal, or a
+	// group whose loss alone brings the score below the marginal
+	// threshold). Its failure is then decided by the critical level's
+	// boundary, as a critical failure's is, since it costs the same.
+	// Spending the whole ordinary level (5%) against "no change" over the
+	// horizon failed 3.5% of unchanged one-signal latency canaries within
+	// the hour: the allowance, which shelters a single test at the end
+	// (there an unchanged canary's estimate rarely exceeds it), holds back
+	// few of the crossings before the end, where the estimate is noisier
+	// (docs/quality.md, the sequential study).
+	FailsAlone bool
 	// Looks are the signal's looks so far under this horizon.
 	Looks []HorizonLook
 
