@@ -157,11 +157,6 @@ func (w *Workspace) anytimeHorizon(spec Spec, b, c Sample, opts Options, r Resul
 			crit = e
 		}
 	}
-	if h.FailsAlone {
-		// A failure that fails the canary alone is held to the critical
-		// level's boundary.
-		eff = crit
-	}
 	o := opts
 	o.Anytime, o.levelOverride, o.criticalOverride = nil, eff, crit
 	again := w.judgeOnce(spec, b, c, o)
@@ -170,6 +165,13 @@ func (w *Workspace) anytimeHorizon(spec Spec, b, c Sample, opts Options, r Resul
 	}
 	again.Test.Reference, again.Test.AnytimeLevel = ref, eff
 	again.Test.DecisionPValue, again.Test.DecisionLevel = ptr(pAny), level
+	if h.FailsAlone && again.Failed && !again.CriticalFailure && *t.DecisionPValue > crit {
+		// A failure that fails the canary alone is held to the critical
+		// level's boundary; the evidence (RulesOut) stays at the ordinary
+		// level's, as for any pass.
+		again.Classification, again.Gate, again.Failed = Pass, GateFailsAlone, false
+		again.Reason += fmt.Sprintf("; but its failure alone would fail the canary, which needs p ≤ %s at this look, so it passes", formatP(crit))
+	}
 	elapsed := h.Looks[len(h.Looks)-1].Elapsed
 	if past {
 		again.Reason += fmt.Sprintf(" [anytime past the known horizon (%s of it): the mixture boundary with the level left, level %s]", formatPercent(elapsed), formatP(eff))

@@ -381,7 +381,10 @@ type Horizon struct {
 	// canary on its own (scoring.FailsAlone: a canary of one signal, or a
 	// group whose loss alone brings the score below the marginal
 	// threshold). Its failure is then decided by the critical level's
-	// boundary, as a critical failure's is, since it costs the same.
+	// boundary, as a critical failure's is, since it costs the same;
+	// evidence between the two boundaries passes (GateFailsAlone), and
+	// what the data rule out (RulesOut, the early pass) stays at the
+	// ordinary level.
 	// Spending the whole ordinary level (5%) against "no change" over the
 	// horizon failed 3.5% of unchanged one-signal latency canaries within
 	// the hour: the allowance, which shelters a single test at the end
@@ -396,6 +399,11 @@ type Horizon struct {
 	// when absent (after a restart) or when the levels change.
 	paths []spendingPath
 }
+
+// GateFailsAlone is the gate of a signal whose failure alone fails the
+// canary (Horizon.FailsAlone) with evidence beyond the ordinary boundary of
+// a known horizon but not the critical one: pass.
+const GateFailsAlone Gate = "failsAlone"
 
 // HorizonLook is one look of a signal under a known horizon: its elapsed
 // share of the horizon and its information as a share of the horizon's

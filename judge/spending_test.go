@@ -194,7 +194,8 @@ func TestHorizonRestart(t *testing.T) {
 // TestHorizonFailsAlone: a signal whose failure fails the canary alone
 // (Horizon.FailsAlone) is held to the critical level's boundary over a
 // known horizon, so evidence between the ordinary and the critical
-// boundary fails it only when its failure does not fail the canary; the
+// boundary fails it only when its failure does not fail the canary (it
+// passes by GateFailsAlone, with what its data rule out unchanged); the
 // failure stays an ordinary one for a signal that is not critical.
 func TestHorizonFailsAlone(t *testing.T) {
 	const n = 120
@@ -226,8 +227,12 @@ func TestHorizonFailsAlone(t *testing.T) {
 			if p := *ordinary.Test.DecisionPValue; p <= CriticalLevelFactor*0.05 {
 				t.Errorf("shift %g: passed failing alone with decision p %g, within the critical level", shift, p)
 			}
-			if want := ordinary.Test.AnytimeLevel * CriticalLevelFactor; alone.Test.AnytimeLevel >= ordinary.Test.AnytimeLevel || alone.Test.AnytimeLevel < want/2 {
-				t.Errorf("shift %g: level %g failing alone, %g ordinarily; want the critical boundary's, about %g", shift, alone.Test.AnytimeLevel, ordinary.Test.AnytimeLevel, want)
+			if alone.Classification != Pass || alone.Gate != GateFailsAlone {
+				t.Errorf("shift %g: failing alone judged %s (gate %s), want a pass by gate %s", shift, alone.Classification, alone.Gate, GateFailsAlone)
+			}
+			// What the data rule out stays at the ordinary level.
+			if a, o := alone.Test.RulesOut, ordinary.Test.RulesOut; a == nil || o == nil || *a != *o {
+				t.Errorf("shift %g: rules out %v failing alone, %v ordinarily; want the same", shift, a, o)
 			}
 		}
 	}
