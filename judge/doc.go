@@ -76,16 +76,18 @@
 //     level (CriticalLevelFactor × level) has its own spent boundary, and
 //     it also decides the failure of a signal whose ordinary failure alone
 //     fails the canary (Horizon.FailsAlone, from scoring.FailsAlone: a
-//     canary of one signal), since that failure costs a fail too.
-//     Mann–Whitney's decision is against "no change", its allowance a gate
-//     on the estimate: a single test at the end rarely sees an unchanged
-//     canary's estimate beyond a 5% allowance, but the looks before it,
-//     with noisier estimates, do, and the ordinary 5% spent over the hour
-//     failed 3.5% of unchanged one-signal latency canaries within it (0.75%
-//     at the critical level, with 94% of a +10% slowdown caught against
-//     98% for one test at the end). Without a known horizon the mixture
-//     keeps the ordinary level: held to the critical one, it caught 84%
-//     of that slowdown (docs/quality.md).
+//     canary of one signal), since that failure costs a fail too;
+//     evidence between the two boundaries passes (GateFailsAlone), and
+//     RulesOut stays at the ordinary level. Mann–Whitney's decision is
+//     against "no change", its allowance a gate on the estimate: one test
+//     at the end rarely sees an unchanged canary's estimate beyond a 5%
+//     allowance, but the looks before it, with noisier estimates, do, and
+//     the ordinary level spent over the hour failed 2.9–3.2% of unchanged
+//     one-signal latency canaries within it (0.53–0.80% at the critical
+//     level, which catches 92–94% of a +10% slowdown against 98% for one
+//     test at the end). Without a known horizon the mixture keeps the
+//     ordinary level: held to the critical one, it caught 84% of that
+//     slowdown, below the study's 88% (docs/quality.md).
 //     Without one, a critical failure needs p ≤ CriticalLevelFactor × the
 //     anytime level (the fixed-sample level equivalent to the 5% mixture
 //     boundary at this information), not the 1% mixture boundary: the two

@@ -386,8 +386,8 @@ type Horizon struct {
 	// what the data rule out (RulesOut, the early pass) stays at the
 	// ordinary level.
 	// Spending the whole ordinary level (5%) against "no change" over the
-	// horizon failed 3.5% of unchanged one-signal latency canaries within
-	// the hour: the allowance, which shelters a single test at the end
+	// horizon failed 2.9–3.2% of unchanged one-signal latency canaries
+	// within the hour: the allowance, which shelters a single test at the end
 	// (there an unchanged canary's estimate rarely exceeds it), holds back
 	// few of the crossings before the end, where the estimate is noisier
 	// (docs/quality.md, the sequential study).
