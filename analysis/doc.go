@@ -39,7 +39,9 @@
 // from its first look. When the canary's length is known (RunIntervals:
 // its lifetime; Config.KnownHorizon: sequential: {mode: anytime,
 // horizon: 1h}) the decisions spend the level over it (judge.Horizon),
-// from each signal's looks so far (AnytimeLook.Looks). A canary judged one
+// from each signal's looks so far (AnytimeLook.Looks), and a signal whose
+// failure alone fails the canary (Config.FailsAlone) is held to the
+// critical level. A canary judged one
 // call at a time keeps that evidence between calls: EvidenceKey
 // identifies it, NextLook decides what a look continues and when evidence
 // starts anew, DecideLook what the look decided (see evidence.go). A

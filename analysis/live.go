@@ -196,6 +196,18 @@ func (c *Config) horizonFamilies() (signals, critical int) {
 	return len(c.Signals), critical
 }
 
+// FailsAlone reports, signal by signal, whether an ordinary failure of
+// that signal alone fails the canary under the config's groups and
+// thresholds (scoring.FailsAlone): an anytime run over a known horizon
+// holds such a failure to the critical level (judge.Horizon.FailsAlone).
+func (c *Config) FailsAlone() []bool {
+	groups := make([]string, len(c.Signals))
+	for i, s := range c.Signals {
+		groups[i] = s.Group
+	}
+	return scoring.FailsAlone(c.ScoringSpec(), groups)
+}
+
 // References collects each signal's reference information from the report
 // of an anytime look (judge.TestResult.Reference): what the next look of
 // the same canary passes back.
@@ -459,7 +471,9 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 	answered := make([]atomic.Int32, len(c.Signals))
 	// horizons are the signals' boundaries over a known horizon, which
 	// their judgements extend by this look.
+	// alone says which signals' failures fail the canary alone.
 	var horizons []*judge.Horizon
+	var alone []bool
 	// The judging goroutines share Workspaces: at most one per query in
 	// flight, reused from signal to signal.
 	workspaces := sync.Pool{New: func() any { return new(judge.Workspace) }}
@@ -495,9 +509,10 @@ func Run(ctx context.Context, c *Config, sources SourceSet, req LiveRequest) (*R
 			if look.Known {
 				if horizons == nil {
 					horizons = make([]*judge.Horizon, len(c.Signals))
+					alone = c.FailsAlone()
 				}
 				n, critical := c.horizonFamilies()
-				horizons[i] = &judge.Horizon{Elapsed: look.Fraction, Signals: n, CriticalSignals: critical, Looks: slices.Clone(look.Looks[s.Name])}
+				horizons[i] = &judge.Horizon{Elapsed: look.Fraction, Signals: n, CriticalSignals: critical, FailsAlone: alone[i], Looks: slices.Clone(look.Looks[s.Name])}
 				so.Anytime.Horizon = horizons[i]
 			}
 		}

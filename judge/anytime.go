@@ -138,8 +138,9 @@ func (w *Workspace) anytime(spec Spec, b, c Sample, opts Options, r Result) Resu
 // the level divided among the signals.
 func (w *Workspace) anytimeHorizon(spec Spec, b, c Sample, opts Options, r Result, ref, level float64) Result {
 	t := r.Test
-	critical := spec.Critical || spec.CriticalChange != nil
-	bounds := opts.Anytime.Horizon.look(level, critical, t.Information, ref)
+	h := opts.Anytime.Horizon
+	critical := spec.Critical || spec.CriticalChange != nil || h.FailsAlone
+	bounds := h.look(level, critical, t.Information, ref)
 	z := upperQuantile(*t.DecisionPValue)
 	pAny, eff, crit, past := 1.0, level, CriticalLevelFactor*level, false
 	for _, hb := range bounds {
@@ -164,7 +165,13 @@ func (w *Workspace) anytimeHorizon(spec Spec, b, c Sample, opts Options, r Resul
 	}
 	again.Test.Reference, again.Test.AnytimeLevel = ref, eff
 	again.Test.DecisionPValue, again.Test.DecisionLevel = ptr(pAny), level
-	h := opts.Anytime.Horizon
+	if h.FailsAlone && again.Failed && !again.CriticalFailure && *t.DecisionPValue > crit {
+		// A failure that fails the canary alone is held to the critical
+		// level's boundary; the evidence (RulesOut) stays at the ordinary
+		// level's, as for any pass.
+		again.Classification, again.Gate, again.Failed = Pass, GateFailsAlone, false
+		again.Reason += fmt.Sprintf("; but its failure alone would fail the canary, which needs p ≤ %s at this look, so it passes", formatP(crit))
+	}
 	elapsed := h.Looks[len(h.Looks)-1].Elapsed
 	if past {
 		again.Reason += fmt.Sprintf(" [anytime past the known horizon (%s of it): the mixture boundary with the level left, level %s]", formatPercent(elapsed), formatP(eff))

@@ -73,7 +73,21 @@
 //     of about 3.25 at the horizon, the known horizon about 2.57 (an hour
 //     of 120 looks), one test at the end 2.33.
 //   - Critical failures under anytime: with a known horizon, the critical
-//     level (CriticalLevelFactor × level) has its own spent boundary.
+//     level (CriticalLevelFactor × level) has its own spent boundary, and
+//     it also decides the failure of a signal whose ordinary failure alone
+//     fails the canary (Horizon.FailsAlone, from scoring.FailsAlone: a
+//     canary of one signal), since that failure costs a fail too;
+//     evidence between the two boundaries passes (GateFailsAlone), and
+//     RulesOut stays at the ordinary level. Mann–Whitney's decision is
+//     against "no change", its allowance a gate on the estimate: one test
+//     at the end rarely sees an unchanged canary's estimate beyond a 5%
+//     allowance, but the looks before it, with noisier estimates, do, and
+//     the ordinary level spent over the hour failed 2.9–3.2% of unchanged
+//     one-signal latency canaries within it (0.53–0.80% at the critical
+//     level, which catches 92–94% of a +10% slowdown against 98% for one
+//     test at the end). Without a known horizon the mixture keeps the
+//     ordinary level: held to the critical one, it caught 84% of that
+//     slowdown, below the study's 88% (docs/quality.md).
 //     Without one, a critical failure needs p ≤ CriticalLevelFactor × the
 //     anytime level (the fixed-sample level equivalent to the 5% mixture
 //     boundary at this information), not the 1% mixture boundary: the two

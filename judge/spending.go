@@ -377,6 +377,21 @@ type Horizon struct {
 	// 1): the boundary is also computed at the level each family's Holm
 	// step asks of its first signal, so that DecisionPValue can reach it.
 	Signals, CriticalSignals int
+	// FailsAlone says that an ordinary failure of this signal fails the
+	// canary on its own (scoring.FailsAlone: a canary of one signal, or a
+	// group whose loss alone brings the score below the marginal
+	// threshold). Its failure is then decided by the critical level's
+	// boundary, as a critical failure's is, since it costs the same;
+	// evidence between the two boundaries passes (GateFailsAlone), and
+	// what the data rule out (RulesOut, the early pass) stays at the
+	// ordinary level.
+	// Spending the whole ordinary level (5%) against "no change" over the
+	// horizon failed 2.9–3.2% of unchanged one-signal latency canaries
+	// within the hour: the allowance, which shelters a single test at the end
+	// (there an unchanged canary's estimate rarely exceeds it), holds back
+	// few of the crossings before the end, where the estimate is noisier
+	// (docs/quality.md, the sequential study).
+	FailsAlone bool
 	// Looks are the signal's looks so far under this horizon.
 	Looks []HorizonLook
 
@@ -384,6 +399,11 @@ type Horizon struct {
 	// when absent (after a restart) or when the levels change.
 	paths []spendingPath
 }
+
+// GateFailsAlone is the gate of a signal whose failure alone fails the
+// canary (Horizon.FailsAlone) with evidence beyond the ordinary boundary of
+// a known horizon but not the critical one: pass.
+const GateFailsAlone Gate = "failsAlone"
 
 // HorizonLook is one look of a signal under a known horizon: its elapsed
 // share of the horizon and its information as a share of the horizon's

@@ -190,3 +190,56 @@ func TestHorizonRestart(t *testing.T) {
 		t.Errorf("a look judged again with more data: %d looks, bound %v; want 21 looks and %v (it was %v)", len(live.Looks), late[0], want[0], a[0])
 	}
 }
+
+// TestHorizonFailsAlone: a signal whose failure fails the canary alone
+// (Horizon.FailsAlone) is held to the critical level's boundary over a
+// known horizon, so evidence between the ordinary and the critical
+// boundary fails it only when its failure does not fail the canary (it
+// passes by GateFailsAlone, with what its data rule out unchanged); the
+// failure stays an ordinary one for a signal that is not critical.
+func TestHorizonFailsAlone(t *testing.T) {
+	const n = 120
+	spec := Spec{Name: "latency", Direction: Increase}
+	r := rand.New(rand.NewPCG(31, 32))
+	baseline, noise := make([]float64, n), make([]float64, n)
+	for i := range baseline {
+		baseline[i], noise[i] = 100+10*r.NormFloat64(), 100+10*r.NormFloat64()
+	}
+	judgeAt := func(shift float64, alone bool) Result {
+		canary := make([]float64, n)
+		for i, v := range noise {
+			canary[i] = v + shift
+		}
+		// The only look, at the end of the horizon: it spends the whole
+		// level.
+		h := &Horizon{Elapsed: 1, FailsAlone: alone}
+		var w Workspace
+		return w.Judge(spec, baseline, canary, Options{Anytime: &Anytime{Fraction: 1, Horizon: h}})
+	}
+	between := 0
+	for shift := 0.0; shift <= 8; shift += 0.25 {
+		ordinary, alone := judgeAt(shift, false), judgeAt(shift, true)
+		if alone.Failed && (!ordinary.Failed || alone.CriticalFailure) {
+			t.Errorf("shift %g: failing alone %v (critical %v), ordinarily %v", shift, alone.Failed, alone.CriticalFailure, ordinary.Failed)
+		}
+		if ordinary.Failed && !alone.Failed {
+			between++
+			if p := *ordinary.Test.DecisionPValue; p <= CriticalLevelFactor*0.05 {
+				t.Errorf("shift %g: passed failing alone with decision p %g, within the critical level", shift, p)
+			}
+			if alone.Classification != Pass || alone.Gate != GateFailsAlone {
+				t.Errorf("shift %g: failing alone judged %s (gate %s), want a pass by gate %s", shift, alone.Classification, alone.Gate, GateFailsAlone)
+			}
+			// What the data rule out stays at the ordinary level.
+			if a, o := alone.Test.RulesOut, ordinary.Test.RulesOut; a == nil || o == nil || *a != *o {
+				t.Errorf("shift %g: rules out %v failing alone, %v ordinarily; want the same", shift, a, o)
+			}
+		}
+	}
+	if between == 0 {
+		t.Error("no shift between the ordinary and the critical boundary: the test shows nothing")
+	}
+	if !judgeAt(8, true).Failed {
+		t.Error("a shift of 8 (z about 6) does not fail a signal failing alone")
+	}
+}

@@ -366,7 +366,8 @@ func (c *LooksCanary) run(w *looksWorker, d looksData, cadenceTimes [][]time.Dur
 }
 
 // horizons are a run's fresh boundaries over the known hour, one per
-// signal, with the sizes of the config's Holm families.
+// signal, with the sizes of the config's Holm families and whether its
+// failure alone fails the canary, as analysis.RunIntervals makes them.
 func (c *LooksCanary) horizons() []*judge.Horizon {
 	critical := 0
 	for _, s := range c.Config.Signals {
@@ -374,9 +375,10 @@ func (c *LooksCanary) horizons() []*judge.Horizon {
 			critical++
 		}
 	}
+	alone := c.Config.FailsAlone()
 	out := make([]*judge.Horizon, len(c.Config.Signals))
 	for i := range out {
-		out[i] = &judge.Horizon{Signals: len(c.Config.Signals), CriticalSignals: critical}
+		out[i] = &judge.Horizon{Signals: len(c.Config.Signals), CriticalSignals: critical, FailsAlone: alone[i]}
 	}
 	return out
 }

@@ -380,12 +380,6 @@ func TestLooksQuick(t *testing.T) {
 		slack := 0.10
 		if c.Max {
 			slack = 0.02
-			if strings.Contains(c.Name, LooksKnownHorizon) {
-				// A canary of one signal fails on any failure, and a
-				// known horizon spends the whole 5% level on them (its
-				// critical failures are checked below).
-				slack = 0.05
-			}
 		}
 		if (c.Max && c.Rate.Value > c.Target+slack) || (!c.Max && c.Rate.Value < c.Target-slack) {
 			t.Errorf("%s", c)

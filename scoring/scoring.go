@@ -48,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -312,4 +313,25 @@ func plural(n int, one, many string) string {
 func formatScore(s float64) string {
 	r := math.Round(s*100) / 100
 	return fmt.Sprintf("%g", r)
+}
+
+// FailsAlone reports, for each of a canary's signals (groups[i] is the
+// group of signal i, "" for the default one), whether an ordinary failure
+// of that signal alone, every other signal passing, fails the canary: its
+// group's loss brings the score below the marginal threshold, as with a
+// canary of one signal. Such a failure costs what a critical failure
+// costs, so an anytime run over a known horizon holds it to the critical
+// level (judge.Horizon.FailsAlone).
+func FailsAlone(spec Spec, groups []string) []bool {
+	results := make([]judge.Result, len(groups))
+	for i, g := range groups {
+		results[i] = judge.Result{Name: fmt.Sprintf("signal %d", i), Group: g, Classification: judge.Pass}
+	}
+	out := make([]bool, len(groups))
+	for i := range results {
+		one := slices.Clone(results)
+		one[i].Classification, one[i].Failed = judge.High, true
+		out[i] = Score(spec, one).Verdict == Fail
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -139,4 +140,32 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// TestFailsAlone: a signal's ordinary failure fails the canary alone when
+// its group's loss brings the score below the marginal threshold: always
+// in a canary of one signal, never among four equal groups (75 meets the
+// default marginal 75), and by weight otherwise.
+func TestFailsAlone(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		spec   Spec
+		groups []string
+		want   []bool
+	}{
+		{"one signal", Spec{Thresholds: DefaultThresholds()}, []string{""}, []bool{true}},
+		{"four equal groups", Spec{Thresholds: DefaultThresholds()}, []string{"a", "b", "c", "d"}, []bool{false, false, false, false}},
+		{"three equal groups", Spec{Thresholds: DefaultThresholds()}, []string{"a", "b", "c"}, []bool{true, true, true}},
+		{"two signals in one group", Spec{Thresholds: DefaultThresholds()}, []string{"", ""}, []bool{true, true}},
+		{"four signals in one group", Spec{Thresholds: DefaultThresholds()}, []string{"", "", "", ""}, []bool{false, false, false, false}},
+		{"weights 3 and 1", Spec{Thresholds: DefaultThresholds(), Groups: []Group{{Name: "a", Weight: 3}, {Name: "b", Weight: 1}}}, []string{"a", "b"}, []bool{true, false}},
+		{"marginal 0", Spec{Thresholds: Thresholds{Pass: 95}}, []string{""}, []bool{false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := FailsAlone(tc.spec, tc.groups)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("FailsAlone = %v, want %v", got, tc.want)
+			}
+		})
+	}
 }

@@ -193,7 +193,7 @@ func HarmfulSide(r judge.Result) string {
 	switch {
 	case r.Gate == judge.GateDirection && known:
 		return map[bool]string{true: "-", false: "+"}[up]
-	case r.Gate == judge.GateMultiplicity && known:
+	case (r.Gate == judge.GateMultiplicity || r.Gate == judge.GateFailsAlone) && known:
 		return map[bool]string{true: "+", false: "-"}[up]
 	case t.Confidence > 0 && t.DecisionLevel > 0 && math.Abs(t.DecisionLevel-(1-t.Confidence)/2) < 1e-9:
 		return "±"

@@ -341,6 +341,8 @@ func gateText(s judge.Result) string {
 		return "The data could not be fetched from the source."
 	case judge.GateMultiplicity:
 		return "Significant on its own, but not after Holm's correction across the canary's tested signals: it passes."
+	case judge.GateFailsAlone:
+		return "Significant at the ordinary level of a known horizon, but its failure alone would fail the canary, which needs the critical level's boundary: it passes."
 	case judge.GateResolution:
 		return "Too few points lie above the pooled quantile for the exact test to reach its level, whatever their side: the tail was not judged (no data)."
 	case judge.GateMissingData:
