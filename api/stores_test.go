@@ -1,11 +1,10 @@
 package api
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/verdict-aca/verdict/analysis/store"
+	"github.com/verdict-aca/verdict/internal/storetest"
 )
 
 // This file lets the tests whose behaviour depends on the store run on both
@@ -20,59 +19,20 @@ import (
 // Without PostgreSQL's binaries the postgres subtests skip (fail when
 // CI=true), as pgtest decides.
 
-// storeKind names a store implementation.
-type storeKind string
+// storeKind names a store implementation (storetest.Kind).
+type storeKind = storetest.Kind
 
 const (
-	onSQLite   storeKind = "sqlite"
-	onPostgres storeKind = "postgres"
+	onSQLite   = storetest.SQLite
+	onPostgres = storetest.Postgres
 )
 
-// forEachStore runs f as one subtest per store kind, named after the kind.
-// The subtests run in parallel with each other (not with other tests): most
-// of their time is spent waiting on timers, leases and polls, so the pair
-// takes about as long as one.
-func forEachStore(t *testing.T, f func(t *testing.T, kind storeKind)) {
-	t.Helper()
-	for _, kind := range []storeKind{onSQLite, onPostgres} {
-		t.Run(string(kind), func(t *testing.T) {
-			t.Parallel()
-			f(t, kind)
-		})
-	}
-}
+// forEachStore runs f as one parallel subtest per store kind.
+func forEachStore(t *testing.T, f func(t *testing.T, kind storeKind)) { storetest.ForEach(t, f) }
 
 // openStores opens n stores on one fresh, empty database of kind, closed
-// when t ends: the stores of n servers sharing a database. On PostgreSQL
-// each is a connection pool of its own, as each replica process has; SQLite
-// is one server's local file, so the n are one handle (servers sharing it
-// must be in one process).
+// when t ends: the stores of n replicas sharing a database.
 func openStores(t testing.TB, kind storeKind, n int) []store.Store {
 	t.Helper()
-	ctx := context.Background()
-	out := make([]store.Store, 0, n)
-	switch kind {
-	case onSQLite:
-		st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "verdict.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		for range n {
-			out = append(out, st)
-		}
-	case onPostgres:
-		dsn := sharedPostgres.get(t).NewDatabase(t)
-		for range n {
-			st, err := store.OpenPostgres(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			out = append(out, st)
-		}
-	default:
-		t.Fatalf("no store kind %q", kind)
-	}
-	return out
+	return storetest.Open(t, kind, n, func(t testing.TB) string { return sharedPostgres.get(t).NewDatabase(t) })
 }

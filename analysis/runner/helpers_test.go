@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/verdict-aca/verdict/analysis/store"
 	"github.com/verdict-aca/verdict/internal/pgtest"
 	"github.com/verdict-aca/verdict/internal/promtest"
+	"github.com/verdict-aca/verdict/internal/storetest"
 )
 
 // The runner's tests run on both stores, as subtests named "sqlite" and
@@ -25,57 +25,22 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// storeKind names a store implementation.
-type storeKind string
+// storeKind names a store implementation (storetest.Kind).
+type storeKind = storetest.Kind
 
 const (
-	onSQLite   storeKind = "sqlite"
-	onPostgres storeKind = "postgres"
+	onSQLite   = storetest.SQLite
+	onPostgres = storetest.Postgres
 )
 
 // forEachStore runs f as one parallel subtest per store kind.
-func forEachStore(t *testing.T, f func(t *testing.T, kind storeKind)) {
-	t.Helper()
-	for _, kind := range []storeKind{onSQLite, onPostgres} {
-		t.Run(string(kind), func(t *testing.T) {
-			t.Parallel()
-			f(t, kind)
-		})
-	}
-}
+func forEachStore(t *testing.T, f func(t *testing.T, kind storeKind)) { storetest.ForEach(t, f) }
 
 // openStores opens n stores on one fresh, empty database of kind, closed
-// when t ends: the stores of n replicas sharing a database. On PostgreSQL
-// each is a connection pool of its own, as each replica process has; SQLite
-// is one server's local file, so the n are one handle.
+// when t ends: the stores of n replicas sharing a database.
 func openStores(t testing.TB, kind storeKind, n int) []store.Store {
 	t.Helper()
-	ctx := context.Background()
-	out := make([]store.Store, 0, n)
-	switch kind {
-	case onSQLite:
-		st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "verdict.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		for range n {
-			out = append(out, st)
-		}
-	case onPostgres:
-		dsn := pgtest.Start(t).NewDatabase(t)
-		for range n {
-			st, err := store.OpenPostgres(ctx, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			out = append(out, st)
-		}
-	default:
-		t.Fatalf("no store kind %q", kind)
-	}
-	return out
+	return storetest.Open(t, kind, n, func(t testing.TB) string { return pgtest.Start(t).NewDatabase(t) })
 }
 
 // dataStart is the start of the test data (2024-01-01T00:00:00Z); an hour
