@@ -145,11 +145,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	}
 	series, err = query.Shape(q, rendered, scope, grid, series)
 	if err != nil {
-		var qe *query.Error
-		if errors.As(err, &qe) && qe.Kind == query.KindBadResponse && q.Kind != metrics.Gauge {
-			qe.Err = fmt.Errorf("%w; a count's query must end in aggregateWindow(every: {{.step}}, fn: sum, createEmpty: true), its times the windows' _stop", qe.Err)
-		}
-		return metrics.Result{}, err
+		return metrics.Result{}, query.WithShapeHint(err, q.Kind != metrics.Gauge, "a count's query must end in aggregateWindow(every: {{.step}}, fn: sum, createEmpty: true), its times the windows' _stop")
 	}
 	return metrics.Result{Series: series}, nil
 }

@@ -200,11 +200,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	}
 	series, err = query.Shape(q, rendered, scope, grid, series)
 	if err != nil {
-		var qe *query.Error
-		if errors.As(err, &qe) && qe.Kind == query.KindBadResponse && q.Kind == metrics.Count {
-			qe.Err = fmt.Errorf("%w; a count's target must sum each step itself, summarize(X, \"{{.step}}\", \"sum\"), at a step that is a multiple of the storage's resolution", qe.Err)
-		}
-		return metrics.Result{}, err
+		return metrics.Result{}, query.WithShapeHint(err, q.Kind == metrics.Count, "a count's target must sum each step itself, summarize(X, \"{{.step}}\", \"sum\"), at a step that is a multiple of the storage's resolution")
 	}
 	return metrics.Result{Series: series, Warnings: warnings}, nil
 }

@@ -207,11 +207,7 @@ func (s *Source) Fetch(ctx context.Context, q metrics.Query, scope metrics.Scope
 	}
 	series, err = query.Shape(q, sent, scope, grid, series)
 	if err != nil {
-		var qe *query.Error
-		if errors.As(err, &qe) && qe.Kind == query.KindBadResponse && q.Kind != metrics.Gauge {
-			qe.Err = fmt.Errorf("%w; a count's query must GROUP BY time({{.step}}) without an offset", qe.Err)
-		}
-		return metrics.Result{}, err
+		return metrics.Result{}, query.WithShapeHint(err, q.Kind != metrics.Gauge, "a count's query must GROUP BY time({{.step}}) without an offset")
 	}
 	return metrics.Result{Series: series, Warnings: warnings}, nil
 }

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -11,6 +12,18 @@ import (
 
 	"github.com/verdict-aca/verdict/metrics"
 )
+
+// WithShapeHint adds hint to err, after a semicolon, when err is a
+// KindBadResponse *Error (what Shape says of series it cannot put on the
+// grid) and applies: a source tells the query's author how its language
+// counts each step. Any other err is returned as it is.
+func WithShapeHint(err error, applies bool, hint string) error {
+	var qe *Error
+	if applies && errors.As(err, &qe) && qe.Kind == KindBadResponse {
+		qe.Err = fmt.Errorf("%w; %s", qe.Err, hint)
+	}
+	return err
+}
 
 // Shape turns the series a query returned for one scope into what its
 // kind asks for: gauges through Combine; counts put on the grid

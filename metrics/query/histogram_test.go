@@ -222,3 +222,35 @@ func TestNativeHistogram(t *testing.T) {
 		}
 	})
 }
+
+func TestWithShapeHint(t *testing.T) {
+	other := errors.New("boom")
+	for _, tc := range []struct {
+		name    string
+		err     error
+		applies bool
+		want    string
+	}{
+		{"a bad response, hint applies", &Error{Kind: KindBadResponse, Err: errors.New("two points in one step")}, true, "two points in one step; sum each step"},
+		{"a bad response, hint does not apply", &Error{Kind: KindBadResponse, Err: errors.New("two points in one step")}, false, "two points in one step"},
+		{"another kind", &Error{Kind: KindBadQuery, Err: errors.New("parse error")}, true, "parse error"},
+		{"not a query error", other, true, "boom"},
+		{"no error", nil, true, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := WithShapeHint(tc.err, tc.applies, "sum each step")
+			if err != tc.err {
+				t.Fatalf("returned %v, want the same error value %v", err, tc.err)
+			}
+			got := ""
+			if qe, ok := err.(*Error); ok {
+				got = qe.Err.Error()
+			} else if err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("cause %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
