@@ -28,11 +28,6 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // storeKind names a store implementation (storetest.Kind).
 type storeKind = storetest.Kind
 
-const (
-	onSQLite   = storetest.SQLite
-	onPostgres = storetest.Postgres
-)
-
 // forEachStore runs f as one parallel subtest per store kind.
 func forEachStore(t *testing.T, f func(t *testing.T, kind storeKind)) { storetest.ForEach(t, f) }
 
